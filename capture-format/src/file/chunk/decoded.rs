@@ -1,0 +1,846 @@
+//! A decoded chunk and borrowed views of its events, threads and fds.
+//!
+//! Decoding fills plain vectors (one per column) that are reused from chunk
+//! to chunk; the views index into them, so reading events allocates nothing.
+//! A [`Projection`] says which columns to decode: counting events by type and
+//! process needs two of fifteen.
+
+use super::builder::{FD_FIELDS, THREAD_FIELDS};
+use super::dict::Dict;
+use super::{ChunkHeader, col, tag};
+use crate::Error;
+use crate::codec::Decompressor;
+use crate::event::{Arg, EventType, OwnedRecord, RecordFlags};
+use crate::file::rows::{Field, TableReader};
+use crate::file::sockaddr::{FdEnds, get_addr, get_ends, get_tuple};
+use crate::state::{FdKind, L4Proto, SocketRole};
+use crate::varint::{Cursor, CursorError};
+
+/// Which parts of a chunk to decode. Type and flags are always decoded.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Projection(u16);
+
+impl Projection {
+    /// Event times (needed for time windows and `evt.time`).
+    pub const TIME: Self = Self(1);
+    /// Latency.
+    pub const LATENCY: Self = Self(1 << 1);
+    /// CPU.
+    pub const CPU: Self = Self(1 << 2);
+    /// Thread and process of each event.
+    pub const THREAD: Self = Self(1 << 3);
+    /// Return value.
+    pub const RET: Self = Self(1 << 4);
+    /// The fd each event concerns.
+    pub const FD: Self = Self(1 << 5);
+    /// Arguments.
+    pub const ARGS: Self = Self(1 << 6);
+    /// Type and flags only.
+    pub const MINIMAL: Self = Self(0);
+    /// Everything.
+    pub const ALL: Self = Self(0x7f);
+
+    /// True when every part of `other` is included.
+    pub fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    fn needs_dict(self) -> bool {
+        self.0 & (Self::THREAD.0 | Self::FD.0 | Self::ARGS.0) != 0
+    }
+}
+
+impl std::ops::BitOr for Projection {
+    type Output = Self;
+    fn bitor(self, rhs: Self) -> Self {
+        Self(self.0 | rhs.0)
+    }
+}
+
+impl std::ops::BitOrAssign for Projection {
+    fn bitor_assign(&mut self, rhs: Self) {
+        self.0 |= rhs.0;
+    }
+}
+
+/// One row of the thread table.
+#[derive(Clone, Copy, Debug, Default)]
+struct ThreadRow {
+    tid: i64,
+    pid: i64,
+    ppid: i64,
+    vtid: i64,
+    vpid: i64,
+    comm: u32,
+    exe: u32,
+    exepath: u32,
+    args: u32,
+    cwd: u32,
+    uid: u32,
+    gid: u32,
+    loginuid: u32,
+    user: u32,
+    group: u32,
+    container_id: u32,
+    pod_uid: u32,
+    /// Row of the parent process + 1, 0 when none.
+    parent: u32,
+    start_ts: u64,
+}
+
+/// One row of the fd table.
+#[derive(Clone, Copy, Debug, Default)]
+struct FdRow {
+    pid: i64,
+    fd: i64,
+    kind: FdKind,
+    name: u32,
+    l4proto: L4Proto,
+    role: SocketRole,
+    ends: u32,
+    flags: u32,
+}
+
+/// A decoded chunk. Reuse one across chunks with [`Chunk::decode`] to keep
+/// its memory.
+#[derive(Debug, Default, Clone)]
+pub struct Chunk {
+    len: usize,
+    first_num: u64,
+    ts_min: u64,
+    ts_max: u64,
+    projection: Option<Projection>,
+    ty: Vec<u16>,
+    flags: Vec<u8>,
+    exit_ts: Vec<u64>,
+    latency: Vec<u64>,
+    cpu: Vec<u16>,
+    thread: Vec<u32>,
+    ret: Vec<i64>,
+    fd: Vec<u32>,
+    /// Arguments of event `i` are `arg_tag/arg_val[arg_start[i]..arg_start[i + 1]]`.
+    arg_start: Vec<u32>,
+    arg_tag: Vec<u8>,
+    /// Int: the value's bits; string, address, tuple: dictionary index;
+    /// bytes: offset in `blob` << 32 | length.
+    arg_val: Vec<u64>,
+    blob: Vec<u8>,
+    dict: Dict,
+    threads: Vec<ThreadRow>,
+    fds: Vec<FdRow>,
+    column: Vec<u8>,
+}
+
+/// Context for decode errors.
+struct Where {
+    offset: u64,
+}
+
+impl Where {
+    fn err(&self, column: u8, detail: impl std::fmt::Display) -> Error {
+        Error::corrupt(
+            "chunk",
+            self.offset,
+            format!("{} column: {detail}", col::name(column)),
+        )
+    }
+}
+
+fn cursor_err(w: &Where, column: u8) -> impl Fn(CursorError) -> Error + '_ {
+    move |e| w.err(column, e.describe())
+}
+
+impl Chunk {
+    /// Decodes `payload` (a chunk block's payload found at byte `offset`)
+    /// into this chunk, replacing what it held.
+    pub(crate) fn decode(
+        &mut self,
+        payload: &[u8],
+        offset: u64,
+        projection: Projection,
+        decompressor: &mut Decompressor,
+    ) -> Result<(), Error> {
+        let at = Where { offset };
+        let header = ChunkHeader::decode(payload)
+            .map_err(|detail| Error::corrupt("chunk header", offset, detail))?;
+        self.clear();
+        self.len = header.events as usize;
+        self.ts_min = header.ts_min;
+        self.ts_max = header.ts_max;
+        let mut columns: [Option<(u8, &[u8], usize)>; col::COUNT] = [None; col::COUNT];
+        let mut pos = header.len;
+        for c in &header.columns {
+            let stored = &payload[pos..pos + c.stored_len];
+            pos += c.stored_len;
+            if let Some(slot) = columns.get_mut(usize::from(c.id)) {
+                *slot = Some((c.codec, stored, c.raw_len));
+            }
+        }
+        // Each event takes at least one byte of the type column; a count
+        // beyond that is corrupt, and must not size our allocations.
+        let type_raw = columns[usize::from(col::TYPE)].map_or(0, |c| c.2);
+        if self.len > type_raw {
+            return Err(at.err(
+                col::TYPE,
+                format!("{} events in {type_raw} bytes", self.len),
+            ));
+        }
+        let mut raw = std::mem::take(&mut self.column);
+        let mut load = |id: u8, raw: &mut Vec<u8>| -> Result<(), Error> {
+            raw.clear();
+            if let Some((codec, stored, raw_len)) = columns[usize::from(id)] {
+                decompressor
+                    .decompress(codec, stored, raw_len, raw)
+                    .map_err(|e| at.err(id, e))?;
+            }
+            Ok(())
+        };
+        let n = self.len;
+
+        load(col::TYPE, &mut raw)?;
+        decode_each(&raw, n, &mut self.ty, |c| c.u16(), &at, col::TYPE)?;
+        load(col::FLAGS, &mut raw)?;
+        if raw.len() != n {
+            return Err(at.err(col::FLAGS, format!("{} bytes for {n} events", raw.len())));
+        }
+        self.flags.extend_from_slice(&raw);
+        if projection.needs_dict() {
+            load(col::DICT, &mut raw)?;
+            self.dict
+                .decode_from(&raw)
+                .map_err(|e| at.err(col::DICT, e.describe()))?;
+        }
+        if projection.contains(Projection::TIME) {
+            load(col::TS, &mut raw)?;
+            let mut last = header.ts_base;
+            decode_each(
+                &raw,
+                n,
+                &mut self.exit_ts,
+                |c| {
+                    #[expect(clippy::cast_sign_loss, reason = "wrapping delta")]
+                    let delta = c.i64()? as u64;
+                    last = last.wrapping_add(delta);
+                    Ok(last)
+                },
+                &at,
+                col::TS,
+            )?;
+        }
+        if projection.contains(Projection::LATENCY) || projection.contains(Projection::TIME) {
+            load(col::LATENCY, &mut raw)?;
+            decode_each(&raw, n, &mut self.latency, |c| c.u64(), &at, col::LATENCY)?;
+        }
+        if projection.contains(Projection::CPU) {
+            load(col::CPU, &mut raw)?;
+            decode_each(&raw, n, &mut self.cpu, |c| c.u16(), &at, col::CPU)?;
+        }
+        if projection.contains(Projection::RET) {
+            load(col::RET, &mut raw)?;
+            decode_each(&raw, n, &mut self.ret, |c| c.i64(), &at, col::RET)?;
+        }
+        if projection.contains(Projection::THREAD) {
+            load(col::THREADS, &mut raw)?;
+            self.decode_threads(&raw, &at)?;
+            load(col::THREAD, &mut raw)?;
+            let rows = self.threads.len();
+            decode_each(&raw, n, &mut self.thread, |c| c.u32(), &at, col::THREAD)?;
+            if let Some(bad) = self.thread.iter().find(|&&r| r as usize > rows) {
+                return Err(at.err(col::THREAD, format!("row {bad} of {rows}")));
+            }
+        }
+        if projection.contains(Projection::FD) {
+            load(col::FDS, &mut raw)?;
+            self.decode_fds(&raw, &at)?;
+            load(col::FD, &mut raw)?;
+            let rows = self.fds.len();
+            decode_each(&raw, n, &mut self.fd, |c| c.u32(), &at, col::FD)?;
+            if let Some(bad) = self.fd.iter().find(|&&r| r as usize > rows) {
+                return Err(at.err(col::FD, format!("row {bad} of {rows}")));
+            }
+        }
+        if projection.contains(Projection::ARGS) {
+            self.decode_args(&mut raw, &mut load, &at)?;
+        }
+        self.column = raw;
+        self.projection = Some(projection);
+        Ok(())
+    }
+
+    fn decode_args(
+        &mut self,
+        raw: &mut Vec<u8>,
+        load: &mut impl FnMut(u8, &mut Vec<u8>) -> Result<(), Error>,
+        at: &Where,
+    ) -> Result<(), Error> {
+        // The blob is kept; layout, ints and refs are consumed in step.
+        load(col::BLOB, &mut self.blob)?;
+        let mut layout_buf = Vec::new();
+        let mut ints_buf = Vec::new();
+        load(col::ARG_LAYOUT, &mut layout_buf)?;
+        load(col::ARG_INT, &mut ints_buf)?;
+        load(col::ARG_REF, raw)?;
+        let mut layout = Cursor::new(&layout_buf);
+        let mut ints = Cursor::new(&ints_buf);
+        let mut refs = Cursor::new(raw);
+        let dict_len = self.dict.len();
+        let mut blob_pos = 0usize;
+        self.arg_start.reserve(self.len + 1);
+        self.arg_start.push(0);
+        for _ in 0..self.len {
+            let argc = layout.count().map_err(cursor_err(at, col::ARG_LAYOUT))?;
+            for _ in 0..argc {
+                let t = layout.u8().map_err(cursor_err(at, col::ARG_LAYOUT))?;
+                let val = match t {
+                    tag::ABSENT => 0,
+                    #[expect(clippy::cast_sign_loss, reason = "bits kept, read back as i64")]
+                    tag::INT => ints.i64().map_err(cursor_err(at, col::ARG_INT))? as u64,
+                    tag::STR | tag::SOCKADDR | tag::SOCKTUPLE => {
+                        let r = refs.u32().map_err(cursor_err(at, col::ARG_REF))?;
+                        if r as usize >= dict_len {
+                            return Err(at.err(col::ARG_REF, format!("string {r} of {dict_len}")));
+                        }
+                        u64::from(r)
+                    }
+                    tag::BYTES => {
+                        let len = ints.u64().map_err(cursor_err(at, col::ARG_INT))?;
+                        let end = blob_pos as u64 + len;
+                        if end > self.blob.len() as u64 {
+                            return Err(at.err(col::BLOB, "data runs past the column"));
+                        }
+                        let v = (blob_pos as u64) << 32 | len;
+                        blob_pos = usize::try_from(end).unwrap_or(usize::MAX);
+                        v
+                    }
+                    other => return Err(at.err(col::ARG_LAYOUT, format!("unknown tag {other}"))),
+                };
+                self.arg_tag.push(t);
+                self.arg_val.push(val);
+            }
+            let end = u32::try_from(self.arg_tag.len())
+                .map_err(|_| at.err(col::ARG_LAYOUT, "too many arguments"))?;
+            self.arg_start.push(end);
+        }
+        Ok(())
+    }
+
+    fn check_ref(&self, r: u64, at: &Where, column: u8) -> Result<u32, Error> {
+        let len = self.dict.len();
+        match u32::try_from(r) {
+            Ok(r) if (r as usize) < len => Ok(r),
+            _ => Err(at.err(column, format!("string {r} of {len}"))),
+        }
+    }
+
+    fn decode_threads(&mut self, raw: &[u8], at: &Where) -> Result<(), Error> {
+        let mut cur = Cursor::new(raw);
+        let table =
+            TableReader::new(&mut cur, THREAD_FIELDS).map_err(|e| at.err(col::THREADS, e))?;
+        let mut f = [Field::Missing; 19];
+        self.threads.reserve(table.rows());
+        for _ in 0..table.rows() {
+            table
+                .row(&mut cur, &mut f)
+                .map_err(|e| at.err(col::THREADS, e))?;
+            let s = |i: usize| self.check_ref(f[i].u(), at, col::THREADS);
+            let row = ThreadRow {
+                tid: f[0].i(),
+                pid: f[1].i(),
+                ppid: f[2].i(),
+                vtid: f[3].i(),
+                vpid: f[4].i(),
+                comm: s(5)?,
+                exe: s(6)?,
+                exepath: s(7)?,
+                args: s(8)?,
+                cwd: s(9)?,
+                uid: f[10].u32(),
+                gid: f[11].u32(),
+                loginuid: f[12].u32(),
+                user: s(13)?,
+                group: s(14)?,
+                container_id: s(15)?,
+                pod_uid: s(16)?,
+                parent: f[17].u32(),
+                start_ts: f[18].u(),
+            };
+            // Parents are written before their children, so a valid parent
+            // reference points backwards; that also rules out cycles.
+            if row.parent as usize > self.threads.len() {
+                return Err(at.err(col::THREADS, format!("parent row {} ahead", row.parent)));
+            }
+            self.threads.push(row);
+        }
+        Ok(())
+    }
+
+    fn decode_fds(&mut self, raw: &[u8], at: &Where) -> Result<(), Error> {
+        let mut cur = Cursor::new(raw);
+        let table = TableReader::new(&mut cur, FD_FIELDS).map_err(|e| at.err(col::FDS, e))?;
+        let mut f = [Field::Missing; 8];
+        self.fds.reserve(table.rows());
+        for _ in 0..table.rows() {
+            table
+                .row(&mut cur, &mut f)
+                .map_err(|e| at.err(col::FDS, e))?;
+            let small = |v: u64| u8::try_from(v).unwrap_or(u8::MAX);
+            let row = FdRow {
+                pid: f[0].i(),
+                fd: f[1].i(),
+                kind: FdKind::from_u8(small(f[2].u())),
+                name: self.check_ref(f[3].u(), at, col::FDS)?,
+                l4proto: L4Proto::from_u8(small(f[4].u())),
+                role: SocketRole::from_u8(small(f[5].u())),
+                ends: self.check_ref(f[6].u(), at, col::FDS)?,
+                flags: f[7].u32(),
+            };
+            self.fds.push(row);
+        }
+        Ok(())
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+        self.projection = None;
+        self.ty.clear();
+        self.flags.clear();
+        self.exit_ts.clear();
+        self.latency.clear();
+        self.cpu.clear();
+        self.thread.clear();
+        self.ret.clear();
+        self.fd.clear();
+        self.arg_start.clear();
+        self.arg_tag.clear();
+        self.arg_val.clear();
+        self.blob.clear();
+        self.dict.clear();
+        self.threads.clear();
+        self.fds.clear();
+    }
+
+    /// Sets the number of the first event (`evt.num`, counted from 1).
+    pub(crate) fn set_first_num(&mut self, n: u64) {
+        self.first_num = n;
+    }
+
+    /// Events held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when it holds no events.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Earliest entry time.
+    pub fn ts_min(&self) -> u64 {
+        self.ts_min
+    }
+
+    /// Latest return time.
+    pub fn ts_max(&self) -> u64 {
+        self.ts_max
+    }
+
+    /// What was decoded.
+    pub fn projection(&self) -> Projection {
+        self.projection.unwrap_or(Projection::MINIMAL)
+    }
+
+    /// Event `i`.
+    pub fn event(&self, i: usize) -> Option<Event<'_>> {
+        (i < self.len).then_some(Event { chunk: self, i })
+    }
+
+    /// All events in file order.
+    pub fn events(&self) -> impl ExactSizeIterator<Item = Event<'_>> + '_ {
+        (0..self.len).map(move |i| Event { chunk: self, i })
+    }
+
+    /// The type column, for fast scans.
+    pub fn types(&self) -> &[u16] {
+        &self.ty
+    }
+
+    /// The thread column (row + 1, 0 for none), for fast scans.
+    pub fn thread_refs(&self) -> &[u32] {
+        &self.thread
+    }
+
+    /// Thread rows (decoded with [`Projection::THREAD`]).
+    pub fn threads(&self) -> impl ExactSizeIterator<Item = ThreadView<'_>> + '_ {
+        (0..self.threads.len()).map(move |row| ThreadView { chunk: self, row })
+    }
+
+    /// Thread row `row` (0-based).
+    pub fn thread_row(&self, row: usize) -> Option<ThreadView<'_>> {
+        (row < self.threads.len()).then_some(ThreadView { chunk: self, row })
+    }
+
+    /// Fd rows (decoded with [`Projection::FD`]).
+    pub fn fds(&self) -> impl ExactSizeIterator<Item = FdView<'_>> + '_ {
+        (0..self.fds.len()).map(move |row| FdView { chunk: self, row })
+    }
+}
+
+/// Decodes `n` values of one column, reusing `out`.
+fn decode_each<T>(
+    raw: &[u8],
+    n: usize,
+    out: &mut Vec<T>,
+    mut next: impl FnMut(&mut Cursor<'_>) -> Result<T, CursorError>,
+    at: &Where,
+    column: u8,
+) -> Result<(), Error> {
+    let mut cur = Cursor::new(raw);
+    out.reserve(n);
+    for _ in 0..n {
+        out.push(next(&mut cur).map_err(cursor_err(at, column))?);
+    }
+    if !cur.is_empty() {
+        return Err(at.err(column, format!("{} bytes left over", cur.remaining())));
+    }
+    Ok(())
+}
+
+/// One event of a decoded chunk.
+#[derive(Clone, Copy, Debug)]
+pub struct Event<'c> {
+    chunk: &'c Chunk,
+    i: usize,
+}
+
+impl<'c> Event<'c> {
+    /// The chunk it is in.
+    pub fn chunk(&self) -> &'c Chunk {
+        self.chunk
+    }
+
+    /// Position in its chunk.
+    pub fn index(&self) -> usize {
+        self.i
+    }
+
+    /// Event number in the capture, from 1 (`evt.num`).
+    pub fn num(&self) -> u64 {
+        self.chunk.first_num + self.i as u64
+    }
+
+    /// Type.
+    pub fn ty(&self) -> EventType {
+        EventType(self.chunk.ty[self.i])
+    }
+
+    /// Flags.
+    pub fn flags(&self) -> RecordFlags {
+        RecordFlags(self.chunk.flags[self.i])
+    }
+
+    /// True when the call returned (false for `exit_group` and events).
+    pub fn returned(&self) -> bool {
+        self.ty().is_syscall() && !self.flags().contains(RecordFlags::NO_RETURN)
+    }
+
+    /// Return time, ns since the epoch.
+    pub fn ts_exit(&self) -> u64 {
+        self.chunk.exit_ts.get(self.i).copied().unwrap_or(0)
+    }
+
+    /// Entry time (event time for events), ns since the epoch.
+    pub fn ts(&self) -> u64 {
+        self.ts_exit().wrapping_sub(self.latency())
+    }
+
+    /// Latency in ns.
+    pub fn latency(&self) -> u64 {
+        self.chunk.latency.get(self.i).copied().unwrap_or(0)
+    }
+
+    /// CPU.
+    pub fn cpu(&self) -> u16 {
+        self.chunk.cpu.get(self.i).copied().unwrap_or(0)
+    }
+
+    /// Return value.
+    pub fn ret(&self) -> i64 {
+        self.chunk.ret.get(self.i).copied().unwrap_or(0)
+    }
+
+    /// The thread that made the call.
+    pub fn thread(&self) -> Option<ThreadView<'c>> {
+        let r = *self.chunk.thread.get(self.i)?;
+        (r > 0).then(|| ThreadView {
+            chunk: self.chunk,
+            row: r as usize - 1,
+        })
+    }
+
+    /// Row + 1 of the thread in the chunk's thread table (0: none).
+    pub fn thread_ref(&self) -> u32 {
+        self.chunk.thread.get(self.i).copied().unwrap_or(0)
+    }
+
+    /// Thread id (-1 for records of no thread).
+    pub fn tid(&self) -> i64 {
+        self.thread().map_or(-1, |t| t.tid())
+    }
+
+    /// Process id (-1 for records of no thread).
+    pub fn pid(&self) -> i64 {
+        self.thread().map_or(-1, |t| t.pid())
+    }
+
+    /// The fd the event concerns.
+    pub fn fd(&self) -> Option<FdView<'c>> {
+        let r = *self.chunk.fd.get(self.i)?;
+        (r > 0).then(|| FdView {
+            chunk: self.chunk,
+            row: r as usize - 1,
+        })
+    }
+
+    /// Arguments.
+    pub fn args(&self) -> Args<'c> {
+        let c = self.chunk;
+        let (start, end) = match (c.arg_start.get(self.i), c.arg_start.get(self.i + 1)) {
+            (Some(&s), Some(&e)) => (s as usize, e as usize),
+            _ => (0, 0),
+        };
+        Args {
+            chunk: c,
+            pos: start,
+            end,
+        }
+    }
+
+    /// Argument `i`, [`Arg::Absent`] when there is none.
+    pub fn arg(&self, i: usize) -> Arg<'c> {
+        self.args().nth(i).unwrap_or(Arg::Absent)
+    }
+
+    /// The argument called `name` in the event table.
+    pub fn arg_named(&self, name: &str) -> Option<Arg<'c>> {
+        let i = self.ty().info().arg_index(name)?;
+        Some(self.arg(i))
+    }
+
+    /// An owned copy, as the producer wrote it.
+    pub fn to_owned_record(&self) -> OwnedRecord {
+        OwnedRecord {
+            ty: self.ty(),
+            flags: self.flags(),
+            ts: self.ts(),
+            latency: self.latency(),
+            cpu: self.cpu(),
+            tid: self.tid(),
+            pid: self.pid(),
+            ret: self.ret(),
+            args: self.args().map(|a| a.to_owned_arg()).collect(),
+        }
+    }
+}
+
+/// Iterator over the arguments of an event.
+#[derive(Clone, Debug)]
+pub struct Args<'c> {
+    chunk: &'c Chunk,
+    pos: usize,
+    end: usize,
+}
+
+impl<'c> Iterator for Args<'c> {
+    type Item = Arg<'c>;
+
+    fn next(&mut self) -> Option<Arg<'c>> {
+        if self.pos >= self.end {
+            return None;
+        }
+        let c = self.chunk;
+        let (t, v) = (c.arg_tag[self.pos], c.arg_val[self.pos]);
+        self.pos += 1;
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "indices were checked at decode"
+        )]
+        let dict = |v: u64| c.dict.get(v as u32);
+        Some(match t {
+            #[expect(clippy::cast_possible_wrap, reason = "bits stored from an i64")]
+            tag::INT => Arg::Int(v as i64),
+            tag::STR => Arg::Str(dict(v)),
+            tag::BYTES => {
+                let (start, len) = ((v >> 32) as usize, (v & 0xffff_ffff) as usize);
+                Arg::Bytes(&c.blob[start..start + len])
+            }
+            tag::SOCKADDR => get_addr(dict(v)).map_or(Arg::Absent, Arg::SockAddr),
+            tag::SOCKTUPLE => get_tuple(dict(v)).map_or(Arg::Absent, Arg::SockTuple),
+            _ => Arg::Absent,
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.end.saturating_sub(self.pos);
+        (n, Some(n))
+    }
+
+    fn nth(&mut self, n: usize) -> Option<Arg<'c>> {
+        self.pos = self.pos.saturating_add(n);
+        self.next()
+    }
+}
+
+impl ExactSizeIterator for Args<'_> {}
+
+/// A thread (and its process) as stored in a chunk.
+#[derive(Clone, Copy, Debug)]
+pub struct ThreadView<'c> {
+    chunk: &'c Chunk,
+    row: usize,
+}
+
+impl<'c> ThreadView<'c> {
+    fn r(&self) -> &'c ThreadRow {
+        &self.chunk.threads[self.row]
+    }
+    fn s(&self, i: u32) -> &'c [u8] {
+        self.chunk.dict.get(i)
+    }
+    /// Row in the chunk's thread table.
+    pub fn row(&self) -> usize {
+        self.row
+    }
+    /// Thread id.
+    pub fn tid(&self) -> i64 {
+        self.r().tid
+    }
+    /// Process id.
+    pub fn pid(&self) -> i64 {
+        self.r().pid
+    }
+    /// Parent process id.
+    pub fn ppid(&self) -> i64 {
+        self.r().ppid
+    }
+    /// Thread id in its pid namespace.
+    pub fn vtid(&self) -> i64 {
+        self.r().vtid
+    }
+    /// Process id in its pid namespace.
+    pub fn vpid(&self) -> i64 {
+        self.r().vpid
+    }
+    /// Command name.
+    pub fn comm(&self) -> &'c [u8] {
+        self.s(self.r().comm)
+    }
+    /// `argv[0]`.
+    pub fn exe(&self) -> &'c [u8] {
+        self.s(self.r().exe)
+    }
+    /// Executable path.
+    pub fn exepath(&self) -> &'c [u8] {
+        self.s(self.r().exepath)
+    }
+    /// `argv[1..]`, NUL-terminated each.
+    pub fn args(&self) -> &'c [u8] {
+        self.s(self.r().args)
+    }
+    /// Working directory.
+    pub fn cwd(&self) -> &'c [u8] {
+        self.s(self.r().cwd)
+    }
+    /// User id.
+    pub fn uid(&self) -> u32 {
+        self.r().uid
+    }
+    /// Group id.
+    pub fn gid(&self) -> u32 {
+        self.r().gid
+    }
+    /// Login user id.
+    pub fn loginuid(&self) -> u32 {
+        self.r().loginuid
+    }
+    /// User name.
+    pub fn user(&self) -> &'c [u8] {
+        self.s(self.r().user)
+    }
+    /// Group name.
+    pub fn group(&self) -> &'c [u8] {
+        self.s(self.r().group)
+    }
+    /// Container id.
+    pub fn container_id(&self) -> &'c [u8] {
+        self.s(self.r().container_id)
+    }
+    /// Kubernetes pod UID.
+    pub fn pod_uid(&self) -> &'c [u8] {
+        self.s(self.r().pod_uid)
+    }
+    /// Process start time.
+    pub fn start_ts(&self) -> u64 {
+        self.r().start_ts
+    }
+    /// The parent process (its main thread).
+    pub fn parent(&self) -> Option<ThreadView<'c>> {
+        let p = self.r().parent as usize;
+        (p > 0 && p - 1 < self.row).then(|| ThreadView {
+            chunk: self.chunk,
+            row: p - 1,
+        })
+    }
+    /// Ancestors, parent first.
+    pub fn ancestors(&self) -> impl Iterator<Item = ThreadView<'c>> + 'c {
+        std::iter::successors(self.parent(), ThreadView::parent)
+    }
+}
+
+/// An fd as stored in a chunk.
+#[derive(Clone, Copy, Debug)]
+pub struct FdView<'c> {
+    chunk: &'c Chunk,
+    row: usize,
+}
+
+impl<'c> FdView<'c> {
+    fn r(&self) -> &'c FdRow {
+        &self.chunk.fds[self.row]
+    }
+    /// Row in the chunk's fd table.
+    pub fn row(&self) -> usize {
+        self.row
+    }
+    /// Process holding it.
+    pub fn pid(&self) -> i64 {
+        self.r().pid
+    }
+    /// Number.
+    pub fn num(&self) -> i64 {
+        self.r().fd
+    }
+    /// Kind.
+    pub fn kind(&self) -> FdKind {
+        self.r().kind
+    }
+    /// Path (files, directories, unix sockets, memfds).
+    pub fn name(&self) -> &'c [u8] {
+        self.chunk.dict.get(self.r().name)
+    }
+    /// Transport protocol.
+    pub fn l4proto(&self) -> L4Proto {
+        self.r().l4proto
+    }
+    /// Which end this process is.
+    pub fn role(&self) -> SocketRole {
+        self.r().role
+    }
+    /// Socket addresses.
+    pub fn ends(&self) -> FdEnds<'c> {
+        get_ends(self.chunk.dict.get(self.r().ends))
+    }
+    /// Open flags.
+    pub fn flags(&self) -> u32 {
+        self.r().flags
+    }
+}

@@ -1,0 +1,70 @@
+//! The capture file format (specified in `FORMAT.md`): a file header, a
+//! capture header block, snapshot and chunk blocks, a footer index and a
+//! trailer that points at it.
+
+mod block;
+pub mod chunk;
+mod header;
+mod index;
+mod reader;
+mod rows;
+mod snapshot;
+mod sockaddr;
+mod source;
+mod writer;
+
+pub use block::{BlockKind, FILE_MAGIC, FORMAT_MAJOR, FORMAT_MINOR};
+pub use chunk::{Chunk, ChunkSummary, EncodedChunk, Event, FdView, Projection, ThreadView};
+pub use header::{CaptureHeader, TriggerInfo};
+pub use index::{ChunkMeta, Index, ProcessTotal};
+pub use reader::{CaptureReader, Decoder, StreamItem, StreamReader, Truncation, finish_truncated};
+pub use sockaddr::FdEnds;
+pub use source::{ByteSource, SeekSource};
+pub use writer::{ChunkEncoder, Writer, WriterOptions};
+
+use crate::codec::{Compressor, Decompressor};
+use crate::varint::{Cursor, put_u64};
+use crate::{Error, Result};
+
+/// Largest snapshot or footer once decompressed.
+const MAX_META_RAW: usize = 1 << 30;
+
+/// Compresses a metadata structure into a block payload:
+/// codec, raw length, stored bytes.
+fn pack_meta(compressor: &mut Compressor, raw: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut stored = Vec::with_capacity(raw.len() / 2 + 16);
+    let codec = compressor.compress(raw, &mut stored)?;
+    let mut payload = Vec::with_capacity(stored.len() + 11);
+    payload.push(codec as u8);
+    put_u64(&mut payload, raw.len() as u64);
+    payload.extend_from_slice(&stored);
+    Ok(payload)
+}
+
+/// Inverse of [`pack_meta`].
+fn unpack_meta(
+    payload: &[u8],
+    decompressor: &mut Decompressor,
+    what: &'static str,
+    offset: u64,
+) -> Result<Vec<u8>> {
+    let mut cur = Cursor::new(payload);
+    let bad = |detail: &str| Error::corrupt(what, offset, detail);
+    let codec = cur.u8().map_err(|e| bad(e.describe()))?;
+    let raw_len = cur.u64().map_err(|e| bad(e.describe()))?;
+    let raw_len = usize::try_from(raw_len)
+        .ok()
+        .filter(|&n| n <= MAX_META_RAW)
+        .ok_or(Error::TooLarge {
+            what,
+            offset,
+            size: raw_len,
+            limit: MAX_META_RAW as u64,
+        })?;
+    let stored = &payload[cur.position()..];
+    let mut raw = Vec::new();
+    decompressor
+        .decompress(codec, stored, raw_len, &mut raw)
+        .map_err(|e| bad(&e.to_string()))?;
+    Ok(raw)
+}

@@ -1,0 +1,636 @@
+//! Readers: random access over any [`ByteSource`] (footer first, then only
+//! the chunks needed), and streaming over any `Read` (block by block, memory
+//! bounded by one chunk). Both recover everything before a cut or corrupt
+//! block and say where it is.
+
+use std::io::{self, Read, Seek, SeekFrom, Write};
+
+use hashbrown::HashMap;
+
+use super::block::{
+    BLOCK_HEADER_LEN, BlockHeader, BlockKind, FILE_HEADER_LEN, FILE_MAGIC, FORMAT_MAJOR,
+    MAX_BLOCK_PAYLOAD, TRAILER_LEN, parse_block_header, parse_file_header, parse_trailer,
+};
+use super::chunk::{Chunk, ChunkHeader, ChunkSummary, Projection};
+use super::header::CaptureHeader;
+use super::index::{Index, IndexBuilder};
+use super::source::ByteSource;
+use super::writer::write_footer;
+use super::{index, snapshot, unpack_meta};
+use crate::codec::{Codec, Compressor, Decompressor};
+use crate::event::EventType;
+use crate::state::Snapshot;
+use crate::{Error, Result};
+
+/// Why a capture ends early, and where.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Truncation {
+    /// Offset of the first byte not read (the end of the last good block).
+    pub offset: u64,
+    /// Events recovered before it.
+    pub events: u64,
+    /// What is there instead of more blocks.
+    pub cause: String,
+}
+
+impl std::fmt::Display for Truncation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "truncated at byte {}, {} events recovered ({})",
+            self.offset, self.events, self.cause
+        )
+    }
+}
+
+fn check_file_header(bytes: &[u8]) -> Result<()> {
+    if bytes.len() < FILE_HEADER_LEN {
+        if FILE_MAGIC.starts_with(&bytes[..bytes.len().min(FILE_MAGIC.len())]) {
+            return Err(Error::Truncated {
+                offset: 0,
+                events: 0,
+            });
+        }
+        return Err(Error::NotACapture {
+            found: bytes.to_vec(),
+            expected: &FILE_MAGIC,
+        });
+    }
+    let h = parse_file_header(bytes[..FILE_HEADER_LEN].try_into().expect("16 bytes"));
+    if h.magic != FILE_MAGIC {
+        return Err(Error::NotACapture {
+            found: h.magic.to_vec(),
+            expected: &FILE_MAGIC,
+        });
+    }
+    if h.major != FORMAT_MAJOR {
+        return Err(Error::UnsupportedVersion {
+            major: h.major,
+            minor: h.minor,
+            supported: FORMAT_MAJOR,
+        });
+    }
+    Ok(())
+}
+
+fn check_block(h: &BlockHeader, offset: u64) -> Result<()> {
+    if h.len > MAX_BLOCK_PAYLOAD {
+        return Err(Error::TooLarge {
+            what: "block",
+            offset,
+            size: u64::from(h.len),
+            limit: u64::from(MAX_BLOCK_PAYLOAD),
+        });
+    }
+    Ok(())
+}
+
+fn check_crc(h: &BlockHeader, payload: &[u8], offset: u64) -> Result<()> {
+    let found = crc32fast::hash(payload);
+    if found != h.crc {
+        return Err(Error::Checksum {
+            block: h.kind.name(),
+            offset,
+            expected: h.crc,
+            found,
+        });
+    }
+    Ok(())
+}
+
+fn decode_header(payload: &[u8], offset: u64) -> Result<CaptureHeader> {
+    CaptureHeader::decode(payload)
+        .map_err(|e| Error::corrupt("capture header", offset, e.describe()))
+}
+
+/// Reads chunks of a [`CaptureReader`]; one per thread, reused across
+/// chunks so that reading allocates nothing in the steady state.
+#[derive(Debug, Default)]
+pub struct Decoder {
+    block: Vec<u8>,
+    decompressor: Decompressor,
+}
+
+impl Decoder {
+    /// A new decoder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads the block at `offset` (header and payload in one read) and
+    /// checks its kind, length and CRC; returns the payload.
+    fn read_block<S: ByteSource + ?Sized>(
+        &mut self,
+        source: &S,
+        offset: u64,
+        kind: BlockKind,
+        len: u32,
+    ) -> Result<()> {
+        self.block.resize(BLOCK_HEADER_LEN + len as usize, 0);
+        source
+            .read_exact_at(offset, &mut self.block)
+            .map_err(|e| Error::io(offset, e))?;
+        let h = parse_block_header(self.block[..BLOCK_HEADER_LEN].try_into().expect("12 bytes"));
+        if h.kind != kind || h.len != len {
+            return Err(Error::corrupt(
+                "index",
+                offset,
+                format!(
+                    "expected a {} block of {len} bytes, found a {} block of {} bytes",
+                    kind.name(),
+                    h.kind.name(),
+                    h.len
+                ),
+            ));
+        }
+        check_crc(&h, &self.block[BLOCK_HEADER_LEN..], offset)
+    }
+
+    fn payload(&self) -> &[u8] {
+        &self.block[BLOCK_HEADER_LEN..]
+    }
+
+    /// Decodes chunk `i` of `reader` into `chunk`.
+    pub fn read_chunk<S: ByteSource>(
+        &mut self,
+        reader: &CaptureReader<S>,
+        i: usize,
+        projection: Projection,
+        chunk: &mut Chunk,
+    ) -> Result<()> {
+        let meta = reader
+            .index
+            .chunks
+            .get(i)
+            .ok_or(Error::Usage("chunk number out of range"))?;
+        self.read_block(&reader.source, meta.offset, BlockKind::Chunk, meta.len)?;
+        let payload = &self.block[BLOCK_HEADER_LEN..];
+        chunk.decode(payload, meta.offset, projection, &mut self.decompressor)?;
+        chunk.set_first_num(meta.first_num);
+        Ok(())
+    }
+}
+
+/// Random access to a capture: header and index at open, chunks on demand.
+#[derive(Debug)]
+pub struct CaptureReader<S> {
+    source: S,
+    header: CaptureHeader,
+    index: Index,
+    truncation: Option<Truncation>,
+}
+
+impl<S: ByteSource> CaptureReader<S> {
+    /// Opens a capture: reads its header, then its footer index, or, when
+    /// the file was not finished, builds the index by scanning its blocks.
+    pub fn open(source: S) -> Result<Self> {
+        let size = source.size().map_err(|e| Error::io(0, e))?;
+        let mut head = vec![0u8; usize::try_from(size.min(FILE_HEADER_LEN as u64)).unwrap_or(0)];
+        source
+            .read_exact_at(0, &mut head)
+            .map_err(|e| Error::io(0, e))?;
+        check_file_header(&head)?;
+
+        let mut dec = Decoder::new();
+        let header_at = FILE_HEADER_LEN as u64;
+        let Some(h) = read_block_header(&source, header_at, size)? else {
+            return Err(Error::Truncated {
+                offset: header_at,
+                events: 0,
+            });
+        };
+        if h.kind != BlockKind::Header {
+            return Err(Error::corrupt(
+                "capture header",
+                header_at,
+                format!("the first block is a {} block", h.kind.name()),
+            ));
+        }
+        check_block(&h, header_at)?;
+        let data_start = header_at + BLOCK_HEADER_LEN as u64 + u64::from(h.len);
+        if data_start > size {
+            return Err(Error::Truncated {
+                offset: header_at,
+                events: 0,
+            });
+        }
+        dec.read_block(&source, header_at, BlockKind::Header, h.len)?;
+        let header = decode_header(dec.payload(), header_at)?;
+
+        let (index, truncation) = match read_footer(&source, size, data_start, &mut dec)? {
+            Some(index) => (index, None),
+            None => {
+                let (index, truncation) = scan(&source, size, data_start, &mut dec)?;
+                (index, Some(truncation))
+            }
+        };
+        Ok(Self {
+            source,
+            header,
+            index,
+            truncation,
+        })
+    }
+
+    /// The capture header.
+    pub fn header(&self) -> &CaptureHeader {
+        &self.header
+    }
+
+    /// The index (from the footer, or rebuilt by a scan).
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// Set when the capture was not finished or is damaged; the index then
+    /// covers what comes before.
+    pub fn truncation(&self) -> Option<&Truncation> {
+        self.truncation.as_ref()
+    }
+
+    /// The byte source.
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
+    /// Reads snapshot number `i` (in file order).
+    pub fn snapshot(&self, i: usize) -> Result<Option<Snapshot>> {
+        let Some(&offset) = self.index.snapshots.get(i) else {
+            return Ok(None);
+        };
+        let size = self.source.size().map_err(|e| Error::io(offset, e))?;
+        let Some(h) = read_block_header(&self.source, offset, size)? else {
+            return Err(Error::corrupt(
+                "index",
+                offset,
+                "snapshot offset past the end",
+            ));
+        };
+        check_block(&h, offset)?;
+        let mut dec = Decoder::new();
+        dec.read_block(&self.source, offset, BlockKind::Snapshot, h.len)?;
+        let raw = unpack_meta(
+            &dec.block[BLOCK_HEADER_LEN..],
+            &mut dec.decompressor,
+            "snapshot",
+            offset,
+        )?;
+        snapshot::decode(&raw)
+            .map(Some)
+            .map_err(|e| Error::corrupt("snapshot", offset, e.to_string()))
+    }
+
+    /// Decodes chunk `i` with a throw-away decoder (see [`Decoder`] to
+    /// reuse one).
+    pub fn read_chunk(&self, i: usize, projection: Projection) -> Result<Chunk> {
+        let mut chunk = Chunk::default();
+        Decoder::new().read_chunk(self, i, projection, &mut chunk)?;
+        Ok(chunk)
+    }
+}
+
+/// Reads a block header at `offset`; `None` when fewer than 12 bytes are left.
+fn read_block_header<S: ByteSource + ?Sized>(
+    source: &S,
+    offset: u64,
+    size: u64,
+) -> Result<Option<BlockHeader>> {
+    if offset + BLOCK_HEADER_LEN as u64 > size {
+        return Ok(None);
+    }
+    let mut buf = [0u8; BLOCK_HEADER_LEN];
+    source
+        .read_exact_at(offset, &mut buf)
+        .map_err(|e| Error::io(offset, e))?;
+    Ok(Some(parse_block_header(&buf)))
+}
+
+/// The index from the footer, or `None` when the file has no valid trailer
+/// (it was not finished, or its end is damaged: the caller scans).
+fn read_footer<S: ByteSource + ?Sized>(
+    source: &S,
+    size: u64,
+    data_start: u64,
+    dec: &mut Decoder,
+) -> Result<Option<Index>> {
+    if size < data_start + TRAILER_LEN as u64 {
+        return Ok(None);
+    }
+    let mut buf = [0u8; TRAILER_LEN];
+    let at = size - TRAILER_LEN as u64;
+    source
+        .read_exact_at(at, &mut buf)
+        .map_err(|e| Error::io(at, e))?;
+    let Some(t) = parse_trailer(&buf) else {
+        return Ok(None);
+    };
+    let block_end = t.footer_offset.saturating_add(u64::from(t.footer_len));
+    if t.footer_offset < data_start
+        || block_end != at
+        || (t.footer_len as usize) < BLOCK_HEADER_LEN
+        || t.footer_len > MAX_BLOCK_PAYLOAD
+    {
+        return Ok(None);
+    }
+    let len = t.footer_len - BLOCK_HEADER_LEN as u32;
+    if dec
+        .read_block(source, t.footer_offset, BlockKind::Footer, len)
+        .is_err()
+    {
+        return Ok(None);
+    }
+    let raw = unpack_meta(
+        &dec.block[BLOCK_HEADER_LEN..],
+        &mut dec.decompressor,
+        "footer",
+        t.footer_offset,
+    )?;
+    index::decode(&raw)
+        .map(Some)
+        .map_err(|e| Error::corrupt("footer", t.footer_offset, e.to_string()))
+}
+
+/// Summarises a chunk payload as the writer would have, for a rebuilt index.
+fn summarise(
+    payload: &[u8],
+    offset: u64,
+    chunk: &mut Chunk,
+    dec: &mut Decompressor,
+) -> Result<ChunkSummary> {
+    let header = ChunkHeader::decode(payload)
+        .map_err(|detail| Error::corrupt("chunk header", offset, detail))?;
+    let mut projection = Projection::THREAD;
+    let has_drops = header.types.iter().any(|&(t, _)| t == EventType::DROP);
+    if has_drops {
+        projection |= Projection::ARGS;
+    }
+    chunk.decode(payload, offset, projection, dec)?;
+    let mut processes: HashMap<(i64, &[u8]), u32> = HashMap::new();
+    let mut drops = 0u64;
+    for e in chunk.events() {
+        if let Some(t) = e.thread() {
+            *processes.entry((t.pid(), t.comm())).or_default() += 1;
+        }
+        if has_drops && e.ty() == EventType::DROP {
+            drops += e
+                .arg(0)
+                .as_int()
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0);
+        }
+    }
+    let mut processes: Vec<(i64, Vec<u8>, u32)> = processes
+        .into_iter()
+        .map(|((pid, comm), n)| (pid, comm.to_vec(), n))
+        .collect();
+    processes.sort_unstable();
+    Ok(ChunkSummary {
+        events: header.events,
+        ts_min: header.ts_min,
+        ts_max: header.ts_max,
+        types: header.types,
+        processes,
+        drops,
+    })
+}
+
+/// Builds the index of an unfinished or damaged capture by reading its
+/// blocks in order, up to the first incomplete or corrupt one.
+fn scan<S: ByteSource + ?Sized>(
+    source: &S,
+    size: u64,
+    mut pos: u64,
+    dec: &mut Decoder,
+) -> Result<(Index, Truncation)> {
+    let mut builder = IndexBuilder::default();
+    let mut chunk = Chunk::default();
+    let cause = loop {
+        if pos == size {
+            break "the capture was not finished (no footer)".to_string();
+        }
+        let Some(h) = read_block_header(source, pos, size)? else {
+            break "the file ends inside a block header".to_string();
+        };
+        if let Err(e) = check_block(&h, pos) {
+            break e.to_string();
+        }
+        let end = pos + BLOCK_HEADER_LEN as u64 + u64::from(h.len);
+        if end > size {
+            break format!(
+                "the file ends inside a {} block of {} bytes",
+                h.kind.name(),
+                h.len
+            );
+        }
+        if let Err(e) = dec.read_block(source, pos, h.kind, h.len) {
+            break e.to_string();
+        }
+        match h.kind {
+            BlockKind::Chunk => {
+                let payload = &dec.block[BLOCK_HEADER_LEN..];
+                match summarise(payload, pos, &mut chunk, &mut dec.decompressor) {
+                    Ok(s) => builder.add_chunk(pos, h.len, &s),
+                    Err(e) => break e.to_string(),
+                }
+            }
+            BlockKind::Snapshot => builder.add_snapshot(pos),
+            BlockKind::Footer => {
+                break "the footer is not followed by a valid trailer".to_string();
+            }
+            BlockKind::Header | BlockKind::Unknown(_) => {}
+        }
+        pos = end;
+    };
+    let truncation = Truncation {
+        offset: pos,
+        events: builder.events(),
+        cause,
+    };
+    Ok((builder.build(), truncation))
+}
+
+/// Finishes a capture that was cut short (agent killed, disk full): cuts
+/// it after its last complete block and appends a footer index, so that it
+/// reads like any other. Returns the truncation that was repaired, `None`
+/// when the file was already finished.
+pub fn finish_truncated(file: &mut std::fs::File) -> Result<Option<Truncation>> {
+    let reader = CaptureReader::open(&*file)?;
+    let Some(truncation) = reader.truncation().cloned() else {
+        return Ok(None);
+    };
+    let index = reader.index().clone();
+    file.set_len(truncation.offset)
+        .map_err(|e| Error::io(truncation.offset, e))?;
+    file.seek(SeekFrom::Start(truncation.offset))
+        .map_err(|e| Error::io(truncation.offset, e))?;
+    let mut compressor =
+        Compressor::new(Codec::Zstd, 3).map_err(|e| Error::io(truncation.offset, e))?;
+    let mut out = io::BufWriter::new(&mut *file);
+    write_footer(&mut out, truncation.offset, &index, &mut compressor)?;
+    out.flush().map_err(|e| Error::io(truncation.offset, e))?;
+    drop(out);
+    file.sync_all()
+        .map_err(|e| Error::io(truncation.offset, e))?;
+    Ok(Some(truncation))
+}
+
+/// What a [`StreamReader`] read next.
+#[derive(Debug)]
+pub enum StreamItem {
+    /// A state snapshot.
+    Snapshot(Snapshot),
+    /// A chunk, decoded into the caller's [`Chunk`].
+    Chunk,
+}
+
+/// Reads a capture front to back from any `Read`, one block at a time.
+#[derive(Debug)]
+pub struct StreamReader<R> {
+    input: R,
+    pos: u64,
+    header: CaptureHeader,
+    events: u64,
+    payload: Vec<u8>,
+    decompressor: Decompressor,
+    finished: bool,
+}
+
+/// Reads until `buf` is full or the input ends; returns the bytes read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+impl<R: Read> StreamReader<R> {
+    /// Reads the file header and the capture header.
+    pub fn new(mut input: R) -> Result<Self> {
+        let mut head = [0u8; FILE_HEADER_LEN];
+        let n = read_full(&mut input, &mut head).map_err(|e| Error::io(0, e))?;
+        check_file_header(&head[..n])?;
+        let mut r = Self {
+            input,
+            pos: FILE_HEADER_LEN as u64,
+            header: CaptureHeader::default(),
+            events: 0,
+            payload: Vec::new(),
+            decompressor: Decompressor::default(),
+            finished: false,
+        };
+        match r.next_block()? {
+            Some(BlockKind::Header) => {
+                r.header = decode_header(&r.payload, FILE_HEADER_LEN as u64)?;
+            }
+            Some(other) => {
+                return Err(Error::corrupt(
+                    "capture header",
+                    FILE_HEADER_LEN as u64,
+                    format!("the first block is a {} block", other.name()),
+                ));
+            }
+            None => {
+                return Err(Error::Truncated {
+                    offset: FILE_HEADER_LEN as u64,
+                    events: 0,
+                });
+            }
+        }
+        Ok(r)
+    }
+
+    /// The capture header.
+    pub fn header(&self) -> &CaptureHeader {
+        &self.header
+    }
+
+    /// Events read so far.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// Reads the next block into `self.payload`; `None` at a clean end of
+    /// input (a block boundary).
+    fn next_block(&mut self) -> Result<Option<BlockKind>> {
+        let offset = self.pos;
+        let truncated = Error::Truncated {
+            offset,
+            events: self.events,
+        };
+        let mut hbuf = [0u8; BLOCK_HEADER_LEN];
+        let n = read_full(&mut self.input, &mut hbuf).map_err(|e| Error::io(offset, e))?;
+        if n == 0 {
+            return Ok(None);
+        }
+        if n < BLOCK_HEADER_LEN {
+            return Err(truncated);
+        }
+        let h = parse_block_header(&hbuf);
+        check_block(&h, offset)?;
+        self.payload.resize(h.len as usize, 0);
+        let n = read_full(&mut self.input, &mut self.payload).map_err(|e| Error::io(offset, e))?;
+        if n < self.payload.len() {
+            return Err(truncated);
+        }
+        check_crc(&h, &self.payload, offset)?;
+        self.pos += (BLOCK_HEADER_LEN + self.payload.len()) as u64;
+        Ok(Some(h.kind))
+    }
+
+    /// Reads the next snapshot or chunk (decoding chunks into `chunk` with
+    /// `projection`); `Ok(None)` at the end of a finished capture, and
+    /// [`Error::Truncated`] at the end of an unfinished one.
+    pub fn next_item(
+        &mut self,
+        chunk: &mut Chunk,
+        projection: Projection,
+    ) -> Result<Option<StreamItem>> {
+        loop {
+            if self.finished {
+                return Ok(None);
+            }
+            let offset = self.pos;
+            let Some(kind) = self.next_block()? else {
+                return Err(Error::Truncated {
+                    offset,
+                    events: self.events,
+                });
+            };
+            match kind {
+                BlockKind::Chunk => {
+                    chunk.decode(&self.payload, offset, projection, &mut self.decompressor)?;
+                    chunk.set_first_num(self.events + 1);
+                    self.events += chunk.len() as u64;
+                    return Ok(Some(StreamItem::Chunk));
+                }
+                BlockKind::Snapshot => {
+                    let raw =
+                        unpack_meta(&self.payload, &mut self.decompressor, "snapshot", offset)?;
+                    let snap = snapshot::decode(&raw)
+                        .map_err(|e| Error::corrupt("snapshot", offset, e.to_string()))?;
+                    return Ok(Some(StreamItem::Snapshot(snap)));
+                }
+                BlockKind::Footer => {
+                    // A finished capture ends with its trailer.
+                    let mut trailer = [0u8; TRAILER_LEN];
+                    let n = read_full(&mut self.input, &mut trailer)
+                        .map_err(|e| Error::io(self.pos, e))?;
+                    if n < TRAILER_LEN {
+                        return Err(Error::Truncated {
+                            offset,
+                            events: self.events,
+                        });
+                    }
+                    self.finished = true;
+                }
+                BlockKind::Header | BlockKind::Unknown(_) => {}
+            }
+        }
+    }
+}

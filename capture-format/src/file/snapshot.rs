@@ -1,0 +1,156 @@
+//! Encoding of the state snapshot block.
+
+use super::rows::{Field, FieldKind, FieldKind::Bytes as B, FieldKind::Varint as V, RowWriter};
+use super::rows::{TableError, TableReader, put_table_header};
+use super::sockaddr::{get_ends, put_ends};
+use crate::state::{
+    FdInfo, FdKind, GroupInfo, L4Proto, ProcessInfo, Snapshot, SocketRole, ThreadInfo, UserInfo,
+};
+use crate::varint::{Cursor, put_u64};
+
+const USER: &[FieldKind] = &[V, V, B, B, B];
+const GROUP: &[FieldKind] = &[V, B];
+const PROCESS: &[FieldKind] = &[V, V, V, B, B, B, B, V, V, V, B, B, B, B, V];
+const THREAD: &[FieldKind] = &[V, V, V, B];
+const FD: &[FieldKind] = &[V, V, V, B, V, V, B, V];
+
+/// Encodes `snap` (without compression).
+pub(crate) fn encode(snap: &Snapshot) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_u64(&mut out, snap.ts);
+    put_table_header(&mut out, snap.users.len(), USER);
+    for u in &snap.users {
+        RowWriter(&mut out)
+            .u(u64::from(u.uid))
+            .u(u64::from(u.gid))
+            .b(&u.name)
+            .b(&u.home)
+            .b(&u.shell);
+    }
+    put_table_header(&mut out, snap.groups.len(), GROUP);
+    for g in &snap.groups {
+        RowWriter(&mut out).u(u64::from(g.gid)).b(&g.name);
+    }
+    put_table_header(&mut out, snap.processes.len(), PROCESS);
+    for p in &snap.processes {
+        RowWriter(&mut out)
+            .i(p.pid)
+            .i(p.ppid)
+            .i(p.vpid)
+            .b(&p.exe)
+            .b(&p.exepath)
+            .b(&p.args)
+            .b(&p.cwd)
+            .u(u64::from(p.uid))
+            .u(u64::from(p.gid))
+            .u(u64::from(p.loginuid))
+            .b(&p.user)
+            .b(&p.group)
+            .b(&p.container_id)
+            .b(&p.pod_uid)
+            .u(p.start_ts);
+    }
+    put_table_header(&mut out, snap.threads.len(), THREAD);
+    for t in &snap.threads {
+        RowWriter(&mut out).i(t.tid).i(t.pid).i(t.vtid).b(&t.comm);
+    }
+    put_table_header(&mut out, snap.fds.len(), FD);
+    let mut ends = Vec::new();
+    for f in &snap.fds {
+        ends.clear();
+        put_ends(&mut ends, &f.ends);
+        RowWriter(&mut out)
+            .i(f.pid)
+            .i(f.fd)
+            .u(f.kind as u64)
+            .b(&f.name)
+            .u(f.l4proto as u64)
+            .u(f.role as u64)
+            .b(&ends)
+            .u(u64::from(f.flags));
+    }
+    out
+}
+
+fn small(f: Field<'_>) -> u8 {
+    u8::try_from(f.u()).unwrap_or(u8::MAX)
+}
+
+/// Decodes a snapshot.
+pub(crate) fn decode(bytes: &[u8]) -> Result<Snapshot, TableError> {
+    let mut cur = Cursor::new(bytes);
+    let mut snap = Snapshot {
+        ts: cur.u64()?,
+        ..Snapshot::default()
+    };
+    let mut f = [Field::Missing; 16];
+
+    let t = TableReader::new(&mut cur, USER)?;
+    for _ in 0..t.rows() {
+        t.row(&mut cur, &mut f)?;
+        snap.users.push(UserInfo {
+            uid: f[0].u32(),
+            gid: f[1].u32(),
+            name: f[2].bytes().to_vec(),
+            home: f[3].bytes().to_vec(),
+            shell: f[4].bytes().to_vec(),
+        });
+    }
+    let t = TableReader::new(&mut cur, GROUP)?;
+    for _ in 0..t.rows() {
+        t.row(&mut cur, &mut f)?;
+        snap.groups.push(GroupInfo {
+            gid: f[0].u32(),
+            name: f[1].bytes().to_vec(),
+        });
+    }
+    let t = TableReader::new(&mut cur, PROCESS)?;
+    for _ in 0..t.rows() {
+        t.row(&mut cur, &mut f)?;
+        snap.processes.push(ProcessInfo {
+            key: 0,
+            pid: f[0].i(),
+            ppid: f[1].i(),
+            vpid: f[2].i(),
+            exe: f[3].bytes().to_vec(),
+            exepath: f[4].bytes().to_vec(),
+            args: f[5].bytes().to_vec(),
+            cwd: f[6].bytes().to_vec(),
+            uid: f[7].u32(),
+            gid: f[8].u32(),
+            loginuid: f[9].u32(),
+            user: f[10].bytes().to_vec(),
+            group: f[11].bytes().to_vec(),
+            container_id: f[12].bytes().to_vec(),
+            pod_uid: f[13].bytes().to_vec(),
+            start_ts: f[14].u(),
+        });
+    }
+    let t = TableReader::new(&mut cur, THREAD)?;
+    for _ in 0..t.rows() {
+        t.row(&mut cur, &mut f)?;
+        snap.threads.push(ThreadInfo {
+            key: 0,
+            tid: f[0].i(),
+            pid: f[1].i(),
+            vtid: f[2].i(),
+            comm: f[3].bytes().to_vec(),
+        });
+    }
+    let t = TableReader::new(&mut cur, FD)?;
+    for _ in 0..t.rows() {
+        t.row(&mut cur, &mut f)?;
+        snap.fds.push(FdInfo {
+            key: 0,
+            pid: f[0].i(),
+            fd: f[1].i(),
+            kind: FdKind::from_u8(small(f[2])),
+            name: f[3].bytes().to_vec(),
+            l4proto: L4Proto::from_u8(small(f[4])),
+            role: SocketRole::from_u8(small(f[5])),
+            ends: get_ends(f[6].bytes()).to_owned_ends(),
+            flags: f[7].u32(),
+        });
+    }
+    Ok(snap)
+}

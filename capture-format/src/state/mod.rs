@@ -1,0 +1,13 @@
+//! Threads, processes and file descriptors: the state that turns a thread id
+//! into `proc.name` and an fd number into `fd.name`.
+
+mod model;
+mod path;
+mod tracker;
+
+pub use model::{
+    FdInfo, FdKind, GroupInfo, L4Proto, ProcessInfo, Snapshot, SocketEnds, SocketRole, ThreadInfo,
+    UserInfo, split_nul,
+};
+pub use path::resolve;
+pub use tracker::{Context, Tracker};

@@ -1,0 +1,890 @@
+//! Keeps threads, processes and fds current from the records, the way
+//! sysdig's parser does, so that each record resolves to its process and to
+//! the fd it concerns.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+use std::sync::LazyLock;
+
+use super::model::{
+    FdInfo, FdKind, GroupInfo, L4Proto, ProcessInfo, Snapshot, SocketEnds, SocketRole, ThreadInfo,
+    UserInfo,
+};
+use super::path::resolve;
+use crate::event::{Arg, ArgKind, EventType, OwnedSockAddr, Record, SockAddr, nr};
+
+/// `AT_FDCWD`.
+const AT_FDCWD: i64 = -100;
+/// `O_CLOEXEC`.
+const O_CLOEXEC: u32 = 0o2_000_000;
+/// `O_DIRECTORY`.
+const O_DIRECTORY: i64 = 0o200_000;
+/// `CLONE_THREAD`.
+const CLONE_THREAD: i64 = 0x0001_0000;
+/// `CLONE_PARENT`.
+const CLONE_PARENT: i64 = 0x0000_8000;
+/// `EINPROGRESS`, returned by a non-blocking connect that goes on.
+const EINPROGRESS: i64 = 115;
+/// The kernel keeps at most this many bytes of `comm`.
+const COMM_LEN: usize = 15;
+
+/// A process as the tracker keeps it: its info, its fd table, its threads.
+#[derive(Debug, Default)]
+struct Process {
+    info: ProcessInfo,
+    fds: HashMap<i64, FdInfo>,
+    threads: u32,
+}
+
+/// Where the fd a record concerns lives.
+enum FdSlot {
+    None,
+    Table(i64, i64),
+    Scratch,
+}
+
+/// What the tracker knows about one record.
+#[derive(Clone, Copy, Debug)]
+pub struct Context<'t> {
+    /// The thread that made the call; `None` for records of no thread.
+    pub thread: Option<&'t ThreadInfo>,
+    /// Its process.
+    pub process: Option<&'t ProcessInfo>,
+    /// The fd the record concerns: the one read or written, the one opened
+    /// (or that a failed open would have opened), the one closed.
+    pub fd: Option<&'t FdInfo>,
+    tracker: &'t Tracker,
+}
+
+impl<'t> Context<'t> {
+    /// The parent of `process`, when known.
+    pub fn parent(&self, process: &ProcessInfo) -> Option<&'t ProcessInfo> {
+        self.tracker.process(process.ppid)
+    }
+
+    /// The tracker, for other look-ups.
+    pub fn tracker(&self) -> &'t Tracker {
+        self.tracker
+    }
+}
+
+/// Thread, process and fd tables, updated record by record.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    threads: HashMap<i64, ThreadInfo>,
+    processes: HashMap<i64, Process>,
+    users: HashMap<u32, UserInfo>,
+    groups: HashMap<u32, GroupInfo>,
+    next_key: u64,
+    /// The fd the last record closed, or a failed open's would-be fd.
+    scratch_fd: Option<FdInfo>,
+    /// A thread that exited with the last record; it is removed before the
+    /// next one, so the exit record itself still resolves.
+    exited: Option<i64>,
+}
+
+impl Tracker {
+    /// An empty tracker.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A tracker that starts from `snapshot`.
+    pub fn from_snapshot(snapshot: &Snapshot) -> Self {
+        let mut tracker = Self::new();
+        tracker.load_snapshot(snapshot);
+        tracker
+    }
+
+    /// Adds everything in `snapshot`, replacing entries with the same ids.
+    pub fn load_snapshot(&mut self, snapshot: &Snapshot) {
+        for u in &snapshot.users {
+            self.users.insert(u.uid, u.clone());
+        }
+        for g in &snapshot.groups {
+            self.groups.insert(g.gid, g.clone());
+        }
+        for p in &snapshot.processes {
+            self.insert_process(p.clone());
+        }
+        for t in &snapshot.threads {
+            self.insert_thread(t.clone());
+        }
+        for fd in &snapshot.fds {
+            self.insert_fd(fd.clone());
+        }
+    }
+
+    /// Everything known now, sorted by pid, tid and fd.
+    pub fn snapshot(&self, ts: u64) -> Snapshot {
+        let mut processes: Vec<ProcessInfo> =
+            self.processes.values().map(|p| p.info.clone()).collect();
+        processes.sort_by_key(|p| p.pid);
+        let mut threads: Vec<ThreadInfo> = self.threads.values().cloned().collect();
+        threads.sort_by_key(|t| t.tid);
+        let mut fds: Vec<FdInfo> = self
+            .processes
+            .values()
+            .flat_map(|p| p.fds.values().cloned())
+            .collect();
+        fds.sort_by_key(|f| (f.pid, f.fd));
+        let mut users: Vec<UserInfo> = self.users.values().cloned().collect();
+        users.sort_by_key(|u| u.uid);
+        let mut groups: Vec<GroupInfo> = self.groups.values().cloned().collect();
+        groups.sort_by_key(|g| g.gid);
+        Snapshot {
+            ts,
+            processes,
+            threads,
+            fds,
+            users,
+            groups,
+        }
+    }
+
+    fn new_key(&mut self) -> u64 {
+        self.next_key += 1;
+        self.next_key
+    }
+
+    /// Adds or replaces a process (its fd table is kept).
+    pub fn insert_process(&mut self, mut info: ProcessInfo) {
+        info.key = self.new_key();
+        if info.user.is_empty() {
+            info.user = self.user_name(info.uid);
+        }
+        if info.group.is_empty() {
+            info.group = self.group_name(info.gid);
+        }
+        let pid = info.pid;
+        self.process_entry(pid).info = info;
+    }
+
+    /// Adds or replaces a thread; its process is created when missing.
+    pub fn insert_thread(&mut self, mut info: ThreadInfo) {
+        info.key = self.new_key();
+        self.process_entry(info.pid);
+        self.add_thread(info);
+    }
+
+    /// Adds or replaces an fd in the table of its process.
+    pub fn insert_fd(&mut self, mut info: FdInfo) {
+        info.key = self.new_key();
+        let (pid, fd) = (info.pid, info.fd);
+        self.process_entry(pid).fds.insert(fd, info);
+    }
+
+    /// The process `pid`, created empty when missing.
+    fn process_entry(&mut self, pid: i64) -> &mut Process {
+        if !self.processes.contains_key(&pid) {
+            let key = self.new_key();
+            let info = ProcessInfo {
+                key,
+                pid,
+                vpid: pid,
+                ..ProcessInfo::default()
+            };
+            self.processes.insert(
+                pid,
+                Process {
+                    info,
+                    ..Process::default()
+                },
+            );
+        }
+        self.processes.get_mut(&pid).expect("inserted above")
+    }
+
+    /// The thread `tid`.
+    pub fn thread(&self, tid: i64) -> Option<&ThreadInfo> {
+        self.threads.get(&tid)
+    }
+
+    /// The process `pid`.
+    pub fn process(&self, pid: i64) -> Option<&ProcessInfo> {
+        self.processes.get(&pid).map(|p| &p.info)
+    }
+
+    /// The fd `fd` of process `pid`.
+    pub fn fd(&self, pid: i64, fd: i64) -> Option<&FdInfo> {
+        self.processes.get(&pid)?.fds.get(&fd)
+    }
+
+    /// All processes, in no particular order.
+    pub fn processes(&self) -> impl Iterator<Item = &ProcessInfo> {
+        self.processes.values().map(|p| &p.info)
+    }
+
+    /// All threads, in no particular order.
+    pub fn threads(&self) -> impl Iterator<Item = &ThreadInfo> {
+        self.threads.values()
+    }
+
+    /// The open fds of `pid`, in no particular order.
+    pub fn fds_of(&self, pid: i64) -> impl Iterator<Item = &FdInfo> {
+        self.processes
+            .get(&pid)
+            .into_iter()
+            .flat_map(|p| p.fds.values())
+    }
+
+    fn user_name(&self, uid: u32) -> Vec<u8> {
+        self.users
+            .get(&uid)
+            .map(|u| u.name.clone())
+            .unwrap_or_default()
+    }
+
+    fn group_name(&self, gid: u32) -> Vec<u8> {
+        self.groups
+            .get(&gid)
+            .map(|g| g.name.clone())
+            .unwrap_or_default()
+    }
+
+    /// Applies `rec` to the tables and returns what it resolves to.
+    pub fn apply(&mut self, rec: &Record<'_>) -> Context<'_> {
+        if let Some(tid) = self.exited.take() {
+            self.remove_thread(tid);
+        }
+        self.scratch_fd = None;
+        if rec.tid <= 0 {
+            return Context {
+                thread: None,
+                process: None,
+                fd: None,
+                tracker: self,
+            };
+        }
+        self.ensure_thread(rec.tid, rec.pid);
+        let pid = self.threads.get(&rec.tid).map_or(rec.pid, |t| t.pid);
+        let slot = self.update(rec, pid);
+        self.context(rec.tid, pid, &slot)
+    }
+
+    fn context(&self, tid: i64, pid: i64, slot: &FdSlot) -> Context<'_> {
+        let process = self.processes.get(&pid);
+        let fd = match *slot {
+            FdSlot::None => None,
+            FdSlot::Table(owner, fd) => self.processes.get(&owner).and_then(|p| p.fds.get(&fd)),
+            FdSlot::Scratch => self.scratch_fd.as_ref(),
+        };
+        Context {
+            thread: self.threads.get(&tid),
+            process: process.map(|p| &p.info),
+            fd,
+            tracker: self,
+        }
+    }
+
+    fn ensure_thread(&mut self, tid: i64, pid: i64) {
+        match self.threads.get(&tid) {
+            // The kernel's pid wins: a thread that exec'd in a multi-threaded
+            // process, or a tid reused after an exit we did not see.
+            Some(t) if pid > 0 && t.pid != pid => self.remove_thread(tid),
+            Some(_) => return,
+            None => {}
+        }
+        let pid = if pid > 0 { pid } else { tid };
+        self.process_entry(pid);
+        // A thread seen for the first time is named after its main thread.
+        let comm = self
+            .threads
+            .get(&pid)
+            .map(|t| t.comm.clone())
+            .unwrap_or_default();
+        self.insert_thread(ThreadInfo {
+            tid,
+            pid,
+            vtid: tid,
+            comm,
+            ..ThreadInfo::default()
+        });
+    }
+
+    fn add_thread(&mut self, info: ThreadInfo) {
+        self.process_entry(info.pid).threads += 1;
+        if let Some(old) = self.threads.insert(info.tid, info) {
+            if let Some(p) = self.processes.get_mut(&old.pid) {
+                p.threads = p.threads.saturating_sub(1);
+            }
+        }
+    }
+
+    fn remove_thread(&mut self, tid: i64) {
+        let Some(thread) = self.threads.remove(&tid) else {
+            return;
+        };
+        if let Some(p) = self.processes.get_mut(&thread.pid) {
+            p.threads = p.threads.saturating_sub(1);
+            if p.threads == 0 {
+                self.processes.remove(&thread.pid);
+            }
+        }
+    }
+
+    fn fd_arg(rec: &Record<'_>) -> Option<i64> {
+        let pos = (*FD_ARG_POSITION)
+            .get(usize::from(rec.ty.0))
+            .copied()
+            .flatten()?;
+        rec.args.get(usize::from(pos))?.as_int()
+    }
+
+    /// Updates the tables for `rec` (made by a thread of `pid`) and says
+    /// which fd it concerns.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one match arm per system call family reads best as a table"
+    )]
+    fn update(&mut self, rec: &Record<'_>, pid: i64) -> FdSlot {
+        let info = rec.ty.info();
+        let ok = rec.ret >= 0 && !rec.flags.contains(crate::event::RecordFlags::NO_RETURN);
+        let arg = |name: &str| info.arg_index(name).and_then(|i| rec.args.get(i)).copied();
+        let int = |name: &str| arg(name).and_then(|a| a.as_int());
+        let bytes = |name: &str| match arg(name) {
+            Some(Arg::Str(s)) => Some(s),
+            _ => None,
+        };
+        match rec.ty.0 {
+            nr::OPEN | nr::OPENAT | nr::OPENAT2 | nr::CREAT => {
+                let dirfd = int("dirfd").unwrap_or(AT_FDCWD);
+                let path = bytes("name").unwrap_or_default();
+                let name = self.resolve_at(pid, dirfd, path);
+                let flags = if rec.ty.0 == nr::CREAT {
+                    0o1101 // O_WRONLY|O_CREAT|O_TRUNC
+                } else {
+                    int("flags").unwrap_or(0)
+                };
+                let kind = if flags & O_DIRECTORY != 0 {
+                    FdKind::Directory
+                } else {
+                    FdKind::File
+                };
+                let fd = FdInfo {
+                    pid,
+                    fd: rec.ret,
+                    kind,
+                    name,
+                    #[expect(clippy::cast_possible_truncation, reason = "open flags are 32 bits")]
+                    #[expect(clippy::cast_sign_loss, reason = "flags are a bit set")]
+                    flags: flags as u32,
+                    ..FdInfo::default()
+                };
+                return self.opened(pid, ok, fd);
+            }
+            nr::SOCKET if ok => {
+                let domain = int("domain").unwrap_or(0);
+                let ty = int("type").unwrap_or(0) & 0xf;
+                let kind = match domain {
+                    1 => FdKind::Unix,
+                    2 => FdKind::Ipv4,
+                    10 => FdKind::Ipv6,
+                    16 => FdKind::Netlink,
+                    _ => FdKind::Unknown,
+                };
+                let l4proto = match (kind.is_inet(), ty) {
+                    (true, 1) => L4Proto::Tcp,
+                    (true, 2) => L4Proto::Udp,
+                    (true, 3) => L4Proto::Raw,
+                    _ => L4Proto::Unknown,
+                };
+                let fd = FdInfo {
+                    pid,
+                    fd: rec.ret,
+                    kind,
+                    l4proto,
+                    ..FdInfo::default()
+                };
+                return self.opened(pid, true, fd);
+            }
+            nr::ACCEPT | nr::ACCEPT4 if ok => {
+                let listening = int("sockfd").and_then(|fd| self.fd(pid, fd)).cloned();
+                let mut fd = FdInfo {
+                    pid,
+                    fd: rec.ret,
+                    role: SocketRole::Server,
+                    ..FdInfo::default()
+                };
+                if let Some(l) = listening {
+                    fd.kind = l.kind;
+                    fd.l4proto = l.l4proto;
+                    fd.name = l.name;
+                }
+                if let Some(Arg::SockTuple(t)) = arg("tuple") {
+                    set_tuple(&mut fd, t);
+                }
+                return self.opened(pid, true, fd);
+            }
+            nr::CONNECT => {
+                if ok || rec.ret == -EINPROGRESS {
+                    let key = self.new_key();
+                    if let Some(fd) = Self::fd_arg(rec).and_then(|n| self.fd_mut(pid, n)) {
+                        fd.key = key;
+                        fd.role = SocketRole::Client;
+                        match (arg("tuple"), arg("addr")) {
+                            (Some(Arg::SockTuple(t)), _) => set_tuple(fd, t),
+                            (_, Some(Arg::SockAddr(a))) => connect_to(fd, a),
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            nr::BIND if ok => {
+                let key = self.new_key();
+                if let (Some(fd), Some(Arg::SockAddr(a))) = (
+                    Self::fd_arg(rec).and_then(|n| self.fd_mut(pid, n)),
+                    arg("addr"),
+                ) {
+                    fd.key = key;
+                    match a {
+                        SockAddr::Unix(path) => fd.name = path.to_vec(),
+                        SockAddr::V4(_) | SockAddr::V6(_) => {
+                            fd.ends = SocketEnds::Local(owned_addr(a));
+                        }
+                        SockAddr::Other(_) => {}
+                    }
+                }
+            }
+            nr::LISTEN if ok => {
+                let key = self.new_key();
+                if let Some(fd) = Self::fd_arg(rec).and_then(|n| self.fd_mut(pid, n)) {
+                    fd.key = key;
+                    fd.role = SocketRole::Server;
+                }
+            }
+            nr::SENDTO | nr::RECVFROM | nr::SENDMSG | nr::RECVMSG if ok => {
+                // Unconnected UDP sockets learn their peer from each datagram.
+                if let Some(Arg::SockTuple(t)) = arg("tuple") {
+                    let key = self.new_key();
+                    if let Some(fd) = Self::fd_arg(rec).and_then(|n| self.fd_mut(pid, n)) {
+                        if fd.l4proto == L4Proto::Udp || matches!(fd.ends, SocketEnds::None) {
+                            fd.key = key;
+                            set_tuple(fd, t);
+                        }
+                    }
+                }
+            }
+            nr::CLOSE => {
+                let n = Self::fd_arg(rec).unwrap_or(-1);
+                if ok {
+                    self.scratch_fd = self.processes.get_mut(&pid).and_then(|p| p.fds.remove(&n));
+                    return FdSlot::Scratch;
+                }
+                return FdSlot::Table(pid, n);
+            }
+            nr::DUP | nr::DUP2 | nr::DUP3 if ok => {
+                if let Some(old) = int("oldfd") {
+                    return self.dup(pid, old, rec.ret);
+                }
+            }
+            nr::FCNTL if ok => {
+                // F_DUPFD and F_DUPFD_CLOEXEC.
+                if matches!(int("cmd"), Some(0 | 1030)) {
+                    if let Some(old) = Self::fd_arg(rec) {
+                        return self.dup(pid, old, rec.ret);
+                    }
+                }
+            }
+            nr::PIPE | nr::PIPE2 | nr::SOCKETPAIR if ok => {
+                let kind = if rec.ty.0 == nr::SOCKETPAIR {
+                    FdKind::Unix
+                } else {
+                    FdKind::Pipe
+                };
+                for name in ["fd1", "fd2"] {
+                    if let Some(n) = int(name) {
+                        let fd = FdInfo {
+                            pid,
+                            fd: n,
+                            kind,
+                            ..FdInfo::default()
+                        };
+                        self.insert_fd(fd);
+                    }
+                }
+            }
+            nr::MEMFD_CREATE if ok => {
+                let mut name = b"memfd:".to_vec();
+                name.extend_from_slice(bytes("name").unwrap_or_default());
+                let fd = FdInfo {
+                    pid,
+                    fd: rec.ret,
+                    kind: FdKind::Memfd,
+                    name,
+                    ..FdInfo::default()
+                };
+                return self.opened(pid, true, fd);
+            }
+            nr::CHDIR if ok => {
+                let cwd = self.resolve_at(pid, AT_FDCWD, bytes("path").unwrap_or_default());
+                self.update_process(pid, |p| p.cwd = cwd);
+            }
+            nr::FCHDIR if ok => {
+                if let Some(dir) = Self::fd_arg(rec).and_then(|n| self.fd(pid, n)) {
+                    let cwd = dir.name.clone();
+                    self.update_process(pid, |p| p.cwd = cwd);
+                }
+            }
+            nr::EXECVE | nr::EXECVEAT if ok => {
+                let dirfd = int("dirfd").unwrap_or(AT_FDCWD);
+                let filename = bytes("filename")
+                    .or_else(|| bytes("pathname"))
+                    .unwrap_or_default();
+                let argv = bytes("args");
+                self.exec(rec.tid, pid, dirfd, filename, argv);
+            }
+            nr::CLONE | nr::CLONE3 | nr::FORK | nr::VFORK if rec.ret > 0 => {
+                let flags = int("flags").unwrap_or(0);
+                let child_pid = if flags & CLONE_THREAD != 0 {
+                    pid
+                } else {
+                    rec.ret
+                };
+                self.fork(rec.tid, pid, rec.ret, child_pid, flags);
+            }
+            nr::SETUID | nr::SETRESUID if ok => {
+                let uid = int("uid").or_else(|| int("euid")).unwrap_or(-1);
+                if let Ok(uid) = u32::try_from(uid) {
+                    let user = self.user_name(uid);
+                    self.update_process(pid, |p| {
+                        p.uid = uid;
+                        p.user = user;
+                    });
+                }
+            }
+            nr::SETGID | nr::SETRESGID if ok => {
+                let gid = int("gid").or_else(|| int("egid")).unwrap_or(-1);
+                if let Ok(gid) = u32::try_from(gid) {
+                    let group = self.group_name(gid);
+                    self.update_process(pid, |p| {
+                        p.gid = gid;
+                        p.group = group;
+                    });
+                }
+            }
+            nr::PRCTL if ok => {
+                // PR_SET_NAME renames the calling thread.
+                if int("option") == Some(15) {
+                    if let Some(name) = bytes("arg2_str") {
+                        let comm = name[..name.len().min(COMM_LEN)].to_vec();
+                        let key = self.new_key();
+                        if let Some(t) = self.threads.get_mut(&rec.tid) {
+                            t.comm = comm;
+                            t.key = key;
+                        }
+                        if rec.tid == pid {
+                            self.touch_descendants(pid);
+                        }
+                    }
+                }
+            }
+            n if n == EventType::PROC_FORK.0 => {
+                if let (Some(child_tid), Some(child_pid)) = (int("child_tid"), int("child_pid")) {
+                    self.fork(
+                        rec.tid,
+                        pid,
+                        child_tid,
+                        child_pid,
+                        int("flags").unwrap_or(0),
+                    );
+                }
+            }
+            n if n == EventType::PROC_EXEC.0 => {
+                let filename = bytes("filename").unwrap_or_default();
+                self.exec(rec.tid, pid, AT_FDCWD, filename, None);
+            }
+            n if n == EventType::PROC_EXIT.0 => self.exited = Some(rec.tid),
+            nr::BPF if ok => {
+                // Only some commands return a new fd.
+                let cmd = rec.args.first().and_then(Arg::as_int);
+                if matches!(
+                    cmd,
+                    Some(0 | 5 | 7 | 13 | 14 | 17 | 18 | 19 | 28 | 30 | 32 | 33)
+                ) {
+                    let fd = FdInfo {
+                        pid,
+                        fd: rec.ret,
+                        kind: FdKind::Bpf,
+                        ..FdInfo::default()
+                    };
+                    return self.opened(pid, true, fd);
+                }
+            }
+            n => {
+                if let Some(kind) = fd_creating_kind(n) {
+                    if ok {
+                        let fd = FdInfo {
+                            pid,
+                            fd: rec.ret,
+                            kind,
+                            ..FdInfo::default()
+                        };
+                        return self.opened(pid, true, fd);
+                    }
+                }
+            }
+        }
+        match Self::fd_arg(rec) {
+            Some(n) if n >= 0 => FdSlot::Table(pid, n),
+            _ => FdSlot::None,
+        }
+    }
+
+    fn fd_mut(&mut self, pid: i64, fd: i64) -> Option<&mut FdInfo> {
+        self.processes.get_mut(&pid)?.fds.get_mut(&fd)
+    }
+
+    /// Records a new fd; a failed open still resolves to the name it tried.
+    fn opened(&mut self, pid: i64, ok: bool, fd: FdInfo) -> FdSlot {
+        if ok {
+            let n = fd.fd;
+            self.insert_fd(fd);
+            FdSlot::Table(pid, n)
+        } else {
+            let mut fd = fd;
+            fd.key = self.new_key();
+            self.scratch_fd = Some(fd);
+            FdSlot::Scratch
+        }
+    }
+
+    fn dup(&mut self, pid: i64, old: i64, new: i64) -> FdSlot {
+        if let Some(mut fd) = self.fd(pid, old).cloned() {
+            fd.fd = new;
+            fd.flags &= !O_CLOEXEC;
+            self.insert_fd(fd);
+            return FdSlot::Table(pid, new);
+        }
+        FdSlot::Table(pid, old)
+    }
+
+    fn update_process(&mut self, pid: i64, f: impl FnOnce(&mut ProcessInfo)) {
+        let key = self.new_key();
+        if let Some(p) = self.processes.get_mut(&pid) {
+            f(&mut p.info);
+            p.info.key = key;
+        }
+    }
+
+    /// The absolute form of `path`, relative to `dirfd` (or the cwd).
+    fn resolve_at(&self, pid: i64, dirfd: i64, path: &[u8]) -> Vec<u8> {
+        let base: &[u8] = if dirfd == AT_FDCWD {
+            self.process(pid).map_or(b"/", |p| &p.cwd)
+        } else {
+            self.fd(pid, dirfd).map_or(b"", |f| &f.name)
+        };
+        resolve(base, path)
+    }
+
+    fn exec(&mut self, tid: i64, pid: i64, dirfd: i64, filename: &[u8], argv: Option<&[u8]>) {
+        let exepath = self.resolve_at(pid, dirfd, filename);
+        let base = filename.rsplit(|&b| b == b'/').next().unwrap_or_default();
+        let comm = base[..base.len().min(COMM_LEN)].to_vec();
+        let key = self.new_key();
+        if let Some(t) = self.threads.get_mut(&tid) {
+            t.comm = comm;
+            t.key = key;
+        }
+        self.update_process(pid, |p| {
+            if let Some(argv) = argv {
+                let mut parts = super::model::split_nul(argv);
+                p.exe = parts.next().unwrap_or_default().to_vec();
+                p.args.clear();
+                for a in parts {
+                    p.args.extend_from_slice(a);
+                    p.args.push(0);
+                }
+            } else if p.exe.is_empty() {
+                p.exe = filename.to_vec();
+            }
+            p.exepath = exepath;
+        });
+        // A successful exec closes the close-on-exec fds.
+        if let Some(p) = self.processes.get_mut(&pid) {
+            p.fds.retain(|_, fd| fd.flags & O_CLOEXEC == 0);
+        }
+        self.touch_descendants(pid);
+    }
+
+    /// Gives every descendant of `pid` a new key: their ancestry (parent
+    /// name) changed. Exec is rare next to other calls, so one pass over the
+    /// process table here keeps the per-record path free of ancestry walks.
+    fn touch_descendants(&mut self, pid: i64) {
+        let mut children: HashMap<i64, Vec<i64>> = HashMap::new();
+        for p in self.processes.values() {
+            if p.info.ppid != p.info.pid {
+                children.entry(p.info.ppid).or_default().push(p.info.pid);
+            }
+        }
+        let mut stack = children.remove(&pid).unwrap_or_default();
+        let mut seen = 0usize;
+        while let Some(child) = stack.pop() {
+            seen += 1;
+            if seen > self.processes.len() {
+                break; // a cycle in corrupt input
+            }
+            let key = self.new_key();
+            if let Some(p) = self.processes.get_mut(&child) {
+                p.info.key = key;
+            }
+            stack.extend(children.remove(&child).unwrap_or_default());
+        }
+    }
+
+    fn fork(
+        &mut self,
+        parent_tid: i64,
+        parent_pid: i64,
+        child_tid: i64,
+        child_pid: i64,
+        flags: i64,
+    ) {
+        if self
+            .threads
+            .get(&child_tid)
+            .is_some_and(|t| t.pid == child_pid)
+        {
+            return;
+        }
+        if child_pid != parent_pid && !self.processes.contains_key(&child_pid) {
+            let parent = self.processes.get(&parent_pid);
+            let mut info = parent.map(|p| p.info.clone()).unwrap_or_default();
+            let fds: HashMap<i64, FdInfo> = parent
+                .map(|p| {
+                    p.fds
+                        .iter()
+                        .map(|(&n, fd)| {
+                            (
+                                n,
+                                FdInfo {
+                                    pid: child_pid,
+                                    ..fd.clone()
+                                },
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            info.pid = child_pid;
+            info.vpid = child_pid;
+            info.ppid = if flags & CLONE_PARENT != 0 {
+                info.ppid
+            } else {
+                parent_pid
+            };
+            info.key = self.new_key();
+            self.processes.insert(
+                child_pid,
+                Process {
+                    info,
+                    fds,
+                    threads: 0,
+                },
+            );
+        }
+        let comm = self
+            .threads
+            .get(&parent_tid)
+            .map(|t| t.comm.clone())
+            .unwrap_or_default();
+        self.insert_thread(ThreadInfo {
+            tid: child_tid,
+            pid: child_pid,
+            vtid: child_tid,
+            comm,
+            ..ThreadInfo::default()
+        });
+    }
+}
+
+/// Position of the fd argument of each event type (the first argument of
+/// kind [`ArgKind::Fd`]).
+static FD_ARG_POSITION: LazyLock<Vec<Option<u8>>> = LazyLock::new(|| {
+    let mut positions = vec![None; usize::from(EventType::FIRST_KERNEL_EVENT)];
+    for ty in EventType::all().filter(|t| t.is_syscall()) {
+        let info = ty.info();
+        if info.typed {
+            positions[usize::from(ty.0)] = info
+                .args
+                .iter()
+                .position(|a| a.kind == ArgKind::Fd)
+                .and_then(|p| u8::try_from(p).ok());
+        }
+    }
+    positions
+});
+
+/// The kind of fd the (untyped) system call `n` returns.
+fn fd_creating_kind(n: u16) -> Option<FdKind> {
+    Some(match n {
+        nr::EVENTFD | nr::EVENTFD2 => FdKind::Event,
+        nr::SIGNALFD | nr::SIGNALFD4 => FdKind::SignalFd,
+        nr::TIMERFD_CREATE => FdKind::TimerFd,
+        nr::EPOLL_CREATE | nr::EPOLL_CREATE1 => FdKind::EventPoll,
+        nr::INOTIFY_INIT | nr::INOTIFY_INIT1 => FdKind::Inotify,
+        nr::USERFAULTFD => FdKind::UserFaultFd,
+        nr::IO_URING_SETUP => FdKind::IoUring,
+        nr::PIDFD_OPEN => FdKind::PidFd,
+        _ => return None,
+    })
+}
+
+fn owned_addr(a: SockAddr<'_>) -> OwnedSockAddr {
+    match a {
+        SockAddr::V4(v) => OwnedSockAddr::V4(v),
+        SockAddr::V6(v) => OwnedSockAddr::V6(v),
+        SockAddr::Unix(p) => OwnedSockAddr::Unix(p.to_vec()),
+        SockAddr::Other(f) => OwnedSockAddr::Other(f),
+    }
+}
+
+fn set_tuple(fd: &mut FdInfo, t: crate::event::SockTuple<'_>) {
+    use crate::event::{OwnedSockTuple, SockTuple};
+    fd.ends = SocketEnds::Tuple(match t {
+        SockTuple::V4 { src, dst } => {
+            if fd.kind == FdKind::Unknown {
+                fd.kind = FdKind::Ipv4;
+            }
+            OwnedSockTuple::V4 { src, dst }
+        }
+        SockTuple::V6 { src, dst } => {
+            if fd.kind == FdKind::Unknown {
+                fd.kind = FdKind::Ipv6;
+            }
+            OwnedSockTuple::V6 { src, dst }
+        }
+        SockTuple::Unix { src, dst, path } => {
+            fd.kind = FdKind::Unix;
+            if !path.is_empty() {
+                fd.name = path.to_vec();
+            }
+            OwnedSockTuple::Unix {
+                src,
+                dst,
+                path: path.to_vec(),
+            }
+        }
+    });
+}
+
+/// A connect whose tuple the producer did not fill: the local end is not
+/// known, the remote one is the address connected to.
+fn connect_to(fd: &mut FdInfo, a: SockAddr<'_>) {
+    use crate::event::OwnedSockTuple;
+    fd.ends = match a {
+        SockAddr::V4(dst) => SocketEnds::Tuple(OwnedSockTuple::V4 {
+            src: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
+            dst,
+        }),
+        SockAddr::V6(dst) => SocketEnds::Tuple(OwnedSockTuple::V6 {
+            src: SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, 0, 0, 0),
+            dst,
+        }),
+        SockAddr::Unix(path) => {
+            fd.name = path.to_vec();
+            return;
+        }
+        SockAddr::Other(_) => return,
+    };
+}
