@@ -1,15 +1,21 @@
 //! Synthetic but realistic system call workloads, for tests and benchmarks
-//! across the workspace: many processes opening, reading, writing and
-//! closing files (paths from a real file system walk), talking over
-//! sockets, forking and executing, plus the background noise of futexes,
-//! polls and memory calls that every real capture is full of.
+//! across the workspace.
+//!
+//! Real syscall streams are not random: a thread runs for a while and makes
+//! a burst of calls, each program repeats the same loop (an nginx worker
+//! accepts, reads a request, opens a popular file, sends it, logs, closes),
+//! popular files are opened far more often than others, and short-lived
+//! commands all start with the same dynamic-loader dance. The generator
+//! models that with a few program roles; file names come from a real file
+//! system walk (a `find`-like crawler walks them in order, the web server
+//! serves a Zipf-popular subset).
 //!
 //! Generation is deterministic for a given seed and path list.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::Path;
 
-use crate::event::{EventType, OwnedArg, OwnedRecord, OwnedSockAddr, OwnedSockTuple, nr};
+use crate::event::{EventType, OwnedArg, OwnedRecord, OwnedSockTuple, RecordFlags, nr};
 use crate::state::{FdInfo, FdKind, ProcessInfo, Snapshot, ThreadInfo, UserInfo};
 
 /// A small, fast, deterministic random number generator (`SplitMix64`).
@@ -31,9 +37,9 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    /// Uniform in `0..n` (`n > 0`).
+    /// Uniform in `0..n` (0 when `n` is 0).
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
+        if n == 0 { 0 } else { self.next_u64() % n }
     }
 
     /// Uniform index into a slice of length `n`.
@@ -46,12 +52,20 @@ impl Rng {
         self.below(100) < percent
     }
 
-    /// Roughly log-uniform in `lo..hi`, like real latencies and sizes.
+    /// Roughly log-uniform in `lo..=hi`, like real latencies and sizes.
     pub fn log_uniform(&mut self, lo: u64, hi: u64) -> u64 {
-        let (lo, hi) = (lo.max(1), hi.max(lo + 1));
-        let bits = 64 - (hi / lo).leading_zeros();
-        let scale = 1u64 << self.below(u64::from(bits));
+        let lo = lo.max(1);
+        let hi = hi.max(lo);
+        let span = 64 - (hi / lo).leading_zeros();
+        let scale = 1u64 << self.below(u64::from(span));
         (lo * scale + self.below(lo * scale)).min(hi)
+    }
+
+    /// Zipf-like index in `0..n`: index 0 is the most popular.
+    pub fn zipf(&mut self, n: usize) -> usize {
+        let n = n.max(1) as u64;
+        let r = self.log_uniform(1, n) - 1;
+        usize::try_from(r.min(n - 1)).unwrap_or(0)
     }
 }
 
@@ -60,11 +74,11 @@ impl Rng {
 pub struct SynthOptions {
     /// Records to generate.
     pub events: usize,
-    /// Processes running at the start.
+    /// Long-running processes at the start (short-lived ones come and go).
     pub processes: usize,
     /// Bytes of I/O data kept per call.
     pub snaplen: usize,
-    /// Paths that files are opened at.
+    /// Paths found on a file system, in walk order.
     pub paths: Vec<Vec<u8>>,
     /// Seed.
     pub seed: u64,
@@ -74,7 +88,7 @@ impl Default for SynthOptions {
     fn default() -> Self {
         Self {
             events: 100_000,
-            processes: 200,
+            processes: 60,
             snaplen: 80,
             paths: builtin_paths(),
             seed: 1,
@@ -91,8 +105,7 @@ pub struct Workload {
     pub records: Vec<OwnedRecord>,
 }
 
-/// Up to `limit` file paths found by walking `root` (sorted, so the result
-/// is the same on every run of the same machine).
+/// Up to `limit` file paths found by walking `root`, in a stable walk order.
 pub fn paths_from_walk(root: &Path, limit: usize) -> Vec<Vec<u8>> {
     use std::os::unix::ffi::OsStrExt;
     let mut out = Vec::new();
@@ -109,7 +122,8 @@ pub fn paths_from_walk(root: &Path, limit: usize) -> Vec<Vec<u8>> {
             };
             if kind.is_dir() {
                 dirs.push(entry.path());
-            } else if out.len() < limit {
+            }
+            if out.len() < limit {
                 out.push(entry.path().as_os_str().as_bytes().to_vec());
             }
         }
@@ -127,11 +141,9 @@ pub fn builtin_paths() -> Vec<Vec<u8>> {
         "/etc",
         "/usr/lib/x86_64-linux-gnu",
         "/usr/share/zoneinfo",
-        "/var/log/nginx",
+        "/var/www/html",
         "/var/lib/postgresql/15/main/base/16384",
-        "/proc/self",
         "/home/app/src",
-        "/tmp",
     ];
     let names = [
         "passwd",
@@ -140,20 +152,14 @@ pub fn builtin_paths() -> Vec<Vec<u8>> {
         "libc.so.6",
         "libssl.so.3",
         "UTC",
-        "access.log",
-        "error.log",
+        "index.html",
+        "style.css",
         "2619",
         "2840_fsm",
-        "status",
-        "maps",
         "main.py",
         "config.yaml",
-        "x.tmp",
         "ld.so.cache",
-        "nsswitch.conf",
         "localtime",
-        "index.html",
-        "12345",
     ];
     let mut out = Vec::new();
     for d in dirs {
@@ -164,249 +170,576 @@ pub fn builtin_paths() -> Vec<Vec<u8>> {
     out
 }
 
-const COMMS: &[&str] = &[
-    "nginx",
-    "postgres",
-    "java",
-    "python3",
-    "node",
-    "redis-server",
-    "sshd",
-    "bash",
-    "containerd",
-    "kubelet",
-    "curl",
-    "systemd",
-    "dockerd",
-    "envoy",
-    "gunicorn",
+const EPOCH: u64 = 1_764_000_000_000_000_000;
+const AT_FDCWD: i64 = -100;
+const O_RDONLY_CLOEXEC: i64 = 0o2_000_000;
+const ENOENT: i64 = 2;
+const EAGAIN: i64 = 11;
+const FUTEX_WAIT_PRIVATE: i64 = 128;
+const FUTEX_WAKE_PRIVATE: i64 = 129;
+
+const COMMANDS: &[&str] = &[
+    "ls", "cat", "grep", "date", "hostname", "sed", "awk", "curl",
+];
+const LIBS: &[&str] = &[
+    "/etc/ld.so.cache",
+    "/lib/x86_64-linux-gnu/libc.so.6",
+    "/lib/x86_64-linux-gnu/libpcre2-8.so.0",
+    "/lib/x86_64-linux-gnu/libselinux.so.1",
 ];
 
-const EPOCH: u64 = 1_764_000_000_000_000_000;
-const EAGAIN: i64 = 11;
-const ENOENT: i64 = 2;
-const O_CLOEXEC: i64 = 0o2_000_000;
+/// What a long-running process does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// nginx worker: epoll, accept, read a request, send a file, log.
+    Web,
+    /// postgres backend: queries over a socket, 8 KiB page reads.
+    Db,
+    /// redis: tiny reads and writes on many client sockets.
+    Cache,
+    /// A JVM: futexes, clocks, socket I/O.
+    Jvm,
+    /// cron-like: forks short commands that load libraries and exit.
+    Spawner,
+    /// find-like: walks the file system.
+    Crawler,
+}
 
+impl Role {
+    fn comm(self) -> &'static str {
+        match self {
+            Role::Web => "nginx",
+            Role::Db => "postgres",
+            Role::Cache => "redis-server",
+            Role::Jvm => "java",
+            Role::Spawner => "cron",
+            Role::Crawler => "find",
+        }
+    }
+}
+
+/// One thread's program state.
 #[derive(Clone, Debug)]
-struct Proc {
+struct Actor {
+    role: Role,
     pid: i64,
-    threads: Vec<i64>,
-    comm: usize,
-    /// Open fds: (number, is a socket).
-    fds: Vec<(i64, bool)>,
+    tid: i64,
+    /// Position in the role's loop.
+    step: usize,
+    /// Connection being served, file being sent, and so on.
+    conn: i64,
+    file: i64,
+    /// Next fd number to hand out.
     next_fd: i64,
+    /// Futex words and the next mmap address (per process in reality).
+    futexes: [i64; 4],
+    brk: i64,
+    /// Crawler position in the path list; a spawned command's stage.
+    cursor: usize,
+    /// For a short-lived command: which one, and its parent.
+    command: usize,
+    alive: bool,
 }
 
 struct Gen<'a> {
     rng: Rng,
     opts: &'a SynthOptions,
-    procs: Vec<Proc>,
+    actors: Vec<Actor>,
+    web_files: Vec<Vec<u8>>,
+    db_files: usize,
     next_pid: i64,
-    ts: u64,
+    /// Per-CPU clocks; bursts run on the CPU that is furthest behind.
+    clocks: [u64; 2],
+    cpu: usize,
     out: Vec<OwnedRecord>,
-    data: Vec<u8>,
+    text: Vec<u8>,
+}
+
+fn int(v: i64) -> OwnedArg {
+    OwnedArg::Int(v)
+}
+
+fn path(p: &[u8]) -> OwnedArg {
+    OwnedArg::Str(p.to_vec())
 }
 
 impl Gen<'_> {
-    fn record(&mut self, p: usize, ty: u16, ret: i64, args: Vec<OwnedArg>) -> &mut OwnedRecord {
-        self.ts += self.rng.log_uniform(50, 5_000);
-        let proc_ = &self.procs[p];
-        let tid = proc_.threads[self.rng.index(proc_.threads.len())];
-        let latency = self.rng.log_uniform(300, 200_000);
+    fn emit(&mut self, a: usize, ty: u16, ret: i64, latency: u64, args: Vec<OwnedArg>) {
+        let cpu = self.cpu;
+        let enter = self.clocks[cpu] + self.rng.log_uniform(150, 1_500);
+        let actor = &self.actors[a];
         self.out.push(OwnedRecord {
             ty: EventType(ty),
-            ts: self.ts,
+            ts: enter,
             latency,
-            #[expect(clippy::cast_possible_truncation, reason = "below 2")]
-            cpu: self.rng.below(2) as u16,
-            tid,
-            pid: proc_.pid,
+            cpu: u16::try_from(cpu).unwrap_or(0),
+            tid: actor.tid,
+            pid: actor.pid,
             ret,
             args,
             ..OwnedRecord::default()
         });
-        self.ts += latency / 4;
-        self.out.last_mut().expect("pushed above")
-    }
-
-    fn data(&mut self, n: usize) -> Vec<u8> {
-        let start = self.rng.index(self.data.len() - n.min(self.data.len()));
-        self.data[start..start + n.min(self.data.len())].to_vec()
-    }
-
-    /// A process, skewed so that a few are busy and most are quiet.
-    fn pick(&mut self) -> usize {
-        let n = self.procs.len();
-        let busy = (n / 10).max(1);
-        if self.rng.chance(70) {
-            self.rng.index(busy)
+        // A call that blocks lets the CPU run other threads meanwhile.
+        self.clocks[cpu] = if latency > 30_000 {
+            enter + 2_000
         } else {
-            self.rng.index(n)
-        }
-    }
-
-    fn step(&mut self) {
-        let p = self.pick();
-        let roll = self.rng.below(1000);
-        let int = OwnedArg::Int;
-        match roll {
-            0..=299 => self.io(p, true),
-            300..=469 => self.io(p, false),
-            470..=569 => {
-                let path = self.opts.paths[self.rng.index(self.opts.paths.len())].clone();
-                let fail = self.rng.chance(8);
-                let fd = self.procs[p].next_fd;
-                let ret = if fail { -ENOENT } else { fd };
-                if !fail {
-                    self.procs[p].fds.push((fd, false));
-                    self.procs[p].next_fd += 1;
-                }
-                let args = vec![int(-100), OwnedArg::Str(path), int(O_CLOEXEC), int(0)];
-                self.record(p, nr::OPENAT, ret, args);
-            }
-            570..=659 => {
-                let fds = &mut self.procs[p].fds;
-                if fds.len() > 3 {
-                    let i = 3 + self.rng.index(fds.len() - 3);
-                    let (fd, _) = fds.swap_remove(i);
-                    self.record(p, nr::CLOSE, 0, vec![int(fd)]);
-                }
-            }
-            660..=739 => {
-                let path = self.opts.paths[self.rng.index(self.opts.paths.len())].clone();
-                self.record(
-                    p,
-                    nr::NEWFSTATAT,
-                    0,
-                    vec![int(-100), OwnedArg::Str(path), int(0)],
-                );
-            }
-            740..=759 => self.connect(p),
-            760..=764 => self.exec(p),
-            765..=769 => self.fork(p),
-            _ => self.noise(p),
-        }
-    }
-
-    fn io(&mut self, p: usize, read: bool) {
-        let fds = &self.procs[p].fds;
-        let (fd, socket) = fds[self.rng.index(fds.len())];
-        let size = if socket { 65_536 } else { 4096 };
-        let full = self.rng.chance(60);
-        let ret = if socket && read && self.rng.chance(10) {
-            -EAGAIN
-        } else if full {
-            size
-        } else {
-            i64::try_from(self.rng.log_uniform(1, 4096)).unwrap_or(1)
+            enter + latency
         };
-        let kept = usize::try_from(ret.max(0))
+    }
+
+    fn lat(&mut self, lo: u64, hi: u64) -> u64 {
+        self.rng.log_uniform(lo, hi)
+    }
+
+    fn data(&mut self, n: i64) -> OwnedArg {
+        let n = usize::try_from(n.max(0))
             .unwrap_or(0)
             .min(self.opts.snaplen);
-        let data = OwnedArg::Bytes(self.data(kept));
-        let ty = match (socket, read) {
-            (false, true) => nr::READ,
-            (false, false) => nr::WRITE,
-            (true, true) => nr::RECVFROM,
-            (true, false) => nr::SENDTO,
-        };
-        let mut args = vec![OwnedArg::Int(fd), OwnedArg::Int(size), data];
-        if socket {
-            args.push(OwnedArg::Absent);
+        let start = self.rng.index(self.text.len() - n);
+        OwnedArg::Bytes(self.text[start..start + n].to_vec())
+    }
+
+    fn new_fd(&mut self, a: usize) -> i64 {
+        let fd = self.actors[a].next_fd;
+        self.actors[a].next_fd += 1;
+        if self.actors[a].next_fd > 64 {
+            self.actors[a].next_fd = 16;
         }
-        self.record(p, ty, ret, args);
+        fd
     }
 
-    fn connect(&mut self, p: usize) {
-        let fd = self.procs[p].next_fd;
-        self.procs[p].next_fd += 1;
-        self.procs[p].fds.push((fd, true));
-        let int = OwnedArg::Int;
-        self.record(p, nr::SOCKET, fd, vec![int(2), int(1), int(0)]);
-        let server =
-            SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1 + (self.rng.below(8) as u8)), 5432);
-        let client = SocketAddrV4::new(
-            Ipv4Addr::new(10, 0, 1, 7),
-            u16::try_from(32_768 + self.rng.below(28_000)).unwrap_or(40_000),
-        );
-        let args = vec![
-            int(fd),
-            OwnedArg::SockAddr(OwnedSockAddr::V4(server)),
-            OwnedArg::SockTuple(OwnedSockTuple::V4 {
-                src: client,
-                dst: server,
-            }),
-        ];
-        self.record(p, nr::CONNECT, 0, args);
-    }
-
-    fn exec(&mut self, p: usize) {
-        let comm = self.rng.index(COMMS.len());
-        self.procs[p].comm = comm;
-        let argv = format!("/usr/bin/{0}\0--config\0/etc/{0}.conf\0", COMMS[comm]).into_bytes();
-        let path = format!("/usr/bin/{}", COMMS[comm]).into_bytes();
-        self.record(
-            p,
-            nr::EXECVE,
-            0,
-            vec![OwnedArg::Str(path), OwnedArg::Str(argv)],
-        );
-        self.procs[p].fds.retain(|&(fd, _)| fd < 3);
-        if self.procs[p].fds.is_empty() {
-            self.procs[p].fds.push((0, false));
+    /// Runs one step of actor `a`'s loop.
+    fn step(&mut self, a: usize) {
+        match self.actors[a].role {
+            Role::Web => self.web(a),
+            Role::Db => self.db(a),
+            Role::Cache => self.cache(a),
+            Role::Jvm => self.jvm(a),
+            Role::Spawner => self.spawner(a),
+            Role::Crawler => self.crawler(a),
         }
+        self.actors[a].step += 1;
     }
 
-    fn fork(&mut self, p: usize) {
-        let child = self.next_pid;
-        self.next_pid += 1;
-        self.record(p, nr::CLONE, child, vec![OwnedArg::Int(0x0120_0011)]);
-        let mut proc_ = self.procs[p].clone();
-        proc_.pid = child;
-        proc_.threads = vec![child];
-        self.procs.push(proc_);
-        // Keep the population steady: an old quiet process exits.
-        if self.procs.len() > self.opts.processes + 20 {
-            let victim = self.procs.len() / 2 + self.rng.index(self.procs.len() / 2);
-            let tids = self.procs[victim].threads.clone();
-            for tid in tids {
-                let rec = self.record(
-                    victim,
-                    EventType::PROC_EXIT.0,
-                    0,
+    fn web(&mut self, a: usize) {
+        let (conn, file) = (self.actors[a].conn, self.actors[a].file);
+        match self.actors[a].step % 9 {
+            0 => {
+                let lat = self.lat(2_000, 5_000_000);
+                self.emit(
+                    a,
+                    232,
+                    1,
+                    lat,
+                    vec![int(8), int(0x7ffd_3000_1000), int(512), int(-1)],
+                );
+            }
+            1 => {
+                let fd = self.new_fd(a);
+                self.actors[a].conn = fd;
+                let client = SocketAddrV4::new(
+                    Ipv4Addr::new(10, 0, 3, 1 + u8::try_from(self.rng.below(40)).unwrap_or(0)),
+                    u16::try_from(32_768 + self.rng.below(28_000)).unwrap_or(40_000),
+                );
+                let server = SocketAddrV4::new(Ipv4Addr::new(10, 0, 1, 5), 80);
+                let tuple = OwnedSockTuple::V4 {
+                    src: client,
+                    dst: server,
+                };
+                let lat = self.lat(800, 4_000);
+                self.emit(
+                    a,
+                    nr::ACCEPT4,
+                    fd,
+                    lat,
+                    vec![int(6), OwnedArg::SockTuple(tuple), int(0o4000)],
+                );
+            }
+            2 => {
+                let n = i64::try_from(self.rng.log_uniform(300, 900)).unwrap_or(400);
+                let data = self.data(n);
+                let lat = self.lat(900, 6_000);
+                self.emit(
+                    a,
+                    nr::RECVFROM,
+                    n,
+                    lat,
+                    vec![int(conn), int(1024), data, OwnedArg::Absent],
+                );
+            }
+            3 => {
+                let page = self.web_files[self.rng.zipf(self.web_files.len())].clone();
+                let missing = self.rng.chance(4);
+                let fd = if missing { -ENOENT } else { self.new_fd(a) };
+                self.actors[a].file = fd;
+                let lat = self.lat(1_500, 12_000);
+                self.emit(
+                    a,
+                    nr::OPENAT,
+                    fd,
+                    lat,
                     vec![
-                        OwnedArg::Int(0),
-                        OwnedArg::Int(0),
-                        OwnedArg::Int(0),
-                        OwnedArg::Int(0),
+                        int(AT_FDCWD),
+                        path(&page),
+                        int(O_RDONLY_CLOEXEC | 0o4000),
+                        int(0),
                     ],
                 );
-                rec.tid = tid;
-                rec.latency = 0;
             }
-            self.procs.swap_remove(victim);
+            4 if file >= 0 => {
+                let lat = self.lat(400, 2_000);
+                self.emit(a, nr::FSTAT, 0, lat, vec![int(file)]);
+            }
+            5 if file >= 0 => {
+                let size = i64::try_from(self.rng.log_uniform(200, 60_000)).unwrap_or(1000);
+                let lat = self.lat(3_000, 60_000);
+                self.emit(
+                    a,
+                    nr::SENDFILE,
+                    size,
+                    lat,
+                    vec![int(conn), int(file), int(0), int(size)],
+                );
+            }
+            6 => {
+                let n = i64::try_from(self.rng.log_uniform(120, 220)).unwrap_or(150);
+                let data = self.data(n);
+                let lat = self.lat(1_500, 9_000);
+                self.emit(a, nr::WRITE, n, lat, vec![int(5), int(n), data]);
+            }
+            7 if file >= 0 => {
+                let lat = self.lat(300, 1_500);
+                self.emit(a, nr::CLOSE, 0, lat, vec![int(file)]);
+            }
+            8 => {
+                let lat = self.lat(2_000, 15_000);
+                self.emit(a, nr::CLOSE, 0, lat, vec![int(conn)]);
+            }
+            _ => {}
         }
     }
 
-    fn noise(&mut self, p: usize) {
-        let int = OwnedArg::Int;
-        let addr = 0x7f00_0000_0000 + i64::try_from(self.rng.below(1 << 30)).unwrap_or(0) * 8;
-        let (ty, ret, args) = match self.rng.below(6) {
-            0 | 1 => (
-                202,
+    fn db(&mut self, a: usize) {
+        let conn = self.actors[a].conn;
+        match self.actors[a].step % 8 {
+            0 => {
+                let n = i64::try_from(self.rng.log_uniform(60, 600)).unwrap_or(100);
+                let data = self.data(n);
+                let lat = self.lat(1_000, 3_000_000);
+                self.emit(
+                    a,
+                    nr::RECVFROM,
+                    n,
+                    lat,
+                    vec![int(conn), int(8192), data, OwnedArg::Absent],
+                );
+            }
+            1..=4 => {
+                let file = 20 + i64::try_from(self.rng.zipf(self.db_files)).unwrap_or(0);
+                let page = i64::try_from(self.rng.zipf(4096)).unwrap_or(0) * 8192;
+                let data = self.data(8192);
+                let lat = self.lat(1_000, 400_000);
+                self.emit(
+                    a,
+                    nr::PREAD64,
+                    8192,
+                    lat,
+                    vec![int(file), int(8192), data, int(page)],
+                );
+            }
+            5 if self.rng.chance(30) => {
+                let data = self.data(8192);
+                let lat = self.lat(2_000, 30_000);
+                let off = i64::try_from(self.actors[a].cursor).unwrap_or(0) * 8192;
+                self.actors[a].cursor += 1;
+                self.emit(
+                    a,
+                    nr::PWRITE64,
+                    8192,
+                    lat,
+                    vec![int(19), int(8192), data, int(off)],
+                );
+            }
+            6 => {
+                let n = i64::try_from(self.rng.log_uniform(40, 4000)).unwrap_or(100);
+                let data = self.data(n);
+                let lat = self.lat(1_500, 10_000);
+                self.emit(
+                    a,
+                    nr::SENDTO,
+                    n,
+                    lat,
+                    vec![int(conn), int(n), data, OwnedArg::Absent],
+                );
+            }
+            7 => {
+                let lat = self.lat(5_000, 2_000_000);
+                self.emit(
+                    a,
+                    232,
+                    1,
+                    lat,
+                    vec![int(7), int(0x7ffe_1200_0000), int(1), int(-1)],
+                );
+            }
+            _ => {}
+        }
+    }
+
+    fn cache(&mut self, a: usize) {
+        match self.actors[a].step % 3 {
+            0 => {
+                let lat = self.lat(1_000, 500_000);
+                self.emit(
+                    a,
+                    232,
+                    3,
+                    lat,
+                    vec![int(5), int(0x7f3a_0010_0000), int(10128), int(100)],
+                );
+            }
+            step => {
+                let client = 9 + i64::try_from(self.rng.zipf(50)).unwrap_or(0);
+                let read = step == 1;
+                let n: i64 = if read { 27 } else { 9 };
+                let (ty, ret) = if read && self.rng.chance(5) {
+                    (nr::READ, -EAGAIN)
+                } else if read {
+                    (nr::READ, n)
+                } else {
+                    (nr::WRITE, n)
+                };
+                let data = if read {
+                    OwnedArg::Bytes(b"*2\r\n$3\r\nGET\r\n$8\r\nkey:1234\r\n"[..27].to_vec())
+                } else {
+                    OwnedArg::Bytes(b"$3\r\nbar\r\n".to_vec())
+                };
+                let size = if read { 16_384 } else { n };
+                let lat = self.lat(800, 5_000);
+                self.emit(a, ty, ret, lat, vec![int(client), int(size), data]);
+            }
+        }
+    }
+
+    fn jvm(&mut self, a: usize) {
+        let futex = self.actors[a].futexes[self.rng.index(4)];
+        match self.rng.below(10) {
+            0..=3 => {
+                let wait = self.rng.chance(50);
+                let (op, ret, lat) = if wait {
+                    (FUTEX_WAIT_PRIVATE, 0, self.lat(5_000, 20_000_000))
+                } else {
+                    (
+                        FUTEX_WAKE_PRIVATE,
+                        i64::from(self.rng.chance(40)),
+                        self.lat(500, 3_000),
+                    )
+                };
+                self.emit(
+                    a,
+                    202,
+                    ret,
+                    lat,
+                    vec![int(futex), int(op), int(1), int(0), int(0), int(0)],
+                );
+            }
+            4 => {
+                let lat = self.lat(300, 2_000);
+                self.emit(a, 24, 0, lat, Vec::new()); // sched_yield
+            }
+            5 => {
+                let addr = self.actors[a].brk - 0x10_0000;
+                let lat = self.lat(1_000, 8_000);
+                self.emit(a, 28, 0, lat, vec![int(addr), int(0x10_0000), int(4)]); // madvise
+            }
+            6 => {
+                let n = i64::try_from(self.rng.log_uniform(100, 16_384)).unwrap_or(100);
+                let data = self.data(n);
+                let lat = self.lat(1_000, 20_000);
+                self.emit(a, nr::READ, n, lat, vec![int(40), int(16_384), data]);
+            }
+            7 => {
+                let n = i64::try_from(self.rng.log_uniform(100, 8_192)).unwrap_or(100);
+                let data = self.data(n);
+                let lat = self.lat(2_000, 20_000);
+                self.emit(a, nr::WRITE, n, lat, vec![int(41), int(n), data]);
+            }
+            8 => {
+                let addr = self.actors[a].brk;
+                self.actors[a].brk += 0x20_0000;
+                let lat = self.lat(800, 4_000);
+                self.emit(
+                    a,
+                    nr::MMAP,
+                    addr,
+                    lat,
+                    vec![int(0), int(0x20_0000), int(3), int(0x22), int(-1), int(0)],
+                );
+            }
+            _ => {
+                let lat = self.lat(300, 1_000);
+                self.emit(a, 186, self.actors[a].tid, lat, Vec::new()); // gettid
+            }
+        }
+    }
+
+    fn spawner(&mut self, a: usize) {
+        if !self.actors[a].step.is_multiple_of(40) {
+            let lat = self.lat(10_000, 1_000_000);
+            self.emit(
+                a,
+                230,
                 0,
-                vec![int(addr), int(129), int(1), int(0), int(0), int(0)],
-            ), // futex
-            2 => (232, 1, vec![int(5), int(addr), int(64), int(1000)]), // epoll_wait
-            3 => (
-                nr::MMAP,
-                addr,
-                vec![int(0), int(8192), int(3), int(0x22), int(-1), int(0)],
-            ),
-            4 => (228, 0, vec![int(1), int(addr)]), // clock_gettime
-            _ => (7, 1, vec![int(addr), int(2), int(100)]), // poll
-        };
-        self.record(p, ty, ret, args);
+                lat,
+                vec![int(1), int(0), int(0x7ffc_0000_0000), int(0)],
+            );
+            return;
+        }
+        // Fork a short-lived command that runs as its own actor.
+        let child = self.next_pid;
+        self.next_pid += 1;
+        let lat = self.lat(40_000, 120_000);
+        self.emit(a, nr::CLONE, child, lat, vec![int(0x0120_0011)]);
+        let mut actor = self.actors[a].clone();
+        actor.role = Role::Spawner;
+        actor.pid = child;
+        actor.tid = child;
+        actor.step = 1;
+        actor.cursor = 0;
+        actor.command = 1 + self.rng.index(COMMANDS.len());
+        actor.next_fd = 3;
+        self.actors.push(actor);
+    }
+
+    /// A short-lived command: exec, load libraries, do a little, exit.
+    fn command(&mut self, a: usize) {
+        let name = COMMANDS[self.actors[a].command - 1];
+        let stage = self.actors[a].cursor;
+        self.actors[a].cursor += 1;
+        let lib = stage.saturating_sub(2) / 6;
+        match (stage, stage.saturating_sub(2) % 6) {
+            (0, _) => {
+                let exe = format!("/usr/bin/{name}");
+                let argv = format!("{name}\0-l\0/var/log/app.log\0");
+                let lat = self.lat(150_000, 600_000);
+                self.emit(
+                    a,
+                    nr::EXECVE,
+                    0,
+                    lat,
+                    vec![path(exe.as_bytes()), path(argv.as_bytes())],
+                );
+            }
+            (1, _) => {
+                let lat = self.lat(500, 2_000);
+                let brk = self.actors[a].brk;
+                self.emit(a, nr::BRK, brk, lat, vec![int(0)]);
+            }
+            _ if lib < LIBS.len() => {
+                let fd = 3;
+                let lat = self.lat(800, 6_000);
+                match stage.saturating_sub(2) % 6 {
+                    0 => self.emit(
+                        a,
+                        nr::OPENAT,
+                        fd,
+                        lat,
+                        vec![
+                            int(AT_FDCWD),
+                            path(LIBS[lib].as_bytes()),
+                            int(O_RDONLY_CLOEXEC),
+                            int(0),
+                        ],
+                    ),
+                    1 => {
+                        let data = self.data(832);
+                        self.emit(a, nr::READ, 832, lat, vec![int(fd), int(832), data]);
+                    }
+                    2 => self.emit(a, nr::FSTAT, 0, lat, vec![int(fd)]),
+                    3 | 4 => {
+                        let addr = self.actors[a].brk + 0x1000_0000;
+                        self.actors[a].brk += 0x4_0000;
+                        self.emit(
+                            a,
+                            nr::MMAP,
+                            addr,
+                            lat,
+                            vec![
+                                int(0),
+                                int(0x3_d000),
+                                int(5),
+                                int(0x802),
+                                int(fd),
+                                int(0x2_8000),
+                            ],
+                        );
+                    }
+                    _ => self.emit(a, nr::CLOSE, 0, lat, vec![int(fd)]),
+                }
+            }
+            _ => {
+                let done = stage > 2 + LIBS.len() * 6 + 4;
+                if done {
+                    let status = i64::from(self.rng.chance(10));
+                    let lat = 0;
+                    self.out_exit(a, status, lat);
+                    return;
+                }
+                let n = i64::try_from(self.rng.log_uniform(10, 400)).unwrap_or(10);
+                let data = self.data(n);
+                let lat = self.lat(2_000, 20_000);
+                self.emit(a, nr::WRITE, n, lat, vec![int(1), int(n), data]);
+            }
+        }
+    }
+
+    fn out_exit(&mut self, a: usize, status: i64, lat: u64) {
+        self.emit(a, 231, 0, lat, vec![int(status)]);
+        if let Some(last) = self.out.last_mut() {
+            last.flags = RecordFlags::NO_RETURN;
+        }
+        self.emit(
+            a,
+            EventType::PROC_EXIT.0,
+            0,
+            0,
+            vec![int(status << 8), int(status), int(0), int(0)],
+        );
+        if let Some(last) = self.out.last_mut() {
+            last.latency = 0;
+        }
+        self.actors[a].alive = false;
+    }
+
+    fn crawler(&mut self, a: usize) {
+        let i = self.actors[a].cursor % self.opts.paths.len().max(1);
+        let p = self
+            .opts
+            .paths
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| b"/".to_vec());
+        let lat = self.lat(700, 8_000);
+        if self.actors[a].step.is_multiple_of(16) {
+            self.emit(
+                a,
+                217,
+                4096,
+                lat * 3,
+                vec![int(4), int(0x55d0_1234_5000), int(32_768)],
+            );
+        } else {
+            // find stats each entry relative to its directory's fd.
+            self.actors[a].cursor += 1;
+            let name = p.rsplit(|&b| b == b'/').next().unwrap_or_default().to_vec();
+            self.emit(
+                a,
+                nr::NEWFSTATAT,
+                0,
+                lat,
+                vec![int(4), path(&name), int(0x100)],
+            );
+        }
     }
 }
 
@@ -424,81 +757,144 @@ pub fn generate(opts: &SynthOptions) -> Workload {
                 shell: b"/bin/bash".to_vec(),
             },
             UserInfo {
-                uid: 1000,
-                gid: 1000,
-                name: b"app".to_vec(),
-                home: b"/home/app".to_vec(),
-                shell: b"/bin/sh".to_vec(),
+                uid: 33,
+                gid: 33,
+                name: b"www-data".to_vec(),
+                home: b"/var/www".to_vec(),
+                shell: b"/usr/sbin/nologin".to_vec(),
             },
         ],
         ..Snapshot::default()
     };
-    let mut procs = Vec::new();
+    let roles = [
+        (Role::Web, 30),
+        (Role::Db, 20),
+        (Role::Cache, 15),
+        (Role::Jvm, 20),
+        (Role::Spawner, 5),
+        (Role::Crawler, 10),
+    ];
+    let total: u64 = roles.iter().map(|r| r.1).sum();
+    let mut actors = Vec::new();
     for i in 0..opts.processes.max(1) {
+        let mut pick = rng.below(total);
+        let role = roles
+            .iter()
+            .find(|&&(_, w)| {
+                let hit = pick < w;
+                pick = pick.saturating_sub(w);
+                hit
+            })
+            .map_or(Role::Web, |r| r.0);
         let pid = 1000 + i64::try_from(i).unwrap_or(0) * 10;
-        let comm = rng.index(COMMS.len());
-        let nthreads = 1 + rng.below(4);
-        let threads: Vec<i64> = (0..nthreads)
-            .map(|t| pid + i64::try_from(t).unwrap_or(0))
-            .collect();
-        let uid = if rng.chance(50) { 0 } else { 1000 };
+        let threads = if role == Role::Jvm { 6 } else { 1 };
+        let uid = if role == Role::Web { 33 } else { 0 };
         snapshot.processes.push(ProcessInfo {
             pid,
             ppid: 1,
             vpid: pid,
-            exe: format!("/usr/bin/{}", COMMS[comm]).into_bytes(),
-            exepath: format!("/usr/bin/{}", COMMS[comm]).into_bytes(),
-            args: b"--serve\0".to_vec(),
+            exe: role.comm().as_bytes().to_vec(),
+            exepath: format!("/usr/sbin/{}", role.comm()).into_bytes(),
+            args: b"-c\0/etc/app.conf\0".to_vec(),
             cwd: b"/".to_vec(),
             uid,
             gid: uid,
             loginuid: u32::MAX,
             ..ProcessInfo::default()
         });
-        for &tid in &threads {
-            snapshot.threads.push(ThreadInfo {
-                tid,
-                pid,
-                vtid: tid,
-                comm: COMMS[comm].as_bytes().to_vec(),
-                ..ThreadInfo::default()
-            });
-        }
-        let mut fds = Vec::new();
-        for fd in 0..3 {
-            fds.push((fd, false));
+        let mut fds = vec![
+            (0, "/dev/null"),
+            (1, "/dev/null"),
+            (2, "/var/log/app/error.log"),
+        ];
+        fds.push((5, "/var/log/nginx/access.log"));
+        fds.extend((19..40).map(|fd| (fd, "/var/lib/postgresql/15/main/base/16384/2619")));
+        for (fd, name) in fds {
             snapshot.fds.push(FdInfo {
                 pid,
                 fd,
                 kind: FdKind::File,
-                name: b"/dev/null".to_vec(),
+                name: name.as_bytes().to_vec(),
                 ..FdInfo::default()
             });
         }
-        procs.push(Proc {
-            pid,
-            threads,
-            comm,
-            fds,
-            next_fd: 3,
-        });
+        for t in 0..threads {
+            let tid = pid + t;
+            snapshot.threads.push(ThreadInfo {
+                tid,
+                pid,
+                vtid: tid,
+                comm: role.comm().as_bytes().to_vec(),
+                ..ThreadInfo::default()
+            });
+            let base = 0x7f00_0000_0000 + pid * 0x1_0000_0000;
+            actors.push(Actor {
+                role,
+                pid,
+                tid,
+                step: rng.index(9),
+                conn: 12,
+                file: -1,
+                next_fd: 16,
+                futexes: [base + 0x10, base + 0x58, base + 0x1a0, base + 0x2c8],
+                brk: base + 0x5000_0000,
+                cursor: rng.index(opts.paths.len().max(1)),
+                command: 0,
+                alive: true,
+            });
+        }
     }
-    let text = b"GET /index.html HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl/8.5\r\n\
-        Accept: */*\r\n\r\n{\"id\":12345,\"name\":\"widget\",\"price\":9.99,\"tags\":[\"a\",\"b\"]}\n\
-        2025-11-25 12:00:00 INFO request completed in 12ms status=200 bytes=5120\n";
-    let data: Vec<u8> = text.iter().copied().cycle().take(64 * 1024).collect();
+    let text = b"GET /index.html HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl/8.5.0\r\n\
+        Accept: */*\r\n\r\nSELECT id, name, price FROM products WHERE id = $1 LIMIT 50;\n\
+        10.0.3.17 - - [25/Nov/2025:12:00:00 +0000] \"GET /static/app.js HTTP/1.1\" 200 5120\n\
+        \x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x03\x00\x3e\x00\x01\x00\x00\x00";
+    let mut data: Vec<u8> = Vec::with_capacity(256 * 1024);
+    // Repeat the text with varying numbers in it, so that data snapshots
+    // look like real traffic rather than one string.
+    while data.len() < 256 * 1024 {
+        data.extend_from_slice(text);
+        data.extend_from_slice(rng.next_u64().to_string().as_bytes());
+    }
+    let web_files: Vec<Vec<u8>> = opts.paths.iter().step_by(7).take(500).cloned().collect();
     let mut g = Gen {
         rng,
         opts,
-        procs,
+        actors,
+        web_files: if web_files.is_empty() {
+            builtin_paths()
+        } else {
+            web_files
+        },
+        db_files: 20,
         next_pid: 100_000,
-        ts: EPOCH,
-        out: Vec::with_capacity(opts.events + 16),
-        data,
+        clocks: [EPOCH, EPOCH],
+        cpu: 0,
+        out: Vec::with_capacity(opts.events + 64),
+        text: data,
     };
+    let mut current = 0;
     while g.out.len() < opts.events {
-        g.step();
+        // A thread runs for a burst of calls before another is scheduled,
+        // on the CPU that is furthest behind.
+        if g.rng.chance(12) || !g.actors[current].alive {
+            g.actors.retain(|a| a.alive);
+            current = loop {
+                let i = g.rng.index(g.actors.len());
+                // Busy JVMs have many threads; weigh processes, not threads.
+                if g.actors[i].role != Role::Jvm || g.rng.chance(20) {
+                    break i;
+                }
+            };
+            g.cpu = usize::from(g.clocks[1] < g.clocks[0]);
+        }
+        if g.actors[current].command > 0 {
+            g.command(current);
+        } else {
+            g.step(current);
+        }
     }
+    // The kernel hands records over in the order calls return.
+    g.out.sort_by_key(|r| r.ts + r.latency);
     g.out.truncate(opts.events);
     Workload {
         snapshot,

@@ -84,6 +84,18 @@ impl<'a> Cursor<'a> {
 
     #[inline]
     pub(crate) fn u64(&mut self) -> Result<u64, CursorError> {
+        // Most values in syscap's columns fit in one byte.
+        if let Some(&byte) = self.bytes.get(self.pos)
+            && byte < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(byte));
+        }
+        self.u64_slow()
+    }
+
+    #[cold]
+    fn u64_slow(&mut self) -> Result<u64, CursorError> {
         let mut value = 0u64;
         let mut shift = 0u32;
         loop {

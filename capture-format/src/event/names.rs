@@ -222,6 +222,7 @@ enum Layout {
     },
 }
 
+#[expect(clippy::too_many_lines, reason = "a table of every flag set")]
 fn layout(set: FlagSet) -> Layout {
     match set {
         FlagSet::Open => Layout::Mode {

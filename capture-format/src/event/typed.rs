@@ -7,7 +7,11 @@
 //! a test.
 
 use super::EventType;
-use super::table::{ArgDef, ArgKind, ArgKind::*, Category, EventInfo, FlagSet, RetKind};
+use super::table::ArgKind::{
+    Argv, Data, DirFd, Enum, Fd, Flags, Gid, Hex, Int, Mode, Path, Pid, Signal, Size, SockAddr,
+    SockTuple, Str, Uid,
+};
+use super::table::{ArgDef, ArgKind, Category, EventInfo, FlagSet, RetKind};
 
 const fn a(name: &'static str, kind: ArgKind) -> ArgDef {
     ArgDef { name, kind }

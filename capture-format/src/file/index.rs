@@ -154,7 +154,7 @@ impl IndexBuilder {
             comms,
         });
         idx.events += u64::from(s.events);
-        idx.drops += s.drops;
+        idx.drops = idx.drops.saturating_add(s.drops);
     }
 
     pub(crate) fn add_snapshot(&mut self, offset: u64) {

@@ -68,3 +68,36 @@ fn unpack_meta(
         .map_err(|e| bad(&e.to_string()))?;
     Ok(raw)
 }
+
+/// Prints raw and stored bytes per column over all chunks (a development aid).
+#[doc(hidden)]
+pub fn debug_column_stats(bytes: &[u8]) {
+    let reader = CaptureReader::open(bytes).expect("valid capture");
+    let mut raw = [0usize; chunk::COLUMN_COUNT];
+    let mut stored = [0usize; chunk::COLUMN_COUNT];
+    let mut header = 0;
+    let mut block = vec![0u8; 0];
+    for c in &reader.index().chunks {
+        block.resize(c.len as usize, 0);
+        reader
+            .source()
+            .read_exact_at(c.offset + 12, &mut block)
+            .expect("in range");
+        let h = chunk::ChunkHeader::decode(&block).expect("valid");
+        header += h.len;
+        for col in &h.columns {
+            raw[col.id as usize] += col.raw_len;
+            stored[col.id as usize] += col.stored_len;
+        }
+    }
+    let n = reader.index().events.max(1) as f64;
+    println!("chunk headers: {:.3} B/ev", header as f64 / n);
+    for (id, (raw, stored)) in (0u8..).zip(raw.iter().zip(&stored)) {
+        let name = chunk::column_name(id);
+        println!(
+            "{name:>20}: raw {:>7.3} B/ev  stored {:>7.3} B/ev",
+            *raw as f64 / n,
+            *stored as f64 / n
+        );
+    }
+}

@@ -117,39 +117,6 @@ impl Decoder {
         Self::default()
     }
 
-    /// Reads the block at `offset` (header and payload in one read) and
-    /// checks its kind, length and CRC; returns the payload.
-    fn read_block<S: ByteSource + ?Sized>(
-        &mut self,
-        source: &S,
-        offset: u64,
-        kind: BlockKind,
-        len: u32,
-    ) -> Result<()> {
-        self.block.resize(BLOCK_HEADER_LEN + len as usize, 0);
-        source
-            .read_exact_at(offset, &mut self.block)
-            .map_err(|e| Error::io(offset, e))?;
-        let h = parse_block_header(self.block[..BLOCK_HEADER_LEN].try_into().expect("12 bytes"));
-        if h.kind != kind || h.len != len {
-            return Err(Error::corrupt(
-                "index",
-                offset,
-                format!(
-                    "expected a {} block of {len} bytes, found a {} block of {} bytes",
-                    kind.name(),
-                    h.kind.name(),
-                    h.len
-                ),
-            ));
-        }
-        check_crc(&h, &self.block[BLOCK_HEADER_LEN..], offset)
-    }
-
-    fn payload(&self) -> &[u8] {
-        &self.block[BLOCK_HEADER_LEN..]
-    }
-
     /// Decodes chunk `i` of `reader` into `chunk`.
     pub fn read_chunk<S: ByteSource>(
         &mut self,
@@ -163,12 +130,58 @@ impl Decoder {
             .chunks
             .get(i)
             .ok_or(Error::Usage("chunk number out of range"))?;
-        self.read_block(&reader.source, meta.offset, BlockKind::Chunk, meta.len)?;
-        let payload = &self.block[BLOCK_HEADER_LEN..];
+        let payload = fetch_block(
+            &mut self.block,
+            &reader.source,
+            meta.offset,
+            BlockKind::Chunk,
+            meta.len,
+        )?;
         chunk.decode(payload, meta.offset, projection, &mut self.decompressor)?;
         chunk.set_first_num(meta.first_num);
         Ok(())
     }
+}
+
+/// Reads the block at `offset` and checks its kind, length and CRC;
+/// returns its payload, borrowed from the source when it is in memory and
+/// read into `buf` otherwise.
+fn fetch_block<'a, S: ByteSource + ?Sized>(
+    buf: &'a mut Vec<u8>,
+    source: &'a S,
+    offset: u64,
+    kind: BlockKind,
+    len: u32,
+) -> Result<&'a [u8]> {
+    let total = BLOCK_HEADER_LEN + len as usize;
+    let block: &[u8] = if let Some(all) = source.as_slice() {
+        usize::try_from(offset)
+            .ok()
+            .and_then(|start| all.get(start..start.checked_add(total)?))
+            .ok_or_else(|| Error::io(offset, io::ErrorKind::UnexpectedEof.into()))?
+    } else {
+        buf.resize(total, 0);
+        source
+            .read_exact_at(offset, buf)
+            .map_err(|e| Error::io(offset, e))?;
+        buf
+    };
+    let h = parse_block_header(block[..BLOCK_HEADER_LEN].try_into().expect("12 bytes"));
+    if h.kind != kind || h.len != len {
+        return Err(Error::corrupt(
+            "index",
+            offset,
+            format!(
+                "expected a {} block of {len} bytes, found a {} block of {} bytes",
+                kind.name(),
+                h.kind.name(),
+                h.len
+            ),
+        ));
+    }
+    let payload = &block[BLOCK_HEADER_LEN..];
+    check_crc(&h, payload, offset)?;
+    Ok(payload)
 }
 
 /// Random access to a capture: header and index at open, chunks on demand.
@@ -214,16 +227,16 @@ impl<S: ByteSource> CaptureReader<S> {
                 events: 0,
             });
         }
-        dec.read_block(&source, header_at, BlockKind::Header, h.len)?;
-        let header = decode_header(dec.payload(), header_at)?;
+        let payload = fetch_block(&mut dec.block, &source, header_at, BlockKind::Header, h.len)?;
+        let header = decode_header(payload, header_at)?;
 
-        let (index, truncation) = match read_footer(&source, size, data_start, &mut dec)? {
-            Some(index) => (index, None),
-            None => {
+        let (index, truncation) =
+            if let Some(index) = read_footer(&source, size, data_start, &mut dec)? {
+                (index, None)
+            } else {
                 let (index, truncation) = scan(&source, size, data_start, &mut dec)?;
                 (index, Some(truncation))
-            }
-        };
+            };
         Ok(Self {
             source,
             header,
@@ -268,13 +281,14 @@ impl<S: ByteSource> CaptureReader<S> {
         };
         check_block(&h, offset)?;
         let mut dec = Decoder::new();
-        dec.read_block(&self.source, offset, BlockKind::Snapshot, h.len)?;
-        let raw = unpack_meta(
-            &dec.block[BLOCK_HEADER_LEN..],
-            &mut dec.decompressor,
-            "snapshot",
+        let payload = fetch_block(
+            &mut dec.block,
+            &self.source,
             offset,
+            BlockKind::Snapshot,
+            h.len,
         )?;
+        let raw = unpack_meta(payload, &mut dec.decompressor, "snapshot", offset)?;
         snapshot::decode(&raw)
             .map(Some)
             .map_err(|e| Error::corrupt("snapshot", offset, e.to_string()))
@@ -332,19 +346,17 @@ fn read_footer<S: ByteSource + ?Sized>(
     {
         return Ok(None);
     }
-    let len = t.footer_len - BLOCK_HEADER_LEN as u32;
-    if dec
-        .read_block(source, t.footer_offset, BlockKind::Footer, len)
-        .is_err()
-    {
-        return Ok(None);
-    }
-    let raw = unpack_meta(
-        &dec.block[BLOCK_HEADER_LEN..],
-        &mut dec.decompressor,
-        "footer",
+    let len = t.footer_len - 12; // BLOCK_HEADER_LEN, checked above
+    let Ok(payload) = fetch_block(
+        &mut dec.block,
+        source,
         t.footer_offset,
-    )?;
+        BlockKind::Footer,
+        len,
+    ) else {
+        return Ok(None);
+    };
+    let raw = unpack_meta(payload, &mut dec.decompressor, "footer", t.footer_offset)?;
     index::decode(&raw)
         .map(Some)
         .map_err(|e| Error::corrupt("footer", t.footer_offset, e.to_string()))
@@ -422,17 +434,15 @@ fn scan<S: ByteSource + ?Sized>(
                 h.len
             );
         }
-        if let Err(e) = dec.read_block(source, pos, h.kind, h.len) {
-            break e.to_string();
-        }
+        let payload = match fetch_block(&mut dec.block, source, pos, h.kind, h.len) {
+            Ok(p) => p,
+            Err(e) => break e.to_string(),
+        };
         match h.kind {
-            BlockKind::Chunk => {
-                let payload = &dec.block[BLOCK_HEADER_LEN..];
-                match summarise(payload, pos, &mut chunk, &mut dec.decompressor) {
-                    Ok(s) => builder.add_chunk(pos, h.len, &s),
-                    Err(e) => break e.to_string(),
-                }
-            }
+            BlockKind::Chunk => match summarise(payload, pos, &mut chunk, &mut dec.decompressor) {
+                Ok(s) => builder.add_chunk(pos, h.len, &s),
+                Err(e) => break e.to_string(),
+            },
             BlockKind::Snapshot => builder.add_snapshot(pos),
             BlockKind::Footer => {
                 break "the footer is not followed by a valid trailer".to_string();

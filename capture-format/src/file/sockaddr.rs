@@ -16,7 +16,7 @@ const FAMILY_INET6: u8 = 10;
 const ENDS_LOCAL: u8 = 1;
 const ENDS_TUPLE: u8 = 2;
 
-fn put_v4(out: &mut Vec<u8>, a: &SocketAddrV4) {
+fn put_v4(out: &mut Vec<u8>, a: SocketAddrV4) {
     out.extend_from_slice(&a.ip().octets());
     out.extend_from_slice(&a.port().to_le_bytes());
 }
@@ -33,7 +33,7 @@ pub(crate) fn put_addr(out: &mut Vec<u8>, addr: &SockAddr<'_>) {
     match addr {
         SockAddr::V4(a) => {
             out.push(FAMILY_INET);
-            put_v4(out, a);
+            put_v4(out, *a);
         }
         SockAddr::V6(a) => {
             out.push(FAMILY_INET6);
@@ -55,8 +55,8 @@ pub(crate) fn put_tuple(out: &mut Vec<u8>, tuple: &SockTuple<'_>) {
     match tuple {
         SockTuple::V4 { src, dst } => {
             out.push(FAMILY_INET);
-            put_v4(out, src);
-            put_v4(out, dst);
+            put_v4(out, *src);
+            put_v4(out, *dst);
         }
         SockTuple::V6 { src, dst } => {
             out.push(FAMILY_INET6);
@@ -196,7 +196,7 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        let v4a = SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 1), 5000);
+        let v4a = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 5000);
         let v4b = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 41234);
         let v6a = SocketAddrV6::new(Ipv6Addr::LOCALHOST, 80, 1, 2);
         let addrs = [

@@ -12,6 +12,12 @@ pub trait ByteSource: Send + Sync {
     /// Fills `buf` with the bytes at `offset`; an error if they are not all
     /// there.
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
+
+    /// All the bytes, when they are in memory (a slice, a memory map):
+    /// readers then decode in place instead of copying.
+    fn as_slice(&self) -> Option<&[u8]> {
+        None
+    }
 }
 
 impl ByteSource for std::fs::File {
@@ -27,6 +33,10 @@ impl ByteSource for std::fs::File {
 impl ByteSource for [u8] {
     fn size(&self) -> io::Result<u64> {
         Ok(self.len() as u64)
+    }
+
+    fn as_slice(&self) -> Option<&[u8]> {
+        Some(self)
     }
 
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
@@ -48,6 +58,10 @@ impl ByteSource for Vec<u8> {
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
         self.as_slice().read_exact_at(offset, buf)
     }
+
+    fn as_slice(&self) -> Option<&[u8]> {
+        Some(self)
+    }
 }
 
 impl<T: ByteSource + ?Sized> ByteSource for &T {
@@ -58,6 +72,10 @@ impl<T: ByteSource + ?Sized> ByteSource for &T {
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
         (**self).read_exact_at(offset, buf)
     }
+
+    fn as_slice(&self) -> Option<&[u8]> {
+        (**self).as_slice()
+    }
 }
 
 impl<T: ByteSource + ?Sized> ByteSource for Arc<T> {
@@ -67,6 +85,10 @@ impl<T: ByteSource + ?Sized> ByteSource for Arc<T> {
 
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
         (**self).read_exact_at(offset, buf)
+    }
+
+    fn as_slice(&self) -> Option<&[u8]> {
+        (**self).as_slice()
     }
 }
 

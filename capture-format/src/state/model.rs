@@ -178,7 +178,8 @@ impl FdKind {
             FdKind::Directory => 'd',
             FdKind::Ipv4 => '4',
             FdKind::Ipv6 => '6',
-            FdKind::Unix => 'u',
+            // sysdig uses 'u' for both.
+            FdKind::Unix | FdKind::UserFaultFd => 'u',
             FdKind::Pipe => 'p',
             FdKind::Event => 'e',
             FdKind::SignalFd => 's',
@@ -187,7 +188,6 @@ impl FdKind {
             FdKind::TimerFd => 't',
             FdKind::Netlink => 'n',
             FdKind::Bpf => 'b',
-            FdKind::UserFaultFd => 'u',
             FdKind::IoUring => 'r',
             FdKind::Memfd => 'm',
             FdKind::PidFd => 'P',

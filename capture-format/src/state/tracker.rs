@@ -304,10 +304,10 @@ impl Tracker {
 
     fn add_thread(&mut self, info: ThreadInfo) {
         self.process_entry(info.pid).threads += 1;
-        if let Some(old) = self.threads.insert(info.tid, info) {
-            if let Some(p) = self.processes.get_mut(&old.pid) {
-                p.threads = p.threads.saturating_sub(1);
-            }
+        if let Some(old) = self.threads.insert(info.tid, info)
+            && let Some(p) = self.processes.get_mut(&old.pid)
+        {
+            p.threads = p.threads.saturating_sub(1);
         }
     }
 
@@ -457,11 +457,11 @@ impl Tracker {
                 // Unconnected UDP sockets learn their peer from each datagram.
                 if let Some(Arg::SockTuple(t)) = arg("tuple") {
                     let key = self.new_key();
-                    if let Some(fd) = Self::fd_arg(rec).and_then(|n| self.fd_mut(pid, n)) {
-                        if fd.l4proto == L4Proto::Udp || matches!(fd.ends, SocketEnds::None) {
-                            fd.key = key;
-                            set_tuple(fd, t);
-                        }
+                    if let Some(fd) = Self::fd_arg(rec).and_then(|n| self.fd_mut(pid, n))
+                        && (fd.l4proto == L4Proto::Udp || matches!(fd.ends, SocketEnds::None))
+                    {
+                        fd.key = key;
+                        set_tuple(fd, t);
                     }
                 }
             }
@@ -480,10 +480,10 @@ impl Tracker {
             }
             nr::FCNTL if ok => {
                 // F_DUPFD and F_DUPFD_CLOEXEC.
-                if matches!(int("cmd"), Some(0 | 1030)) {
-                    if let Some(old) = Self::fd_arg(rec) {
-                        return self.dup(pid, old, rec.ret);
-                    }
+                if matches!(int("cmd"), Some(0 | 1030))
+                    && let Some(old) = Self::fd_arg(rec)
+                {
+                    return self.dup(pid, old, rec.ret);
                 }
             }
             nr::PIPE | nr::PIPE2 | nr::SOCKETPAIR if ok => {
@@ -565,17 +565,17 @@ impl Tracker {
             }
             nr::PRCTL if ok => {
                 // PR_SET_NAME renames the calling thread.
-                if int("option") == Some(15) {
-                    if let Some(name) = bytes("arg2_str") {
-                        let comm = name[..name.len().min(COMM_LEN)].to_vec();
-                        let key = self.new_key();
-                        if let Some(t) = self.threads.get_mut(&rec.tid) {
-                            t.comm = comm;
-                            t.key = key;
-                        }
-                        if rec.tid == pid {
-                            self.touch_descendants(pid);
-                        }
+                if int("option") == Some(15)
+                    && let Some(name) = bytes("arg2_str")
+                {
+                    let comm = name[..name.len().min(COMM_LEN)].to_vec();
+                    let key = self.new_key();
+                    if let Some(t) = self.threads.get_mut(&rec.tid) {
+                        t.comm = comm;
+                        t.key = key;
+                    }
+                    if rec.tid == pid {
+                        self.touch_descendants(pid);
                     }
                 }
             }
@@ -612,16 +612,16 @@ impl Tracker {
                 }
             }
             n => {
-                if let Some(kind) = fd_creating_kind(n) {
-                    if ok {
-                        let fd = FdInfo {
-                            pid,
-                            fd: rec.ret,
-                            kind,
-                            ..FdInfo::default()
-                        };
-                        return self.opened(pid, true, fd);
-                    }
+                if let Some(kind) = fd_creating_kind(n)
+                    && ok
+                {
+                    let fd = FdInfo {
+                        pid,
+                        fd: rec.ret,
+                        kind,
+                        ..FdInfo::default()
+                    };
+                    return self.opened(pid, true, fd);
                 }
             }
         }

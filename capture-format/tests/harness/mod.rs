@@ -2,6 +2,8 @@
 //! renders events (with everything they resolve to) as one line each, and
 //! compares line lists with a readable diff.
 
+use std::fmt::Write as _;
+
 use capture_format::event::OwnedRecord;
 use capture_format::file::{
     ByteSource, CaptureHeader, CaptureReader, Chunk, Decoder, Event, Projection, Writer,
@@ -22,29 +24,26 @@ fn text(b: &[u8]) -> String {
 
 fn context_line(rec: &OwnedRecord, ctx: &Context<'_>) -> String {
     let mut rec = rec.clone();
-    let thread = match (ctx.thread, ctx.process) {
-        (Some(t), Some(p)) => {
-            let parent = ctx.parent(p).filter(|_| p.ppid != p.pid).map(|pp| {
-                ctx.tracker()
-                    .thread(pp.pid)
-                    .map_or(String::new(), |t| text(&t.comm))
-            });
-            format!(
-                "{}/{} {} exe={} cwd={} user={} parent={:?}",
-                t.tid,
-                t.pid,
-                text(&t.comm),
-                text(&p.exe),
-                text(&p.cwd),
-                text(&p.user),
-                parent
-            )
-        }
-        _ => {
-            rec.tid = -1;
-            rec.pid = -1;
-            "-".into()
-        }
+    let thread = if let (Some(t), Some(p)) = (ctx.thread, ctx.process) {
+        let parent = ctx.parent(p).filter(|_| p.ppid != p.pid).map(|pp| {
+            ctx.tracker()
+                .thread(pp.pid)
+                .map_or(String::new(), |t| text(&t.comm))
+        });
+        format!(
+            "{}/{} {} exe={} cwd={} user={} parent={:?}",
+            t.tid,
+            t.pid,
+            text(&t.comm),
+            text(&p.exe),
+            text(&p.cwd),
+            text(&p.user),
+            parent
+        )
+    } else {
+        rec.tid = -1;
+        rec.pid = -1;
+        "-".into()
     };
     let fd = ctx.fd.map_or("-".into(), |f| {
         format!("{}:{}:{}:{:?}", f.fd, f.kind.name(), text(&f.name), f.ends)
@@ -136,13 +135,15 @@ pub fn assert_lines_eq(want: &[String], got: &[String], what: &str) {
     let lo = first.saturating_sub(3);
     for i in lo..(first + 4).min(want.len().max(got.len())) {
         match (want.get(i), got.get(i)) {
-            (Some(a), Some(b)) if a == b => msg.push_str(&format!("  {i:>6}   {a}\n")),
+            (Some(a), Some(b)) if a == b => {
+                let _ = writeln!(msg, "  {i:>6}   {a}");
+            }
             (a, b) => {
                 if let Some(a) = a {
-                    msg.push_str(&format!("- {i:>6}   {a}\n"));
+                    let _ = writeln!(msg, "- {i:>6}   {a}");
                 }
                 if let Some(b) = b {
-                    msg.push_str(&format!("+ {i:>6}   {b}\n"));
+                    let _ = writeln!(msg, "+ {i:>6}   {b}");
                 }
             }
         }

@@ -1,16 +1,20 @@
-//! Builds one chunk from records, then seals it: compresses each column.
+//! Builds one chunk from records, then seals it: encodes and compresses
+//! each column.
 //!
-//! Pushing a record appends varints to column buffers and looks up the
-//! thread, fd and strings it refers to in hash tables. Nothing is allocated
-//! per record once the buffers have grown to their working size; sealing
-//! clears them and keeps their capacity.
+//! Pushing a record stages its fixed fields and arguments and looks up the
+//! thread, fd and strings it refers to in hash tables. Sealing writes the
+//! CPU and thread columns in event order and every other column grouped by
+//! thread: a thread repeats the same loop of calls, so its types, fds,
+//! arguments and latencies compress far better side by side than
+//! interleaved with other threads. Nothing is allocated per record once the
+//! buffers have grown to their working size.
 
 use std::io;
 
 use hashbrown::HashMap;
 
 use super::dict::DictBuilder;
-use super::{ChunkHeader, ChunkSummary, ColumnEntry, EncodedChunk, col, tag};
+use super::{ChunkHeader, ChunkSummary, ColumnEntry, EncodedChunk, Mtf, Predictor, col, tag};
 use crate::codec::Compressor;
 use crate::event::{Arg, EventType, Record};
 use crate::file::rows::{FieldKind, RowWriter, put_table_header};
@@ -30,32 +34,99 @@ pub(crate) const FD_FIELDS: &[FieldKind] = &[FieldKind::Varint; 8];
 /// Ancestors deeper than this are not linked (and cycles end here).
 const MAX_ANCESTRY: usize = 64;
 
-/// Collects records into columns until sealed.
+/// One staged record: the fixed fields, and where its arguments are.
+#[derive(Clone, Copy, Debug, Default)]
+struct Staged {
+    ty: u16,
+    flags: u8,
+    cpu: u16,
+    thread: u32,
+    fd: u32,
+    enter: u64,
+    latency: u64,
+    ret: i64,
+    args: u32,
+    nargs: u32,
+}
+
+/// One staged argument: its tag, and its value (an integer's bits, a
+/// dictionary index, or a blob offset << 32 | length).
+#[derive(Clone, Copy, Debug, Default)]
+struct StagedArg {
+    tag: u8,
+    val: u64,
+}
+
+/// Collects records until sealed.
 #[derive(Debug, Default)]
 pub(crate) struct ChunkBuilder {
-    events: u32,
-    ts_base: u64,
-    last_exit: u64,
+    staged: Vec<Staged>,
+    staged_args: Vec<StagedArg>,
+    staged_blob: Vec<u8>,
     ts_min: u64,
     ts_max: u64,
-    columns: [Vec<u8>; col::EVENT_COLUMNS],
     dict: DictBuilder,
+    /// Strings of the thread table, apart from the event strings so that a
+    /// filter on process fields decodes only small columns.
+    thread_dict: DictBuilder,
     /// Encoded thread rows, and for each row: (pid, comm index, events).
     thread_rows: Vec<u8>,
     thread_stats: Vec<(i64, u32, u32)>,
     thread_index: HashMap<(u64, u64), u32>,
     fd_rows: Vec<u8>,
-    fd_count: u32,
+    /// The fd number of each fd row.
+    fd_nums: Vec<i64>,
     fd_index: HashMap<u64, u32>,
     type_counts: HashMap<u16, u32>,
     drops: u64,
     scratch: Vec<u8>,
+    columns: [Vec<u8>; col::EVENT_COLUMNS],
+    /// Event indices grouped by thread, in order within each thread.
+    order: Vec<u32>,
+    thread_refs: Vec<u32>,
+    /// Last argument layout of each event type, while sealing.
+    layouts: HashMap<u16, (u32, u32)>,
+    predictors: HashMap<u16, Predictor>,
+}
+
+/// How often each argument position matched a predictor, per type.
+#[derive(Clone, Copy, Debug, Default)]
+struct PredictorStats {
+    events: u32,
+    ret_matches: [u32; 8],
+    fd_matches: [u32; 8],
+    data_cap: u32,
+}
+
+/// Encodes when an event happened relative to the previous return on its
+/// CPU (the time column is in event order). On one CPU calls run one after
+/// another, so the entry of a call usually follows the previous return by a
+/// short gap (tag 0: store the gap); a call that blocked while others ran
+/// overlaps them (tag 1: store the time from the previous return to this
+/// one); anything else (imported or synthetic data) stores the signed delta
+/// of the return (tag 2).
+pub(crate) fn put_time(out: &mut Vec<u8>, prev_exit: u64, enter: u64, exit: u64) {
+    const LIMIT: u64 = 1 << 61;
+    let gap = enter.wrapping_sub(prev_exit);
+    let since = exit.wrapping_sub(prev_exit);
+    if gap < LIMIT {
+        put_u64(out, gap << 2);
+    } else if since < LIMIT {
+        put_u64(out, since << 2 | 1);
+    } else {
+        put_u64(out, 2);
+        #[expect(
+            clippy::cast_possible_wrap,
+            reason = "wrapping delta, undone by the reader"
+        )]
+        put_i64(out, since as i64);
+    }
 }
 
 impl ChunkBuilder {
     /// Records held.
     pub(crate) fn events(&self) -> u32 {
-        self.events
+        u32::try_from(self.staged.len()).unwrap_or(u32::MAX)
     }
 
     /// Earliest entry time held.
@@ -65,31 +136,133 @@ impl ChunkBuilder {
 
     /// Bytes held before compression (an estimate used to bound chunks).
     pub(crate) fn raw_len(&self) -> usize {
-        self.columns.iter().map(Vec::len).sum::<usize>()
+        self.staged.len() * 14
+            + self.staged_args.len() * 3
+            + self.staged_blob.len()
             + self.dict.byte_len()
+            + self.thread_dict.byte_len()
             + self.thread_rows.len()
             + self.fd_rows.len()
     }
 
     /// Adds one record with what the tracker resolved it to.
     pub(crate) fn push(&mut self, rec: &Record<'_>, ctx: &Context<'_>) {
-        let exit = rec.ts_exit();
-        if self.events == 0 {
-            self.ts_base = exit;
-            self.last_exit = exit;
+        if self.staged.is_empty() {
             self.ts_min = rec.ts;
-            self.ts_max = exit;
+            self.ts_max = rec.ts_exit();
         }
         self.ts_min = self.ts_min.min(rec.ts);
-        self.ts_max = self.ts_max.max(exit);
-        let thread_ref = match ctx.thread {
+        self.ts_max = self.ts_max.max(rec.ts_exit());
+        let thread = match ctx.thread {
             Some(t) => self.thread_row(Some(t), ctx.process, ctx, 0) + 1,
             None => 0,
         };
-        if thread_ref > 0 {
-            self.thread_stats[thread_ref as usize - 1].2 += 1;
+        if thread > 0 {
+            self.thread_stats[thread as usize - 1].2 += 1;
         }
-        let fd_ref = ctx.fd.map_or(0, |f| self.fd_row(f) + 1);
+        let fd = ctx.fd.map_or(0, |f| self.fd_row(f) + 1);
+        let args = u32::try_from(self.staged_args.len()).expect("fewer than 2^32 arguments");
+        for arg in rec.args {
+            let (tag, val) = match *arg {
+                Arg::Absent => (tag::ABSENT, 0),
+                #[expect(clippy::cast_sign_loss, reason = "bits kept")]
+                Arg::Int(v) => (tag::INT, v as u64),
+                Arg::Str(s) => (tag::STR, u64::from(self.dict.intern(s))),
+                Arg::Bytes(b) => {
+                    let at = self.staged_blob.len() as u64;
+                    self.staged_blob.extend_from_slice(b);
+                    (tag::BYTES, at << 32 | b.len() as u64)
+                }
+                Arg::SockAddr(a) => {
+                    self.scratch.clear();
+                    put_addr(&mut self.scratch, &a);
+                    (tag::SOCKADDR, u64::from(self.dict.intern(&self.scratch)))
+                }
+                Arg::SockTuple(t) => {
+                    self.scratch.clear();
+                    put_tuple(&mut self.scratch, &t);
+                    (tag::SOCKTUPLE, u64::from(self.dict.intern(&self.scratch)))
+                }
+            };
+            self.staged_args.push(StagedArg { tag, val });
+        }
+        self.staged.push(Staged {
+            ty: rec.ty.0,
+            flags: rec.flags.0,
+            cpu: rec.cpu,
+            thread,
+            fd,
+            enter: rec.ts,
+            latency: rec.latency,
+            ret: rec.ret,
+            args,
+            nargs: u32::try_from(rec.args.len()).expect("fewer than 2^32 arguments"),
+        });
+        *self.type_counts.entry(rec.ty.0).or_default() += 1;
+        if rec.ty == EventType::DROP {
+            let lost = rec.args.first().and_then(Arg::as_int).unwrap_or(0);
+            self.drops = self.drops.saturating_add(u64::try_from(lost).unwrap_or(0));
+        }
+    }
+
+    /// The fd number of fd ref `r` (0 when none).
+    fn fd_num(&self, r: u32) -> i64 {
+        r.checked_sub(1).map_or(0, |r| self.fd_nums[r as usize])
+    }
+
+    /// Picks, per event type, the argument positions that the return value
+    /// and the fd number predict in most events of this chunk.
+    fn choose_predictors(&mut self) {
+        let mut stats: HashMap<u16, PredictorStats> = HashMap::new();
+        for e in &self.staged {
+            let s = stats.entry(e.ty).or_default();
+            s.events += 1;
+            let fd = self.fd_num(e.fd);
+            let args = &self.staged_args[e.args as usize..(e.args + e.nargs) as usize];
+            for (i, a) in args.iter().enumerate().take(8) {
+                #[expect(clippy::cast_possible_wrap, reason = "bits kept")]
+                let v = a.val as i64;
+                if a.tag == tag::INT {
+                    s.ret_matches[i] += u32::from(v == e.ret);
+                    s.fd_matches[i] += u32::from(e.fd != 0 && v == fd);
+                } else if a.tag == tag::BYTES {
+                    s.data_cap = s.data_cap.max((a.val & 0xffff_ffff) as u32);
+                }
+            }
+        }
+        self.predictors.clear();
+        for (&ty, s) in &stats {
+            let best = |m: &[u32; 8]| {
+                let (i, &n) = m
+                    .iter()
+                    .enumerate()
+                    .max_by_key(|&(i, &n)| (n, usize::MAX - i))?;
+                (n * 2 > s.events).then(|| u8::try_from(i).unwrap_or(Predictor::NONE))
+            };
+            let fd_arg = best(&s.fd_matches).unwrap_or(Predictor::NONE);
+            let mut ret_matches = s.ret_matches;
+            if fd_arg != Predictor::NONE {
+                ret_matches[usize::from(fd_arg)] = 0;
+            }
+            let ret_arg = best(&ret_matches).unwrap_or(Predictor::NONE);
+            if fd_arg != Predictor::NONE || ret_arg != Predictor::NONE || s.data_cap > 0 {
+                self.predictors.insert(
+                    ty,
+                    Predictor {
+                        ty,
+                        ret_arg,
+                        fd_arg,
+                        data_cap: s.data_cap,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Writes the per-event columns: CPU, thread and time in event order,
+    /// the rest grouped by thread.
+    fn encode_columns(&mut self) {
+        self.choose_predictors();
         let [
             ty,
             flags,
@@ -104,59 +277,91 @@ impl ChunkBuilder {
             refs,
             blob,
         ] = &mut self.columns;
-        put_u64(ty, u64::from(rec.ty.0));
-        flags.push(rec.flags.0);
-        #[expect(
-            clippy::cast_possible_wrap,
-            reason = "wrapping delta, undone by the reader"
-        )]
-        put_i64(ts, exit.wrapping_sub(self.last_exit) as i64);
-        self.last_exit = exit;
-        put_u64(latency, rec.latency);
-        put_u64(cpu, u64::from(rec.cpu));
-        put_i64(ret, rec.ret);
-
-        put_u64(layout, rec.args.len() as u64);
-        for arg in rec.args {
-            match *arg {
-                Arg::Absent => layout.push(tag::ABSENT),
-                Arg::Int(v) => {
-                    layout.push(tag::INT);
-                    put_i64(ints, v);
-                }
-                Arg::Str(s) => {
-                    layout.push(tag::STR);
-                    put_u64(refs, u64::from(self.dict.intern(s)));
-                }
-                Arg::Bytes(b) => {
-                    layout.push(tag::BYTES);
-                    put_u64(ints, b.len() as u64);
-                    blob.extend_from_slice(b);
-                }
-                Arg::SockAddr(a) => {
-                    layout.push(tag::SOCKADDR);
-                    self.scratch.clear();
-                    put_addr(&mut self.scratch, &a);
-                    put_u64(refs, u64::from(self.dict.intern(&self.scratch)));
-                }
-                Arg::SockTuple(t) => {
-                    layout.push(tag::SOCKTUPLE);
-                    self.scratch.clear();
-                    put_tuple(&mut self.scratch, &t);
-                    put_u64(refs, u64::from(self.dict.intern(&self.scratch)));
+        // Thread refs, move-to-front per CPU: threads run in bursts.
+        let cpus = self
+            .staged
+            .iter()
+            .map(|e| e.cpu)
+            .max()
+            .map_or(0, |c| usize::from(c) + 1);
+        let mut recent = vec![Mtf::default(); cpus];
+        let ts_base = self
+            .staged
+            .first()
+            .map_or(0, |e| e.enter.wrapping_add(e.latency));
+        let mut prev_exit: Vec<Option<u64>> = vec![None; cpus];
+        for e in &self.staged {
+            put_u64(cpu, u64::from(e.cpu));
+            let exit = e.enter.wrapping_add(e.latency);
+            let prev = prev_exit[usize::from(e.cpu)]
+                .replace(exit)
+                .unwrap_or(ts_base);
+            put_time(ts, prev, e.enter, exit);
+            put_u64(thread, recent[usize::from(e.cpu)].encode(e.thread));
+        }
+        self.thread_refs.clear();
+        self.thread_refs
+            .extend(self.staged.iter().map(|e| e.thread));
+        let rows = u32::try_from(self.thread_stats.len()).expect("fewer than 2^32 threads");
+        group_by_thread(&self.thread_refs, rows, &mut self.order);
+        // Fd refs, move-to-front per thread: a thread works on a few fds.
+        let mut fds = Mtf::default();
+        let mut prev_thread = u32::MAX;
+        for &i in &self.order {
+            let e = &self.staged[i as usize];
+            if e.thread != prev_thread {
+                prev_thread = e.thread;
+                fds = Mtf::default();
+            }
+            put_u64(ty, u64::from(e.ty));
+            flags.push(e.flags);
+            put_u64(latency, e.latency);
+            put_i64(ret, e.ret);
+            put_u64(fd, fds.encode(e.fd));
+            let args = &self.staged_args[e.args as usize..(e.args + e.nargs) as usize];
+            // Most events of a type have the same argument layout: store 0
+            // for "as the last event of this type", or the count + 1 and
+            // the tags.
+            let same = self.layouts.get(&e.ty).is_some_and(|&(at, n)| {
+                n == e.nargs
+                    && self.staged_args[at as usize..(at + n) as usize]
+                        .iter()
+                        .zip(args)
+                        .all(|(a, b)| a.tag == b.tag)
+            });
+            if same {
+                layout.push(0);
+            } else {
+                put_u64(layout, u64::from(e.nargs) + 1);
+                layout.extend(args.iter().map(|a| a.tag));
+                self.layouts.insert(e.ty, (e.args, e.nargs));
+            }
+            let p = self.predictors.get(&e.ty).copied();
+            let fd_num = e.fd.checked_sub(1).map_or(0, |r| self.fd_nums[r as usize]);
+            for (i, a) in args.iter().enumerate() {
+                match a.tag {
+                    tag::INT => {
+                        #[expect(clippy::cast_possible_wrap, reason = "bits kept")]
+                        let v = a.val as i64;
+                        let base = match p {
+                            Some(p) if usize::from(p.fd_arg) == i => fd_num,
+                            Some(p) if usize::from(p.ret_arg) == i => e.ret,
+                            _ => 0,
+                        };
+                        put_i64(ints, v.wrapping_sub(base));
+                    }
+                    tag::STR | tag::SOCKADDR | tag::SOCKTUPLE => put_u64(refs, a.val),
+                    tag::BYTES => {
+                        let (at, len) = ((a.val >> 32) as usize, (a.val & 0xffff_ffff) as usize);
+                        let cap = p.map_or(0, |p| i64::from(p.data_cap));
+                        #[expect(clippy::cast_possible_wrap, reason = "lengths are below 2^32")]
+                        put_i64(ints, (len as i64).wrapping_sub(e.ret.clamp(0, cap)));
+                        blob.extend_from_slice(&self.staged_blob[at..at + len]);
+                    }
+                    _ => {}
                 }
             }
         }
-
-        put_u64(thread, u64::from(thread_ref));
-        put_u64(fd, u64::from(fd_ref));
-
-        *self.type_counts.entry(rec.ty.0).or_default() += 1;
-        if rec.ty == EventType::DROP {
-            let lost = rec.args.first().and_then(Arg::as_int).unwrap_or(0);
-            self.drops += u64::try_from(lost).unwrap_or(0);
-        }
-        self.events += 1;
     }
 
     /// The row of a thread (or of a process whose main thread is unknown),
@@ -188,7 +393,7 @@ impl ChunkBuilder {
             Some(t) => (t.tid, t.pid, t.vtid),
             None => (p.pid, p.pid, p.vpid),
         };
-        let d = &mut self.dict;
+        let d = &mut self.thread_dict;
         let comm = d.intern(thread.map_or(&[][..], |t| &t.comm));
         let mut strings = [0u32; 10];
         for (slot, s) in strings.iter_mut().zip([
@@ -247,8 +452,8 @@ impl ChunkBuilder {
             .u(fd.role as u64)
             .u(ends.into())
             .u(fd.flags.into());
-        let row = self.fd_count;
-        self.fd_count += 1;
+        let row = u32::try_from(self.fd_nums.len()).expect("fewer than 2^32 fds");
+        self.fd_nums.push(fd.fd);
         self.fd_index.insert(fd.key, row);
         row
     }
@@ -261,12 +466,22 @@ impl ChunkBuilder {
             .map(|(&t, &n)| (EventType(t), n))
             .collect();
         types.sort_unstable();
+        self.encode_columns();
         let mut header = ChunkHeader {
-            events: self.events,
-            ts_base: self.ts_base,
+            events: self.events(),
+            ts_base: self
+                .staged
+                .first()
+                .map_or(0, |e| e.enter.wrapping_add(e.latency)),
             ts_min: self.ts_min,
             ts_max: self.ts_max,
             types,
+            thread_rows: u32::try_from(self.thread_stats.len()).expect("fewer than 2^32 threads"),
+            predictors: {
+                let mut p: Vec<Predictor> = self.predictors.values().copied().collect();
+                p.sort_unstable_by_key(|p| p.ty);
+                p
+            },
             ..ChunkHeader::default()
         };
         let mut data = Vec::with_capacity(self.raw_len() / 3);
@@ -288,11 +503,14 @@ impl ChunkBuilder {
         self.dict.encode(&mut table);
         add(col::DICT, &table, &mut data)?;
         table.clear();
+        self.thread_dict.encode(&mut table);
+        add(col::THREAD_DICT, &table, &mut data)?;
+        table.clear();
         put_table_header(&mut table, self.thread_stats.len(), THREAD_FIELDS);
         table.extend_from_slice(&self.thread_rows);
         add(col::THREADS, &table, &mut data)?;
         table.clear();
-        put_table_header(&mut table, self.fd_count as usize, FD_FIELDS);
+        put_table_header(&mut table, self.fd_nums.len(), FD_FIELDS);
         table.extend_from_slice(&self.fd_rows);
         add(col::FDS, &table, &mut data)?;
 
@@ -308,7 +526,7 @@ impl ChunkBuilder {
         }
         let mut processes: Vec<(i64, Vec<u8>, u32)> = processes
             .into_iter()
-            .map(|((pid, comm), n)| (pid, self.dict.string(comm).to_vec(), n))
+            .map(|((pid, comm), n)| (pid, self.thread_dict.string(comm).to_vec(), n))
             .collect();
         processes.sort_unstable();
         let summary = ChunkSummary {
@@ -324,16 +542,40 @@ impl ChunkBuilder {
     }
 
     fn clear(&mut self) {
-        self.events = 0;
+        self.staged.clear();
+        self.staged_args.clear();
+        self.staged_blob.clear();
         self.columns.iter_mut().for_each(Vec::clear);
         self.dict.clear();
+        self.thread_dict.clear();
         self.thread_rows.clear();
         self.thread_stats.clear();
         self.thread_index.clear();
         self.fd_rows.clear();
-        self.fd_count = 0;
+        self.fd_nums.clear();
         self.fd_index.clear();
         self.type_counts.clear();
         self.drops = 0;
+        self.layouts.clear();
+    }
+}
+
+/// Fills `order` with event indices grouped by thread ref (a stable
+/// counting sort: events keep their order within a thread). `rows` bounds
+/// the refs (0 for none, else row + 1 up to `rows`).
+pub(crate) fn group_by_thread(threads: &[u32], rows: u32, order: &mut Vec<u32>) {
+    let mut starts = vec![0u32; rows as usize + 2];
+    for &t in threads {
+        starts[t as usize + 1] += 1;
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    order.clear();
+    order.resize(threads.len(), 0);
+    for (i, &t) in threads.iter().enumerate() {
+        let slot = &mut starts[t as usize];
+        order[*slot as usize] = u32::try_from(i).expect("fewer than 2^32 events");
+        *slot += 1;
     }
 }

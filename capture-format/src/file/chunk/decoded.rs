@@ -5,9 +5,9 @@
 //! A [`Projection`] says which columns to decode: counting events by type and
 //! process needs two of fifteen.
 
-use super::builder::{FD_FIELDS, THREAD_FIELDS};
+use super::builder::{FD_FIELDS, THREAD_FIELDS, group_by_thread};
 use super::dict::Dict;
-use super::{ChunkHeader, col, tag};
+use super::{ChunkHeader, Mtf, col, tag};
 use crate::Error;
 use crate::codec::Decompressor;
 use crate::event::{Arg, EventType, OwnedRecord, RecordFlags};
@@ -33,8 +33,8 @@ impl Projection {
     pub const RET: Self = Self(1 << 4);
     /// The fd each event concerns.
     pub const FD: Self = Self(1 << 5);
-    /// Arguments.
-    pub const ARGS: Self = Self(1 << 6);
+    /// Arguments (also decodes the return value and fd, which predict them).
+    pub const ARGS: Self = Self(1 << 6 | 1 << 4 | 1 << 5);
     /// Type and flags only.
     pub const MINIMAL: Self = Self(0);
     /// Everything.
@@ -46,7 +46,7 @@ impl Projection {
     }
 
     fn needs_dict(self) -> bool {
-        self.0 & (Self::THREAD.0 | Self::FD.0 | Self::ARGS.0) != 0
+        self.0 & (Self::FD.0 | Self::ARGS.0) != 0
     }
 }
 
@@ -118,14 +118,18 @@ pub struct Chunk {
     thread: Vec<u32>,
     ret: Vec<i64>,
     fd: Vec<u32>,
-    /// Arguments of event `i` are `arg_tag/arg_val[arg_start[i]..arg_start[i + 1]]`.
-    arg_start: Vec<u32>,
+    /// Arguments of event `i` are `arg_tag/arg_val[start..start + count]`
+    /// for `(start, count) = arg_range[i]`.
+    arg_range: Vec<(u32, u32)>,
+    /// Event indices grouped by thread (the storage order of most columns).
+    order: Vec<u32>,
     arg_tag: Vec<u8>,
     /// Int: the value's bits; string, address, tuple: dictionary index;
     /// bytes: offset in `blob` << 32 | length.
     arg_val: Vec<u64>,
     blob: Vec<u8>,
     dict: Dict,
+    thread_dict: Dict,
     threads: Vec<ThreadRow>,
     fds: Vec<FdRow>,
     column: Vec<u8>,
@@ -153,6 +157,10 @@ fn cursor_err(w: &Where, column: u8) -> impl Fn(CursorError) -> Error + '_ {
 impl Chunk {
     /// Decodes `payload` (a chunk block's payload found at byte `offset`)
     /// into this chunk, replacing what it held.
+    #[expect(
+        clippy::redundant_closure_for_method_calls,
+        reason = "the closures are generic over the cursor's lifetime; the methods are not"
+    )]
     pub(crate) fn decode(
         &mut self,
         payload: &[u8],
@@ -197,73 +205,154 @@ impl Chunk {
         };
         let n = self.len;
 
+        // CPU and thread in event order; they give the grouping of the rest.
+        load(col::CPU, &mut raw)?;
+        decode_each(&raw, n, &mut self.cpu, |c| c.u16(), &at, col::CPU)?;
+        load(col::THREAD, &mut raw)?;
+        self.decode_thread_refs(&raw, header.thread_rows, &at)?;
+        group_by_thread(&self.thread, header.thread_rows, &mut self.order);
+        let order = std::mem::take(&mut self.order);
+
         load(col::TYPE, &mut raw)?;
-        decode_each(&raw, n, &mut self.ty, |c| c.u16(), &at, col::TYPE)?;
+        decode_grouped(&raw, &order, &mut self.ty, |c| c.u16(), &at, col::TYPE)?;
         load(col::FLAGS, &mut raw)?;
-        if raw.len() != n {
-            return Err(at.err(col::FLAGS, format!("{} bytes for {n} events", raw.len())));
-        }
-        self.flags.extend_from_slice(&raw);
+        decode_grouped(&raw, &order, &mut self.flags, |c| c.u8(), &at, col::FLAGS)?;
         if projection.needs_dict() {
             load(col::DICT, &mut raw)?;
             self.dict
                 .decode_from(&raw)
                 .map_err(|e| at.err(col::DICT, e.describe()))?;
         }
-        if projection.contains(Projection::TIME) {
-            load(col::TS, &mut raw)?;
-            let mut last = header.ts_base;
-            decode_each(
+        let time = projection.contains(Projection::TIME);
+        if time || projection.contains(Projection::LATENCY) {
+            load(col::LATENCY, &mut raw)?;
+            decode_grouped(
                 &raw,
-                n,
-                &mut self.exit_ts,
-                |c| {
-                    #[expect(clippy::cast_sign_loss, reason = "wrapping delta")]
-                    let delta = c.i64()? as u64;
-                    last = last.wrapping_add(delta);
-                    Ok(last)
-                },
+                &order,
+                &mut self.latency,
+                |c| c.u64(),
                 &at,
-                col::TS,
+                col::LATENCY,
             )?;
         }
-        if projection.contains(Projection::LATENCY) || projection.contains(Projection::TIME) {
-            load(col::LATENCY, &mut raw)?;
-            decode_each(&raw, n, &mut self.latency, |c| c.u64(), &at, col::LATENCY)?;
-        }
-        if projection.contains(Projection::CPU) {
-            load(col::CPU, &mut raw)?;
-            decode_each(&raw, n, &mut self.cpu, |c| c.u16(), &at, col::CPU)?;
+        if time {
+            load(col::TS, &mut raw)?;
+            self.decode_times(&raw, header.ts_base, &at)?;
         }
         if projection.contains(Projection::RET) {
             load(col::RET, &mut raw)?;
-            decode_each(&raw, n, &mut self.ret, |c| c.i64(), &at, col::RET)?;
+            decode_grouped(&raw, &order, &mut self.ret, |c| c.i64(), &at, col::RET)?;
         }
         if projection.contains(Projection::THREAD) {
+            load(col::THREAD_DICT, &mut raw)?;
+            self.thread_dict
+                .decode_from(&raw)
+                .map_err(|e| at.err(col::THREAD_DICT, e.describe()))?;
             load(col::THREADS, &mut raw)?;
             self.decode_threads(&raw, &at)?;
-            load(col::THREAD, &mut raw)?;
-            let rows = self.threads.len();
-            decode_each(&raw, n, &mut self.thread, |c| c.u32(), &at, col::THREAD)?;
-            if let Some(bad) = self.thread.iter().find(|&&r| r as usize > rows) {
-                return Err(at.err(col::THREAD, format!("row {bad} of {rows}")));
+            if self.threads.len() != header.thread_rows as usize {
+                return Err(at.err(
+                    col::THREADS,
+                    format!(
+                        "{} rows, the header says {}",
+                        self.threads.len(),
+                        header.thread_rows
+                    ),
+                ));
             }
         }
         if projection.contains(Projection::FD) {
             load(col::FDS, &mut raw)?;
             self.decode_fds(&raw, &at)?;
             load(col::FD, &mut raw)?;
-            let rows = self.fds.len();
-            decode_each(&raw, n, &mut self.fd, |c| c.u32(), &at, col::FD)?;
-            if let Some(bad) = self.fd.iter().find(|&&r| r as usize > rows) {
-                return Err(at.err(col::FD, format!("row {bad} of {rows}")));
-            }
+            self.decode_fd_refs(&raw, &order, &at)?;
         }
         if projection.contains(Projection::ARGS) {
-            self.decode_args(&mut raw, &mut load, &at)?;
+            self.decode_args(&mut raw, &mut load, &order, &header.predictors, &at)?;
         }
+        self.order = order;
         self.column = raw;
         self.projection = Some(projection);
+        Ok(())
+    }
+
+    /// Thread refs, move-to-front coded per CPU.
+    fn decode_thread_refs(&mut self, raw: &[u8], rows: u32, at: &Where) -> Result<(), Error> {
+        let cpus = self.cpu.iter().max().map_or(0, |&c| usize::from(c) + 1);
+        let mut recent = vec![Mtf::default(); cpus];
+        let mut cur = Cursor::new(raw);
+        let err = cursor_err(at, col::THREAD);
+        self.thread.reserve(self.len);
+        for i in 0..self.len {
+            let code = cur.u64().map_err(&err)?;
+            let r = recent[usize::from(self.cpu[i])]
+                .decode(code)
+                .filter(|&r| r <= rows)
+                .ok_or_else(|| at.err(col::THREAD, format!("bad thread code {code}")))?;
+            self.thread.push(r);
+        }
+        if !cur.is_empty() {
+            return Err(at.err(col::THREAD, format!("{} bytes left over", cur.remaining())));
+        }
+        Ok(())
+    }
+
+    /// Fd refs, in thread-grouped order, move-to-front coded per thread.
+    fn decode_fd_refs(&mut self, raw: &[u8], order: &[u32], at: &Where) -> Result<(), Error> {
+        let rows = self.fds.len();
+        let mut cur = Cursor::new(raw);
+        let err = cursor_err(at, col::FD);
+        self.fd.clear();
+        self.fd.resize(self.len, 0);
+        let mut recent = Mtf::default();
+        let mut prev_thread = u32::MAX;
+        for &g in order {
+            let g = g as usize;
+            if self.thread[g] != prev_thread {
+                prev_thread = self.thread[g];
+                recent = Mtf::default();
+            }
+            let code = cur.u64().map_err(&err)?;
+            self.fd[g] = recent
+                .decode(code)
+                .filter(|&r| r as usize <= rows)
+                .ok_or_else(|| at.err(col::FD, format!("bad fd code {code}")))?;
+        }
+        if !cur.is_empty() {
+            return Err(at.err(col::FD, format!("{} bytes left over", cur.remaining())));
+        }
+        Ok(())
+    }
+
+    /// Inverse of the builder's `put_time` (event order, per CPU).
+    fn decode_times(&mut self, raw: &[u8], ts_base: u64, at: &Where) -> Result<(), Error> {
+        let mut prev_exit: Vec<Option<u64>> = Vec::new();
+        let mut cur = Cursor::new(raw);
+        let err = cursor_err(at, col::TS);
+        self.exit_ts.reserve(self.len);
+        for i in 0..self.len {
+            let cpu = usize::from(self.cpu[i]);
+            if prev_exit.len() <= cpu {
+                prev_exit.resize(cpu + 1, None);
+            }
+            let prev = prev_exit[cpu].unwrap_or(ts_base);
+            let v = cur.u64().map_err(&err)?;
+            let exit = match v & 3 {
+                0 => prev.wrapping_add(v >> 2).wrapping_add(self.latency[i]),
+                1 => prev.wrapping_add(v >> 2),
+                2 if v == 2 => {
+                    #[expect(clippy::cast_sign_loss, reason = "wrapping delta")]
+                    let since = cur.i64().map_err(&err)? as u64;
+                    prev.wrapping_add(since)
+                }
+                _ => return Err(at.err(col::TS, format!("bad time code {v}"))),
+            };
+            prev_exit[cpu] = Some(exit);
+            self.exit_ts.push(exit);
+        }
+        if !cur.is_empty() {
+            return Err(at.err(col::TS, format!("{} bytes left over", cur.remaining())));
+        }
         Ok(())
     }
 
@@ -271,6 +360,8 @@ impl Chunk {
         &mut self,
         raw: &mut Vec<u8>,
         load: &mut impl FnMut(u8, &mut Vec<u8>) -> Result<(), Error>,
+        order: &[u32],
+        predictors: &[super::Predictor],
         at: &Where,
     ) -> Result<(), Error> {
         // The blob is kept; layout, ints and refs are consumed in step.
@@ -285,16 +376,52 @@ impl Chunk {
         let mut refs = Cursor::new(raw);
         let dict_len = self.dict.len();
         let mut blob_pos = 0usize;
-        self.arg_start.reserve(self.len + 1);
-        self.arg_start.push(0);
-        for _ in 0..self.len {
-            let argc = layout.count().map_err(cursor_err(at, col::ARG_LAYOUT))?;
-            for _ in 0..argc {
-                let t = layout.u8().map_err(cursor_err(at, col::ARG_LAYOUT))?;
+        self.arg_range.clear();
+        self.arg_range.resize(self.len, (0, 0));
+        let mut templates: std::collections::HashMap<u16, (usize, usize)> =
+            std::collections::HashMap::new();
+        for &i in order {
+            let i = i as usize;
+            let first = u32::try_from(self.arg_tag.len())
+                .map_err(|_| at.err(col::ARG_LAYOUT, "too many arguments"))?;
+            // 0: the layout of the last event of this type; else count + 1
+            // and the tags.
+            let code = layout.u64().map_err(cursor_err(at, col::ARG_LAYOUT))?;
+            let code = usize::try_from(code).unwrap_or(usize::MAX);
+            let (tags_at, argc) = if code == 0 {
+                *templates.get(&self.ty[i]).ok_or_else(|| {
+                    at.err(col::ARG_LAYOUT, "a repeated layout with no earlier one")
+                })?
+            } else {
+                let argc = code - 1;
+                let start = layout.position();
+                layout.take(argc).map_err(cursor_err(at, col::ARG_LAYOUT))?;
+                templates.insert(self.ty[i], (start, argc));
+                (start, argc)
+            };
+            let p = predictors
+                .binary_search_by_key(&self.ty[i], |p| p.ty)
+                .ok()
+                .map(|k| predictors[k]);
+            let ret = self.ret[i];
+            let fd_num = match self.fd[i] {
+                0 => 0,
+                r => self.fds[r as usize - 1].fd,
+            };
+            for (k, &t) in layout_buf[tags_at..tags_at + argc].iter().enumerate() {
                 let val = match t {
                     tag::ABSENT => 0,
-                    #[expect(clippy::cast_sign_loss, reason = "bits kept, read back as i64")]
-                    tag::INT => ints.i64().map_err(cursor_err(at, col::ARG_INT))? as u64,
+                    tag::INT => {
+                        let base = match p {
+                            Some(p) if usize::from(p.fd_arg) == k => fd_num,
+                            Some(p) if usize::from(p.ret_arg) == k => ret,
+                            _ => 0,
+                        };
+                        let v = ints.i64().map_err(cursor_err(at, col::ARG_INT))?;
+                        #[expect(clippy::cast_sign_loss, reason = "bits kept, read back as i64")]
+                        let bits = v.wrapping_add(base) as u64;
+                        bits
+                    }
                     tag::STR | tag::SOCKADDR | tag::SOCKTUPLE => {
                         let r = refs.u32().map_err(cursor_err(at, col::ARG_REF))?;
                         if r as usize >= dict_len {
@@ -303,7 +430,10 @@ impl Chunk {
                         u64::from(r)
                     }
                     tag::BYTES => {
-                        let len = ints.u64().map_err(cursor_err(at, col::ARG_INT))?;
+                        let cap = p.map_or(0, |p| i64::from(p.data_cap));
+                        let delta = ints.i64().map_err(cursor_err(at, col::ARG_INT))?;
+                        #[expect(clippy::cast_sign_loss, reason = "checked against the blob below")]
+                        let len = delta.wrapping_add(ret.clamp(0, cap)) as u64;
                         let end = blob_pos as u64 + len;
                         if end > self.blob.len() as u64 {
                             return Err(at.err(col::BLOB, "data runs past the column"));
@@ -317,15 +447,15 @@ impl Chunk {
                 self.arg_tag.push(t);
                 self.arg_val.push(val);
             }
-            let end = u32::try_from(self.arg_tag.len())
-                .map_err(|_| at.err(col::ARG_LAYOUT, "too many arguments"))?;
-            self.arg_start.push(end);
+            let count =
+                u32::try_from(argc).map_err(|_| at.err(col::ARG_LAYOUT, "too many arguments"))?;
+            self.arg_range[i] = (first, count);
         }
         Ok(())
     }
 
-    fn check_ref(&self, r: u64, at: &Where, column: u8) -> Result<u32, Error> {
-        let len = self.dict.len();
+    fn check_ref(dict: &Dict, r: u64, at: &Where, column: u8) -> Result<u32, Error> {
+        let len = dict.len();
         match u32::try_from(r) {
             Ok(r) if (r as usize) < len => Ok(r),
             _ => Err(at.err(column, format!("string {r} of {len}"))),
@@ -342,7 +472,7 @@ impl Chunk {
             table
                 .row(&mut cur, &mut f)
                 .map_err(|e| at.err(col::THREADS, e))?;
-            let s = |i: usize| self.check_ref(f[i].u(), at, col::THREADS);
+            let s = |i: usize| Self::check_ref(&self.thread_dict, f[i].u(), at, col::THREADS);
             let row = ThreadRow {
                 tid: f[0].i(),
                 pid: f[1].i(),
@@ -388,10 +518,10 @@ impl Chunk {
                 pid: f[0].i(),
                 fd: f[1].i(),
                 kind: FdKind::from_u8(small(f[2].u())),
-                name: self.check_ref(f[3].u(), at, col::FDS)?,
+                name: Self::check_ref(&self.dict, f[3].u(), at, col::FDS)?,
                 l4proto: L4Proto::from_u8(small(f[4].u())),
                 role: SocketRole::from_u8(small(f[5].u())),
-                ends: self.check_ref(f[6].u(), at, col::FDS)?,
+                ends: Self::check_ref(&self.dict, f[6].u(), at, col::FDS)?,
                 flags: f[7].u32(),
             };
             self.fds.push(row);
@@ -410,11 +540,12 @@ impl Chunk {
         self.thread.clear();
         self.ret.clear();
         self.fd.clear();
-        self.arg_start.clear();
+        self.arg_range.clear();
         self.arg_tag.clear();
         self.arg_val.clear();
         self.blob.clear();
         self.dict.clear();
+        self.thread_dict.clear();
         self.threads.clear();
         self.fds.clear();
     }
@@ -505,6 +636,28 @@ fn decode_each<T>(
     Ok(())
 }
 
+/// Decodes `order.len()` values of a thread-grouped column into event
+/// order, reusing `out`.
+fn decode_grouped<T: Copy + Default>(
+    raw: &[u8],
+    order: &[u32],
+    out: &mut Vec<T>,
+    mut next: impl FnMut(&mut Cursor<'_>) -> Result<T, CursorError>,
+    at: &Where,
+    column: u8,
+) -> Result<(), Error> {
+    let mut cur = Cursor::new(raw);
+    out.clear();
+    out.resize(order.len(), T::default());
+    for &g in order {
+        out[g as usize] = next(&mut cur).map_err(cursor_err(at, column))?;
+    }
+    if !cur.is_empty() {
+        return Err(at.err(column, format!("{} bytes left over", cur.remaining())));
+    }
+    Ok(())
+}
+
 /// One event of a decoded chunk.
 #[derive(Clone, Copy, Debug)]
 pub struct Event<'c> {
@@ -535,7 +688,7 @@ impl<'c> Event<'c> {
 
     /// Flags.
     pub fn flags(&self) -> RecordFlags {
-        RecordFlags(self.chunk.flags[self.i])
+        RecordFlags(self.chunk.flags.get(self.i).copied().unwrap_or(0))
     }
 
     /// True when the call returned (false for `exit_group` and events).
@@ -604,10 +757,10 @@ impl<'c> Event<'c> {
     /// Arguments.
     pub fn args(&self) -> Args<'c> {
         let c = self.chunk;
-        let (start, end) = match (c.arg_start.get(self.i), c.arg_start.get(self.i + 1)) {
-            (Some(&s), Some(&e)) => (s as usize, e as usize),
-            _ => (0, 0),
-        };
+        let (start, end) = c
+            .arg_range
+            .get(self.i)
+            .map_or((0, 0), |&(s, n)| (s as usize, (s + n) as usize));
         Args {
             chunk: c,
             pos: start,
@@ -704,7 +857,7 @@ impl<'c> ThreadView<'c> {
         &self.chunk.threads[self.row]
     }
     fn s(&self, i: u32) -> &'c [u8] {
-        self.chunk.dict.get(i)
+        self.chunk.thread_dict.get(i)
     }
     /// Row in the chunk's thread table.
     pub fn row(&self) -> usize {

@@ -22,7 +22,7 @@ impl std::fmt::Debug for DictBuilder {
         f.debug_struct("DictBuilder")
             .field("strings", &self.ends.len())
             .field("bytes", &self.pool.len())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

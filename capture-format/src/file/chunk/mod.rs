@@ -17,6 +17,13 @@ use crate::event::EventType;
 use crate::varint::{Cursor, CursorError, put_u64};
 
 /// Column ids. FORMAT.md describes each.
+/// Number of column kinds (for statistics).
+pub(crate) const COLUMN_COUNT: usize = col::COUNT;
+
+pub(crate) fn column_name(id: u8) -> &'static str {
+    col::name(id)
+}
+
 pub(crate) mod col {
     pub const TYPE: u8 = 0;
     pub const FLAGS: u8 = 1;
@@ -33,10 +40,11 @@ pub(crate) mod col {
     pub const DICT: u8 = 12;
     pub const THREADS: u8 = 13;
     pub const FDS: u8 = 14;
+    pub const THREAD_DICT: u8 = 15;
     /// Columns written per event (the rest are tables).
     pub const EVENT_COLUMNS: usize = 12;
     /// All columns this version knows.
-    pub const COUNT: usize = 15;
+    pub const COUNT: usize = 16;
 
     pub fn name(id: u8) -> &'static str {
         match id {
@@ -55,6 +63,7 @@ pub(crate) mod col {
             DICT => "dictionary",
             THREADS => "thread table",
             FDS => "fd table",
+            THREAD_DICT => "thread dictionary",
             _ => "unknown",
         }
     }
@@ -68,6 +77,72 @@ pub(crate) mod tag {
     pub const BYTES: u8 = 3;
     pub const SOCKADDR: u8 = 4;
     pub const SOCKTUPLE: u8 = 5;
+}
+
+/// Move-to-front coding of small ids (thread rows on a CPU, fds of a
+/// thread): ids used recently code as their small position in the list,
+/// others as `LEN + id`.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Mtf {
+    ids: [u32; Mtf::LEN],
+    len: usize,
+}
+
+impl Mtf {
+    pub const LEN: usize = 16;
+
+    fn move_to_front(&mut self, pos: usize, id: u32) {
+        self.ids.copy_within(0..pos, 1);
+        self.ids[0] = id;
+    }
+
+    /// The code of `id`; `id` moves to the front.
+    pub fn encode(&mut self, id: u32) -> u64 {
+        if let Some(pos) = self.ids[..self.len].iter().position(|&x| x == id) {
+            self.move_to_front(pos, id);
+            return pos as u64;
+        }
+        self.len = (self.len + 1).min(Self::LEN);
+        self.move_to_front(self.len - 1, id);
+        Self::LEN as u64 + u64::from(id)
+    }
+
+    /// The id of `code`; `None` for a position past the list.
+    pub fn decode(&mut self, code: u64) -> Option<u32> {
+        if code < Self::LEN as u64 {
+            let pos = usize::try_from(code).ok().filter(|&p| p < self.len)?;
+            let id = self.ids[pos];
+            self.move_to_front(pos, id);
+            return Some(id);
+        }
+        let id = u32::try_from(code - Self::LEN as u64).ok()?;
+        self.len = (self.len + 1).min(Self::LEN);
+        self.move_to_front(self.len - 1, id);
+        Some(id)
+    }
+}
+
+/// How one event type's integer arguments are predicted (chosen per chunk
+/// from the data, so the format does not depend on the event table).
+///
+/// An argument that usually equals the return value (the size of a full
+/// read) is stored as its difference from it; an argument that usually
+/// equals the number of the event's fd is stored as its difference from
+/// that; a data snapshot's length is stored as its difference from the
+/// return value capped at the longest snapshot of the type.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Predictor {
+    pub ty: u16,
+    /// Argument position predicted by the return value, or `NONE`.
+    pub ret_arg: u8,
+    /// Argument position predicted by the fd number, or `NONE`.
+    pub fd_arg: u8,
+    /// Longest data snapshot of the type in the chunk.
+    pub data_cap: u32,
+}
+
+impl Predictor {
+    pub const NONE: u8 = u8::MAX;
 }
 
 /// Where one column's bytes are inside a chunk.
@@ -88,6 +163,10 @@ pub(crate) struct ChunkHeader {
     pub ts_min: u64,
     pub ts_max: u64,
     pub types: Vec<(EventType, u32)>,
+    /// Rows of the thread table (bounds the thread column before the table
+    /// is decoded).
+    pub thread_rows: u32,
+    pub predictors: Vec<Predictor>,
     pub columns: Vec<ColumnEntry>,
     /// Bytes of the header itself; column data follows.
     pub len: usize,
@@ -106,6 +185,14 @@ impl ChunkHeader {
         for &(ty, n) in &self.types {
             put_u64(out, u64::from(ty.0));
             put_u64(out, u64::from(n));
+        }
+        put_u64(out, u64::from(self.thread_rows));
+        put_u64(out, self.predictors.len() as u64);
+        for p in &self.predictors {
+            put_u64(out, u64::from(p.ty));
+            out.push(p.ret_arg);
+            out.push(p.fd_arg);
+            put_u64(out, u64::from(p.data_cap));
         }
         put_u64(out, self.columns.len() as u64);
         for c in &self.columns {
@@ -131,6 +218,16 @@ impl ChunkHeader {
             let ty = EventType(cur.u16().map_err(e)?);
             h.types.push((ty, cur.u32().map_err(e)?));
         }
+        h.thread_rows = cur.u32().map_err(e)?;
+        let npred = cur.count().map_err(e)?;
+        for _ in 0..npred {
+            h.predictors.push(Predictor {
+                ty: cur.u16().map_err(e)?,
+                ret_arg: cur.u8().map_err(e)?,
+                fd_arg: cur.u8().map_err(e)?,
+                data_cap: cur.u32().map_err(e)?,
+            });
+        }
         let ncols = cur.count().map_err(e)?;
         let mut stored_total = 0usize;
         for _ in 0..ncols {
@@ -153,6 +250,15 @@ impl ChunkHeader {
             });
         }
         h.len = cur.position();
+        // A thread row takes at least one byte per field.
+        let rows_raw = h
+            .columns
+            .iter()
+            .find(|c| c.id == col::THREADS)
+            .map_or(0, |c| c.raw_len);
+        if h.thread_rows as usize > rows_raw {
+            return Err(format!("{} thread rows in {rows_raw} bytes", h.thread_rows));
+        }
         if stored_total != bytes.len() - h.len {
             return Err(format!(
                 "columns hold {stored_total} bytes but the chunk has {} after its header",
