@@ -218,10 +218,19 @@ impl Decompressor {
                     .get_or_insert_with(|| flate2::Decompress::new(false));
                 d.reset(false);
                 out.reserve_exact(raw_len);
-                d.decompress_vec(stored, out, flate2::FlushDecompress::Finish)
+                let status = d
+                    .decompress_vec(stored, out, flate2::FlushDecompress::Finish)
                     .map_err(|e| corrupt(e.to_string()))?;
+                if status != flate2::Status::StreamEnd {
+                    return Err(corrupt("the stream does not end where recorded".into()));
+                }
             }
             Codec::Lz4 => {
+                // LZ4 expands at most about 255 times; refuse larger claims
+                // before zero-filling the output.
+                if raw_len > stored.len().saturating_mul(255).saturating_add(64) {
+                    return Err(corrupt(format!("{raw_len} bytes from {}", stored.len())));
+                }
                 out.resize(raw_len, 0);
                 let n = lz4_flex::block::decompress_into(stored, out)
                     .map_err(|e| corrupt(e.to_string()))?;

@@ -743,9 +743,27 @@ impl Gen<'_> {
     }
 }
 
+/// Text that looks like real traffic (HTTP, SQL, logs, an ELF header),
+/// with varying numbers in it, for I/O data snapshots.
+fn traffic_text(rng: &mut Rng) -> Vec<u8> {
+    let text = b"GET /index.html HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl/8.5.0\r\n\
+        Accept: */*\r\n\r\nSELECT id, name, price FROM products WHERE id = $1 LIMIT 50;\n\
+        10.0.3.17 - - [25/Nov/2025:12:00:00 +0000] \"GET /static/app.js HTTP/1.1\" 200 5120\n\
+        \x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x03\x00\x3e\x00\x01\x00\x00\x00";
+    let mut data: Vec<u8> = Vec::with_capacity(256 * 1024);
+    // Repeat the text with varying numbers in it, so that data snapshots
+    // look like real traffic rather than one string.
+    while data.len() < 256 * 1024 {
+        data.extend_from_slice(text);
+        data.extend_from_slice(rng.next_u64().to_string().as_bytes());
+    }
+    data
+}
+
 /// Generates a workload.
-pub fn generate(opts: &SynthOptions) -> Workload {
-    let mut rng = Rng::new(opts.seed);
+/// The processes running when the workload starts, and their threads'
+/// programs.
+fn populate(opts: &SynthOptions, rng: &mut Rng) -> (Snapshot, Vec<Actor>) {
     let mut snapshot = Snapshot {
         ts: EPOCH,
         users: vec![
@@ -844,17 +862,13 @@ pub fn generate(opts: &SynthOptions) -> Workload {
             });
         }
     }
-    let text = b"GET /index.html HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl/8.5.0\r\n\
-        Accept: */*\r\n\r\nSELECT id, name, price FROM products WHERE id = $1 LIMIT 50;\n\
-        10.0.3.17 - - [25/Nov/2025:12:00:00 +0000] \"GET /static/app.js HTTP/1.1\" 200 5120\n\
-        \x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x03\x00\x3e\x00\x01\x00\x00\x00";
-    let mut data: Vec<u8> = Vec::with_capacity(256 * 1024);
-    // Repeat the text with varying numbers in it, so that data snapshots
-    // look like real traffic rather than one string.
-    while data.len() < 256 * 1024 {
-        data.extend_from_slice(text);
-        data.extend_from_slice(rng.next_u64().to_string().as_bytes());
-    }
+    (snapshot, actors)
+}
+
+pub fn generate(opts: &SynthOptions) -> Workload {
+    let mut rng = Rng::new(opts.seed);
+    let (snapshot, actors) = populate(opts, &mut rng);
+    let data = traffic_text(&mut rng);
     let web_files: Vec<Vec<u8>> = opts.paths.iter().step_by(7).take(500).cloned().collect();
     let mut g = Gen {
         rng,

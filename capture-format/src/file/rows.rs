@@ -113,6 +113,11 @@ impl TableReader {
     pub(crate) fn new(cur: &mut Cursor<'_>, expected: &[FieldKind]) -> Result<Self, TableError> {
         let rows = cur.count()?;
         let nfields = cur.count()?;
+        // Rows of no fields would take no bytes, and so escape the count
+        // check above.
+        if rows > 0 && nfields == 0 {
+            return Err(TableError::Cursor(CursorError::Overflow));
+        }
         let mut kinds = Vec::with_capacity(nfields);
         for i in 0..nfields {
             let kind = match cur.u8()? {

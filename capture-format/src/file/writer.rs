@@ -7,11 +7,12 @@ use super::block::{
     BlockKind, TRAILER_LEN, Trailer, encode_block_header, encode_file_header, encode_trailer,
 };
 use super::chunk::{ChunkBuilder, EncodedChunk};
+use super::chunk::{MAX_ARGS, MAX_CHUNK_EVENTS, MAX_RECORD_BYTES};
 use super::header::CaptureHeader;
 use super::index::{Index, IndexBuilder};
 use super::{index, pack_meta, snapshot};
 use crate::codec::{Codec, Compressor};
-use crate::event::Record;
+use crate::event::{Arg, Record, SockAddr, SockTuple};
 use crate::state::{Context, Snapshot};
 use crate::{Error, Result};
 
@@ -43,6 +44,29 @@ impl Default for WriterOptions {
     }
 }
 
+/// Refuses records the format cannot hold.
+fn check_record(rec: &Record<'_>) -> Result<()> {
+    if rec.args.len() > MAX_ARGS {
+        return Err(Error::Usage("a record has more than 64 arguments"));
+    }
+    let bytes: usize =
+        rec.args
+            .iter()
+            .map(|a| match a {
+                Arg::Str(s) | Arg::Bytes(s) => s.len(),
+                Arg::SockAddr(SockAddr::Unix(p))
+                | Arg::SockTuple(SockTuple::Unix { path: p, .. }) => p.len(),
+                _ => 0,
+            })
+            .sum();
+    if bytes > MAX_RECORD_BYTES {
+        return Err(Error::Usage(
+            "a record carries more than 16 MiB of strings and data",
+        ));
+    }
+    Ok(())
+}
+
 /// Builds chunks from records and seals them, without a file: the writer
 /// uses one, and so does the agent's in-memory ring.
 #[derive(Debug)]
@@ -63,14 +87,18 @@ impl ChunkEncoder {
     }
 
     /// Adds a record; returns true when the chunk is full and should be
-    /// sealed.
-    pub fn push(&mut self, rec: &Record<'_>, ctx: &Context<'_>) -> bool {
+    /// sealed. Records beyond the format's limits ([`MAX_ARGS`] arguments,
+    /// [`MAX_RECORD_BYTES`] of strings and data) are refused.
+    pub fn push(&mut self, rec: &Record<'_>, ctx: &Context<'_>) -> Result<bool> {
+        check_record(rec)?;
         self.builder.push(rec, ctx);
         let b = &self.builder;
-        b.events() >= self.options.chunk_events
-            || b.raw_len() >= self.options.chunk_bytes
-            || (self.options.chunk_span_ns > 0
-                && rec.ts_exit().saturating_sub(b.ts_min()) >= self.options.chunk_span_ns)
+        Ok(
+            b.events() >= self.options.chunk_events.min(MAX_CHUNK_EVENTS)
+                || b.raw_len() >= self.options.chunk_bytes
+                || (self.options.chunk_span_ns > 0
+                    && rec.ts_exit().saturating_sub(b.ts_min()) >= self.options.chunk_span_ns),
+        )
     }
 
     /// Records waiting in the open chunk.
@@ -142,7 +170,7 @@ impl<W: Write> Writer<W> {
 
     /// Adds one record with what the tracker resolved it to.
     pub fn write(&mut self, rec: &Record<'_>, ctx: &Context<'_>) -> Result<()> {
-        if self.encoder.push(rec, ctx) {
+        if self.encoder.push(rec, ctx)? {
             self.flush_chunk()?;
         }
         Ok(())

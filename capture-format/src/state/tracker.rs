@@ -740,10 +740,13 @@ impl Tracker {
         child_pid: i64,
         flags: i64,
     ) {
-        if self
-            .threads
-            .get(&child_tid)
-            .is_some_and(|t| t.pid == child_pid)
+        // A thread is not its own child (corrupt input).
+        if child_tid == parent_tid
+            || child_tid <= 0
+            || self
+                .threads
+                .get(&child_tid)
+                .is_some_and(|t| t.pid == child_pid)
         {
             return;
         }

@@ -7,7 +7,7 @@
 
 use super::builder::{FD_FIELDS, THREAD_FIELDS, group_by_thread};
 use super::dict::Dict;
-use super::{ChunkHeader, Mtf, col, tag};
+use super::{ChunkHeader, MAX_ARGS, Mtf, col, tag};
 use crate::Error;
 use crate::codec::Decompressor;
 use crate::event::{Arg, EventType, OwnedRecord, RecordFlags};
@@ -101,7 +101,7 @@ struct FdRow {
     flags: u32,
 }
 
-/// A decoded chunk. Reuse one across chunks with [`Chunk::decode`] to keep
+/// A decoded chunk. Reuse one across chunks (see [`Decoder::read_chunk`](crate::file::Decoder::read_chunk)) to keep
 /// its memory.
 #[derive(Debug, Default, Clone)]
 pub struct Chunk {
@@ -157,11 +157,26 @@ fn cursor_err(w: &Where, column: u8) -> impl Fn(CursorError) -> Error + '_ {
 impl Chunk {
     /// Decodes `payload` (a chunk block's payload found at byte `offset`)
     /// into this chunk, replacing what it held.
+    pub(crate) fn decode(
+        &mut self,
+        payload: &[u8],
+        offset: u64,
+        projection: Projection,
+        decompressor: &mut Decompressor,
+    ) -> Result<(), Error> {
+        let result = self.decode_inner(payload, offset, projection, decompressor);
+        if result.is_err() {
+            // A chunk that failed to decode holds no events.
+            self.clear();
+        }
+        result
+    }
+
     #[expect(
         clippy::redundant_closure_for_method_calls,
         reason = "the closures are generic over the cursor's lifetime; the methods are not"
     )]
-    pub(crate) fn decode(
+    fn decode_inner(
         &mut self,
         payload: &[u8],
         offset: u64,
@@ -175,15 +190,7 @@ impl Chunk {
         self.len = header.events as usize;
         self.ts_min = header.ts_min;
         self.ts_max = header.ts_max;
-        let mut columns: [Option<(u8, &[u8], usize)>; col::COUNT] = [None; col::COUNT];
-        let mut pos = header.len;
-        for c in &header.columns {
-            let stored = &payload[pos..pos + c.stored_len];
-            pos += c.stored_len;
-            if let Some(slot) = columns.get_mut(usize::from(c.id)) {
-                *slot = Some((c.codec, stored, c.raw_len));
-            }
-        }
+        let columns = column_slices(&header, payload);
         // Each event takes at least one byte of the type column; a count
         // beyond that is corrupt, and must not size our allocations.
         let type_raw = columns[usize::from(col::TYPE)].map_or(0, |c| c.2);
@@ -388,6 +395,9 @@ impl Chunk {
             // and the tags.
             let code = layout.u64().map_err(cursor_err(at, col::ARG_LAYOUT))?;
             let code = usize::try_from(code).unwrap_or(usize::MAX);
+            if code > MAX_ARGS + 1 {
+                return Err(at.err(col::ARG_LAYOUT, format!("{} arguments", code - 1)));
+            }
             let (tags_at, argc) = if code == 0 {
                 *templates.get(&self.ty[i]).ok_or_else(|| {
                     at.err(col::ARG_LAYOUT, "a repeated layout with no earlier one")
@@ -434,10 +444,13 @@ impl Chunk {
                         let delta = ints.i64().map_err(cursor_err(at, col::ARG_INT))?;
                         #[expect(clippy::cast_sign_loss, reason = "checked against the blob below")]
                         let len = delta.wrapping_add(ret.clamp(0, cap)) as u64;
-                        let end = blob_pos as u64 + len;
-                        if end > self.blob.len() as u64 {
+                        let end = (blob_pos as u64).checked_add(len);
+                        if len > u64::from(u32::MAX)
+                            || end.is_none_or(|e| e > self.blob.len() as u64)
+                        {
                             return Err(at.err(col::BLOB, "data runs past the column"));
                         }
+                        let end = end.unwrap_or(0);
                         let v = (blob_pos as u64) << 32 | len;
                         blob_pos = usize::try_from(end).unwrap_or(usize::MAX);
                         v
@@ -636,6 +649,24 @@ fn decode_each<T>(
     Ok(())
 }
 
+/// Where each known column's stored bytes are: (codec, bytes, raw length).
+/// The header's decoder checked that the lengths add up to the payload.
+fn column_slices<'p>(
+    header: &ChunkHeader,
+    payload: &'p [u8],
+) -> [Option<(u8, &'p [u8], usize)>; col::COUNT] {
+    let mut columns = [None; col::COUNT];
+    let mut pos = header.len;
+    for c in &header.columns {
+        let stored = &payload[pos..pos + c.stored_len];
+        pos += c.stored_len;
+        if let Some(slot) = columns.get_mut(usize::from(c.id)) {
+            *slot = Some((c.codec, stored, c.raw_len));
+        }
+    }
+    columns
+}
+
 /// Decodes `order.len()` values of a thread-grouped column into event
 /// order, reusing `out`.
 fn decode_grouped<T: Copy + Default>(
@@ -724,7 +755,8 @@ impl<'c> Event<'c> {
     /// The thread that made the call.
     pub fn thread(&self) -> Option<ThreadView<'c>> {
         let r = *self.chunk.thread.get(self.i)?;
-        (r > 0).then(|| ThreadView {
+        // The thread column is always decoded, the table only when asked.
+        (r > 0 && r as usize <= self.chunk.threads.len()).then(|| ThreadView {
             chunk: self.chunk,
             row: r as usize - 1,
         })
@@ -748,7 +780,7 @@ impl<'c> Event<'c> {
     /// The fd the event concerns.
     pub fn fd(&self) -> Option<FdView<'c>> {
         let r = *self.chunk.fd.get(self.i)?;
-        (r > 0).then(|| FdView {
+        (r > 0 && r as usize <= self.chunk.fds.len()).then(|| FdView {
             chunk: self.chunk,
             row: r as usize - 1,
         })

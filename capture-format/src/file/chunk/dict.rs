@@ -102,7 +102,7 @@ impl Dict {
         let mut total: u64 = 0;
         self.starts.push(0);
         for _ in 0..n {
-            total += cur.u64()?;
+            total = total.checked_add(cur.u64()?).ok_or(CursorError::Overflow)?;
             let end = u32::try_from(total).map_err(|_| CursorError::Overflow)?;
             self.starts.push(end);
         }

@@ -173,7 +173,13 @@ pub(crate) struct ChunkHeader {
 }
 
 /// No column is larger than this once decompressed.
-pub(crate) const MAX_COLUMN_RAW: usize = 256 << 20;
+pub(crate) const MAX_COLUMN_RAW: usize = 64 << 20;
+/// No chunk holds more events (the writer seals chunks far earlier).
+pub const MAX_CHUNK_EVENTS: u32 = 1 << 20;
+/// No record has more arguments.
+pub const MAX_ARGS: usize = 64;
+/// No record carries more bytes of strings and data.
+pub const MAX_RECORD_BYTES: usize = 16 << 20;
 
 impl ChunkHeader {
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
@@ -256,8 +262,17 @@ impl ChunkHeader {
             .iter()
             .find(|c| c.id == col::THREADS)
             .map_or(0, |c| c.raw_len);
-        if h.thread_rows as usize > rows_raw {
+        // Every thread row has 19 fields of at least a byte; each event adds
+        // at most one row and its ancestors.
+        let max_rows = (rows_raw / 19).min((h.events as usize + 1) * 65);
+        if h.thread_rows as usize > max_rows {
             return Err(format!("{} thread rows in {rows_raw} bytes", h.thread_rows));
+        }
+        if h.events > MAX_CHUNK_EVENTS {
+            return Err(format!(
+                "{} events, more than the limit of {MAX_CHUNK_EVENTS}",
+                h.events
+            ));
         }
         if stored_total != bytes.len() - h.len {
             return Err(format!(
