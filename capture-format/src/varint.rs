@@ -94,8 +94,27 @@ impl<'a> Cursor<'a> {
         self.u64_slow()
     }
 
-    #[cold]
     fn u64_slow(&mut self) -> Result<u64, CursorError> {
+        // With ten bytes at hand no byte needs its own bounds check.
+        if let Some(window) = self.bytes.get(self.pos..self.pos + 10) {
+            let mut value = 0u64;
+            for (i, &byte) in window.iter().enumerate() {
+                value |= u64::from(byte & 0x7f) << (7 * i);
+                if byte < 0x80 {
+                    if i == 9 && byte > 1 {
+                        return Err(CursorError::Overflow);
+                    }
+                    self.pos += i + 1;
+                    return Ok(value);
+                }
+            }
+            return Err(CursorError::Overflow);
+        }
+        self.u64_tail()
+    }
+
+    #[cold]
+    fn u64_tail(&mut self) -> Result<u64, CursorError> {
         let mut value = 0u64;
         let mut shift = 0u32;
         loop {

@@ -2,7 +2,7 @@
 //! sysdig's parser does, so that each record resolves to its process and to
 //! the fd it concerns.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::sync::LazyLock;
 

@@ -37,7 +37,8 @@ const MAX_ANCESTRY: usize = 64;
 /// One staged record: the fixed fields, and where its arguments are.
 #[derive(Clone, Copy, Debug, Default)]
 struct Staged {
-    ty: u16,
+    /// Index of the type among the chunk's types (for dense per-type tables).
+    slot: u32,
     flags: u8,
     cpu: u16,
     thread: u32,
@@ -47,10 +48,26 @@ struct Staged {
     ret: i64,
     args: u32,
     nargs: u32,
+    /// The argument tags packed: compared instead of the tags themselves.
+    layout: u64,
+}
+
+/// Packs an argument layout into a `u64` (count, then 3 bits per tag);
+/// `u64::MAX` for layouts too long to pack, which are compared in full.
+fn layout_signature(tags: impl ExactSizeIterator<Item = u8>) -> u64 {
+    if tags.len() > 18 {
+        return u64::MAX;
+    }
+    let mut sig = tags.len() as u64;
+    for (i, t) in tags.enumerate() {
+        sig |= u64::from(t & 7) << (8 + 3 * i);
+    }
+    sig
 }
 
 /// One staged argument: its tag, and its value (an integer's bits, a
-/// dictionary index, or a blob offset << 32 | length).
+/// dictionary index, or a data length; the data itself is already in the
+/// data column).
 #[derive(Clone, Copy, Debug, Default)]
 struct StagedArg {
     tag: u8,
@@ -62,7 +79,6 @@ struct StagedArg {
 pub(crate) struct ChunkBuilder {
     staged: Vec<Staged>,
     staged_args: Vec<StagedArg>,
-    staged_blob: Vec<u8>,
     ts_min: u64,
     ts_max: u64,
     dict: DictBuilder,
@@ -77,7 +93,9 @@ pub(crate) struct ChunkBuilder {
     /// The fd number of each fd row.
     fd_nums: Vec<i64>,
     fd_index: HashMap<u64, u32>,
-    type_counts: HashMap<u16, u32>,
+    /// Slot of each type seen in the chunk, and each slot's type and count.
+    type_slots: HashMap<u16, u32>,
+    slot_types: Vec<(u16, u32)>,
     drops: u64,
     scratch: Vec<u8>,
     columns: [Vec<u8>; col::EVENT_COLUMNS],
@@ -85,8 +103,10 @@ pub(crate) struct ChunkBuilder {
     order: Vec<u32>,
     thread_refs: Vec<u32>,
     /// Last argument layout of each event type, while sealing.
-    layouts: HashMap<u16, (u32, u32)>,
-    predictors: HashMap<u16, Predictor>,
+    layouts: Vec<Option<(u64, u32, u32)>>,
+    /// Position of each slot's type in the chunk header's sorted type list.
+    palette: Vec<u32>,
+    predictors: Vec<Option<Predictor>>,
 }
 
 /// How often each argument position matched a predictor, per type.
@@ -138,7 +158,6 @@ impl ChunkBuilder {
     pub(crate) fn raw_len(&self) -> usize {
         self.staged.len() * 14
             + self.staged_args.len() * 3
-            + self.staged_blob.len()
             + self.dict.byte_len()
             + self.thread_dict.byte_len()
             + self.thread_rows.len()
@@ -169,9 +188,9 @@ impl ChunkBuilder {
                 Arg::Int(v) => (tag::INT, v as u64),
                 Arg::Str(s) => (tag::STR, u64::from(self.dict.intern(s))),
                 Arg::Bytes(b) => {
-                    let at = self.staged_blob.len() as u64;
-                    self.staged_blob.extend_from_slice(b);
-                    (tag::BYTES, at << 32 | b.len() as u64)
+                    // Data goes straight to its column, in event order.
+                    self.columns[col::BLOB as usize].extend_from_slice(b);
+                    (tag::BYTES, b.len() as u64)
                 }
                 Arg::SockAddr(a) => {
                     self.scratch.clear();
@@ -186,8 +205,13 @@ impl ChunkBuilder {
             };
             self.staged_args.push(StagedArg { tag, val });
         }
+        let next_slot = u32::try_from(self.slot_types.len()).expect("fewer than 2^32 types");
+        let slot = *self.type_slots.entry(rec.ty.0).or_insert(next_slot);
+        if slot == next_slot {
+            self.slot_types.push((rec.ty.0, 0));
+        }
         self.staged.push(Staged {
-            ty: rec.ty.0,
+            slot,
             flags: rec.flags.0,
             cpu: rec.cpu,
             thread,
@@ -197,8 +221,9 @@ impl ChunkBuilder {
             ret: rec.ret,
             args,
             nargs: u32::try_from(rec.args.len()).expect("fewer than 2^32 arguments"),
+            layout: layout_signature(self.staged_args[args as usize..].iter().map(|a| a.tag)),
         });
-        *self.type_counts.entry(rec.ty.0).or_default() += 1;
+        self.slot_types[slot as usize].1 += 1;
         if rec.ty == EventType::DROP {
             let lost = rec.args.first().and_then(Arg::as_int).unwrap_or(0);
             self.drops = self.drops.saturating_add(u64::try_from(lost).unwrap_or(0));
@@ -213,9 +238,9 @@ impl ChunkBuilder {
     /// Picks, per event type, the argument positions that the return value
     /// and the fd number predict in most events of this chunk.
     fn choose_predictors(&mut self) {
-        let mut stats: HashMap<u16, PredictorStats> = HashMap::new();
+        let mut stats = vec![PredictorStats::default(); self.slot_types.len()];
         for e in &self.staged {
-            let s = stats.entry(e.ty).or_default();
+            let s = &mut stats[e.slot as usize];
             s.events += 1;
             let fd = self.fd_num(e.fd);
             let args = &self.staged_args[e.args as usize..(e.args + e.nargs) as usize];
@@ -231,7 +256,8 @@ impl ChunkBuilder {
             }
         }
         self.predictors.clear();
-        for (&ty, s) in &stats {
+        self.predictors.resize(stats.len(), None);
+        for ((s, &(ty, _)), slot) in stats.iter().zip(&self.slot_types).zip(&mut self.predictors) {
             let best = |m: &[u32; 8]| {
                 let (i, &n) = m
                     .iter()
@@ -246,15 +272,12 @@ impl ChunkBuilder {
             }
             let ret_arg = best(&ret_matches).unwrap_or(Predictor::NONE);
             if fd_arg != Predictor::NONE || ret_arg != Predictor::NONE || s.data_cap > 0 {
-                self.predictors.insert(
+                *slot = Some(Predictor {
                     ty,
-                    Predictor {
-                        ty,
-                        ret_arg,
-                        fd_arg,
-                        data_cap: s.data_cap,
-                    },
-                );
+                    ret_arg,
+                    fd_arg,
+                    data_cap: s.data_cap,
+                });
             }
         }
     }
@@ -263,6 +286,8 @@ impl ChunkBuilder {
     /// the rest grouped by thread.
     fn encode_columns(&mut self) {
         self.choose_predictors();
+        self.layouts.clear();
+        self.layouts.resize(self.slot_types.len(), None);
         let [
             ty,
             flags,
@@ -275,7 +300,7 @@ impl ChunkBuilder {
             layout,
             ints,
             refs,
-            blob,
+            _blob,
         ] = &mut self.columns;
         // Thread refs, move-to-front per CPU: threads run in bursts.
         let cpus = self
@@ -313,7 +338,7 @@ impl ChunkBuilder {
                 prev_thread = e.thread;
                 fds = Mtf::default();
             }
-            put_u64(ty, u64::from(e.ty));
+            put_u64(ty, u64::from(self.palette[e.slot as usize]));
             flags.push(e.flags);
             put_u64(latency, e.latency);
             put_i64(ret, e.ret);
@@ -322,21 +347,23 @@ impl ChunkBuilder {
             // Most events of a type have the same argument layout: store 0
             // for "as the last event of this type", or the count + 1 and
             // the tags.
-            let same = self.layouts.get(&e.ty).is_some_and(|&(at, n)| {
-                n == e.nargs
-                    && self.staged_args[at as usize..(at + n) as usize]
-                        .iter()
-                        .zip(args)
-                        .all(|(a, b)| a.tag == b.tag)
+            let same = self.layouts[e.slot as usize].is_some_and(|(sig, at, n)| {
+                sig == e.layout
+                    && (sig != u64::MAX
+                        || n == e.nargs
+                            && self.staged_args[at as usize..(at + n) as usize]
+                                .iter()
+                                .zip(args)
+                                .all(|(a, b)| a.tag == b.tag))
             });
             if same {
                 layout.push(0);
             } else {
                 put_u64(layout, u64::from(e.nargs) + 1);
                 layout.extend(args.iter().map(|a| a.tag));
-                self.layouts.insert(e.ty, (e.args, e.nargs));
+                self.layouts[e.slot as usize] = Some((e.layout, e.args, e.nargs));
             }
-            let p = self.predictors.get(&e.ty).copied();
+            let p = self.predictors[e.slot as usize];
             let fd_num = e.fd.checked_sub(1).map_or(0, |r| self.fd_nums[r as usize]);
             for (i, a) in args.iter().enumerate() {
                 match a.tag {
@@ -352,11 +379,9 @@ impl ChunkBuilder {
                     }
                     tag::STR | tag::SOCKADDR | tag::SOCKTUPLE => put_u64(refs, a.val),
                     tag::BYTES => {
-                        let (at, len) = ((a.val >> 32) as usize, (a.val & 0xffff_ffff) as usize);
                         let cap = p.map_or(0, |p| i64::from(p.data_cap));
                         #[expect(clippy::cast_possible_wrap, reason = "lengths are below 2^32")]
-                        put_i64(ints, (len as i64).wrapping_sub(e.ret.clamp(0, cap)));
-                        blob.extend_from_slice(&self.staged_blob[at..at + len]);
+                        put_i64(ints, (a.val as i64).wrapping_sub(e.ret.clamp(0, cap)));
                     }
                     _ => {}
                 }
@@ -461,11 +486,19 @@ impl ChunkBuilder {
     /// Compresses the columns into a chunk and empties the builder.
     pub(crate) fn seal(&mut self, compressor: &mut Compressor) -> io::Result<EncodedChunk> {
         let mut types: Vec<(EventType, u32)> = self
-            .type_counts
+            .slot_types
             .iter()
-            .map(|(&t, &n)| (EventType(t), n))
+            .map(|&(t, n)| (EventType(t), n))
             .collect();
         types.sort_unstable();
+        // The type column stores each type's position in this sorted list
+        // (a chunk has a few dozen types, so one byte each).
+        self.palette.clear();
+        self.palette.resize(self.slot_types.len(), 0);
+        for (slot, &(ty, _)) in self.slot_types.iter().enumerate() {
+            let pos = types.partition_point(|&(t, _)| t.0 < ty);
+            self.palette[slot] = u32::try_from(pos).expect("fewer than 2^32 types");
+        }
         self.encode_columns();
         let mut header = ChunkHeader {
             events: self.events(),
@@ -478,7 +511,7 @@ impl ChunkBuilder {
             types,
             thread_rows: u32::try_from(self.thread_stats.len()).expect("fewer than 2^32 threads"),
             predictors: {
-                let mut p: Vec<Predictor> = self.predictors.values().copied().collect();
+                let mut p: Vec<Predictor> = self.predictors.iter().flatten().copied().collect();
                 p.sort_unstable_by_key(|p| p.ty);
                 p
             },
@@ -544,7 +577,6 @@ impl ChunkBuilder {
     fn clear(&mut self) {
         self.staged.clear();
         self.staged_args.clear();
-        self.staged_blob.clear();
         self.columns.iter_mut().for_each(Vec::clear);
         self.dict.clear();
         self.thread_dict.clear();
@@ -554,7 +586,8 @@ impl ChunkBuilder {
         self.fd_rows.clear();
         self.fd_nums.clear();
         self.fd_index.clear();
-        self.type_counts.clear();
+        self.type_slots.clear();
+        self.slot_types.clear();
         self.drops = 0;
         self.layouts.clear();
     }

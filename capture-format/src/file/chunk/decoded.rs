@@ -16,7 +16,8 @@ use crate::file::sockaddr::{FdEnds, get_addr, get_ends, get_tuple};
 use crate::state::{FdKind, L4Proto, SocketRole};
 use crate::varint::{Cursor, CursorError};
 
-/// Which parts of a chunk to decode. Type and flags are always decoded.
+/// Which parts of a chunk to decode. The type, the CPU and the thread refs
+/// are always decoded; accessors of parts not decoded return defaults.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct Projection(u16);
 
@@ -35,10 +36,12 @@ impl Projection {
     pub const FD: Self = Self(1 << 5);
     /// Arguments (also decodes the return value and fd, which predict them).
     pub const ARGS: Self = Self(1 << 6 | 1 << 4 | 1 << 5);
-    /// Type and flags only.
+    /// Record flags (whether a call returned).
+    pub const FLAGS: Self = Self(1 << 7);
+    /// Type (and CPU and thread refs, which give the column order) only.
     pub const MINIMAL: Self = Self(0);
     /// Everything.
-    pub const ALL: Self = Self(0x7f);
+    pub const ALL: Self = Self(0xff);
 
     /// True when every part of `other` is included.
     pub fn contains(self, other: Self) -> bool {
@@ -128,11 +131,50 @@ pub struct Chunk {
     /// bytes: offset in `blob` << 32 | length.
     arg_val: Vec<u64>,
     blob: Vec<u8>,
+    /// Offset of each event's data in `blob` (data is stored in event
+    /// order); bytes arguments hold their offset within the event's data.
+    data_start: Vec<u32>,
     dict: Dict,
     thread_dict: Dict,
     threads: Vec<ThreadRow>,
     fds: Vec<FdRow>,
     column: Vec<u8>,
+}
+
+/// What argument decoding remembers per event type: its last layout
+/// (position in the layout column, count) and its predictor.
+#[derive(Clone, Copy, Debug)]
+struct TypeState {
+    layout: Option<(usize, usize)>,
+    predictor: Option<super::Predictor>,
+}
+
+impl TypeState {
+    /// Reads the next layout code: 0 is the layout of the last event of
+    /// this type, anything else the count + 1 followed by the tags. Returns
+    /// where the tags are in the layout column, and how many.
+    fn next_layout(
+        &mut self,
+        layout: &mut Cursor<'_>,
+        at: &Where,
+    ) -> Result<(usize, usize), Error> {
+        let code = layout.u64().map_err(cursor_err(at, col::ARG_LAYOUT))?;
+        let code = usize::try_from(code).unwrap_or(usize::MAX);
+        if code > MAX_ARGS + 1 {
+            return Err(at.err(col::ARG_LAYOUT, format!("{} arguments", code - 1)));
+        }
+        if code == 0 {
+            return self
+                .layout
+                .ok_or_else(|| at.err(col::ARG_LAYOUT, "a repeated layout with no earlier one"));
+        }
+        let start = layout.position();
+        layout
+            .take(code - 1)
+            .map_err(cursor_err(at, col::ARG_LAYOUT))?;
+        self.layout = Some((start, code - 1));
+        Ok((start, code - 1))
+    }
 }
 
 /// Context for decode errors.
@@ -219,11 +261,18 @@ impl Chunk {
         self.decode_thread_refs(&raw, header.thread_rows, &at)?;
         group_by_thread(&self.thread, header.thread_rows, &mut self.order);
         let order = std::mem::take(&mut self.order);
+        let grouped = Grouped {
+            order: &order,
+            at: &at,
+        };
 
         load(col::TYPE, &mut raw)?;
-        decode_grouped(&raw, &order, &mut self.ty, |c| c.u16(), &at, col::TYPE)?;
-        load(col::FLAGS, &mut raw)?;
-        decode_grouped(&raw, &order, &mut self.flags, |c| c.u8(), &at, col::FLAGS)?;
+        grouped.plain(&raw, &mut self.ty, col::TYPE)?;
+        self.unpalette_types(&header.types, &at)?;
+        if projection.contains(Projection::FLAGS) {
+            load(col::FLAGS, &mut raw)?;
+            grouped.with(&raw, &mut self.flags, col::FLAGS, |c| c.u8())?;
+        }
         if projection.needs_dict() {
             load(col::DICT, &mut raw)?;
             self.dict
@@ -233,14 +282,7 @@ impl Chunk {
         let time = projection.contains(Projection::TIME);
         if time || projection.contains(Projection::LATENCY) {
             load(col::LATENCY, &mut raw)?;
-            decode_grouped(
-                &raw,
-                &order,
-                &mut self.latency,
-                |c| c.u64(),
-                &at,
-                col::LATENCY,
-            )?;
+            grouped.plain(&raw, &mut self.latency, col::LATENCY)?;
         }
         if time {
             load(col::TS, &mut raw)?;
@@ -248,7 +290,7 @@ impl Chunk {
         }
         if projection.contains(Projection::RET) {
             load(col::RET, &mut raw)?;
-            decode_grouped(&raw, &order, &mut self.ret, |c| c.i64(), &at, col::RET)?;
+            grouped.with(&raw, &mut self.ret, col::RET, |c| c.i64())?;
         }
         if projection.contains(Projection::THREAD) {
             load(col::THREAD_DICT, &mut raw)?;
@@ -256,17 +298,7 @@ impl Chunk {
                 .decode_from(&raw)
                 .map_err(|e| at.err(col::THREAD_DICT, e.describe()))?;
             load(col::THREADS, &mut raw)?;
-            self.decode_threads(&raw, &at)?;
-            if self.threads.len() != header.thread_rows as usize {
-                return Err(at.err(
-                    col::THREADS,
-                    format!(
-                        "{} rows, the header says {}",
-                        self.threads.len(),
-                        header.thread_rows
-                    ),
-                ));
-            }
+            self.decode_threads(&raw, header.thread_rows, &at)?;
         }
         if projection.contains(Projection::FD) {
             load(col::FDS, &mut raw)?;
@@ -382,37 +414,26 @@ impl Chunk {
         let mut ints = Cursor::new(&ints_buf);
         let mut refs = Cursor::new(raw);
         let dict_len = self.dict.len();
-        let mut blob_pos = 0usize;
         self.arg_range.clear();
         self.arg_range.resize(self.len, (0, 0));
-        let mut templates: std::collections::HashMap<u16, (usize, usize)> =
-            std::collections::HashMap::new();
+        // Per type: its last layout (position in the layout column, count)
+        // and its predictor.
+        let mut types: hashbrown::HashMap<u16, TypeState> = hashbrown::HashMap::new();
+        self.data_start.clear();
+        self.data_start.resize(self.len + 1, 0);
         for &i in order {
             let i = i as usize;
             let first = u32::try_from(self.arg_tag.len())
                 .map_err(|_| at.err(col::ARG_LAYOUT, "too many arguments"))?;
-            // 0: the layout of the last event of this type; else count + 1
-            // and the tags.
-            let code = layout.u64().map_err(cursor_err(at, col::ARG_LAYOUT))?;
-            let code = usize::try_from(code).unwrap_or(usize::MAX);
-            if code > MAX_ARGS + 1 {
-                return Err(at.err(col::ARG_LAYOUT, format!("{} arguments", code - 1)));
-            }
-            let (tags_at, argc) = if code == 0 {
-                *templates.get(&self.ty[i]).ok_or_else(|| {
-                    at.err(col::ARG_LAYOUT, "a repeated layout with no earlier one")
-                })?
-            } else {
-                let argc = code - 1;
-                let start = layout.position();
-                layout.take(argc).map_err(cursor_err(at, col::ARG_LAYOUT))?;
-                templates.insert(self.ty[i], (start, argc));
-                (start, argc)
-            };
-            let p = predictors
-                .binary_search_by_key(&self.ty[i], |p| p.ty)
-                .ok()
-                .map(|k| predictors[k]);
+            let state = types.entry(self.ty[i]).or_insert_with(|| TypeState {
+                layout: None,
+                predictor: predictors
+                    .binary_search_by_key(&self.ty[i], |p| p.ty)
+                    .ok()
+                    .map(|k| predictors[k]),
+            });
+            let (tags_at, argc) = state.next_layout(&mut layout, at)?;
+            let p = state.predictor;
             let ret = self.ret[i];
             let fd_num = match self.fd[i] {
                 0 => 0,
@@ -440,20 +461,22 @@ impl Chunk {
                         u64::from(r)
                     }
                     tag::BYTES => {
+                        // Offset within the event's data; the event's own
+                        // offset comes from a prefix sum (data is stored in
+                        // event order).
                         let cap = p.map_or(0, |p| i64::from(p.data_cap));
                         let delta = ints.i64().map_err(cursor_err(at, col::ARG_INT))?;
                         #[expect(clippy::cast_sign_loss, reason = "checked against the blob below")]
                         let len = delta.wrapping_add(ret.clamp(0, cap)) as u64;
-                        let end = (blob_pos as u64).checked_add(len);
-                        if len > u64::from(u32::MAX)
-                            || end.is_none_or(|e| e > self.blob.len() as u64)
-                        {
+                        let local = u64::from(self.data_start[i + 1]);
+                        if len > self.blob.len() as u64 || local + len > self.blob.len() as u64 {
                             return Err(at.err(col::BLOB, "data runs past the column"));
                         }
-                        let end = end.unwrap_or(0);
-                        let v = (blob_pos as u64) << 32 | len;
-                        blob_pos = usize::try_from(end).unwrap_or(usize::MAX);
-                        v
+                        #[expect(clippy::cast_possible_truncation, reason = "bounded by the blob")]
+                        {
+                            self.data_start[i + 1] = (local + len) as u32;
+                        }
+                        local << 32 | len
                     }
                     other => return Err(at.err(col::ARG_LAYOUT, format!("unknown tag {other}"))),
                 };
@@ -463,6 +486,36 @@ impl Chunk {
             let count =
                 u32::try_from(argc).map_err(|_| at.err(col::ARG_LAYOUT, "too many arguments"))?;
             self.arg_range[i] = (first, count);
+        }
+        for (cur, column) in [
+            (&layout, col::ARG_LAYOUT),
+            (&ints, col::ARG_INT),
+            (&refs, col::ARG_REF),
+        ] {
+            if !cur.is_empty() {
+                return Err(at.err(column, format!("{} bytes left over", cur.remaining())));
+            }
+        }
+        self.place_data(at)
+    }
+
+    /// Data is stored in event order: turns each event's data length into
+    /// its offset in the data column.
+    fn place_data(&mut self, at: &Where) -> Result<(), Error> {
+        let mut pos = 0u64;
+        for start in &mut self.data_start {
+            pos += u64::from(*start);
+            if pos > self.blob.len() as u64 {
+                return Err(at.err(col::BLOB, "data runs past the column"));
+            }
+            #[expect(clippy::cast_possible_truncation, reason = "bounded by the blob")]
+            {
+                *start = pos as u32;
+            }
+        }
+        if pos != self.blob.len() as u64 {
+            let left = self.blob.len() as u64 - pos;
+            return Err(at.err(col::BLOB, format!("{left} bytes left over")));
         }
         Ok(())
     }
@@ -475,7 +528,19 @@ impl Chunk {
         }
     }
 
-    fn decode_threads(&mut self, raw: &[u8], at: &Where) -> Result<(), Error> {
+    /// The type column holds positions in the chunk header's type list.
+    fn unpalette_types(&mut self, types: &[(EventType, u32)], at: &Where) -> Result<(), Error> {
+        for t in &mut self.ty {
+            *t = types
+                .get(usize::from(*t))
+                .ok_or_else(|| at.err(col::TYPE, format!("type {t} of {}", types.len())))?
+                .0
+                .0;
+        }
+        Ok(())
+    }
+
+    fn decode_threads(&mut self, raw: &[u8], rows: u32, at: &Where) -> Result<(), Error> {
         let mut cur = Cursor::new(raw);
         let table =
             TableReader::new(&mut cur, THREAD_FIELDS).map_err(|e| at.err(col::THREADS, e))?;
@@ -513,6 +578,10 @@ impl Chunk {
                 return Err(at.err(col::THREADS, format!("parent row {} ahead", row.parent)));
             }
             self.threads.push(row);
+        }
+        if self.threads.len() != rows as usize {
+            let n = self.threads.len();
+            return Err(at.err(col::THREADS, format!("{n} rows, the header says {rows}")));
         }
         Ok(())
     }
@@ -557,6 +626,7 @@ impl Chunk {
         self.arg_tag.clear();
         self.arg_val.clear();
         self.blob.clear();
+        self.data_start.clear();
         self.dict.clear();
         self.thread_dict.clear();
         self.threads.clear();
@@ -630,7 +700,7 @@ impl Chunk {
 }
 
 /// Decodes `n` values of one column, reusing `out`.
-fn decode_each<T>(
+fn decode_each<T: From<u8>>(
     raw: &[u8],
     n: usize,
     out: &mut Vec<T>,
@@ -638,6 +708,11 @@ fn decode_each<T>(
     at: &Where,
     column: u8,
 ) -> Result<(), Error> {
+    // n values in n bytes are all one-byte varints: widen them directly.
+    if raw.len() == n && raw.iter().all(|&b| b < 0x80) {
+        out.extend(raw.iter().map(|&b| T::from(b)));
+        return Ok(());
+    }
     let mut cur = Cursor::new(raw);
     out.reserve(n);
     for _ in 0..n {
@@ -667,26 +742,54 @@ fn column_slices<'p>(
     columns
 }
 
-/// Decodes `order.len()` values of a thread-grouped column into event
-/// order, reusing `out`.
-fn decode_grouped<T: Copy + Default>(
-    raw: &[u8],
-    order: &[u32],
-    out: &mut Vec<T>,
-    mut next: impl FnMut(&mut Cursor<'_>) -> Result<T, CursorError>,
-    at: &Where,
-    column: u8,
-) -> Result<(), Error> {
-    let mut cur = Cursor::new(raw);
-    out.clear();
-    out.resize(order.len(), T::default());
-    for &g in order {
-        out[g as usize] = next(&mut cur).map_err(cursor_err(at, column))?;
+/// Decodes thread-grouped columns into event order.
+struct Grouped<'a> {
+    order: &'a [u32],
+    at: &'a Where,
+}
+
+impl Grouped<'_> {
+    /// A column of unsigned varints, widened to `T`.
+    fn plain<T: Copy + Default + From<u8> + TryFrom<u64>>(
+        &self,
+        raw: &[u8],
+        out: &mut Vec<T>,
+        column: u8,
+    ) -> Result<(), Error> {
+        if raw.len() == self.order.len() && raw.iter().all(|&b| b < 0x80) {
+            // n values in n bytes are all one-byte varints.
+            out.clear();
+            out.resize(self.order.len(), T::default());
+            for (&g, &b) in self.order.iter().zip(raw) {
+                out[g as usize] = T::from(b);
+            }
+            return Ok(());
+        }
+        self.with(raw, out, column, |c| {
+            T::try_from(c.u64()?).map_err(|_| CursorError::Overflow)
+        })
     }
-    if !cur.is_empty() {
-        return Err(at.err(column, format!("{} bytes left over", cur.remaining())));
+
+    /// A column whose values `next` reads.
+    fn with<T: Copy + Default>(
+        &self,
+        raw: &[u8],
+        out: &mut Vec<T>,
+        column: u8,
+        mut next: impl FnMut(&mut Cursor<'_>) -> Result<T, CursorError>,
+    ) -> Result<(), Error> {
+        out.clear();
+        out.resize(self.order.len(), T::default());
+        let mut cur = Cursor::new(raw);
+        for &g in self.order {
+            out[g as usize] = next(&mut cur).map_err(cursor_err(self.at, column))?;
+        }
+        if !cur.is_empty() {
+            let left = cur.remaining();
+            return Err(self.at.err(column, format!("{left} bytes left over")));
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// One event of a decoded chunk.
@@ -797,6 +900,7 @@ impl<'c> Event<'c> {
             chunk: c,
             pos: start,
             end,
+            data_base: c.data_start.get(self.i).copied().unwrap_or(0) as usize,
         }
     }
 
@@ -833,6 +937,7 @@ pub struct Args<'c> {
     chunk: &'c Chunk,
     pos: usize,
     end: usize,
+    data_base: usize,
 }
 
 impl<'c> Iterator for Args<'c> {
@@ -855,7 +960,8 @@ impl<'c> Iterator for Args<'c> {
             tag::INT => Arg::Int(v as i64),
             tag::STR => Arg::Str(dict(v)),
             tag::BYTES => {
-                let (start, len) = ((v >> 32) as usize, (v & 0xffff_ffff) as usize);
+                let start = self.data_base + (v >> 32) as usize;
+                let len = (v & 0xffff_ffff) as usize;
                 Arg::Bytes(&c.blob[start..start + len])
             }
             tag::SOCKADDR => get_addr(dict(v)).map_or(Arg::Absent, Arg::SockAddr),

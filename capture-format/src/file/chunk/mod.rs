@@ -91,8 +91,15 @@ pub(crate) struct Mtf {
 impl Mtf {
     pub const LEN: usize = 16;
 
+    #[inline]
     fn move_to_front(&mut self, pos: usize, id: u32) {
-        self.ids.copy_within(0..pos, 1);
+        // Shift by hand: the list is short, and a call to memmove for the
+        // common positions 0 and 1 would cost more than the move.
+        let mut i = pos;
+        while i > 0 {
+            self.ids[i] = self.ids[i - 1];
+            i -= 1;
+        }
         self.ids[0] = id;
     }
 
@@ -108,6 +115,7 @@ impl Mtf {
     }
 
     /// The id of `code`; `None` for a position past the list.
+    #[inline]
     pub fn decode(&mut self, code: u64) -> Option<u32> {
         if code < Self::LEN as u64 {
             let pos = usize::try_from(code).ok().filter(|&p| p < self.len)?;
