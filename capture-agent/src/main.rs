@@ -40,6 +40,8 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// The fields of the filter language, with what they mean.
+    Fields,
 }
 
 fn main() -> ExitCode {
@@ -59,6 +61,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             events,
             seed,
         } => synth(&output, events, seed),
+        Command::Fields => {
+            let mut out = std::io::stdout().lock();
+            match triggers::filter::write_field_list(&mut out) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => Ok(other?),
+            }
+        }
     }
 }
 

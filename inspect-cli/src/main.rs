@@ -26,6 +26,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The fields of the filter language, with what they mean.
+    Fields,
 }
 
 /// Exit status for bad input or usage, as clap uses for usage errors.
@@ -58,5 +60,6 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
     match cli.command {
         Command::Info { capture, json } => info::run(&capture, json, out),
+        Command::Fields => Ok(triggers::filter::write_field_list(out)?),
     }
 }

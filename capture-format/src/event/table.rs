@@ -202,27 +202,33 @@ static TABLE: LazyLock<Table> = LazyLock::new(build);
 
 fn build() -> Table {
     let mut by_type: Vec<Option<EventInfo>> = vec![None; usize::from(EventType::OTHER.0) + 1];
+    for info in TYPED_SYSCALLS.iter().chain(KERNEL_EVENTS) {
+        by_type[usize::from(info.ty.0)] = Some(info.clone());
+    }
     for &(nr, name, kernel_args) in X86_64_SYSCALLS {
-        let args: Vec<ArgDef> = kernel_args
-            .iter()
-            .map(|&name| ArgDef {
-                name,
-                kind: ArgKind::Hex,
-            })
-            .collect();
-        by_type[usize::from(nr)] = Some(EventInfo {
+        let slot = &mut by_type[usize::from(nr)];
+        if slot.is_some() {
+            continue; // typed above
+        }
+        // Leaked once: the table lives as long as the program.
+        let args: &'static [ArgDef] = Vec::leak(
+            kernel_args
+                .iter()
+                .map(|&name| ArgDef {
+                    name,
+                    kind: ArgKind::Hex,
+                })
+                .collect(),
+        );
+        *slot = Some(EventInfo {
             ty: EventType(nr),
             name,
-            args: Vec::leak(args),
+            args,
             ret_name: "res",
             ret: RetKind::Status,
             category: Category::default(),
             typed: false,
         });
-    }
-    for info in TYPED_SYSCALLS.iter().chain(KERNEL_EVENTS) {
-        let slot = &mut by_type[usize::from(info.ty.0)];
-        *slot = Some(info.clone());
     }
     // Kernel names first, so that sysdig's names (`pread` for `pread64`) win
     // where both exist and both are accepted.

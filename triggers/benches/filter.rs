@@ -1,0 +1,75 @@
+//! Filter evaluation on the synthetic workload of `capture_format::synth`
+//! (500K events), on chunks decoded beforehand: the cost of the matcher
+//! alone, per event.
+//!
+//! Run: `cargo bench -p triggers --bench filter`
+
+use std::hint::black_box;
+
+use capture_format::file::{
+    CaptureHeader, CaptureReader, Chunk, Projection, Writer, WriterOptions,
+};
+use capture_format::state::Tracker;
+use capture_format::synth::{SynthOptions, generate, paths_from_walk};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use triggers::filter::{Env, Filter};
+
+const EVENTS: usize = 500_000;
+
+fn chunks() -> Vec<Chunk> {
+    let w = generate(&SynthOptions {
+        events: EVENTS,
+        processes: 60,
+        snaplen: 80,
+        paths: paths_from_walk(std::path::Path::new("/usr"), 20_000),
+        seed: 7,
+    });
+    let mut out = Vec::new();
+    let mut writer = Writer::new(
+        &mut out,
+        &CaptureHeader::default(),
+        WriterOptions::default(),
+    )
+    .unwrap();
+    let mut tracker = Tracker::from_snapshot(&w.snapshot);
+    for r in &w.records {
+        r.with_record(|rec| {
+            let ctx = tracker.apply(rec);
+            writer.write(rec, &ctx).unwrap();
+        });
+    }
+    writer.finish().unwrap();
+    let reader = CaptureReader::open(out.as_slice()).unwrap();
+    (0..reader.index().chunks.len())
+        .map(|i| reader.read_chunk(i, Projection::ALL).unwrap())
+        .collect()
+}
+
+fn benches(c: &mut Criterion) {
+    let chunks = chunks();
+    let env = Env::default();
+    let mut g = c.benchmark_group("filter");
+    g.throughput(Throughput::Elements(EVENTS as u64));
+    for text in [
+        "proc.name=nginx and evt.type in (read, write, sendfile) and evt.latency > 1ms",
+        "evt.type=openat and evt.failed=true and fd.name startswith /usr/lib",
+        "fd.name contains .so and proc.name != find and not evt.res=SUCCESS",
+        "proc.aname=cron and evt.type=execve",
+    ] {
+        let filter = Filter::new(text).unwrap();
+        g.bench_function(text, |b| {
+            let mut m = filter.matcher();
+            b.iter(|| {
+                let mut n = 0usize;
+                for chunk in &chunks {
+                    n += chunk.events().filter(|e| m.matches(e, &env)).count();
+                }
+                black_box(n)
+            });
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(filter, benches);
+criterion_main!(filter);

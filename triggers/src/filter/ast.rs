@@ -1,0 +1,124 @@
+//! The syntax tree of a filter.
+
+use super::error::Span;
+
+/// A comparison operator.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Op {
+    /// `=` or `==`.
+    Eq,
+    /// `!=`.
+    Ne,
+    /// `<`.
+    Lt,
+    /// `<=`.
+    Le,
+    /// `>`.
+    Gt,
+    /// `>=`.
+    Ge,
+    /// Substring.
+    Contains,
+    /// Substring, ignoring ASCII case.
+    IContains,
+    /// Prefix.
+    StartsWith,
+    /// Suffix.
+    EndsWith,
+    /// Shell glob (`*`, `?`, `[...]`).
+    Glob,
+    /// Equal to one of a list.
+    In,
+    /// Inside one of a list of directories (or equal to one).
+    Pmatch,
+    /// The field has a value.
+    Exists,
+}
+
+impl Op {
+    /// The operator as written.
+    pub fn text(self) -> &'static str {
+        match self {
+            Op::Eq => "=",
+            Op::Ne => "!=",
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+            Op::Contains => "contains",
+            Op::IContains => "icontains",
+            Op::StartsWith => "startswith",
+            Op::EndsWith => "endswith",
+            Op::Glob => "glob",
+            Op::In => "in",
+            Op::Pmatch => "pmatch",
+            Op::Exists => "exists",
+        }
+    }
+
+    pub(crate) fn from_word(word: &str) -> Option<Self> {
+        Some(match word {
+            "contains" => Op::Contains,
+            "icontains" => Op::IContains,
+            "startswith" => Op::StartsWith,
+            "endswith" => Op::EndsWith,
+            "glob" => Op::Glob,
+            "in" => Op::In,
+            "pmatch" => Op::Pmatch,
+            "exists" => Op::Exists,
+            _ => return None,
+        })
+    }
+
+    pub(crate) fn from_symbol(symbol: &str) -> Option<Self> {
+        Some(match symbol {
+            "=" | "==" => Op::Eq,
+            "!=" => Op::Ne,
+            "<" => Op::Lt,
+            "<=" => Op::Le,
+            ">" => Op::Gt,
+            ">=" => Op::Ge,
+            _ => return None,
+        })
+    }
+}
+
+/// A literal value.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Literal {
+    /// The text (escapes resolved for quoted strings).
+    pub text: String,
+    /// Where.
+    pub span: Span,
+}
+
+/// A field reference: `proc.name`, `evt.arg.fd`, `proc.aname[2]`.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct FieldRef {
+    /// The field's name without its argument (`evt.arg`, `proc.aname`).
+    pub name: String,
+    /// The argument: `fd` in `evt.arg.fd`, `2` in `proc.aname[2]`.
+    pub arg: Option<String>,
+    /// Where.
+    pub span: Span,
+}
+
+/// A filter expression.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Expr {
+    /// All must hold.
+    And(Vec<Expr>),
+    /// One must hold.
+    Or(Vec<Expr>),
+    /// Must not hold.
+    Not(Box<Expr>),
+    /// A field compared with values.
+    Check {
+        /// The field.
+        field: FieldRef,
+        /// The operator.
+        op: Op,
+        /// The values (none for `exists`, several for `in` and `pmatch`).
+        values: Vec<Literal>,
+    },
+}

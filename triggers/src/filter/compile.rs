@@ -1,0 +1,509 @@
+//! Compiles a syntax tree into a matcher: fields resolved, literals parsed
+//! for the field's kind, globs built, and a summary of what the filter
+//! needs (columns, event types, process names) so that readers can skip
+//! chunks and columns that cannot matter.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use capture_format::event::EventType;
+use capture_format::file::{ChunkMeta, Event, Index, Projection};
+
+use super::ast::{Expr, Literal, Op};
+use super::error::FilterError;
+use super::fields::{Env, Field, Kind, Value, resolve, value};
+use super::parser::parse;
+
+/// A compiled filter.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    text: String,
+    root: Node,
+    projection: Projection,
+    types: Option<BTreeSet<u16>>,
+    comms: Option<BTreeSet<Vec<u8>>>,
+}
+
+#[derive(Debug, Clone)]
+enum Node {
+    All(Vec<Node>),
+    Any(Vec<Node>),
+    Not(Box<Node>),
+    Check(Field, Test),
+}
+
+#[derive(Debug, Clone)]
+enum Test {
+    Exists,
+    /// `evt.type` against a set of types (without reading a string).
+    Types(Vec<u16>),
+    Num(Op, Vec<i128>),
+    Bool(bool),
+    Str(Op, Vec<Vec<u8>>),
+    Glob(globset::GlobMatcher),
+    Ip(Op, Vec<IpAddr>),
+}
+
+impl Filter {
+    /// Parses and compiles `text`.
+    pub fn new(text: &str) -> Result<Self, FilterError> {
+        let expr = parse(text)?;
+        let root = compile(&expr).map_err(|e| e.locate(text))?;
+        let mut projection = Projection::MINIMAL;
+        collect_projection(&root, &mut projection);
+        Ok(Self {
+            text: text.to_string(),
+            types: types_of(&root),
+            comms: comms_of(&root),
+            root,
+            projection,
+        })
+    }
+
+    /// The filter text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The chunk columns the filter reads.
+    pub fn projection(&self) -> Projection {
+        self.projection
+    }
+
+    /// The event types that can match, when the filter restricts them.
+    pub fn event_types(&self) -> Option<impl Iterator<Item = EventType> + '_> {
+        self.types.as_ref().map(|t| t.iter().map(|&t| EventType(t)))
+    }
+
+    /// False when the index shows that no event of the chunk can match.
+    pub fn may_match(&self, chunk: &ChunkMeta, index: &Index) -> bool {
+        let types_ok = self
+            .types
+            .as_ref()
+            .is_none_or(|types| chunk.types.iter().any(|(t, _)| types.contains(&t.0)));
+        let comms_ok = self
+            .comms
+            .as_ref()
+            .is_none_or(|comms| chunk.comms.iter().any(|&c| comms.contains(index.comm(c))));
+        types_ok && comms_ok
+    }
+
+    /// A matcher (it keeps a scratch buffer for computed values).
+    pub fn matcher(&self) -> Matcher<'_> {
+        Matcher {
+            filter: self,
+            scratch: Vec::new(),
+        }
+    }
+}
+
+/// Evaluates a [`Filter`] on events, without allocating per event.
+#[derive(Debug)]
+pub struct Matcher<'f> {
+    filter: &'f Filter,
+    scratch: Vec<u8>,
+}
+
+impl Matcher<'_> {
+    /// True when `e` matches.
+    pub fn matches(&mut self, e: &Event<'_>, env: &Env) -> bool {
+        eval(&self.filter.root, e, env, &mut self.scratch)
+    }
+}
+
+fn eval(node: &Node, e: &Event<'_>, env: &Env, scratch: &mut Vec<u8>) -> bool {
+    match node {
+        Node::All(parts) => parts.iter().all(|p| eval(p, e, env, scratch)),
+        Node::Any(parts) => parts.iter().any(|p| eval(p, e, env, scratch)),
+        Node::Not(inner) => !eval(inner, e, env, scratch),
+        Node::Check(_, Test::Types(types)) => types.contains(&e.ty().0),
+        Node::Check(Field::ProcAname(None), test) => {
+            // Any ancestor.
+            let Some(t) = e.thread() else { return false };
+            t.ancestors()
+                .any(|a| test_value(test, Value::Str(a.comm())))
+        }
+        Node::Check(field, test) => {
+            let v = value(*field, e, env, scratch);
+            test_value(test, v)
+        }
+    }
+}
+
+fn test_value(test: &Test, v: Value<'_>) -> bool {
+    if matches!(v, Value::None) {
+        return false;
+    }
+    match (test, v) {
+        (Test::Exists, _) => true,
+        (Test::Num(op, rhs), Value::Num(n)) => compare(*op, i128::from(n), rhs),
+        (Test::Num(op, rhs), Value::Signed(n)) => compare(*op, i128::from(n), rhs),
+        (Test::Bool(want), Value::Bool(b)) => *want == b,
+        (Test::Str(op, needles), Value::Str(s)) => match_str(*op, s, needles),
+        (Test::Glob(g), Value::Str(s)) => {
+            use std::os::unix::ffi::OsStrExt;
+            g.is_match(std::ffi::OsStr::from_bytes(s))
+        }
+        (Test::Ip(op, ips), Value::Ip(ip)) => {
+            let hit = ips.iter().any(|&x| same_ip(x, ip));
+            if *op == Op::Ne { !hit } else { hit }
+        }
+        _ => false,
+    }
+}
+
+/// IPv4-mapped IPv6 addresses equal their IPv4 form, as sysdig shows them.
+fn same_ip(a: IpAddr, b: IpAddr) -> bool {
+    a.to_canonical() == b.to_canonical()
+}
+
+fn compare(op: Op, lhs: i128, rhs: &[i128]) -> bool {
+    let r = rhs.first().copied().unwrap_or(0);
+    match op {
+        Op::Eq => lhs == r,
+        Op::Ne => lhs != r,
+        Op::Lt => lhs < r,
+        Op::Le => lhs <= r,
+        Op::Gt => lhs > r,
+        Op::Ge => lhs >= r,
+        Op::In => rhs.contains(&lhs),
+        _ => false,
+    }
+}
+
+fn match_str(op: Op, s: &[u8], needles: &[Vec<u8>]) -> bool {
+    let n = || needles.first().map_or(&[][..], Vec::as_slice);
+    match op {
+        Op::Eq => s == n(),
+        Op::Ne => s != n(),
+        Op::Contains => memchr::memmem::find(s, n()).is_some(),
+        Op::IContains => {
+            let n = n();
+            n.is_empty() || s.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+        }
+        Op::StartsWith => s.starts_with(n()),
+        Op::EndsWith => s.ends_with(n()),
+        Op::In => needles.iter().any(|x| x == s),
+        Op::Pmatch => needles.iter().any(|dir| {
+            let dir = dir.strip_suffix(b"/").unwrap_or(dir);
+            s == dir || (s.starts_with(dir) && s.get(dir.len()) == Some(&b'/'))
+        }),
+        _ => false,
+    }
+}
+
+fn compile(expr: &Expr) -> Result<Node, FilterError> {
+    Ok(match expr {
+        Expr::And(parts) => Node::All(parts.iter().map(compile).collect::<Result<_, _>>()?),
+        Expr::Or(parts) => Node::Any(parts.iter().map(compile).collect::<Result<_, _>>()?),
+        Expr::Not(inner) => Node::Not(Box::new(compile(inner)?)),
+        Expr::Check { field, op, values } => {
+            let f = resolve(&field.name, field.arg.as_deref())
+                .map_err(|m| FilterError::new(m, field.span))?;
+            let test = compile_test(f, &field.name_text(), *op, values)?;
+            // `!=` is `not =`, so that a missing value fails both, as in
+            // sysdig.
+            if *op == Op::Ne && !matches!(test, Test::Ip(..)) {
+                let eq = match test {
+                    Test::Num(_, v) => Test::Num(Op::Eq, v),
+                    Test::Str(_, v) => Test::Str(Op::Eq, v),
+                    other => other,
+                };
+                return Ok(Node::All(vec![
+                    Node::Check(f, Test::Exists),
+                    Node::Not(Box::new(Node::Check(f, eq))),
+                ]));
+            }
+            Node::Check(f, test)
+        }
+    })
+}
+
+fn compile_test(field: Field, name: &str, op: Op, values: &[Literal]) -> Result<Test, FilterError> {
+    let kind = field.kind();
+    let bad_op = |lit_span| {
+        FilterError::new(
+            format!("operator '{}' does not apply to {name}", op.text()),
+            lit_span,
+        )
+    };
+    let span = values.first().map(|v| v.span).unwrap_or_default();
+    if op == Op::Exists {
+        return Ok(Test::Exists);
+    }
+    if field == Field::EvtType {
+        if !matches!(op, Op::Eq | Op::Ne | Op::In) {
+            // String tests on the name (startswith...) go the general way.
+            return Ok(Test::Str(
+                op,
+                values.iter().map(|v| v.text.as_bytes().to_vec()).collect(),
+            ));
+        }
+        let mut types = Vec::new();
+        for v in values {
+            let ty = EventType::from_name(&v.text).ok_or_else(|| {
+                FilterError::new(format!("unknown event type '{}'", v.text), v.span)
+            })?;
+            types.push(ty.0);
+        }
+        return Ok(Test::Types(types));
+    }
+    match kind {
+        Kind::Num | Kind::Signed | Kind::Duration | Kind::Size => {
+            if !matches!(
+                op,
+                Op::Eq | Op::Ne | Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::In
+            ) {
+                return Err(bad_op(span));
+            }
+            let nums = values
+                .iter()
+                .map(|v| {
+                    parse_number(&v.text, kind).ok_or_else(|| {
+                        FilterError::new(
+                            format!("'{}' is not a {} for {name}", v.text, kind_noun(kind)),
+                            v.span,
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            Ok(Test::Num(op, nums))
+        }
+        Kind::Bool => {
+            if !matches!(op, Op::Eq | Op::Ne) {
+                return Err(bad_op(span));
+            }
+            let v = &values[0];
+            let b = match v.text.to_ascii_lowercase().as_str() {
+                "true" => true,
+                "false" => false,
+                _ => {
+                    return Err(FilterError::new(
+                        format!("{name} is true or false, not '{}'", v.text),
+                        v.span,
+                    ));
+                }
+            };
+            Ok(Test::Bool(if op == Op::Ne { !b } else { b }))
+        }
+        Kind::Ip => {
+            if !matches!(op, Op::Eq | Op::Ne | Op::In) {
+                return Err(bad_op(span));
+            }
+            let ips = values
+                .iter()
+                .map(|v| {
+                    v.text.parse::<IpAddr>().map_err(|_| {
+                        FilterError::new(format!("'{}' is not an IP address", v.text), v.span)
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            Ok(Test::Ip(op, ips))
+        }
+        Kind::Str => match op {
+            Op::Lt | Op::Le | Op::Gt | Op::Ge => Err(bad_op(span)),
+            Op::Glob => {
+                let v = &values[0];
+                let glob = globset::GlobBuilder::new(&v.text)
+                    .literal_separator(false)
+                    .backslash_escape(true)
+                    .build()
+                    .map_err(|e| FilterError::new(format!("bad glob: {}", e.kind()), v.span))?;
+                Ok(Test::Glob(glob.compile_matcher()))
+            }
+            _ => {
+                let needles = values.iter().map(|v| v.text.as_bytes().to_vec()).collect();
+                Ok(Test::Str(op, needles))
+            }
+        },
+    }
+}
+
+fn kind_noun(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Duration => "duration (10ms, 1.5s, 300us)",
+        Kind::Size => "size (4096, 64KB, 1MiB)",
+        Kind::Signed => "number",
+        _ => "non-negative number",
+    }
+}
+
+/// Duration suffixes, in ns.
+const DURATION: &[(&str, f64)] = &[
+    ("ns", 1.0),
+    ("us", 1e3),
+    ("µs", 1e3),
+    ("ms", 1e6),
+    ("s", 1e9),
+    ("m", 60e9),
+    ("h", 3600e9),
+];
+
+/// Size suffixes, in bytes.
+const SIZE: &[(&str, f64)] = &[
+    ("k", 1e3),
+    ("K", 1e3),
+    ("KB", 1e3),
+    ("M", 1e6),
+    ("MB", 1e6),
+    ("G", 1e9),
+    ("GB", 1e9),
+    ("KiB", 1024.0),
+    ("MiB", 1_048_576.0),
+    ("GiB", 1_073_741_824.0),
+];
+
+/// Parses a number, with duration or size suffixes for those kinds.
+pub(crate) fn parse_number(text: &str, kind: Kind) -> Option<i128> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
+        .unwrap_or(t.len());
+    let (digits, suffix) = t.split_at(split);
+    let units = match kind {
+        Kind::Duration => DURATION,
+        Kind::Size => SIZE,
+        _ => &[],
+    };
+    let scale = if suffix.is_empty() {
+        1.0
+    } else {
+        units.iter().find(|(u, _)| *u == suffix)?.1
+    };
+    if suffix.is_empty() || !digits.contains('.') {
+        let whole: i128 = digits.parse().ok()?;
+        #[expect(clippy::cast_possible_truncation, reason = "scales are whole numbers")]
+        return whole.checked_mul(scale as i128);
+    }
+    let v: f64 = digits.parse().ok()?;
+    #[expect(clippy::cast_possible_truncation, reason = "rounded; durations fit")]
+    Some((v * scale).round() as i128)
+}
+
+fn collect_projection(node: &Node, p: &mut Projection) {
+    match node {
+        Node::All(parts) | Node::Any(parts) => parts.iter().for_each(|n| collect_projection(n, p)),
+        Node::Not(inner) => collect_projection(inner, p),
+        Node::Check(f, _) => *p |= f.projection(),
+    }
+}
+
+/// The event types an event must have to match (`None`: any).
+fn types_of(node: &Node) -> Option<BTreeSet<u16>> {
+    match node {
+        Node::Check(_, Test::Types(t)) => Some(t.iter().copied().collect()),
+        Node::All(parts) => parts
+            .iter()
+            .filter_map(types_of)
+            .reduce(|a, b| a.intersection(&b).copied().collect()),
+        Node::Any(parts) => parts
+            .iter()
+            .map(types_of)
+            .collect::<Option<Vec<_>>>()
+            .map(|sets| sets.into_iter().flatten().collect()),
+        Node::Not(_) | Node::Check(..) => None,
+    }
+}
+
+/// The process names an event must have to match (`None`: any).
+fn comms_of(node: &Node) -> Option<BTreeSet<Vec<u8>>> {
+    match node {
+        Node::Check(Field::ProcName, Test::Str(Op::Eq | Op::In, names)) => {
+            Some(names.iter().cloned().collect())
+        }
+        Node::All(parts) => parts
+            .iter()
+            .filter_map(comms_of)
+            .reduce(|a, b| a.intersection(&b).cloned().collect()),
+        Node::Any(parts) => parts
+            .iter()
+            .map(comms_of)
+            .collect::<Option<Vec<_>>>()
+            .map(|sets| sets.into_iter().flatten().collect()),
+        Node::Not(_) | Node::Check(..) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_with_units() {
+        let cases: &[(&str, Kind, Option<i128>)] = &[
+            ("10ms", Kind::Duration, Some(10_000_000)),
+            ("1.5s", Kind::Duration, Some(1_500_000_000)),
+            ("300us", Kind::Duration, Some(300_000)),
+            ("7", Kind::Duration, Some(7)),
+            ("64KB", Kind::Size, Some(64_000)),
+            ("1MiB", Kind::Size, Some(1_048_576)),
+            ("-2", Kind::Signed, Some(-2)),
+            ("10ms", Kind::Num, None),
+            ("abc", Kind::Num, None),
+            ("1e3", Kind::Num, None),
+        ];
+        for &(text, kind, want) in cases {
+            assert_eq!(parse_number(text, kind), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn compile_errors_name_the_problem() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "proc.nme = nginx",
+                "unknown field 'proc.nme' (did you mean proc.name?) at 1:1",
+            ),
+            ("evt.type = opne", "unknown event type 'opne' at 1:12"),
+            (
+                "evt.latency > fast",
+                "'fast' is not a duration (10ms, 1.5s, 300us) for evt.latency at 1:15",
+            ),
+            (
+                "evt.latency contains 3",
+                "operator 'contains' does not apply to evt.latency at 1:22",
+            ),
+            (
+                "evt.failed = maybe",
+                "evt.failed is true or false, not 'maybe' at 1:14",
+            ),
+            ("fd.sip = 10.0.0", "'10.0.0' is not an IP address at 1:10"),
+            (
+                "proc.name > a",
+                "operator '>' does not apply to proc.name at 1:13",
+            ),
+            (
+                "fd.name glob '[a'",
+                "bad glob: unclosed character class; missing ']' at 1:14",
+            ),
+        ];
+        for &(text, want) in cases {
+            assert_eq!(Filter::new(text).unwrap_err().to_string(), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn summaries_for_skipping() {
+        let types = |text: &str| {
+            Filter::new(text)
+                .unwrap()
+                .event_types()
+                .map(|t| t.map(EventType::name).collect::<Vec<_>>())
+        };
+        assert_eq!(types("evt.type=open and proc.name=x"), Some(vec!["open"]));
+        assert_eq!(
+            types("evt.type in (open, read) and evt.type=read"),
+            Some(vec!["read"])
+        );
+        assert_eq!(
+            types("evt.type=open or evt.type=close"),
+            Some(vec!["open", "close"])
+        );
+        assert_eq!(types("evt.type=open or proc.name=x"), None);
+        assert_eq!(types("not evt.type=open"), None);
+        let f = Filter::new("proc.name=nginx and fd.name contains x").unwrap();
+        assert!(f.projection().contains(Projection::THREAD | Projection::FD));
+        assert!(!f.projection().contains(Projection::ARGS));
+        assert_eq!(f.comms.as_ref().map(BTreeSet::len), Some(1));
+    }
+}

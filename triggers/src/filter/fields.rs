@@ -1,0 +1,1098 @@
+//! The fields of the filter language, with sysdig's names, meanings and
+//! value formats: what each one is, how to read it from an event, and what
+//! columns of a chunk it needs.
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
+
+use capture_format::event::{
+    Arg, ArgKind, Category, EventType, RetKind, SockAddr, SockTuple, errno_name, flag_names,
+    is_error_return, signal_name, value_name,
+};
+use capture_format::file::{Event, FdEnds, FdView, Projection, ThreadView};
+use capture_format::state::{FdKind, SocketRole, split_nul};
+
+/// How a field's values compare and how literals are read for it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    /// Unsigned number.
+    Num,
+    /// Signed number.
+    Signed,
+    /// Nanoseconds; literals take `ns`, `us`, `ms`, `s`, `m`, `h` suffixes.
+    Duration,
+    /// Bytes; literals take `K`, `KB`, `KiB`, `M`, ... suffixes.
+    Size,
+    /// `true` or `false`.
+    Bool,
+    /// Text.
+    Str,
+    /// IP address.
+    Ip,
+}
+
+/// A field of the language.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Field {
+    EvtNum,
+    EvtTime,
+    EvtRawtime,
+    EvtReltime,
+    EvtType,
+    EvtDir,
+    EvtCpu,
+    EvtRes,
+    EvtRawres,
+    EvtFailed,
+    EvtLatency,
+    EvtBuflen,
+    EvtBuffer,
+    EvtIsIo,
+    EvtIsIoRead,
+    EvtIsIoWrite,
+    /// `evt.arg.NAME` / `evt.arg[N]`: an argument, rendered as sysdig does.
+    EvtArg(ArgSel),
+    /// `evt.rawarg.NAME`: an argument's raw value.
+    EvtRawarg(ArgSel),
+    EvtArgs,
+    ProcName,
+    ProcPid,
+    ProcPpid,
+    ProcPname,
+    ProcExe,
+    ProcExepath,
+    ProcCmdline,
+    ProcArgs,
+    ProcCwd,
+    /// `proc.aname`: any ancestor's name; `proc.aname[N]`: the Nth (1 is
+    /// the parent).
+    ProcAname(Option<u32>),
+    ThreadTid,
+    UserUid,
+    UserName,
+    GroupGid,
+    FdNum,
+    FdName,
+    FdType,
+    FdTypechar,
+    FdDirectory,
+    FdFilename,
+    FdSip,
+    FdCip,
+    FdSport,
+    FdCport,
+    FdLip,
+    FdRip,
+    FdLport,
+    FdRport,
+    FdL4proto,
+    FdSockfamily,
+    ContainerId,
+    K8sPodUid,
+    TriggerRule,
+}
+
+/// Which argument of `evt.arg`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ArgSel {
+    /// By name (resolved per event type).
+    Name(&'static str),
+    /// By position.
+    Index(u32),
+    /// The return value (`evt.arg.res`, `evt.arg.fd` of an open).
+    Ret,
+}
+
+/// A field's description, for `syscap fields` and `syscap-agent fields`.
+#[derive(Clone, Copy, Debug)]
+pub struct FieldInfo {
+    /// Name as written (`evt.arg.NAME` for the argument fields).
+    pub name: &'static str,
+    /// Value kind.
+    pub kind: Kind,
+    /// What it is.
+    pub description: &'static str,
+}
+
+/// Every field, in the order `fields` lists them.
+pub static FIELDS: &[FieldInfo] = &[
+    f("evt.num", Kind::Num, "event number in the capture, from 1"),
+    f(
+        "evt.time",
+        Kind::Str,
+        "event time (UTC), as HH:MM:SS.nnnnnnnnn",
+    ),
+    f(
+        "evt.rawtime",
+        Kind::Num,
+        "event time, in ns since the epoch",
+    ),
+    f(
+        "evt.reltime",
+        Kind::Duration,
+        "event time, in ns since the start of the capture",
+    ),
+    f(
+        "evt.type",
+        Kind::Str,
+        "event type: the system call's name (open, read...) or the event's (procexit...)",
+    ),
+    f(
+        "evt.dir",
+        Kind::Str,
+        "'<' for a call that returned (syscap records calls at their return), '>' for one that did not",
+    ),
+    f("evt.cpu", Kind::Num, "CPU the call returned on"),
+    f(
+        "evt.res",
+        Kind::Str,
+        "result: SUCCESS, or the errno name (ENOENT...) of a failed call",
+    ),
+    f("evt.rawres", Kind::Signed, "return value, as a number"),
+    f(
+        "evt.failed",
+        Kind::Bool,
+        "true for calls that returned an error",
+    ),
+    f(
+        "evt.latency",
+        Kind::Duration,
+        "time from entry to return, in ns",
+    ),
+    f(
+        "evt.buflen",
+        Kind::Size,
+        "bytes read or written by an I/O call",
+    ),
+    f(
+        "evt.buffer",
+        Kind::Str,
+        "the data snapshot of an I/O call (its first snaplen bytes)",
+    ),
+    f(
+        "evt.is_io",
+        Kind::Bool,
+        "true for calls that read or write data",
+    ),
+    f(
+        "evt.is_io_read",
+        Kind::Bool,
+        "true for calls that read data",
+    ),
+    f(
+        "evt.is_io_write",
+        Kind::Bool,
+        "true for calls that write data",
+    ),
+    f(
+        "evt.arg.NAME",
+        Kind::Str,
+        "an argument by name (evt.arg.fd) or position (evt.arg[0]), as sysdig shows it",
+    ),
+    f("evt.rawarg.NAME", Kind::Signed, "an argument's raw value"),
+    f("evt.args", Kind::Str, "all arguments, as NAME=VALUE pairs"),
+    f("proc.name", Kind::Str, "process (thread) name, as comm"),
+    f("proc.pid", Kind::Num, "process id"),
+    f("proc.ppid", Kind::Num, "parent process id"),
+    f("proc.pname", Kind::Str, "parent process name"),
+    f(
+        "proc.exe",
+        Kind::Str,
+        "first command-line argument (argv[0])",
+    ),
+    f("proc.exepath", Kind::Str, "full path of the executable"),
+    f("proc.cmdline", Kind::Str, "process name and arguments"),
+    f("proc.args", Kind::Str, "arguments after argv[0]"),
+    f("proc.cwd", Kind::Str, "working directory"),
+    f(
+        "proc.aname",
+        Kind::Str,
+        "name of any ancestor; proc.aname[N] the Nth (1 is the parent)",
+    ),
+    f("thread.tid", Kind::Num, "thread id"),
+    f("user.uid", Kind::Num, "user id"),
+    f("user.name", Kind::Str, "user name"),
+    f("group.gid", Kind::Num, "group id"),
+    f("fd.num", Kind::Signed, "fd number"),
+    f(
+        "fd.name",
+        Kind::Str,
+        "fd name: a path, or a connection as cip:cport->sip:sport",
+    ),
+    f(
+        "fd.type",
+        Kind::Str,
+        "fd type: file, directory, ipv4, ipv6, unix, pipe, event, signalfd, eventpoll, inotify, timerfd, netlink, bpf...",
+    ),
+    f(
+        "fd.typechar",
+        Kind::Str,
+        "fd type as one letter (f, d, 4, 6, u, p...)",
+    ),
+    f("fd.directory", Kind::Str, "directory of a file fd"),
+    f("fd.filename", Kind::Str, "base name of a file fd"),
+    f("fd.sip", Kind::Ip, "server IP of a connection"),
+    f("fd.cip", Kind::Ip, "client IP of a connection"),
+    f("fd.sport", Kind::Num, "server port"),
+    f("fd.cport", Kind::Num, "client port"),
+    f("fd.lip", Kind::Ip, "local IP"),
+    f("fd.rip", Kind::Ip, "remote IP"),
+    f("fd.lport", Kind::Num, "local port"),
+    f("fd.rport", Kind::Num, "remote port"),
+    f(
+        "fd.l4proto",
+        Kind::Str,
+        "transport protocol: tcp, udp, icmp, raw",
+    ),
+    f("fd.sockfamily", Kind::Str, "socket family: ip or unix"),
+    f(
+        "container.id",
+        Kind::Str,
+        "container id, 'host' outside containers",
+    ),
+    f("k8s.pod.uid", Kind::Str, "Kubernetes pod UID"),
+    f(
+        "trigger.rule",
+        Kind::Str,
+        "the trigger rule: of a trigger event, or that started the capture",
+    ),
+];
+
+/// Writes the field list as `syscap fields` shows it: one field a line,
+/// name, kind and description.
+pub fn write_field_list(out: &mut impl std::io::Write) -> std::io::Result<()> {
+    for f in FIELDS {
+        let kind = match f.kind {
+            Kind::Num => "number",
+            Kind::Signed => "signed",
+            Kind::Duration => "duration",
+            Kind::Size => "size",
+            Kind::Bool => "bool",
+            Kind::Str => "text",
+            Kind::Ip => "ip",
+        };
+        writeln!(out, "{:<18} {kind:<9} {}", f.name, f.description)?;
+    }
+    Ok(())
+}
+
+const fn f(name: &'static str, kind: Kind, description: &'static str) -> FieldInfo {
+    FieldInfo {
+        name,
+        kind,
+        description,
+    }
+}
+
+/// Resolves a field name (and its argument) to a [`Field`]; `Err` says what
+/// is wrong, with a suggestion for a misspelled name.
+pub fn resolve(name: &str, arg: Option<&str>) -> Result<Field, String> {
+    use Field as F;
+    let plain = |field: Field| match arg {
+        None => Ok(field),
+        Some(a) => Err(format!("field '{name}' takes no argument (found '{a}')")),
+    };
+    match name {
+        "evt.num" => plain(F::EvtNum),
+        "evt.time" => plain(F::EvtTime),
+        "evt.rawtime" => plain(F::EvtRawtime),
+        "evt.reltime" => plain(F::EvtReltime),
+        "evt.type" => plain(F::EvtType),
+        "evt.dir" => plain(F::EvtDir),
+        "evt.cpu" => plain(F::EvtCpu),
+        "evt.res" => plain(F::EvtRes),
+        "evt.rawres" => plain(F::EvtRawres),
+        "evt.failed" => plain(F::EvtFailed),
+        "evt.latency" => plain(F::EvtLatency),
+        "evt.buflen" => plain(F::EvtBuflen),
+        "evt.buffer" => plain(F::EvtBuffer),
+        "evt.is_io" => plain(F::EvtIsIo),
+        "evt.is_io_read" => plain(F::EvtIsIoRead),
+        "evt.is_io_write" => plain(F::EvtIsIoWrite),
+        "evt.args" => plain(F::EvtArgs),
+        "evt.arg" | "evt.rawarg" => {
+            let Some(a) = arg else {
+                return Err(format!(
+                    "field '{name}' needs an argument: {name}.NAME or {name}[N]"
+                ));
+            };
+            let sel = match a.parse::<u32>() {
+                Ok(i) => ArgSel::Index(i),
+                Err(_) if a == "res" => ArgSel::Ret,
+                Err(_) => ArgSel::Name(
+                    arg_name(a)
+                        .ok_or_else(|| format!("no event type has an argument called '{a}'"))?,
+                ),
+            };
+            Ok(if name == "evt.arg" {
+                F::EvtArg(sel)
+            } else {
+                F::EvtRawarg(sel)
+            })
+        }
+        "proc.name" => plain(F::ProcName),
+        "proc.pid" => plain(F::ProcPid),
+        "proc.ppid" => plain(F::ProcPpid),
+        "proc.pname" => plain(F::ProcPname),
+        "proc.exe" => plain(F::ProcExe),
+        "proc.exepath" => plain(F::ProcExepath),
+        "proc.cmdline" => plain(F::ProcCmdline),
+        "proc.args" => plain(F::ProcArgs),
+        "proc.cwd" => plain(F::ProcCwd),
+        "proc.aname" => match arg {
+            None => Ok(F::ProcAname(None)),
+            Some(a) => match a.parse::<u32>() {
+                Ok(n) if n > 0 => Ok(F::ProcAname(Some(n))),
+                _ => Err(format!("proc.aname[N] needs N >= 1, found '{a}'")),
+            },
+        },
+        "thread.tid" => plain(F::ThreadTid),
+        "user.uid" => plain(F::UserUid),
+        "user.name" => plain(F::UserName),
+        "group.gid" => plain(F::GroupGid),
+        "fd.num" => plain(F::FdNum),
+        "fd.name" => plain(F::FdName),
+        "fd.type" => plain(F::FdType),
+        "fd.typechar" => plain(F::FdTypechar),
+        "fd.directory" => plain(F::FdDirectory),
+        "fd.filename" => plain(F::FdFilename),
+        "fd.sip" => plain(F::FdSip),
+        "fd.cip" => plain(F::FdCip),
+        "fd.sport" => plain(F::FdSport),
+        "fd.cport" => plain(F::FdCport),
+        "fd.lip" => plain(F::FdLip),
+        "fd.rip" => plain(F::FdRip),
+        "fd.lport" => plain(F::FdLport),
+        "fd.rport" => plain(F::FdRport),
+        "fd.l4proto" => plain(F::FdL4proto),
+        "fd.sockfamily" => plain(F::FdSockfamily),
+        "container.id" => plain(F::ContainerId),
+        "k8s.pod.uid" => plain(F::K8sPodUid),
+        "trigger.rule" => plain(F::TriggerRule),
+        _ => Err(match suggest(name) {
+            Some(s) => format!("unknown field '{name}' (did you mean {s}?)"),
+            None => format!("unknown field '{name}'"),
+        }),
+    }
+}
+
+/// The event table's spelling of an argument name (a `'static` str).
+fn arg_name(name: &str) -> Option<&'static str> {
+    EventType::all()
+        .flat_map(|t| t.info().args.iter())
+        .map(|a| a.name)
+        .find(|&n| n == name)
+}
+
+/// The known field nearest to `name`, if near enough to be a typo.
+fn suggest(name: &str) -> Option<&'static str> {
+    FIELDS
+        .iter()
+        .map(|f| f.name.trim_end_matches(".NAME"))
+        .map(|n| (edit_distance(name, n), n))
+        .filter(|&(d, n)| d <= 2.max(n.len() / 4))
+        // Ties go to a completion of what was typed (fd.nam: fd.name).
+        .min_by_key(|&(d, n)| (d, !n.starts_with(name)))
+        .map(|(_, n)| n)
+}
+
+/// Edit distance counting a swap of two neighbours as one edit (the
+/// commonest typo: `evt.tpye`).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+impl Field {
+    /// How values of this field compare.
+    pub fn kind(self) -> Kind {
+        use Field as F;
+        match self {
+            F::EvtNum
+            | F::EvtRawtime
+            | F::EvtCpu
+            | F::ProcPid
+            | F::ProcPpid
+            | F::ThreadTid
+            | F::UserUid
+            | F::GroupGid
+            | F::FdSport
+            | F::FdCport
+            | F::FdLport
+            | F::FdRport => Kind::Num,
+            F::EvtRawres | F::FdNum | F::EvtRawarg(_) => Kind::Signed,
+            F::EvtReltime | F::EvtLatency => Kind::Duration,
+            F::EvtBuflen => Kind::Size,
+            F::EvtFailed | F::EvtIsIo | F::EvtIsIoRead | F::EvtIsIoWrite => Kind::Bool,
+            F::FdSip | F::FdCip | F::FdLip | F::FdRip => Kind::Ip,
+            _ => Kind::Str,
+        }
+    }
+
+    /// The chunk columns needed to read this field.
+    pub fn projection(self) -> Projection {
+        use Field as F;
+        match self {
+            F::EvtNum | F::EvtType | F::EvtIsIo | F::EvtIsIoRead | F::EvtIsIoWrite => {
+                Projection::MINIMAL
+            }
+            F::EvtTime | F::EvtRawtime | F::EvtReltime => Projection::TIME,
+            F::EvtDir => Projection::FLAGS,
+            F::EvtCpu => Projection::CPU,
+            F::EvtRes | F::EvtRawres | F::EvtFailed => Projection::RET | Projection::FLAGS,
+            F::EvtLatency => Projection::LATENCY,
+            F::EvtBuflen | F::EvtBuffer | F::EvtArg(_) | F::EvtRawarg(_) | F::EvtArgs => {
+                Projection::ARGS | Projection::FLAGS
+            }
+            F::ProcName
+            | F::ProcPid
+            | F::ProcPpid
+            | F::ProcPname
+            | F::ProcExe
+            | F::ProcExepath
+            | F::ProcCmdline
+            | F::ProcArgs
+            | F::ProcCwd
+            | F::ProcAname(_)
+            | F::ThreadTid
+            | F::UserUid
+            | F::UserName
+            | F::GroupGid
+            | F::ContainerId
+            | F::K8sPodUid => Projection::THREAD,
+            F::FdNum
+            | F::FdName
+            | F::FdType
+            | F::FdTypechar
+            | F::FdDirectory
+            | F::FdFilename
+            | F::FdSip
+            | F::FdCip
+            | F::FdSport
+            | F::FdCport
+            | F::FdLip
+            | F::FdRip
+            | F::FdLport
+            | F::FdRport
+            | F::FdL4proto
+            | F::FdSockfamily => Projection::FD,
+            F::TriggerRule => Projection::ARGS,
+        }
+    }
+}
+
+/// A field's value for one event.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Value<'a> {
+    /// The event has no such value (no fd, not a system call...).
+    None,
+    /// Unsigned number (also durations, sizes, times).
+    Num(u64),
+    /// Signed number.
+    Signed(i64),
+    /// Boolean.
+    Bool(bool),
+    /// Text (not necessarily UTF-8).
+    Str(&'a [u8]),
+    /// IP address.
+    Ip(IpAddr),
+}
+
+/// Facts about the capture that some fields need.
+#[derive(Clone, Debug, Default)]
+pub struct Env {
+    /// Start of the capture (for `evt.reltime`), ns since the epoch.
+    pub capture_start: u64,
+    /// The rule that started the capture (for `trigger.rule`).
+    pub trigger_rule: String,
+}
+
+fn num(v: i64) -> Value<'static> {
+    u64::try_from(v).map_or(Value::Signed(v), Value::Num)
+}
+
+/// Reads `field` of `e`. Computed text goes to `scratch`, which the result
+/// may borrow.
+pub fn value<'a>(field: Field, e: &Event<'a>, env: &'a Env, scratch: &'a mut Vec<u8>) -> Value<'a> {
+    use Field as F;
+    scratch.clear();
+    let text = |scratch: &'a mut Vec<u8>| Value::Str(&scratch[..]);
+    match field {
+        F::EvtNum => Value::Num(e.num()),
+        F::EvtTime => {
+            let ts = jiff::Timestamp::from_nanosecond(i128::from(e.ts())).unwrap_or_default();
+            let t = ts.to_zoned(jiff::tz::TimeZone::UTC);
+            let _ = write!(
+                Bytes(scratch),
+                "{:02}:{:02}:{:02}.{:09}",
+                t.hour(),
+                t.minute(),
+                t.second(),
+                t.subsec_nanosecond()
+            );
+            text(scratch)
+        }
+        F::EvtRawtime => Value::Num(e.ts()),
+        F::EvtReltime => Value::Num(e.ts().saturating_sub(env.capture_start)),
+        F::EvtType => Value::Str(e.ty().name().as_bytes()),
+        F::EvtDir => Value::Str(if e.returned() || !e.ty().is_syscall() {
+            b"<"
+        } else {
+            b">"
+        }),
+        F::EvtCpu => Value::Num(u64::from(e.cpu())),
+        F::EvtRes => {
+            if !e.returned() {
+                return Value::None;
+            }
+            let ret = e.ret();
+            if is_error_return(ret) {
+                if let Some(name) = errno_name(-ret) {
+                    Value::Str(name.as_bytes())
+                } else {
+                    let _ = write!(Bytes(scratch), "{ret}");
+                    text(scratch)
+                }
+            } else {
+                Value::Str(b"SUCCESS")
+            }
+        }
+        F::EvtRawres => {
+            if e.returned() {
+                Value::Signed(e.ret())
+            } else {
+                Value::None
+            }
+        }
+        F::EvtFailed => Value::Bool(e.returned() && is_error_return(e.ret())),
+        F::EvtLatency => {
+            if e.returned() {
+                Value::Num(e.latency())
+            } else {
+                Value::None
+            }
+        }
+        F::EvtBuflen => {
+            let cat = e.ty().info().category;
+            if cat.intersects(Category::IO_READ | Category::IO_WRITE) && e.returned() {
+                num(e.ret().max(0))
+            } else {
+                Value::None
+            }
+        }
+        F::EvtIsIo => Value::Bool(
+            e.ty()
+                .info()
+                .category
+                .intersects(Category::IO_READ | Category::IO_WRITE),
+        ),
+        F::EvtIsIoRead => Value::Bool(e.ty().info().category.intersects(Category::IO_READ)),
+        F::EvtIsIoWrite => Value::Bool(e.ty().info().category.intersects(Category::IO_WRITE)),
+        F::EvtBuffer | F::EvtArg(_) | F::EvtRawarg(_) | F::EvtArgs => arg_value(field, e, scratch),
+        F::ProcName
+        | F::ProcPid
+        | F::ProcPpid
+        | F::ProcPname
+        | F::ProcExe
+        | F::ProcExepath
+        | F::ProcCmdline
+        | F::ProcArgs
+        | F::ProcCwd
+        | F::ProcAname(_)
+        | F::ThreadTid
+        | F::UserUid
+        | F::UserName
+        | F::GroupGid
+        | F::ContainerId
+        | F::K8sPodUid => process_value(field, e, scratch),
+        F::FdNum
+        | F::FdName
+        | F::FdType
+        | F::FdTypechar
+        | F::FdDirectory
+        | F::FdFilename
+        | F::FdSip
+        | F::FdCip
+        | F::FdSport
+        | F::FdCport
+        | F::FdLip
+        | F::FdRip
+        | F::FdLport
+        | F::FdRport
+        | F::FdL4proto
+        | F::FdSockfamily => fd_value(field, e, scratch),
+        F::TriggerRule => {
+            if e.ty() == EventType::TRIGGER
+                && let Arg::Str(rule) = e.arg(0)
+            {
+                return Value::Str(rule);
+            }
+            if env.trigger_rule.is_empty() {
+                Value::None
+            } else {
+                Value::Str(env.trigger_rule.as_bytes())
+            }
+        }
+    }
+}
+
+/// Argument fields.
+fn arg_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value<'a> {
+    use Field as F;
+    let text = |scratch: &'a mut Vec<u8>| Value::Str(&scratch[..]);
+    match field {
+        F::EvtBuffer => e
+            .args()
+            .find_map(|a| match a {
+                Arg::Bytes(b) => Some(Value::Str(b)),
+                _ => None,
+            })
+            .unwrap_or(Value::None),
+        F::EvtArg(sel) => {
+            if matches!(sel, ArgSel::Ret) || is_ret_name(e, sel) {
+                if !e.returned() {
+                    return Value::None;
+                }
+                render_ret(e, &mut Bytes(scratch));
+                return text(scratch);
+            }
+            let Some((i, arg)) = select_arg(e, sel) else {
+                return Value::None;
+            };
+            let kind = e.ty().info().args.get(i).map_or(ArgKind::Hex, |a| a.kind);
+            render_arg(e, kind, arg, &mut Bytes(scratch));
+            text(scratch)
+        }
+        F::EvtRawarg(sel) => {
+            if matches!(sel, ArgSel::Ret) || is_ret_name(e, sel) {
+                return if e.returned() {
+                    Value::Signed(e.ret())
+                } else {
+                    Value::None
+                };
+            }
+            match select_arg(e, sel).map(|(_, a)| a) {
+                Some(Arg::Int(v)) => Value::Signed(v),
+                Some(Arg::Str(s) | Arg::Bytes(s)) => Value::Str(s),
+                _ => Value::None,
+            }
+        }
+        F::EvtArgs => {
+            render_args(e, &mut Bytes(scratch));
+            text(scratch)
+        }
+        _ => Value::None,
+    }
+}
+
+/// Process, thread and user fields.
+fn process_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value<'a> {
+    use Field as F;
+    let text = |scratch: &'a mut Vec<u8>| Value::Str(&scratch[..]);
+    match field {
+        F::ProcName => thread(e, |t| Value::Str(t.comm())),
+        F::ProcPid => thread(e, |t| num(t.pid())),
+        F::ProcPpid => thread(e, |t| num(t.ppid())),
+        F::ProcPname => thread(e, |t| {
+            t.parent().map_or(Value::None, |p| Value::Str(p.comm()))
+        }),
+        F::ProcExe => thread(e, |t| Value::Str(t.exe())),
+        F::ProcExepath => thread(e, |t| Value::Str(t.exepath())),
+        F::ProcCmdline => {
+            let Some(t) = e.thread() else {
+                return Value::None;
+            };
+            scratch.extend_from_slice(t.comm());
+            for a in split_nul(t.args()) {
+                scratch.push(b' ');
+                scratch.extend_from_slice(a);
+            }
+            text(scratch)
+        }
+        F::ProcArgs => {
+            let Some(t) = e.thread() else {
+                return Value::None;
+            };
+            for (i, a) in split_nul(t.args()).enumerate() {
+                if i > 0 {
+                    scratch.push(b' ');
+                }
+                scratch.extend_from_slice(a);
+            }
+            text(scratch)
+        }
+        F::ProcCwd => thread(e, |t| Value::Str(t.cwd())),
+        F::ProcAname(Some(n)) => thread(e, |t| {
+            t.ancestors()
+                .nth(n as usize - 1)
+                .map_or(Value::None, |a| Value::Str(a.comm()))
+        }),
+        // Any ancestor: the matcher walks them; as a value, the parent.
+        F::ProcAname(None) => thread(e, |t| {
+            t.parent().map_or(Value::None, |p| Value::Str(p.comm()))
+        }),
+        F::ThreadTid => thread(e, |t| num(t.tid())),
+        F::UserUid => thread(e, |t| Value::Num(u64::from(t.uid()))),
+        F::UserName => thread(e, |t| Value::Str(t.user())),
+        F::GroupGid => thread(e, |t| Value::Num(u64::from(t.gid()))),
+        F::ContainerId => thread(e, |t| {
+            Value::Str(if t.container_id().is_empty() {
+                b"host"
+            } else {
+                t.container_id()
+            })
+        }),
+        F::K8sPodUid => thread(e, |t| Value::Str(t.pod_uid())),
+        _ => Value::None,
+    }
+}
+
+/// Fd fields.
+fn fd_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value<'a> {
+    use Field as F;
+    let text = |scratch: &'a mut Vec<u8>| Value::Str(&scratch[..]);
+    match field {
+        F::FdNum => fd(e, |f| Value::Signed(f.num())),
+        F::FdName => {
+            let Some(f) = e.fd() else { return Value::None };
+            match f.ends() {
+                FdEnds::None => Value::Str(f.name()),
+                ends => {
+                    render_ends(ends, f.name(), &mut Bytes(scratch));
+                    text(scratch)
+                }
+            }
+        }
+        F::FdType => fd(e, |f| Value::Str(f.kind().name().as_bytes())),
+        F::FdTypechar => {
+            let Some(f) = e.fd() else { return Value::None };
+            let mut buf = [0u8; 4];
+            scratch.extend_from_slice(f.kind().typechar().encode_utf8(&mut buf).as_bytes());
+            text(scratch)
+        }
+        F::FdDirectory => fd(e, |f| {
+            if !matches!(f.kind(), FdKind::File | FdKind::Directory) {
+                return Value::None;
+            }
+            let name = f.name();
+            if f.kind() == FdKind::Directory {
+                return Value::Str(name);
+            }
+            match name.iter().rposition(|&b| b == b'/') {
+                Some(0) => Value::Str(b"/"),
+                Some(i) => Value::Str(&name[..i]),
+                None => Value::None,
+            }
+        }),
+        F::FdFilename => fd(e, |f| {
+            if f.kind() != FdKind::File {
+                return Value::None;
+            }
+            let name = f.name();
+            Value::Str(name.rsplit(|&b| b == b'/').next().unwrap_or(name))
+        }),
+        F::FdSip | F::FdCip | F::FdLip | F::FdRip => {
+            endpoint(e, field).map_or(Value::None, |a| Value::Ip(a.ip()))
+        }
+        F::FdSport | F::FdCport | F::FdLport | F::FdRport => {
+            let field = match field {
+                F::FdSport => F::FdSip,
+                F::FdCport => F::FdCip,
+                F::FdLport => F::FdLip,
+                _ => F::FdRip,
+            };
+            endpoint(e, field).map_or(Value::None, |a| Value::Num(u64::from(a.port())))
+        }
+        F::FdL4proto => fd(e, |f| {
+            if f.kind().is_inet() {
+                Value::Str(f.l4proto().name().as_bytes())
+            } else {
+                Value::None
+            }
+        }),
+        F::FdSockfamily => fd(e, |f| match f.kind() {
+            FdKind::Ipv4 | FdKind::Ipv6 => Value::Str(b"ip"),
+            FdKind::Unix => Value::Str(b"unix"),
+            _ => Value::None,
+        }),
+        _ => Value::None,
+    }
+}
+
+fn thread<'a>(e: &Event<'a>, f: impl FnOnce(ThreadView<'a>) -> Value<'a>) -> Value<'a> {
+    e.thread().map_or(Value::None, f)
+}
+
+fn fd<'a>(e: &Event<'a>, f: impl FnOnce(FdView<'a>) -> Value<'a>) -> Value<'a> {
+    e.fd().map_or(Value::None, f)
+}
+
+/// True when `sel` names the return value of `e`'s type (`evt.arg.fd` of
+/// an open, whose result is the fd).
+fn is_ret_name(e: &Event<'_>, sel: ArgSel) -> bool {
+    let info = e.ty().info();
+    matches!(sel, ArgSel::Name(n) if n == info.ret_name && info.arg_index(n).is_none())
+}
+
+fn select_arg<'a>(e: &Event<'a>, sel: ArgSel) -> Option<(usize, Arg<'a>)> {
+    let i = match sel {
+        ArgSel::Name(name) => e.ty().info().arg_index(name)?,
+        ArgSel::Index(i) => i as usize,
+        ArgSel::Ret => return None,
+    };
+    match e.arg(i) {
+        Arg::Absent => None,
+        a => Some((i, a)),
+    }
+}
+
+/// One end of the event's connection: server, client, local or remote.
+fn endpoint(e: &Event<'_>, which: Field) -> Option<SocketAddr> {
+    let f = e.fd()?;
+    let (client, server) = match f.ends() {
+        FdEnds::Tuple(SockTuple::V4 { src, dst }) => (SocketAddr::V4(src), SocketAddr::V4(dst)),
+        FdEnds::Tuple(SockTuple::V6 { src, dst }) => (SocketAddr::V6(src), SocketAddr::V6(dst)),
+        FdEnds::Local(SockAddr::V4(a)) => {
+            return matches!(which, Field::FdSip | Field::FdLip).then_some(SocketAddr::V4(a));
+        }
+        FdEnds::Local(SockAddr::V6(a)) => {
+            return matches!(which, Field::FdSip | Field::FdLip).then_some(SocketAddr::V6(a));
+        }
+        _ => return None,
+    };
+    let (local, remote) = if f.role() == SocketRole::Server {
+        (server, client)
+    } else {
+        (client, server)
+    };
+    Some(match which {
+        Field::FdSip => server,
+        Field::FdCip => client,
+        Field::FdLip => local,
+        _ => remote,
+    })
+}
+
+/// Adapts a byte vector to `fmt::Write`.
+#[derive(Debug)]
+pub struct Bytes<'a>(pub &'a mut Vec<u8>);
+
+impl std::fmt::Write for Bytes<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+impl Bytes<'_> {
+    fn raw(&mut self, b: &[u8]) {
+        self.0.extend_from_slice(b);
+    }
+}
+
+/// Writes a connection as sysdig names it: `cip:cport->sip:sport`, a
+/// listening socket as `ip:port`, a unix socket by its path.
+pub fn render_ends(ends: FdEnds<'_>, name: &[u8], out: &mut Bytes<'_>) {
+    match ends {
+        FdEnds::None => out.raw(name),
+        FdEnds::Local(a) => render_addr(a, out),
+        FdEnds::Tuple(SockTuple::V4 { src, dst }) => {
+            let _ = write!(out, "{src}->{dst}");
+        }
+        FdEnds::Tuple(SockTuple::V6 { src, dst }) => {
+            let _ = write!(
+                out,
+                "{}:{}->{}:{}",
+                src.ip(),
+                src.port(),
+                dst.ip(),
+                dst.port()
+            );
+        }
+        FdEnds::Tuple(SockTuple::Unix { src, dst, path }) => {
+            let _ = write!(out, "{src:x}->{dst:x} ");
+            out.raw(path);
+        }
+    }
+}
+
+fn render_addr(a: SockAddr<'_>, out: &mut Bytes<'_>) {
+    let _ = match a {
+        SockAddr::V4(a) => write!(out, "{a}"),
+        SockAddr::V6(a) => write!(out, "{}:{}", a.ip(), a.port()),
+        SockAddr::Unix(p) => {
+            out.raw(p);
+            Ok(())
+        }
+        SockAddr::Other(family) => write!(out, "family {family}"),
+    };
+}
+
+/// Writes data as sysdig does: printable ASCII as is, other bytes as `.`.
+fn render_data(data: &[u8], out: &mut Bytes<'_>) {
+    out.0.extend(data.iter().map(|&b| {
+        if b.is_ascii_graphic() || b == b' ' {
+            b
+        } else {
+            b'.'
+        }
+    }));
+}
+
+/// Writes the return value as sysdig shows `res`: the number, with the
+/// errno name of a failure (`-2(ENOENT)`), an fd with its name.
+pub fn render_ret(e: &Event<'_>, out: &mut Bytes<'_>) {
+    let ret = e.ret();
+    let info = e.ty().info();
+    if is_error_return(ret) {
+        let _ = match errno_name(-ret) {
+            Some(name) => write!(out, "{ret}({name})"),
+            None => write!(out, "{ret}"),
+        };
+    } else if info.ret == RetKind::Addr {
+        let _ = write!(out, "{ret:#x}");
+    } else if info.ret == RetKind::Fd {
+        render_fd(e, ret, out);
+    } else {
+        let _ = write!(out, "{ret}");
+    }
+}
+
+/// Writes an fd as sysdig does: `3(<f>/etc/passwd)` when the event's fd is
+/// this one, else the number.
+fn render_fd(e: &Event<'_>, fd: i64, out: &mut Bytes<'_>) {
+    let _ = write!(out, "{fd}");
+    if let Some(f) = e.fd().filter(|f| f.num() == fd) {
+        let _ = write!(out, "(<{}>", f.kind().typechar());
+        render_ends(f.ends(), f.name(), out);
+        out.raw(b")");
+    }
+}
+
+/// Writes one argument as sysdig shows it.
+pub fn render_arg(e: &Event<'_>, kind: ArgKind, arg: Arg<'_>, out: &mut Bytes<'_>) {
+    match (kind, arg) {
+        (_, Arg::Absent) => out.raw(b"<NA>"),
+        (ArgKind::DirFd, Arg::Int(-100)) => out.raw(b"AT_FDCWD"),
+        (ArgKind::Fd | ArgKind::DirFd, Arg::Int(v)) => render_fd(e, v, out),
+        #[expect(clippy::cast_sign_loss, reason = "flags are bit sets")]
+        (ArgKind::Flags(set), Arg::Int(v)) => {
+            let _ = write!(out, "{}", flag_names(set, v as u64));
+        }
+        #[expect(clippy::cast_sign_loss, reason = "enumerations are small")]
+        (ArgKind::Enum(set), Arg::Int(v)) => {
+            let _ = match value_name(set, v as u64) {
+                Some(name) => write!(out, "{name}"),
+                None => write!(out, "{v}"),
+            };
+        }
+        (ArgKind::Mode, Arg::Int(v)) => {
+            let _ = write!(out, "{v:#o}");
+        }
+        (ArgKind::Signal, Arg::Int(v)) => {
+            let _ = match signal_name(v) {
+                Some(name) => write!(out, "{v}({name})"),
+                None => write!(out, "{v}"),
+            };
+        }
+        (ArgKind::Hex, Arg::Int(v)) => {
+            let _ = write!(out, "{v:#x}");
+        }
+        (_, Arg::Int(v)) => {
+            let _ = write!(out, "{v}");
+        }
+        (ArgKind::Argv, Arg::Str(s)) => {
+            for (i, part) in split_nul(s).enumerate() {
+                if i > 0 {
+                    out.raw(b" ");
+                }
+                out.raw(part);
+            }
+        }
+        (_, Arg::Str(s)) => out.raw(s),
+        (_, Arg::Bytes(b)) => render_data(b, out),
+        (_, Arg::SockAddr(a)) => render_addr(a, out),
+        (_, Arg::SockTuple(t)) => render_ends(FdEnds::Tuple(t), &[], out),
+    }
+}
+
+/// Writes all arguments as `name=value` pairs, then `res=` for calls that
+/// returned.
+pub fn render_args(e: &Event<'_>, out: &mut Bytes<'_>) {
+    let info = e.ty().info();
+    let mut first = true;
+    if e.returned() {
+        let _ = write!(out, "{}=", info.ret_name);
+        render_ret(e, out);
+        first = false;
+    }
+    for (i, arg) in e.args().enumerate() {
+        if !first {
+            out.raw(b" ");
+        }
+        first = false;
+        let (name, kind) = info
+            .args
+            .get(i)
+            .map_or(("arg", ArgKind::Hex), |a| (a.name, a.kind));
+        let _ = write!(out, "{name}=");
+        render_arg(e, kind, arg, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_field_resolves() {
+        for f in FIELDS {
+            let (name, arg) = match f.name.strip_suffix(".NAME") {
+                Some(base) => (base, Some("fd")),
+                None => (f.name, None),
+            };
+            let field = resolve(name, arg).unwrap_or_else(|e| panic!("{}: {e}", f.name));
+            assert_eq!(field.kind(), f.kind, "{}", f.name);
+        }
+    }
+
+    #[test]
+    fn typos_get_suggestions() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "proc.nme",
+                "unknown field 'proc.nme' (did you mean proc.name?)",
+            ),
+            ("fd.nam", "unknown field 'fd.nam' (did you mean fd.name?)"),
+            (
+                "evt.tpye",
+                "unknown field 'evt.tpye' (did you mean evt.type?)",
+            ),
+            ("zzzz", "unknown field 'zzzz'"),
+        ];
+        for &(name, want) in cases {
+            assert_eq!(resolve(name, None).unwrap_err(), want);
+        }
+        assert!(resolve("evt.arg", Some("nosuchname")).is_err());
+        assert!(resolve("proc.aname", Some("0")).is_err());
+        assert!(resolve("proc.name", Some("1")).is_err());
+    }
+}

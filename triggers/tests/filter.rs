@@ -1,0 +1,273 @@
+//! The filter language on events written by the real writer and read back:
+//! a table of filters and the events each must select, evaluated both with
+//! every column decoded and with only the columns the filter asks for.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use capture_format::event::{
+    EventType, OwnedArg, OwnedRecord, OwnedSockAddr, OwnedSockTuple, RecordFlags,
+};
+use capture_format::file::{CaptureHeader, CaptureReader, Projection, Writer, WriterOptions};
+use capture_format::state::{FdInfo, FdKind, ProcessInfo, Snapshot, ThreadInfo, Tracker};
+use triggers::filter::{Env, Filter};
+
+const T0: u64 = 1_700_000_000_000_000_000;
+
+fn rec(ty: &str, tid: i64, pid: i64, ret: i64, latency: u64, args: Vec<OwnedArg>) -> OwnedRecord {
+    OwnedRecord {
+        ty: EventType::from_name(ty).unwrap(),
+        latency,
+        tid,
+        pid,
+        ret,
+        args,
+        ..OwnedRecord::default()
+    }
+}
+
+fn s(x: &str) -> OwnedArg {
+    OwnedArg::Str(x.as_bytes().to_vec())
+}
+
+fn i(x: i64) -> OwnedArg {
+    OwnedArg::Int(x)
+}
+
+/// nginx (pid 100, child of systemd 1) and its shell child (pid 200).
+fn capture() -> Vec<u8> {
+    let snapshot = Snapshot {
+        ts: T0,
+        processes: vec![
+            ProcessInfo {
+                pid: 1,
+                exe: b"/sbin/init".to_vec(),
+                ..ProcessInfo::default()
+            },
+            ProcessInfo {
+                pid: 100,
+                ppid: 1,
+                exe: b"nginx".to_vec(),
+                exepath: b"/usr/sbin/nginx".to_vec(),
+                args: b"-g\0daemon off;\0".to_vec(),
+                cwd: b"/var/www".to_vec(),
+                uid: 33,
+                user: b"www-data".to_vec(),
+                container_id: b"3ad7b0f3c1e2".to_vec(),
+                ..ProcessInfo::default()
+            },
+        ],
+        threads: vec![
+            ThreadInfo {
+                tid: 1,
+                pid: 1,
+                comm: b"systemd".to_vec(),
+                ..ThreadInfo::default()
+            },
+            ThreadInfo {
+                tid: 100,
+                pid: 100,
+                comm: b"nginx".to_vec(),
+                ..ThreadInfo::default()
+            },
+        ],
+        fds: vec![FdInfo {
+            pid: 100,
+            fd: 5,
+            kind: FdKind::File,
+            name: b"/var/log/nginx/access.log".to_vec(),
+            ..FdInfo::default()
+        }],
+        ..Snapshot::default()
+    };
+    let tuple = OwnedSockTuple::V4 {
+        src: SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 41234),
+        dst: SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 1), 5000),
+    };
+    let records = vec![
+        // 1: nginx opens a file
+        rec(
+            "openat",
+            100,
+            100,
+            7,
+            3_000,
+            vec![i(-100), s("index.html"), i(0o2_000_000), i(0)],
+        ),
+        // 2: a failed open
+        rec(
+            "openat",
+            100,
+            100,
+            -2,
+            1_500,
+            vec![i(-100), s("/etc/shadow"), i(0), i(0)],
+        ),
+        // 3: read of the file, 20 ms
+        rec(
+            "read",
+            100,
+            100,
+            5,
+            20_000_000,
+            vec![i(7), i(4096), OwnedArg::Bytes(b"hello".to_vec())],
+        ),
+        // 4: write to the log
+        rec(
+            "write",
+            100,
+            100,
+            12,
+            2_000,
+            vec![i(5), i(12), OwnedArg::Bytes(b"GET / 200\r\n\0".to_vec())],
+        ),
+        // 5: a client socket and 6: its connect
+        rec("socket", 100, 100, 8, 900, vec![i(2), i(1), i(0)]),
+        rec(
+            "connect",
+            100,
+            100,
+            0,
+            50_000,
+            vec![
+                i(8),
+                OwnedArg::SockAddr(OwnedSockAddr::V4(SocketAddrV4::new(
+                    Ipv4Addr::new(127, 0, 0, 1),
+                    5000,
+                ))),
+                OwnedArg::SockTuple(tuple),
+            ],
+        ),
+        // 7: nginx forks 200, which 8: execs a shell
+        rec("clone", 100, 100, 200, 40_000, vec![i(0x0120_0011)]),
+        rec(
+            "execve",
+            200,
+            200,
+            0,
+            300_000,
+            vec![s("/bin/sh"), s("sh\0-c\0id\0")],
+        ),
+        // 9: the shell exits for good
+        OwnedRecord {
+            flags: RecordFlags::NO_RETURN,
+            ..rec("exit_group", 200, 200, 0, 0, vec![i(0)])
+        },
+    ];
+    let mut out = Vec::new();
+    let mut w = Writer::new(
+        &mut out,
+        &CaptureHeader::default(),
+        WriterOptions::default(),
+    )
+    .unwrap();
+    w.write_snapshot(&snapshot).unwrap();
+    let mut tracker = Tracker::from_snapshot(&snapshot);
+    for (n, r) in records.iter().enumerate() {
+        let mut r = r.clone();
+        r.ts = T0 + (n as u64 + 1) * 1_000_000;
+        r.with_record(|rec| {
+            let ctx = tracker.apply(rec);
+            w.write(rec, &ctx).unwrap();
+        });
+    }
+    w.finish().unwrap();
+    out
+}
+
+fn selected(bytes: &[u8], filter: &Filter, projection: Projection) -> Vec<u64> {
+    let reader = CaptureReader::open(bytes).unwrap();
+    let env = Env {
+        capture_start: T0,
+        ..Env::default()
+    };
+    let mut m = filter.matcher();
+    let mut out = Vec::new();
+    for c in 0..reader.index().chunks.len() {
+        if !filter.may_match(&reader.index().chunks[c], reader.index()) {
+            continue;
+        }
+        let chunk = reader.read_chunk(c, projection).unwrap();
+        out.extend(
+            chunk
+                .events()
+                .filter(|e| m.matches(e, &env))
+                .map(|e| e.num()),
+        );
+    }
+    out
+}
+
+#[test]
+fn filters_select_the_right_events() {
+    let bytes = capture();
+    let cases: &[(&str, &[u64])] = &[
+        ("evt.type=openat", &[1, 2]),
+        ("evt.type in (read, write)", &[3, 4]),
+        ("evt.type != openat", &[3, 4, 5, 6, 7, 8, 9]),
+        ("proc.name=nginx and evt.type=openat", &[1, 2]),
+        ("fd.name=/var/www/index.html", &[1, 3]),
+        ("fd.name contains shadow", &[2]),
+        ("fd.name icontains SHADOW", &[2]),
+        ("fd.name startswith /var/log", &[4]),
+        ("fd.name endswith .html", &[1, 3]),
+        ("fd.name glob '/var/*/index.*'", &[1, 3]),
+        ("fd.name pmatch (/etc, /var/log)", &[2, 4]),
+        ("fd.directory=/var/www", &[1, 3]),
+        ("fd.filename=access.log", &[4]),
+        ("fd.type=ipv4", &[5, 6]),
+        ("fd.typechar=f and evt.type=write", &[4]),
+        ("evt.failed=true", &[2]),
+        ("evt.res=ENOENT", &[2]),
+        ("evt.res=SUCCESS and evt.type=openat", &[1]),
+        ("evt.rawres < 0", &[2]),
+        ("evt.latency > 10ms", &[3]),
+        ("evt.latency >= 50us and evt.latency < 1ms", &[6, 8]),
+        ("evt.buflen = 5", &[3]),
+        ("evt.buffer contains hello", &[3]),
+        ("evt.is_io=true", &[3, 4]),
+        ("evt.is_io_write=true", &[4]),
+        ("evt.arg.name=/etc/shadow", &[2]),
+        ("evt.rawarg.fd=7", &[1, 3]),
+        ("evt.arg.fd='7(<f>/var/www/index.html)'", &[1, 3]),
+        ("evt.arg[0] = AT_FDCWD", &[1, 2]),
+        ("evt.rawarg.size = 4096", &[3]),
+        ("evt.args contains 'flags=O_RDONLY|O_CLOEXEC'", &[1]),
+        ("fd.sip=127.0.0.1 and fd.sport=5000", &[6]),
+        ("fd.cip=10.0.0.1 and fd.cport=41234", &[6]),
+        ("fd.rip=127.0.0.1 and fd.lport=41234", &[6]),
+        ("fd.l4proto=tcp", &[5, 6]),
+        ("fd.sockfamily=ip", &[5, 6]),
+        ("proc.pname=nginx", &[8, 9]),
+        ("proc.aname=systemd and proc.name=sh", &[8, 9]),
+        ("proc.aname[2]=systemd", &[8, 9]),
+        ("proc.cmdline='sh -c id'", &[8, 9]),
+        ("proc.args contains id", &[8, 9]),
+        ("proc.exepath=/bin/sh", &[8, 9]),
+        ("proc.cwd=/var/www and evt.type=clone", &[7]),
+        ("user.name=www-data and evt.type=clone", &[7]),
+        ("user.uid=33 and evt.num=1", &[1]),
+        ("container.id=3ad7b0f3c1e2 and evt.type=exit_group", &[9]),
+        ("evt.dir='>'", &[9]),
+        ("evt.num >= 8", &[8, 9]),
+        ("evt.reltime < 2ms", &[1]),
+        ("fd.num exists and evt.type=socket", &[5]),
+        ("not fd.name exists", &[7, 8, 9]),
+        (
+            "(evt.type=read or evt.type=write) and not fd.name contains log",
+            &[3],
+        ),
+        ("thread.tid=200 and evt.type=execve", &[8]),
+    ];
+    let mut failures = Vec::new();
+    for &(text, want) in cases {
+        let filter = Filter::new(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let all = selected(&bytes, &filter, Projection::ALL);
+        let own = selected(&bytes, &filter, filter.projection());
+        if all != want || own != want {
+            failures.push(format!(
+                "{text:<50} want {want:?}, got {all:?} (all columns), {own:?} (its columns)"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
