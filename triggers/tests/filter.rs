@@ -33,9 +33,9 @@ fn i(x: i64) -> OwnedArg {
     OwnedArg::Int(x)
 }
 
-/// nginx (pid 100, child of systemd 1) and its shell child (pid 200).
-fn capture() -> Vec<u8> {
-    let snapshot = Snapshot {
+/// nginx (pid 100, child of systemd 1).
+fn snapshot() -> Snapshot {
+    Snapshot {
         ts: T0,
         processes: vec![
             ProcessInfo {
@@ -78,12 +78,16 @@ fn capture() -> Vec<u8> {
             ..FdInfo::default()
         }],
         ..Snapshot::default()
-    };
+    }
+}
+
+/// What nginx and its shell child (pid 200) do.
+fn records() -> Vec<OwnedRecord> {
     let tuple = OwnedSockTuple::V4 {
         src: SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 41234),
-        dst: SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 1), 5000),
+        dst: SocketAddrV4::new(Ipv4Addr::LOCALHOST, 5000),
     };
-    let records = vec![
+    vec![
         // 1: nginx opens a file
         rec(
             "openat",
@@ -131,7 +135,7 @@ fn capture() -> Vec<u8> {
             vec![
                 i(8),
                 OwnedArg::SockAddr(OwnedSockAddr::V4(SocketAddrV4::new(
-                    Ipv4Addr::new(127, 0, 0, 1),
+                    Ipv4Addr::LOCALHOST,
                     5000,
                 ))),
                 OwnedArg::SockTuple(tuple),
@@ -152,7 +156,12 @@ fn capture() -> Vec<u8> {
             flags: RecordFlags::NO_RETURN,
             ..rec("exit_group", 200, 200, 0, 0, vec![i(0)])
         },
-    ];
+    ]
+}
+
+fn capture() -> Vec<u8> {
+    let snapshot = snapshot();
+    let records = records();
     let mut out = Vec::new();
     let mut w = Writer::new(
         &mut out,

@@ -535,19 +535,18 @@ pub fn value<'a>(field: Field, e: &Event<'a>, env: &'a Env, scratch: &'a mut Vec
     use Field as F;
     scratch.clear();
     let text = |scratch: &'a mut Vec<u8>| Value::Str(&scratch[..]);
+    // Process and fd fields have helpers of their own.
+    let columns = field.projection();
+    if columns == Projection::THREAD {
+        return process_value(field, e, scratch);
+    }
+    if columns == Projection::FD {
+        return fd_value(field, e, scratch);
+    }
     match field {
         F::EvtNum => Value::Num(e.num()),
         F::EvtTime => {
-            let ts = jiff::Timestamp::from_nanosecond(i128::from(e.ts())).unwrap_or_default();
-            let t = ts.to_zoned(jiff::tz::TimeZone::UTC);
-            let _ = write!(
-                Bytes(scratch),
-                "{:02}:{:02}:{:02}.{:09}",
-                t.hour(),
-                t.minute(),
-                t.second(),
-                t.subsec_nanosecond()
-            );
+            write_clock(e.ts(), &mut Bytes(scratch));
             text(scratch)
         }
         F::EvtRawtime => Value::Num(e.ts()),
@@ -559,22 +558,15 @@ pub fn value<'a>(field: Field, e: &Event<'a>, env: &'a Env, scratch: &'a mut Vec
             b">"
         }),
         F::EvtCpu => Value::Num(u64::from(e.cpu())),
-        F::EvtRes => {
-            if !e.returned() {
-                return Value::None;
+        F::EvtRes if !e.returned() => Value::None,
+        F::EvtRes => match is_error_return(e.ret()).then(|| errno_name(-e.ret())) {
+            None => Value::Str(b"SUCCESS"),
+            Some(Some(name)) => Value::Str(name.as_bytes()),
+            Some(None) => {
+                let _ = write!(Bytes(scratch), "{}", e.ret());
+                text(scratch)
             }
-            let ret = e.ret();
-            if is_error_return(ret) {
-                if let Some(name) = errno_name(-ret) {
-                    Value::Str(name.as_bytes())
-                } else {
-                    let _ = write!(Bytes(scratch), "{ret}");
-                    text(scratch)
-                }
-            } else {
-                Value::Str(b"SUCCESS")
-            }
-        }
+        },
         F::EvtRawres => {
             if e.returned() {
                 Value::Signed(e.ret())
@@ -607,38 +599,6 @@ pub fn value<'a>(field: Field, e: &Event<'a>, env: &'a Env, scratch: &'a mut Vec
         F::EvtIsIoRead => Value::Bool(e.ty().info().category.intersects(Category::IO_READ)),
         F::EvtIsIoWrite => Value::Bool(e.ty().info().category.intersects(Category::IO_WRITE)),
         F::EvtBuffer | F::EvtArg(_) | F::EvtRawarg(_) | F::EvtArgs => arg_value(field, e, scratch),
-        F::ProcName
-        | F::ProcPid
-        | F::ProcPpid
-        | F::ProcPname
-        | F::ProcExe
-        | F::ProcExepath
-        | F::ProcCmdline
-        | F::ProcArgs
-        | F::ProcCwd
-        | F::ProcAname(_)
-        | F::ThreadTid
-        | F::UserUid
-        | F::UserName
-        | F::GroupGid
-        | F::ContainerId
-        | F::K8sPodUid => process_value(field, e, scratch),
-        F::FdNum
-        | F::FdName
-        | F::FdType
-        | F::FdTypechar
-        | F::FdDirectory
-        | F::FdFilename
-        | F::FdSip
-        | F::FdCip
-        | F::FdSport
-        | F::FdCport
-        | F::FdLip
-        | F::FdRip
-        | F::FdLport
-        | F::FdRport
-        | F::FdL4proto
-        | F::FdSockfamily => fd_value(field, e, scratch),
         F::TriggerRule => {
             if e.ty() == EventType::TRIGGER
                 && let Arg::Str(rule) = e.arg(0)
@@ -651,6 +611,7 @@ pub fn value<'a>(field: Field, e: &Event<'a>, env: &'a Env, scratch: &'a mut Vec
                 Value::Str(env.trigger_rule.as_bytes())
             }
         }
+        _ => Value::None,
     }
 }
 
@@ -835,6 +796,20 @@ fn fd_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value<
         }),
         _ => Value::None,
     }
+}
+
+/// Writes the UTC time of day of `ns` as `HH:MM:SS.nnnnnnnnn`.
+pub fn write_clock(ns: u64, out: &mut Bytes<'_>) {
+    let ts = jiff::Timestamp::from_nanosecond(i128::from(ns)).unwrap_or_default();
+    let t = ts.to_zoned(jiff::tz::TimeZone::UTC);
+    let _ = write!(
+        out,
+        "{:02}:{:02}:{:02}.{:09}",
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.subsec_nanosecond()
+    );
 }
 
 fn thread<'a>(e: &Event<'a>, f: impl FnOnce(ThreadView<'a>) -> Value<'a>) -> Value<'a> {
