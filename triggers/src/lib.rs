@@ -6,3 +6,4 @@
 pub mod filter;
 
 pub use filter::{Filter, FilterError};
+pub mod rules;

@@ -88,12 +88,108 @@ impl Filter {
         types_ok && comms_ok
     }
 
+    /// Evaluates the filter on `e`, with a caller's scratch buffer.
+    pub fn matches_with(&self, e: &Event<'_>, env: &Env, scratch: &mut Vec<u8>) -> bool {
+        eval(&self.root, e, env, scratch)
+    }
+
     /// A matcher (it keeps a scratch buffer for computed values).
     pub fn matcher(&self) -> Matcher<'_> {
         Matcher {
             filter: self,
             scratch: Vec::new(),
         }
+    }
+}
+
+/// What is known of a running process, for conditions on processes
+/// (`process_down`): the process fields of the language.
+#[derive(Clone, Debug, Default)]
+pub struct ProcessFacts {
+    /// `proc.pid`.
+    pub pid: u64,
+    /// `proc.ppid`.
+    pub ppid: u64,
+    /// `proc.name`.
+    pub name: Vec<u8>,
+    /// `proc.exe`.
+    pub exe: Vec<u8>,
+    /// `proc.exepath`.
+    pub exepath: Vec<u8>,
+    /// `proc.args`, space-separated.
+    pub args: Vec<u8>,
+    /// `proc.cwd`.
+    pub cwd: Vec<u8>,
+    /// `user.uid`.
+    pub uid: u64,
+    /// `user.name`.
+    pub user: Vec<u8>,
+    /// `container.id` (empty on the host).
+    pub container_id: Vec<u8>,
+}
+
+impl ProcessFacts {
+    fn value(&self, field: Field, scratch: &mut Vec<u8>) -> Option<Value<'_>> {
+        Some(match field {
+            Field::ProcPid => Value::Num(self.pid),
+            Field::ProcPpid => Value::Num(self.ppid),
+            Field::ProcName => Value::Str(&self.name),
+            Field::ProcExe => Value::Str(&self.exe),
+            Field::ProcExepath => Value::Str(&self.exepath),
+            Field::ProcArgs => Value::Str(&self.args),
+            Field::ProcCwd => Value::Str(&self.cwd),
+            Field::UserUid => Value::Num(self.uid),
+            Field::UserName => Value::Str(&self.user),
+            Field::ContainerId if self.container_id.is_empty() => Value::Str(b"host"),
+            Field::ContainerId => Value::Str(&self.container_id),
+            Field::ProcCmdline => {
+                scratch.clear();
+                scratch.extend_from_slice(&self.name);
+                if !self.args.is_empty() {
+                    scratch.push(b' ');
+                    scratch.extend_from_slice(&self.args);
+                }
+                return None;
+            }
+            _ => return None,
+        })
+    }
+}
+
+impl Filter {
+    /// True when the filter reads only fields that [`ProcessFacts`] has.
+    pub fn uses_only_process_fields(&self) -> bool {
+        fn walk(node: &Node) -> bool {
+            match node {
+                Node::All(p) | Node::Any(p) => p.iter().all(walk),
+                Node::Not(inner) => walk(inner),
+                Node::Check(f, _) => {
+                    ProcessFacts::default().value(*f, &mut Vec::new()).is_some()
+                        || *f == Field::ProcCmdline
+                }
+            }
+        }
+        walk(&self.root)
+    }
+
+    /// Evaluates the filter on a running process.
+    pub fn matches_process(&self, p: &ProcessFacts) -> bool {
+        fn eval_p(node: &Node, p: &ProcessFacts, scratch: &mut Vec<u8>) -> bool {
+            match node {
+                Node::All(parts) => parts.iter().all(|n| eval_p(n, p, scratch)),
+                Node::Any(parts) => parts.iter().any(|n| eval_p(n, p, scratch)),
+                Node::Not(inner) => !eval_p(inner, p, scratch),
+                Node::Check(Field::ProcCmdline, test) => {
+                    p.value(Field::ProcCmdline, scratch);
+                    test_value(test, Value::Str(scratch))
+                }
+                Node::Check(f, test) => {
+                    let v = p.value(*f, &mut Vec::new()).unwrap_or(Value::None);
+                    test_value(test, v)
+                }
+            }
+        }
+        eval_p(&self.root, p, &mut Vec::new())
     }
 }
 
@@ -259,7 +355,7 @@ fn compile_test(field: Field, name: &str, op: Op, values: &[Literal]) -> Result<
             let nums = values
                 .iter()
                 .map(|v| {
-                    parse_number(&v.text, kind).ok_or_else(|| {
+                    parse_quantity(&v.text, kind).ok_or_else(|| {
                         FilterError::new(
                             format!("'{}' is not a {} for {name}", v.text, kind_noun(kind)),
                             v.span,
@@ -353,8 +449,9 @@ const SIZE: &[(&str, f64)] = &[
     ("GiB", 1_073_741_824.0),
 ];
 
-/// Parses a number, with duration or size suffixes for those kinds.
-pub(crate) fn parse_number(text: &str, kind: Kind) -> Option<i128> {
+/// Parses a number, with duration suffixes (`ns`, `us`, `ms`, `s`, `m`,
+/// `h`) or size suffixes (`K`, `KB`, `KiB`, `M`...) for those kinds.
+pub fn parse_quantity(text: &str, kind: Kind) -> Option<i128> {
     let t = text.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
@@ -443,7 +540,7 @@ mod tests {
             ("1e3", Kind::Num, None),
         ];
         for &(text, kind, want) in cases {
-            assert_eq!(parse_number(text, kind), want, "{text}");
+            assert_eq!(parse_quantity(text, kind), want, "{text}");
         }
     }
 

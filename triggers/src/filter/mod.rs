@@ -12,7 +12,7 @@ pub mod fields;
 mod lexer;
 mod parser;
 
-pub use compile::{Filter, Matcher};
+pub use compile::{Filter, Matcher, ProcessFacts, parse_quantity};
 pub use error::{FilterError, Span};
 pub use fields::{Env, FIELDS, Field, FieldInfo, Kind, Value, write_field_list};
 pub use parser::{MAX_DEPTH, parse};

@@ -11,7 +11,7 @@ use capture_format::file::{CaptureHeader, CaptureReader, Projection, Writer, Wri
 use capture_format::state::{FdInfo, FdKind, ProcessInfo, Snapshot, ThreadInfo, Tracker};
 use triggers::filter::{Env, Filter};
 
-const T0: u64 = 1_700_000_000_000_000_000;
+pub const T0: u64 = 1_700_000_000_000_000_000;
 
 fn rec(ty: &str, tid: i64, pid: i64, ret: i64, latency: u64, args: Vec<OwnedArg>) -> OwnedRecord {
     OwnedRecord {
@@ -159,7 +159,7 @@ fn records() -> Vec<OwnedRecord> {
     ]
 }
 
-fn capture() -> Vec<u8> {
+pub fn capture() -> Vec<u8> {
     let snapshot = snapshot();
     let records = records();
     let mut out = Vec::new();

@@ -1,0 +1,333 @@
+//! Evaluates rules on what the agent sees, with the timestamps it gives:
+//! deterministic, so tests drive it with synthetic streams and a simulated
+//! clock.
+
+use std::collections::{HashMap, VecDeque};
+
+use capture_format::file::Event;
+
+use super::model::{CaptureSpec, Condition, Metric, Rule, RuleSet};
+use super::template::Template;
+use crate::filter::{Env, Filter, ProcessFacts};
+
+/// A rule fired: start a capture.
+#[derive(Clone, Debug)]
+pub struct Firing {
+    /// The rule.
+    pub rule: String,
+    /// When, ns since the epoch.
+    pub ts: u64,
+    /// Why, in words.
+    pub reason: String,
+    /// What to capture.
+    pub capture: CaptureSpec,
+    /// The capture filter, templates filled in from the triggering event.
+    pub filter: Option<Filter>,
+}
+
+/// Why a firing did not start a capture.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Refusal {
+    /// No rule has that name.
+    UnknownRule,
+    /// The rule fired less than its cooldown ago.
+    Cooldown,
+    /// As many captures as allowed are running.
+    TooManyCaptures,
+}
+
+/// A metric sample: of the host, or of one process.
+#[derive(Clone, Debug)]
+pub struct MetricSample {
+    /// When, ns since the epoch.
+    pub ts: u64,
+    /// Which metric.
+    pub metric: Metric,
+    /// Its value.
+    pub value: f64,
+    /// The process, for per-process samples; `None` for the host.
+    pub process: Option<ProcessFacts>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    last_fired: Option<u64>,
+    /// Times of recent matches, for `at_least ... within`.
+    matches: VecDeque<u64>,
+    /// Since when a metric condition has held, per scope (0: host, else pid).
+    held_since: HashMap<u64, u64>,
+    /// Since when no process has matched.
+    down_since: Option<u64>,
+    /// Recent samples, for the anomaly baseline.
+    baseline: VecDeque<(u64, f64)>,
+}
+
+/// The rule evaluator of one host.
+#[derive(Debug)]
+pub struct Engine {
+    rules: Vec<(Rule, Option<Template>, State)>,
+    max_concurrent: u32,
+    running: u32,
+    refused: HashMap<(String, &'static str), u64>,
+    scratch: Vec<u8>,
+}
+
+impl Engine {
+    /// An engine for `set`.
+    pub fn new(set: RuleSet) -> Self {
+        let rules = set
+            .rules
+            .into_iter()
+            .map(|r| {
+                let template = r
+                    .capture
+                    .filter
+                    .as_deref()
+                    .and_then(|f| Template::parse(f).ok());
+                (r, template, State::default())
+            })
+            .collect();
+        Self {
+            rules,
+            max_concurrent: set.max_concurrent_captures,
+            running: 0,
+            refused: HashMap::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Captures running now.
+    pub fn running(&self) -> u32 {
+        self.running
+    }
+
+    /// A capture ended (finished or failed): its slot is free again.
+    pub fn capture_finished(&mut self) {
+        self.running = self.running.saturating_sub(1);
+    }
+
+    /// Firings refused so far, per rule and reason.
+    pub fn refusals(&self) -> impl Iterator<Item = (&str, &'static str, u64)> + '_ {
+        self.refused
+            .iter()
+            .map(|((r, why), n)| (r.as_str(), *why, *n))
+    }
+
+    /// Tries to start a capture for rule `i` at `ts`.
+    fn fire(
+        &mut self,
+        i: usize,
+        ts: u64,
+        reason: String,
+        event: Option<(&Event<'_>, &Env)>,
+    ) -> Result<Firing, Refusal> {
+        let (rule, template, state) = &mut self.rules[i];
+        let refusal = if state
+            .last_fired
+            .is_some_and(|last| ts.saturating_sub(last) < rule.cooldown)
+        {
+            Some((Refusal::Cooldown, "cooldown"))
+        } else if self.running >= self.max_concurrent {
+            Some((Refusal::TooManyCaptures, "too many captures"))
+        } else {
+            None
+        };
+        if let Some((refusal, why)) = refusal {
+            *self.refused.entry((rule.name.clone(), why)).or_default() += 1;
+            return Err(refusal);
+        }
+        let filter = match (template, event) {
+            (Some(t), Some((e, env))) => t.render(e, env).ok(),
+            (Some(t), None) if !t.has_fields() => rule
+                .capture
+                .filter
+                .as_deref()
+                .and_then(|f| Filter::new(f).ok()),
+            _ => None,
+        };
+        state.last_fired = Some(ts);
+        self.running += 1;
+        Ok(Firing {
+            rule: rule.name.clone(),
+            ts,
+            reason,
+            capture: rule.capture.clone(),
+            filter,
+        })
+    }
+
+    /// Evaluates the event conditions on `e`; firings go to `out`.
+    pub fn on_event(&mut self, e: &Event<'_>, env: &Env, out: &mut Vec<Firing>) {
+        for i in 0..self.rules.len() {
+            let (rule, _, state) = &mut self.rules[i];
+            let Condition::Event {
+                filter,
+                at_least,
+                within,
+            } = &rule.condition
+            else {
+                continue;
+            };
+            if !filter.matches_with(e, env, &mut self.scratch) {
+                continue;
+            }
+            let ts = e.ts();
+            state.matches.push_back(ts);
+            while state
+                .matches
+                .front()
+                .is_some_and(|&t| ts.saturating_sub(t) > *within)
+            {
+                state.matches.pop_front();
+            }
+            if state.matches.len() < *at_least as usize {
+                continue;
+            }
+            let reason = if *at_least > 1 {
+                format!(
+                    "{} matches of '{}' within {}s",
+                    state.matches.len(),
+                    filter.text(),
+                    *within as f64 / 1e9
+                )
+            } else {
+                format!(
+                    "event {} ({}) matched '{}'",
+                    e.num(),
+                    e.ty().name(),
+                    filter.text()
+                )
+            };
+            state.matches.clear();
+            if let Ok(f) = self.fire(i, ts, reason, Some((e, env))) {
+                out.push(f);
+            }
+        }
+    }
+
+    /// Evaluates metric and anomaly conditions on a sample.
+    pub fn on_metric(&mut self, s: &MetricSample, out: &mut Vec<Firing>) {
+        for i in 0..self.rules.len() {
+            let (rule, _, state) = &mut self.rules[i];
+            let reason = match &rule.condition {
+                Condition::Metric {
+                    metric,
+                    process,
+                    threshold,
+                    above,
+                    hold,
+                } if *metric == s.metric => {
+                    let key = match (process, &s.process) {
+                        (None, None) => 0,
+                        (Some(f), Some(p)) if f.matches_process(p) => p.pid.max(1),
+                        _ => continue,
+                    };
+                    let holds = if *above {
+                        s.value > *threshold
+                    } else {
+                        s.value < *threshold
+                    };
+                    if !holds {
+                        state.held_since.remove(&key);
+                        continue;
+                    }
+                    let since = *state.held_since.entry(key).or_insert(s.ts);
+                    if s.ts.saturating_sub(since) < *hold {
+                        continue;
+                    }
+                    state.held_since.remove(&key);
+                    let who = s.process.as_ref().map_or_else(
+                        || "host".to_string(),
+                        |p| format!("{}({})", String::from_utf8_lossy(&p.name), p.pid),
+                    );
+                    format!(
+                        "{} of {who} is {} ({} {threshold}) for {}s",
+                        metric.name(),
+                        s.value,
+                        if *above { "above" } else { "below" },
+                        *hold as f64 / 1e9
+                    )
+                }
+                Condition::Anomaly {
+                    metric,
+                    sigma,
+                    window,
+                    min_samples,
+                } if *metric == s.metric && s.process.is_none() => {
+                    while state
+                        .baseline
+                        .front()
+                        .is_some_and(|&(t, _)| s.ts.saturating_sub(t) > *window)
+                    {
+                        state.baseline.pop_front();
+                    }
+                    let n = state.baseline.len();
+                    let verdict = (n >= *min_samples as usize).then(|| {
+                        let mean = state.baseline.iter().map(|&(_, v)| v).sum::<f64>() / n as f64;
+                        let var = state
+                            .baseline
+                            .iter()
+                            .map(|&(_, v)| (v - mean).powi(2))
+                            .sum::<f64>()
+                            / n as f64;
+                        (mean, var.sqrt())
+                    });
+                    state.baseline.push_back((s.ts, s.value));
+                    let Some((mean, sd)) = verdict else { continue };
+                    let deviation = (s.value - mean).abs();
+                    if deviation <= *sigma * sd.max(f64::EPSILON) {
+                        continue;
+                    }
+                    format!(
+                        "{} is {} against a baseline of {mean:.1} ± {sd:.1} ({:.1} σ)",
+                        metric.name(),
+                        s.value,
+                        deviation / sd.max(f64::EPSILON)
+                    )
+                }
+                _ => continue,
+            };
+            if let Ok(f) = self.fire(i, s.ts, reason, None) {
+                out.push(f);
+            }
+        }
+    }
+
+    /// Evaluates `process_down` conditions on the processes running at `ts`.
+    pub fn on_processes(&mut self, ts: u64, running: &[ProcessFacts], out: &mut Vec<Firing>) {
+        for i in 0..self.rules.len() {
+            let (rule, _, state) = &mut self.rules[i];
+            let Condition::ProcessDown { filter, hold } = &rule.condition else {
+                continue;
+            };
+            if running.iter().any(|p| filter.matches_process(p)) {
+                state.down_since = None;
+                continue;
+            }
+            let since = *state.down_since.get_or_insert(ts);
+            if ts.saturating_sub(since) < *hold {
+                continue;
+            }
+            state.down_since = None;
+            let reason = format!(
+                "no process matched '{}' for {}s",
+                filter.text(),
+                ts.saturating_sub(since) as f64 / 1e9
+            );
+            if let Ok(f) = self.fire(i, ts, reason, None) {
+                out.push(f);
+            }
+        }
+    }
+
+    /// Fires rule `name` by hand (`syscap-agent trigger`), whatever its
+    /// condition; cooldown and the capture limit still apply.
+    pub fn trigger(&mut self, name: &str, ts: u64) -> Result<Firing, Refusal> {
+        let i = self
+            .rules
+            .iter()
+            .position(|(r, _, _)| r.name == name)
+            .ok_or(Refusal::UnknownRule)?;
+        self.fire(i, ts, "triggered by hand".to_string(), None)
+    }
+}

@@ -1,0 +1,460 @@
+//! Reads and validates a rules file. Every error names the file, the line
+//! and column, and the rule; unknown keys are errors.
+
+use super::model::{CaptureSpec, Condition, Metric, Rule, RuleSet};
+use super::template::Template;
+use super::yaml::{self, Node, Pos};
+use crate::filter::{Filter, Kind};
+
+/// Why a rules file is not valid.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+#[error("{file}:{line}:{column}: {}{message}", rule.as_ref().map(|r| format!("rule '{r}': ")).unwrap_or_default())]
+pub struct RuleError {
+    /// The file.
+    pub file: String,
+    /// Line, from 1.
+    pub line: usize,
+    /// Column, from 1.
+    pub column: usize,
+    /// The rule, when the error is inside one.
+    pub rule: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+struct Ctx<'a> {
+    file: &'a str,
+    rule: Option<String>,
+}
+
+impl Ctx<'_> {
+    fn err(&self, pos: Pos, message: impl Into<String>) -> RuleError {
+        RuleError {
+            file: self.file.to_string(),
+            line: pos.line,
+            column: pos.column,
+            rule: self.rule.clone(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Parses and validates the rules in `text` (read from `file`).
+pub fn load(file: &str, text: &str) -> Result<RuleSet, RuleError> {
+    let mut cx = Ctx { file, rule: None };
+    let root = match yaml::parse(text) {
+        Ok(Some(root)) => root,
+        Ok(None) => return Err(cx.err(Pos { line: 1, column: 1 }, "the rules file is empty")),
+        Err((message, pos)) => return Err(cx.err(pos, format!("YAML: {message}"))),
+    };
+    let top = map(&cx, &root, &["rules", "limits"])?;
+    let mut set = RuleSet {
+        rules: Vec::new(),
+        max_concurrent_captures: 2,
+    };
+    if let Some(limits) = get(&top, "limits") {
+        let limits = map(&cx, limits, &["max_concurrent_captures"])?;
+        if let Some(n) = get(&limits, "max_concurrent_captures") {
+            set.max_concurrent_captures = integer(&cx, n, 1, 1000)?;
+        }
+    }
+    let Some(rules) = get(&top, "rules") else {
+        return Err(cx.err(root.pos(), "missing key 'rules'"));
+    };
+    let Node::Seq(items, _) = rules else {
+        return Err(cx.err(rules.pos(), "'rules' must be a list"));
+    };
+    for item in items {
+        let (rule, pos) = rule(&mut cx, item)?;
+        if let Some(dup) = set.rules.iter().find(|r| r.name == rule.name) {
+            return Err(cx.err(pos, format!("a second rule named '{}'", dup.name)));
+        }
+        set.rules.push(rule);
+        cx.rule = None;
+    }
+    Ok(set)
+}
+
+type Entries<'n> = Vec<(&'n str, &'n Node, Pos)>;
+
+/// The entries of a mapping, refusing keys not in `known`.
+fn map<'n>(cx: &Ctx<'_>, node: &'n Node, known: &[&str]) -> Result<Entries<'n>, RuleError> {
+    let Node::Map(entries, pos) = node else {
+        return Err(cx.err(node.pos(), "expected a mapping (key: value)"));
+    };
+    let mut out: Entries<'n> = Vec::new();
+    for (k, v) in entries {
+        let Node::Scalar(key, _, kpos) = k else {
+            return Err(cx.err(k.pos(), "keys must be plain words"));
+        };
+        if !known.contains(&key.as_str()) {
+            return Err(cx.err(
+                *kpos,
+                format!(
+                    "unknown key '{key}' (expected one of: {})",
+                    known.join(", ")
+                ),
+            ));
+        }
+        if out.iter().any(|(seen, _, _)| seen == key) {
+            return Err(cx.err(*kpos, format!("key '{key}' appears twice")));
+        }
+        out.push((key, v, *kpos));
+    }
+    let _ = pos;
+    Ok(out)
+}
+
+fn get<'n>(entries: &Entries<'n>, key: &str) -> Option<&'n Node> {
+    entries
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, v, _)| *v)
+}
+
+fn scalar<'n>(cx: &Ctx<'_>, node: &'n Node) -> Result<(&'n str, Pos), RuleError> {
+    match node {
+        Node::Scalar(s, _, pos) => Ok((s, *pos)),
+        other => Err(cx.err(other.pos(), "expected a single value")),
+    }
+}
+
+fn integer(cx: &Ctx<'_>, node: &Node, min: u32, max: u32) -> Result<u32, RuleError> {
+    let (s, pos) = scalar(cx, node)?;
+    s.parse::<u32>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| {
+            cx.err(
+                pos,
+                format!("expected a whole number from {min} to {max}, found '{s}'"),
+            )
+        })
+}
+
+fn number(cx: &Ctx<'_>, node: &Node) -> Result<f64, RuleError> {
+    let (s, pos) = scalar(cx, node)?;
+    // Sizes are allowed (`rss_bytes` above 2GiB).
+    if let Ok(v) = s.parse::<f64>()
+        && v.is_finite()
+    {
+        return Ok(v);
+    }
+    crate::filter::parse_quantity(s, Kind::Size)
+        .map(|v| v as f64)
+        .ok_or_else(|| cx.err(pos, format!("expected a number, found '{s}'")))
+}
+
+fn duration(cx: &Ctx<'_>, node: &Node) -> Result<u64, RuleError> {
+    let (s, pos) = scalar(cx, node)?;
+    crate::filter::parse_quantity(s, Kind::Duration)
+        .and_then(|v| u64::try_from(v).ok())
+        .ok_or_else(|| {
+            cx.err(
+                pos,
+                format!("expected a duration (30s, 5m, 500ms), found '{s}'"),
+            )
+        })
+}
+
+fn size(cx: &Ctx<'_>, node: &Node) -> Result<u64, RuleError> {
+    let (s, pos) = scalar(cx, node)?;
+    crate::filter::parse_quantity(s, Kind::Size)
+        .and_then(|v| u64::try_from(v).ok())
+        .ok_or_else(|| cx.err(pos, format!("expected a size (512MiB, 1GB), found '{s}'")))
+}
+
+/// A filter from a scalar; its errors point into the file.
+fn filter(cx: &Ctx<'_>, node: &Node) -> Result<Filter, RuleError> {
+    let (text, pos) = scalar(cx, node)?;
+    Filter::new(text).map_err(|e| {
+        let quoted = usize::from(matches!(node, Node::Scalar(_, true, _)));
+        let at = if e.line == 1 {
+            Pos {
+                line: pos.line,
+                column: pos.column + quoted + e.column - 1,
+            }
+        } else {
+            Pos {
+                line: pos.line + e.line - 1,
+                column: e.column,
+            }
+        };
+        cx.err(at, format!("filter: {}", e.message))
+    })
+}
+
+/// A rule, and where its name is.
+fn rule(cx: &mut Ctx<'_>, node: &Node) -> Result<(Rule, Pos), RuleError> {
+    let entries = map(
+        cx,
+        node,
+        &[
+            "name",
+            "description",
+            "condition",
+            "capture",
+            "cooldown",
+            "enabled",
+        ],
+    )?;
+    let Some(name) = get(&entries, "name") else {
+        return Err(cx.err(node.pos(), "a rule needs a 'name'"));
+    };
+    let (name, npos) = scalar(cx, name)?;
+    if name.is_empty() || name.contains(['/', ' ']) {
+        return Err(cx.err(npos, "rule names are non-empty words without '/' or spaces"));
+    }
+    cx.rule = Some(name.to_string());
+    // Errors about the rule as a whole point at its name.
+    let rule_pos = entries
+        .iter()
+        .find(|(k, _, _)| *k == "name")
+        .map_or(node.pos(), |(_, _, p)| *p);
+    let Some(cond) = get(&entries, "condition") else {
+        return Err(cx.err(rule_pos, "missing key 'condition'"));
+    };
+    let condition = condition(cx, cond)?;
+    let capture = match get(&entries, "capture") {
+        Some(c) => capture(cx, c, &condition)?,
+        None => CaptureSpec::default(),
+    };
+    let cooldown = get(&entries, "cooldown")
+        .map(|n| duration(cx, n))
+        .transpose()?
+        .unwrap_or(0);
+    let rule = Rule {
+        name: name.to_string(),
+        condition,
+        capture,
+        cooldown,
+    };
+    Ok((rule, rule_pos))
+}
+
+const CONDITION_KEYS: [&str; 5] = ["event", "metric", "process_down", "anomaly", "manual"];
+
+fn condition(cx: &Ctx<'_>, node: &Node) -> Result<Condition, RuleError> {
+    let entries = map(
+        cx,
+        node,
+        &[
+            "event",
+            "metric",
+            "process_down",
+            "anomaly",
+            "manual",
+            "at_least",
+            "within",
+            "process",
+            "above",
+            "below",
+            "for",
+            "sigma",
+            "window",
+            "min_samples",
+        ],
+    )?;
+    let kinds: Vec<&str> = entries
+        .iter()
+        .map(|(k, _, _)| *k)
+        .filter(|k| CONDITION_KEYS.contains(k))
+        .collect();
+    let kind = match kinds.as_slice() {
+        [one] => *one,
+        [] => {
+            return Err(cx.err(
+                node.pos(),
+                format!("a condition needs one of: {}", CONDITION_KEYS.join(", ")),
+            ));
+        }
+        _ => {
+            return Err(cx.err(
+                node.pos(),
+                format!("a condition has one kind, found {}", kinds.join(" and ")),
+            ));
+        }
+    };
+    // Keys that belong to another kind are mistakes, not options.
+    let allowed: &[&str] = match kind {
+        "event" => &["event", "at_least", "within"],
+        "metric" => &["metric", "process", "above", "below", "for"],
+        "process_down" => &["process_down", "for"],
+        "anomaly" => &["anomaly", "sigma", "window", "min_samples"],
+        _ => &["manual"],
+    };
+    if let Some((k, _, pos)) = entries.iter().find(|(k, _, _)| !allowed.contains(k)) {
+        return Err(cx.err(*pos, format!("'{k}' does not apply to a {kind} condition")));
+    }
+    build_condition(cx, node, kind, &entries)
+}
+
+/// The condition of kind `kind` from its (checked) entries.
+fn build_condition(
+    cx: &Ctx<'_>,
+    node: &Node,
+    kind: &str,
+    entries: &Entries<'_>,
+) -> Result<Condition, RuleError> {
+    let value = get(entries, kind).expect("kind is a key");
+    let hold = get(entries, "for").map(|n| duration(cx, n)).transpose()?;
+    Ok(match kind {
+        "event" => {
+            let at_least = get(entries, "at_least")
+                .map(|n| integer(cx, n, 1, 1_000_000))
+                .transpose()?
+                .unwrap_or(1);
+            let within = get(entries, "within")
+                .map(|n| duration(cx, n))
+                .transpose()?;
+            if at_least > 1 && within.is_none() {
+                return Err(cx.err(node.pos(), "'at_least' needs 'within' (a time window)"));
+            }
+            Condition::Event {
+                filter: filter(cx, value)?,
+                at_least,
+                within: within.unwrap_or(0),
+            }
+        }
+        "metric" => {
+            let metric = metric(cx, value)?;
+            let (threshold, above) = match (get(entries, "above"), get(entries, "below")) {
+                (Some(a), None) => (number(cx, a)?, true),
+                (None, Some(b)) => (number(cx, b)?, false),
+                _ => {
+                    return Err(cx.err(
+                        node.pos(),
+                        "a metric condition needs 'above' or 'below' (one of them)",
+                    ));
+                }
+            };
+            let process = get(entries, "process")
+                .map(|n| process_filter(cx, n))
+                .transpose()?;
+            Condition::Metric {
+                metric,
+                process,
+                threshold,
+                above,
+                hold: hold.unwrap_or(0),
+            }
+        }
+        "process_down" => Condition::ProcessDown {
+            filter: process_filter(cx, value)?,
+            hold: hold.ok_or_else(|| {
+                cx.err(
+                    node.pos(),
+                    "a process_down condition needs 'for' (how long)",
+                )
+            })?,
+        },
+        "anomaly" => Condition::Anomaly {
+            metric: metric(cx, value)?,
+            sigma: get(entries, "sigma")
+                .map(|n| number(cx, n))
+                .transpose()?
+                .unwrap_or(3.0),
+            window: get(entries, "window")
+                .map(|n| duration(cx, n))
+                .transpose()?
+                .unwrap_or(300_000_000_000),
+            min_samples: get(entries, "min_samples")
+                .map(|n| integer(cx, n, 2, 100_000))
+                .transpose()?
+                .unwrap_or(30),
+        },
+        _ => {
+            let (v, pos) = scalar(cx, value)?;
+            if v != "true" {
+                return Err(cx.err(pos, "write 'manual: true'"));
+            }
+            Condition::Manual
+        }
+    })
+}
+
+fn metric(cx: &Ctx<'_>, node: &Node) -> Result<Metric, RuleError> {
+    let (s, pos) = scalar(cx, node)?;
+    Metric::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = Metric::ALL.iter().map(|(_, n)| *n).collect();
+        cx.err(
+            pos,
+            format!(
+                "unknown metric '{s}' (expected one of: {})",
+                names.join(", ")
+            ),
+        )
+    })
+}
+
+fn process_filter(cx: &Ctx<'_>, node: &Node) -> Result<Filter, RuleError> {
+    let f = filter(cx, node)?;
+    if !f.uses_only_process_fields() {
+        return Err(cx.err(
+            node.pos(),
+            "process filters may use only proc.pid, proc.ppid, proc.name, proc.exe, proc.exepath, proc.args, proc.cmdline, proc.cwd, user.uid, user.name and container.id",
+        ));
+    }
+    Ok(f)
+}
+
+fn capture(cx: &Ctx<'_>, node: &Node, condition: &Condition) -> Result<CaptureSpec, RuleError> {
+    let entries = map(
+        cx,
+        node,
+        &[
+            "before",
+            "after",
+            "filter",
+            "snaplen",
+            "max_size",
+            "storage_prefix",
+            "tags",
+        ],
+    )?;
+    let mut spec = CaptureSpec::default();
+    if let Some(n) = get(&entries, "before") {
+        spec.before = duration(cx, n)?;
+    }
+    if let Some(n) = get(&entries, "after") {
+        spec.after = duration(cx, n)?;
+    }
+    if let Some(n) = get(&entries, "snaplen") {
+        spec.snaplen = integer(cx, n, 0, 65_536)?;
+    }
+    if let Some(n) = get(&entries, "max_size") {
+        spec.max_size = size(cx, n)?;
+    }
+    if let Some(n) = get(&entries, "storage_prefix") {
+        spec.storage_prefix = scalar(cx, n)?.0.to_string();
+    }
+    if let Some(n) = get(&entries, "tags") {
+        let Node::Map(tags, _) = n else {
+            return Err(cx.err(n.pos(), "'tags' must be a mapping (key: value)"));
+        };
+        for (k, v) in tags {
+            spec.tags
+                .push((scalar(cx, k)?.0.to_string(), scalar(cx, v)?.0.to_string()));
+        }
+    }
+    if let Some(n) = get(&entries, "filter") {
+        let (text, pos) = scalar(cx, n)?;
+        let template = Template::parse(text).map_err(|(m, col)| {
+            cx.err(
+                Pos {
+                    line: pos.line,
+                    column: pos.column + col,
+                },
+                m,
+            )
+        })?;
+        if template.has_fields() && !matches!(condition, Condition::Event { .. }) {
+            return Err(cx.err(pos, "${field} in a capture filter needs an event condition"));
+        }
+        template
+            .check()
+            .map_err(|m| cx.err(pos, format!("capture filter: {m}")))?;
+        spec.filter = Some(text.to_string());
+    }
+    Ok(spec)
+}

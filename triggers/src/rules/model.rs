@@ -1,0 +1,161 @@
+//! What a rules file says, once validated.
+
+use crate::filter::Filter;
+
+/// A host or per-process metric, sampled every second.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Metric {
+    /// CPU use, percent of one CPU.
+    CpuPercent,
+    /// Resident memory, bytes.
+    RssBytes,
+    /// System calls per second.
+    SyscallRate,
+    /// Failed system calls per second.
+    ErrorRate,
+    /// Open file descriptors.
+    OpenFds,
+    /// New connections (connect and accept) per second.
+    ConnectionRate,
+}
+
+impl Metric {
+    /// Every metric, as named in rules files.
+    pub const ALL: [(Metric, &'static str); 6] = [
+        (Metric::CpuPercent, "cpu_percent"),
+        (Metric::RssBytes, "rss_bytes"),
+        (Metric::SyscallRate, "syscall_rate"),
+        (Metric::ErrorRate, "error_rate"),
+        (Metric::OpenFds, "open_fds"),
+        (Metric::ConnectionRate, "connection_rate"),
+    ];
+
+    /// Its name in rules files.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(m, _)| *m == self)
+            .map_or("?", |(_, n)| n)
+    }
+
+    /// Finds a metric by name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(_, n)| *n == name).map(|(m, _)| *m)
+    }
+}
+
+/// When a rule fires.
+#[derive(Clone, Debug)]
+pub enum Condition {
+    /// An event matches a filter (`at_least` times `within` a window).
+    Event {
+        /// The filter.
+        filter: Filter,
+        /// Matches needed.
+        at_least: u32,
+        /// Window for `at_least`, ns.
+        within: u64,
+    },
+    /// A metric is above (or below) a threshold for a while.
+    Metric {
+        /// The metric.
+        metric: Metric,
+        /// Per-process scope: processes this filter matches; `None`: host.
+        process: Option<Filter>,
+        /// Threshold.
+        threshold: f64,
+        /// True for "above", false for "below".
+        above: bool,
+        /// How long it must hold, ns.
+        hold: u64,
+    },
+    /// No running process matches a filter for a while.
+    ProcessDown {
+        /// The process filter.
+        filter: Filter,
+        /// How long, ns.
+        hold: u64,
+    },
+    /// A host metric deviates from its rolling baseline.
+    Anomaly {
+        /// The metric.
+        metric: Metric,
+        /// Standard deviations from the mean.
+        sigma: f64,
+        /// Baseline window, ns.
+        window: u64,
+        /// Samples needed before the baseline counts.
+        min_samples: u32,
+    },
+    /// Fired by `syscap-agent trigger RULE` only.
+    Manual,
+}
+
+impl Condition {
+    /// Its kind, as in rules files.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Condition::Event { .. } => "event",
+            Condition::Metric { .. } => "metric",
+            Condition::ProcessDown { .. } => "process_down",
+            Condition::Anomaly { .. } => "anomaly",
+            Condition::Manual => "manual",
+        }
+    }
+}
+
+/// What a capture keeps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaptureSpec {
+    /// Seconds of history from the pre-trigger ring, ns.
+    pub before: u64,
+    /// Capture after the trigger, ns.
+    pub after: u64,
+    /// Filter of what to keep; may name fields of the triggering event as
+    /// `${field}`.
+    pub filter: Option<String>,
+    /// Bytes of I/O data kept per call.
+    pub snaplen: u32,
+    /// Largest capture, bytes.
+    pub max_size: u64,
+    /// Prefix of the storage key.
+    pub storage_prefix: String,
+    /// Tags stored with the capture.
+    pub tags: Vec<(String, String)>,
+}
+
+impl Default for CaptureSpec {
+    fn default() -> Self {
+        Self {
+            before: 10_000_000_000,
+            after: 30_000_000_000,
+            filter: None,
+            snaplen: 80,
+            max_size: 512 << 20,
+            storage_prefix: String::new(),
+            tags: Vec::new(),
+        }
+    }
+}
+
+/// A rule.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    /// Unique name.
+    pub name: String,
+    /// When it fires.
+    pub condition: Condition,
+    /// What the capture keeps.
+    pub capture: CaptureSpec,
+    /// No new firing within this long of the last, ns.
+    pub cooldown: u64,
+}
+
+/// A validated rules file.
+#[derive(Clone, Debug)]
+pub struct RuleSet {
+    /// The rules, in file order.
+    pub rules: Vec<Rule>,
+    /// Captures that may run at once on the host.
+    pub max_concurrent_captures: u32,
+}

@@ -1,0 +1,266 @@
+//! Rules files from text to firings: validation errors with positions, and
+//! every condition kind driven by synthetic streams and a simulated clock.
+
+use capture_format::file::{CaptureReader, Projection};
+use triggers::filter::{Env, ProcessFacts};
+use triggers::rules::{Engine, Firing, Metric, MetricSample, Refusal, load};
+
+use super::filter::{T0, capture};
+
+const S: u64 = 1_000_000_000;
+
+fn engine(yaml: &str) -> Engine {
+    Engine::new(load("rules.yaml", yaml).unwrap_or_else(|e| panic!("{e}")))
+}
+
+#[test]
+fn invalid_files_are_refused_with_file_line_column_and_rule() {
+    let cases: &[(&str, &str)] = &[
+        ("", "rules.yaml:1:1: the rules file is empty"),
+        ("rules: [", "rules.yaml:2:1: YAML: while parsing a node"),
+        (
+            "rulez: []",
+            "rules.yaml:1:1: unknown key 'rulez' (expected one of: rules, limits)",
+        ),
+        (
+            "rules:\n  - name: a\n",
+            "rules.yaml:2:5: rule 'a': missing key 'condition'",
+        ),
+        (
+            "rules:\n  - name: a\n    condition: {event: 'proc.nme = x'}\n",
+            "rules.yaml:3:25: rule 'a': filter: unknown field 'proc.nme' (did you mean proc.name?)",
+        ),
+        (
+            "rules:\n  - name: a\n    condition:\n      event: evt.type=open\n    capture:\n      befor: 10s\n",
+            "rules.yaml:6:7: rule 'a': unknown key 'befor' (expected one of: before, after, filter, snaplen, max_size, storage_prefix, tags)",
+        ),
+        (
+            "rules:\n  - name: a\n    condition: {metric: cpu_percent, above: 90, at_least: 3}\n",
+            "rules.yaml:3:49: rule 'a': 'at_least' does not apply to a metric condition",
+        ),
+        (
+            "rules:\n  - name: a\n    condition: {metric: cpu, above: 90}\n",
+            "rules.yaml:3:25: rule 'a': unknown metric 'cpu' (expected one of: cpu_percent, rss_bytes, syscall_rate, error_rate, open_fds, connection_rate)",
+        ),
+        (
+            "rules:\n  - name: a\n    condition: {event: evt.type=open, at_least: 5}\n",
+            "rules.yaml:3:16: rule 'a': 'at_least' needs 'within' (a time window)",
+        ),
+        (
+            "rules:\n  - name: a\n    condition: {process_down: evt.type=open, for: 10s}\n",
+            "rules.yaml:3:31: rule 'a': process filters may use only",
+        ),
+        (
+            "rules:\n  - name: a\n    condition: {manual: true}\n    cooldown: soon\n",
+            "rules.yaml:4:15: rule 'a': expected a duration (30s, 5m, 500ms), found 'soon'",
+        ),
+        (
+            "rules:\n  - name: a\n    condition: {manual: true}\n    capture: {filter: 'container.id = ${container.id}'}\n",
+            "rule 'a': ${field} in a capture filter needs an event condition",
+        ),
+        (
+            "rules:\n  - name: a\n    condition: {manual: true}\n  - name: a\n    condition: {manual: true}\n",
+            "rules.yaml:4:5: rule 'a': a second rule named 'a'",
+        ),
+        (
+            "rules:\n  - name: a\n    condition: {manual: true, event: x=1}\n",
+            "rule 'a': a condition has one kind, found",
+        ),
+    ];
+    for &(yaml, want) in cases {
+        let err = load("rules.yaml", yaml).unwrap_err().to_string();
+        assert!(
+            err.starts_with(want) || err.contains(want),
+            "{yaml:?}\n  got:  {err}\n  want: {want}"
+        );
+        assert!(!err.contains('\n'), "{err}");
+    }
+}
+
+/// The events of the filter tests' capture.
+fn with_events(mut f: impl FnMut(&capture_format::file::Event<'_>)) {
+    let bytes = capture();
+    let reader = CaptureReader::open(bytes.as_slice()).unwrap();
+    let chunk = reader.read_chunk(0, Projection::ALL).unwrap();
+    for e in chunk.events() {
+        f(&e);
+    }
+}
+
+#[test]
+fn event_rules_fire_with_templates_counts_and_cooldowns() {
+    let mut engine = engine(
+        "rules:
+  - name: shell-from-nginx
+    condition:
+      event: proc.pname=nginx and evt.type=execve
+    capture:
+      before: 5s
+      after: 20s
+      filter: 'container.id = ${container.id} or proc.pid = ${proc.pid}'
+  - name: two-opens
+    condition: {event: evt.type=openat, at_least: 2, within: 10ms}
+  - name: any-io
+    condition: {event: evt.is_io=true}
+    cooldown: 1h
+limits:
+  max_concurrent_captures: 10
+",
+    );
+    let env = Env {
+        capture_start: T0,
+        ..Env::default()
+    };
+    let mut fired: Vec<Firing> = Vec::new();
+    with_events(|e| engine.on_event(e, &env, &mut fired));
+    let names: Vec<&str> = fired.iter().map(|f| f.rule.as_str()).collect();
+    // Two opens 1 ms apart fire once; the I/O rule fires once (then cools
+    // down); the shell rule fires on the exec.
+    assert_eq!(names, ["two-opens", "any-io", "shell-from-nginx"]);
+    let shell = &fired[2];
+    assert_eq!((shell.capture.before, shell.capture.after), (5 * S, 20 * S));
+    assert_eq!(
+        shell
+            .filter
+            .as_ref()
+            .map(|f| f.text().to_string())
+            .as_deref(),
+        Some("container.id = '3ad7b0f3c1e2' or proc.pid = 200")
+    );
+    assert!(
+        shell.reason.contains("event 8 (execve)"),
+        "{}",
+        shell.reason
+    );
+    let refusals: Vec<_> = engine.refusals().collect();
+    assert_eq!(refusals, [("any-io", "cooldown", 1)]);
+}
+
+#[test]
+fn the_concurrent_capture_limit_holds_until_a_capture_finishes() {
+    let mut engine = engine(
+        "rules:
+  - {name: a, condition: {manual: true}}
+  - {name: b, condition: {manual: true}}
+limits: {max_concurrent_captures: 1}
+",
+    );
+    assert!(engine.trigger("a", T0).is_ok());
+    assert_eq!(
+        engine.trigger("b", T0 + S).unwrap_err(),
+        Refusal::TooManyCaptures
+    );
+    engine.capture_finished();
+    assert!(engine.trigger("b", T0 + 2 * S).is_ok());
+    assert_eq!(
+        engine.trigger("nope", T0).unwrap_err(),
+        Refusal::UnknownRule
+    );
+}
+
+fn sample(t: u64, metric: Metric, value: f64, process: Option<ProcessFacts>) -> MetricSample {
+    MetricSample {
+        ts: T0 + t * S,
+        metric,
+        value,
+        process,
+    }
+}
+
+#[test]
+fn metric_rules_fire_after_holding_for_their_duration() {
+    let mut engine = engine(
+        "rules:
+  - name: hot
+    condition: {metric: cpu_percent, above: 90, for: 30s}
+  - name: java-rss
+    condition: {metric: rss_bytes, process: proc.name=java, above: 2GiB}
+",
+    );
+    let mut out = Vec::new();
+    // Above for 20 s, a dip, then above for 30 s.
+    for t in 0..=20 {
+        engine.on_metric(&sample(t, Metric::CpuPercent, 95.0, None), &mut out);
+    }
+    engine.on_metric(&sample(21, Metric::CpuPercent, 50.0, None), &mut out);
+    assert!(out.is_empty());
+    for t in 22..=52 {
+        engine.on_metric(&sample(t, Metric::CpuPercent, 99.0, None), &mut out);
+    }
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].ts, T0 + 52 * S);
+    assert!(
+        out[0].reason.contains("cpu_percent of host is 99"),
+        "{}",
+        out[0].reason
+    );
+
+    let java = ProcessFacts {
+        pid: 42,
+        name: b"java".to_vec(),
+        ..ProcessFacts::default()
+    };
+    let nginx = ProcessFacts {
+        pid: 7,
+        name: b"nginx".to_vec(),
+        ..ProcessFacts::default()
+    };
+    let mut out = Vec::new();
+    engine.on_metric(&sample(60, Metric::RssBytes, 3e9, Some(nginx)), &mut out);
+    assert!(out.is_empty(), "other processes do not count");
+    engine.on_metric(&sample(61, Metric::RssBytes, 3e9, Some(java)), &mut out);
+    assert_eq!(out.len(), 1);
+    assert!(out[0].reason.contains("java(42)"), "{}", out[0].reason);
+}
+
+#[test]
+fn process_down_fires_when_no_process_matches_for_a_while() {
+    let mut engine = engine(
+        "rules:\n  - {name: nginx-down, condition: {process_down: proc.name=nginx, for: 10s}}\n",
+    );
+    let nginx = ProcessFacts {
+        name: b"nginx".to_vec(),
+        ..ProcessFacts::default()
+    };
+    let mut out = Vec::new();
+    engine.on_processes(T0, std::slice::from_ref(&nginx), &mut out);
+    for t in 1..=10 {
+        engine.on_processes(T0 + t * S, &[], &mut out);
+    }
+    assert!(out.is_empty(), "down for 9 s only");
+    engine.on_processes(T0 + 11 * S, &[], &mut out);
+    assert_eq!(out.len(), 1);
+    assert!(
+        out[0]
+            .reason
+            .contains("no process matched 'proc.name=nginx' for 10s"),
+        "{}",
+        out[0].reason
+    );
+}
+
+#[test]
+fn anomalies_are_measured_against_the_rolling_baseline() {
+    let mut engine = engine(
+        "rules:\n  - {name: spike, condition: {anomaly: syscall_rate, sigma: 4, window: 60s, min_samples: 20}}\n",
+    );
+    let mut out = Vec::new();
+    // A steady rate with some noise, then a spike.
+    for t in 0..60 {
+        let noise = f64::from(u32::try_from(t % 7).unwrap()) * 100.0;
+        engine.on_metric(
+            &sample(t, Metric::SyscallRate, 50_000.0 + noise, None),
+            &mut out,
+        );
+    }
+    assert!(out.is_empty(), "{:?}", out.first().map(|f| &f.reason));
+    engine.on_metric(&sample(60, Metric::SyscallRate, 400_000.0, None), &mut out);
+    assert_eq!(out.len(), 1);
+    assert!(
+        out[0]
+            .reason
+            .contains("syscall_rate is 400000 against a baseline of"),
+        "{}",
+        out[0].reason
+    );
+}
