@@ -42,6 +42,11 @@ enum Command {
     },
     /// The fields of the filter language, with what they mean.
     Fields,
+    /// Validates a rules file; prints one line per rule when it is valid.
+    CheckRules {
+        /// Rules file (YAML).
+        file: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -61,6 +66,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             events,
             seed,
         } => synth(&output, events, seed),
+        Command::CheckRules { file } => check_rules(&file),
         Command::Fields => {
             let mut out = std::io::stdout().lock();
             match triggers::filter::write_field_list(&mut out) {
@@ -69,6 +75,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+fn check_rules(file: &std::path::Path) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let set = triggers::rules::load(&file.display().to_string(), &text)?;
+    for rule in &set.rules {
+        println!("{rule}");
+    }
+    println!(
+        "{} rules, at most {} captures at once",
+        set.rules.len(),
+        set.max_concurrent_captures
+    );
+    Ok(())
 }
 
 fn synth(output: &PathBuf, events: usize, seed: u64) -> anyhow::Result<()> {

@@ -159,3 +159,76 @@ pub struct RuleSet {
     /// Captures that may run at once on the host.
     pub max_concurrent_captures: u32,
 }
+
+fn secs(ns: u64) -> String {
+    let s = ns as f64 / 1e9;
+    if s >= 60.0 && s % 60.0 == 0.0 {
+        format!("{}m", s / 60.0)
+    } else {
+        format!("{s}s")
+    }
+}
+
+impl std::fmt::Display for Rule {
+    /// One line, as `syscap-agent check-rules` prints it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: ", self.name)?;
+        match &self.condition {
+            Condition::Event {
+                filter,
+                at_least,
+                within,
+            } => {
+                write!(f, "event '{}'", filter.text())?;
+                if *at_least > 1 {
+                    write!(f, " at least {at_least} times within {}", secs(*within))?;
+                }
+            }
+            Condition::Metric {
+                metric,
+                process,
+                threshold,
+                above,
+                hold,
+            } => {
+                write!(f, "metric {}", metric.name())?;
+                if let Some(p) = process {
+                    write!(f, " of processes '{}'", p.text())?;
+                }
+                write!(f, " {} {threshold}", if *above { "above" } else { "below" })?;
+                if *hold > 0 {
+                    write!(f, " for {}", secs(*hold))?;
+                }
+            }
+            Condition::ProcessDown { filter, hold } => {
+                write!(f, "no process '{}' for {}", filter.text(), secs(*hold))?;
+            }
+            Condition::Anomaly {
+                metric,
+                sigma,
+                window,
+                ..
+            } => write!(
+                f,
+                "anomaly of {} beyond {sigma} sigma over {}",
+                metric.name(),
+                secs(*window)
+            )?,
+            Condition::Manual => write!(f, "manual")?,
+        }
+        let c = &self.capture;
+        write!(
+            f,
+            " -> capture {} before, {} after",
+            secs(c.before),
+            secs(c.after)
+        )?;
+        if let Some(filter) = &c.filter {
+            write!(f, ", keep '{filter}'")?;
+        }
+        if self.cooldown > 0 {
+            write!(f, ", cooldown {}", secs(self.cooldown))?;
+        }
+        Ok(())
+    }
+}
