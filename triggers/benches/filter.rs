@@ -13,6 +13,7 @@ use capture_format::state::Tracker;
 use capture_format::synth::{SynthOptions, generate, paths_from_walk};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use triggers::filter::{Env, Filter};
+use triggers::rules::{Engine, load};
 
 const EVENTS: usize = 500_000;
 
@@ -68,6 +69,47 @@ fn benches(c: &mut Criterion) {
             });
         });
     }
+    g.finish();
+
+    // 50 event rules of the kinds people write, none firing (so the cost
+    // measured is evaluation, not capture start).
+    let shapes = [
+        "proc.name = proc{i} and evt.type = execve",
+        "fd.name startswith /etc/secret{i} and evt.is_io_write = true",
+        "evt.type = connect and fd.sport = {port}",
+        "proc.pname = parent{i} and proc.name in (sh, bash)",
+        "evt.type in (init_module, finit_module) and proc.name = mod{i}",
+        "evt.type = openat and evt.failed = true and fd.name = /root/key{i}",
+        "user.name = intruder{i}",
+        "evt.type = ptrace and proc.name != gdb{i}",
+        "fd.name contains /proc/{i}/mem",
+        "evt.latency > {i}00s",
+    ];
+    let mut yaml = String::from("rules:\n");
+    for i in 0..50 {
+        let shape = shapes[i % shapes.len()];
+        let text = shape
+            .replace("{i}", &i.to_string())
+            .replace("{port}", &(40_000 + i).to_string());
+        yaml.push_str(&format!(
+            "  - name: r{i}\n    condition:\n      event: \"{text}\"\n"
+        ));
+    }
+    let set = load("bench.yaml", &yaml).unwrap();
+    let mut g = c.benchmark_group("rules");
+    g.throughput(Throughput::Elements(EVENTS as u64));
+    g.bench_function("50 event rules, per event", |b| {
+        let mut engine = Engine::new(set.clone());
+        let mut fired = Vec::new();
+        b.iter(|| {
+            for chunk in &chunks {
+                for e in chunk.events() {
+                    engine.on_event(&e, &env, &mut fired);
+                }
+            }
+            black_box(fired.len())
+        });
+    });
     g.finish();
 }
 

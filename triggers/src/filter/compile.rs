@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use capture_format::event::EventType;
+use capture_format::event::{Category, EventType};
 use capture_format::file::{ChunkMeta, Event, Index, Projection};
 
 use super::ast::{Expr, Literal, Op};
@@ -326,6 +326,26 @@ fn compile_test(field: Field, name: &str, op: Op, values: &[Literal]) -> Result<
     let span = values.first().map(|v| v.span).unwrap_or_default();
     if op == Op::Exists {
         return Ok(Test::Exists);
+    }
+    // `evt.is_io* = true` is a set of event types: index it as one.
+    if matches!(
+        field,
+        Field::EvtIsIo | Field::EvtIsIoRead | Field::EvtIsIoWrite
+    ) && op == Op::Eq
+        && values
+            .first()
+            .is_some_and(|v| v.text.eq_ignore_ascii_case("true"))
+    {
+        let wanted = match field {
+            Field::EvtIsIoRead => Category::IO_READ,
+            Field::EvtIsIoWrite => Category::IO_WRITE,
+            _ => Category::IO_READ | Category::IO_WRITE,
+        };
+        let types = EventType::all()
+            .filter(|t| t.info().category.intersects(wanted))
+            .map(|t| t.0)
+            .collect();
+        return Ok(Test::Types(types));
     }
     if field == Field::EvtType {
         if !matches!(op, Op::Eq | Op::Ne | Op::In) {

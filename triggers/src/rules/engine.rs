@@ -66,6 +66,11 @@ struct State {
 #[derive(Debug)]
 pub struct Engine {
     rules: Vec<(Rule, Option<Template>, State)>,
+    /// Event rules by the event types they can match; `any_type` holds
+    /// those that any type can match.
+    by_type: HashMap<u16, Vec<usize>>,
+    any_type: Vec<usize>,
+    candidates: Vec<usize>,
     max_concurrent: u32,
     running: u32,
     refused: HashMap<(String, &'static str), u64>,
@@ -86,8 +91,21 @@ impl Engine {
                     .and_then(|f| Template::parse(f).ok());
                 (r, template, State::default())
             })
-            .collect();
+            .collect::<Vec<(Rule, Option<Template>, State)>>();
+        let mut by_type: HashMap<u16, Vec<usize>> = HashMap::new();
+        let mut any_type = Vec::new();
+        for (i, (rule, _, _)) in rules.iter().enumerate() {
+            if let Condition::Event { filter, .. } = &rule.condition {
+                match filter.event_types() {
+                    Some(types) => types.for_each(|t| by_type.entry(t.0).or_default().push(i)),
+                    None => any_type.push(i),
+                }
+            }
+        }
         Self {
+            by_type,
+            any_type,
+            candidates: Vec::new(),
             rules,
             max_concurrent: set.max_concurrent_captures,
             running: 0,
@@ -158,7 +176,15 @@ impl Engine {
 
     /// Evaluates the event conditions on `e`; firings go to `out`.
     pub fn on_event(&mut self, e: &Event<'_>, env: &Env, out: &mut Vec<Firing>) {
-        for i in 0..self.rules.len() {
+        // Only the rules this event's type can match, in file order.
+        let mut candidates = std::mem::take(&mut self.candidates);
+        candidates.clear();
+        candidates.extend_from_slice(&self.any_type);
+        if let Some(typed) = self.by_type.get(&e.ty().0) {
+            candidates.extend_from_slice(typed);
+            candidates.sort_unstable();
+        }
+        for &i in &candidates {
             let (rule, _, state) = &mut self.rules[i];
             let Condition::Event {
                 filter,
@@ -203,6 +229,7 @@ impl Engine {
                 out.push(f);
             }
         }
+        self.candidates = candidates;
     }
 
     /// Evaluates metric and anomaly conditions on a sample.
