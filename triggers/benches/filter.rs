@@ -4,6 +4,7 @@
 //!
 //! Run: `cargo bench -p triggers --bench filter`
 
+use std::fmt::Write as _;
 use std::hint::black_box;
 
 use capture_format::file::{
@@ -91,9 +92,10 @@ fn benches(c: &mut Criterion) {
         let text = shape
             .replace("{i}", &i.to_string())
             .replace("{port}", &(40_000 + i).to_string());
-        yaml.push_str(&format!(
+        let _ = write!(
+            yaml,
             "  - name: r{i}\n    condition:\n      event: \"{text}\"\n"
-        ));
+        );
     }
     let set = load("bench.yaml", &yaml).unwrap();
     let mut g = c.benchmark_group("rules");

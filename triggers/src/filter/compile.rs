@@ -327,42 +327,8 @@ fn compile_test(field: Field, name: &str, op: Op, values: &[Literal]) -> Result<
     if op == Op::Exists {
         return Ok(Test::Exists);
     }
-    // `evt.is_io* = true` is a set of event types: index it as one.
-    if matches!(
-        field,
-        Field::EvtIsIo | Field::EvtIsIoRead | Field::EvtIsIoWrite
-    ) && op == Op::Eq
-        && values
-            .first()
-            .is_some_and(|v| v.text.eq_ignore_ascii_case("true"))
-    {
-        let wanted = match field {
-            Field::EvtIsIoRead => Category::IO_READ,
-            Field::EvtIsIoWrite => Category::IO_WRITE,
-            _ => Category::IO_READ | Category::IO_WRITE,
-        };
-        let types = EventType::all()
-            .filter(|t| t.info().category.intersects(wanted))
-            .map(|t| t.0)
-            .collect();
-        return Ok(Test::Types(types));
-    }
-    if field == Field::EvtType {
-        if !matches!(op, Op::Eq | Op::Ne | Op::In) {
-            // String tests on the name (startswith...) go the general way.
-            return Ok(Test::Str(
-                op,
-                values.iter().map(|v| v.text.as_bytes().to_vec()).collect(),
-            ));
-        }
-        let mut types = Vec::new();
-        for v in values {
-            let ty = EventType::from_name(&v.text).ok_or_else(|| {
-                FilterError::new(format!("unknown event type '{}'", v.text), v.span)
-            })?;
-            types.push(ty.0);
-        }
-        return Ok(Test::Types(types));
+    if let Some(test) = type_test(field, op, values) {
+        return test;
     }
     match kind {
         Kind::Num | Kind::Signed | Kind::Duration | Kind::Size => {
@@ -433,6 +399,49 @@ fn compile_test(field: Field, name: &str, op: Op, values: &[Literal]) -> Result<
             }
         },
     }
+}
+
+/// Tests on the event type, which compare type numbers, not names:
+/// `evt.type = X`, `evt.type in (...)`, and `evt.is_io* = true` (a set of
+/// types). `None` for anything else.
+fn type_test(field: Field, op: Op, values: &[Literal]) -> Option<Result<Test, FilterError>> {
+    // `evt.is_io* = true` is a set of event types: index it as one.
+    if matches!(
+        field,
+        Field::EvtIsIo | Field::EvtIsIoRead | Field::EvtIsIoWrite
+    ) && op == Op::Eq
+        && values
+            .first()
+            .is_some_and(|v| v.text.eq_ignore_ascii_case("true"))
+    {
+        let wanted = match field {
+            Field::EvtIsIoRead => Category::IO_READ,
+            Field::EvtIsIoWrite => Category::IO_WRITE,
+            _ => Category::IO_READ | Category::IO_WRITE,
+        };
+        let types = EventType::all()
+            .filter(|t| t.info().category.intersects(wanted))
+            .map(|t| t.0)
+            .collect();
+        return Some(Ok(Test::Types(types)));
+    }
+    if field == Field::EvtType {
+        if !matches!(op, Op::Eq | Op::Ne | Op::In) {
+            // String tests on the name (startswith...) go the general way.
+            let names = values.iter().map(|v| v.text.as_bytes().to_vec()).collect();
+            return Some(Ok(Test::Str(op, names)));
+        }
+        let types = values
+            .iter()
+            .map(|v| {
+                EventType::from_name(&v.text).map(|t| t.0).ok_or_else(|| {
+                    FilterError::new(format!("unknown event type '{}'", v.text), v.span)
+                })
+            })
+            .collect::<Result<_, _>>();
+        return Some(types.map(Test::Types));
+    }
+    None
 }
 
 fn kind_noun(kind: Kind) -> &'static str {
