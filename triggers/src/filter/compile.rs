@@ -282,6 +282,10 @@ fn match_str(op: Op, s: &[u8], needles: &[Vec<u8>]) -> bool {
         Op::In => needles.iter().any(|x| x == s),
         Op::Pmatch => needles.iter().any(|dir| {
             let dir = dir.strip_suffix(b"/").unwrap_or(dir);
+            if dir.is_empty() {
+                // `/` contains every absolute path.
+                return s.starts_with(b"/");
+            }
             s == dir || (s.starts_with(dir) && s.get(dir.len()) == Some(&b'/'))
         }),
         _ => false,
@@ -330,6 +334,14 @@ fn compile_test(field: Field, name: &str, op: Op, values: &[Literal]) -> Result<
     if let Some(test) = type_test(field, op, values) {
         return test;
     }
+    // A raw argument is a number or text, as the literal says.
+    if matches!(field, Field::EvtRawarg(_))
+        && values
+            .iter()
+            .any(|v| parse_quantity(&v.text, Kind::Signed).is_none())
+    {
+        return compile_str(op, name, values);
+    }
     match kind {
         Kind::Num | Kind::Signed | Kind::Duration | Kind::Size => {
             if !matches!(
@@ -366,7 +378,8 @@ fn compile_test(field: Field, name: &str, op: Op, values: &[Literal]) -> Result<
                     ));
                 }
             };
-            Ok(Test::Bool(if op == Op::Ne { !b } else { b }))
+            // `!=` is compiled as `not =` by the caller.
+            Ok(Test::Bool(b))
         }
         Kind::Ip => {
             if !matches!(op, Op::Eq | Op::Ne | Op::In) {
@@ -382,22 +395,30 @@ fn compile_test(field: Field, name: &str, op: Op, values: &[Literal]) -> Result<
                 .collect::<Result<_, _>>()?;
             Ok(Test::Ip(op, ips))
         }
-        Kind::Str => match op {
-            Op::Lt | Op::Le | Op::Gt | Op::Ge => Err(bad_op(span)),
-            Op::Glob => {
-                let v = &values[0];
-                let glob = globset::GlobBuilder::new(&v.text)
-                    .literal_separator(false)
-                    .backslash_escape(true)
-                    .build()
-                    .map_err(|e| FilterError::new(format!("bad glob: {}", e.kind()), v.span))?;
-                Ok(Test::Glob(glob.compile_matcher()))
-            }
-            _ => {
-                let needles = values.iter().map(|v| v.text.as_bytes().to_vec()).collect();
-                Ok(Test::Str(op, needles))
-            }
-        },
+        Kind::Str => compile_str(op, name, values),
+    }
+}
+
+fn compile_str(op: Op, name: &str, values: &[Literal]) -> Result<Test, FilterError> {
+    let span = values.first().map(|v| v.span).unwrap_or_default();
+    match op {
+        Op::Lt | Op::Le | Op::Gt | Op::Ge => Err(FilterError::new(
+            format!("operator '{}' does not apply to {name}", op.text()),
+            span,
+        )),
+        Op::Glob => {
+            let v = &values[0];
+            let glob = globset::GlobBuilder::new(&v.text)
+                .literal_separator(false)
+                .backslash_escape(true)
+                .build()
+                .map_err(|e| FilterError::new(format!("bad glob: {}", e.kind()), v.span))?;
+            Ok(Test::Glob(glob.compile_matcher()))
+        }
+        _ => {
+            let needles = values.iter().map(|v| v.text.as_bytes().to_vec()).collect();
+            Ok(Test::Str(op, needles))
+        }
     }
 }
 
@@ -427,9 +448,8 @@ fn type_test(field: Field, op: Op, values: &[Literal]) -> Option<Result<Test, Fi
     }
     if field == Field::EvtType {
         if !matches!(op, Op::Eq | Op::Ne | Op::In) {
-            // String tests on the name (startswith...) go the general way.
-            let names = values.iter().map(|v| v.text.as_bytes().to_vec()).collect();
-            return Some(Ok(Test::Str(op, names)));
+            // Other tests on the name (startswith, glob...) go the general way.
+            return None;
         }
         let types = values
             .iter()
@@ -594,6 +614,10 @@ mod tests {
                 "evt.failed is true or false, not 'maybe' at 1:14",
             ),
             ("fd.sip = 10.0.0", "'10.0.0' is not an IP address at 1:10"),
+            (
+                "evt.type > a",
+                "operator '>' does not apply to evt.type at 1:12",
+            ),
             (
                 "proc.name > a",
                 "operator '>' does not apply to proc.name at 1:13",

@@ -16,3 +16,11 @@ pub use compile::{Filter, Matcher, ProcessFacts, parse_quantity};
 pub use error::{FilterError, Span};
 pub use fields::{Env, FIELDS, Field, FieldInfo, Kind, Value, write_field_list};
 pub use parser::{MAX_DEPTH, parse};
+
+/// Splits a field reference as the parser does (`evt.arg.fd` into
+/// `evt.arg` and `fd`, `proc.aname[2]` into `proc.aname` and `2`).
+pub(crate) fn parser_field_ref(word: &str) -> Result<(String, Option<String>), String> {
+    parser::field_ref(word, Span::default())
+        .map(|f| (f.name, f.arg))
+        .map_err(|e| e.message)
+}

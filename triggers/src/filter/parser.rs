@@ -295,7 +295,7 @@ impl FieldRef {
 
 /// Splits `evt.arg.fd`, `evt.arg[0]` and `proc.aname[2]` into name and
 /// argument.
-fn field_ref(word: &str, span: Span) -> Result<FieldRef, FilterError> {
+pub(crate) fn field_ref(word: &str, span: Span) -> Result<FieldRef, FilterError> {
     if let Some(open) = word.find('[') {
         let Some(inner) = word[open + 1..].strip_suffix(']') else {
             return Err(FilterError::new(format!("expected ']' in '{word}'"), span));

@@ -3,12 +3,16 @@
 //! clock.
 
 use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
 
 use capture_format::file::Event;
 
 use super::model::{CaptureSpec, Condition, Metric, Rule, RuleSet};
 use super::template::Template;
 use crate::filter::{Env, Filter, ProcessFacts};
+
+/// Longest gap between samples of one scope before a metric hold restarts.
+const MAX_SAMPLE_GAP: u64 = 5_000_000_000;
 
 /// A rule fired: start a capture.
 #[derive(Clone, Debug)]
@@ -54,8 +58,9 @@ struct State {
     last_fired: Option<u64>,
     /// Times of recent matches, for `at_least ... within`.
     matches: VecDeque<u64>,
-    /// Since when a metric condition has held, per scope (0: host, else pid).
-    held_since: HashMap<u64, u64>,
+    /// Since when a metric condition has held, and when it was last seen,
+    /// per scope (0: host, else pid).
+    held_since: HashMap<u64, (u64, u64)>,
     /// Since when no process has matched.
     down_since: Option<u64>,
     /// Recent samples, for the anomaly baseline.
@@ -83,6 +88,7 @@ impl Engine {
         let rules = set
             .rules
             .into_iter()
+            .filter(|r| r.enabled)
             .map(|r| {
                 let template = r
                     .capture
@@ -154,8 +160,20 @@ impl Engine {
             *self.refused.entry((rule.name.clone(), why)).or_default() += 1;
             return Err(refusal);
         }
+        // A template that cannot be filled keeps everything, and says so:
+        // for forensics, more data is the safe side.
+        let mut reason = reason;
         let filter = match (template, event) {
-            (Some(t), Some((e, env))) => t.render(e, env).ok(),
+            (Some(t), Some((e, env))) => match t.render(e, env) {
+                Ok(f) => Some(f),
+                Err(why) => {
+                    let _ = write!(
+                        reason,
+                        "; capture filter not applied ({why}), keeping every event"
+                    );
+                    None
+                }
+            },
             (Some(t), None) if !t.has_fields() => rule
                 .capture
                 .filter
@@ -258,7 +276,15 @@ impl Engine {
                         state.held_since.remove(&key);
                         continue;
                     }
-                    let since = *state.held_since.entry(key).or_insert(s.ts);
+                    // Samples come every second: a gap means the process
+                    // went away (or its pid was reused) and the hold starts
+                    // again.
+                    let held = state.held_since.entry(key).or_insert((s.ts, s.ts));
+                    if s.ts.saturating_sub(held.1) > MAX_SAMPLE_GAP {
+                        held.0 = s.ts;
+                    }
+                    held.1 = s.ts;
+                    let since = held.0;
                     if s.ts.saturating_sub(since) < *hold {
                         continue;
                     }
@@ -280,7 +306,7 @@ impl Engine {
                     sigma,
                     window,
                     min_samples,
-                } if *metric == s.metric && s.process.is_none() => {
+                } if *metric == s.metric && s.process.is_none() && s.value.is_finite() => {
                     while state
                         .baseline
                         .front()
@@ -301,15 +327,18 @@ impl Engine {
                     });
                     state.baseline.push_back((s.ts, s.value));
                     let Some((mean, sd)) = verdict else { continue };
+                    // A flat baseline would make any change infinitely
+                    // anomalous: deviations count from 1% of the mean.
+                    let sd = sd.max(mean.abs() * 0.01).max(1e-9);
                     let deviation = (s.value - mean).abs();
-                    if deviation <= *sigma * sd.max(f64::EPSILON) {
+                    if deviation <= *sigma * sd {
                         continue;
                     }
                     format!(
                         "{} is {} against a baseline of {mean:.1} ± {sd:.1} ({:.1} σ)",
                         metric.name(),
                         s.value,
-                        deviation / sd.max(f64::EPSILON)
+                        deviation / sd
                     )
                 }
                 _ => continue,

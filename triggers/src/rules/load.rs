@@ -3,7 +3,7 @@
 
 use super::model::{CaptureSpec, Condition, Metric, Rule, RuleSet};
 use super::template::Template;
-use super::yaml::{self, Node, Pos};
+use super::yaml::{self, Node, Pos, Style};
 use crate::filter::{Filter, Kind};
 
 /// Why a rules file is not valid.
@@ -167,20 +167,25 @@ fn size(cx: &Ctx<'_>, node: &Node) -> Result<u64, RuleError> {
 /// A filter from a scalar; its errors point into the file.
 fn filter(cx: &Ctx<'_>, node: &Node) -> Result<Filter, RuleError> {
     let (text, pos) = scalar(cx, node)?;
-    Filter::new(text).map_err(|e| {
-        let quoted = usize::from(matches!(node, Node::Scalar(_, true, _)));
-        let at = if e.line == 1 {
-            Pos {
+    Filter::new(text).map_err(|e| match node {
+        // Columns inside a plain or single-quoted one-line scalar map to
+        // the file; elsewhere the error points at the scalar and says where
+        // inside the filter.
+        Node::Scalar(_, style @ (Style::Plain | Style::SingleQuoted), _) if e.line == 1 => {
+            let quote = usize::from(*style == Style::SingleQuoted);
+            let at = Pos {
                 line: pos.line,
-                column: pos.column + quoted + e.column - 1,
-            }
-        } else {
-            Pos {
-                line: pos.line + e.line - 1,
-                column: e.column,
-            }
-        };
-        cx.err(at, format!("filter: {}", e.message))
+                column: pos.column + quote + e.column - 1,
+            };
+            cx.err(at, format!("filter: {}", e.message))
+        }
+        _ => cx.err(
+            pos,
+            format!(
+                "filter: {} at {}:{} of the filter",
+                e.message, e.line, e.column
+            ),
+        ),
     })
 }
 
@@ -223,11 +228,22 @@ fn rule(cx: &mut Ctx<'_>, node: &Node) -> Result<(Rule, Pos), RuleError> {
         .map(|n| duration(cx, n))
         .transpose()?
         .unwrap_or(0);
+    let enabled = match get(&entries, "enabled") {
+        None => true,
+        Some(n) => match scalar(cx, n)? {
+            ("true", _) => true,
+            ("false", _) => false,
+            (other, pos) => {
+                return Err(cx.err(pos, format!("'enabled' is true or false, not '{other}'")));
+            }
+        },
+    };
     let rule = Rule {
         name: name.to_string(),
         condition,
         capture,
         cooldown,
+        enabled,
     };
     Ok((rule, rule_pos))
 }
@@ -350,10 +366,16 @@ fn build_condition(
         },
         "anomaly" => Condition::Anomaly {
             metric: metric(cx, value)?,
-            sigma: get(entries, "sigma")
-                .map(|n| number(cx, n))
-                .transpose()?
-                .unwrap_or(3.0),
+            sigma: match get(entries, "sigma") {
+                Some(n) => {
+                    let sigma = number(cx, n)?;
+                    if sigma <= 0.0 {
+                        return Err(cx.err(n.pos(), "'sigma' must be above 0"));
+                    }
+                    sigma
+                }
+                None => 3.0,
+            },
             window: get(entries, "window")
                 .map(|n| duration(cx, n))
                 .transpose()?

@@ -149,6 +149,8 @@ pub struct Rule {
     pub capture: CaptureSpec,
     /// No new firing within this long of the last, ns.
     pub cooldown: u64,
+    /// False for a rule kept in the file but not evaluated.
+    pub enabled: bool,
 }
 
 /// A validated rules file.
@@ -173,6 +175,9 @@ impl std::fmt::Display for Rule {
     /// One line, as `syscap-agent check-rules` prints it.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: ", self.name)?;
+        if !self.enabled {
+            write!(f, "(disabled) ")?;
+        }
         match &self.condition {
             Condition::Event {
                 filter,

@@ -19,28 +19,49 @@ enum Part {
 }
 
 impl Template {
-    /// Parses `${field}` references; `Err` gives the message and the column
-    /// offset of the problem.
+    /// Parses `${field}` references; `Err` gives the message and the
+    /// column (in characters, from 0) of the problem. A reference must stand
+    /// outside quotes: syscap quotes the value itself, so that no value can
+    /// change the filter's structure.
     pub fn parse(text: &str) -> Result<Self, (String, usize)> {
+        let column = |byte: usize| text[..byte].chars().count();
         let mut parts = Vec::new();
-        let mut rest = text;
-        let mut offset = 0;
-        while let Some(start) = rest.find("${") {
-            parts.push(Part::Text(rest[..start].to_string()));
-            let Some(len) = rest[start..].find('}') else {
-                return Err(("unclosed '${'".into(), offset + start));
-            };
-            let name = &rest[start + 2..start + len];
-            let (base, arg) = match name.find('[') {
-                Some(i) => (&name[..i], name[i + 1..].strip_suffix(']')),
-                None => (name, None),
-            };
-            let field = resolve(base, arg).map_err(|m| (m, offset + start + 2))?;
-            parts.push(Part::Field(field));
-            offset += start + len + 1;
-            rest = &rest[start + len + 1..];
+        let mut quote: Option<char> = None;
+        let mut escaped = false;
+        let mut literal = String::new();
+        let mut at = 0;
+        while at < text.len() {
+            let rest = &text[at..];
+            if quote.is_none() && rest.starts_with("${") {
+                let Some(len) = rest.find('}') else {
+                    return Err(("unclosed '${'".into(), column(at)));
+                };
+                let name = &rest[2..len];
+                let field = crate::filter::parser_field_ref(name)
+                    .and_then(|(base, arg)| resolve(&base, arg.as_deref()))
+                    .map_err(|m| (m, column(at + 2)))?;
+                parts.push(Part::Text(std::mem::take(&mut literal)));
+                parts.push(Part::Field(field));
+                at += len + 1;
+                continue;
+            }
+            let Some(c) = rest.chars().next() else { break };
+            if rest.starts_with("${") && quote.is_some() {
+                return Err((
+                    "write ${field} without quotes: syscap quotes the value".into(),
+                    column(at),
+                ));
+            }
+            match (quote, c) {
+                (Some(_), '\\') if !escaped => escaped = true,
+                (Some(q), c) if c == q && !escaped => quote = None,
+                (None, '\'' | '"') => quote = Some(c),
+                _ => escaped = false,
+            }
+            literal.push(c);
+            at += c.len_utf8();
         }
-        parts.push(Part::Text(rest.to_string()));
+        parts.push(Part::Text(literal));
         Ok(Self { parts })
     }
 
@@ -60,14 +81,22 @@ impl Template {
         Filter::new(&sample).map(|_| ()).map_err(|e| e.to_string())
     }
 
-    /// The filter for the event that fired.
-    pub fn render(&self, e: &Event<'_>, env: &Env) -> Result<Filter, FilterError> {
+    /// The filter for the event that fired; `Err` when a field has no value
+    /// for this event, or the filled filter is not valid.
+    pub fn render(&self, e: &Event<'_>, env: &Env) -> Result<Filter, String> {
         let mut scratch = Vec::new();
+        let mut missing = None;
         let text = self.fill(|f| {
             let v = value(f, e, env, &mut scratch);
+            if v == Value::None {
+                missing.get_or_insert(f);
+            }
             quote(v)
         });
-        Filter::new(&text)
+        if let Some(f) = missing {
+            return Err(format!("{f:?} has no value for this event"));
+        }
+        Filter::new(&text).map_err(|e: FilterError| e.to_string())
     }
 
     fn fill(&self, mut value: impl FnMut(Field) -> String) -> String {

@@ -22,11 +22,23 @@ impl From<Marker> for Pos {
     }
 }
 
+/// How a scalar was written.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Style {
+    /// Plain: its text starts where the scalar starts.
+    Plain,
+    /// In single quotes: its text starts one column later.
+    SingleQuoted,
+    /// Double-quoted, literal (`|`) or folded (`>`): escapes and line
+    /// breaks make columns inside it not map to the file.
+    Other,
+}
+
 /// A YAML node.
 #[derive(Clone, PartialEq, Debug)]
 pub enum Node {
-    /// A scalar, and whether it was quoted.
-    Scalar(String, bool, Pos),
+    /// A scalar, and how it was written.
+    Scalar(String, Style, Pos),
     /// A sequence.
     Seq(Vec<Node>, Pos),
     /// A mapping, in file order.
@@ -71,7 +83,12 @@ impl MarkedEventReceiver for Builder {
         let pos = Pos::from(mark);
         match ev {
             Event::Scalar(text, style, _, _) => {
-                self.push(Node::Scalar(text, style != TScalarStyle::Plain, pos));
+                let style = match style {
+                    TScalarStyle::Plain => Style::Plain,
+                    TScalarStyle::SingleQuoted => Style::SingleQuoted,
+                    _ => Style::Other,
+                };
+                self.push(Node::Scalar(text, style, pos));
             }
             Event::SequenceStart(..) => self.stack.push(Node::Seq(Vec::new(), pos)),
             Event::MappingStart(..) => self.stack.push(Node::Map(Vec::new(), pos)),
@@ -118,12 +135,12 @@ mod tests {
         let Node::Map(rule, _) = &items[0] else {
             panic!("rule")
         };
-        let (Node::Scalar(k, _, p), Node::Scalar(v, quoted, _)) = &rule[1] else {
+        let (Node::Scalar(k, _, p), Node::Scalar(v, style, _)) = &rule[1] else {
             panic!("entry")
         };
         assert_eq!(
-            (k.as_str(), v.as_str(), *quoted, p.line, p.column),
-            ("cooldown", "5m", false, 3, 5)
+            (k.as_str(), v.as_str(), *style, p.line, p.column),
+            ("cooldown", "5m", Style::Plain, 3, 5)
         );
     }
 

@@ -266,6 +266,16 @@ fn filters_select_the_right_events() {
             &[3],
         ),
         ("thread.tid=200 and evt.type=execve", &[8]),
+        // `!=` on a boolean is the opposite of `=`.
+        ("evt.failed != true", &[1, 3, 4, 5, 6, 7, 8, 9]),
+        ("evt.type glob 'open*'", &[1, 2]),
+        ("evt.rawarg.name = /etc/shadow", &[2]),
+        ("fd.name pmatch (/)", &[1, 2, 3, 4]),
+        // `!=` on a boolean is the opposite of `=`.
+        ("evt.failed != true", &[1, 3, 4, 5, 6, 7, 8, 9]),
+        ("evt.type glob 'open*'", &[1, 2]),
+        ("evt.rawarg.name = /etc/shadow", &[2]),
+        ("fd.name pmatch (/)", &[1, 2, 3, 4]),
     ];
     let mut failures = Vec::new();
     for &(text, want) in cases {

@@ -66,6 +66,22 @@ fn invalid_files_are_refused_with_file_line_column_and_rule() {
             "rules:\n  - name: a\n    condition: {manual: true, event: x=1}\n",
             "rule 'a': a condition has one kind, found",
         ),
+        (
+            "rules:\n  - name: a\n    condition: {event: evt.type=open}\n    capture: {filter: 'fd.name = \"${fd.name}\"'}\n",
+            "write ${field} without quotes: syscap quotes the value",
+        ),
+        (
+            "rules:\n  - name: a\n    condition: {anomaly: open_fds, sigma: 0}\n",
+            "rules.yaml:3:43: rule 'a': 'sigma' must be above 0",
+        ),
+        (
+            "rules:\n  - name: a\n    condition:\n      event: |\n        proc.name = x and\n        fd.nam = y\n",
+            "rules.yaml:5:9: rule 'a': filter: unknown field 'fd.nam' (did you mean fd.name?) at 2:1 of the filter",
+        ),
+        (
+            "rules:\n  - name: a\n    condition: {manual: true}\n    enabled: maybe\n",
+            "rules.yaml:4:14: rule 'a': 'enabled' is true or false, not 'maybe'",
+        ),
     ];
     for &(yaml, want) in cases {
         let err = load("rules.yaml", yaml).unwrap_err().to_string();
@@ -263,4 +279,66 @@ fn anomalies_are_measured_against_the_rolling_baseline() {
         "{}",
         out[0].reason
     );
+}
+
+#[test]
+fn templates_take_argument_fields_and_say_when_they_cannot_be_filled() {
+    let mut engine = engine(
+        "rules:
+  - name: clone-fd
+    condition: {event: evt.type=clone}
+    capture: {filter: 'fd.num = ${fd.num} or evt.arg.fd = ${evt.arg.fd}'}
+  - name: off
+    enabled: false
+    condition: {event: evt.type=openat}
+",
+    );
+    let env = Env::default();
+    let mut fired = Vec::new();
+    with_events(|e| engine.on_event(e, &env, &mut fired));
+    assert_eq!(fired.len(), 1, "the disabled rule does not fire");
+    assert!(fired[0].filter.is_none());
+    assert!(
+        fired[0].reason.contains(
+            "capture filter not applied (FdNum has no value for this event), keeping every event"
+        ),
+        "{}",
+        fired[0].reason
+    );
+}
+
+#[test]
+fn a_hold_restarts_after_a_gap_in_samples() {
+    let mut engine = engine(
+        "rules:\n  - {name: hot, condition: {metric: cpu_percent, process: proc.name=x, above: 90, for: 60s}}\n",
+    );
+    let p = ProcessFacts {
+        pid: 100,
+        name: b"x".to_vec(),
+        ..ProcessFacts::default()
+    };
+    let mut out = Vec::new();
+    engine.on_metric(
+        &sample(0, Metric::CpuPercent, 99.0, Some(p.clone())),
+        &mut out,
+    );
+    // Hours later, a new process with the same pid is hot once.
+    engine.on_metric(&sample(7200, Metric::CpuPercent, 99.0, Some(p)), &mut out);
+    assert!(out.is_empty());
+}
+
+#[test]
+fn a_flat_baseline_and_bad_samples_do_not_fire_anomalies() {
+    let mut engine = engine(
+        "rules:\n  - {name: fds, condition: {anomaly: open_fds, sigma: 3, window: 60s, min_samples: 10}}\n",
+    );
+    let mut out = Vec::new();
+    for t in 0..20 {
+        engine.on_metric(&sample(t, Metric::OpenFds, 100.0, None), &mut out);
+    }
+    engine.on_metric(&sample(20, Metric::OpenFds, 101.0, None), &mut out);
+    engine.on_metric(&sample(21, Metric::OpenFds, f64::NAN, None), &mut out);
+    assert!(out.is_empty(), "{:?}", out.first().map(|f| &f.reason));
+    engine.on_metric(&sample(22, Metric::OpenFds, 200.0, None), &mut out);
+    assert_eq!(out.len(), 1);
 }
