@@ -79,7 +79,7 @@ type Entries<'n> = Vec<(&'n str, &'n Node, Pos)>;
 
 /// The entries of a mapping, refusing keys not in `known`.
 fn map<'n>(cx: &Ctx<'_>, node: &'n Node, known: &[&str]) -> Result<Entries<'n>, RuleError> {
-    let Node::Map(entries, pos) = node else {
+    let Node::Map(entries, _) = node else {
         return Err(cx.err(node.pos(), "expected a mapping (key: value)"));
     };
     let mut out: Entries<'n> = Vec::new();
@@ -101,7 +101,6 @@ fn map<'n>(cx: &Ctx<'_>, node: &'n Node, known: &[&str]) -> Result<Entries<'n>, 
         }
         out.push((key, v, *kpos));
     }
-    let _ = pos;
     Ok(out)
 }
 

@@ -158,6 +158,7 @@ impl ChunkBuilder {
     pub(crate) fn raw_len(&self) -> usize {
         self.staged.len() * 14
             + self.staged_args.len() * 3
+            + self.columns[col::BLOB as usize].len()
             + self.dict.byte_len()
             + self.thread_dict.byte_len()
             + self.thread_rows.len()
@@ -300,7 +301,7 @@ impl ChunkBuilder {
             layout,
             ints,
             refs,
-            _blob,
+            _,
         ] = &mut self.columns;
         // Thread refs, move-to-front per CPU: threads run in bursts.
         let cpus = self
