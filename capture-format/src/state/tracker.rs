@@ -891,3 +891,208 @@ fn connect_to(fd: &mut FdInfo, a: SockAddr<'_>) {
         SockAddr::Other(_) => return,
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{OwnedArg, OwnedRecord, OwnedSockTuple};
+
+    fn rec(name: &str, tid: i64, ret: i64, args: Vec<OwnedArg>) -> OwnedRecord {
+        OwnedRecord {
+            ty: EventType::from_name(name).unwrap(),
+            tid,
+            pid: tid,
+            ret,
+            args,
+            ..OwnedRecord::default()
+        }
+    }
+
+    fn s(x: &str) -> OwnedArg {
+        OwnedArg::Str(x.as_bytes().to_vec())
+    }
+
+    fn i(x: i64) -> OwnedArg {
+        OwnedArg::Int(x)
+    }
+
+    /// Applies `records` in order; returns what the last one resolved to:
+    /// (comm, cwd, fd name, fd kind).
+    fn run(records: &[OwnedRecord]) -> (String, String, Option<(String, FdKind)>) {
+        let mut t = Tracker::new();
+        t.insert_process(ProcessInfo {
+            pid: 10,
+            cwd: b"/home/u".to_vec(),
+            ..ProcessInfo::default()
+        });
+        t.insert_thread(ThreadInfo {
+            tid: 10,
+            pid: 10,
+            comm: b"bash".to_vec(),
+            ..ThreadInfo::default()
+        });
+        let mut last = (String::new(), String::new(), None);
+        for r in records {
+            r.with_record(|rec| {
+                let ctx = t.apply(rec);
+                let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+                last = (
+                    ctx.thread.map(|t| text(&t.comm)).unwrap_or_default(),
+                    ctx.process.map(|p| text(&p.cwd)).unwrap_or_default(),
+                    ctx.fd.map(|f| (text(&f.name), f.kind)),
+                );
+            });
+        }
+        last
+    }
+
+    #[test]
+    fn records_resolve_like_sysdig() {
+        let fd = |name: &str, kind| Some((name.to_string(), kind));
+        let tuple = OwnedArg::SockTuple(OwnedSockTuple::V4 {
+            src: "10.0.0.1:40000".parse().unwrap(),
+            dst: "10.0.0.2:80".parse().unwrap(),
+        });
+        let cases: Vec<(&str, Vec<OwnedRecord>, Option<(String, FdKind)>)> = vec![
+            (
+                "relative open, then a read of it",
+                vec![
+                    rec(
+                        "openat",
+                        10,
+                        3,
+                        vec![i(-100), s("../x/./a.txt"), i(0), i(0)],
+                    ),
+                    rec(
+                        "read",
+                        10,
+                        5,
+                        vec![i(3), i(10), OwnedArg::Bytes(b"hello".to_vec())],
+                    ),
+                ],
+                fd("/home/x/a.txt", FdKind::File),
+            ),
+            (
+                "a failed open resolves to the name it tried",
+                vec![rec(
+                    "openat",
+                    10,
+                    -2,
+                    vec![i(-100), s("/etc/shadow"), i(0), i(0)],
+                )],
+                fd("/etc/shadow", FdKind::File),
+            ),
+            (
+                "close resolves to the fd it closed",
+                vec![
+                    rec("open", 10, 4, vec![s("/tmp/f"), i(0), i(0)]),
+                    rec("close", 10, 0, vec![i(4)]),
+                ],
+                fd("/tmp/f", FdKind::File),
+            ),
+            (
+                "a closed fd is gone",
+                vec![
+                    rec("open", 10, 4, vec![s("/tmp/f"), i(0), i(0)]),
+                    rec("close", 10, 0, vec![i(4)]),
+                    rec("read", 10, -9, vec![i(4), i(1), OwnedArg::Absent]),
+                ],
+                None,
+            ),
+            (
+                "dup2 copies the fd",
+                vec![
+                    rec("open", 10, 4, vec![s("/tmp/f"), i(0), i(0)]),
+                    rec("dup2", 10, 1, vec![i(4), i(1)]),
+                    rec(
+                        "write",
+                        10,
+                        1,
+                        vec![i(1), i(1), OwnedArg::Bytes(b"x".to_vec())],
+                    ),
+                ],
+                fd("/tmp/f", FdKind::File),
+            ),
+            (
+                "openat relative to a directory fd",
+                vec![
+                    rec(
+                        "openat",
+                        10,
+                        5,
+                        vec![i(-100), s("/var/log"), i(0o200_000), i(0)],
+                    ),
+                    rec("openat", 10, 6, vec![i(5), s("syslog"), i(0), i(0)]),
+                ],
+                fd("/var/log/syslog", FdKind::File),
+            ),
+            (
+                "socket then connect carries the tuple",
+                vec![
+                    rec("socket", 10, 7, vec![i(2), i(1), i(0)]),
+                    rec(
+                        "connect",
+                        10,
+                        0,
+                        vec![i(7), OwnedArg::Absent, tuple.clone()],
+                    ),
+                ],
+                fd("", FdKind::Ipv4),
+            ),
+            (
+                "pipe makes two pipe fds",
+                vec![
+                    rec("pipe2", 10, 0, vec![i(8), i(9), i(0)]),
+                    rec("write", 10, 1, vec![i(9), i(1), OwnedArg::Absent]),
+                ],
+                fd("", FdKind::Pipe),
+            ),
+        ];
+        for (what, records, want) in cases {
+            assert_eq!(run(&records).2, want, "{what}");
+        }
+    }
+
+    #[test]
+    fn exec_fork_chdir_and_prctl_update_the_process() {
+        let (comm, cwd, _) = run(&[
+            rec("chdir", 10, 0, vec![s("/tmp")]),
+            rec(
+                "execve",
+                10,
+                0,
+                vec![s("/usr/bin/python3"), s("python3\0-c\0pass\0")],
+            ),
+        ]);
+        assert_eq!((comm.as_str(), cwd.as_str()), ("python3", "/tmp"));
+        let (comm, cwd, _) = run(&[
+            rec("clone", 10, 11, vec![i(0)]),
+            rec("getpid", 11, 11, vec![]),
+        ]);
+        assert_eq!(
+            (comm.as_str(), cwd.as_str()),
+            ("bash", "/home/u"),
+            "the child inherits"
+        );
+        let (comm, _, _) = run(&[rec("prctl", 10, 0, vec![i(15), s("worker-1"), i(0)])]);
+        assert_eq!(comm, "worker-1");
+    }
+
+    #[test]
+    fn exit_removes_the_thread_after_its_record() {
+        let mut t = Tracker::new();
+        let exit = rec("procexit", 20, 0, vec![i(0), i(0), i(0), i(0)]);
+        exit.with_record(|r| {
+            assert!(t.apply(r).thread.is_some(), "the exit itself resolves");
+        });
+        assert!(t.thread(20).is_some());
+        rec("getpid", 21, 21, vec![]).with_record(|r| {
+            t.apply(r);
+        });
+        assert!(t.thread(20).is_none());
+        assert!(
+            t.process(20).is_none(),
+            "its last thread took the process with it"
+        );
+    }
+}
