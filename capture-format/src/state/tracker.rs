@@ -946,14 +946,17 @@ mod tests {
         last
     }
 
-    #[test]
-    fn records_resolve_like_sysdig() {
+    /// What a sequence of records is about, the records, and the fd the last
+    /// one must resolve to (name and kind).
+    type Case = (&'static str, Vec<OwnedRecord>, Option<(String, FdKind)>);
+
+    fn resolution_cases() -> Vec<Case> {
         let fd = |name: &str, kind| Some((name.to_string(), kind));
         let tuple = OwnedArg::SockTuple(OwnedSockTuple::V4 {
             src: "10.0.0.1:40000".parse().unwrap(),
             dst: "10.0.0.2:80".parse().unwrap(),
         });
-        let cases: Vec<(&str, Vec<OwnedRecord>, Option<(String, FdKind)>)> = vec![
+        vec![
             (
                 "relative open, then a read of it",
                 vec![
@@ -1047,7 +1050,12 @@ mod tests {
                 ],
                 fd("", FdKind::Pipe),
             ),
-        ];
+        ]
+    }
+
+    #[test]
+    fn records_resolve_like_sysdig() {
+        let cases = resolution_cases();
         for (what, records, want) in cases {
             assert_eq!(run(&records).2, want, "{what}");
         }
