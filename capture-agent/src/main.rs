@@ -9,8 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use capture_format::file::{CaptureHeader, Writer, WriterOptions};
-use capture_format::state::Tracker;
+use capture_format::file::{CaptureHeader, WriterOptions};
 use capture_format::synth::{SynthOptions, builtin_paths, generate, paths_from_walk};
 use clap::{Parser, Subcommand};
 
@@ -117,17 +116,9 @@ fn synth(output: &PathBuf, events: usize, seed: u64) -> anyhow::Result<()> {
         num_cpus: 2,
         ..CaptureHeader::default()
     };
-    let mut writer = Writer::new(BufWriter::new(file), &header, WriterOptions::default())
+    let (out, index) = workload
+        .write_to(BufWriter::new(file), &header, WriterOptions::default())
         .with_context(|| format!("cannot write {}", output.display()))?;
-    writer.write_snapshot(&workload.snapshot)?;
-    let mut tracker = Tracker::from_snapshot(&workload.snapshot);
-    for record in &workload.records {
-        record.with_record(|rec| {
-            let ctx = tracker.apply(rec);
-            writer.write(rec, &ctx)
-        })?;
-    }
-    let (out, index) = writer.finish()?;
     out.into_inner()
         .map_err(std::io::IntoInnerError::into_error)?
         .sync_all()?;

@@ -19,9 +19,8 @@ use std::time::Instant;
 use capture_format::codec::Codec;
 use capture_format::event::{EventType, OwnedArg, OwnedRecord};
 use capture_format::file::{
-    CaptureHeader, CaptureReader, Chunk, Decoder, Projection, Writer, WriterOptions,
+    CaptureHeader, CaptureReader, Chunk, Decoder, Projection, WriterOptions,
 };
-use capture_format::state::Tracker;
 use capture_format::synth::{SynthOptions, Workload, generate, paths_from_walk};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -42,18 +41,10 @@ fn workload(snaplen: usize) -> Workload {
 }
 
 fn write(w: &Workload, options: WriterOptions) -> Vec<u8> {
-    let mut out = Vec::with_capacity(w.records.len() * 16);
-    let mut writer = Writer::new(&mut out, &CaptureHeader::default(), options).unwrap();
-    let mut tracker = Tracker::from_snapshot(&w.snapshot);
-    writer.write_snapshot(&w.snapshot).unwrap();
-    for r in &w.records {
-        r.with_record(|rec| {
-            let ctx = tracker.apply(rec);
-            writer.write(rec, &ctx).unwrap();
-        });
-    }
-    writer.finish().unwrap();
-    out
+    let out = Vec::with_capacity(w.records.len() * 16);
+    w.write_to(out, &CaptureHeader::default(), options)
+        .unwrap()
+        .0
 }
 
 /// A fixed-width row per event (what a simple tracer would dump), for the

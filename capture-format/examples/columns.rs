@@ -4,8 +4,7 @@
 //!
 //! Run: `cargo run --release -p capture-format --example columns`
 
-use capture_format::file::{CaptureHeader, Writer, WriterOptions, debug_column_stats};
-use capture_format::state::Tracker;
+use capture_format::file::{CaptureHeader, WriterOptions, debug_column_stats};
 use capture_format::synth::{SynthOptions, generate, paths_from_walk};
 
 fn main() {
@@ -16,20 +15,12 @@ fn main() {
         paths: paths_from_walk(std::path::Path::new("/usr"), 20_000),
         seed: 7,
     });
-    let mut out = Vec::new();
-    let mut writer = Writer::new(
-        &mut out,
-        &CaptureHeader::default(),
-        WriterOptions::default(),
-    )
-    .unwrap();
-    let mut tracker = Tracker::from_snapshot(&workload.snapshot);
-    for r in &workload.records {
-        r.with_record(|rec| {
-            let ctx = tracker.apply(rec);
-            writer.write(rec, &ctx).unwrap();
-        });
-    }
-    writer.finish().unwrap();
+    let (out, _) = workload
+        .write_to(
+            Vec::new(),
+            &CaptureHeader::default(),
+            WriterOptions::default(),
+        )
+        .unwrap();
     debug_column_stats(&out);
 }

@@ -16,6 +16,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::Path;
 
 use crate::event::{EventType, OwnedArg, OwnedRecord, OwnedSockTuple, RecordFlags, nr};
+use crate::file::{CaptureHeader, Index, Writer, WriterOptions};
 use crate::state::{FdInfo, FdKind, ProcessInfo, Snapshot, ThreadInfo, UserInfo};
 
 /// A small, fast, deterministic random number generator (`SplitMix64`).
@@ -103,6 +104,28 @@ pub struct Workload {
     pub snapshot: Snapshot,
     /// The records.
     pub records: Vec<OwnedRecord>,
+}
+
+impl Workload {
+    /// Writes the workload as a capture: the snapshot, then every record as
+    /// the state tracker resolves it.
+    pub fn write_to<W: std::io::Write>(
+        &self,
+        out: W,
+        header: &CaptureHeader,
+        options: WriterOptions,
+    ) -> crate::Result<(W, Index)> {
+        let mut writer = Writer::new(out, header, options)?;
+        writer.write_snapshot(&self.snapshot)?;
+        let mut tracker = crate::state::Tracker::from_snapshot(&self.snapshot);
+        for record in &self.records {
+            record.with_record(|rec| {
+                let ctx = tracker.apply(rec);
+                writer.write(rec, &ctx)
+            })?;
+        }
+        writer.finish()
+    }
 }
 
 /// Up to `limit` file paths found by walking `root`, in a stable walk order.

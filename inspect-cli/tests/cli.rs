@@ -25,8 +25,7 @@ fn capture(dir: &Path, events: usize) -> PathBuf {
 }
 
 fn write_with_library(path: &Path, events: usize) {
-    use capture_format::file::{CaptureHeader, Writer, WriterOptions};
-    use capture_format::state::Tracker;
+    use capture_format::file::{CaptureHeader, WriterOptions};
     use capture_format::synth::{SynthOptions, generate};
     let w = generate(&SynthOptions {
         events,
@@ -37,16 +36,7 @@ fn write_with_library(path: &Path, events: usize) {
         ..CaptureHeader::default()
     };
     let file = std::fs::File::create(path).unwrap();
-    let mut writer = Writer::new(file, &header, WriterOptions::default()).unwrap();
-    writer.write_snapshot(&w.snapshot).unwrap();
-    let mut tracker = Tracker::from_snapshot(&w.snapshot);
-    for r in &w.records {
-        r.with_record(|rec| {
-            let ctx = tracker.apply(rec);
-            writer.write(rec, &ctx).unwrap();
-        });
-    }
-    writer.finish().unwrap();
+    w.write_to(file, &header, WriterOptions::default()).unwrap();
 }
 
 fn tempdir(name: &str) -> PathBuf {

@@ -7,10 +7,7 @@
 use std::fmt::Write as _;
 use std::hint::black_box;
 
-use capture_format::file::{
-    CaptureHeader, CaptureReader, Chunk, Projection, Writer, WriterOptions,
-};
-use capture_format::state::Tracker;
+use capture_format::file::{CaptureHeader, CaptureReader, Chunk, Projection, WriterOptions};
 use capture_format::synth::{SynthOptions, generate, paths_from_walk};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use triggers::filter::{Env, Filter};
@@ -26,21 +23,13 @@ fn chunks() -> Vec<Chunk> {
         paths: paths_from_walk(std::path::Path::new("/usr"), 20_000),
         seed: 7,
     });
-    let mut out = Vec::new();
-    let mut writer = Writer::new(
-        &mut out,
-        &CaptureHeader::default(),
-        WriterOptions::default(),
-    )
-    .unwrap();
-    let mut tracker = Tracker::from_snapshot(&w.snapshot);
-    for r in &w.records {
-        r.with_record(|rec| {
-            let ctx = tracker.apply(rec);
-            writer.write(rec, &ctx).unwrap();
-        });
-    }
-    writer.finish().unwrap();
+    let (out, _) = w
+        .write_to(
+            Vec::new(),
+            &CaptureHeader::default(),
+            WriterOptions::default(),
+        )
+        .unwrap();
     let reader = CaptureReader::open(out.as_slice()).unwrap();
     (0..reader.index().chunks.len())
         .map(|i| reader.read_chunk(i, Projection::ALL).unwrap())

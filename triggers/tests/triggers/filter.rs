@@ -7,8 +7,9 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use capture_format::event::{
     EventType, OwnedArg, OwnedRecord, OwnedSockAddr, OwnedSockTuple, RecordFlags,
 };
-use capture_format::file::{CaptureHeader, CaptureReader, Projection, Writer, WriterOptions};
-use capture_format::state::{FdInfo, FdKind, ProcessInfo, Snapshot, ThreadInfo, Tracker};
+use capture_format::file::{CaptureHeader, CaptureReader, Projection, WriterOptions};
+use capture_format::state::{FdInfo, FdKind, ProcessInfo, Snapshot, ThreadInfo};
+use capture_format::synth::Workload;
 use triggers::filter::{Env, Filter};
 
 pub const T0: u64 = 1_700_000_000_000_000_000;
@@ -160,27 +161,19 @@ fn records() -> Vec<OwnedRecord> {
 }
 
 pub fn capture() -> Vec<u8> {
-    let snapshot = snapshot();
-    let records = records();
-    let mut out = Vec::new();
-    let mut w = Writer::new(
-        &mut out,
-        &CaptureHeader::default(),
-        WriterOptions::default(),
-    )
-    .unwrap();
-    w.write_snapshot(&snapshot).unwrap();
-    let mut tracker = Tracker::from_snapshot(&snapshot);
-    for (n, r) in records.iter().enumerate() {
-        let mut r = r.clone();
+    let mut records = records();
+    for (n, r) in records.iter_mut().enumerate() {
         r.ts = T0 + (n as u64 + 1) * 1_000_000;
-        r.with_record(|rec| {
-            let ctx = tracker.apply(rec);
-            w.write(rec, &ctx).unwrap();
-        });
     }
-    w.finish().unwrap();
-    out
+    let workload = Workload {
+        snapshot: snapshot(),
+        records,
+    };
+    let header = CaptureHeader::default();
+    workload
+        .write_to(Vec::new(), &header, WriterOptions::default())
+        .unwrap()
+        .0
 }
 
 fn selected(bytes: &[u8], filter: &Filter, projection: Projection) -> Vec<u64> {
