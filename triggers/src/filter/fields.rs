@@ -108,6 +108,8 @@ pub enum ArgSel {
 pub struct FieldInfo {
     /// Name as written (`evt.arg.NAME` for the argument fields).
     pub name: &'static str,
+    /// The field (with a placeholder argument for the argument fields).
+    pub field: Field,
     /// Value kind.
     pub kind: Kind,
     /// What it is.
@@ -116,143 +118,245 @@ pub struct FieldInfo {
 
 /// Every field, in the order `fields` lists them.
 pub static FIELDS: &[FieldInfo] = &[
-    f("evt.num", Kind::Num, "event number in the capture, from 1"),
+    f(
+        "evt.num",
+        Field::EvtNum,
+        Kind::Num,
+        "event number in the capture, from 1",
+    ),
     f(
         "evt.time",
+        Field::EvtTime,
         Kind::Str,
         "event time (UTC), as HH:MM:SS.nnnnnnnnn",
     ),
     f(
         "evt.rawtime",
+        Field::EvtRawtime,
         Kind::Num,
         "event time, in ns since the epoch",
     ),
     f(
         "evt.reltime",
+        Field::EvtReltime,
         Kind::Duration,
         "event time, in ns since the start of the capture",
     ),
     f(
         "evt.type",
+        Field::EvtType,
         Kind::Str,
         "event type: the system call's name (open, read...) or the event's (procexit...)",
     ),
     f(
         "evt.dir",
+        Field::EvtDir,
         Kind::Str,
         "'<' for a call that returned (syscap records calls at their return), '>' for one that did not",
     ),
-    f("evt.cpu", Kind::Num, "CPU the call returned on"),
+    f(
+        "evt.cpu",
+        Field::EvtCpu,
+        Kind::Num,
+        "CPU the call returned on",
+    ),
     f(
         "evt.res",
+        Field::EvtRes,
         Kind::Str,
         "result: SUCCESS, or the errno name (ENOENT...) of a failed call",
     ),
-    f("evt.rawres", Kind::Signed, "return value, as a number"),
+    f(
+        "evt.rawres",
+        Field::EvtRawres,
+        Kind::Signed,
+        "return value, as a number",
+    ),
     f(
         "evt.failed",
+        Field::EvtFailed,
         Kind::Bool,
         "true for calls that returned an error",
     ),
     f(
         "evt.latency",
+        Field::EvtLatency,
         Kind::Duration,
         "time from entry to return, in ns",
     ),
     f(
         "evt.buflen",
+        Field::EvtBuflen,
         Kind::Size,
         "bytes read or written by an I/O call",
     ),
     f(
         "evt.buffer",
+        Field::EvtBuffer,
         Kind::Str,
         "the data snapshot of an I/O call (its first snaplen bytes)",
     ),
     f(
         "evt.is_io",
+        Field::EvtIsIo,
         Kind::Bool,
         "true for calls that read or write data",
     ),
     f(
         "evt.is_io_read",
+        Field::EvtIsIoRead,
         Kind::Bool,
         "true for calls that read data",
     ),
     f(
         "evt.is_io_write",
+        Field::EvtIsIoWrite,
         Kind::Bool,
         "true for calls that write data",
     ),
     f(
         "evt.arg.NAME",
+        Field::EvtArg(ArgSel::Index(0)),
         Kind::Str,
         "an argument by name (evt.arg.fd) or position (evt.arg[0]), as sysdig shows it",
     ),
-    f("evt.rawarg.NAME", Kind::Signed, "an argument's raw value"),
-    f("evt.args", Kind::Str, "all arguments, as NAME=VALUE pairs"),
-    f("proc.name", Kind::Str, "process (thread) name, as comm"),
-    f("proc.pid", Kind::Num, "process id"),
-    f("proc.ppid", Kind::Num, "parent process id"),
-    f("proc.pname", Kind::Str, "parent process name"),
+    f(
+        "evt.rawarg.NAME",
+        Field::EvtRawarg(ArgSel::Index(0)),
+        Kind::Signed,
+        "an argument's raw value",
+    ),
+    f(
+        "evt.args",
+        Field::EvtArgs,
+        Kind::Str,
+        "all arguments, as NAME=VALUE pairs",
+    ),
+    f(
+        "proc.name",
+        Field::ProcName,
+        Kind::Str,
+        "process (thread) name, as comm",
+    ),
+    f("proc.pid", Field::ProcPid, Kind::Num, "process id"),
+    f("proc.ppid", Field::ProcPpid, Kind::Num, "parent process id"),
+    f(
+        "proc.pname",
+        Field::ProcPname,
+        Kind::Str,
+        "parent process name",
+    ),
     f(
         "proc.exe",
+        Field::ProcExe,
         Kind::Str,
         "first command-line argument (argv[0])",
     ),
-    f("proc.exepath", Kind::Str, "full path of the executable"),
-    f("proc.cmdline", Kind::Str, "process name and arguments"),
-    f("proc.args", Kind::Str, "arguments after argv[0]"),
-    f("proc.cwd", Kind::Str, "working directory"),
+    f(
+        "proc.exepath",
+        Field::ProcExepath,
+        Kind::Str,
+        "full path of the executable",
+    ),
+    f(
+        "proc.cmdline",
+        Field::ProcCmdline,
+        Kind::Str,
+        "process name and arguments",
+    ),
+    f(
+        "proc.args",
+        Field::ProcArgs,
+        Kind::Str,
+        "arguments after argv[0]",
+    ),
+    f("proc.cwd", Field::ProcCwd, Kind::Str, "working directory"),
     f(
         "proc.aname",
+        Field::ProcAname(None),
         Kind::Str,
         "name of any ancestor; proc.aname[N] the Nth (1 is the parent)",
     ),
-    f("thread.tid", Kind::Num, "thread id"),
-    f("user.uid", Kind::Num, "user id"),
-    f("user.name", Kind::Str, "user name"),
-    f("group.gid", Kind::Num, "group id"),
-    f("fd.num", Kind::Signed, "fd number"),
+    f("thread.tid", Field::ThreadTid, Kind::Num, "thread id"),
+    f("user.uid", Field::UserUid, Kind::Num, "user id"),
+    f("user.name", Field::UserName, Kind::Str, "user name"),
+    f("group.gid", Field::GroupGid, Kind::Num, "group id"),
+    f("fd.num", Field::FdNum, Kind::Signed, "fd number"),
     f(
         "fd.name",
+        Field::FdName,
         Kind::Str,
         "fd name: a path, or a connection as cip:cport->sip:sport",
     ),
     f(
         "fd.type",
+        Field::FdType,
         Kind::Str,
         "fd type: file, directory, ipv4, ipv6, unix, pipe, event, signalfd, eventpoll, inotify, timerfd, netlink, bpf...",
     ),
     f(
         "fd.typechar",
+        Field::FdTypechar,
         Kind::Str,
         "fd type as one letter (f, d, 4, 6, u, p...)",
     ),
-    f("fd.directory", Kind::Str, "directory of a file fd"),
-    f("fd.filename", Kind::Str, "base name of a file fd"),
-    f("fd.sip", Kind::Ip, "server IP of a connection"),
-    f("fd.cip", Kind::Ip, "client IP of a connection"),
-    f("fd.sport", Kind::Num, "server port"),
-    f("fd.cport", Kind::Num, "client port"),
-    f("fd.lip", Kind::Ip, "local IP"),
-    f("fd.rip", Kind::Ip, "remote IP"),
-    f("fd.lport", Kind::Num, "local port"),
-    f("fd.rport", Kind::Num, "remote port"),
+    f(
+        "fd.directory",
+        Field::FdDirectory,
+        Kind::Str,
+        "directory of a file fd",
+    ),
+    f(
+        "fd.filename",
+        Field::FdFilename,
+        Kind::Str,
+        "base name of a file fd",
+    ),
+    f(
+        "fd.sip",
+        Field::FdSip,
+        Kind::Ip,
+        "server IP of a connection",
+    ),
+    f(
+        "fd.cip",
+        Field::FdCip,
+        Kind::Ip,
+        "client IP of a connection",
+    ),
+    f("fd.sport", Field::FdSport, Kind::Num, "server port"),
+    f("fd.cport", Field::FdCport, Kind::Num, "client port"),
+    f("fd.lip", Field::FdLip, Kind::Ip, "local IP"),
+    f("fd.rip", Field::FdRip, Kind::Ip, "remote IP"),
+    f("fd.lport", Field::FdLport, Kind::Num, "local port"),
+    f("fd.rport", Field::FdRport, Kind::Num, "remote port"),
     f(
         "fd.l4proto",
+        Field::FdL4proto,
         Kind::Str,
         "transport protocol: tcp, udp, icmp, raw",
     ),
-    f("fd.sockfamily", Kind::Str, "socket family: ip or unix"),
+    f(
+        "fd.sockfamily",
+        Field::FdSockfamily,
+        Kind::Str,
+        "socket family: ip or unix",
+    ),
     f(
         "container.id",
+        Field::ContainerId,
         Kind::Str,
         "container id, 'host' outside containers",
     ),
-    f("k8s.pod.uid", Kind::Str, "Kubernetes pod UID"),
+    f(
+        "k8s.pod.uid",
+        Field::K8sPodUid,
+        Kind::Str,
+        "Kubernetes pod UID",
+    ),
     f(
         "trigger.rule",
+        Field::TriggerRule,
         Kind::Str,
         "the trigger rule: of a trigger event, or that started the capture",
     ),
@@ -276,9 +380,10 @@ pub fn write_field_list(out: &mut impl std::io::Write) -> std::io::Result<()> {
     Ok(())
 }
 
-const fn f(name: &'static str, kind: Kind, description: &'static str) -> FieldInfo {
+const fn f(name: &'static str, field: Field, kind: Kind, description: &'static str) -> FieldInfo {
     FieldInfo {
         name,
+        field,
         kind,
         description,
     }
@@ -293,23 +398,6 @@ pub fn resolve(name: &str, arg: Option<&str>) -> Result<Field, String> {
         Some(a) => Err(format!("field '{name}' takes no argument (found '{a}')")),
     };
     match name {
-        "evt.num" => plain(F::EvtNum),
-        "evt.time" => plain(F::EvtTime),
-        "evt.rawtime" => plain(F::EvtRawtime),
-        "evt.reltime" => plain(F::EvtReltime),
-        "evt.type" => plain(F::EvtType),
-        "evt.dir" => plain(F::EvtDir),
-        "evt.cpu" => plain(F::EvtCpu),
-        "evt.res" => plain(F::EvtRes),
-        "evt.rawres" => plain(F::EvtRawres),
-        "evt.failed" => plain(F::EvtFailed),
-        "evt.latency" => plain(F::EvtLatency),
-        "evt.buflen" => plain(F::EvtBuflen),
-        "evt.buffer" => plain(F::EvtBuffer),
-        "evt.is_io" => plain(F::EvtIsIo),
-        "evt.is_io_read" => plain(F::EvtIsIoRead),
-        "evt.is_io_write" => plain(F::EvtIsIoWrite),
-        "evt.args" => plain(F::EvtArgs),
         "evt.arg" | "evt.rawarg" => {
             let Some(a) = arg else {
                 return Err(format!(
@@ -330,15 +418,6 @@ pub fn resolve(name: &str, arg: Option<&str>) -> Result<Field, String> {
                 F::EvtRawarg(sel)
             })
         }
-        "proc.name" => plain(F::ProcName),
-        "proc.pid" => plain(F::ProcPid),
-        "proc.ppid" => plain(F::ProcPpid),
-        "proc.pname" => plain(F::ProcPname),
-        "proc.exe" => plain(F::ProcExe),
-        "proc.exepath" => plain(F::ProcExepath),
-        "proc.cmdline" => plain(F::ProcCmdline),
-        "proc.args" => plain(F::ProcArgs),
-        "proc.cwd" => plain(F::ProcCwd),
         "proc.aname" => match arg {
             None => Ok(F::ProcAname(None)),
             Some(a) => match a.parse::<u32>() {
@@ -346,33 +425,13 @@ pub fn resolve(name: &str, arg: Option<&str>) -> Result<Field, String> {
                 _ => Err(format!("proc.aname[N] needs N >= 1, found '{a}'")),
             },
         },
-        "thread.tid" => plain(F::ThreadTid),
-        "user.uid" => plain(F::UserUid),
-        "user.name" => plain(F::UserName),
-        "group.gid" => plain(F::GroupGid),
-        "fd.num" => plain(F::FdNum),
-        "fd.name" => plain(F::FdName),
-        "fd.type" => plain(F::FdType),
-        "fd.typechar" => plain(F::FdTypechar),
-        "fd.directory" => plain(F::FdDirectory),
-        "fd.filename" => plain(F::FdFilename),
-        "fd.sip" => plain(F::FdSip),
-        "fd.cip" => plain(F::FdCip),
-        "fd.sport" => plain(F::FdSport),
-        "fd.cport" => plain(F::FdCport),
-        "fd.lip" => plain(F::FdLip),
-        "fd.rip" => plain(F::FdRip),
-        "fd.lport" => plain(F::FdLport),
-        "fd.rport" => plain(F::FdRport),
-        "fd.l4proto" => plain(F::FdL4proto),
-        "fd.sockfamily" => plain(F::FdSockfamily),
-        "container.id" => plain(F::ContainerId),
-        "k8s.pod.uid" => plain(F::K8sPodUid),
-        "trigger.rule" => plain(F::TriggerRule),
-        _ => Err(match suggest(name) {
-            Some(s) => format!("unknown field '{name}' (did you mean {s}?)"),
-            None => format!("unknown field '{name}'"),
-        }),
+        _ => match FIELDS.iter().find(|f| f.name == name) {
+            Some(info) => plain(info.field),
+            None => Err(match suggest(name) {
+                Some(s) => format!("unknown field '{name}' (did you mean {s}?)"),
+                None => format!("unknown field '{name}'"),
+            }),
+        },
     }
 }
 
@@ -424,27 +483,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
 impl Field {
     /// How values of this field compare.
     pub fn kind(self) -> Kind {
-        use Field as F;
-        match self {
-            F::EvtNum
-            | F::EvtRawtime
-            | F::EvtCpu
-            | F::ProcPid
-            | F::ProcPpid
-            | F::ThreadTid
-            | F::UserUid
-            | F::GroupGid
-            | F::FdSport
-            | F::FdCport
-            | F::FdLport
-            | F::FdRport => Kind::Num,
-            F::EvtRawres | F::FdNum | F::EvtRawarg(_) => Kind::Signed,
-            F::EvtReltime | F::EvtLatency => Kind::Duration,
-            F::EvtBuflen => Kind::Size,
-            F::EvtFailed | F::EvtIsIo | F::EvtIsIoRead | F::EvtIsIoWrite => Kind::Bool,
-            F::FdSip | F::FdCip | F::FdLip | F::FdRip => Kind::Ip,
-            _ => Kind::Str,
-        }
+        let same =
+            |f: &&FieldInfo| std::mem::discriminant(&f.field) == std::mem::discriminant(&self);
+        FIELDS.iter().find(same).map_or(Kind::Str, |f| f.kind)
     }
 
     /// The chunk columns needed to read this field.
@@ -1045,6 +1086,12 @@ mod tests {
                 None => (f.name, None),
             };
             let field = resolve(name, arg).unwrap_or_else(|e| panic!("{}: {e}", f.name));
+            assert_eq!(
+                std::mem::discriminant(&field),
+                std::mem::discriminant(&f.field),
+                "{}",
+                f.name
+            );
             assert_eq!(field.kind(), f.kind, "{}", f.name);
         }
     }
