@@ -1,0 +1,277 @@
+//! The kernel side: loading the eBPF programs, configuring their filters and
+//! reading their ring buffer.
+
+pub mod abi;
+pub mod recipes;
+
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::time::Duration;
+
+use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
+use aya::programs::BtfTracePoint;
+use aya::{Btf, Ebpf, EbpfLoader, include_bytes_aligned};
+
+/// The compiled kernel side (`bpf/syscap.bpf.c`, built by build.rs).
+static OBJECT: &[u8] = include_bytes_aligned!(concat!(env!("OUT_DIR"), "/syscap.bpf.o"));
+
+/// Where the kernel publishes its BTF, which CO-RE and `tp_btf` need.
+pub const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
+
+/// The programs and the tracepoints they attach to.
+const PROGRAMS: [(&str, &str); 5] = [
+    ("syscap_sys_enter", "sys_enter"),
+    ("syscap_sys_exit", "sys_exit"),
+    ("syscap_fork", "sched_process_fork"),
+    ("syscap_exec", "sched_process_exec"),
+    ("syscap_exit", "sched_process_exit"),
+];
+
+/// What to record, decided before the programs load.
+#[derive(Clone, Debug)]
+pub struct ProbeConfig {
+    /// Bytes of the ring buffer (a power of two, at least a page).
+    pub ring_bytes: u32,
+    /// Bytes of each I/O buffer to keep.
+    pub snaplen: u32,
+    /// Only these thread groups and their descendants (none: every process).
+    pub pids: Option<Vec<u32>>,
+    /// Only threads with this `comm` (at most 15 bytes).
+    pub comm: Option<Vec<u8>>,
+    /// Only these syscalls (none: all).
+    pub syscalls: Option<Vec<u16>>,
+    /// Bytes queued before user space is woken.
+    pub wakeup_bytes: u64,
+}
+
+impl Default for ProbeConfig {
+    fn default() -> Self {
+        Self {
+            ring_bytes: 16 << 20,
+            snaplen: 80,
+            pids: None,
+            comm: None,
+            syscalls: None,
+            wakeup_bytes: 256 << 10,
+        }
+    }
+}
+
+/// Why the kernel side could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// No BTF: CO-RE and BTF tracepoints need it.
+    #[error("kernel BTF not found at {KERNEL_BTF} (needs a kernel built with CONFIG_DEBUG_INFO_BTF)")]
+    NoBtf,
+    /// Not allowed to load BPF programs.
+    #[error(
+        "permission denied loading eBPF programs: run as root (or with CAP_BPF and CAP_PERFMON)"
+    )]
+    NotPermitted(#[source] aya::EbpfError),
+    /// A configuration value is out of range.
+    #[error("invalid capture setting: {0}")]
+    Config(String),
+    /// Loading or verifying failed.
+    #[error("loading the eBPF programs failed")]
+    Load(#[source] aya::EbpfError),
+    /// Loading or attaching one program failed.
+    #[error("eBPF program {program} ({tracepoint}) failed to load or attach")]
+    Program {
+        /// Program name.
+        program: &'static str,
+        /// Tracepoint.
+        tracepoint: &'static str,
+        /// Cause.
+        #[source]
+        source: aya::programs::ProgramError,
+    },
+    /// A map access failed.
+    #[error("eBPF map {map}: {source}")]
+    Map {
+        /// Map name.
+        map: &'static str,
+        /// Cause.
+        #[source]
+        source: aya::maps::MapError,
+    },
+    /// Waiting for the ring buffer failed.
+    #[error("polling the ring buffer failed")]
+    Poll(#[source] io::Error),
+}
+
+fn map_err(map: &'static str) -> impl FnOnce(aya::maps::MapError) -> ProbeError {
+    move |source| ProbeError::Map { map, source }
+}
+
+/// The loaded and attached kernel side.
+pub struct Probe {
+    ebpf: Ebpf,
+    ring: RingBuf<MapData>,
+    drops: PerCpuArray<MapData, u64>,
+    traced: HashMap<MapData, u32, u8>,
+}
+
+impl std::fmt::Debug for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Probe").finish_non_exhaustive()
+    }
+}
+
+fn is_permission_error(e: &aya::EbpfError) -> bool {
+    let text = format!("{e:?}");
+    text.contains("PermissionDenied") || text.contains("EPERM") || text.contains("os error 1)")
+}
+
+impl Probe {
+    /// Loads the programs with `config`, ready to attach.
+    pub fn load(config: &ProbeConfig) -> Result<Self, ProbeError> {
+        if !Path::new(KERNEL_BTF).exists() {
+            return Err(ProbeError::NoBtf);
+        }
+        if !config.ring_bytes.is_power_of_two() || config.ring_bytes < 4096 {
+            return Err(ProbeError::Config(format!(
+                "ring buffer size {} is not a power of two of at least 4096 bytes",
+                config.ring_bytes
+            )));
+        }
+        if config.snaplen > abi::MAX_SNAPLEN {
+            return Err(ProbeError::Config(format!(
+                "snaplen {} is above the maximum of {}",
+                config.snaplen,
+                abi::MAX_SNAPLEN
+            )));
+        }
+        let mut comm = [0u64; 2];
+        if let Some(name) = &config.comm {
+            if name.len() > 15 {
+                return Err(ProbeError::Config(format!(
+                    "comm {:?} is longer than the kernel's 15 bytes",
+                    String::from_utf8_lossy(name)
+                )));
+            }
+            let mut bytes = [0u8; 16];
+            bytes[..name.len()].copy_from_slice(name);
+            comm[0] = u64::from_ne_bytes(bytes[..8].try_into().expect("8 bytes"));
+            comm[1] = u64::from_ne_bytes(bytes[8..].try_into().expect("8 bytes"));
+        }
+        let cpus = aya::util::nr_cpus().map_or(1, |n| n.max(1));
+        let self_tgid = std::process::id();
+        let filter_pids = u8::from(config.pids.is_some());
+        let filter_comm_on = u8::from(config.comm.is_some());
+        let mut ebpf = EbpfLoader::new()
+            .allow_unsupported_maps()
+            .override_global("self_tgid", &self_tgid, true)
+            .override_global("filter_pids", &filter_pids, true)
+            .override_global("filter_comm_on", &filter_comm_on, true)
+            .override_global("filter_comm", &comm, true)
+            .override_global("snaplen", &config.snaplen, true)
+            .override_global("wakeup_bytes", &config.wakeup_bytes, true)
+            .map_max_entries("EVENTS", config.ring_bytes)
+            .map_max_entries(
+                "SCRATCH",
+                u32::try_from(cpus).map_err(|_| ProbeError::Config("CPU count".into()))?,
+            )
+            .load(OBJECT)
+            .map_err(|e| {
+                if is_permission_error(&e) {
+                    ProbeError::NotPermitted(e)
+                } else {
+                    ProbeError::Load(e)
+                }
+            })?;
+
+        let mut recipes: Array<_, abi::Recipe> = Array::try_from(
+            ebpf.map_mut("RECIPES")
+                .ok_or_else(|| ProbeError::Config("RECIPES map missing".into()))?,
+        )
+        .map_err(map_err("RECIPES"))?;
+        for (i, recipe) in recipes::recipes(config.syscalls.as_deref())
+            .into_iter()
+            .enumerate()
+        {
+            let i = u32::try_from(i).expect("512 recipes");
+            recipes.set(i, recipe, 0).map_err(map_err("RECIPES"))?;
+        }
+
+        let take = |ebpf: &mut Ebpf, name: &'static str| {
+            ebpf.take_map(name)
+                .ok_or_else(|| ProbeError::Config(format!("map {name} missing from the object")))
+        };
+        let ring = RingBuf::try_from(take(&mut ebpf, "EVENTS")?).map_err(map_err("EVENTS"))?;
+        let drops = PerCpuArray::try_from(take(&mut ebpf, "DROPS")?).map_err(map_err("DROPS"))?;
+        let mut traced =
+            HashMap::try_from(take(&mut ebpf, "TRACED")?).map_err(map_err("TRACED"))?;
+        for &pid in config.pids.iter().flatten() {
+            traced.insert(pid, 1, 0).map_err(map_err("TRACED"))?;
+        }
+        Ok(Self {
+            ebpf,
+            ring,
+            drops,
+            traced,
+        })
+    }
+
+    /// Adds a thread group (and, from now on, its descendants) to the traced
+    /// set. Only meaningful when the probe was loaded with `pids`.
+    pub fn trace_pid(&mut self, tgid: u32) -> Result<(), ProbeError> {
+        self.traced.insert(tgid, 1, 0).map_err(map_err("TRACED"))
+    }
+
+    /// Attaches every program: from here on events flow.
+    pub fn attach(&mut self) -> Result<(), ProbeError> {
+        let btf = Btf::from_sys_fs().map_err(|_| ProbeError::NoBtf)?;
+        for (program, tracepoint) in PROGRAMS {
+            let err = |source| ProbeError::Program {
+                program,
+                tracepoint,
+                source,
+            };
+            let prog: &mut BtfTracePoint = self
+                .ebpf
+                .program_mut(program)
+                .ok_or_else(|| ProbeError::Config(format!("program {program} missing")))?
+                .try_into()
+                .map_err(err)?;
+            prog.load(tracepoint, &btf).map_err(err)?;
+            prog.attach().map_err(err)?;
+        }
+        Ok(())
+    }
+
+    /// Records the kernel failed to queue since loading, over all CPUs.
+    pub fn drops(&self) -> Result<u64, ProbeError> {
+        let values = self.drops.get(&0, 0).map_err(map_err("DROPS"))?;
+        Ok(values.iter().sum())
+    }
+
+    /// Waits up to `timeout` for the kernel to signal queued records.
+    pub fn wait(&self, timeout: Duration) -> Result<(), ProbeError> {
+        let mut pfd = libc::pollfd {
+            fd: self.ring.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+        // SAFETY: one valid pollfd for the duration of the call.
+        let n = unsafe { libc::poll(&raw mut pfd, 1, ms) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(ProbeError::Poll(e));
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands every queued record to `f`; returns how many there were.
+    pub fn drain(&mut self, mut f: impl FnMut(&[u8])) -> usize {
+        let mut n = 0;
+        while let Some(item) = self.ring.next() {
+            f(&item);
+            n += 1;
+        }
+        n
+    }
+}
