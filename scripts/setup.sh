@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing syscap needs on Debian (run as root).
 set -euo pipefail
-packages=(build-essential pkg-config)
+packages=(build-essential pkg-config clang libbpf-dev strace)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -3,4 +3,7 @@
 //! The binary `syscap-agent` wires these pieces together: [`kernel`] loads
 //! the eBPF programs and decodes their records.
 
+pub mod capture;
+pub mod host;
 pub mod kernel;
+pub mod procfs;

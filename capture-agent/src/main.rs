@@ -1,17 +1,39 @@
-//! `syscap-agent`: records system calls into syscap capture files.
-//!
-//! This first version writes synthetic captures (for demos and benchmarks);
-//! eBPF capture comes next.
+//! `syscap-agent`: records system calls with eBPF into syscap capture files.
 
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::io::IsTerminal as _;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
 use anyhow::Context as _;
+use capture_agent::capture::{self, CaptureOptions, Status, StopReason};
+use capture_agent::kernel::ProbeConfig;
+use capture_format::event::EventType;
 use capture_format::file::{CaptureHeader, WriterOptions};
 use capture_format::synth::{SynthOptions, builtin_paths, generate, paths_from_walk};
 use clap::{Parser, Subcommand};
+
+/// Writes a line to stderr, ignoring failure: a closed stderr must not
+/// turn a finished capture into a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `say!` without the newline (progress lines).
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
 
 #[derive(Parser, Debug)]
 #[command(
@@ -26,6 +48,13 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Records every system call of the host, or of one command and its
+    /// descendants, into a capture file.
+    #[command(after_help = "Examples:\n  \
+        syscap-agent capture -o ls.syscap -- ls -l /tmp\n  \
+        syscap-agent capture -o host.syscap --duration 10s\n  \
+        syscap-agent capture -o nginx.syscap --comm nginx --syscalls openat,read,write,close")]
+    Capture(CaptureArgs),
     /// Writes a capture of a synthetic but realistic workload (web server,
     /// database, cache, JVM, cron, find), for demos and benchmarks.
     Synth {
@@ -48,31 +77,258 @@ enum Command {
     },
 }
 
+#[derive(clap::Args, Debug)]
+struct CaptureArgs {
+    /// Capture file to write.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Stop after this long (`10s`, `2m`); without it and without a
+    /// command, runs until Ctrl-C or SIGTERM.
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Stop when the file reaches this size (`512MiB`, `1G`).
+    #[arg(long, default_value = "512MiB", value_parser = parse_size)]
+    max_size: u64,
+    /// Bytes of each read/write/send/recv buffer to keep (0: none).
+    #[arg(short, long, default_value_t = 80)]
+    snaplen: u32,
+    /// Size of the kernel ring buffer (a power of two).
+    #[arg(long, default_value = "16MiB", value_parser = parse_size)]
+    ring_size: u64,
+    /// Keep only events this filter matches (sysdig/Falco syntax, e.g.
+    /// `evt.type in (openat, connect) and proc.name != sshd`). Event types
+    /// it names are also filtered in the kernel.
+    #[arg(short, long, value_name = "EXPR")]
+    filter: Option<String>,
+    /// Only these processes (and their descendants); repeatable.
+    #[arg(long = "pid", value_name = "PID")]
+    pids: Vec<u32>,
+    /// Only threads with this command name (`comm`, up to 15 bytes).
+    #[arg(long)]
+    comm: Option<String>,
+    /// Only these system calls (comma-separated names); process events are
+    /// always kept so that names resolve.
+    #[arg(long, value_delimiter = ',')]
+    syscalls: Vec<String>,
+    /// The command to run and capture with all its descendants; the agent
+    /// exits with its exit status.
+    #[arg(last = true, value_name = "COMMAND")]
+    command: Vec<std::ffi::OsString>,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    triggers::filter::parse_quantity(text, triggers::filter::Kind::Duration)
+        .and_then(|ns| u64::try_from(ns).ok())
+        .map(Duration::from_nanos)
+        .ok_or_else(|| format!("{text:?} is not a duration (e.g. 500ms, 10s, 2m)"))
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    triggers::filter::parse_quantity(text, triggers::filter::Kind::Size)
+        .and_then(|n| u64::try_from(n).ok())
+        .ok_or_else(|| format!("{text:?} is not a size (e.g. 4096, 16MiB, 1G)"))
+}
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
-            eprintln!("syscap-agent: {e:#}");
+            say!("syscap-agent: {e:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Capture(args) => capture(args),
         Command::Synth {
             output,
             events,
             seed,
-        } => synth(&output, events, seed),
-        Command::CheckRules { file } => check_rules(&file),
+        } => synth(&output, events, seed).map(|()| ExitCode::SUCCESS),
+        Command::CheckRules { file } => check_rules(&file).map(|()| ExitCode::SUCCESS),
         Command::Fields => {
             let mut out = std::io::stdout().lock();
             match triggers::filter::write_field_list(&mut out) {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                other => Ok(other?),
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+                other => other.map(|()| ExitCode::SUCCESS).map_err(Into::into),
             }
         }
+    }
+}
+
+impl CaptureArgs {
+    /// Checks the arguments and turns them into capture options.
+    fn into_options(self) -> anyhow::Result<CaptureOptions> {
+        let args = self;
+        let syscalls = if args.syscalls.is_empty() {
+            None
+        } else {
+            let mut numbers = Vec::new();
+            for name in &args.syscalls {
+                match EventType::from_name(name.trim()) {
+                    Some(t) if t.0 < 512 => numbers.push(t.0),
+                    _ => anyhow::bail!("--syscalls: {name:?} is not an x86-64 system call"),
+                }
+            }
+            Some(numbers)
+        };
+        let ring_bytes = u32::try_from(args.ring_size)
+            .ok()
+            .filter(|n| n.is_power_of_two() && *n >= 4096)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--ring-size {} must be a power of two between 4KiB and 2GiB",
+                    args.ring_size
+                )
+            })?;
+        let filter = match &args.filter {
+            Some(text) => Some(
+                triggers::filter::Filter::new(text)
+                    .map_err(|e| anyhow::anyhow!("--filter: {e}\n{}", e.caret(text)))?,
+            ),
+            None => None,
+        };
+        let mut filter_text: Vec<String> = args.filter.iter().cloned().collect();
+        if !args.pids.is_empty() {
+            filter_text.push(format!(
+                "proc.pid in ({})",
+                args.pids
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if let Some(c) = &args.comm {
+            filter_text.push(format!("proc.name = {c}"));
+        }
+        if !args.syscalls.is_empty() {
+            filter_text.push(format!("evt.type in ({})", args.syscalls.join(", ")));
+        }
+        Ok(CaptureOptions {
+            output: args.output.clone(),
+            duration: args.duration,
+            max_size: Some(args.max_size),
+            probe: ProbeConfig {
+                ring_bytes,
+                snaplen: args.snaplen,
+                pids: (!args.pids.is_empty()).then(|| args.pids.clone()),
+                comm: args.comm.map(String::into_bytes),
+                syscalls,
+                ..ProbeConfig::default()
+            },
+            command: args.command,
+            filter,
+            filter_text: if filter_text.len() > 1 {
+                filter_text
+                    .iter()
+                    .map(|f| format!("({f})"))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            } else {
+                filter_text.concat()
+            },
+        })
+    }
+}
+
+fn capture(args: CaptureArgs) -> anyhow::Result<ExitCode> {
+    let options = args.into_options()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("cannot install signal handlers")?;
+    }
+    let tty = std::io::stderr().is_terminal();
+    let output = options.output.display().to_string();
+    let report = capture::run(&options, &stop, |status| show_status(status, tty, &output))?;
+    if tty {
+        say_raw!("\r\x1b[K");
+    }
+    let events = report.index.events;
+    say!(
+        "syscap-agent: {} events in {:.2} s written to {} ({}, {:.1} bytes/event){}",
+        events,
+        report.elapsed.as_secs_f64(),
+        options.output.display(),
+        human_bytes(report.bytes),
+        report.bytes as f64 / events.max(1) as f64,
+        match report.stopped_by {
+            StopReason::MaxSize => "; stopped at --max-size",
+            _ => "",
+        }
+    );
+    if report.drops > 0 {
+        say!(
+            "syscap-agent: warning: the kernel dropped {} records (ring buffer full); drop records mark where in the capture",
+            report.drops
+        );
+    }
+    Ok(match report.exit_status {
+        Some(status) => exit_code_of(status),
+        None => ExitCode::SUCCESS,
+    })
+}
+
+/// Says on stderr when recording starts, then shows progress on a terminal.
+fn show_status(status: Status<'_>, tty: bool, output: &str) {
+    let p = match status {
+        Status::Started {
+            processes,
+            command_pid: Some(pid),
+        } => {
+            say!(
+                "syscap-agent: capturing pid {pid} and its descendants into {output} ({processes} processes in the snapshot)"
+            );
+            return;
+        }
+        Status::Started {
+            processes,
+            command_pid: None,
+        } => {
+            say!(
+                "syscap-agent: capturing into {output} ({processes} processes in the snapshot); Ctrl-C stops"
+            );
+            return;
+        }
+        Status::Running(p) => p,
+    };
+    if tty {
+        let secs = p.elapsed.as_secs_f64().max(1e-3);
+        say_raw!(
+            "\r\x1b[K{} events ({:.0}/s), {}, {} drops",
+            p.events,
+            p.events as f64 / secs,
+            human_bytes(p.bytes),
+            p.drops
+        );
+    }
+}
+
+/// The command's exit code, or 128 + signal as shells report it.
+fn exit_code_of(status: std::process::ExitStatus) -> ExitCode {
+    use std::os::unix::process::ExitStatusExt;
+    let code = status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(1);
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
     }
 }
 
@@ -122,7 +378,7 @@ fn synth(output: &PathBuf, events: usize, seed: u64) -> anyhow::Result<()> {
     out.into_inner()
         .map_err(std::io::IntoInnerError::into_error)?
         .sync_all()?;
-    eprintln!(
+    say!(
         "wrote {} events in {} chunks to {}",
         index.events,
         index.chunks.len(),

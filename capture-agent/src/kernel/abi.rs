@@ -190,15 +190,21 @@ pub enum AbiError {
 }
 
 fn u64_at(b: &[u8], at: usize) -> u64 {
-    u64::from_ne_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+    b.get(at..)
+        .and_then(<[u8]>::first_chunk)
+        .map_or(0, |c| u64::from_ne_bytes(*c))
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_ne_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+    b.get(at..)
+        .and_then(<[u8]>::first_chunk)
+        .map_or(0, |c| u32::from_ne_bytes(*c))
 }
 
 fn u16_at(b: &[u8], at: usize) -> u16 {
-    u16::from_ne_bytes(b[at..at + 2].try_into().expect("2 bytes"))
+    b.get(at..)
+        .and_then(<[u8]>::first_chunk)
+        .map_or(0, |c| u16::from_ne_bytes(*c))
 }
 
 impl<'a> RawEvent<'a> {
@@ -214,7 +220,7 @@ impl<'a> RawEvent<'a> {
         let head = EventHead {
             ts: u64_at(bytes, 0),
             latency: u64_at(bytes, 8),
-            ret: i64::from_ne_bytes(bytes[16..24].try_into().expect("8 bytes")),
+            ret: u64_at(bytes, 16).cast_signed(),
             args,
             tid: u32_at(bytes, 72),
             pid: u32_at(bytes, 76),
@@ -226,7 +232,7 @@ impl<'a> RawEvent<'a> {
         };
         let mut blobs = [None; RECIPE_BLOBS];
         let mut at = EVENT_SIZE;
-        for index in 0..usize::from(head.nblobs).min(RECIPE_BLOBS) {
+        for (index, blob) in blobs.iter_mut().enumerate().take(usize::from(head.nblobs)) {
             let start = at + BLOB_HEADER_SIZE;
             let end = bytes
                 .get(at..start)
@@ -238,7 +244,7 @@ impl<'a> RawEvent<'a> {
                     end: start,
                     len: bytes.len(),
                 })?;
-            blobs[index] = Some(Blob {
+            *blob = Some(Blob {
                 slot: bytes[at],
                 kind: bytes[at + 1],
                 data: &bytes[start..end],
@@ -250,7 +256,11 @@ impl<'a> RawEvent<'a> {
 
     /// The blob that filled recipe slot `slot`, if the kernel side wrote one.
     pub fn blob(&self, slot: u8) -> Option<Blob<'a>> {
-        self.blobs.iter().flatten().find(|b| b.slot == slot).copied()
+        self.blobs
+            .iter()
+            .flatten()
+            .find(|b| b.slot == slot)
+            .copied()
     }
 }
 
@@ -277,10 +287,20 @@ mod tests {
 
     #[test]
     fn parses_head_and_blobs() {
-        let bytes = record(&[(1, blob::STR, b"/etc/hostname"), (2, blob::RAW, b"\x01\x02")]);
+        let bytes = record(&[
+            (1, blob::STR, b"/etc/hostname"),
+            (2, blob::RAW, b"\x01\x02"),
+        ]);
         let e = RawEvent::parse(&bytes).unwrap();
         assert_eq!(
-            (e.head.ts, e.head.ret, e.head.args[0], e.head.tid, e.head.pid, e.head.ty),
+            (
+                e.head.ts,
+                e.head.ret,
+                e.head.args[0],
+                e.head.tid,
+                e.head.pid,
+                e.head.ty
+            ),
             (7, -2, 3, 10, 9, 257)
         );
         assert_eq!(e.blob(1).unwrap().data, b"/etc/hostname");

@@ -62,7 +62,9 @@ impl Default for ProbeConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
     /// No BTF: CO-RE and BTF tracepoints need it.
-    #[error("kernel BTF not found at {KERNEL_BTF} (needs a kernel built with CONFIG_DEBUG_INFO_BTF)")]
+    #[error(
+        "kernel BTF not found at {KERNEL_BTF} (needs a kernel built with CONFIG_DEBUG_INFO_BTF)"
+    )]
     NoBtf,
     /// Not allowed to load BPF programs.
     #[error(
@@ -152,8 +154,9 @@ impl Probe {
             }
             let mut bytes = [0u8; 16];
             bytes[..name.len()].copy_from_slice(name);
-            comm[0] = u64::from_ne_bytes(bytes[..8].try_into().expect("8 bytes"));
-            comm[1] = u64::from_ne_bytes(bytes[8..].try_into().expect("8 bytes"));
+            let (low, high) = bytes.split_at(8);
+            comm[0] = low.first_chunk().map_or(0, |c| u64::from_ne_bytes(*c));
+            comm[1] = high.first_chunk().map_or(0, |c| u64::from_ne_bytes(*c));
         }
         let cpus = aya::util::nr_cpus().map_or(1, |n| n.max(1));
         let self_tgid = std::process::id();
@@ -186,11 +189,7 @@ impl Probe {
                 .ok_or_else(|| ProbeError::Config("RECIPES map missing".into()))?,
         )
         .map_err(map_err("RECIPES"))?;
-        for (i, recipe) in recipes::recipes(config.syscalls.as_deref())
-            .into_iter()
-            .enumerate()
-        {
-            let i = u32::try_from(i).expect("512 recipes");
+        for (i, recipe) in (0u32..).zip(recipes::recipes(config.syscalls.as_deref())) {
             recipes.set(i, recipe, 0).map_err(map_err("RECIPES"))?;
         }
 

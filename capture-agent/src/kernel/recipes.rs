@@ -98,7 +98,7 @@ pub static SPECS: &[Spec] = &[
     s(
         nr::CONNECT,
         &[(blob::SOCKADDR, 1, 2), TUPLE0],
-        &[Int(0), Blob(0), Src::Tuple(1, None)],
+        &[Int(0), Blob(0), Src::Tuple(1, Some(0))],
     ),
     s(
         nr::ACCEPT,
@@ -272,9 +272,9 @@ fn spec_table() -> Vec<Option<&'static Spec>> {
 /// them.
 pub fn recipes(only: Option<&[u16]>) -> Vec<Recipe> {
     let table = spec_table();
-    (0..abi::MAX_SYSCALLS)
-        .map(|n| {
-            let number = u16::try_from(n).expect("recipe table has 512 entries");
+    (0..=u16::MAX)
+        .zip(&table)
+        .map(|(number, spec)| {
             let mut recipe = Recipe {
                 enabled: u8::from(only.is_none_or(|set| set.contains(&number))),
                 flags: if NO_RETURN.contains(&number) {
@@ -284,7 +284,7 @@ pub fn recipes(only: Option<&[u16]>) -> Vec<Recipe> {
                 },
                 ..Recipe::default()
             };
-            if let Some(spec) = table[n] {
+            if let Some(spec) = spec {
                 for (slot, &(kind, reg, aux)) in recipe.blob.iter_mut().zip(spec.blobs) {
                     *slot = RecipeBlob { kind, reg, aux };
                 }
@@ -343,28 +343,34 @@ impl Decoder {
                 }
                 4
             }
-            number => match self.specs.get(usize::from(number)).copied().flatten() {
-                Some(spec) => {
+            number => {
+                if let Some(spec) = self.specs.get(usize::from(number)).copied().flatten() {
                     for (a, src) in args.iter_mut().zip(spec.args) {
                         *a = resolve(*src, raw, &mut unix_name);
                     }
                     spec.args.len()
-                }
-                None => {
+                } else {
+                    // Recorded generically: the raw registers.
                     let count = ty.info().args.len().min(6);
                     for (a, &v) in args.iter_mut().zip(&h.args[..count]) {
                         *a = Arg::Int(reg_i64(v));
                     }
                     count
                 }
-            },
+            }
         };
         // An abstract unix name was built in `unix_name`; point at it.
         let mut args: [Arg<'_>; MAX_RECORD_ARGS] = args;
+        let name = &unix_name[1..=usize::from(unix_name[0])];
         for a in &mut args[..n] {
-            if *a == Arg::SockAddr(SockAddr::Unix(ABSTRACT_MARK)) {
-                let len = usize::from(unix_name[0]);
-                *a = Arg::SockAddr(SockAddr::Unix(&unix_name[1..=len]));
+            match a {
+                Arg::SockAddr(SockAddr::Unix(path))
+                | Arg::SockTuple(SockTuple::Unix { path, .. })
+                    if *path == ABSTRACT_MARK =>
+                {
+                    *path = name;
+                }
+                _ => {}
             }
         }
         let args = &args[..n];
@@ -423,7 +429,9 @@ fn resolve<'a>(src: Src, raw: &RawEvent<'a>, unix_name: &mut [u8; 112]) -> Arg<'
             Some(b) => match b.kind {
                 blob::STR | blob::ARGV | blob::KSTR => Arg::Str(b.data),
                 blob::DATA | blob::IOVEC | blob::MSGHDR => Arg::Bytes(b.data),
-                blob::SOCKADDR => parse_sockaddr(b.data, unix_name).map_or(Arg::Absent, Arg::SockAddr),
+                blob::SOCKADDR => {
+                    parse_sockaddr(b.data, unix_name).map_or(Arg::Absent, Arg::SockAddr)
+                }
                 _ => Arg::Absent,
             },
         },
@@ -439,7 +447,9 @@ fn resolve<'a>(src: Src, raw: &RawEvent<'a>, unix_name: &mut [u8; 112]) -> Arg<'
             .blob(slot)
             .and_then(|b| b.data.get(usize::from(at)..usize::from(at) + 4))
             .map_or(Arg::Absent, |v| {
-                Arg::Int(i64::from(i32::from_ne_bytes(v.try_into().expect("4 bytes"))))
+                Arg::Int(i64::from(i32::from_ne_bytes(
+                    v.try_into().expect("4 bytes"),
+                )))
             }),
         Src::RawU64(slot, at) => raw
             .blob(slot)
@@ -447,14 +457,16 @@ fn resolve<'a>(src: Src, raw: &RawEvent<'a>, unix_name: &mut [u8; 112]) -> Arg<'
             .map_or(Arg::Absent, |v| {
                 Arg::Int(u64::from_ne_bytes(v.try_into().expect("8 bytes")).cast_signed())
             }),
-        Src::Caps(slot, which) => raw
-            .blob(slot)
-            .filter(|b| b.data.len() >= 24)
-            .map_or(Arg::Absent, |b| {
-                let word = |at: usize| u32::from_ne_bytes(b.data[at..at + 4].try_into().expect("4"));
-                let at = usize::from(which) * 4;
-                Arg::Int(i64::from(word(at)) | (i64::from(word(at + 12)) << 32))
-            }),
+        Src::Caps(slot, which) => {
+            raw.blob(slot)
+                .filter(|b| b.data.len() >= 24)
+                .map_or(Arg::Absent, |b| {
+                    let word =
+                        |at: usize| u32::from_ne_bytes(b.data[at..at + 4].try_into().expect("4"));
+                    let at = usize::from(which) * 4;
+                    Arg::Int(i64::from(word(at)) | (i64::from(word(at + 12)) << 32))
+                })
+        }
     }
 }
 
@@ -469,7 +481,10 @@ fn parse_sockaddr<'a>(b: &'a [u8], unix_name: &mut [u8; 112]) -> Option<SockAddr
     match family {
         AF_INET => {
             let ip: [u8; 4] = b.get(4..8)?.try_into().ok()?;
-            Some(SockAddr::V4(SocketAddrV4::new(Ipv4Addr::from(ip), port(b)?)))
+            Some(SockAddr::V4(SocketAddrV4::new(
+                Ipv4Addr::from(ip),
+                port(b)?,
+            )))
         }
         AF_INET6 => {
             let ip: [u8; 16] = b.get(8..24)?.try_into().ok()?;
@@ -507,9 +522,18 @@ fn memchr_nul(b: &[u8]) -> usize {
     b.iter().position(|&c| c == 0).unwrap_or(b.len())
 }
 
+/// `(local, remote)` in client-to-server order.
+fn order<A>(peer_is_client: bool, local: A, remote: A) -> (A, A) {
+    if peer_is_client {
+        (remote, local)
+    } else {
+        (local, remote)
+    }
+}
+
 /// Both ends of a socket, client first: the caller of connect/send is the
 /// client; on accept and receive the peer is.
-fn parse_tuple(b: &[u8], ty: u16, peer: Option<SockAddr<'_>>) -> Option<SockTuple<'static>> {
+fn parse_tuple<'a>(b: &[u8], ty: u16, peer: Option<SockAddr<'a>>) -> Option<SockTuple<'a>> {
     if b.len() < 40 {
         return None;
     }
@@ -519,9 +543,6 @@ fn parse_tuple(b: &[u8], ty: u16, peer: Option<SockAddr<'_>>) -> Option<SockTupl
     let local = &b[8..24];
     let remote = &b[24..40];
     let peer_is_client = matches!(ty, nr::ACCEPT | nr::ACCEPT4 | nr::RECVFROM | nr::RECVMSG);
-    fn order<A>(peer_is_client: bool, l: A, r: A) -> (A, A) {
-        if peer_is_client { (r, l) } else { (l, r) }
-    }
     match family {
         AF_INET => {
             let l = SocketAddrV4::new(
@@ -565,10 +586,14 @@ fn parse_tuple(b: &[u8], ty: u16, peer: Option<SockAddr<'_>>) -> Option<SockTupl
         }
         AF_UNIX => {
             let word = |s: &[u8]| u64::from_ne_bytes(s[..8].try_into().expect("8 bytes"));
+            let path = match peer {
+                Some(SockAddr::Unix(path)) => path,
+                _ => b"",
+            };
             Some(SockTuple::Unix {
                 src: word(local),
                 dst: word(remote),
-                path: b"",
+                path,
             })
         }
         _ => None,
@@ -587,7 +612,12 @@ mod tests {
             let info = ty.info();
             let spec = table[usize::from(ty.0)]
                 .unwrap_or_else(|| panic!("{} has no kernel spec", info.name));
-            assert_eq!(spec.args.len(), info.args.len(), "{}: argument count", info.name);
+            assert_eq!(
+                spec.args.len(),
+                info.args.len(),
+                "{}: argument count",
+                info.name
+            );
             assert!(spec.blobs.len() <= abi::RECIPE_BLOBS, "{}", info.name);
             for (src, def) in spec.args.iter().zip(info.args) {
                 let blob_kind = |slot: u8| {
@@ -597,13 +627,13 @@ mod tests {
                         .0
                 };
                 let fits = match *src {
-                    Src::Blob(slot) => match (blob_kind(slot), def.kind) {
-                        (blob::STR | blob::PRCTL_NAME, ArgKind::Path | ArgKind::Str) => true,
-                        (blob::ARGV, ArgKind::Argv) => true,
-                        (blob::DATA | blob::IOVEC | blob::MSGHDR, ArgKind::Data) => true,
-                        (blob::SOCKADDR, ArgKind::SockAddr) => true,
-                        _ => false,
-                    },
+                    Src::Blob(slot) => matches!(
+                        (blob_kind(slot), def.kind),
+                        (blob::STR | blob::PRCTL_NAME, ArgKind::Path | ArgKind::Str)
+                            | (blob::ARGV, ArgKind::Argv)
+                            | (blob::DATA | blob::IOVEC | blob::MSGHDR, ArgKind::Data)
+                            | (blob::SOCKADDR, ArgKind::SockAddr)
+                    ),
                     Src::Tuple(slot, peer) => {
                         matches!(blob_kind(slot), blob::TUPLE | blob::TUPLE_RET)
                             && peer.is_none_or(|p| {
@@ -631,11 +661,21 @@ mod tests {
         assert_eq!(all.len(), 512);
         assert!(all.iter().all(|r| r.enabled == 1));
         let open = all[usize::from(nr::OPENAT)];
-        assert_eq!(open.blob[0], RecipeBlob { kind: blob::STR, reg: 1, aux: 0 });
+        assert_eq!(
+            open.blob[0],
+            RecipeBlob {
+                kind: blob::STR,
+                reg: 1,
+                aux: 0
+            }
+        );
         assert_eq!(all[usize::from(nr::EXIT_GROUP)].flags, abi::FLAG_NO_RETURN);
         let some = recipes(Some(&[nr::OPENAT, nr::CLOSE]));
         let enabled: Vec<usize> = (0..512).filter(|&i| some[i].enabled == 1).collect();
-        assert_eq!(enabled, vec![usize::from(nr::CLOSE), usize::from(nr::OPENAT)]);
+        assert_eq!(
+            enabled,
+            vec![usize::from(nr::CLOSE), usize::from(nr::OPENAT)]
+        );
     }
 
     #[test]
@@ -659,7 +699,10 @@ mod tests {
             Some(SockAddr::Unix(ABSTRACT_MARK))
         );
         assert_eq!(&name[1..=usize::from(name[0])], b"@ab");
-        assert_eq!(parse_sockaddr(&[16, 0], &mut name), Some(SockAddr::Other(16)));
+        assert_eq!(
+            parse_sockaddr(&[16, 0], &mut name),
+            Some(SockAddr::Other(16))
+        );
         assert_eq!(parse_sockaddr(&[2], &mut name), None);
     }
 
@@ -675,18 +718,27 @@ mod tests {
         let server: SocketAddrV4 = "10.0.0.2:80".parse().unwrap();
         assert_eq!(
             parse_tuple(&t, nr::CONNECT, None),
-            Some(SockTuple::V4 { src: client, dst: server })
+            Some(SockTuple::V4 {
+                src: client,
+                dst: server
+            })
         );
         assert_eq!(
             parse_tuple(&t, nr::ACCEPT4, None),
-            Some(SockTuple::V4 { src: server, dst: client })
+            Some(SockTuple::V4 {
+                src: server,
+                dst: client
+            })
         );
         // Unconnected UDP: the peer comes from the datagram's address.
         t[4..6].copy_from_slice(&0u16.to_ne_bytes());
         let dns: SocketAddrV4 = "10.0.0.53:53".parse().unwrap();
         assert_eq!(
             parse_tuple(&t, nr::SENDTO, Some(SockAddr::V4(dns))),
-            Some(SockTuple::V4 { src: client, dst: dns })
+            Some(SockTuple::V4 {
+                src: client,
+                dst: dns
+            })
         );
         assert_eq!(parse_tuple(&t, nr::SENDTO, None), None);
     }

@@ -11,7 +11,7 @@ use super::block::{
     BLOCK_HEADER_LEN, BlockHeader, BlockKind, FILE_HEADER_LEN, FILE_MAGIC, FORMAT_MAJOR,
     MAX_BLOCK_PAYLOAD, TRAILER_LEN, parse_block_header, parse_file_header, parse_trailer,
 };
-use super::chunk::{Chunk, ChunkHeader, ChunkSummary, Projection};
+use super::chunk::{Chunk, ChunkHeader, ChunkSummary, EncodedChunk, Projection};
 use super::header::CaptureHeader;
 use super::index::{Index, IndexBuilder};
 use super::source::ByteSource;
@@ -143,6 +143,22 @@ impl Decoder {
         )?;
         chunk.decode(payload, meta.offset, projection, &mut self.decompressor)?;
         chunk.set_first_num(meta.first_num);
+        Ok(())
+    }
+
+    /// Decodes a chunk sealed in memory (by a [`ChunkEncoder`]) into
+    /// `chunk`, numbering its events from 0: the agent evaluates filters
+    /// and rules on chunks before they reach a file.
+    ///
+    /// [`ChunkEncoder`]: super::ChunkEncoder
+    pub fn decode_encoded(
+        &mut self,
+        encoded: &EncodedChunk,
+        projection: Projection,
+        chunk: &mut Chunk,
+    ) -> Result<()> {
+        chunk.decode(&encoded.payload, 0, projection, &mut self.decompressor)?;
+        chunk.set_first_num(0);
         Ok(())
     }
 }

@@ -10,4 +10,4 @@ pub use model::{
     UserInfo, split_nul,
 };
 pub use path::resolve;
-pub use tracker::{Context, Tracker};
+pub use tracker::{Context, Tracker, changes_state};

@@ -1,0 +1,608 @@
+//! A one-shot capture: the whole host (or one command's process tree) into
+//! a capture file, until a duration, a size, the command's exit or a signal.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, BufWriter};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use capture_format::event::{Arg, EventType, Record};
+use capture_format::file::{
+    CaptureHeader, Chunk, ChunkEncoder, Decoder as ChunkDecoder, Index, Writer, WriterOptions,
+};
+use capture_format::state::{ProcessInfo, ThreadInfo, Tracker, changes_state};
+use triggers::filter::{Env, Filter};
+
+use crate::host;
+use crate::kernel::abi::{AbiError, RawEvent};
+use crate::kernel::recipes::Decoder;
+use crate::kernel::{Probe, ProbeConfig, ProbeError};
+use crate::procfs;
+
+/// How often the ring buffer is read when the kernel does not wake us.
+const POLL_INTERVAL: Duration = Duration::from_millis(5);
+/// How often drop counters are read and progress is reported.
+const TICK: Duration = Duration::from_millis(250);
+/// Records a filtered capture stages before it decides which to keep.
+const FILTER_BATCH: u32 = 16_384;
+
+/// What to capture and where.
+#[derive(Debug)]
+pub struct CaptureOptions {
+    /// Capture file to write.
+    pub output: PathBuf,
+    /// Stop after this long (whole-host captures).
+    pub duration: Option<Duration>,
+    /// Stop when the file reaches this many bytes.
+    pub max_size: Option<u64>,
+    /// Kernel-side settings and filters.
+    pub probe: ProbeConfig,
+    /// Keep only the events this filter matches (the tracker still sees
+    /// every event, so names resolve).
+    pub filter: Option<Filter>,
+    /// The command to run and capture (empty: the whole host).
+    pub command: Vec<OsString>,
+    /// Filter text written into the header.
+    pub filter_text: String,
+}
+
+/// Why a capture failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    /// The output file could not be created or written.
+    #[error("cannot write {}: {source}", path.display())]
+    Output {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The capture format refused a record or failed to write.
+    #[error("cannot write {}", path.display())]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: capture_format::Error,
+    },
+    /// The kernel side failed.
+    #[error(transparent)]
+    Probe(#[from] ProbeError),
+    /// The command could not be started or waited for.
+    #[error("cannot run {command}: {source}")]
+    Spawn {
+        /// The command.
+        command: String,
+        /// Cause.
+        #[source]
+        source: io::Error,
+    },
+    /// A ring record did not parse: the kernel and user space disagree.
+    #[error("malformed record from the kernel")]
+    Abi(#[from] AbiError),
+}
+
+/// Why a capture stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// The duration elapsed.
+    Duration,
+    /// The file reached its size limit.
+    MaxSize,
+    /// The captured command exited.
+    CommandExited,
+    /// A signal (Ctrl-C, SIGTERM) asked to stop.
+    Signal,
+}
+
+/// What a running capture reports.
+#[derive(Clone, Copy, Debug)]
+pub enum Status<'a> {
+    /// The programs are attached: events are being recorded from now on.
+    Started {
+        /// Processes in the initial snapshot.
+        processes: usize,
+        /// The command's pid, when one was started.
+        command_pid: Option<u32>,
+    },
+    /// Figures, a few times a second.
+    Running(&'a Progress),
+}
+
+/// Figures while a capture runs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Progress {
+    /// Events written so far.
+    pub events: u64,
+    /// Bytes written so far.
+    pub bytes: u64,
+    /// Records the kernel dropped so far.
+    pub drops: u64,
+    /// Time since the capture started.
+    pub elapsed: Duration,
+}
+
+/// What a finished capture holds.
+#[derive(Debug)]
+pub struct CaptureReport {
+    /// The footer index of the file.
+    pub index: Index,
+    /// Bytes of the file.
+    pub bytes: u64,
+    /// Records the kernel dropped.
+    pub drops: u64,
+    /// From start to stop.
+    pub elapsed: Duration,
+    /// Why it stopped.
+    pub stopped_by: StopReason,
+    /// The command's exit status, when a command was captured.
+    pub exit_status: Option<ExitStatus>,
+}
+
+/// Writes records to the capture file, resolving them through the tracker.
+struct Sink {
+    writer: Writer<BufWriter<File>>,
+    tracker: Tracker,
+    path: PathBuf,
+}
+
+impl Sink {
+    fn format_err(&self) -> impl FnOnce(capture_format::Error) -> CaptureError + '_ {
+        |source| CaptureError::Format {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn format_err_owned(&self) -> impl FnOnce(capture_format::Error) -> CaptureError + use<> {
+        let path = self.path.clone();
+        move |source| CaptureError::Format { path, source }
+    }
+
+    fn write(&mut self, rec: &Record<'_>) -> Result<(), CaptureError> {
+        let ctx = self.tracker.apply(rec);
+        let result = self.writer.write(rec, &ctx);
+        result.map_err(self.format_err())
+    }
+
+    /// Applies `rec` to the tracker without writing it.
+    fn skip(&mut self, rec: &Record<'_>) {
+        self.tracker.apply(rec);
+    }
+}
+
+/// A staged record of a filtered capture: the ring bytes, or a drop count.
+enum Staged {
+    Raw(std::ops::Range<usize>),
+    Drop { count: u64, ts: u64 },
+}
+
+/// Keeps the events a filter matches. The filter language evaluates decoded
+/// events, so records are staged in a chunk (resolved by a tracker that runs
+/// ahead), the chunk is decoded and filtered, then the staged records are
+/// replayed through the sink's tracker and the matching ones written; both
+/// trackers see every record, so names resolve as in an unfiltered capture.
+struct FilterStage {
+    filter: Filter,
+    env: Env,
+    ahead: Tracker,
+    staging: ChunkEncoder,
+    arena: Vec<u8>,
+    staged: Vec<Staged>,
+    decoder: ChunkDecoder,
+    chunk: Chunk,
+    verdicts: Vec<bool>,
+    scratch: Vec<u8>,
+}
+
+impl FilterStage {
+    fn new(filter: Filter, tracker: Tracker, capture_start: u64) -> io::Result<Self> {
+        Ok(Self {
+            filter,
+            env: Env {
+                capture_start,
+                trigger_rule: String::new(),
+            },
+            ahead: tracker,
+            staging: ChunkEncoder::new(WriterOptions {
+                level: 1,
+                chunk_events: FILTER_BATCH,
+                ..WriterOptions::default()
+            })?,
+            arena: Vec::with_capacity(4 << 20),
+            staged: Vec::with_capacity(FILTER_BATCH as usize),
+            decoder: ChunkDecoder::new(),
+            chunk: Chunk::default(),
+            verdicts: Vec::with_capacity(FILTER_BATCH as usize),
+            scratch: Vec::new(),
+        })
+    }
+
+    /// Stages one record; true when the batch is full.
+    fn stage(
+        &mut self,
+        staged: Staged,
+        rec: &Record<'_>,
+        path: &Path,
+    ) -> Result<bool, CaptureError> {
+        let ctx = self.ahead.apply(rec);
+        let full = self
+            .staging
+            .push(rec, &ctx)
+            .map_err(|source| CaptureError::Format {
+                path: path.to_owned(),
+                source,
+            })?;
+        self.staged.push(staged);
+        Ok(full)
+    }
+
+    /// Decides which staged records to keep and writes them to `sink`.
+    fn flush(&mut self, decoder: &Decoder, sink: &mut Sink) -> Result<(), CaptureError> {
+        let output_err = |source| CaptureError::Output {
+            path: sink.path.clone(),
+            source,
+        };
+        let Some(encoded) = self.staging.seal().map_err(output_err)? else {
+            return Ok(());
+        };
+        self.decoder
+            .decode_encoded(&encoded, self.filter.projection(), &mut self.chunk)
+            .map_err(|source| CaptureError::Format {
+                path: sink.path.clone(),
+                source,
+            })?;
+        self.verdicts.clear();
+        for e in self.chunk.events() {
+            let keep = e.ty() == EventType::DROP
+                || self.filter.matches_with(&e, &self.env, &mut self.scratch);
+            self.verdicts.push(keep);
+        }
+        for (staged, &keep) in self.staged.iter().zip(&self.verdicts) {
+            match staged {
+                Staged::Raw(range) => {
+                    let raw = RawEvent::parse(&self.arena[range.clone()])?;
+                    decoder.with_record(&raw, |rec| {
+                        if keep {
+                            sink.write(rec)
+                        } else {
+                            sink.skip(rec);
+                            Ok(())
+                        }
+                    })?;
+                }
+                Staged::Drop { count, ts } => with_drop_record(*count, *ts, |rec| sink.write(rec))?,
+            }
+        }
+        self.staged.clear();
+        self.arena.clear();
+        Ok(())
+    }
+}
+
+/// Calls `f` with the record that says the kernel dropped `count` records.
+fn with_drop_record<T>(count: u64, ts: u64, f: impl FnOnce(&Record<'_>) -> T) -> T {
+    let args = [
+        Arg::Int(i64::try_from(count).unwrap_or(i64::MAX)),
+        Arg::Str(b"ring buffer full"),
+    ];
+    f(&Record {
+        ty: EventType::DROP,
+        ts,
+        args: &args,
+        ..Record::default()
+    })
+}
+
+/// One running capture.
+struct Session {
+    probe: Probe,
+    decoder: Decoder,
+    sink: Sink,
+    filter: Option<FilterStage>,
+    drops_seen: u64,
+}
+
+impl Session {
+    /// Reads every queued record into the file (or the filter stage).
+    fn drain(&mut self) -> Result<(), CaptureError> {
+        let Self {
+            probe,
+            decoder,
+            sink,
+            filter,
+            ..
+        } = self;
+        let mut result = Ok(());
+        probe.drain(|bytes| {
+            if result.is_ok() {
+                result = Self::take(bytes, decoder, sink, filter.as_mut());
+            }
+        });
+        result
+    }
+
+    fn take(
+        bytes: &[u8],
+        decoder: &Decoder,
+        sink: &mut Sink,
+        filter: Option<&mut FilterStage>,
+    ) -> Result<(), CaptureError> {
+        let raw = RawEvent::parse(bytes)?;
+        let Some(stage) = filter else {
+            return decoder.with_record(&raw, |rec| sink.write(rec));
+        };
+        let start = stage.arena.len();
+        stage.arena.extend_from_slice(bytes);
+        let staged = Staged::Raw(start..stage.arena.len());
+        let full = decoder.with_record(&raw, |rec| stage.stage(staged, rec, &sink.path))?;
+        if full {
+            stage.flush(decoder, sink)?;
+        }
+        Ok(())
+    }
+
+    /// Writes a drop record when the kernel's counters grew.
+    fn record_drops(&mut self) -> Result<(), CaptureError> {
+        let total = self.probe.drops()?;
+        if total <= self.drops_seen {
+            return Ok(());
+        }
+        let count = total - self.drops_seen;
+        self.drops_seen = total;
+        let ts = host::realtime_ns();
+        let Some(stage) = self.filter.as_mut() else {
+            return with_drop_record(count, ts, |rec| self.sink.write(rec));
+        };
+        let path = &self.sink.path;
+        let full = with_drop_record(count, ts, |rec| {
+            stage.stage(Staged::Drop { count, ts }, rec, path)
+        })?;
+        if full {
+            stage.flush(&self.decoder, &mut self.sink)?;
+        }
+        Ok(())
+    }
+
+    fn progress(&self, started: Instant) -> Progress {
+        Progress {
+            events: self.sink.writer.events(),
+            bytes: self.sink.writer.bytes_written(),
+            drops: self.drops_seen,
+            elapsed: started.elapsed(),
+        }
+    }
+}
+
+/// Runs a capture to its end. `stop` is set by signal handlers; `status`
+/// hears when recording starts, then a few times a second.
+pub fn run(
+    options: &CaptureOptions,
+    stop: &AtomicBool,
+    mut status: impl FnMut(Status<'_>),
+) -> Result<CaptureReport, CaptureError> {
+    let output_err = |source| CaptureError::Output {
+        path: options.output.clone(),
+        source,
+    };
+    let (mut session, mut child) = start(options, &mut status)?;
+    let started = Instant::now();
+    let (stopped_by, mut exit_status) = record_until_stop(
+        &mut session,
+        options,
+        stop,
+        child.as_mut(),
+        started,
+        &mut status,
+    )?;
+    // What the kernel queued before we stopped is part of the capture.
+    session.drain()?;
+    session.record_drops()?;
+    if let Some(stage) = session.filter.as_mut() {
+        stage.flush(&session.decoder, &mut session.sink)?;
+    }
+    let Session {
+        probe,
+        sink,
+        drops_seen,
+        ..
+    } = session;
+    drop(probe);
+    if let (Some(c), None) = (child.as_mut(), exit_status) {
+        // Stopped early (signal, size): the command keeps running on its own.
+        exit_status = c.try_wait().ok().flatten();
+    }
+
+    let format_err = sink.format_err_owned();
+    let (out, index) = sink.writer.finish().map_err(format_err)?;
+    let file = out.into_inner().map_err(|e| output_err(e.into_error()))?;
+    file.sync_all().map_err(output_err)?;
+    let bytes = file.metadata().map_err(output_err)?.len();
+    Ok(CaptureReport {
+        index,
+        bytes,
+        drops: drops_seen,
+        elapsed: started.elapsed(),
+        stopped_by,
+        exit_status,
+    })
+}
+
+/// Loads and attaches the kernel side, snapshots `/proc`, opens the file
+/// and starts the command: from here on every event is recorded.
+fn start(
+    options: &CaptureOptions,
+    status: &mut impl FnMut(Status<'_>),
+) -> Result<(Session, Option<Child>), CaptureError> {
+    let output_err = |source| CaptureError::Output {
+        path: options.output.clone(),
+        source,
+    };
+    let file = File::create(&options.output).map_err(output_err)?;
+    let self_pid = std::process::id();
+    let mut probe_config = options.probe.clone();
+    if !options.command.is_empty() {
+        // The agent itself is never recorded, but its children are: the
+        // kernel adds the command to the traced set when we fork it.
+        probe_config.pids = Some(vec![self_pid]);
+    }
+    if let Some(types) = options.filter.as_ref().and_then(Filter::event_types) {
+        // Only what the filter can match, plus what keeps names right.
+        let mut set: Vec<u16> = types.map(|t| t.0).filter(|&n| n < 512).collect();
+        set.extend((0..512).filter(|&n| changes_state(EventType(n))));
+        if let Some(only) = &probe_config.syscalls {
+            set.retain(|n| only.contains(n));
+        }
+        probe_config.syscalls = Some(set);
+    }
+    let mut probe = Probe::load(&probe_config)?;
+    probe.attach()?;
+
+    let boot_to_epoch = host::boot_to_epoch_ns();
+    let start_ts = host::realtime_ns();
+    // Process start times count from boot, like the eBPF clock.
+    let snapshot = procfs::snapshot(
+        Path::new("/proc"),
+        Path::new("/etc"),
+        start_ts,
+        boot_to_epoch,
+    );
+    let mut header: CaptureHeader = host::header(start_ts);
+    header.filter.clone_from(&options.filter_text);
+    header.snaplen = options.probe.snaplen;
+    if let Some(d) = options.duration {
+        header.end_ts = start_ts.saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    }
+    let format_err = |source| CaptureError::Format {
+        path: options.output.clone(),
+        source,
+    };
+    let out = BufWriter::with_capacity(1 << 20, file);
+    let mut writer = Writer::new(out, &header, WriterOptions::default()).map_err(format_err)?;
+    writer.write_snapshot(&snapshot).map_err(format_err)?;
+    let mut tracker = Tracker::from_snapshot(&snapshot);
+    let processes = snapshot.processes.len();
+    drop(snapshot);
+
+    let child = match options.command.split_first() {
+        Some((program, args)) => Some(spawn(program, args, &mut tracker, self_pid)?),
+        None => None,
+    };
+    let filter = match options.filter.clone() {
+        Some(f) => {
+            let ahead = Tracker::from_snapshot(&tracker.snapshot(start_ts));
+            Some(FilterStage::new(f, ahead, start_ts).map_err(output_err)?)
+        }
+        None => None,
+    };
+    status(Status::Started {
+        processes,
+        command_pid: child.as_ref().map(Child::id),
+    });
+    let session = Session {
+        probe,
+        decoder: Decoder::new(boot_to_epoch),
+        sink: Sink {
+            writer,
+            tracker,
+            path: options.output.clone(),
+        },
+        filter,
+        drops_seen: 0,
+    };
+    Ok((session, child))
+}
+
+/// The capture loop: read the ring until something says stop.
+fn record_until_stop(
+    session: &mut Session,
+    options: &CaptureOptions,
+    stop: &AtomicBool,
+    mut child: Option<&mut Child>,
+    started: Instant,
+    status: &mut impl FnMut(Status<'_>),
+) -> Result<(StopReason, Option<ExitStatus>), CaptureError> {
+    let deadline = options.duration.map(|d| started + d);
+    let mut last_tick = started;
+    loop {
+        session.probe.wait(POLL_INTERVAL)?;
+        session.drain()?;
+        let now = Instant::now();
+        if now.duration_since(last_tick) >= TICK {
+            last_tick = now;
+            session.record_drops()?;
+            status(Status::Running(&session.progress(started)));
+        }
+        if let Some(c) = child.as_deref_mut() {
+            let exited = c.try_wait().map_err(|source| CaptureError::Spawn {
+                command: display_command(&options.command),
+                source,
+            })?;
+            if let Some(exit) = exited {
+                return Ok((StopReason::CommandExited, Some(exit)));
+            }
+        }
+        if stop.load(Ordering::Relaxed) {
+            return Ok((StopReason::Signal, None));
+        }
+        if deadline.is_some_and(|d| now >= d) {
+            return Ok((StopReason::Duration, None));
+        }
+        if options
+            .max_size
+            .is_some_and(|max| session.sink.writer.bytes_written() >= max)
+        {
+            return Ok((StopReason::MaxSize, None));
+        }
+    }
+}
+
+fn display_command(command: &[OsString]) -> String {
+    command
+        .iter()
+        .map(|a| a.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Starts the command. The kernel traces it from its first instruction: the
+/// agent is in the traced set, so the fork adds the child.
+fn spawn(
+    program: &OsString,
+    args: &[OsString],
+    tracker: &mut Tracker,
+    self_pid: u32,
+) -> Result<Child, CaptureError> {
+    let child = Command::new(program)
+        .args(args)
+        .spawn()
+        .map_err(|source| CaptureError::Spawn {
+            command: program.to_string_lossy().into_owned(),
+            source,
+        })?;
+    // Until its exec is seen, the child is a copy of the agent.
+    let me = tracker.process(i64::from(self_pid)).cloned();
+    let pid = i64::from(child.id());
+    let mut info = me.unwrap_or_default();
+    info.pid = pid;
+    info.vpid = pid;
+    info.ppid = i64::from(self_pid);
+    tracker.insert_process(ProcessInfo { key: 0, ..info });
+    let comm = tracker
+        .thread(i64::from(self_pid))
+        .map(|t| t.comm.clone())
+        .unwrap_or_default();
+    tracker.insert_thread(ThreadInfo {
+        tid: pid,
+        pid,
+        vtid: pid,
+        comm,
+        ..ThreadInfo::default()
+    });
+    Ok(child)
+}

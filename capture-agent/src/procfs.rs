@@ -1,0 +1,559 @@
+//! The state of the host before the capture starts, read from `/proc`:
+//! processes, threads, open fds (files and sockets), users and groups, and
+//! container / pod ids from cgroup paths.
+//!
+//! Processes come and go while this runs; anything that vanishes half-way is
+//! skipped, never an error.
+
+use std::collections::HashMap;
+use std::fs;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use capture_format::event::{OwnedSockAddr, OwnedSockTuple};
+use capture_format::state::{
+    FdInfo, FdKind, GroupInfo, L4Proto, ProcessInfo, Snapshot, SocketEnds, SocketRole, ThreadInfo,
+    UserInfo,
+};
+
+/// Reads the state of every process under `root` (normally `/proc`).
+pub fn snapshot(root: &Path, etc: &Path, ts: u64, boot_epoch_ns: u64) -> Snapshot {
+    let sockets = Sockets::read(root);
+    let users = read_users(&etc.join("passwd"));
+    let groups = read_groups(&etc.join("group"));
+    let user_names: HashMap<u32, Vec<u8>> = users.iter().map(|u| (u.uid, u.name.clone())).collect();
+    let group_names: HashMap<u32, Vec<u8>> =
+        groups.iter().map(|g| (g.gid, g.name.clone())).collect();
+    let ticks = clock_ticks();
+    let mut snap = Snapshot {
+        ts,
+        users,
+        groups,
+        ..Snapshot::default()
+    };
+    let Ok(dir) = fs::read_dir(root) else {
+        return snap;
+    };
+    for entry in dir.flatten() {
+        let Some(pid) = parse_num(entry.file_name().as_bytes()) else {
+            continue;
+        };
+        let base = entry.path();
+        let Some(mut process) = read_process(&base, pid, ticks, boot_epoch_ns) else {
+            continue;
+        };
+        process.user = user_names.get(&process.uid).cloned().unwrap_or_default();
+        process.group = group_names.get(&process.gid).cloned().unwrap_or_default();
+        let mut threads = 0;
+        if let Ok(tasks) = fs::read_dir(base.join("task")) {
+            for task in tasks.flatten() {
+                let Some(tid) = parse_num(task.file_name().as_bytes()) else {
+                    continue;
+                };
+                let comm = read_trimmed(&task.path().join("comm"));
+                let vtid = read_status(&task.path().join("status"))
+                    .and_then(|s| s.nspid_last)
+                    .unwrap_or(tid);
+                snap.threads.push(ThreadInfo {
+                    tid,
+                    pid,
+                    vtid,
+                    comm,
+                    ..ThreadInfo::default()
+                });
+                threads += 1;
+            }
+        }
+        if threads == 0 {
+            continue; // a zombie or gone
+        }
+        read_fds(&base, pid, &sockets, &mut snap.fds);
+        snap.processes.push(process);
+    }
+    snap
+}
+
+struct Status {
+    ppid: i64,
+    uid: u32,
+    gid: u32,
+    nspid_last: Option<i64>,
+}
+
+fn read_status(path: &Path) -> Option<Status> {
+    let text = fs::read(path).ok()?;
+    let mut st = Status {
+        ppid: 0,
+        uid: 0,
+        gid: 0,
+        nspid_last: None,
+    };
+    for line in text.split(|&b| b == b'\n') {
+        let field = |prefix: &[u8]| {
+            line.strip_prefix(prefix).map(|rest| {
+                rest.split(u8::is_ascii_whitespace)
+                    .filter(|s| !s.is_empty())
+            })
+        };
+        if let Some(mut f) = field(b"PPid:") {
+            st.ppid = f.next().and_then(parse_num).unwrap_or(0);
+        } else if let Some(f) = field(b"Uid:") {
+            // Real, effective, saved, fs: sysdig's user.uid is the effective.
+            st.uid = effective_id(f);
+        } else if let Some(f) = field(b"Gid:") {
+            st.gid = effective_id(f);
+        } else if let Some(mut f) = field(b"NSpid:") {
+            st.nspid_last = f.next_back().and_then(parse_num);
+        }
+    }
+    Some(st)
+}
+
+/// The second of the real/effective/saved/fs ids of a status line.
+fn effective_id<'a>(mut ids: impl Iterator<Item = &'a [u8]>) -> u32 {
+    ids.nth(1)
+        .and_then(parse_num)
+        .and_then(|v| u32::try_from(v).ok())
+        .unwrap_or(0)
+}
+
+fn read_process(base: &Path, pid: i64, ticks: u64, boot_epoch_ns: u64) -> Option<ProcessInfo> {
+    let status = read_status(&base.join("status"))?;
+    let cmdline = fs::read(base.join("cmdline")).unwrap_or_default();
+    let (exe, args) = match cmdline.iter().position(|&b| b == 0) {
+        Some(i) => (cmdline[..i].to_vec(), cmdline[i + 1..].to_vec()),
+        None => (cmdline.clone(), Vec::new()),
+    };
+    let exe = if exe.is_empty() {
+        read_trimmed(&base.join("comm")) // kernel threads
+    } else {
+        exe
+    };
+    let exepath = fs::read_link(base.join("exe"))
+        .map(|p| p.as_os_str().as_bytes().to_vec())
+        .unwrap_or_default();
+    let cwd = fs::read_link(base.join("cwd"))
+        .map(|p| p.as_os_str().as_bytes().to_vec())
+        .unwrap_or_default();
+    let loginuid = fs::read(base.join("loginuid"))
+        .ok()
+        .and_then(|t| parse_num(t.trim_ascii()))
+        .and_then(|v| u32::try_from(v).ok())
+        .unwrap_or(u32::MAX);
+    let cgroup = fs::read(base.join("cgroup")).unwrap_or_default();
+    let (container_id, pod_uid) = container_of(&cgroup);
+    let start_ts = fs::read(base.join("stat"))
+        .ok()
+        .and_then(|stat| start_ticks(&stat))
+        .map_or(0, |t| {
+            boot_epoch_ns.saturating_add(t.saturating_mul(1_000_000_000) / ticks.max(1))
+        });
+    Some(ProcessInfo {
+        pid,
+        ppid: status.ppid,
+        vpid: status.nspid_last.unwrap_or(pid),
+        exe,
+        exepath,
+        args,
+        cwd,
+        uid: status.uid,
+        gid: status.gid,
+        loginuid,
+        container_id,
+        pod_uid,
+        start_ts,
+        ..ProcessInfo::default()
+    })
+}
+
+/// Field 22 of `/proc/PID/stat` (after the parenthesised comm, which may
+/// contain spaces).
+fn start_ticks(stat: &[u8]) -> Option<u64> {
+    let after = &stat[stat.iter().rposition(|&b| b == b')')? + 1..];
+    let field = after
+        .split(u8::is_ascii_whitespace)
+        .filter(|s| !s.is_empty())
+        .nth(19)?;
+    std::str::from_utf8(field).ok()?.parse().ok()
+}
+
+fn clock_ticks() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    u64::try_from(t).ok().filter(|&t| t > 0).unwrap_or(100)
+}
+
+fn read_trimmed(path: &Path) -> Vec<u8> {
+    fs::read(path)
+        .map(|t| t.trim_ascii_end().to_vec())
+        .unwrap_or_default()
+}
+
+fn parse_num(b: &[u8]) -> Option<i64> {
+    std::str::from_utf8(b).ok()?.parse().ok()
+}
+
+/// Container id (12 hex digits) and Kubernetes pod UID from the contents of
+/// `/proc/PID/cgroup`, for docker, containerd (CRI) and cri-o layouts, in
+/// both cgroupfs and systemd forms.
+pub fn container_of(cgroup: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let mut container = Vec::new();
+    let mut pod = Vec::new();
+    for line in cgroup.split(|&b| b == b'\n') {
+        // "hierarchy:controllers:path"
+        let Some(path) = line.splitn(3, |&b| b == b':').nth(2) else {
+            continue;
+        };
+        for part in path.split(|&b| b == b'/') {
+            let part = part.strip_suffix(b".scope").unwrap_or(part);
+            let part = part.strip_suffix(b".slice").unwrap_or(part);
+            if container.is_empty() {
+                let id = part.rsplit(|&b| b == b'-').next().unwrap_or(part);
+                if id.len() == 64 && id.iter().all(u8::is_ascii_hexdigit) {
+                    container = id[..12].to_vec();
+                }
+            }
+            if pod.is_empty()
+                && let Some(at) = find(part, b"pod")
+            {
+                let uid: Vec<u8> = part[at + 3..]
+                    .iter()
+                    .map(|&b| if b == b'_' { b'-' } else { b })
+                    .collect();
+                if uid.len() == 36 && uid.iter().all(|b| b.is_ascii_hexdigit() || *b == b'-') {
+                    pod = uid;
+                }
+            }
+        }
+    }
+    (container, pod)
+}
+
+/// The last occurrence (`kubepods-besteffort-pod<uid>` holds two).
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
+}
+
+/// Sockets of the host's network namespace by inode, from `/proc/net`.
+#[derive(Default)]
+struct Sockets {
+    inet: HashMap<u64, (L4Proto, SocketEnds, bool)>,
+    unix: HashMap<u64, Vec<u8>>,
+}
+
+impl Sockets {
+    fn read(root: &Path) -> Self {
+        let mut s = Self::default();
+        let net = root.join("net");
+        for (file, proto, v6) in [
+            ("tcp", L4Proto::Tcp, false),
+            ("tcp6", L4Proto::Tcp, true),
+            ("udp", L4Proto::Udp, false),
+            ("udp6", L4Proto::Udp, true),
+        ] {
+            let Ok(text) = fs::read(net.join(file)) else {
+                continue;
+            };
+            for line in text.split(|&b| b == b'\n').skip(1) {
+                if let Some((inode, ends, listening)) = parse_inet_line(line, v6) {
+                    s.inet.insert(inode, (proto, ends, listening));
+                }
+            }
+        }
+        if let Ok(text) = fs::read(net.join("unix")) {
+            for line in text.split(|&b| b == b'\n').skip(1) {
+                let f: Vec<&[u8]> = line
+                    .split(u8::is_ascii_whitespace)
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                if let (Some(inode), path) = (f.get(6).and_then(|i| parse_num(i)), f.get(7)) {
+                    let inode = u64::try_from(inode).unwrap_or(0);
+                    s.unix
+                        .insert(inode, path.map(|p| p.to_vec()).unwrap_or_default());
+                }
+            }
+        }
+        s
+    }
+}
+
+/// One line of `/proc/net/tcp*` or `udp*`: inode, ends, listening.
+fn parse_inet_line(line: &[u8], v6: bool) -> Option<(u64, SocketEnds, bool)> {
+    let f: Vec<&[u8]> = line
+        .split(u8::is_ascii_whitespace)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let local = f.get(1)?;
+    let remote = f.get(2)?;
+    let state = f.get(3)?;
+    let inode: u64 = std::str::from_utf8(f.get(9)?).ok()?.parse().ok()?;
+    let (local, remote) = if v6 {
+        (
+            OwnedSockAddr::V6(parse_v6(local)?),
+            OwnedSockAddr::V6(parse_v6(remote)?),
+        )
+    } else {
+        (
+            OwnedSockAddr::V4(parse_v4(local)?),
+            OwnedSockAddr::V4(parse_v4(remote)?),
+        )
+    };
+    let listening = *state == b"0A";
+    let remote_port = match &remote {
+        OwnedSockAddr::V4(a) => a.port(),
+        OwnedSockAddr::V6(a) => a.port(),
+        _ => 0,
+    };
+    let ends = if remote_port == 0 {
+        SocketEnds::Local(local)
+    } else {
+        // Client first: the end with the ephemeral (higher) port is taken
+        // to be the client, as sysdig does for sockets it did not see open.
+        let local_port = match &local {
+            OwnedSockAddr::V4(a) => a.port(),
+            OwnedSockAddr::V6(a) => a.port(),
+            _ => 0,
+        };
+        let (client, server) = if local_port >= remote_port {
+            (local, remote)
+        } else {
+            (remote, local)
+        };
+        SocketEnds::Tuple(match (client, server) {
+            (OwnedSockAddr::V4(src), OwnedSockAddr::V4(dst)) => OwnedSockTuple::V4 { src, dst },
+            (OwnedSockAddr::V6(src), OwnedSockAddr::V6(dst)) => OwnedSockTuple::V6 { src, dst },
+            _ => return None,
+        })
+    };
+    Some((inode, ends, listening))
+}
+
+fn hex_u32(h: &[u8]) -> Option<u32> {
+    u32::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()
+}
+
+fn parse_v4(field: &[u8]) -> Option<SocketAddrV4> {
+    let colon = field.iter().position(|&b| b == b':')?;
+    // The address is the kernel's __be32 printed as a host-order number.
+    let ip = hex_u32(&field[..colon])?.to_le_bytes();
+    let port = u16::try_from(hex_u32(&field[colon + 1..])?).ok()?;
+    Some(SocketAddrV4::new(Ipv4Addr::from(ip), port))
+}
+
+fn parse_v6(field: &[u8]) -> Option<SocketAddrV6> {
+    let colon = field.iter().position(|&b| b == b':')?;
+    let hex = &field[..colon];
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut ip = [0u8; 16];
+    for (i, word) in hex.chunks(8).enumerate() {
+        ip[i * 4..i * 4 + 4].copy_from_slice(&hex_u32(word)?.to_le_bytes());
+    }
+    let port = u16::try_from(hex_u32(&field[colon + 1..])?).ok()?;
+    Some(SocketAddrV6::new(Ipv6Addr::from(ip), port, 0, 0))
+}
+
+fn read_fds(base: &Path, pid: i64, sockets: &Sockets, out: &mut Vec<FdInfo>) {
+    let Ok(dir) = fs::read_dir(base.join("fd")) else {
+        return;
+    };
+    for entry in dir.flatten() {
+        let Some(fd) = parse_num(entry.file_name().as_bytes()) else {
+            continue;
+        };
+        let Ok(target) = fs::read_link(entry.path()) else {
+            continue;
+        };
+        let target = target.as_os_str().as_bytes();
+        let mut info = FdInfo {
+            pid,
+            fd,
+            ..FdInfo::default()
+        };
+        if let Some(inode) = target
+            .strip_prefix(b"socket:[")
+            .and_then(|r| r.strip_suffix(b"]"))
+            .and_then(parse_num)
+            .and_then(|i| u64::try_from(i).ok())
+        {
+            if let Some((proto, ends, listening)) = sockets.inet.get(&inode) {
+                info.l4proto = *proto;
+                info.kind = match ends {
+                    SocketEnds::Local(OwnedSockAddr::V6(_))
+                    | SocketEnds::Tuple(OwnedSockTuple::V6 { .. }) => FdKind::Ipv6,
+                    _ => FdKind::Ipv4,
+                };
+                info.ends = ends.clone();
+                if *listening {
+                    info.role = SocketRole::Server;
+                }
+            } else if let Some(path) = sockets.unix.get(&inode) {
+                info.kind = FdKind::Unix;
+                info.name.clone_from(path);
+            } else {
+                info.kind = FdKind::Unknown;
+                info.name = target.to_vec();
+            }
+        } else if target.starts_with(b"pipe:[") {
+            info.kind = FdKind::Pipe;
+            info.name = target.to_vec();
+        } else if let Some(anon) = target.strip_prefix(b"anon_inode:") {
+            let anon = anon.trim_ascii();
+            let bare = anon
+                .strip_prefix(b"[")
+                .and_then(|a| a.strip_suffix(b"]"))
+                .unwrap_or(anon);
+            info.kind = match bare {
+                b"eventfd" => FdKind::Event,
+                b"eventpoll" => FdKind::EventPoll,
+                b"inotify" => FdKind::Inotify,
+                b"timerfd" => FdKind::TimerFd,
+                b"signalfd" => FdKind::SignalFd,
+                b"pidfd" => FdKind::PidFd,
+                b"io_uring" => FdKind::IoUring,
+                b"userfaultfd" => FdKind::UserFaultFd,
+                b if b.starts_with(b"bpf") => FdKind::Bpf,
+                _ => FdKind::Unknown,
+            };
+            info.name = target.to_vec();
+        } else if target.starts_with(b"/memfd:") {
+            info.kind = FdKind::Memfd;
+            info.name = target.to_vec();
+        } else if target.starts_with(b"/") {
+            info.kind = if fs::metadata(entry.path()).is_ok_and(|m| m.is_dir()) {
+                FdKind::Directory
+            } else {
+                FdKind::File
+            };
+            info.name = target.to_vec();
+        } else {
+            info.name = target.to_vec();
+        }
+        out.push(info);
+    }
+}
+
+fn read_users(path: &Path) -> Vec<UserInfo> {
+    let text = fs::read(path).unwrap_or_default();
+    text.split(|&b| b == b'\n')
+        .filter_map(|line| {
+            let f: Vec<&[u8]> = line.split(|&b| b == b':').collect();
+            Some(UserInfo {
+                uid: u32::try_from(parse_num(f.get(2)?)?).ok()?,
+                gid: u32::try_from(parse_num(f.get(3)?)?).ok()?,
+                name: f[0].to_vec(),
+                home: f.get(5).map(|h| h.to_vec()).unwrap_or_default(),
+                shell: f.get(6).map(|s| s.to_vec()).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+fn read_groups(path: &Path) -> Vec<GroupInfo> {
+    let text = fs::read(path).unwrap_or_default();
+    text.split(|&b| b == b'\n')
+        .filter_map(|line| {
+            let f: Vec<&[u8]> = line.split(|&b| b == b':').collect();
+            Some(GroupInfo {
+                gid: u32::try_from(parse_num(f.get(2)?)?).ok()?,
+                name: f[0].to_vec(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_and_pod_ids_from_cgroup_paths() {
+        let id = "3f4e8b1a9c2d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f";
+        let cases: &[(&str, &str, &str)] = &[
+            ("0::/user.slice/user-1000.slice/session-2.scope", "", ""),
+            (&format!("0::/docker/{id}"), "3f4e8b1a9c2d", ""),
+            (
+                &format!("0::/system.slice/docker-{id}.scope"),
+                "3f4e8b1a9c2d",
+                "",
+            ),
+            (
+                &format!(
+                    "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1d2c3b4a_5e6f_4a7b_8c9d_0e1f2a3b4c5d.slice/cri-containerd-{id}.scope"
+                ),
+                "3f4e8b1a9c2d",
+                "1d2c3b4a-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+            ),
+            (
+                &format!(
+                    "12:pids:/kubepods/burstable/pod1d2c3b4a-5e6f-4a7b-8c9d-0e1f2a3b4c5d/{id}"
+                ),
+                "3f4e8b1a9c2d",
+                "1d2c3b4a-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+            ),
+            (
+                &format!("0::/machine.slice/crio-{id}.scope"),
+                "3f4e8b1a9c2d",
+                "",
+            ),
+        ];
+        for (cgroup, container, pod) in cases {
+            let (c, p) = container_of(cgroup.as_bytes());
+            assert_eq!(
+                (String::from_utf8(c).unwrap(), String::from_utf8(p).unwrap()),
+                ((*container).to_owned(), (*pod).to_owned()),
+                "{cgroup}"
+            );
+        }
+    }
+
+    #[test]
+    fn proc_net_lines() {
+        let listen = b"   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0";
+        let (inode, ends, listening) = parse_inet_line(listen, false).unwrap();
+        assert_eq!(inode, 4242);
+        assert!(listening);
+        assert_eq!(
+            ends,
+            SocketEnds::Local(OwnedSockAddr::V4("127.0.0.1:8080".parse().unwrap()))
+        );
+        let conn = b"   1: 0100007F:A0F0 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 4343 1";
+        let (_, ends, _) = parse_inet_line(conn, false).unwrap();
+        assert_eq!(
+            ends,
+            SocketEnds::Tuple(OwnedSockTuple::V4 {
+                src: "127.0.0.1:41200".parse().unwrap(),
+                dst: "127.0.0.1:8080".parse().unwrap(),
+            })
+        );
+        let v6 = b"   0: 00000000000000000000000001000000:0016 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 77 1";
+        let (_, ends, _) = parse_inet_line(v6, true).unwrap();
+        assert_eq!(
+            ends,
+            SocketEnds::Local(OwnedSockAddr::V6("[::1]:22".parse().unwrap()))
+        );
+    }
+
+    #[test]
+    fn stat_start_time_skips_the_comm() {
+        let stat = b"42 (a) b) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 12345 1000 10";
+        assert_eq!(start_ticks(stat), Some(12345));
+    }
+
+    #[test]
+    fn snapshot_of_this_process_resolves_its_open_file() {
+        let file = std::fs::File::open("Cargo.toml").unwrap();
+        let snap = snapshot(Path::new("/proc"), Path::new("/etc"), 1, 0);
+        let me = i64::from(std::process::id());
+        let process = snap.processes.iter().find(|p| p.pid == me).unwrap();
+        assert!(process.exepath.ends_with(b"capture_agent") || !process.exepath.is_empty());
+        assert!(snap.threads.iter().any(|t| t.tid == me));
+        assert!(snap.fds.iter().any(|f| f.pid == me
+            && f.kind == FdKind::File
+            && f.name.ends_with(b"capture-agent/Cargo.toml")));
+        drop(file);
+        assert!(snap.users.iter().any(|u| u.uid == 0 && u.name == b"root"));
+    }
+}

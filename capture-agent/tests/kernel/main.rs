@@ -1,0 +1,582 @@
+//! End-to-end tests of `syscap-agent capture` against the real kernel: run
+//! real commands under the real binary and check what the capture holds.
+//!
+//! Needs root (eBPF). Without it the run fails, unless
+//! `SYSCAP_SKIP_KERNEL_TESTS=1` asks to skip explicitly.
+
+#[macro_use]
+mod support;
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Duration;
+
+use capture_format::event::{EventType, OwnedArg, OwnedSockAddr, OwnedSockTuple};
+use capture_format::state::FdKind;
+use support::{Captured, agent, helper, run_cases, scratch, start_agent};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("helper") {
+        run_helper(args.get(2).map_or("", String::as_str), &args[3..]);
+        return ExitCode::SUCCESS;
+    }
+    run_cases(cases![
+        cat_reads_a_file,
+        shell_redirect_creates_and_writes,
+        tcp_client_and_server,
+        execve_records_argv,
+        failed_open_is_enoent,
+        rename_and_unlink,
+        main_thread_matches_strace,
+        fd_opened_before_the_capture_resolves,
+        drops_are_counted_and_recorded,
+        exit_status_and_errors,
+        syscall_and_comm_filters_run_in_the_kernel,
+        filter_keeps_matches_and_resolves_names,
+    ])
+}
+
+/// Programs the tests capture, run as `kernel helper NAME ARGS`.
+fn run_helper(name: &str, args: &[String]) {
+    match name {
+        // A client and a server in one process: connect, accept, a request
+        // and a reply of known sizes.
+        "tcp" => {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let server = std::thread::spawn(move || {
+                let (mut conn, _) = listener.accept().unwrap();
+                let mut buf = [0u8; 5];
+                conn.read_exact(&mut buf).unwrap();
+                conn.write_all(b"pong!!\n").unwrap();
+            });
+            let mut client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            client.write_all(b"ping\n").unwrap();
+            let mut reply = [0u8; 7];
+            client.read_exact(&mut reply).unwrap();
+            server.join().unwrap();
+            println!("{port}");
+        }
+        // Opens a file, says so, waits for a line on stdin, then writes to
+        // the fd it opened long before.
+        "late-write" => {
+            let mut f = std::fs::File::create(&args[0]).unwrap();
+            println!("ready");
+            std::io::stdout().flush().unwrap();
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).unwrap();
+            f.write_all(b"late write\n").unwrap();
+        }
+        other => panic!("unknown helper {other}"),
+    }
+}
+
+fn cat_reads_a_file() {
+    let dir = scratch("cat");
+    let file = dir.join("hello.txt");
+    std::fs::write(&file, "hello from syscap\n").unwrap();
+    let path = file.to_str().unwrap();
+    let (cap, out) = Captured::command(&dir, &[], &["/bin/cat", path]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"hello from syscap\n");
+
+    let open = cap.find("openat of the file", |r| {
+        r.comm == "cat"
+            && r.ty == "openat"
+            && r.args.iter().any(|(_, a)| *a == OwnedArg::Str(path.into()))
+    });
+    assert!(open.ret >= 0, "{open}");
+    assert_eq!(open.fd_name, path, "{open}");
+    assert_eq!(open.fd_kind, FdKind::File);
+    let read = cap.find("read of the file", |r| {
+        r.comm == "cat" && r.ty == "read" && r.fd_name == path && r.ret > 0
+    });
+    assert_eq!(read.ret, 18, "{read}");
+    assert_eq!(read.bytes("data"), b"hello from syscap\n", "{read}");
+    assert_eq!(read.fd_name, path);
+    let close = cap.find("close of the file", |r| {
+        r.comm == "cat" && r.ty == "close" && r.fd_name == path
+    });
+    assert_eq!((close.ret, close.fd_name.as_str()), (0, path), "{close}");
+    // The write to stdout carries the data too.
+    let write = cap.find("write to stdout", |r| r.comm == "cat" && r.ty == "write");
+    assert_eq!((write.int("fd"), write.ret), (1, 18), "{write}");
+    // Only the command's tree was recorded.
+    assert!(
+        cap.rows
+            .iter()
+            .all(|r| r.comm == "cat" || r.comm == "syscap-agent"),
+        "other processes leaked in:\n{}",
+        cap.listing()
+    );
+    assert_eq!(cap.index.drops, 0);
+}
+
+fn shell_redirect_creates_and_writes() {
+    let dir = scratch("redirect");
+    let target = dir.join("x");
+    let script = format!("echo hi > {}", target.display());
+    let (cap, out) = Captured::command(&dir, &[], &["/bin/sh", "-c", &script]);
+    assert!(out.status.success());
+    let target = target.to_str().unwrap();
+    let open = cap.find("open with O_CREAT", |r| {
+        r.ty == "openat"
+            && r.args
+                .iter()
+                .any(|(_, a)| *a == OwnedArg::Str(target.into()))
+    });
+    let flags = open.int("flags");
+    assert_eq!(flags & 0o3, libc::O_WRONLY.into(), "{open}");
+    assert_ne!(flags & i64::from(libc::O_CREAT), 0, "{open}");
+    assert_ne!(flags & i64::from(libc::O_TRUNC), 0, "{open}");
+    assert!(
+        open.text.contains("O_CREAT") && open.text.contains("O_TRUNC"),
+        "{open}"
+    );
+    assert_eq!(open.int("mode"), 0o666, "{open}");
+    // The shell dup2s the file onto stdout, then echo writes.
+    let write = cap.find("write of hi", |r| r.ty == "write" && r.ret == 3);
+    assert_eq!(write.bytes("data"), b"hi\n", "{write}");
+    assert_eq!(write.int("size"), 3);
+    assert_eq!(write.fd_name, target, "{write}");
+}
+
+fn tcp_client_and_server() {
+    let dir = scratch("tcp");
+    let cmd = helper("tcp");
+    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    let (cap, out) = Captured::command(&dir, &[], &cmd);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let port: u16 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let server_addr: std::net::SocketAddrV4 = format!("127.0.0.1:{port}").parse().unwrap();
+
+    let socket = cap.find("socket", |r| r.ty == "socket" && r.ret >= 0);
+    assert_eq!(socket.int("domain"), 2, "{socket}");
+    let bind = cap.find("bind", |r| r.ty == "bind");
+    assert_eq!(bind.ret, 0);
+    let listen = cap.find("listen", |r| r.ty == "listen");
+    assert_eq!(listen.ret, 0);
+    let connect = cap.find("connect", |r| r.ty == "connect");
+    assert_eq!(connect.ret, 0, "{connect}");
+    assert_eq!(
+        *connect.arg("addr"),
+        OwnedArg::SockAddr(OwnedSockAddr::V4(server_addr))
+    );
+    let OwnedArg::SockTuple(OwnedSockTuple::V4 { src: client, dst }) = connect.arg("tuple").clone()
+    else {
+        panic!("connect has no IPv4 tuple: {connect}");
+    };
+    assert_eq!(dst, server_addr);
+    assert_ne!(client.port(), 0);
+    let accept = cap.find("accept", |r| r.ty.starts_with("accept") && r.ret >= 0);
+    assert_eq!(
+        *accept.arg("tuple"),
+        OwnedArg::SockTuple(OwnedSockTuple::V4 {
+            src: client,
+            dst: server_addr
+        }),
+        "{accept}"
+    );
+    let conn_name = format!("{client}->{server_addr}");
+    assert!(accept.text.contains(&conn_name), "{accept}");
+    // Request and reply: Rust's std sends with sendto and receives with
+    // recvfrom; each side's fd resolves to the same connection.
+    let send = cap.find("client send", |r| r.ty == "sendto" && r.ret == 5);
+    assert_eq!(send.bytes("data"), b"ping\n");
+    assert_eq!(send.fd_kind, FdKind::Ipv4);
+    let recv = cap.find("server receive", |r| r.ty == "recvfrom" && r.ret == 5);
+    assert_eq!(recv.bytes("data"), b"ping\n");
+    let reply = cap.find("server reply", |r| r.ty == "sendto" && r.ret == 7);
+    assert_eq!(reply.bytes("data"), b"pong!!\n");
+    let got = cap.find("client receive", |r| r.ty == "recvfrom" && r.ret == 7);
+    assert_eq!(got.bytes("data"), b"pong!!\n");
+    assert_ne!(
+        send.tid, recv.tid,
+        "client and server are different threads"
+    );
+}
+
+fn execve_records_argv() {
+    let dir = scratch("exec");
+    let (cap, out) = Captured::command(
+        &dir,
+        &[],
+        &["/bin/sh", "-c", "/bin/echo one 'two three' >/dev/null"],
+    );
+    assert!(out.status.success());
+    let exec = cap.find("execve of echo", |r| {
+        r.ty == "execve" && r.ret == 0 && r.bytes("filename") == b"/bin/echo"
+    });
+    assert_eq!(exec.bytes("args"), b"/bin/echo\0one\0two three", "{exec}");
+    assert_eq!(
+        exec.comm, "echo",
+        "after exec the thread is named by the new program"
+    );
+    let procexec = cap.find("procexec", |r| r.ty == "procexec" && r.tid == exec.tid);
+    assert_eq!(procexec.bytes("filename"), b"/bin/echo");
+    // The shell forked the child: a procfork event names it.
+    let fork = cap.find("procfork", |r| {
+        r.ty == "procfork" && r.int("child_tid") == exec.tid
+    });
+    assert_eq!(fork.comm, "sh");
+    let exit = cap.find("procexit", |r| r.ty == "procexit" && r.tid == exec.tid);
+    assert_eq!(exit.int("status"), 0);
+    // The first exec is the command itself, with its whole argv.
+    let first = cap.find("execve of sh", |r| r.ty == "execve" && r.ret == 0);
+    assert_eq!(
+        first.bytes("args"),
+        b"/bin/sh\0-c\0/bin/echo one 'two three' >/dev/null"
+    );
+}
+
+fn failed_open_is_enoent() {
+    let dir = scratch("enoent");
+    let missing = dir.join("does-not-exist");
+    let (cap, out) = Captured::command(&dir, &[], &["/bin/cat", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let open = cap.find("failed openat", |r| {
+        r.ty == "openat"
+            && r.args
+                .iter()
+                .any(|(_, a)| *a == OwnedArg::Str(missing.to_str().unwrap().into()))
+    });
+    assert_eq!(open.ret, -2, "{open}");
+    assert!(open.text.contains("ENOENT"), "{open}");
+}
+
+fn rename_and_unlink() {
+    let dir = scratch("rename");
+    let a = dir.join("a");
+    let b = dir.join("b");
+    let script = format!(
+        "echo x > {a} && mv {a} {b} && rm {b}",
+        a = a.display(),
+        b = b.display()
+    );
+    let (cap, out) = Captured::command(&dir, &[], &["/bin/sh", "-c", &script]);
+    assert!(out.status.success());
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let rename = cap.find("rename", |r| r.ty.starts_with("rename") && r.ret == 0);
+    assert_eq!(rename.bytes("oldpath"), a.as_bytes(), "{rename}");
+    assert_eq!(rename.bytes("newpath"), b.as_bytes(), "{rename}");
+    let unlink = cap.find("unlink", |r| r.ty.starts_with("unlink") && r.ret == 0);
+    let name = unlink.args.iter().find_map(|(n, a)| match a {
+        OwnedArg::Str(s) if n == "name" || n == "path" => Some(s.clone()),
+        _ => None,
+    });
+    assert_eq!(name.as_deref(), Some(b.as_bytes()), "{unlink}");
+}
+
+/// The main thread's syscalls, names and return values, as `strace -f`
+/// records them for the same deterministic command.
+///
+/// Documented differences: syscap starts at the command's `execve` like
+/// strace (the agent's own spawning before it is dropped here); addresses
+/// returned by mmap/brk differ between runs (ASLR) and are compared as
+/// "an address", and the process's own pid (`set_tid_address`) as "PID";
+/// syscap names `pread64`/`pwrite64` `pread`/`pwrite` as sysdig does.
+fn main_thread_matches_strace() {
+    let dir = scratch("strace");
+    let file = dir.join("input.txt");
+    std::fs::write(&file, "some text\n").unwrap();
+    let cmd = ["/bin/cat", file.to_str().unwrap()];
+    let trace = dir.join("strace.txt");
+    let status = Command::new("strace")
+        .args(["-f", "-qq", "-o", trace.to_str().unwrap()])
+        .args(cmd)
+        .stdout(Stdio::null())
+        .status()
+        .expect("strace is installed (scripts/setup.sh)");
+    assert!(status.success());
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let strace: Vec<(String, String)> = text
+        .lines()
+        .filter_map(|line| {
+            let (pid, line) = line.split_once(' ')?;
+            let line = line.trim_start();
+            let (name, _) = line.split_once('(')?;
+            let mut ret = line.rsplit_once(" = ")?.1.split_whitespace();
+            let value = ret.next()?;
+            // `-1 ENOENT (No such file or directory)`: the kernel returned
+            // the negative errno.
+            let value = match (value, ret.next()) {
+                ("-1", Some(errno)) => (1..4096)
+                    .find(|&n| capture_format::event::errno_name(n) == Some(errno))
+                    .map_or(value.to_owned(), |n| (-n).to_string()),
+                _ => value.to_owned(),
+            };
+            let name = match name {
+                "pread64" => "pread",
+                "pwrite64" => "pwrite",
+                other => other,
+            };
+            let value = if value == pid {
+                "PID".to_owned()
+            } else {
+                value
+            };
+            Some((name.to_owned(), normalize_ret(name, &value)))
+        })
+        .collect();
+
+    let (cap, _) = Captured::command(&dir, &[], &cmd);
+    let start = cap
+        .rows
+        .iter()
+        .position(|r| r.ty == "execve" && r.ret == 0)
+        .expect("an execve");
+    let main_tid = cap.rows[start].tid;
+    let syscap: Vec<(String, String)> = cap.rows[start..]
+        .iter()
+        .filter(|r| r.tid == main_tid && EventType::from_name(&r.ty).is_some_and(|t| t.0 < 512))
+        .map(|r| {
+            let ret = match r.ret {
+                _ if !r.returned => "?".into(),
+                ret if ret == main_tid => "PID".into(),
+                ret => ret.to_string(),
+            };
+            (r.ty.clone(), normalize_ret(&r.ty, &ret))
+        })
+        .collect();
+    if syscap != strace {
+        let mut diff = String::new();
+        for i in 0..syscap.len().max(strace.len()) {
+            let a = syscap
+                .get(i)
+                .map_or(String::new(), |(n, r)| format!("{n} = {r}"));
+            let b = strace
+                .get(i)
+                .map_or(String::new(), |(n, r)| format!("{n} = {r}"));
+            let mark = if a == b { ' ' } else { '!' };
+            let _ = writeln!(diff, "{mark} {a:<40} {b}");
+        }
+        panic!("syscap (left) and strace (right) differ:\n{diff}");
+    }
+}
+
+/// Return values comparable across runs: addresses become `ADDR`, and
+/// strace's `-1 ENOENT` style becomes the negative errno.
+fn normalize_ret(name: &str, ret: &str) -> String {
+    if matches!(name, "mmap" | "brk") {
+        return "ADDR".into();
+    }
+    if let Some(hex) = ret.strip_prefix("0x") {
+        return i64::from_str_radix(hex, 16).map_or(ret.to_owned(), |v| v.to_string());
+    }
+    ret.to_owned()
+}
+
+fn fd_opened_before_the_capture_resolves() {
+    let dir = scratch("state");
+    let file = dir.join("opened-early.log");
+    let cmd = helper("late-write");
+    let mut child = Command::new(&cmd[0])
+        .args(&cmd[1..])
+        .arg(&file)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+
+    let capture = dir.join("capture.syscap");
+    let pid = child.id().to_string();
+    let agent = start_agent(&capture, &["--pid", &pid, "--duration", "3s"]);
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    assert!(child.wait().unwrap().success());
+    agent.finish();
+
+    let cap = Captured::read(&capture);
+    let write = cap.find("the late write", |r| r.ty == "write" && r.ret == 11);
+    assert_eq!(write.fd_name, file.to_str().unwrap(), "{write}");
+    assert_eq!(write.fd_kind, FdKind::File);
+    assert_eq!(write.bytes("data"), b"late write\n");
+    assert!(
+        write.comm.starts_with("kernel-"),
+        "named from the /proc snapshot: {write}"
+    );
+}
+
+fn drops_are_counted_and_recorded() {
+    let dir = scratch("drops");
+    // A one-page ring cannot hold a burst of 400k syscalls.
+    let (cap, out) = Captured::command(
+        &dir,
+        &["--ring-size", "4KiB", "--snaplen", "0"],
+        &[
+            "/bin/dd",
+            "if=/dev/zero",
+            "of=/dev/null",
+            "bs=1",
+            "count=200000",
+        ],
+    );
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        cap.index.drops > 0,
+        "expected drops with a 4 KiB ring: {stderr}"
+    );
+    assert!(stderr.contains("dropped"), "{stderr}");
+    let recorded: i64 = cap
+        .rows
+        .iter()
+        .filter(|r| r.ty == "drop")
+        .map(|r| r.int("count"))
+        .sum();
+    assert_eq!(u64::try_from(recorded).unwrap(), cap.index.drops);
+    // Nothing is lost silently: what was written plus what was dropped
+    // covers every read and write dd made.
+    // (Counted by type: with exec events lost the process may not be
+    // known by its name.)
+    let io = cap
+        .rows
+        .iter()
+        .filter(|r| r.ty == "read" || r.ty == "write")
+        .count();
+    assert!(
+        u64::try_from(io).unwrap() + cap.index.drops >= 400_000,
+        "{io} reads/writes + {} drops < 400000",
+        cap.index.drops
+    );
+}
+
+fn exit_status_and_errors() {
+    let dir = scratch("exit");
+    let (_, out) = Captured::command(&dir, &[], &["/bin/sh", "-c", "exit 7"]);
+    assert_eq!(out.status.code(), Some(7));
+
+    let out = agent(&[
+        "capture",
+        "-o",
+        "/nonexistent-dir/x.syscap",
+        "--",
+        "/bin/true",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("cannot write /nonexistent-dir/x.syscap"),
+        "{err}"
+    );
+
+    let out = agent(&[
+        "capture",
+        "-o",
+        dir.join("y").to_str().unwrap(),
+        "--",
+        "/nonexistent-program",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot run /nonexistent-program"), "{err}");
+}
+
+fn syscall_and_comm_filters_run_in_the_kernel() {
+    let dir = scratch("filters");
+    let (cap, out) = Captured::command(
+        &dir,
+        &["--syscalls", "openat,close"],
+        &["/bin/cat", "/etc/hostname"],
+    );
+    assert!(out.status.success());
+    let types: std::collections::BTreeSet<&str> = cap.rows.iter().map(|r| r.ty.as_str()).collect();
+    let expected: std::collections::BTreeSet<&str> = ["openat", "close", "procexec", "procexit"]
+        .into_iter()
+        .collect();
+    assert!(
+        types.is_subset(&expected) && types.contains("openat"),
+        "{types:?}"
+    );
+    let header = capture_format::file::CaptureReader::open(std::fs::File::open(&cap.path).unwrap())
+        .unwrap()
+        .header()
+        .clone();
+    assert_eq!(header.filter, "evt.type in (openat, close)");
+
+    // A whole-host capture of one comm sees only it.
+    let capture = dir.join("comm.syscap");
+    let agent = start_agent(&capture, &["--comm", "syscap-probe-me", "--duration", "2s"]);
+    let marker = dir.join("syscap-probe-me");
+    std::fs::copy("/bin/cat", &marker).unwrap();
+    for _ in 0..3 {
+        Command::new(&marker)
+            .arg("/etc/hostname")
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        Command::new("/bin/cat")
+            .arg("/etc/hostname")
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    agent.finish();
+    let cap = Captured::read(&capture);
+    assert!(!cap.rows.is_empty());
+    assert!(
+        cap.rows.iter().all(|r| r.comm == "syscap-probe-me"),
+        "{}",
+        cap.listing()
+    );
+}
+
+fn filter_keeps_matches_and_resolves_names() {
+    let dir = scratch("filter");
+    let keep = dir.join("keep.txt");
+    let other = dir.join("other.txt");
+    let script = format!(
+        "echo hi > {}; echo yo > {}; cat /etc/hostname > /dev/null",
+        keep.display(),
+        other.display()
+    );
+    let (cap, out) = Captured::command(
+        &dir,
+        &["--filter", "evt.type = write and fd.name endswith keep.txt"],
+        &["/bin/sh", "-c", &script],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The open that named the fd was not kept, yet the write resolves.
+    assert_eq!(cap.rows.len(), 1, "{}", cap.listing());
+    let write = &cap.rows[0];
+    assert_eq!(write.ty, "write");
+    assert_eq!(write.fd_name, keep.to_str().unwrap());
+    assert_eq!(write.bytes("data"), b"hi\n");
+
+    let out = agent(&[
+        "capture",
+        "-o",
+        dir.join("bad").to_str().unwrap(),
+        "--filter",
+        "fd.nme = x",
+        "--",
+        "/bin/true",
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown field 'fd.nme'") && err.contains("at 1:1"),
+        "{err}"
+    );
+    assert!(err.contains("\n^^^^^^"), "the caret marks the field: {err}");
+}

@@ -1,0 +1,276 @@
+//! The harness: runs cases, runs the real `syscap-agent`, and reads what it
+//! captured into rows that assertions and failure messages can show.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use capture_format::event::OwnedArg;
+use capture_format::file::{CaptureReader, Index, Projection};
+use capture_format::state::FdKind;
+use triggers::filter::fields::{Bytes, render_args};
+
+/// A test case.
+pub type Case = (&'static str, fn());
+
+/// `cases![f, g]`: the cases named after their functions.
+macro_rules! cases {
+    ($($case:ident),* $(,)?) => {
+        &[$((stringify!($case), $case as fn())),*]
+    };
+}
+
+/// Runs `cases` (those whose name contains the first free argument, as
+/// libtest does), prints libtest-style lines and exits non-zero on failure.
+pub fn run_cases(cases: &[Case]) -> std::process::ExitCode {
+    let filter = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .unwrap_or_default();
+    if std::env::var_os("SYSCAP_SKIP_KERNEL_TESTS").is_some_and(|v| v == "1") {
+        println!("kernel tests skipped: SYSCAP_SKIP_KERNEL_TESTS=1");
+        println!(
+            "test result: ok. 0 passed; 0 failed; {} ignored",
+            cases.len()
+        );
+        return std::process::ExitCode::SUCCESS;
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!(
+            "kernel tests need root (eBPF); run as root or set SYSCAP_SKIP_KERNEL_TESTS=1 to skip them explicitly"
+        );
+        println!("test result: FAILED. 0 passed; {} failed", cases.len());
+        return std::process::ExitCode::FAILURE;
+    }
+    let selected: Vec<&Case> = cases.iter().filter(|(n, _)| n.contains(&filter)).collect();
+    println!("\nrunning {} tests", selected.len());
+    let mut failed = Vec::new();
+    for (name, case) in &selected {
+        let ok = catch_unwind(AssertUnwindSafe(case)).is_ok();
+        println!("test {name} ... {}", if ok { "ok" } else { "FAILED" });
+        if !ok {
+            failed.push(*name);
+        }
+    }
+    let passed = selected.len() - failed.len();
+    if failed.is_empty() {
+        println!("\ntest result: ok. {passed} passed; 0 failed");
+        std::process::ExitCode::SUCCESS
+    } else {
+        println!("\nfailures: {}", failed.join(", "));
+        println!(
+            "\ntest result: FAILED. {passed} passed; {} failed",
+            failed.len()
+        );
+        std::process::ExitCode::FAILURE
+    }
+}
+
+/// A scratch directory per case.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("syscap-kernel-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `syscap-agent` with `args`.
+pub fn agent(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_syscap-agent"))
+        .args(args)
+        .output()
+        .expect("syscap-agent runs")
+}
+
+/// A `syscap-agent capture` running in the background.
+pub struct RunningAgent {
+    child: Child,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+impl RunningAgent {
+    /// Waits for it to finish; panics with its messages unless it succeeded.
+    pub fn finish(mut self) -> String {
+        let status = self.child.wait().unwrap();
+        let stderr = self.stderr.join().unwrap();
+        assert!(status.success(), "syscap-agent failed ({status}): {stderr}");
+        stderr
+    }
+}
+
+/// Starts a whole-host `syscap-agent capture -o OUTPUT ARGS...` and returns
+/// once it says it is recording.
+pub fn start_agent(output: &Path, args: &[&str]) -> RunningAgent {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_syscap-agent"))
+        .args(["capture", "-o", output.to_str().unwrap()])
+        .args(args)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    assert!(first.contains("capturing"), "{first}");
+    let stderr = std::thread::spawn(move || {
+        let mut rest = first;
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+        rest
+    });
+    RunningAgent { child, stderr }
+}
+
+/// This test binary, which runs helpers when given `helper NAME`.
+pub fn helper(name: &str) -> Vec<String> {
+    vec![
+        std::env::current_exe().unwrap().display().to_string(),
+        "helper".into(),
+        name.into(),
+    ]
+}
+
+/// One captured event, decoded and rendered.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub ty: String,
+    pub tid: i64,
+    pub comm: String,
+    pub ret: i64,
+    pub returned: bool,
+    pub args: Vec<(String, OwnedArg)>,
+    /// `name=value ...` as sysdig shows arguments.
+    pub text: String,
+    pub fd_name: String,
+    pub fd_kind: FdKind,
+}
+
+impl Row {
+    pub fn arg(&self, name: &str) -> &OwnedArg {
+        &self
+            .args
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("{} has no argument {name}: {self}", self.ty))
+            .1
+    }
+
+    pub fn int(&self, name: &str) -> i64 {
+        match self.arg(name) {
+            OwnedArg::Int(v) => *v,
+            other => panic!("{name} of {self} is {other:?}, not an integer"),
+        }
+    }
+
+    pub fn bytes(&self, name: &str) -> &[u8] {
+        match self.arg(name) {
+            OwnedArg::Str(b) | OwnedArg::Bytes(b) => b,
+            other => panic!("{name} of {self} is {other:?}, not text"),
+        }
+    }
+}
+
+impl std::fmt::Display for Row {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}({}) {} {} [fd {}]",
+            self.comm, self.tid, self.ty, self.text, self.fd_name
+        )
+    }
+}
+
+/// A capture read back.
+pub struct Captured {
+    pub rows: Vec<Row>,
+    pub index: Index,
+    pub path: PathBuf,
+}
+
+impl Captured {
+    /// Reads every event of `path`.
+    pub fn read(path: &Path) -> Self {
+        let reader = CaptureReader::open(File::open(path).unwrap()).unwrap();
+        assert!(reader.truncation().is_none(), "capture is truncated");
+        let mut rows = Vec::new();
+        for i in 0..reader.index().chunks.len() {
+            let chunk = reader.read_chunk(i, Projection::ALL).unwrap();
+            for e in chunk.events() {
+                let mut text = Vec::new();
+                render_args(&e, &mut Bytes(&mut text));
+                let info = e.ty().info();
+                let args = e
+                    .args()
+                    .enumerate()
+                    .map(|(i, a)| {
+                        let name = info.args.get(i).map_or("arg", |d| d.name);
+                        (name.to_owned(), a.to_owned_arg())
+                    })
+                    .collect();
+                rows.push(Row {
+                    ty: e.ty().name().to_owned(),
+                    tid: e.tid(),
+                    comm: e
+                        .thread()
+                        .map(|t| String::from_utf8_lossy(t.comm()).into_owned())
+                        .unwrap_or_default(),
+                    ret: e.ret(),
+                    returned: e.returned(),
+                    args,
+                    text: String::from_utf8_lossy(&text).into_owned(),
+                    fd_name: e
+                        .fd()
+                        .map(|f| String::from_utf8_lossy(f.name()).into_owned())
+                        .unwrap_or_default(),
+                    fd_kind: e.fd().map_or(FdKind::Unknown, |f| f.kind()),
+                });
+            }
+        }
+        Self {
+            rows,
+            index: reader.index().clone(),
+            path: path.to_owned(),
+        }
+    }
+
+    /// Captures `command` with its descendants; panics with the agent's
+    /// output when it fails.
+    pub fn command(dir: &Path, extra: &[&str], command: &[&str]) -> (Self, Output) {
+        let path = dir.join("capture.syscap");
+        let mut args = vec!["capture", "-o", path.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.push("--");
+        args.extend_from_slice(command);
+        let out = agent(&args);
+        assert!(
+            out.status.code().is_some(),
+            "syscap-agent was killed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            path.exists(),
+            "no capture written: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (Self::read(&path), out)
+    }
+
+    /// The first row matching `pred`, or a panic that lists the rows.
+    pub fn find(&self, what: &str, pred: impl Fn(&Row) -> bool) -> &Row {
+        self.rows
+            .iter()
+            .find(|r| pred(r))
+            .unwrap_or_else(|| panic!("no {what} in the capture:\n{}", self.listing()))
+    }
+
+    /// Every row, one per line, for failure messages.
+    pub fn listing(&self) -> String {
+        let mut s = String::new();
+        for r in &self.rows {
+            let _ = writeln!(s, "  {r}");
+        }
+        s
+    }
+}
