@@ -91,6 +91,9 @@ const volatile __u8 filter_pids = 0;
 const volatile __u8 filter_comm_on = 0;
 const volatile __u64 filter_comm[2] = {0, 0};
 const volatile __u32 snaplen = 80;
+/* Data bytes a fast-path record reserves room for: snaplen when it is
+ * small (see emit_io), else 0 to disable the fast path. */
+const volatile __u32 fast_data_max = 80;
 const volatile __u64 wakeup_bytes = 256 * 1024;
 
 #define SCRATCH_SIZE 131072 /* room for the verifier's worst case past REC_MAX */
@@ -212,14 +215,41 @@ static __always_inline void count_drop(void)
 		*n += 1;
 }
 
+/* Per-CPU submit state, kept in the scratch area past any record: records
+ * submitted, and whether the queue was past wakeup_bytes at the last look. */
+#define SUBMIT_STATE_OFF (SCRATCH_SIZE - 16)
+/* How often a CPU looks at the queue to decide whether to wake user space. */
+#define WAKEUP_CHECK_EVERY 64
+
+struct submit_state {
+	__u64 submitted;
+	__u64 above;
+};
+
+static __always_inline __u64 wakeup_flags(__u8 *scratch_buf)
+{
+	/* User space drains every few ms on its own; it is woken early only
+	 * when the queue crosses wakeup_bytes. Looking at the queue costs a
+	 * helper call, so each CPU looks once every WAKEUP_CHECK_EVERY
+	 * records, and wakes only on the look that first sees it past the
+	 * threshold: waking on every look above it would queue irq_work after
+	 * irq_work while the consumer is already on its way. */
+	struct submit_state *st = (void *)(scratch_buf + SUBMIT_STATE_OFF);
+	__u64 flags = BPF_RB_NO_WAKEUP;
+	if ((++st->submitted % WAKEUP_CHECK_EVERY) == 0) {
+		__u64 above = bpf_ringbuf_query(&EVENTS, BPF_RB_AVAIL_DATA) >= wakeup_bytes;
+		if (above && !st->above)
+			flags = BPF_RB_FORCE_WAKEUP;
+		st->above = above;
+	}
+	return flags;
+}
+
 static __always_inline void submit(__u8 *buf, __u32 size)
 {
-	__u64 flags = bpf_ringbuf_query(&EVENTS, BPF_RB_AVAIL_DATA) >= wakeup_bytes
-			      ? BPF_RB_FORCE_WAKEUP
-			      : BPF_RB_NO_WAKEUP;
 	if (size > REC_MAX)
 		return;
-	if (bpf_ringbuf_output(&EVENTS, buf, size, flags))
+	if (bpf_ringbuf_output(&EVENTS, buf, size, wakeup_flags(buf)))
 		count_drop();
 }
 
@@ -463,6 +493,66 @@ __noinline int append_blob(__u32 off, __u32 slot_kind, __u64 reg, __u64 aux, __s
 	return OFF(off) + SYSCAP_BLOB_HEADER_SIZE + (len & (REC_MAX - 1));
 }
 
+/* The fixed part of a syscall record. */
+static __always_inline void fill_head(struct syscap_event *e, struct pt_regs *regs, __u32 nr,
+				      __u64 ts, __u64 now, __s64 ret, __u8 flags)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	e->ts = ts;
+	e->latency = now - ts;
+	e->ret = ret;
+	/* tp_btf hands us a trusted pointer: plain loads, no helper calls. */
+	e->args[0] = regs->di;
+	e->args[1] = regs->si;
+	e->args[2] = regs->dx;
+	e->args[3] = regs->r10;
+	e->args[4] = regs->r8;
+	e->args[5] = regs->r9;
+	e->tid = (__u32)pid_tgid;
+	e->pid = pid_tgid >> 32;
+	e->type = nr;
+	e->cpu = bpf_get_smp_processor_id();
+	e->flags = flags;
+	e->nblobs = 0;
+	e->size = SYSCAP_EVENT_SIZE;
+}
+
+#define FAST_RECORD_SIZE (SYSCAP_EVENT_SIZE + SYSCAP_BLOB_HEADER_SIZE + fast_data_max)
+
+/*
+ * read/write and friends, the bulk of most workloads: the record is built
+ * in place in the ring (no scratch copy). The reservation has a size the
+ * verifier knows (fast_data_max is read-only), so records whose data is
+ * shorter leave a little unused room; user space reads the real size.
+ */
+static __always_inline void emit_io(struct pt_regs *regs, __u32 nr, __u64 ts, __u64 now,
+				    __s64 ret, struct syscap_recipe *r)
+{
+	__u8 *buf = scratch();
+	if (!buf)
+		return;
+	__u8 *rec = bpf_ringbuf_reserve(&EVENTS, FAST_RECORD_SIZE, 0);
+	if (!rec) {
+		count_drop();
+		return;
+	}
+	struct syscap_event *e = (void *)rec;
+	fill_head(e, regs, nr, ts, now, ret, 0);
+	__u64 len = ret > 0 ? (__u64)ret : 0;
+	if (len > fast_data_max)
+		len = fast_data_max;
+	if (len && bpf_probe_read_user(rec + SYSCAP_EVENT_SIZE + SYSCAP_BLOB_HEADER_SIZE, len,
+				       (void *)e->args[r->blob[0].reg & 7]) == 0) {
+		struct syscap_blob *b = (void *)(rec + SYSCAP_EVENT_SIZE);
+		b->slot = 0;
+		b->kind = SYSCAP_BLOB_DATA;
+		b->len = len;
+		e->nblobs = 1;
+		e->size = SYSCAP_EVENT_SIZE + SYSCAP_BLOB_HEADER_SIZE + len;
+	}
+	bpf_ringbuf_submit(rec, wakeup_flags(buf));
+}
+
 static __always_inline void emit_syscall(struct pt_regs *regs, __u32 nr, __u64 ts, __u64 now,
 					 __s64 ret, __u8 flags, struct syscap_recipe *r)
 {
@@ -470,24 +560,10 @@ static __always_inline void emit_syscall(struct pt_regs *regs, __u32 nr, __u64 t
 	if (!buf)
 		return;
 	struct syscap_event *e = (void *)buf;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	e->ts = ts;
-	e->latency = now - ts;
-	e->ret = ret;
-	e->args[0] = BPF_CORE_READ(regs, di);
-	e->args[1] = BPF_CORE_READ(regs, si);
-	e->args[2] = BPF_CORE_READ(regs, dx);
-	e->args[3] = BPF_CORE_READ(regs, r10);
-	e->args[4] = BPF_CORE_READ(regs, r8);
-	e->args[5] = BPF_CORE_READ(regs, r9);
-	e->tid = (__u32)pid_tgid;
-	e->pid = pid_tgid >> 32;
-	e->type = nr;
-	e->cpu = bpf_get_smp_processor_id();
-
-	int exec_ok = (nr == NR_EXECVE || nr == NR_EXECVEAT) && ret == 0;
+	fill_head(e, regs, nr, ts, now, ret, flags);
 	__u32 off = SYSCAP_EVENT_SIZE;
 	__u8 nblobs = 0;
+	int exec_ok = (nr == NR_EXECVE || nr == NR_EXECVEAT) && ret == 0;
 #pragma unroll
 	for (int slot = 0; slot < SYSCAP_RECIPE_BLOBS; slot++) {
 		__u32 kind = r->blob[slot].kind;
@@ -555,7 +631,10 @@ int BPF_PROG(syscap_sys_exit, struct pt_regs *regs, long ret)
 	struct syscap_recipe *r = bpf_map_lookup_elem(&RECIPES, &nr);
 	if (!r)
 		return 0;
-	emit_syscall(regs, nr, ts, bpf_ktime_get_boot_ns(), ret, 0, r);
+	if (fast_data_max && r->blob[0].kind == SYSCAP_BLOB_DATA && !r->blob[1].kind)
+		emit_io(regs, nr, ts, bpf_ktime_get_boot_ns(), ret, r);
+	else
+		emit_syscall(regs, nr, ts, bpf_ktime_get_boot_ns(), ret, 0, r);
 	return 0;
 }
 

@@ -3,13 +3,14 @@
 
 pub mod abi;
 pub mod recipes;
+mod ring;
 
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::Path;
 use std::time::Duration;
 
-use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
+use aya::maps::{Array, HashMap, Map, MapData, PerCpuArray};
 use aya::programs::BtfTracePoint;
 use aya::{Btf, Ebpf, EbpfLoader, include_bytes_aligned};
 
@@ -41,7 +42,10 @@ pub struct ProbeConfig {
     pub comm: Option<Vec<u8>>,
     /// Only these syscalls (none: all).
     pub syscalls: Option<Vec<u16>>,
-    /// Bytes queued before user space is woken.
+    /// Bytes queued before user space is woken early (0: a quarter of the
+    /// ring). User space drains every few ms anyway; waking it more often
+    /// makes it read records right behind the producer, which slows the
+    /// producer down.
     pub wakeup_bytes: u64,
 }
 
@@ -53,7 +57,7 @@ impl Default for ProbeConfig {
             pids: None,
             comm: None,
             syscalls: None,
-            wakeup_bytes: 256 << 10,
+            wakeup_bytes: 0,
         }
     }
 }
@@ -97,6 +101,9 @@ pub enum ProbeError {
         #[source]
         source: aya::maps::MapError,
     },
+    /// Mapping the ring buffer failed.
+    #[error("mapping the ring buffer failed")]
+    Mmap(#[source] io::Error),
     /// Waiting for the ring buffer failed.
     #[error("polling the ring buffer failed")]
     Poll(#[source] io::Error),
@@ -109,9 +116,35 @@ fn map_err(map: &'static str) -> impl FnOnce(aya::maps::MapError) -> ProbeError 
 /// The loaded and attached kernel side.
 pub struct Probe {
     ebpf: Ebpf,
-    ring: RingBuf<MapData>,
+    ring: ring::Ring,
+    /// Edge-triggered epoll on the ring: it wakes when the kernel forces a
+    /// wakeup (enough bytes queued), not whenever a record is there, so the
+    /// consumer drains big batches instead of chasing the producer.
+    epoll: std::os::fd::OwnedFd,
+    _events_map: MapData,
     drops: PerCpuArray<MapData, u64>,
     traced: HashMap<MapData, u32, u8>,
+}
+
+fn edge_triggered_epoll(ring: std::os::fd::BorrowedFd<'_>) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain syscalls; the returned fd is owned right away.
+    unsafe {
+        let fd = libc::epoll_create1(libc::EPOLL_CLOEXEC);
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let epoll = std::os::fd::OwnedFd::from_raw_fd(fd);
+        #[expect(clippy::cast_sign_loss, reason = "epoll flag bits")]
+        let mut event = libc::epoll_event {
+            events: (libc::EPOLLIN | libc::EPOLLET) as u32,
+            u64: 0,
+        };
+        if libc::epoll_ctl(fd, libc::EPOLL_CTL_ADD, ring.as_raw_fd(), &raw mut event) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(epoll)
+    }
 }
 
 impl std::fmt::Debug for Probe {
@@ -158,6 +191,17 @@ impl Probe {
             comm[0] = low.first_chunk().map_or(0, |c| u64::from_ne_bytes(*c));
             comm[1] = high.first_chunk().map_or(0, |c| u64::from_ne_bytes(*c));
         }
+        // Records of read/write calls reserve room for their data up front;
+        // beyond this snaplen they take the general path.
+        let fast_data_max = if config.snaplen <= 256 {
+            config.snaplen
+        } else {
+            0
+        };
+        let wakeup_bytes = match config.wakeup_bytes {
+            0 => u64::from(config.ring_bytes / 4),
+            n => n,
+        };
         let cpus = aya::util::nr_cpus().map_or(1, |n| n.max(1));
         let self_tgid = std::process::id();
         let filter_pids = u8::from(config.pids.is_some());
@@ -169,7 +213,8 @@ impl Probe {
             .override_global("filter_comm_on", &filter_comm_on, true)
             .override_global("filter_comm", &comm, true)
             .override_global("snaplen", &config.snaplen, true)
-            .override_global("wakeup_bytes", &config.wakeup_bytes, true)
+            .override_global("fast_data_max", &fast_data_max, true)
+            .override_global("wakeup_bytes", &wakeup_bytes, true)
             .map_max_entries("EVENTS", config.ring_bytes)
             .map_max_entries(
                 "SCRATCH",
@@ -197,16 +242,23 @@ impl Probe {
             ebpf.take_map(name)
                 .ok_or_else(|| ProbeError::Config(format!("map {name} missing from the object")))
         };
-        let ring = RingBuf::try_from(take(&mut ebpf, "EVENTS")?).map_err(map_err("EVENTS"))?;
+        let Map::RingBuf(events) = take(&mut ebpf, "EVENTS")? else {
+            return Err(ProbeError::Config("EVENTS is not a ring buffer".into()));
+        };
+        let ring = ring::Ring::new(events.fd().as_fd(), config.ring_bytes as usize)
+            .map_err(ProbeError::Mmap)?;
         let drops = PerCpuArray::try_from(take(&mut ebpf, "DROPS")?).map_err(map_err("DROPS"))?;
         let mut traced =
             HashMap::try_from(take(&mut ebpf, "TRACED")?).map_err(map_err("TRACED"))?;
         for &pid in config.pids.iter().flatten() {
             traced.insert(pid, 1, 0).map_err(map_err("TRACED"))?;
         }
+        let epoll = edge_triggered_epoll(events.fd().as_fd()).map_err(ProbeError::Poll)?;
         Ok(Self {
             ebpf,
             ring,
+            epoll,
+            _events_map: events,
             drops,
             traced,
         })
@@ -245,16 +297,13 @@ impl Probe {
         Ok(values.iter().sum())
     }
 
-    /// Waits up to `timeout` for the kernel to signal queued records.
+    /// Waits up to `timeout` for the kernel to say that enough records are
+    /// queued (`wakeup_bytes`).
     pub fn wait(&self, timeout: Duration) -> Result<(), ProbeError> {
-        let mut pfd = libc::pollfd {
-            fd: self.ring.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
+        let mut event = libc::epoll_event { events: 0, u64: 0 };
         let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
-        // SAFETY: one valid pollfd for the duration of the call.
-        let n = unsafe { libc::poll(&raw mut pfd, 1, ms) };
+        // SAFETY: one valid event slot for the duration of the call.
+        let n = unsafe { libc::epoll_wait(self.epoll.as_raw_fd(), &raw mut event, 1, ms) };
         if n < 0 {
             let e = io::Error::last_os_error();
             if e.kind() != io::ErrorKind::Interrupted {
@@ -265,12 +314,7 @@ impl Probe {
     }
 
     /// Hands every queued record to `f`; returns how many there were.
-    pub fn drain(&mut self, mut f: impl FnMut(&[u8])) -> usize {
-        let mut n = 0;
-        while let Some(item) = self.ring.next() {
-            f(&item);
-            n += 1;
-        }
-        n
+    pub fn drain(&mut self, f: impl FnMut(&[u8])) -> usize {
+        self.ring.drain(f)
     }
 }

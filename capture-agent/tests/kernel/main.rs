@@ -36,6 +36,8 @@ fn main() -> ExitCode {
         exit_status_and_errors,
         syscall_and_comm_filters_run_in_the_kernel,
         filter_keeps_matches_and_resolves_names,
+        large_snaplen_takes_the_general_path,
+        sigint_finishes_the_file,
     ])
 }
 
@@ -579,4 +581,49 @@ fn filter_keeps_matches_and_resolves_names() {
         "{err}"
     );
     assert!(err.contains("\n^^^^^^"), "the caret marks the field: {err}");
+}
+
+/// Reads and writes above 256 bytes of snaplen are not built in place in
+/// the ring; the general path must keep the same data.
+fn large_snaplen_takes_the_general_path() {
+    let dir = scratch("snaplen");
+    let file = dir.join("big.txt");
+    let text: String = (0..60).map(|i| format!("line {i:04}\n")).collect();
+    std::fs::write(&file, &text).unwrap();
+    let path = file.to_str().unwrap();
+    for (snaplen, kept) in [("1000", text.len()), ("80", 80), ("0", 0)] {
+        let (cap, out) = Captured::command(&dir, &["--snaplen", snaplen], &["/bin/cat", path]);
+        assert!(out.status.success());
+        let read = cap.find("read of the file", |r| {
+            r.ty == "read" && r.fd_name == path && r.ret > 0
+        });
+        assert_eq!(read.ret, i64::try_from(text.len()).unwrap());
+        let data: &[u8] = match read.arg("data") {
+            OwnedArg::Bytes(b) => b,
+            OwnedArg::Absent => &[],
+            other => panic!("data is {other:?}"),
+        };
+        assert_eq!(data, &text.as_bytes()[..kept], "snaplen {snaplen}");
+    }
+}
+
+fn sigint_finishes_the_file() {
+    let dir = scratch("sigint");
+    let capture = dir.join("host.syscap");
+    let agent = start_agent(&capture, &[]);
+    Command::new("/bin/true").status().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: signalling a child we started.
+    unsafe { libc::kill(i32::try_from(agent.id()).unwrap(), libc::SIGINT) };
+    let started = std::time::Instant::now();
+    let stderr = agent.finish();
+    assert!(started.elapsed() < Duration::from_secs(3), "{stderr}");
+    let cap = Captured::read(&capture);
+    assert!(
+        cap.rows
+            .iter()
+            .any(|r| r.ty == "execve" && r.comm == "true"),
+        "{}",
+        cap.listing()
+    );
 }

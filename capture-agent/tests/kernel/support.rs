@@ -93,6 +93,11 @@ pub struct RunningAgent {
 }
 
 impl RunningAgent {
+    /// Its pid.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Waits for it to finish; panics with its messages unless it succeeded.
     pub fn finish(mut self) -> String {
         let status = self.child.wait().unwrap();
