@@ -588,7 +588,10 @@ fn filter_keeps_matches_and_resolves_names() {
 fn large_snaplen_takes_the_general_path() {
     let dir = scratch("snaplen");
     let file = dir.join("big.txt");
-    let text: String = (0..60).map(|i| format!("line {i:04}\n")).collect();
+    let text = (0..60).fold(String::new(), |mut s, i| {
+        let _ = writeln!(s, "line {i:04}");
+        s
+    });
     std::fs::write(&file, &text).unwrap();
     let path = file.to_str().unwrap();
     for (snaplen, kept) in [("1000", text.len()), ("80", 80), ("0", 0)] {
