@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# The main job on an embedded default: writes a capture of a realistic
-# synthetic workload (one million system calls from web, database, cache,
-# JVM, cron and find processes) to ./demo.syscap and inspects it.
+# The main job on an embedded default: records every system call of a small
+# shell session (files, processes, a pipeline) with eBPF into ./demo.syscap,
+# then inspects the capture. Needs root (eBPF); storage is the local
+# directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+[[ $(id -u) == 0 ]] || { echo "demo: run as root (eBPF needs CAP_BPF and CAP_PERFMON)" >&2; exit 1; }
 scripts/setup.sh
 cargo build --release --locked -p capture-agent -p inspect-cli
-target/release/syscap-agent synth --events 1000000 -o demo.syscap
+target/release/syscap-agent capture -o demo.syscap -- /bin/sh -c '
+    cat /etc/os-release > /dev/null
+    ls -la /usr/bin | wc -l
+    echo "hello from syscap" > /tmp/syscap-demo.txt
+    mv /tmp/syscap-demo.txt /tmp/syscap-demo.old && rm /tmp/syscap-demo.old
+    find /usr/share -maxdepth 2 -name "*.txt" | head -3
+    cat /no/such/file 2>/dev/null || true'
 target/release/syscap info demo.syscap

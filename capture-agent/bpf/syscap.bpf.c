@@ -517,6 +517,22 @@ static __always_inline void fill_head(struct syscap_event *e, struct pt_regs *re
 	e->size = SYSCAP_EVENT_SIZE;
 }
 
+/* Records of calls without blobs: built in place in the ring. */
+static __always_inline void emit_plain(struct pt_regs *regs, __u32 nr, __u64 ts, __u64 now,
+				       __s64 ret, __u8 flags)
+{
+	__u8 *buf = scratch();
+	if (!buf)
+		return;
+	struct syscap_event *e = bpf_ringbuf_reserve(&EVENTS, SYSCAP_EVENT_SIZE, 0);
+	if (!e) {
+		count_drop();
+		return;
+	}
+	fill_head(e, regs, nr, ts, now, ret, flags);
+	bpf_ringbuf_submit(e, wakeup_flags(buf));
+}
+
 #define FAST_RECORD_SIZE (SYSCAP_EVENT_SIZE + SYSCAP_BLOB_HEADER_SIZE + fast_data_max)
 
 /*
@@ -574,7 +590,13 @@ static __always_inline void emit_syscall(struct pt_regs *regs, __u32 nr, __u64 t
 		else if (exec_ok && kind == SYSCAP_BLOB_ARGV)
 			kind = BLOB_EXEC_ARGV;
 		__u64 reg = e->args[r->blob[slot].reg & 7];
-		__u64 aux = kind == SYSCAP_BLOB_RAW ? r->blob[slot].aux : e->args[r->blob[slot].aux & 7];
+		__u16 aux_spec = r->blob[slot].aux;
+		/* A connected TCP socket's ends are known from its connect or
+		 * accept; walking the kernel's socket for every send and
+		 * receive would cost more than the rest of the record. */
+		if (kind == SYSCAP_BLOB_TUPLE && aux_spec && !e->args[(aux_spec - 1) & 7])
+			continue;
+		__u64 aux = kind == SYSCAP_BLOB_RAW ? aux_spec : e->args[aux_spec & 7];
 		if (kind == SYSCAP_BLOB_PRCTL_NAME)
 			aux = e->args[0];
 		int next = append_blob(off, (slot << 8) | kind, reg, aux, ret);
@@ -631,7 +653,9 @@ int BPF_PROG(syscap_sys_exit, struct pt_regs *regs, long ret)
 	struct syscap_recipe *r = bpf_map_lookup_elem(&RECIPES, &nr);
 	if (!r)
 		return 0;
-	if (fast_data_max && r->blob[0].kind == SYSCAP_BLOB_DATA && !r->blob[1].kind)
+	if (!r->blob[0].kind)
+		emit_plain(regs, nr, ts, bpf_ktime_get_boot_ns(), ret, 0);
+	else if (fast_data_max && r->blob[0].kind == SYSCAP_BLOB_DATA && !r->blob[1].kind)
 		emit_io(regs, nr, ts, bpf_ktime_get_boot_ns(), ret, r);
 	else
 		emit_syscall(regs, nr, ts, bpf_ktime_get_boot_ns(), ret, 0, r);

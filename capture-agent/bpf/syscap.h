@@ -35,7 +35,9 @@
 #define SYSCAP_BLOB_MSGHDR 4     /* data of the iovecs of a msghdr at reg */
 #define SYSCAP_BLOB_SOCKADDR 5   /* sockaddr at reg, length in aux reg */
 #define SYSCAP_BLOB_SOCKADDR_P 6 /* sockaddr at reg, length at user ptr aux */
-#define SYSCAP_BLOB_TUPLE 7      /* socket ends of the fd in reg */
+#define SYSCAP_BLOB_TUPLE 7      /* socket ends of the fd in reg; with aux
+                                  * = 1 + a register, only when that
+                                  * register (an address argument) is set */
 #define SYSCAP_BLOB_TUPLE_RET 8  /* socket ends of the fd returned */
 #define SYSCAP_BLOB_ARGV 9       /* argument vector at reg, NUL separated */
 #define SYSCAP_BLOB_RAW 10       /* aux bytes of user memory at reg */

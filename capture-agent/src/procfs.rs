@@ -19,7 +19,8 @@ use capture_format::state::{
 
 /// Reads the state of every process under `root` (normally `/proc`).
 pub fn snapshot(root: &Path, etc: &Path, ts: u64, boot_epoch_ns: u64) -> Snapshot {
-    let sockets = Sockets::read(root);
+    // Sockets are listed per network namespace: containers have their own.
+    let mut sockets_by_netns: HashMap<u64, Sockets> = HashMap::new();
     let users = read_users(&etc.join("passwd"));
     let groups = read_groups(&etc.join("group"));
     let user_names: HashMap<u32, Vec<u8>> = users.iter().map(|u| (u.uid, u.name.clone())).collect();
@@ -68,7 +69,14 @@ pub fn snapshot(root: &Path, etc: &Path, ts: u64, boot_epoch_ns: u64) -> Snapsho
         if threads == 0 {
             continue; // a zombie or gone
         }
-        read_fds(&base, pid, &sockets, &mut snap.fds);
+        let netns = fs::metadata(base.join("ns/net")).map_or(0, |m| {
+            use std::os::unix::fs::MetadataExt;
+            m.ino()
+        });
+        let sockets = sockets_by_netns
+            .entry(netns)
+            .or_insert_with(|| Sockets::read(&base));
+        read_fds(&base, pid, sockets, &mut snap.fds);
         snap.processes.push(process);
     }
     snap
@@ -235,7 +243,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).rposition(|w| w == needle)
 }
 
-/// Sockets of the host's network namespace by inode, from `/proc/net`.
+/// Sockets of one network namespace by inode, from `/proc/PID/net`.
 #[derive(Default)]
 struct Sockets {
     inet: HashMap<u64, (L4Proto, SocketEnds, bool)>,
@@ -243,9 +251,11 @@ struct Sockets {
 }
 
 impl Sockets {
-    fn read(root: &Path) -> Self {
+    /// Reads `DIR/net/*`: `DIR` is a process's `/proc/PID`, whose `net`
+    /// shows the sockets of that process's network namespace.
+    fn read(dir: &Path) -> Self {
         let mut s = Self::default();
-        let net = root.join("net");
+        let net = dir.join("net");
         for (file, proto, v6) in [
             ("tcp", L4Proto::Tcp, false),
             ("tcp6", L4Proto::Tcp, true),
@@ -543,8 +553,13 @@ mod tests {
     }
 
     #[test]
-    fn snapshot_of_this_process_resolves_its_open_file() {
+    fn snapshot_of_this_process_resolves_its_open_file_and_socket() {
         let file = std::fs::File::open("Cargo.toml").unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = match listener.local_addr().unwrap() {
+            std::net::SocketAddr::V4(a) => a,
+            std::net::SocketAddr::V6(_) => unreachable!("bound to an IPv4 address"),
+        };
         let snap = snapshot(Path::new("/proc"), Path::new("/etc"), 1, 0);
         let me = i64::from(std::process::id());
         let process = snap.processes.iter().find(|p| p.pid == me).unwrap();
@@ -553,7 +568,16 @@ mod tests {
         assert!(snap.fds.iter().any(|f| f.pid == me
             && f.kind == FdKind::File
             && f.name.ends_with(b"capture-agent/Cargo.toml")));
-        drop(file);
+        let socket = snap
+            .fds
+            .iter()
+            .find(|f| f.pid == me && f.ends == SocketEnds::Local(OwnedSockAddr::V4(addr)))
+            .expect("the listening socket is in the snapshot");
+        assert_eq!(
+            (socket.kind, socket.l4proto, socket.role),
+            (FdKind::Ipv4, L4Proto::Tcp, SocketRole::Server)
+        );
+        drop((file, listener));
         assert!(snap.users.iter().any(|u| u.uid == 0 && u.name == b"root"));
     }
 }

@@ -58,6 +58,10 @@ const STR0: (u8, u8, u16) = (blob::STR, 0, 0);
 const STR1: (u8, u8, u16) = (blob::STR, 1, 0);
 const DATA1: (u8, u8, u16) = (blob::DATA, 1, 0);
 const TUPLE0: (u8, u8, u16) = (blob::TUPLE, 0, 0);
+/// The socket's ends only when the address argument (register 4) is set:
+/// datagrams to or from an explicit peer. Connected sockets' ends come from
+/// their connect or accept, or from the `/proc` snapshot.
+const TUPLE0_IF_ADDR4: (u8, u8, u16) = (blob::TUPLE, 0, 1 + 4);
 
 /// Every decoded system call.
 pub static SPECS: &[Spec] = &[
@@ -107,12 +111,12 @@ pub static SPECS: &[Spec] = &[
     ),
     s(
         nr::SENDTO,
-        &[DATA1, TUPLE0, (blob::SOCKADDR, 4, 5)],
+        &[DATA1, TUPLE0_IF_ADDR4, (blob::SOCKADDR, 4, 5)],
         &[Int(0), Reg(2), Blob(0), Src::Tuple(1, Some(2))],
     ),
     s(
         nr::RECVFROM,
-        &[DATA1, TUPLE0, (blob::SOCKADDR_P, 4, 5)],
+        &[DATA1, TUPLE0_IF_ADDR4, (blob::SOCKADDR_P, 4, 5)],
         &[Int(0), Reg(2), Blob(0), Src::Tuple(1, Some(2))],
     ),
     s(
