@@ -390,7 +390,15 @@ pub fn run(
         path: options.output.clone(),
         source,
     };
-    let (mut session, mut child) = start(options, &mut status)?;
+    let file = File::create(&options.output).map_err(output_err)?;
+    let (mut session, mut child) = match start(file, options, &mut status) {
+        Ok(started) => started,
+        Err(e) => {
+            // Nothing was recorded: leave no half-written file behind.
+            let _ = std::fs::remove_file(&options.output);
+            return Err(e);
+        }
+    };
     let started = Instant::now();
     let (stopped_by, mut exit_status) = record_until_stop(
         &mut session,
@@ -433,9 +441,10 @@ pub fn run(
     })
 }
 
-/// Loads and attaches the kernel side, snapshots `/proc`, opens the file
-/// and starts the command: from here on every event is recorded.
+/// Loads and attaches the kernel side, snapshots `/proc`, starts the file
+/// and the command: from here on every event is recorded.
 fn start(
+    file: File,
     options: &CaptureOptions,
     status: &mut impl FnMut(Status<'_>),
 ) -> Result<(Session, Option<Child>), CaptureError> {
@@ -443,7 +452,6 @@ fn start(
         path: options.output.clone(),
         source,
     };
-    let file = File::create(&options.output).map_err(output_err)?;
     let self_pid = std::process::id();
     let mut probe_config = options.probe.clone();
     if !options.command.is_empty() {

@@ -74,7 +74,7 @@ pub enum ProbeError {
     #[error(
         "permission denied loading eBPF programs: run as root (or with CAP_BPF and CAP_PERFMON)"
     )]
-    NotPermitted(#[source] aya::EbpfError),
+    NotPermitted,
     /// A configuration value is out of range.
     #[error("invalid capture setting: {0}")]
     Config(String),
@@ -223,7 +223,7 @@ impl Probe {
             .load(OBJECT)
             .map_err(|e| {
                 if is_permission_error(&e) {
-                    ProbeError::NotPermitted(e)
+                    ProbeError::NotPermitted
                 } else {
                     ProbeError::Load(e)
                 }

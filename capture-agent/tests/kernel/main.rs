@@ -487,6 +487,23 @@ fn exit_status_and_errors() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot run /nonexistent-program"), "{err}");
+    assert!(!dir.join("y").exists(), "a failed start leaves no file");
+
+    // Without privileges: one line that says what to do, and no file.
+    let output = std::env::temp_dir().join(format!("syscap-nobody-{}.syscap", std::process::id()));
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_syscap-agent"))
+        .args(["capture", "-o", output.to_str().unwrap(), "--", "/bin/true"])
+        .output()
+        .expect("setpriv (util-linux) runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        "syscap-agent: permission denied loading eBPF programs: run as root (or with CAP_BPF and CAP_PERFMON)"
+    );
+    assert!(!output.exists());
 }
 
 fn syscall_and_comm_filters_run_in_the_kernel() {
