@@ -400,20 +400,23 @@ pub fn run(
         }
     };
     let started = Instant::now();
-    let (stopped_by, mut exit_status) = record_until_stop(
+    let recorded = record_until_stop(
         &mut session,
         options,
         stop,
         child.as_mut(),
         started,
         &mut status,
-    )?;
-    // What the kernel queued before we stopped is part of the capture.
-    session.drain()?;
-    session.record_drops()?;
-    if let Some(stage) = session.filter.as_mut() {
-        stage.flush(&session.decoder, &mut session.sink)?;
-    }
+    )
+    .and_then(|stopped| {
+        // What the kernel queued before we stopped is part of the capture.
+        session.drain()?;
+        session.record_drops()?;
+        if let Some(stage) = session.filter.as_mut() {
+            stage.flush(&session.decoder, &mut session.sink)?;
+        }
+        Ok(stopped)
+    });
     let Session {
         probe,
         sink,
@@ -421,6 +424,15 @@ pub fn run(
         ..
     } = session;
     drop(probe);
+    let (stopped_by, mut exit_status) = match recorded {
+        Ok(stopped) => stopped,
+        Err(e) => {
+            // Keep what was recorded: finish the file if the disk lets us
+            // (if not, readers still recover every complete chunk).
+            let _ = sink.writer.finish();
+            return Err(e);
+        }
+    };
     if let (Some(c), None) = (child.as_mut(), exit_status) {
         // Stopped early (signal, size): the command keeps running on its own.
         exit_status = c.try_wait().ok().flatten();

@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         filter_keeps_matches_and_resolves_names,
         large_snaplen_takes_the_general_path,
         sigint_finishes_the_file,
+        full_disk_keeps_what_was_written,
     ])
 }
 
@@ -646,4 +647,47 @@ fn sigint_finishes_the_file() {
         "{}",
         cap.listing()
     );
+}
+
+/// A capture that fills its file system stops with one line naming the file
+/// and the cause; the chunks written before stay readable.
+fn full_disk_keeps_what_was_written() {
+    let dir = scratch("full");
+    let small = dir.join("small");
+    std::fs::create_dir_all(&small).unwrap();
+    let mounted = Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=512k",
+            "tmpfs",
+            small.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "mount tmpfs");
+    let path = small.join("capture.syscap");
+    let out = agent(&[
+        "capture",
+        "-o",
+        path.to_str().unwrap(),
+        "--",
+        "/usr/bin/find",
+        "/usr",
+        "-xdev",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let reader = capture_format::file::CaptureReader::open(std::fs::File::open(&path).unwrap());
+    let _ = Command::new("umount").arg(&small).status();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.contains(&format!("cannot write {}", path.display()))
+            && last.contains("No space left on device"),
+        "{err}"
+    );
+    let reader = reader.expect("the cut capture opens");
+    let truncation = reader.truncation().expect("it says it was cut");
+    assert!(truncation.events > 0, "{truncation:?}");
 }
