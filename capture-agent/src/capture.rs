@@ -53,7 +53,7 @@ pub struct CaptureOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
     /// The output file could not be created or written.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}", path.display())]
     Output {
         /// The file.
         path: PathBuf,
@@ -74,7 +74,7 @@ pub enum CaptureError {
     #[error(transparent)]
     Probe(#[from] ProbeError),
     /// The command could not be started or waited for.
-    #[error("cannot run {command}: {source}")]
+    #[error("cannot run {command}")]
     Spawn {
         /// The command.
         command: String,

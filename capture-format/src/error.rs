@@ -10,7 +10,7 @@ pub type BlockName = &'static str;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The underlying reader or writer failed.
-    #[error("I/O error at byte {offset}: {source}")]
+    #[error("I/O error at byte {offset}")]
     Io {
         /// Where in the file.
         offset: u64,

@@ -93,7 +93,7 @@ pub enum ProbeError {
         source: aya::programs::ProgramError,
     },
     /// A map access failed.
-    #[error("eBPF map {map}: {source}")]
+    #[error("eBPF map {map}")]
     Map {
         /// Map name.
         map: &'static str,
