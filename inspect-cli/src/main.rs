@@ -2,6 +2,7 @@
 //! modules to the command line.
 
 mod info;
+mod stream;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -25,6 +26,31 @@ enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// One line per event, like `sysdig -r` (FILTER is the trailing words).
+    #[command(after_help = "Examples:\n  \
+        syscap print c.syscap proc.name = nginx and evt.type = openat\n  \
+        syscap print c.syscap -p '%evt.num %proc.name %fd.name' evt.failed = true\n  \
+        syscap print c.syscap --since +2s --until +3s --json")]
+    Print {
+        #[command(flatten)]
+        stream: stream::StreamArgs,
+        /// A sysdig-style format of `%field` tokens.
+        #[arg(short = 'p', long = "format", value_name = "FORMAT")]
+        format: Option<String>,
+        /// JSON lines keyed by field name (only the `-p` fields if given).
+        #[arg(long)]
+        json: bool,
+        /// Stop after this many events.
+        #[arg(short = 'n', long = "count", value_name = "N")]
+        count: Option<u64>,
+    },
+    /// Converts captures to JSON lines (one object per event).
+    Convert {
+        /// Capture file.
+        input: PathBuf,
+        /// Output file (`-` for standard output).
+        output: PathBuf,
     },
     /// The fields of the filter language, with what they mean.
     Fields,
@@ -60,6 +86,13 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
     match cli.command {
         Command::Info { capture, json } => info::run(&capture, json, out),
+        Command::Print {
+            stream,
+            format,
+            json,
+            count,
+        } => stream::print(&stream, format.as_deref(), json, count, out),
+        Command::Convert { input, output } => stream::convert(&input, &output, out),
         Command::Fields => Ok(triggers::filter::write_field_list(out)?),
     }
 }

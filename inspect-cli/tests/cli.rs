@@ -1,6 +1,7 @@
 //! The real `syscap` binary on captures written by `syscap-agent synth`:
 //! finished, cut short, and foreign files.
 
+use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -129,4 +130,158 @@ fn a_closed_pipe_is_not_an_error() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Compares `actual` with `tests/golden/NAME`; `SYSCAP_BLESS=1` rewrites
+/// the file (then review the diff by hand). A mismatch shows the lines
+/// that differ.
+fn golden(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("SYSCAP_BLESS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (SYSCAP_BLESS=1 writes it)", path.display()));
+    if expected != actual {
+        let mut diff = String::new();
+        let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
+        for i in 0..e.len().max(a.len()) {
+            let (x, y) = (e.get(i).copied(), a.get(i).copied());
+            if x != y {
+                let _ = writeln!(
+                    diff,
+                    "line {}:\n  - {}\n  + {}",
+                    i + 1,
+                    x.unwrap_or("<none>"),
+                    y.unwrap_or("<none>")
+                );
+            }
+        }
+        panic!("{} differs (- expected, + actual):\n{diff}", path.display());
+    }
+}
+
+#[test]
+fn print_default_format_and_json_match_the_golden_files() {
+    let dir = tempdir("print-golden");
+    let path = capture(&dir, 40);
+    let path = path.to_str().unwrap();
+    let (code, out, err) = syscap(&["print", path, "-n", "12"]);
+    assert_eq!(code, 0, "{err}");
+    golden("print-default.txt", &out);
+    let (code, out, err) = syscap(&[
+        "print",
+        path,
+        "-p",
+        "%evt.num %proc.name(%thread.tid) %evt.type %fd.name %evt.res %evt.latency",
+        "evt.type",
+        "in",
+        "(read,",
+        "write,",
+        "openat)",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    golden("print-format.txt", &out);
+    let (code, out, err) = syscap(&["print", path, "--json", "-n", "3"]);
+    assert_eq!(code, 0, "{err}");
+    for line in out.lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(v["evt.type"].is_string() && v["evt.num"].is_u64(), "{line}");
+    }
+    golden("print-json.txt", &out);
+}
+
+#[test]
+fn print_filters_windows_and_limits() {
+    let dir = tempdir("print-window");
+    let path = capture(&dir, 20_000);
+    let path = path.to_str().unwrap();
+    let count = |args: &[&str]| {
+        let mut all = vec!["print", path, "-p", "%evt.num"];
+        all.extend_from_slice(args);
+        let (code, out, err) = syscap(&all);
+        assert_eq!(code, 0, "{err}");
+        out.lines().count()
+    };
+    let all = count(&[]);
+    assert_eq!(all, 20_000);
+    let failed = count(&["evt.failed", "=", "true"]);
+    assert!(failed > 0 && failed < all);
+    let not_failed = count(&["not", "evt.failed", "=", "true"]);
+    assert_eq!(failed + not_failed, all);
+    assert_eq!(count(&["-n", "7"]), 7);
+    // A window from the start to a point inside the capture holds part of it.
+    let early = count(&["--until", "+5ms"]);
+    let late = count(&["--since", "+5ms"]);
+    assert!(early > 0 && late > 0, "{early} {late}");
+    assert!(early + late >= all, "every event is before or after +5ms");
+    assert_eq!(count(&["--since", "+1h"]), 0);
+}
+
+#[test]
+fn print_rejects_bad_filters_formats_and_times_with_exit_2() {
+    let dir = tempdir("print-bad");
+    let path = capture(&dir, 100);
+    let path = path.to_str().unwrap();
+    let (code, _, err) = syscap(&["print", path, "proc.nme", "=", "x"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("unknown field 'proc.nme'") && err.contains("\n^^^^^^^^"),
+        "{err}"
+    );
+    let (code, _, err) = syscap(&["print", path, "-p", "%evt.num %nope"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("-p format") && err.contains("column 11"),
+        "{err}"
+    );
+    let (code, _, err) = syscap(&["print", path, "--since", "yesterday"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("\"yesterday\" is not a time"), "{err}");
+    let (code, _, err) = syscap(&["print", "/nonexistent.syscap"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("/nonexistent.syscap: no such capture file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn print_into_a_closed_pipe_exits_quietly() {
+    let dir = tempdir("print-pipe");
+    let path = capture(&dir, 50_000);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_syscap"))
+        .args(["print", path.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // Dropping stdout closes the pipe, as `| head` does.
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn convert_writes_json_lines() {
+    let dir = tempdir("convert");
+    let path = capture(&dir, 500);
+    let json = dir.join("out.jsonl");
+    let (code, _, err) = syscap(&["convert", path.to_str().unwrap(), json.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&json).unwrap();
+    assert_eq!(text.lines().count(), 500);
+    for line in text.lines() {
+        serde_json::from_str::<serde_json::Value>(line).unwrap();
+    }
 }

@@ -1,0 +1,7 @@
+//! The inspector's pieces: reading captures as one stream of chunks
+//! ([`scan`]) and printing events ([`print`]). The `syscap` binary wires
+//! them to its commands.
+
+pub mod print;
+pub mod scan;
+pub mod window;

@@ -1,0 +1,208 @@
+//! Reading captures as one stream of decoded chunks: chunks the index says
+//! cannot match (time window, event types, process names) are skipped
+//! unread, the rest are decoded in parallel on every core and handed to the
+//! caller in file order.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex};
+
+use capture_format::file::{CaptureReader, Chunk, Decoder, Projection};
+use triggers::filter::Filter;
+
+/// One capture file, opened (header and index read).
+#[derive(Debug)]
+pub struct Input {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its reader.
+    pub reader: CaptureReader<File>,
+}
+
+/// Why a capture could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// Opening or reading the file failed.
+    #[error("{}", path.display())]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The capture format reader refused the file or a chunk.
+    #[error("{}", path.display())]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// Cause (names the byte offset).
+        #[source]
+        source: capture_format::Error,
+    },
+}
+
+impl Input {
+    /// Opens `path`; a truncated capture opens with what it holds.
+    pub fn open(path: &Path) -> Result<Self, ScanError> {
+        let file = File::open(path).map_err(|source| ScanError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        let reader = CaptureReader::open(file).map_err(|source| ScanError::Format {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(Self {
+            path: path.to_owned(),
+            reader,
+        })
+    }
+}
+
+/// Which chunks to read and which columns to decode.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan<'a> {
+    /// Keep only chunks that may hold a match.
+    pub filter: Option<&'a Filter>,
+    /// Only events returning at or after this time (ns since the epoch).
+    pub since: Option<u64>,
+    /// Only events starting before this time.
+    pub until: Option<u64>,
+    /// Columns to decode.
+    pub projection: Projection,
+}
+
+/// The chunks `plan` needs: (input, chunk) in stream order.
+pub fn chunks_to_read(inputs: &[Input], plan: &Plan<'_>) -> Vec<(usize, usize)> {
+    let mut tasks = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let index = input.reader.index();
+        for (c, meta) in index.chunks.iter().enumerate() {
+            if plan.since.is_some_and(|t| meta.ts_max < t)
+                || plan.until.is_some_and(|t| meta.ts_min >= t)
+            {
+                continue;
+            }
+            if plan.filter.is_some_and(|f| !f.may_match(meta, index)) {
+                continue;
+            }
+            tasks.push((i, c));
+        }
+    }
+    tasks
+}
+
+struct Shared {
+    next_task: usize,
+    delivered: usize,
+    done: BTreeMap<usize, Result<Chunk, ScanError>>,
+    free: Vec<Chunk>,
+    stop: bool,
+}
+
+/// Decodes the chunks of `tasks` on `threads` threads and calls `each` with
+/// them in order. `each` returns false to stop early.
+pub fn for_each_chunk(
+    inputs: &[Input],
+    tasks: &[(usize, usize)],
+    projection: Projection,
+    threads: usize,
+    mut each: impl FnMut(&Input, &Chunk) -> bool,
+) -> Result<(), ScanError> {
+    let threads = threads.clamp(1, 64);
+    // Workers run at most this far ahead of the consumer: memory stays
+    // bounded by a few decoded chunks per thread whatever the file size.
+    let window = threads * 2;
+    let state = Mutex::new(Shared {
+        next_task: 0,
+        delivered: 0,
+        done: BTreeMap::new(),
+        free: Vec::new(),
+        stop: false,
+    });
+    let changed = Condvar::new();
+    let lock = || {
+        state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                let mut decoder = Decoder::new();
+                loop {
+                    let (task, mut chunk) = {
+                        let mut s = lock();
+                        while !s.stop
+                            && s.next_task < tasks.len()
+                            && s.next_task >= s.delivered + window
+                        {
+                            s = changed
+                                .wait(s)
+                                .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        }
+                        if s.stop || s.next_task >= tasks.len() {
+                            return;
+                        }
+                        s.next_task += 1;
+                        (s.next_task - 1, s.free.pop().unwrap_or_default())
+                    };
+                    let (i, c) = tasks[task];
+                    let input = &inputs[i];
+                    let result = decoder
+                        .read_chunk(&input.reader, c, projection, &mut chunk)
+                        .map(|()| chunk)
+                        .map_err(|source| ScanError::Format {
+                            path: input.path.clone(),
+                            source,
+                        });
+                    lock().done.insert(task, result);
+                    changed.notify_all();
+                }
+            });
+        }
+
+        let mut outcome = Ok(());
+        for (task, &(i, _)) in tasks.iter().enumerate() {
+            let result = {
+                let mut s = lock();
+                loop {
+                    if let Some(r) = s.done.remove(&task) {
+                        break r;
+                    }
+                    s = changed
+                        .wait(s)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                }
+            };
+            let keep_going = match result {
+                Ok(chunk) => {
+                    let more = each(&inputs[i], &chunk);
+                    let mut s = lock();
+                    s.free.push(chunk);
+                    s.delivered = task + 1;
+                    more
+                }
+                Err(e) => {
+                    outcome = Err(e);
+                    false
+                }
+            };
+            changed.notify_all();
+            if !keep_going {
+                break;
+            }
+        }
+        lock().stop = true;
+        changed.notify_all();
+        outcome
+    })
+}
+
+/// Threads to decode with: every core.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}

@@ -1,0 +1,216 @@
+//! The commands that stream events: `print` and `convert`.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use capture_format::file::Projection;
+use inspect_cli::print::{Format, Printer};
+use inspect_cli::scan::{self, Input, Plan};
+use inspect_cli::window::parse_time;
+use triggers::filter::{Env, Filter};
+
+/// Captures, a filter and a time window: what every streaming command
+/// takes.
+#[derive(clap::Args, Debug)]
+pub struct StreamArgs {
+    /// Capture files, read as one stream, then the filter (sysdig syntax,
+    /// as trailing words: `proc.name = nginx and evt.type = openat`).
+    #[arg(required = true, value_name = "CAPTURE [FILTER]")]
+    words: Vec<String>,
+    /// Only events from this time on: RFC 3339, or `+2s` from the start.
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+    /// Only events before this time: RFC 3339, or `+5s` from the start.
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+}
+
+/// The captures to read and the filter, split from the trailing words: the
+/// leading words that name existing files are captures.
+pub struct Stream {
+    pub inputs: Vec<Input>,
+    pub filter: Option<Filter>,
+    pub since: Option<u64>,
+    pub until: Option<u64>,
+    pub env: Env,
+}
+
+impl StreamArgs {
+    pub fn open(&self) -> anyhow::Result<Stream> {
+        let split = self
+            .words
+            .iter()
+            .position(|w| !Path::new(w).is_file())
+            .unwrap_or(self.words.len());
+        let (paths, filter_words) = self.words.split_at(split);
+        if paths.is_empty() {
+            anyhow::bail!("{}: no such capture file", self.words[0]);
+        }
+        let mut inputs = Vec::with_capacity(paths.len());
+        for p in paths {
+            let input = Input::open(&PathBuf::from(p))?;
+            if let Some(t) = input.reader.truncation() {
+                eprintln!("syscap: warning: {}: {t}", input.path.display());
+            }
+            inputs.push(input);
+        }
+        let text = filter_words.join(" ");
+        let filter = if text.trim().is_empty() {
+            None
+        } else {
+            Some(
+                Filter::new(&text)
+                    .map_err(|e| anyhow::anyhow!("filter: {e}\n{}", e.caret(&text)))?,
+            )
+        };
+        let start = inputs
+            .iter()
+            .map(|i| {
+                let h = i.reader.header();
+                if h.start_ts > 0 {
+                    h.start_ts
+                } else {
+                    i.reader.index().ts_min
+                }
+            })
+            .min()
+            .unwrap_or(0);
+        let since = self
+            .since
+            .as_deref()
+            .map(|t| parse_time(t, start))
+            .transpose()?;
+        let until = self
+            .until
+            .as_deref()
+            .map(|t| parse_time(t, start))
+            .transpose()?;
+        let trigger_rule = inputs
+            .first()
+            .and_then(|i| i.reader.header().trigger.as_ref())
+            .map(|t| t.rule.clone())
+            .unwrap_or_default();
+        Ok(Stream {
+            inputs,
+            filter,
+            since,
+            until,
+            env: Env {
+                capture_start: start,
+                trigger_rule,
+            },
+        })
+    }
+}
+
+impl Stream {
+    /// Calls `each` with every event that passes the filter and window, in
+    /// stream order; `each` returns false to stop.
+    pub fn for_each_event(
+        &self,
+        projection: Projection,
+        mut each: impl FnMut(&capture_format::file::Event<'_>) -> anyhow::Result<bool>,
+    ) -> anyhow::Result<()> {
+        let projection = projection
+            | self
+                .filter
+                .as_ref()
+                .map_or(Projection::MINIMAL, Filter::projection)
+            | Projection::TIME;
+        let plan = Plan {
+            filter: self.filter.as_ref(),
+            since: self.since,
+            until: self.until,
+            projection,
+        };
+        let tasks = scan::chunks_to_read(&self.inputs, &plan);
+        let mut matcher = self.filter.as_ref().map(Filter::matcher);
+        let mut failure = None;
+        scan::for_each_chunk(
+            &self.inputs,
+            &tasks,
+            projection,
+            scan::default_threads(),
+            |_, chunk| {
+                for e in chunk.events() {
+                    if self.since.is_some_and(|t| e.ts_exit() < t)
+                        || self.until.is_some_and(|t| e.ts() >= t)
+                    {
+                        continue;
+                    }
+                    if let Some(m) = matcher.as_mut()
+                        && !m.matches(&e, &self.env)
+                    {
+                        continue;
+                    }
+                    match each(&e) {
+                        Ok(true) => {}
+                        Ok(false) => return false,
+                        Err(err) => {
+                            failure = Some(err);
+                            return false;
+                        }
+                    }
+                }
+                true
+            },
+        )?;
+        failure.map_or(Ok(()), Err)
+    }
+}
+
+pub fn print(
+    args: &StreamArgs,
+    format: Option<&str>,
+    json: bool,
+    count: Option<u64>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let stream = args.open()?;
+    let pieces = format.map(Format::template).transpose()?;
+    let format = match (pieces, json) {
+        (None, false) => Format::Default,
+        (Some(p), false) => Format::Template(p),
+        (p, true) => Format::Json(p),
+    };
+    let projection = format.projection();
+    let mut printer = Printer::new(format, stream.env.clone());
+    let limit = count.unwrap_or(u64::MAX);
+    let mut printed = 0;
+    if limit == 0 {
+        return Ok(());
+    }
+    stream.for_each_event(projection, |e| {
+        printer.print(e, out)?;
+        printed += 1;
+        Ok(printed < limit)
+    })
+}
+
+pub fn convert(input: &Path, output: &Path, stdout: &mut impl Write) -> anyhow::Result<()> {
+    let args = StreamArgs {
+        words: vec![input.display().to_string()],
+        since: None,
+        until: None,
+    };
+    let stream = args.open()?;
+    let mut printer = Printer::new(Format::Json(None), stream.env.clone());
+    if output == Path::new("-") {
+        return stream.for_each_event(Projection::ALL, |e| {
+            Ok(printer.print(e, stdout).map(|()| true)?)
+        });
+    }
+    let file = std::fs::File::create(output)
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    let mut file = BufWriter::new(file);
+    stream.for_each_event(Projection::ALL, |e| {
+        printer
+            .print(e, &mut file)
+            .with_context(|| format!("cannot write {}", output.display()))?;
+        Ok(true)
+    })?;
+    file.flush()
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    Ok(())
+}
