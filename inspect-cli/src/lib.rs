@@ -2,6 +2,7 @@
 //! ([`scan`]) and printing events ([`print`]). The `syscap` binary wires
 //! them to its commands.
 
+pub mod chisels;
 pub mod print;
 pub mod scan;
 pub mod window;

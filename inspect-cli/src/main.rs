@@ -45,6 +45,29 @@ enum Command {
         #[arg(short = 'n', long = "count", value_name = "N")]
         count: Option<u64>,
     },
+    /// Runs a chisel (as sysdig's of the same name) over captures.
+    #[command(after_help = "Examples:\n  \
+        syscap chisel --list\n  \
+        syscap chisel topfiles_bytes c.syscap\n  \
+        syscap chisel fdbytes_by c.syscap proc.name --filter 'fd.type = file'\n  \
+        syscap chisel fileslower c.syscap 10")]
+    Chisel {
+        /// List the chisels.
+        #[arg(long, exclusive = true)]
+        list: bool,
+        /// The chisel, the captures, then the chisel's arguments.
+        #[arg(
+            value_name = "NAME CAPTURE... [ARGS]",
+            required_unless_present = "list"
+        )]
+        words: Vec<String>,
+        /// Only events this filter matches.
+        #[arg(long, value_name = "EXPR")]
+        filter: Option<String>,
+        /// Tables as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Converts captures to JSON lines (one object per event).
     Convert {
         /// Capture file.
@@ -92,6 +115,17 @@ fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
             json,
             count,
         } => stream::print(&stream, format.as_deref(), json, count, out),
+        Command::Chisel {
+            list,
+            words,
+            filter,
+            json,
+        } => {
+            if list {
+                return Ok(inspect_cli::chisels::write_list(out)?);
+            }
+            stream::chisel(&words, filter.as_deref(), json, out)
+        }
         Command::Convert { input, output } => stream::convert(&input, &output, out),
         Command::Fields => Ok(triggers::filter::write_field_list(out)?),
     }

@@ -166,7 +166,7 @@ impl Printer {
 }
 
 /// A value as sysdig prints it; `<NA>` when the event has none.
-fn write_value(v: &Value<'_>, out: &mut Vec<u8>) {
+pub fn write_value(v: &Value<'_>, out: &mut Vec<u8>) {
     match v {
         Value::None => out.extend_from_slice(b"<NA>"),
         Value::Num(n) => {

@@ -214,3 +214,50 @@ pub fn convert(input: &Path, output: &Path, stdout: &mut impl Write) -> anyhow::
         .with_context(|| format!("cannot write {}", output.display()))?;
     Ok(())
 }
+
+pub fn chisel(
+    words: &[String],
+    filter: Option<&str>,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let (name, rest) = words
+        .split_first()
+        .context("which chisel? (syscap chisel --list)")?;
+    let captures = rest.iter().take_while(|w| Path::new(w).is_file()).count();
+    if captures == 0 {
+        anyhow::bail!(
+            "chisel {name}: {}: no such capture file",
+            rest.first().map_or("(none given)", String::as_str)
+        );
+    }
+    let mut chisel = inspect_cli::chisels::make(name, &rest[captures..])?;
+    let mut stream_words: Vec<String> = rest[..captures].to_vec();
+    stream_words.extend(filter.map(str::to_owned));
+    let args = StreamArgs {
+        words: stream_words,
+        since: None,
+        until: None,
+    };
+    let stream = args.open()?;
+    let own_filter = chisel.filter().cloned();
+    let mut own = own_filter.as_ref().map(Filter::matcher);
+    let projection = chisel.projection()
+        | chisel
+            .filter()
+            .map_or(Projection::MINIMAL, Filter::projection);
+    chisel.begin(out, json)?;
+    let env = stream.env.clone();
+    stream.for_each_event(projection, |e| {
+        if let Some(m) = own.as_mut()
+            && !m.matches(e, &env)
+        {
+            return Ok(true);
+        }
+        chisel.event(e, &env, out)?;
+        Ok(true)
+    })?;
+    drop(own);
+    chisel.finish(out, json)?;
+    Ok(())
+}

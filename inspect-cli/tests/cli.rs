@@ -275,3 +275,85 @@ fn convert_writes_json_lines() {
         serde_json::from_str::<serde_json::Value>(line).unwrap();
     }
 }
+
+#[test]
+fn chisels_match_the_golden_files() {
+    let dir = tempdir("chisels");
+    let path = capture(&dir, 5_000);
+    let path = path.to_str().unwrap();
+    let mut all = String::new();
+    for args in [
+        vec!["topfiles_bytes", path],
+        vec!["topfiles_time", path],
+        vec!["topprocs_file", path],
+        vec!["topprocs_net", path],
+        vec!["topprocs_errors", path],
+        vec!["topconns", path],
+        vec!["topscalls", path],
+        vec!["topscalls_time", path],
+        vec!["fdbytes_by", path, "fd.directory"],
+        vec!["fdtime_by", path, "proc.name"],
+        vec!["scallslower", path, "5"],
+    ] {
+        let mut cmd = vec!["chisel"];
+        cmd.extend_from_slice(&args);
+        let (code, out, err) = syscap(&cmd);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        let _ = writeln!(
+            all,
+            "$ syscap chisel {}\n{out}",
+            args.join(" ").replace(path, "CAPTURE")
+        );
+    }
+    golden("chisels.txt", &all);
+}
+
+#[test]
+fn chisel_json_list_and_errors() {
+    let dir = tempdir("chisel-errors");
+    let path = capture(&dir, 1_000);
+    let path = path.to_str().unwrap();
+    let (code, out, err) = syscap(&["chisel", "topprocs_file", path, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert!(
+        !rows.is_empty() && rows[0]["Bytes"].is_u64() && rows[0]["Process"].is_string(),
+        "{out}"
+    );
+    let (code, out, _) = syscap(&["chisel", "--list"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("fdbytes_by FIELD") && out.contains("topfiles_bytes"),
+        "{out}"
+    );
+    // A user filter narrows what the chisel sees.
+    let (_, all, _) = syscap(&["chisel", "topscalls", path]);
+    let (_, only, _) = syscap(&["chisel", "topscalls", path, "--filter", "evt.type = close"]);
+    assert!(
+        all.lines().count() > 4 && only.lines().count() == 3,
+        "{only}"
+    );
+    for (args, want) in [
+        (vec!["chisel", "nope", path], "no chisel named 'nope'"),
+        (
+            vec!["chisel", "fdbytes_by", path],
+            "chisel fdbytes_by: takes 1 argument (field), got 0",
+        ),
+        (
+            vec!["chisel", "fdbytes_by", path, "proc.nme"],
+            "unknown field 'proc.nme'",
+        ),
+        (
+            vec!["chisel", "fileslower", path, "ten"],
+            "\"ten\" is not a whole number",
+        ),
+        (
+            vec!["chisel", "topscalls", "/nonexistent"],
+            "/nonexistent: no such capture file",
+        ),
+    ] {
+        let (code, _, err) = syscap(&args);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+}

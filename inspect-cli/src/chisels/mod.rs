@@ -1,0 +1,227 @@
+//! Chisels: small analyses run over a capture, named and behaving like
+//! sysdig's chisels of the same names (same filters, units, ordering and
+//! table layout), so `syscap chisel topfiles_bytes c.syscap` answers what
+//! `sysdig -r c.scap -c topfiles_bytes` does.
+//!
+//! A chisel is a [`Chisel`] (begin, one call per event, finish) listed in
+//! [`CHISELS`]; adding one is a file and a line here.
+
+mod echo_fds;
+mod slower;
+mod table;
+
+use std::io::{self, Write};
+
+use capture_format::file::{Event, Projection};
+use triggers::filter::{Env, Filter};
+
+/// An analysis over a stream of events.
+pub trait Chisel {
+    /// The columns it reads.
+    fn projection(&self) -> Projection;
+    /// The events it wants (sysdig chisels set such a filter); the user's
+    /// filter applies as well.
+    fn filter(&self) -> Option<&Filter>;
+    /// Called once before the first event (headers of line-per-event
+    /// chisels).
+    fn begin(&mut self, out: &mut dyn Write, json: bool) -> io::Result<()>;
+    /// Called for every event that passes both filters.
+    fn event(&mut self, e: &Event<'_>, env: &Env, out: &mut dyn Write) -> io::Result<()>;
+    /// Called once at the end (tables).
+    fn finish(&mut self, out: &mut dyn Write, json: bool) -> io::Result<()>;
+}
+
+/// A chisel the user cannot run as asked.
+#[derive(Debug, thiserror::Error)]
+pub enum ChiselError {
+    /// No such chisel.
+    #[error("no chisel named '{0}' (syscap chisel --list shows them)")]
+    Unknown(String),
+    /// Wrong arguments.
+    #[error("chisel {chisel}: {message}")]
+    Args {
+        /// The chisel.
+        chisel: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Builds a chisel from its name and arguments.
+type Make = fn(&'static str, &[String]) -> Result<Box<dyn Chisel>, ChiselError>;
+
+/// A registered chisel.
+pub struct ChiselInfo {
+    /// Its name.
+    pub name: &'static str,
+    /// What it shows.
+    pub description: &'static str,
+    /// Its arguments: (name, meaning).
+    pub args: &'static [(&'static str, &'static str)],
+    make: Make,
+}
+
+impl std::fmt::Debug for ChiselInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChiselInfo")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every chisel, by name.
+pub static CHISELS: &[ChiselInfo] = &[
+    table::TOPFILES_BYTES,
+    table::TOPFILES_TIME,
+    table::TOPFILES_ERRORS,
+    table::TOPPROCS_FILE,
+    table::TOPPROCS_NET,
+    table::TOPPROCS_ERRORS,
+    table::TOPCONNS,
+    table::TOPSCALLS,
+    table::TOPSCALLS_TIME,
+    table::FDBYTES_BY,
+    table::FDTIME_BY,
+    slower::FILESLOWER,
+    slower::NETLOWER,
+    slower::SCALLSLOWER,
+    echo_fds::ECHO_FDS,
+];
+
+/// Builds chisel `name` with its arguments.
+pub fn make(name: &str, args: &[String]) -> Result<Box<dyn Chisel>, ChiselError> {
+    let info = CHISELS
+        .iter()
+        .find(|c| c.name == name)
+        .ok_or_else(|| ChiselError::Unknown(name.to_owned()))?;
+    if args.len() != info.args.len() {
+        return Err(ChiselError::Args {
+            chisel: info.name,
+            message: format!(
+                "takes {} argument{} ({}), got {}",
+                info.args.len(),
+                if info.args.len() == 1 { "" } else { "s" },
+                info.args.iter().map(|a| a.0).collect::<Vec<_>>().join(", "),
+                args.len()
+            ),
+        });
+    }
+    (info.make)(info.name, args)
+}
+
+/// Writes the list of chisels.
+pub fn write_list(out: &mut impl Write) -> io::Result<()> {
+    for c in CHISELS {
+        let args: Vec<String> = c.args.iter().map(|a| a.0.to_uppercase()).collect();
+        let head = format!("{} {}", c.name, args.join(" "));
+        writeln!(out, "{:<24}{}", head.trim_end(), c.description)?;
+    }
+    Ok(())
+}
+
+/// A filter a chisel sets; its text is ours, so it always parses.
+fn own_filter(text: &str) -> Filter {
+    Filter::new(text).unwrap_or_else(|e| panic!("chisel filter {text:?}: {e}"))
+}
+
+/// Bytes as sysdig's chisels show them: `832B`, `11.40KB`, `2.94M`.
+pub fn format_bytes(v: u64) -> String {
+    const UNITS: [(u64, &str); 5] = [
+        (1 << 50, "P"),
+        (1 << 40, "T"),
+        (1 << 30, "G"),
+        (1 << 20, "M"),
+        (1 << 10, "KB"),
+    ];
+    for (scale, unit) in UNITS {
+        if v > scale {
+            return format!("{:.2}{unit}", v as f64 / scale as f64);
+        }
+    }
+    format!("{v}B")
+}
+
+/// A duration in ns as sysdig's chisels show it: `1.10s`, `25ms`,
+/// `3.40ms`, `120us`, `5.20us`, `800ns`.
+pub fn format_time(ns: u64) -> String {
+    const S: u64 = 1_000_000_000;
+    if ns >= S {
+        format!("{}.{:02}s", ns / S, (ns % S) / 10_000_000)
+    } else if ns >= S / 100 {
+        format!("{}ms", ns / 1_000_000)
+    } else if ns >= S / 1000 {
+        format!("{}.{:02}ms", ns / 1_000_000, (ns % 1_000_000) / 10_000)
+    } else if ns >= S / 100_000 {
+        format!("{}us", ns / 1000)
+    } else if ns >= S / 1_000_000 {
+        format!("{}.{:02}us", ns / 1000, (ns % 1000) / 10)
+    } else {
+        format!("{ns}ns")
+    }
+}
+
+/// `2026-11-25 21:38:05.692` (sysdig's `evt.datetime` to the millisecond).
+fn datetime(ns: u64) -> String {
+    let ts = jiff::Timestamp::from_nanosecond(i128::from(ns)).unwrap_or_default();
+    ts.to_zoned(jiff::tz::TimeZone::UTC)
+        .strftime("%Y-%m-%d %H:%M:%S%.3f")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_as_sysdig_shows_them() {
+        let bytes: &[(u64, &str)] = &[
+            (0, "0B"),
+            (832, "832B"),
+            (1024, "1024B"),
+            (11_674, "11.40KB"),
+            (3_082_813, "2.94M"),
+            (5 << 30, "5.00G"),
+        ];
+        for (v, s) in bytes {
+            assert_eq!(format_bytes(*v), *s, "{v}");
+        }
+        let times: &[(u64, &str)] = &[
+            (800, "800ns"),
+            (5_200, "5.20us"),
+            (120_000, "120us"),
+            (3_400_000, "3.40ms"),
+            (25_000_000, "25ms"),
+            (1_100_000_000, "1.10s"),
+        ];
+        for (v, s) in times {
+            assert_eq!(format_time(*v), *s, "{v}");
+        }
+        assert_eq!(
+            datetime(1_764_000_000_123_456_789),
+            "2025-11-24 16:00:00.123"
+        );
+    }
+
+    #[test]
+    fn every_chisel_builds_with_its_arguments_and_refuses_others() {
+        for c in CHISELS {
+            let args: Vec<String> = c
+                .args
+                .iter()
+                .map(|(name, _)| match *name {
+                    "field" => "proc.name".to_owned(),
+                    _ => "10".to_owned(),
+                })
+                .collect();
+            assert!(make(c.name, &args).is_ok(), "{}", c.name);
+            let mut more = args.clone();
+            more.push("x".into());
+            assert!(
+                matches!(make(c.name, &more), Err(ChiselError::Args { .. })),
+                "{}",
+                c.name
+            );
+        }
+        assert!(matches!(make("nope", &[]), Err(ChiselError::Unknown(_))));
+    }
+}

@@ -1,0 +1,400 @@
+//! The `top*` and `*_by` chisels: sum a value (event count, bytes of the
+//! return value, latency) per key (file, process, connection, syscall, any
+//! field) over the events a filter selects, then print the largest.
+//! sysdig builds them all on its `table_generator` chisel; so do we.
+
+use std::io::{self, Write};
+
+use capture_format::file::{Event, Projection};
+use hashbrown::HashMap;
+use triggers::filter::fields::value;
+use triggers::filter::{Env, Field, Filter};
+
+use super::{Chisel, ChiselError, ChiselInfo, format_bytes, format_time, own_filter};
+use crate::print::write_value;
+
+/// What is summed per key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Measure {
+    /// One per event (`evt.count`).
+    Count,
+    /// The return value when positive: bytes of I/O (`evt.rawarg.res`).
+    Res,
+    /// The call's latency (`evt.latency`).
+    Latency,
+}
+
+/// How values are shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Units {
+    None,
+    Bytes,
+    Time,
+}
+
+/// A table chisel's definition.
+struct Spec {
+    keys: &'static [&'static str],
+    key_names: &'static [&'static str],
+    measure: Measure,
+    value_name: &'static str,
+    filter: &'static str,
+    top: usize,
+    units: Units,
+}
+
+struct Table {
+    keys: Vec<(Field, String)>,
+    measure: Measure,
+    value_name: &'static str,
+    filter: Option<Filter>,
+    top: usize,
+    units: Units,
+    totals: HashMap<Box<[u8]>, u64>,
+    key: Vec<u8>,
+    scratch: Vec<u8>,
+}
+
+/// Key parts are joined with this, as sysdig does.
+const SEP: &[u8] = b"\x01\x01";
+/// Columns are this wide.
+const WIDTH: usize = 20;
+
+impl Table {
+    fn new(spec: &Spec, keys: Vec<(Field, String)>) -> Self {
+        Self {
+            keys,
+            measure: spec.measure,
+            value_name: spec.value_name,
+            filter: (!spec.filter.is_empty()).then(|| own_filter(spec.filter)),
+            top: spec.top,
+            units: spec.units,
+            totals: HashMap::new(),
+            key: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    fn from_spec(spec: &Spec) -> Self {
+        let keys = spec
+            .keys
+            .iter()
+            .zip(spec.key_names)
+            .map(|(k, n)| {
+                (
+                    triggers::filter::field(k).unwrap_or_else(|e| panic!("{k}: {e}")),
+                    (*n).to_owned(),
+                )
+            })
+            .collect();
+        Self::new(spec, keys)
+    }
+
+    fn show(&self, v: u64) -> String {
+        match self.units {
+            Units::None => v.to_string(),
+            Units::Bytes => format_bytes(v),
+            Units::Time => format_time(v),
+        }
+    }
+}
+
+/// `s` padded to `WIDTH`, or cut to `WIDTH - 1` and a space (sysdig's
+/// `extend_string`).
+fn column(s: &str) -> String {
+    let n = s.chars().count();
+    if n < WIDTH {
+        format!("{s}{}", " ".repeat(WIDTH - n))
+    } else {
+        format!("{} ", s.chars().take(WIDTH - 1).collect::<String>())
+    }
+}
+
+impl Chisel for Table {
+    fn projection(&self) -> Projection {
+        let p = self
+            .keys
+            .iter()
+            .fold(Projection::MINIMAL, |p, (f, _)| p | f.projection());
+        match self.measure {
+            Measure::Count => p,
+            Measure::Res => p | Projection::RET,
+            Measure::Latency => p | Projection::LATENCY,
+        }
+    }
+
+    fn filter(&self) -> Option<&Filter> {
+        self.filter.as_ref()
+    }
+
+    fn begin(&mut self, _: &mut dyn Write, _: bool) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn event(&mut self, e: &Event<'_>, env: &Env, _: &mut dyn Write) -> io::Result<()> {
+        let v = match self.measure {
+            Measure::Count => 1,
+            Measure::Res => u64::try_from(e.ret()).unwrap_or(0),
+            Measure::Latency if e.returned() => e.latency(),
+            Measure::Latency => 0,
+        };
+        if v == 0 {
+            return Ok(());
+        }
+        self.key.clear();
+        for (i, (field, _)) in self.keys.iter().enumerate() {
+            let val = value(*field, e, env, &mut self.scratch);
+            if matches!(val, triggers::filter::Value::None) {
+                return Ok(()); // sysdig skips events without the key
+            }
+            if i > 0 {
+                self.key.extend_from_slice(SEP);
+            }
+            write_value(&val, &mut self.key);
+        }
+        if let Some(total) = self.totals.get_mut(&self.key[..]) {
+            *total += v;
+        } else {
+            self.totals.insert(self.key.clone().into_boxed_slice(), v);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut dyn Write, json: bool) -> io::Result<()> {
+        let mut rows: Vec<(&[u8], u64)> = self.totals.iter().map(|(k, v)| (&k[..], *v)).collect();
+        // Largest first; ties in key order, so output is stable.
+        rows.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        rows.truncate(self.top);
+        let split = |k: &[u8]| -> Vec<String> {
+            let text = String::from_utf8_lossy(k);
+            text.split("\u{1}\u{1}").map(str::to_owned).collect()
+        };
+        if json {
+            let data: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|(k, v)| {
+                    let mut obj = serde_json::Map::new();
+                    for ((_, name), part) in self.keys.iter().zip(split(k)) {
+                        obj.insert(name.clone(), part.into());
+                    }
+                    obj.insert(self.value_name.to_owned(), (*v).into());
+                    serde_json::Value::Object(obj)
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut *out, &data)?;
+            return writeln!(out);
+        }
+        let mut header = column(self.value_name);
+        for (_, name) in &self.keys {
+            header.push_str(&column(name));
+        }
+        writeln!(out, "{}", header.trim_end())?;
+        writeln!(out, "{}", "-".repeat(80))?;
+        for (k, v) in rows {
+            let parts = split(k);
+            let mut line = column(&self.show(v));
+            for (i, part) in parts.iter().enumerate() {
+                if i + 1 < parts.len() {
+                    line.push_str(&column(part));
+                } else {
+                    line.push_str(part);
+                }
+            }
+            writeln!(out, "{line}")?;
+        }
+        Ok(())
+    }
+}
+
+macro_rules! table_chisel {
+    ($const:ident, $name:literal, $description:literal, $spec:expr) => {
+        pub(super) const $const: ChiselInfo = ChiselInfo {
+            name: $name,
+            description: $description,
+            args: &[],
+            make: |_, _| {
+                const SPEC: Spec = $spec;
+                Ok(Box::new(Table::from_spec(&SPEC)))
+            },
+        };
+    };
+}
+
+const FILE_IO: &str = "fd.type = file and evt.is_io = true";
+const NET_IO: &str = "(fd.type = ipv4 or fd.type = ipv6) and evt.is_io = true";
+
+table_chisel!(
+    TOPFILES_BYTES,
+    "topfiles_bytes",
+    "Top files by R+W bytes",
+    Spec {
+        keys: &["fd.name"],
+        key_names: &["Filename"],
+        measure: Measure::Res,
+        value_name: "Bytes",
+        filter: FILE_IO,
+        top: 10,
+        units: Units::Bytes,
+    }
+);
+table_chisel!(
+    TOPFILES_TIME,
+    "topfiles_time",
+    "Top files by time spent in I/O",
+    Spec {
+        keys: &["fd.name"],
+        key_names: &["Filename"],
+        measure: Measure::Latency,
+        value_name: "Time",
+        filter: FILE_IO,
+        top: 10,
+        units: Units::Time,
+    }
+);
+table_chisel!(
+    TOPFILES_ERRORS,
+    "topfiles_errors",
+    "Top files by number of errors",
+    Spec {
+        keys: &["fd.name"],
+        key_names: &["Filename"],
+        measure: Measure::Count,
+        value_name: "#Errors",
+        filter: "fd.type = file and evt.failed = true",
+        top: 100,
+        units: Units::None,
+    }
+);
+table_chisel!(
+    TOPPROCS_FILE,
+    "topprocs_file",
+    "Top processes by R+W disk bytes",
+    Spec {
+        keys: &["proc.name", "proc.pid"],
+        key_names: &["Process", "PID"],
+        measure: Measure::Res,
+        value_name: "Bytes",
+        filter: FILE_IO,
+        top: 10,
+        units: Units::Bytes,
+    }
+);
+table_chisel!(
+    TOPPROCS_NET,
+    "topprocs_net",
+    "Top processes by network I/O",
+    Spec {
+        keys: &["proc.name", "proc.pid"],
+        key_names: &["Process", "PID"],
+        measure: Measure::Res,
+        value_name: "Bytes",
+        filter: NET_IO,
+        top: 100,
+        units: Units::Bytes,
+    }
+);
+table_chisel!(
+    TOPPROCS_ERRORS,
+    "topprocs_errors",
+    "Top processes by number of errors",
+    Spec {
+        keys: &["proc.name", "proc.pid"],
+        key_names: &["Process", "PID"],
+        measure: Measure::Count,
+        value_name: "#Errors",
+        filter: "evt.failed = true",
+        top: 100,
+        units: Units::None,
+    }
+);
+table_chisel!(
+    TOPCONNS,
+    "topconns",
+    "Top network connections by total bytes",
+    Spec {
+        keys: &["fd.l4proto", "fd.name"],
+        key_names: &["Proto", "Conn"],
+        measure: Measure::Res,
+        value_name: "Bytes",
+        filter: NET_IO,
+        top: 10,
+        units: Units::Bytes,
+    }
+);
+table_chisel!(
+    TOPSCALLS,
+    "topscalls",
+    "Top system calls by number of calls",
+    Spec {
+        keys: &["evt.type"],
+        key_names: &["Syscall"],
+        measure: Measure::Count,
+        value_name: "# Calls",
+        filter: "",
+        top: 10,
+        units: Units::None,
+    }
+);
+table_chisel!(
+    TOPSCALLS_TIME,
+    "topscalls_time",
+    "Top system calls by time",
+    Spec {
+        keys: &["evt.type"],
+        key_names: &["Syscall"],
+        measure: Measure::Latency,
+        value_name: "Time",
+        filter: "",
+        top: 10,
+        units: Units::Time,
+    }
+);
+
+/// A `*_by FIELD` chisel: the key is the user's field.
+fn by_field(
+    name: &'static str,
+    args: &[String],
+    spec: &Spec,
+) -> Result<Box<dyn Chisel>, ChiselError> {
+    let field = triggers::filter::field(&args[0]).map_err(|message| ChiselError::Args {
+        chisel: name,
+        message,
+    })?;
+    Ok(Box::new(Table::new(spec, vec![(field, args[0].clone())])))
+}
+
+pub(super) const FDBYTES_BY: ChiselInfo = ChiselInfo {
+    name: "fdbytes_by",
+    description: "I/O bytes, aggregated by an arbitrary filter field",
+    args: &[("field", "the filter field used for grouping")],
+    make: |name, args| {
+        const SPEC: Spec = Spec {
+            keys: &[],
+            key_names: &[],
+            measure: Measure::Res,
+            value_name: "Bytes",
+            filter: "evt.is_io = true and evt.failed = false",
+            top: 10,
+            units: Units::Bytes,
+        };
+        by_field(name, args, &SPEC)
+    },
+};
+
+pub(super) const FDTIME_BY: ChiselInfo = ChiselInfo {
+    name: "fdtime_by",
+    description: "FD time group by",
+    args: &[("field", "the filter field used for grouping")],
+    make: |name, args| {
+        const SPEC: Spec = Spec {
+            keys: &[],
+            key_names: &[],
+            measure: Measure::Latency,
+            value_name: "Time",
+            filter: "evt.is_io = true",
+            top: 10,
+            units: Units::Time,
+        };
+        by_field(name, args, &SPEC)
+    },
+};
