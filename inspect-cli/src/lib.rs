@@ -1,6 +1,7 @@
 //! The inspector's pieces: reading captures as one stream of chunks
-//! ([`scan`]) and printing events ([`print`]). The `syscap` binary wires
-//! them to its commands.
+//! ([`scan`]), printing events ([`mod@print`]), chisels ([`chisels`]) and
+//! time windows ([`window`]). The `syscap` binary wires them to its
+//! commands.
 
 pub mod chisels;
 pub mod print;
