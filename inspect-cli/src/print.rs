@@ -112,6 +112,30 @@ pub struct Printer {
     env: Env,
     line: Vec<u8>,
     scratch: Vec<u8>,
+    clock: Clock,
+}
+
+/// `HH:MM:SS.nnnnnnnnn` of a time, with the calendar work done once per
+/// second: converting every event's time to a date was most of the cost of
+/// printing.
+#[derive(Debug, Default)]
+struct Clock {
+    second: Option<u64>,
+    hms: Vec<u8>,
+}
+
+impl Clock {
+    fn write(&mut self, ns: u64, out: &mut Vec<u8>) {
+        let second = ns / 1_000_000_000;
+        if self.second != Some(second) {
+            self.hms.clear();
+            write_clock(second * 1_000_000_000, &mut Bytes(&mut self.hms));
+            self.hms.truncate(self.hms.len().saturating_sub(10)); // ".000000000"
+            self.second = Some(second);
+        }
+        out.extend_from_slice(&self.hms);
+        let _ = write!(out, ".{:09}", ns % 1_000_000_000);
+    }
 }
 
 impl Printer {
@@ -122,6 +146,7 @@ impl Printer {
             env,
             line: Vec::with_capacity(512),
             scratch: Vec::new(),
+            clock: Clock::default(),
         }
     }
 
@@ -129,7 +154,7 @@ impl Printer {
     pub fn print(&mut self, e: &Event<'_>, out: &mut impl Write) -> io::Result<()> {
         self.line.clear();
         match &self.format {
-            Format::Default => default_line(e, &mut self.line),
+            Format::Default => default_line(e, &mut self.clock, &mut self.line),
             Format::Template(pieces) => {
                 for piece in pieces {
                     match piece {
@@ -203,9 +228,9 @@ fn json_str(s: &[u8], out: &mut Vec<u8>) {
 /// `NUM TIME PROC(TID) TYPE(ARGS) = RET <LATENCY>`, like strace with the
 /// process and time first; events that are not system calls show their
 /// arguments without a result.
-fn default_line(e: &Event<'_>, out: &mut Vec<u8>) {
+fn default_line(e: &Event<'_>, clock: &mut Clock, out: &mut Vec<u8>) {
     let _ = write!(out, "{} ", e.num());
-    write_clock(e.ts(), &mut Bytes(out));
+    clock.write(e.ts(), out);
     out.push(b' ');
     match e.thread() {
         Some(t) => {
