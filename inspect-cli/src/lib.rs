@@ -1,9 +1,10 @@
 //! The inspector's pieces: reading captures as one stream of chunks
-//! ([`scan`]), printing events ([`mod@print`]), chisels ([`chisels`]) and
-//! time windows ([`window`]). The `syscap` binary wires them to its
+//! ([`scan`]), printing events ([`mod@print`]), chisels ([`chisels`]), the
+//! overview ([`summary`]) and time windows ([`window`]). The `syscap` binary wires them to its
 //! commands.
 
 pub mod chisels;
 pub mod print;
 pub mod scan;
+pub mod summary;
 pub mod window;

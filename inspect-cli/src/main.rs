@@ -45,6 +45,15 @@ enum Command {
         #[arg(short = 'n', long = "count", value_name = "N")]
         count: Option<u64>,
     },
+    /// An overview: system calls, processes, files, network, security,
+    /// errors and a timeline.
+    Summary {
+        #[command(flatten)]
+        stream: stream::StreamArgs,
+        /// JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
     /// Runs a chisel (as sysdig's of the same name) over captures.
     #[command(after_help = "Examples:\n  \
         syscap chisel --list\n  \
@@ -115,6 +124,7 @@ fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
             json,
             count,
         } => stream::print(&stream, format.as_deref(), json, count, out),
+        Command::Summary { stream, json } => stream::summary(&stream, json, out),
         Command::Chisel {
             list,
             words,

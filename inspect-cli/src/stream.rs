@@ -261,3 +261,20 @@ pub fn chisel(
     chisel.finish(out, json)?;
     Ok(())
 }
+
+pub fn summary(args: &StreamArgs, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
+    let stream = args.open()?;
+    let (first, last) = stream.inputs.iter().fold((u64::MAX, 0), |(lo, hi), i| {
+        let index = i.reader.index();
+        (lo.min(index.ts_min), hi.max(index.ts_max))
+    });
+    let start = stream.since.map_or(first, |t| t.max(first));
+    let end = stream.until.map_or(last, |t| t.min(last));
+    let mut summary = inspect_cli::summary::Summary::new(start.min(end), end);
+    stream.for_each_event(inspect_cli::summary::Summary::projection(), |e| {
+        summary.event(e, &stream.env);
+        Ok(true)
+    })?;
+    summary.write(out, json)?;
+    Ok(())
+}

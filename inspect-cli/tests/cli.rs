@@ -357,3 +357,37 @@ fn chisel_json_list_and_errors() {
         assert!(err.contains(want), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn summary_matches_the_golden_file_and_json_has_every_section() {
+    let dir = tempdir("summary");
+    let path = capture(&dir, 5_000);
+    let path = path.to_str().unwrap();
+    let (code, out, err) = syscap(&["summary", path]);
+    assert_eq!(code, 0, "{err}");
+    golden("summary.txt", &out);
+    let (code, out, err) = syscap(&["summary", path, "--json", "proc.name", "=", "nginx"]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for section in [
+        "syscalls",
+        "processes",
+        "files_io",
+        "connection_bytes",
+        "errors",
+        "timeline",
+    ] {
+        assert!(doc[section].is_array(), "{section}: {out}");
+    }
+    let procs = doc["processes"].as_array().unwrap();
+    assert!(procs.iter().all(|p| p["name"] == "nginx"), "{out}");
+    assert_eq!(
+        doc["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_u64().unwrap())
+            .sum::<u64>(),
+        doc["events"].as_u64().unwrap()
+    );
+}
