@@ -10,6 +10,7 @@ mod support;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
         large_snaplen_takes_the_general_path,
         sigint_finishes_the_file,
         full_disk_keeps_what_was_written,
+        inspector_reads_a_real_capture,
     ])
 }
 
@@ -136,7 +138,7 @@ fn shell_redirect_creates_and_writes() {
                 .any(|(_, a)| *a == OwnedArg::Str(target.into()))
     });
     let flags = open.int("flags");
-    assert_eq!(flags & 0o3, libc::O_WRONLY.into(), "{open}");
+    assert_eq!(flags & 0o3, i64::from(libc::O_WRONLY), "{open}");
     assert_ne!(flags & i64::from(libc::O_CREAT), 0, "{open}");
     assert_ne!(flags & i64::from(libc::O_TRUNC), 0, "{open}");
     assert!(
@@ -690,4 +692,56 @@ fn full_disk_keeps_what_was_written() {
     let reader = reader.expect("the cut capture opens");
     let truncation = reader.truncation().expect("it says it was cut");
     assert!(truncation.events > 0, "{truncation:?}");
+}
+
+/// The real `syscap` inspector over a capture of the real agent (the
+/// workspace's tests build both binaries into the same directory).
+fn inspector_reads_a_real_capture() {
+    let dir = scratch("inspect");
+    let file = dir.join("data.txt");
+    std::fs::write(&file, "x".repeat(3000)).unwrap();
+    let path = file.to_str().unwrap();
+    let (cap, _) = Captured::command(&dir, &[], &["/bin/cat", path]);
+    let syscap = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("syscap"))
+        .filter(|p| p.exists())
+        .expect("the syscap binary next to syscap-agent (cargo test --workspace builds it)");
+    let capture = cap.path.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(&syscap).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let reads = run(&[
+        "print",
+        capture,
+        "-p",
+        "%proc.name %fd.name %evt.rawres",
+        "evt.type = read and fd.name =",
+        path,
+    ]);
+    assert_eq!(reads, format!("cat {path} 3000\ncat {path} 0\n"));
+    let top = run(&["chisel", "topfiles_bytes", capture]);
+    // 3000 bytes read; the copy to stdout goes to a pipe, not a file.
+    assert!(
+        top.lines()
+            .any(|l| l.starts_with("2.93KB") && l.ends_with(path)),
+        "{top}"
+    );
+    let summary = run(&["summary", capture, "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    let commands = doc["commands"].as_array().unwrap();
+    assert!(
+        commands
+            .iter()
+            .any(|c| c["name"] == format!("/bin/cat {path}")),
+        "{summary}"
+    );
 }
