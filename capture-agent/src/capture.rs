@@ -612,6 +612,7 @@ fn spawn(
     info.pid = pid;
     info.vpid = pid;
     info.ppid = i64::from(self_pid);
+    info.start_ts = host::realtime_ns();
     tracker.insert_process(ProcessInfo { key: 0, ..info });
     let comm = tracker
         .thread(i64::from(self_pid))

@@ -240,6 +240,18 @@ pub fn chisel(
         until: None,
     };
     let stream = args.open()?;
+    if !chisel.needs_events() {
+        let input = &stream.inputs[0];
+        let snapshot = input
+            .reader
+            .snapshot(0)
+            .with_context(|| input.path.display().to_string())?;
+        if let Some(snapshot) = snapshot {
+            chisel.state(snapshot);
+        }
+        chisel.finish(out, json)?;
+        return Ok(());
+    }
     let own_filter = chisel.filter().cloned();
     let mut own = own_filter.as_ref().map(Filter::matcher);
     let projection = chisel.projection()

@@ -294,6 +294,13 @@ fn chisels_match_the_golden_files() {
         vec!["fdbytes_by", path, "fd.directory"],
         vec!["fdtime_by", path, "proc.name"],
         vec!["scallslower", path, "5"],
+        vec!["fdcount_by", path, "proc.name"],
+        vec!["proc_exec_time", path],
+        vec!["spy_users", path],
+        vec!["list_login_shells", path],
+        vec!["ps", path],
+        vec!["lsof", path],
+        vec!["netstat", path],
     ] {
         let mut cmd = vec!["chisel"];
         cmd.extend_from_slice(&args);

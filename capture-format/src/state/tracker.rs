@@ -541,7 +541,7 @@ impl Tracker {
                 } else {
                     rec.ret
                 };
-                self.fork(rec.tid, pid, rec.ret, child_pid, flags);
+                self.fork(rec.tid, pid, rec.ret, child_pid, flags, rec.ts_exit());
             }
             nr::SETUID | nr::SETRESUID if ok => {
                 let uid = int("uid").or_else(|| int("euid")).unwrap_or(-1);
@@ -587,6 +587,7 @@ impl Tracker {
                         child_tid,
                         child_pid,
                         int("flags").unwrap_or(0),
+                        rec.ts,
                     );
                 }
             }
@@ -739,6 +740,7 @@ impl Tracker {
         child_tid: i64,
         child_pid: i64,
         flags: i64,
+        ts: u64,
     ) {
         // A thread is not its own child (corrupt input).
         if child_tid == parent_tid
@@ -771,6 +773,8 @@ impl Tracker {
                 .unwrap_or_default();
             info.pid = child_pid;
             info.vpid = child_pid;
+            // A new process starts now (`proc.duration`, `proc_exec_time`).
+            info.start_ts = ts;
             info.ppid = if flags & CLONE_PARENT != 0 {
                 info.ppid
             } else {

@@ -7,7 +7,9 @@
 //! [`CHISELS`]; adding one is a file and a line here.
 
 mod echo_fds;
+mod procs;
 mod slower;
+mod state;
 mod table;
 
 use std::io::{self, Write};
@@ -22,6 +24,13 @@ pub trait Chisel {
     /// The events it wants (sysdig chisels set such a filter); the user's
     /// filter applies as well.
     fn filter(&self) -> Option<&Filter>;
+    /// False for chisels that only read the state snapshot (`ps`, `lsof`,
+    /// `netstat`): the events are then not read at all.
+    fn needs_events(&self) -> bool {
+        true
+    }
+    /// The state snapshot the capture starts with.
+    fn state(&mut self, _snapshot: capture_format::state::Snapshot) {}
     /// Called once before the first event (headers of line-per-event
     /// chisels).
     fn begin(&mut self, out: &mut dyn Write, json: bool) -> io::Result<()>;
@@ -86,6 +95,13 @@ pub static CHISELS: &[ChiselInfo] = &[
     slower::NETLOWER,
     slower::SCALLSLOWER,
     echo_fds::ECHO_FDS,
+    procs::FDCOUNT_BY,
+    procs::PROC_EXEC_TIME,
+    procs::SPY_USERS,
+    procs::LIST_LOGIN_SHELLS,
+    state::PS,
+    state::LSOF,
+    state::NETSTAT,
 ];
 
 /// Builds chisel `name` with its arguments.

@@ -1,0 +1,288 @@
+//! Process chisels: `proc_exec_time`, `spy_users`, `list_login_shells`,
+//! and `fdcount_by`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Write};
+
+use capture_format::event::nr;
+use capture_format::file::{Event, Projection, ThreadView};
+use capture_format::state::split_nul;
+use triggers::filter::fields::value;
+use triggers::filter::{Env, Field, Filter, Value};
+
+use super::{Chisel, ChiselError, ChiselInfo, format_time, own_filter};
+use crate::print::write_value;
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Arguments after `argv[0]`, space-separated.
+fn args_of(argv: &[u8]) -> String {
+    split_nul(argv)
+        .skip(1)
+        .map(text)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `HH:MM:SS` (sysdig's `evt.time.s`).
+fn time_s(ns: u64) -> String {
+    let ts = jiff::Timestamp::from_nanosecond(i128::from(ns)).unwrap_or_default();
+    ts.to_zoned(jiff::tz::TimeZone::UTC)
+        .strftime("%H:%M:%S")
+        .to_string()
+}
+
+fn is_shell(comm: &[u8]) -> bool {
+    comm.len() >= 2 && comm.ends_with(b"sh")
+}
+
+/// Events that do nothing for these chisels but print at the end.
+macro_rules! no_begin {
+    () => {
+        fn begin(&mut self, _: &mut dyn Write, _: bool) -> io::Result<()> {
+            Ok(())
+        }
+    };
+}
+
+struct ProcExecTime {
+    filter: Filter,
+}
+
+impl Chisel for ProcExecTime {
+    fn projection(&self) -> Projection {
+        Projection::MINIMAL | Projection::THREAD
+    }
+    fn filter(&self) -> Option<&Filter> {
+        Some(&self.filter)
+    }
+    fn begin(&mut self, out: &mut dyn Write, _: bool) -> io::Result<()> {
+        writeln!(
+            out,
+            "{:<13.13} {:<12.12} proc.args",
+            "proc.duration", "proc.name"
+        )?;
+        writeln!(
+            out,
+            "{:<13.13} {:<12.12} {}",
+            "-".repeat(13),
+            "-".repeat(12),
+            "-".repeat(20)
+        )
+    }
+    fn event(&mut self, e: &Event<'_>, _: &Env, out: &mut dyn Write) -> io::Result<()> {
+        let Some(t) = e.thread() else { return Ok(()) };
+        // A process's duration ends when its main thread exits.
+        if t.tid() != t.pid() || t.start_ts() == 0 || e.ts() < t.start_ts() {
+            return Ok(());
+        }
+        let args = split_nul(t.args()).map(text).collect::<Vec<_>>().join(" ");
+        writeln!(
+            out,
+            "{:<13.13} {:<12.12} {args}",
+            format_time(e.ts() - t.start_ts()),
+            text(t.comm())
+        )
+    }
+    fn finish(&mut self, _: &mut dyn Write, _: bool) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+pub(super) const PROC_EXEC_TIME: ChiselInfo = ChiselInfo {
+    name: "proc_exec_time",
+    description: "Show process execution time",
+    args: &[],
+    make: |_, _| {
+        Ok(Box::new(ProcExecTime {
+            filter: own_filter("evt.type = procexit"),
+        }))
+    },
+};
+
+/// The shell a command descends from: (its pid, generations below it).
+fn shell_ancestor(t: &ThreadView<'_>) -> Option<(i64, usize)> {
+    t.ancestors()
+        .take(32)
+        .enumerate()
+        .find(|(_, a)| is_shell(a.comm()))
+        .map(|(depth, a)| (a.pid(), depth))
+}
+
+struct SpyUsers {
+    filter: Filter,
+}
+
+impl Chisel for SpyUsers {
+    fn projection(&self) -> Projection {
+        Projection::ALL
+    }
+    fn filter(&self) -> Option<&Filter> {
+        Some(&self.filter)
+    }
+    no_begin!();
+    fn event(&mut self, e: &Event<'_>, _: &Env, out: &mut dyn Write) -> io::Result<()> {
+        let Some(t) = e.thread() else { return Ok(()) };
+        let user = if t.user().is_empty() {
+            "<NA>".to_owned()
+        } else {
+            text(t.user())
+        };
+        let when = time_s(e.ts());
+        if e.ty().0 == nr::CHDIR {
+            // A shell changing directory: the shell itself is the session.
+            let dir = e
+                .arg_named("path")
+                .and_then(|a| a.as_bytes().map(text))
+                .unwrap_or_default();
+            let (shell, depth) = shell_ancestor(&t).map_or((t.pid(), 0), |(p, d)| (p, d + 1));
+            return writeln!(
+                out,
+                "{}{shell} {when} {user}) cd {dir}",
+                " ".repeat(4 * depth)
+            );
+        }
+        let Some((shell, depth)) = shell_ancestor(&t) else {
+            return Ok(()); // not started from a shell
+        };
+        let argv = e
+            .arg_named("args")
+            .and_then(|a| a.as_bytes().map(<[u8]>::to_vec))
+            .unwrap_or_default();
+        let exe = split_nul(&argv).next().map_or_else(|| text(t.comm()), text);
+        let args = args_of(&argv);
+        let sep = if args.is_empty() { "" } else { " " };
+        writeln!(
+            out,
+            "{}{shell} {when} {user}) {exe}{sep}{args}",
+            " ".repeat(4 * depth)
+        )
+    }
+    fn finish(&mut self, _: &mut dyn Write, _: bool) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+pub(super) const SPY_USERS: ChiselInfo = ChiselInfo {
+    name: "spy_users",
+    description: "Display interactive user activity",
+    args: &[],
+    make: |_, _| {
+        Ok(Box::new(SpyUsers {
+            filter: own_filter(
+                "(evt.type = execve or (evt.type = chdir and proc.name contains sh and not proc.name contains sshd)) and evt.failed = false",
+            ),
+        }))
+    },
+};
+
+struct LoginShells {
+    filter: Filter,
+    ids: BTreeSet<i64>,
+}
+
+impl Chisel for LoginShells {
+    fn projection(&self) -> Projection {
+        Projection::MINIMAL | Projection::THREAD
+    }
+    fn filter(&self) -> Option<&Filter> {
+        Some(&self.filter)
+    }
+    no_begin!();
+    fn event(&mut self, e: &Event<'_>, _: &Env, _: &mut dyn Write) -> io::Result<()> {
+        // proc.loginshellid: the topmost shell among the process and its
+        // ancestors.
+        if let Some(t) = e.thread() {
+            let top = std::iter::once(t)
+                .chain(t.ancestors().take(32))
+                .filter(|a| is_shell(a.comm()))
+                .last();
+            if let Some(shell) = top {
+                self.ids.insert(shell.pid());
+            }
+        }
+        Ok(())
+    }
+    fn finish(&mut self, out: &mut dyn Write, _: bool) -> io::Result<()> {
+        writeln!(out, "All shells:")?;
+        for id in &self.ids {
+            writeln!(out, "{id}")?;
+        }
+        Ok(())
+    }
+}
+
+pub(super) const LIST_LOGIN_SHELLS: ChiselInfo = ChiselInfo {
+    name: "list_login_shells",
+    description: "List the login shell IDs",
+    args: &[],
+    make: |_, _| {
+        Ok(Box::new(LoginShells {
+            filter: own_filter("evt.type = execve"),
+            ids: BTreeSet::new(),
+        }))
+    },
+};
+
+struct FdCountBy {
+    key: Field,
+    sets: BTreeMap<Vec<u8>, BTreeSet<Vec<u8>>>,
+    scratch: Vec<u8>,
+    buf: Vec<u8>,
+}
+
+impl Chisel for FdCountBy {
+    fn projection(&self) -> Projection {
+        self.key.projection() | Projection::FD
+    }
+    fn filter(&self) -> Option<&Filter> {
+        None
+    }
+    no_begin!();
+    fn event(&mut self, e: &Event<'_>, env: &Env, _: &mut dyn Write) -> io::Result<()> {
+        let Some(fd) = e.fd() else { return Ok(()) };
+        if fd.num() <= 0 || fd.name().is_empty() {
+            return Ok(());
+        }
+        let v = value(self.key, e, env, &mut self.scratch);
+        if matches!(v, Value::None) {
+            return Ok(());
+        }
+        self.buf.clear();
+        write_value(&v, &mut self.buf);
+        let set = self.sets.entry(self.buf.clone()).or_default();
+        if !set.contains(fd.name()) {
+            set.insert(fd.name().to_vec());
+        }
+        Ok(())
+    }
+    fn finish(&mut self, out: &mut dyn Write, _: bool) -> io::Result<()> {
+        let mut rows: Vec<(&Vec<u8>, usize)> =
+            self.sets.iter().map(|(k, s)| (k, s.len())).collect();
+        rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        for (k, n) in rows {
+            writeln!(out, "{}\t{n}", text(k))?;
+        }
+        Ok(())
+    }
+}
+
+pub(super) const FDCOUNT_BY: ChiselInfo = ChiselInfo {
+    name: "fdcount_by",
+    description: "FD count, aggregated by an arbitrary filter field",
+    args: &[("field", "the filter field used for grouping")],
+    make: |name, args| {
+        let key = triggers::filter::field(&args[0]).map_err(|message| ChiselError::Args {
+            chisel: name,
+            message,
+        })?;
+        Ok(Box::new(FdCountBy {
+            key,
+            sets: BTreeMap::new(),
+            scratch: Vec::new(),
+            buf: Vec::new(),
+        }))
+    },
+};

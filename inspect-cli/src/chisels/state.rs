@@ -1,0 +1,258 @@
+//! `ps`, `lsof`, `netstat`: the process and fd tables, as sysdig's chisels
+//! print them. sysdig dumps its tables at the first event; syscap reads the
+//! state snapshot the capture starts with, which is the same moment.
+
+use std::io::{self, Write};
+
+use capture_format::event::OwnedSockAddr;
+use capture_format::file::{Event, Projection};
+use capture_format::state::{L4Proto, Snapshot, SocketEnds};
+use triggers::filter::{Env, Filter};
+
+use super::{Chisel, ChiselInfo};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Table {
+    Ps,
+    Lsof,
+    Netstat,
+}
+
+struct State {
+    table: Table,
+    snapshot: Option<Snapshot>,
+}
+
+/// sysdig's `extend_string`: pad to `n`, or cut to `n - 1` and a space.
+fn pad(s: &str, n: usize) -> String {
+    let len = s.chars().count();
+    if len < n {
+        format!("{s}{}", " ".repeat(n - len))
+    } else {
+        format!("{} ", s.chars().take(n - 1).collect::<String>())
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn addr(a: &OwnedSockAddr) -> (String, String) {
+    match a {
+        OwnedSockAddr::V4(a) => (a.ip().to_string(), a.port().to_string()),
+        OwnedSockAddr::V6(a) => (a.ip().to_string(), a.port().to_string()),
+        OwnedSockAddr::Unix(p) => (text(p), String::new()),
+        OwnedSockAddr::Other(f) => (format!("family {f}"), String::new()),
+    }
+}
+
+impl State {
+    fn write_ps(snap: &Snapshot, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "{}{}{}CMD",
+            pad("TID", 8),
+            pad("PID", 8),
+            pad("USER", 12)
+        )?;
+        let mut threads: Vec<_> = snap.threads.iter().collect();
+        threads.sort_by_key(|t| t.tid);
+        for t in threads {
+            let user = snap
+                .processes
+                .iter()
+                .find(|p| p.pid == t.pid)
+                .map(|p| text(&p.user))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{}{}{}{}",
+                pad(&t.tid.to_string(), 8),
+                pad(&t.pid.to_string(), 8),
+                pad(&user, 12),
+                text(&t.comm)
+            )?;
+        }
+        Ok(())
+    }
+
+    fn write_lsof(snap: &Snapshot, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "{}{}{}{}{}{}NAME",
+            pad("COMMAND", 20),
+            pad("PID", 8),
+            pad("TID", 8),
+            pad("USER", 8),
+            pad("FD", 8),
+            pad("TYPE", 12)
+        )?;
+        let mut fds: Vec<_> = snap.fds.iter().collect();
+        fds.sort_by_key(|f| (f.pid, f.fd));
+        for f in fds {
+            let process = snap.processes.iter().find(|p| p.pid == f.pid);
+            let comm = snap
+                .threads
+                .iter()
+                .find(|t| t.tid == f.pid)
+                .map(|t| text(&t.comm))
+                .unwrap_or_default();
+            let user = process.map(|p| text(&p.user)).unwrap_or_default();
+            writeln!(
+                out,
+                "{}{}{}{}{}{}{}",
+                pad(&comm, 20),
+                pad(&f.pid.to_string(), 8),
+                pad(&f.pid.to_string(), 8),
+                pad(&user, 8),
+                pad(&f.fd.to_string(), 8),
+                pad(f.kind.name(), 12),
+                fd_name(&f.ends, &f.name)
+            )?;
+        }
+        Ok(())
+    }
+
+    fn write_netstat(snap: &Snapshot, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "{}{}{}{}TID/PID/Program Name",
+            pad("Proto", 6),
+            pad("Server Address", 25),
+            pad("Client Address", 25),
+            pad("State", 15)
+        )?;
+        let mut fds: Vec<_> = snap.fds.iter().filter(|f| f.kind.is_inet()).collect();
+        fds.sort_by_key(|f| (f.pid, f.fd));
+        for f in fds {
+            let proto = match f.l4proto {
+                L4Proto::Tcp => "tcp",
+                L4Proto::Udp => "udp",
+                _ => "unknown",
+            };
+            let (server, client, state) = match &f.ends {
+                SocketEnds::Local(a) => {
+                    let (ip, port) = addr(a);
+                    (format!("{ip}:{port}"), "0.0.0.0:*".to_owned(), "LISTEN")
+                }
+                SocketEnds::Tuple(t) => {
+                    let (c, s) = match t {
+                        capture_format::event::OwnedSockTuple::V4 { src, dst } => {
+                            (src.to_string(), dst.to_string())
+                        }
+                        capture_format::event::OwnedSockTuple::V6 { src, dst } => {
+                            (src.to_string(), dst.to_string())
+                        }
+                        capture_format::event::OwnedSockTuple::Unix { path, .. } => {
+                            (text(path), text(path))
+                        }
+                    };
+                    (s, c, "ESTABLISHED")
+                }
+                SocketEnds::None => continue,
+            };
+            let comm = snap
+                .threads
+                .iter()
+                .find(|t| t.tid == f.pid)
+                .map(|t| text(&t.comm))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{}{}{}{}{}/{}/{comm}",
+                pad(proto, 6),
+                pad(&server, 25),
+                pad(&client, 25),
+                pad(state, 15),
+                f.pid,
+                f.pid
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// An fd's name as sysdig shows it (connections as `client->server`).
+fn fd_name(ends: &SocketEnds, name: &[u8]) -> String {
+    match ends {
+        SocketEnds::None => text(name),
+        SocketEnds::Local(a) => {
+            let (ip, port) = addr(a);
+            if port.is_empty() {
+                ip
+            } else {
+                format!("{ip}:{port}")
+            }
+        }
+        SocketEnds::Tuple(t) => match t {
+            capture_format::event::OwnedSockTuple::V4 { src, dst } => format!("{src}->{dst}"),
+            capture_format::event::OwnedSockTuple::V6 { src, dst } => format!("{src}->{dst}"),
+            capture_format::event::OwnedSockTuple::Unix { path, .. } => text(path),
+        },
+    }
+}
+
+impl Chisel for State {
+    fn projection(&self) -> Projection {
+        Projection::MINIMAL
+    }
+
+    fn filter(&self) -> Option<&Filter> {
+        None
+    }
+
+    fn needs_events(&self) -> bool {
+        false
+    }
+
+    fn state(&mut self, snapshot: Snapshot) {
+        self.snapshot = Some(snapshot);
+    }
+
+    fn begin(&mut self, _: &mut dyn Write, _: bool) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn event(&mut self, _: &Event<'_>, _: &Env, _: &mut dyn Write) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut dyn Write, _: bool) -> io::Result<()> {
+        let Some(snap) = &self.snapshot else {
+            return writeln!(out, "empty capture or no event matching the filter");
+        };
+        match self.table {
+            Table::Ps => Self::write_ps(snap, out),
+            Table::Lsof => Self::write_lsof(snap, out),
+            Table::Netstat => Self::write_netstat(snap, out),
+        }
+    }
+}
+
+fn make(table: Table) -> Box<dyn Chisel> {
+    Box::new(State {
+        table,
+        snapshot: None,
+    })
+}
+
+pub(super) const PS: ChiselInfo = ChiselInfo {
+    name: "ps",
+    description: "List the running processes (at the start of the capture)",
+    args: &[],
+    make: |_, _| Ok(make(Table::Ps)),
+};
+
+pub(super) const LSOF: ChiselInfo = ChiselInfo {
+    name: "lsof",
+    description: "List the open file descriptors (at the start of the capture)",
+    args: &[],
+    make: |_, _| Ok(make(Table::Lsof)),
+};
+
+pub(super) const NETSTAT: ChiselInfo = ChiselInfo {
+    name: "netstat",
+    description: "List the network connections (at the start of the capture)",
+    args: &[],
+    make: |_, _| Ok(make(Table::Netstat)),
+};
