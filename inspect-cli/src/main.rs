@@ -90,6 +90,8 @@ enum Command {
 
 /// Exit status for bad input or usage, as clap uses for usage errors.
 const EXIT_INPUT: u8 = 2;
+/// Exit status of `print` when a filter or time window matched nothing.
+const EXIT_NO_MATCH: u8 = 1;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -100,6 +102,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // `syscap ... | head` closes the pipe early: that is not an error.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if e.is::<stream::NoMatch>() => ExitCode::from(EXIT_NO_MATCH),
         Err(e) => {
             eprintln!("syscap: {e:#}");
             ExitCode::from(EXIT_INPUT)

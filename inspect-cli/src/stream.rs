@@ -185,8 +185,19 @@ pub fn print(
         printer.print(e, out)?;
         printed += 1;
         Ok(printed < limit)
-    })
+    })?;
+    let selective = stream.filter.is_some() || stream.since.is_some() || stream.until.is_some();
+    if printed == 0 && selective {
+        return Err(NoMatch.into());
+    }
+    Ok(())
 }
+
+/// Nothing matched the filter or window: `syscap print` exits 1, as grep
+/// does, without a message.
+#[derive(Debug, thiserror::Error)]
+#[error("no event matched")]
+pub struct NoMatch;
 
 pub fn convert(input: &Path, output: &Path, stdout: &mut impl Write) -> anyhow::Result<()> {
     let args = StreamArgs {
@@ -224,6 +235,9 @@ pub fn chisel(
     let (name, rest) = words
         .split_first()
         .context("which chisel? (syscap chisel --list)")?;
+    if name == "around" {
+        return around(rest, filter, out);
+    }
     let captures = rest.iter().take_while(|w| Path::new(w).is_file()).count();
     if captures == 0 {
         anyhow::bail!(
@@ -288,5 +302,108 @@ pub fn summary(args: &StreamArgs, json: bool, out: &mut impl Write) -> anyhow::R
         Ok(true)
     })?;
     summary.write(out, json)?;
+    Ok(())
+}
+
+/// `syscap chisel around CAPTURE... MS OUTPUT --filter EXPR`: every event
+/// within MS milliseconds of an event the filter matches, written to a new
+/// capture (with the state snapshot, so names resolve as in the original).
+fn around(words: &[String], filter: Option<&str>, out: &mut impl Write) -> anyhow::Result<()> {
+    use capture_format::file::{Writer, WriterOptions};
+    use capture_format::state::Tracker;
+
+    let usage = "chisel around: takes CAPTURE... MS OUTPUT and --filter EXPR";
+    let filter = filter.context(usage)?;
+    let captures = words.iter().take_while(|w| Path::new(w).is_file()).count();
+    let [ms, output] = &words[captures..] else {
+        anyhow::bail!("{usage}");
+    };
+    if captures == 0 {
+        anyhow::bail!("{usage}");
+    }
+    let ms: u64 = ms.parse().map_err(|_| {
+        anyhow::anyhow!("chisel around: {ms:?} is not a whole number of milliseconds")
+    })?;
+    let margin = ms.saturating_mul(1_000_000);
+
+    // Pass 1: the times of the matches, merged into intervals.
+    let mut matching: Vec<String> = words[..captures].to_vec();
+    matching.push(filter.to_owned());
+    let stream = StreamArgs {
+        words: matching,
+        since: None,
+        until: None,
+    }
+    .open()?;
+    let mut intervals: Vec<(u64, u64)> = Vec::new();
+    stream.for_each_event(Projection::TIME, |e| {
+        let (lo, hi) = (
+            e.ts().saturating_sub(margin),
+            e.ts_exit().saturating_add(margin),
+        );
+        match intervals.last_mut() {
+            Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
+            _ => intervals.push((lo, hi)),
+        }
+        Ok(true)
+    })?;
+    intervals.sort_unstable();
+
+    // Pass 2: every event through a tracker (so the copy's names are
+    // right), the ones inside an interval into the new file.
+    let stream = StreamArgs {
+        words: words[..captures].to_vec(),
+        since: None,
+        until: None,
+    }
+    .open()?;
+    let first = &stream.inputs[0];
+    let snapshot = first
+        .reader
+        .snapshot(0)
+        .with_context(|| first.path.display().to_string())?
+        .unwrap_or_default();
+    let mut tracker = Tracker::from_snapshot(&snapshot);
+    let mut header = first.reader.header().clone();
+    header.filter = format!("around {ms} ms of: {filter}");
+    let file = std::fs::File::create(output).with_context(|| format!("cannot write {output}"))?;
+    let mut writer = Writer::new(BufWriter::new(file), &header, WriterOptions::default())
+        .with_context(|| format!("cannot write {output}"))?;
+    writer
+        .write_snapshot(&snapshot)
+        .with_context(|| format!("cannot write {output}"))?;
+    let inside = |t: u64| {
+        let i = intervals.partition_point(|iv| iv.1 < t);
+        intervals.get(i).is_some_and(|iv| iv.0 <= t)
+    };
+    let mut written = 0u64;
+    stream.for_each_event(Projection::ALL, |e| {
+        let keep = inside(e.ts());
+        e.to_owned_record().with_record(|rec| {
+            let ctx = tracker.apply(rec);
+            if keep {
+                written += 1;
+                writer
+                    .write(rec, &ctx)
+                    .with_context(|| format!("cannot write {output}"))
+            } else {
+                Ok(())
+            }
+        })?;
+        Ok(true)
+    })?;
+    let (buffered, _) = writer
+        .finish()
+        .with_context(|| format!("cannot write {output}"))?;
+    buffered
+        .into_inner()
+        .map_err(std::io::IntoInnerError::into_error)
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("cannot write {output}"))?;
+    writeln!(
+        out,
+        "{written} events around {} matches written to {output}",
+        intervals.len()
+    )?;
     Ok(())
 }

@@ -224,7 +224,11 @@ fn print_filters_windows_and_limits() {
     let late = count(&["--since", "+5ms"]);
     assert!(early > 0 && late > 0, "{early} {late}");
     assert!(early + late >= all, "every event is before or after +5ms");
-    assert_eq!(count(&["--since", "+1h"]), 0);
+    // Nothing matching is exit 1, as grep.
+    let (code, out, err) = syscap(&["print", path, "--since", "+1h"]);
+    assert_eq!((code, out.as_str(), err.as_str()), (1, "", ""));
+    let (code, _, _) = syscap(&["print", path, "proc.name", "=", "nosuchprocess"]);
+    assert_eq!(code, 1);
 }
 
 #[test]
@@ -397,4 +401,45 @@ fn summary_matches_the_golden_file_and_json_has_every_section() {
             .sum::<u64>(),
         doc["events"].as_u64().unwrap()
     );
+}
+
+#[test]
+fn around_exports_the_events_near_each_match_to_a_new_capture() {
+    let dir = tempdir("around");
+    let path = capture(&dir, 20_000);
+    let out_path = dir.join("around.syscap");
+    let (p, o) = (path.to_str().unwrap(), out_path.to_str().unwrap());
+    let (code, out, err) = syscap(&[
+        "chisel",
+        "around",
+        p,
+        "1",
+        o,
+        "--filter",
+        "evt.type = execve",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("events around") && out.contains(o), "{out}");
+    let count = |args: &[&str]| {
+        let mut all = vec!["print"];
+        all.extend_from_slice(args);
+        let (code, out, err) = syscap(&all);
+        assert_eq!(code, 0, "{err}");
+        out.lines().count()
+    };
+    let exported = count(&[o, "-p", "%evt.num"]);
+    assert!(exported > 0 && exported < 20_000, "{exported}");
+    // Every match is in the copy, with its process resolved.
+    assert_eq!(
+        count(&[o, "evt.type", "=", "execve"]),
+        count(&[p, "evt.type", "=", "execve"])
+    );
+    let (_, names, _) = syscap(&["print", o, "-p", "%proc.name", "evt.type", "=", "execve"]);
+    assert!(
+        names.lines().all(|n| n != "<NA>" && !n.is_empty()),
+        "{names}"
+    );
+    let (code, _, err) = syscap(&["chisel", "around", p, "1", o]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--filter"), "{err}");
 }
