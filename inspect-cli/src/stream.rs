@@ -127,12 +127,14 @@ impl Stream {
         let tasks = scan::chunks_to_read(&self.inputs, &plan);
         let mut matcher = self.filter.as_ref().map(Filter::matcher);
         let mut failure = None;
+        let mut progress = Progress::new(tasks.len());
         scan::for_each_chunk(
             &self.inputs,
             &tasks,
             projection,
             scan::default_threads(),
             |_, chunk| {
+                progress.chunk_done();
                 for e in chunk.events() {
                     if self.since.is_some_and(|t| e.ts_exit() < t)
                         || self.until.is_some_and(|t| e.ts() >= t)
@@ -156,7 +158,56 @@ impl Stream {
                 true
             },
         )?;
+        progress.clear();
         failure.map_or(Ok(()), Err)
+    }
+}
+
+/// A progress line on stderr for scans longer than a second, only when
+/// stderr is a terminal.
+struct Progress {
+    total: usize,
+    done: usize,
+    started: std::time::Instant,
+    last: std::time::Instant,
+    shown: bool,
+    tty: bool,
+}
+
+impl Progress {
+    fn new(total: usize) -> Self {
+        use std::io::IsTerminal as _;
+        let now = std::time::Instant::now();
+        Self {
+            total,
+            done: 0,
+            started: now,
+            last: now,
+            shown: false,
+            tty: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn chunk_done(&mut self) {
+        self.done += 1;
+        if !self.tty
+            || self.started.elapsed().as_secs() < 1
+            || self.last.elapsed().as_millis() < 200
+        {
+            return;
+        }
+        self.last = std::time::Instant::now();
+        self.shown = true;
+        let pct = self.done * 100 / self.total.max(1);
+        let bar = "#".repeat(pct / 4) + &" ".repeat(25 - pct / 4);
+        eprint!("\r[{bar}] {pct:3}% {}/{} chunks", self.done, self.total);
+    }
+
+    fn clear(&mut self) {
+        if self.shown {
+            eprint!("\r\x1b[K");
+            self.shown = false;
+        }
     }
 }
 
