@@ -21,8 +21,9 @@ struct Cli {
 enum Command {
     /// Header and index facts at once, without scanning the capture.
     Info {
-        /// Capture file.
-        capture: PathBuf,
+        /// Capture files (each described in turn).
+        #[arg(required = true)]
+        captures: Vec<PathBuf>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -120,7 +121,15 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
     match cli.command {
-        Command::Info { capture, json } => info::run(&capture, json, out),
+        Command::Info { captures, json } => {
+            for (i, capture) in captures.iter().enumerate() {
+                if i > 0 && !json {
+                    writeln!(out)?;
+                }
+                info::run(capture, json, out)?;
+            }
+            Ok(())
+        }
         Command::Print {
             stream,
             format,
