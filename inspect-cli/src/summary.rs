@@ -18,6 +18,8 @@ use crate::chisels::{format_bytes, format_time};
 const TOP: usize = 10;
 /// Columns of the timeline.
 const BUCKETS: usize = 40;
+/// Lines of the process tree.
+const MAX_TREE_LINES: usize = 60;
 
 /// `fd.name` of an fd (connections as `client->server`) into `key`.
 fn write_fd_name(fd: Option<&capture_format::file::FdView<'_>>, key: &mut Vec<u8>) {
@@ -78,6 +80,8 @@ pub struct Row {
 /// What a summary collects.
 #[derive(Debug, Default)]
 pub struct Summary {
+    /// pid -> (ppid, command line): the process tree.
+    tree: BTreeMap<i64, (i64, String)>,
     events: u64,
     first_ts: u64,
     last_ts: u64,
@@ -151,6 +155,26 @@ impl Summary {
         self.key.clear();
         self.key.extend_from_slice(comm);
         self.processes.add(&self.key, 1, u64::from(failed));
+        if let Some(t) = e.thread() {
+            let cmdline = self
+                .tree
+                .entry(t.pid())
+                .or_insert_with(|| (t.ppid(), String::new()));
+            // The latest name wins: a process that execs is shown as what it
+            // became.
+            if cmdline.1.is_empty()
+                || ty.0 == nr::EXECVE
+                || ty.0 == nr::EXECVEAT
+                || ty == EventType::PROC_EXEC
+            {
+                let mut line = String::from_utf8_lossy(t.comm()).into_owned();
+                for arg in split_nul(t.args()) {
+                    line.push(' ');
+                    line.push_str(&String::from_utf8_lossy(arg));
+                }
+                *cmdline = (t.ppid(), line);
+            }
+        }
 
         if failed {
             let name = errno_name(-ret).unwrap_or("error");
@@ -325,6 +349,12 @@ impl Summary {
                 doc.insert(s.id.to_owned(), rows.into());
             }
             doc.insert("timeline".to_owned(), serde_json::json!(self.timeline));
+            let tree: Vec<serde_json::Value> = self
+                .tree
+                .iter()
+                .map(|(pid, (ppid, cmd))| serde_json::json!({"pid": pid, "ppid": ppid, "cmdline": cmd}))
+                .collect();
+            doc.insert("process_tree".to_owned(), tree.into());
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             return writeln!(out);
         }
@@ -355,6 +385,7 @@ impl Summary {
                 writeln!(out, "  {key:<width$} {figures}")?;
             }
         }
+        self.write_tree(out)?;
         let timeline = &self.timeline;
         let max = timeline.iter().copied().max().unwrap_or(0).max(1);
         let column = (self.span.1 - self.span.0) / BUCKETS as u64;
@@ -369,6 +400,47 @@ impl Summary {
             .map(|&n| BARS[usize::try_from(n * 8 / max).unwrap_or(8).min(8)])
             .collect();
         writeln!(out, "  |{line}|")
+    }
+
+    /// Processes seen, under their parents (roots are processes whose
+    /// parent was not seen).
+    fn write_tree(&self, out: &mut dyn Write) -> io::Result<()> {
+        if self.tree.is_empty() {
+            return Ok(());
+        }
+        let mut children: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        for (&pid, &(ppid, _)) in &self.tree {
+            if ppid != pid && self.tree.contains_key(&ppid) {
+                children.entry(ppid).or_default().push(pid);
+            } else {
+                children.entry(0).or_default().push(pid);
+            }
+        }
+        writeln!(out, "\nprocess tree ({} processes)", self.tree.len())?;
+        let mut stack: Vec<(i64, usize)> = children
+            .get(&0)
+            .map(|r| r.iter().rev().map(|&p| (p, 0)).collect())
+            .unwrap_or_default();
+        let mut shown = 0;
+        while let Some((pid, depth)) = stack.pop() {
+            shown += 1;
+            if shown > MAX_TREE_LINES {
+                writeln!(out, "  ... {} more", self.tree.len() - MAX_TREE_LINES)?;
+                break;
+            }
+            let cmd: String = self
+                .tree
+                .get(&pid)
+                .map_or("", |t| t.1.as_str())
+                .chars()
+                .take(100)
+                .collect();
+            writeln!(out, "  {}{pid} {cmd}", "  ".repeat(depth.min(20)))?;
+            if let Some(kids) = children.get(&pid) {
+                stack.extend(kids.iter().rev().map(|&k| (k, depth + 1)));
+            }
+        }
+        Ok(())
     }
 
     fn sections(&self) -> Vec<Section> {
