@@ -73,12 +73,21 @@ struct socket {
 	struct sock *sk;
 } __attribute__((preserve_access_index));
 
+typedef struct {
+	int counter;
+} atomic_t;
+
+struct signal_struct {
+	atomic_t live;
+} __attribute__((preserve_access_index));
+
 struct task_struct {
 	int pid;
 	int tgid;
 	int exit_code;
 	struct mm_struct *mm;
 	struct files_struct *files;
+	struct signal_struct *signal;
 } __attribute__((preserve_access_index));
 
 struct linux_binprm {
@@ -701,15 +710,21 @@ int BPF_PROG(syscap_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(syscap_exec, struct task_struct *task, int old_pid, struct linux_binprm *bprm)
 {
+	const char *filename = BPF_CORE_READ(bprm, filename);
+	/* Keep the file name for the execve record when one is pending: decided
+	 * by the entry, not by wanted(), whose comm test now sees the new
+	 * program's name. */
+	struct task_state *st = bpf_task_storage_get(&TASKS, (void *)task, 0, 0);
+	if (st && st->ts && (st->nr == NR_EXECVE || st->nr == NR_EXECVEAT)) {
+		struct exec_file *f = bpf_task_storage_get(&EXEC_FILES, (void *)task, 0,
+							   BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (f) {
+			long n = bpf_probe_read_kernel_str(f->name, sizeof(f->name), filename);
+			f->len = n > 0 ? n - 1 : 0;
+		}
+	}
 	if (!wanted(BPF_CORE_READ(task, tgid)))
 		return 0;
-	const char *filename = BPF_CORE_READ(bprm, filename);
-	struct exec_file *f = bpf_task_storage_get(&EXEC_FILES, (void *)task, 0,
-						   BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (f) {
-		long n = bpf_probe_read_kernel_str(f->name, sizeof(f->name), filename);
-		f->len = n > 0 ? n - 1 : 0;
-	}
 	__u8 *buf = scratch();
 	if (!buf)
 		return 0;
@@ -728,9 +743,10 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(syscap_exit, struct task_struct *task)
 {
 	__u32 tgid = BPF_CORE_READ(task, tgid);
-	__u32 tid = BPF_CORE_READ(task, pid);
 	int traced = wanted(tgid);
-	if (filter_pids && tid == tgid)
+	/* The process leaves the traced set when its last thread exits (do_exit
+	 * has already counted this one out of signal->live). */
+	if (filter_pids && BPF_CORE_READ(task, signal, live.counter) == 0)
 		bpf_map_delete_elem(&TRACED, &tgid);
 	if (!traced)
 		return 0;

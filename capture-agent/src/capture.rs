@@ -469,7 +469,9 @@ fn start(
     if !options.command.is_empty() {
         // The agent itself is never recorded, but its children are: the
         // kernel adds the command to the traced set when we fork it.
-        probe_config.pids = Some(vec![self_pid]);
+        let mut pids = probe_config.pids.take().unwrap_or_default();
+        pids.push(self_pid);
+        probe_config.pids = Some(pids);
     }
     if let Some(types) = options.filter.as_ref().and_then(Filter::event_types) {
         // Only what the filter can match, plus what keeps names right.
@@ -492,6 +494,13 @@ fn start(
         start_ts,
         boot_to_epoch,
     );
+    if let Some(roots) = &probe_config.pids {
+        // The kernel adds children forked from now on; those already running
+        // come from the snapshot.
+        for pid in descendants(&snapshot, roots) {
+            probe.trace_pid(pid)?;
+        }
+    }
     let mut header: CaptureHeader = host::header(start_ts);
     header.filter.clone_from(&options.filter_text);
     header.snaplen = options.probe.snaplen;
@@ -509,14 +518,23 @@ fn start(
     let processes = snapshot.processes.len();
     drop(snapshot);
 
-    let child = match options.command.split_first() {
-        Some((program, args)) => Some(spawn(program, args, &mut tracker, self_pid)?),
-        None => None,
-    };
-    let filter = match options.filter.clone() {
+    // Everything that can fail comes before the command starts, so a failed
+    // start never leaves a command running unwatched.
+    let mut filter = match options.filter.clone() {
         Some(f) => {
             let ahead = Tracker::from_snapshot(&tracker.snapshot(start_ts));
             Some(FilterStage::new(f, ahead, start_ts).map_err(output_err)?)
+        }
+        None => None,
+    };
+    let child = match options.command.split_first() {
+        Some((program, args)) => {
+            let (child, process, thread) = spawn(program, args, &tracker, self_pid)?;
+            for t in std::iter::once(&mut tracker).chain(filter.as_mut().map(|f| &mut f.ahead)) {
+                t.insert_process(process.clone());
+                t.insert_thread(thread.clone());
+            }
+            Some(child)
         }
         None => None,
     };
@@ -536,6 +554,26 @@ fn start(
         drops_seen: 0,
     };
     Ok((session, child))
+}
+
+/// Processes of `snapshot` below any of `roots` (not the roots).
+fn descendants(snapshot: &capture_format::state::Snapshot, roots: &[u32]) -> Vec<u32> {
+    let mut children: std::collections::HashMap<i64, Vec<i64>> = std::collections::HashMap::new();
+    for p in &snapshot.processes {
+        children.entry(p.ppid).or_default().push(p.pid);
+    }
+    let mut out = Vec::new();
+    let mut todo: Vec<i64> = roots.iter().map(|&r| i64::from(r)).collect();
+    let mut seen = std::collections::HashSet::new();
+    while let Some(pid) = todo.pop() {
+        for &child in children.get(&pid).into_iter().flatten() {
+            if seen.insert(child) {
+                out.extend(u32::try_from(child));
+                todo.push(child);
+            }
+        }
+    }
+    out
 }
 
 /// The capture loop: read the ring until something says stop.
@@ -591,13 +629,14 @@ fn display_command(command: &[OsString]) -> String {
 }
 
 /// Starts the command. The kernel traces it from its first instruction: the
-/// agent is in the traced set, so the fork adds the child.
+/// agent is in the traced set, so the fork adds the child. Returns what the
+/// trackers should know of it: until its exec is seen, a copy of the agent.
 fn spawn(
     program: &OsString,
     args: &[OsString],
-    tracker: &mut Tracker,
+    tracker: &Tracker,
     self_pid: u32,
-) -> Result<Child, CaptureError> {
+) -> Result<(Child, ProcessInfo, ThreadInfo), CaptureError> {
     let child = Command::new(program)
         .args(args)
         .spawn()
@@ -605,25 +644,26 @@ fn spawn(
             command: program.to_string_lossy().into_owned(),
             source,
         })?;
-    // Until its exec is seen, the child is a copy of the agent.
-    let me = tracker.process(i64::from(self_pid)).cloned();
     let pid = i64::from(child.id());
-    let mut info = me.unwrap_or_default();
-    info.pid = pid;
-    info.vpid = pid;
-    info.ppid = i64::from(self_pid);
-    info.start_ts = host::realtime_ns();
-    tracker.insert_process(ProcessInfo { key: 0, ..info });
+    let mut process = tracker
+        .process(i64::from(self_pid))
+        .cloned()
+        .unwrap_or_default();
+    process.key = 0;
+    process.pid = pid;
+    process.vpid = pid;
+    process.ppid = i64::from(self_pid);
+    process.start_ts = host::realtime_ns();
     let comm = tracker
         .thread(i64::from(self_pid))
         .map(|t| t.comm.clone())
         .unwrap_or_default();
-    tracker.insert_thread(ThreadInfo {
+    let thread = ThreadInfo {
         tid: pid,
         pid,
         vtid: pid,
         comm,
         ..ThreadInfo::default()
-    });
-    Ok(child)
+    };
+    Ok((child, process, thread))
 }

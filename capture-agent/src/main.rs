@@ -372,12 +372,24 @@ fn synth(output: &PathBuf, events: usize, seed: u64) -> anyhow::Result<()> {
         num_cpus: 2,
         ..CaptureHeader::default()
     };
-    let (out, index) = workload
+    let written = workload
         .write_to(BufWriter::new(file), &header, WriterOptions::default())
-        .with_context(|| format!("cannot write {}", output.display()))?;
-    out.into_inner()
-        .map_err(std::io::IntoInnerError::into_error)?
-        .sync_all()?;
+        .map_err(anyhow::Error::from)
+        .and_then(|(out, index)| {
+            out.into_inner()
+                .map_err(std::io::IntoInnerError::into_error)?
+                .sync_all()?;
+            Ok(index)
+        })
+        .with_context(|| format!("cannot write {}", output.display()));
+    let index = match written {
+        Ok(index) => index,
+        Err(e) => {
+            // No half-written capture left behind.
+            let _ = std::fs::remove_file(output);
+            return Err(e);
+        }
+    };
     say!(
         "wrote {} events in {} chunks to {}",
         index.events,

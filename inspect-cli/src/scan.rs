@@ -100,6 +100,32 @@ struct Shared {
     done: BTreeMap<usize, Result<Chunk, ScanError>>,
     free: Vec<Chunk>,
     stop: bool,
+    /// A decoding thread panicked: its chunk will never come.
+    panicked: bool,
+}
+
+/// Stops everyone when its thread leaves, normally or by panic, so that no
+/// thread waits forever for one that is gone.
+struct StopOnDrop<'a> {
+    state: &'a Mutex<Shared>,
+    changed: &'a Condvar,
+    /// Only when unwinding (workers), or always (the consumer).
+    always: bool,
+}
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        if self.always || std::thread::panicking() {
+            let mut s = self
+                .state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            s.stop = true;
+            s.panicked |= std::thread::panicking();
+            drop(s);
+            self.changed.notify_all();
+        }
+    }
 }
 
 /// Decodes the chunks of `tasks` on `threads` threads and calls `each` with
@@ -121,6 +147,7 @@ pub fn for_each_chunk(
         done: BTreeMap::new(),
         free: Vec::new(),
         stop: false,
+        panicked: false,
     });
     let changed = Condvar::new();
     let lock = || {
@@ -132,6 +159,11 @@ pub fn for_each_chunk(
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
+                let _stop = StopOnDrop {
+                    state: &state,
+                    changed: &changed,
+                    always: false,
+                };
                 let mut decoder = Decoder::new();
                 loop {
                     let (task, mut chunk) = {

@@ -265,16 +265,17 @@ pub fn convert(input: &Path, output: &Path, stdout: &mut impl Write) -> anyhow::
     }
     let file = std::fs::File::create(output)
         .with_context(|| format!("cannot write {}", output.display()))?;
-    let mut file = BufWriter::new(file);
-    stream.for_each_event(Projection::ALL, |e| {
-        printer
-            .print(e, &mut file)
-            .with_context(|| format!("cannot write {}", output.display()))?;
-        Ok(true)
-    })?;
-    file.flush()
-        .with_context(|| format!("cannot write {}", output.display()))?;
-    Ok(())
+    removing_on_error(output, || {
+        let mut file = BufWriter::new(file);
+        stream.for_each_event(Projection::ALL, |e| {
+            printer
+                .print(e, &mut file)
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            Ok(true)
+        })?;
+        file.flush()
+            .with_context(|| format!("cannot write {}", output.display()))
+    })
 }
 
 pub fn chisel(
@@ -386,19 +387,24 @@ fn around(words: &[String], filter: Option<&str>, out: &mut impl Write) -> anyho
         until: None,
     }
     .open()?;
-    let mut intervals: Vec<(u64, u64)> = Vec::new();
+    let mut found: Vec<(u64, u64)> = Vec::new();
     stream.for_each_event(Projection::TIME, |e| {
-        let (lo, hi) = (
+        found.push((
             e.ts().saturating_sub(margin),
             e.ts_exit().saturating_add(margin),
-        );
+        ));
+        Ok(true)
+    })?;
+    // Records are in return order and captures in any order: sort, then
+    // merge overlapping intervals.
+    found.sort_unstable();
+    let mut intervals: Vec<(u64, u64)> = Vec::with_capacity(found.len());
+    for (lo, hi) in found {
         match intervals.last_mut() {
             Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
             _ => intervals.push((lo, hi)),
         }
-        Ok(true)
-    })?;
-    intervals.sort_unstable();
+    }
 
     // Pass 2: every event through a tracker (so the copy's names are
     // right), the ones inside an interval into the new file.
@@ -418,43 +424,58 @@ fn around(words: &[String], filter: Option<&str>, out: &mut impl Write) -> anyho
     let mut header = first.reader.header().clone();
     header.filter = format!("around {ms} ms of: {filter}");
     let file = std::fs::File::create(output).with_context(|| format!("cannot write {output}"))?;
-    let mut writer = Writer::new(BufWriter::new(file), &header, WriterOptions::default())
-        .with_context(|| format!("cannot write {output}"))?;
-    writer
-        .write_snapshot(&snapshot)
-        .with_context(|| format!("cannot write {output}"))?;
-    let inside = |t: u64| {
-        let i = intervals.partition_point(|iv| iv.1 < t);
-        intervals.get(i).is_some_and(|iv| iv.0 <= t)
-    };
-    let mut written = 0u64;
-    stream.for_each_event(Projection::ALL, |e| {
-        let keep = inside(e.ts());
-        e.to_owned_record().with_record(|rec| {
-            let ctx = tracker.apply(rec);
-            if keep {
-                written += 1;
-                writer
-                    .write(rec, &ctx)
-                    .with_context(|| format!("cannot write {output}"))
-            } else {
-                Ok(())
-            }
+    removing_on_error(Path::new(output), || {
+        let mut writer = Writer::new(BufWriter::new(file), &header, WriterOptions::default())
+            .with_context(|| format!("cannot write {output}"))?;
+        writer
+            .write_snapshot(&snapshot)
+            .with_context(|| format!("cannot write {output}"))?;
+        let inside = |t: u64| {
+            let i = intervals.partition_point(|iv| iv.1 < t);
+            intervals.get(i).is_some_and(|iv| iv.0 <= t)
+        };
+        let mut written = 0u64;
+        stream.for_each_event(Projection::ALL, |e| {
+            let keep = inside(e.ts());
+            e.to_owned_record().with_record(|rec| {
+                let ctx = tracker.apply(rec);
+                if keep {
+                    written += 1;
+                    writer
+                        .write(rec, &ctx)
+                        .with_context(|| format!("cannot write {output}"))
+                } else {
+                    Ok(())
+                }
+            })?;
+            Ok(true)
         })?;
-        Ok(true)
-    })?;
-    let (buffered, _) = writer
-        .finish()
-        .with_context(|| format!("cannot write {output}"))?;
-    buffered
-        .into_inner()
-        .map_err(std::io::IntoInnerError::into_error)
-        .and_then(|f| f.sync_all())
-        .with_context(|| format!("cannot write {output}"))?;
-    writeln!(
-        out,
-        "{written} events around {} matches written to {output}",
-        intervals.len()
-    )?;
-    Ok(())
+        let (buffered, _) = writer
+            .finish()
+            .with_context(|| format!("cannot write {output}"))?;
+        buffered
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)
+            .and_then(|f| f.sync_all())
+            .with_context(|| format!("cannot write {output}"))?;
+        writeln!(
+            out,
+            "{written} events around {} matches written to {output}",
+            intervals.len()
+        )?;
+        Ok(())
+    })
+}
+
+/// Runs `write`, removing `path` if it fails: a half-written output is
+/// worse than none.
+fn removing_on_error<T>(
+    path: &Path,
+    write: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let result = write();
+    if result.is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    result
 }

@@ -116,7 +116,7 @@ impl Summary {
     pub fn new(start: u64, end: u64) -> Self {
         Self {
             timeline: vec![0; BUCKETS],
-            span: (start, end.max(start + 1)),
+            span: (start, end.max(start.saturating_add(1))),
             ..Self::default()
         }
     }

@@ -234,16 +234,17 @@ impl<'a> RawEvent<'a> {
         let mut at = EVENT_SIZE;
         for (index, blob) in blobs.iter_mut().enumerate().take(usize::from(head.nblobs)) {
             let start = at + BLOB_HEADER_SIZE;
-            let end = bytes
-                .get(at..start)
-                .map(|h| start + usize::from(u16::from_ne_bytes([h[2], h[3]])))
-                .filter(|&end| end <= bytes.len())
-                .ok_or(AbiError::BlobOverrun {
+            let end = bytes.get(at..start).map_or(start, |h| {
+                start + usize::from(u16::from_ne_bytes([h[2], h[3]]))
+            });
+            if end > bytes.len() {
+                return Err(AbiError::BlobOverrun {
                     ty: head.ty,
                     index,
-                    end: start,
+                    end,
                     len: bytes.len(),
-                })?;
+                });
+            }
             *blob = Some(Blob {
                 slot: bytes[at],
                 kind: bytes[at + 1],

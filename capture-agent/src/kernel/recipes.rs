@@ -526,6 +526,14 @@ fn memchr_nul(b: &[u8]) -> usize {
     b.iter().position(|&c| c == 0).unwrap_or(b.len())
 }
 
+/// Whether the remote end is the client: on accept, and on a datagram
+/// received from an unconnected socket's peer. A connected socket (a UDP
+/// client after connect) keeps the orientation of its connect.
+fn peer_is_client(ty: u16, from_datagram: bool) -> bool {
+    matches!(ty, nr::ACCEPT | nr::ACCEPT4)
+        || (from_datagram && matches!(ty, nr::RECVFROM | nr::RECVMSG))
+}
+
 /// `(local, remote)` in client-to-server order.
 fn order<A>(peer_is_client: bool, local: A, remote: A) -> (A, A) {
     if peer_is_client {
@@ -546,7 +554,6 @@ fn parse_tuple<'a>(b: &[u8], ty: u16, peer: Option<SockAddr<'a>>) -> Option<Sock
     let remote_port = u16::from_ne_bytes([b[4], b[5]]);
     let local = &b[8..24];
     let remote = &b[24..40];
-    let peer_is_client = matches!(ty, nr::ACCEPT | nr::ACCEPT4 | nr::RECVFROM | nr::RECVMSG);
     match family {
         AF_INET => {
             let l = SocketAddrV4::new(
@@ -557,13 +564,14 @@ fn parse_tuple<'a>(b: &[u8], ty: u16, peer: Option<SockAddr<'a>>) -> Option<Sock
                 Ipv4Addr::from(<[u8; 4]>::try_from(&remote[..4]).ok()?),
                 remote_port,
             );
+            let mut from_datagram = false;
             if r.port() == 0 {
                 match peer {
-                    Some(SockAddr::V4(p)) => r = p,
+                    Some(SockAddr::V4(p)) => (r, from_datagram) = (p, true),
                     _ => return None,
                 }
             }
-            let (src, dst) = order(peer_is_client, l, r);
+            let (src, dst) = order(peer_is_client(ty, from_datagram), l, r);
             Some(SockTuple::V4 { src, dst })
         }
         AF_INET6 => {
@@ -579,13 +587,14 @@ fn parse_tuple<'a>(b: &[u8], ty: u16, peer: Option<SockAddr<'a>>) -> Option<Sock
                 0,
                 0,
             );
+            let mut from_datagram = false;
             if r.port() == 0 {
                 match peer {
-                    Some(SockAddr::V6(p)) => r = p,
+                    Some(SockAddr::V6(p)) => (r, from_datagram) = (p, true),
                     _ => return None,
                 }
             }
-            let (src, dst) = order(peer_is_client, l, r);
+            let (src, dst) = order(peer_is_client(ty, from_datagram), l, r);
             Some(SockTuple::V6 { src, dst })
         }
         AF_UNIX => {
@@ -745,5 +754,26 @@ mod tests {
             })
         );
         assert_eq!(parse_tuple(&t, nr::SENDTO, None), None);
+        // A datagram received by an unconnected server: the sender is the
+        // client.
+        let client_addr: SocketAddrV4 = "10.0.0.9:40000".parse().unwrap();
+        assert_eq!(
+            parse_tuple(&t, nr::RECVFROM, Some(SockAddr::V4(client_addr))),
+            Some(SockTuple::V4 {
+                src: client_addr,
+                dst: client
+            })
+        );
+        // A connected UDP client receiving its reply keeps its connect's
+        // orientation.
+        t[4..6].copy_from_slice(&53u16.to_ne_bytes());
+        let server53: SocketAddrV4 = "10.0.0.2:53".parse().unwrap();
+        assert_eq!(
+            parse_tuple(&t, nr::RECVFROM, Some(SockAddr::V4(server53))),
+            Some(SockTuple::V4 {
+                src: client,
+                dst: server53
+            })
+        );
     }
 }

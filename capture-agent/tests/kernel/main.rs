@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         sigint_finishes_the_file,
         full_disk_keeps_what_was_written,
         inspector_reads_a_real_capture,
+        pid_filter_covers_children_already_running,
     ])
 }
 
@@ -743,5 +744,46 @@ fn inspector_reads_a_real_capture() {
             .iter()
             .any(|c| c["name"] == format!("/bin/cat {path}")),
         "{summary}"
+    );
+}
+
+/// `--pid` of a shell that already has a child running: the child is
+/// traced too (from the snapshot's process tree), not only children forked
+/// after the capture starts.
+fn pid_filter_covers_children_already_running() {
+    let dir = scratch("pidtree");
+    let mut shell = Command::new("/bin/sh")
+        .args(["-c", "/bin/sleep 1.5; /bin/cat /etc/hostname > /dev/null"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300)); // sleep is running
+    let capture = dir.join("capture.syscap");
+    let agent = start_agent(
+        &capture,
+        &["--pid", &shell.id().to_string(), "--duration", "3s"],
+    );
+    assert!(shell.wait().unwrap().success());
+    agent.finish();
+    let cap = Captured::read(&capture);
+    // sleep was forked before the capture: its exit is recorded all the same.
+    assert!(
+        cap.rows
+            .iter()
+            .any(|r| r.comm == "sleep" && r.ty == "exit_group"),
+        "{}",
+        cap.listing()
+    );
+    // cat was forked during the capture: the kernel added it.
+    assert!(
+        cap.rows.iter().any(|r| r.comm == "cat" && r.ty == "openat"),
+        "{}",
+        cap.listing()
+    );
+    assert!(
+        cap.rows
+            .iter()
+            .all(|r| ["sh", "sleep", "cat"].contains(&r.comm.as_str())),
+        "{}",
+        cap.listing()
     );
 }
