@@ -87,6 +87,8 @@ struct Status {
     uid: u32,
     gid: u32,
     nspid_last: Option<i64>,
+    vm_size_kb: u64,
+    vm_rss_kb: u64,
 }
 
 fn read_status(path: &Path) -> Option<Status> {
@@ -96,6 +98,8 @@ fn read_status(path: &Path) -> Option<Status> {
         uid: 0,
         gid: 0,
         nspid_last: None,
+        vm_size_kb: 0,
+        vm_rss_kb: 0,
     };
     for line in text.split(|&b| b == b'\n') {
         let field = |prefix: &[u8]| {
@@ -111,6 +115,18 @@ fn read_status(path: &Path) -> Option<Status> {
             st.uid = effective_id(f);
         } else if let Some(f) = field(b"Gid:") {
             st.gid = effective_id(f);
+        } else if let Some(mut f) = field(b"VmSize:") {
+            st.vm_size_kb = f
+                .next()
+                .and_then(parse_num)
+                .and_then(|v| u64::try_from(v).ok())
+                .unwrap_or(0);
+        } else if let Some(mut f) = field(b"VmRSS:") {
+            st.vm_rss_kb = f
+                .next()
+                .and_then(parse_num)
+                .and_then(|v| u64::try_from(v).ok())
+                .unwrap_or(0);
         } else if let Some(mut f) = field(b"NSpid:") {
             st.nspid_last = f.next_back().and_then(parse_num);
         }
@@ -171,8 +187,24 @@ fn read_process(base: &Path, pid: i64, ticks: u64, boot_epoch_ns: u64) -> Option
         container_id,
         pod_uid,
         start_ts,
+        vm_size: status.vm_size_kb * 1024,
+        vm_rss: status.vm_rss_kb * 1024,
+        fd_limit: fd_limit(&base.join("limits")),
         ..ProcessInfo::default()
     })
+}
+
+/// The soft "Max open files" of `/proc/PID/limits` (0 when unreadable or
+/// unlimited).
+fn fd_limit(path: &Path) -> u64 {
+    let Ok(text) = fs::read_to_string(path) else {
+        return 0;
+    };
+    text.lines()
+        .find_map(|l| l.strip_prefix("Max open files"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|soft| soft.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Field 22 of `/proc/PID/stat` (after the parenthesised comm, which may
@@ -565,6 +597,11 @@ mod tests {
         let process = snap.processes.iter().find(|p| p.pid == me).unwrap();
         assert!(process.exepath.ends_with(b"capture_agent") || !process.exepath.is_empty());
         assert!(snap.threads.iter().any(|t| t.tid == me));
+        assert!(
+            process.vm_size >= process.vm_rss && process.vm_rss > 0,
+            "{process:?}"
+        );
+        assert!(process.fd_limit >= 64, "{process:?}");
         assert!(snap.fds.iter().any(|f| f.pid == me
             && f.kind == FdKind::File
             && f.name.ends_with(b"capture-agent/Cargo.toml")));

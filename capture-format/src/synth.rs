@@ -786,6 +786,16 @@ fn traffic_text(rng: &mut Rng) -> Vec<u8> {
 /// Generates a workload.
 /// The processes running when the workload starts, and their threads'
 /// programs.
+/// Memory and fd limit every synthetic process reports.
+fn with_limits() -> ProcessInfo {
+    ProcessInfo {
+        vm_size: 512 << 20,
+        vm_rss: 64 << 20,
+        fd_limit: 1024,
+        ..ProcessInfo::default()
+    }
+}
+
 fn populate(opts: &SynthOptions, rng: &mut Rng) -> (Snapshot, Vec<Actor>) {
     let mut snapshot = Snapshot {
         ts: EPOCH,
@@ -841,7 +851,7 @@ fn populate(opts: &SynthOptions, rng: &mut Rng) -> (Snapshot, Vec<Actor>) {
             uid,
             gid: uid,
             loginuid: u32::MAX,
-            ..ProcessInfo::default()
+            ..with_limits()
         });
         let mut fds = vec![
             (0, "/dev/null"),

@@ -40,7 +40,10 @@ fn round_trip_through_both_readers_with_resolved_state() {
         assert_eq!(reader.index().chunks.len(), 10, "{codec:?}");
         assert_eq!(reader.header().hostname, "test-host");
         let snap = reader.snapshot(0).unwrap().unwrap();
-        assert_eq!(snap.processes.len(), workload.snapshot.processes.len());
+        assert_eq!(
+            snap.processes, workload.snapshot.processes,
+            "every process field survives"
+        );
         let (lines, _) = read_all_lines(&reader);
         assert_lines_eq(&expected, &lines, &format!("random access, {codec:?}"));
 

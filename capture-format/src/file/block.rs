@@ -11,7 +11,7 @@ pub const FILE_MAGIC: [u8; 8] = *b"\x89SYSCAP\n";
 /// Major version: readers refuse files with another major.
 pub const FORMAT_MAJOR: u16 = 1;
 /// Minor version: additions that older readers can skip.
-pub const FORMAT_MINOR: u16 = 0;
+pub const FORMAT_MINOR: u16 = 1;
 /// Bytes of the file header.
 pub const FILE_HEADER_LEN: usize = 16;
 /// Bytes of a block header.

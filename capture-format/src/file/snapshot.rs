@@ -10,7 +10,7 @@ use crate::varint::{Cursor, put_u64};
 
 const USER: &[FieldKind] = &[V, V, B, B, B];
 const GROUP: &[FieldKind] = &[V, B];
-const PROCESS: &[FieldKind] = &[V, V, V, B, B, B, B, V, V, V, B, B, B, B, V];
+const PROCESS: &[FieldKind] = &[V, V, V, B, B, B, B, V, V, V, B, B, B, B, V, V, V, V];
 const THREAD: &[FieldKind] = &[V, V, V, B];
 const FD: &[FieldKind] = &[V, V, V, B, V, V, B, V];
 
@@ -48,7 +48,10 @@ pub(crate) fn encode(snap: &Snapshot) -> Vec<u8> {
             .b(&p.group)
             .b(&p.container_id)
             .b(&p.pod_uid)
-            .u(p.start_ts);
+            .u(p.start_ts)
+            .u(p.vm_size)
+            .u(p.vm_rss)
+            .u(p.fd_limit);
     }
     put_table_header(&mut out, snap.threads.len(), THREAD);
     for t in &snap.threads {
@@ -83,7 +86,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Snapshot, TableError> {
         ts: cur.u64()?,
         ..Snapshot::default()
     };
-    let mut f = [Field::Missing; 16];
+    let mut f = [Field::Missing; 24];
 
     let t = TableReader::new(&mut cur, USER)?;
     for _ in 0..t.rows() {
@@ -124,6 +127,10 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Snapshot, TableError> {
             container_id: f[12].bytes().to_vec(),
             pod_uid: f[13].bytes().to_vec(),
             start_ts: f[14].u(),
+            // Absent in files written before these fields existed: 0.
+            vm_size: f[15].u(),
+            vm_rss: f[16].u(),
+            fd_limit: f[17].u(),
         });
     }
     let t = TableReader::new(&mut cur, THREAD)?;

@@ -37,6 +37,12 @@ pub struct ProcessInfo {
     pub pod_uid: Vec<u8>,
     /// Start time, ns since the epoch (0 when unknown).
     pub start_ts: u64,
+    /// Virtual memory size in bytes when the state was taken (0: unknown).
+    pub vm_size: u64,
+    /// Resident memory in bytes when the state was taken (0: unknown).
+    pub vm_rss: u64,
+    /// Soft limit on open files (`RLIMIT_NOFILE`; 0: unknown).
+    pub fd_limit: u64,
 }
 
 impl ProcessInfo {

@@ -9,7 +9,7 @@ use capture_format::file::{Event, Projection};
 use capture_format::state::{L4Proto, Snapshot, SocketEnds};
 use triggers::filter::{Env, Filter};
 
-use super::{Chisel, ChiselInfo};
+use super::{Chisel, ChiselInfo, format_bytes};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Table {
@@ -50,26 +50,30 @@ impl State {
     fn write_ps(snap: &Snapshot, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
-            "{}{}{}CMD",
+            "{}{}{}{}{}{}CMD",
             pad("TID", 8),
             pad("PID", 8),
-            pad("USER", 12)
+            pad("USER", 12),
+            pad("VIRT", 11),
+            pad("RES", 11),
+            pad("FDLIMIT", 10)
         )?;
         let mut threads: Vec<_> = snap.threads.iter().collect();
         threads.sort_by_key(|t| t.tid);
         for t in threads {
-            let user = snap
-                .processes
-                .iter()
-                .find(|p| p.pid == t.pid)
-                .map(|p| text(&p.user))
-                .unwrap_or_default();
+            let process = snap.processes.iter().find(|p| p.pid == t.pid);
+            let user = process.map(|p| text(&p.user)).unwrap_or_default();
+            let (virt, res, limit) =
+                process.map_or((0, 0, 0), |p| (p.vm_size, p.vm_rss, p.fd_limit));
             writeln!(
                 out,
-                "{}{}{}{}",
+                "{}{}{}{}{}{}{}",
                 pad(&t.tid.to_string(), 8),
                 pad(&t.pid.to_string(), 8),
                 pad(&user, 12),
+                pad(&format_bytes(virt), 11),
+                pad(&format_bytes(res), 11),
+                pad(&limit.to_string(), 10),
                 text(&t.comm)
             )?;
         }
