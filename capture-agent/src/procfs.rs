@@ -115,23 +115,24 @@ fn read_status(path: &Path) -> Option<Status> {
             st.uid = effective_id(f);
         } else if let Some(f) = field(b"Gid:") {
             st.gid = effective_id(f);
-        } else if let Some(mut f) = field(b"VmSize:") {
-            st.vm_size_kb = f
-                .next()
-                .and_then(parse_num)
-                .and_then(|v| u64::try_from(v).ok())
-                .unwrap_or(0);
-        } else if let Some(mut f) = field(b"VmRSS:") {
-            st.vm_rss_kb = f
-                .next()
-                .and_then(parse_num)
-                .and_then(|v| u64::try_from(v).ok())
-                .unwrap_or(0);
+        } else if let Some(f) = field(b"VmSize:") {
+            st.vm_size_kb = first_u64(f);
+        } else if let Some(f) = field(b"VmRSS:") {
+            st.vm_rss_kb = first_u64(f);
         } else if let Some(mut f) = field(b"NSpid:") {
             st.nspid_last = f.next_back().and_then(parse_num);
         }
     }
     Some(st)
+}
+
+/// The first number of a status line (`VmRSS:  1234 kB`), 0 if none.
+fn first_u64<'a>(mut words: impl Iterator<Item = &'a [u8]>) -> u64 {
+    words
+        .next()
+        .and_then(parse_num)
+        .and_then(|v| u64::try_from(v).ok())
+        .unwrap_or(0)
 }
 
 /// The second of the real/effective/saved/fs ids of a status line.
