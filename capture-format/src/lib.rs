@@ -11,6 +11,7 @@
 pub mod codec;
 mod error;
 pub mod event;
+pub mod scap;
 pub mod state;
 mod varint;
 pub use error::{Error, Result};
