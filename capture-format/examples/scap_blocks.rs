@@ -1,7 +1,7 @@
 //! Lists the blocks of a `.scap` file: `cargo run --example scap_blocks FILE`.
 use std::collections::BTreeMap;
 
-use capture_format::scap::{BlockKind, BlockReader, machine_info};
+use capture_format::scap::{BlockKind, BlockReader, machine_info, process_list, user_list};
 
 fn main() {
     let path = std::env::args().nth(1).expect("usage: scap_blocks FILE");
@@ -12,8 +12,36 @@ fn main() {
     loop {
         match reader.next_block(&mut body) {
             Ok(Some(b)) => {
-                if b.kind == BlockKind::MachineInfo {
-                    println!("machine: {:?}", machine_info(&body));
+                match b.kind {
+                    BlockKind::MachineInfo => println!("machine: {:?}", machine_info(&body)),
+                    BlockKind::ProcessList(v) => match process_list(v, &body, b.offset) {
+                        Ok(threads) => {
+                            println!("process list v{v}: {} threads", threads.len());
+                            for t in threads.iter().filter(|t| t.comm == b"curl") {
+                                println!(
+                                    "  tid {} pid {} ptid {} comm {} uid {} cwd {}",
+                                    t.tid,
+                                    t.pid,
+                                    t.ptid,
+                                    String::from_utf8_lossy(&t.comm),
+                                    t.uid,
+                                    String::from_utf8_lossy(&t.cwd)
+                                );
+                            }
+                        }
+                        Err(e) => eprintln!("{path}: {e}"),
+                    },
+                    BlockKind::UserList(v) => match user_list(v, &body, b.offset) {
+                        Ok((users, groups)) => {
+                            println!(
+                                "user list v{v}: {} users, {} groups",
+                                users.len(),
+                                groups.len()
+                            );
+                        }
+                        Err(e) => eprintln!("{path}: {e}"),
+                    },
+                    _ => {}
                 }
                 *counts.entry(format!("{:?}", b.kind)).or_default() += 1;
             }

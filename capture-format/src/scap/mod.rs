@@ -9,6 +9,10 @@
 
 use std::io::{self, BufRead, BufReader, Read};
 
+mod tables;
+
+pub use tables::{ScapThread, process_list, user_list};
+
 /// Section header block type.
 pub const SHB: u32 = 0x0A0D_0D0A;
 /// Byte-order magic of a section header, as a little-endian u32.
