@@ -1,7 +1,9 @@
 //! Lists the blocks of a `.scap` file: `cargo run --example scap_blocks FILE`.
 use std::collections::BTreeMap;
 
-use capture_format::scap::{BlockKind, BlockReader, machine_info, process_list, user_list};
+use capture_format::scap::{
+    BlockKind, BlockReader, fd_list, machine_info, process_list, user_list,
+};
 
 fn main() {
     let path = std::env::args().nth(1).expect("usage: scap_blocks FILE");
@@ -29,6 +31,10 @@ fn main() {
                                 );
                             }
                         }
+                        Err(e) => eprintln!("{path}: {e}"),
+                    },
+                    BlockKind::FdList(v) => match fd_list(v, &body, b.offset) {
+                        Ok((_, fds)) => *counts.entry("fds".into()).or_default() += fds.len(),
                         Err(e) => eprintln!("{path}: {e}"),
                     },
                     BlockKind::UserList(v) => match user_list(v, &body, b.offset) {

@@ -11,7 +11,7 @@ use std::io::{self, BufRead, BufReader, Read};
 
 mod tables;
 
-pub use tables::{ScapThread, process_list, user_list};
+pub use tables::{ScapFd, ScapFdInfo, ScapThread, fd_list, process_list, user_list};
 
 /// Section header block type.
 pub const SHB: u32 = 0x0A0D_0D0A;

@@ -130,6 +130,18 @@ impl<'a> Reader<'a> {
             .ok_or_else(|| self.err(format!("an entry of {len} bytes")))
     }
 
+    /// Moves to the end of an entry that carries its length (skipping
+    /// fields of newer writers); its fields must not have run past it.
+    fn finish_entry(&mut self, end: usize) -> Result<(), ScapError> {
+        if self.at > end {
+            return Err(self.err(format!(
+                "an entry's fields run past its length (to byte {end})"
+            )));
+        }
+        self.at = end;
+        Ok(())
+    }
+
     fn remaining(&self) -> usize {
         self.body.len() - self.at
     }
@@ -203,11 +215,150 @@ pub fn process_list(version: u8, body: &[u8], offset: u64) -> Result<Vec<ScapThr
                 }
                 t.loginuid = r.u32()?;
             }
-            r.at = end;
+            r.finish_entry(end)?;
         }
         threads.push(t);
     }
     Ok(threads)
+}
+
+/// What an fd list entry says beyond its number, by `scap_fd_type`.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum ScapFdInfo {
+    /// Unknown type (0), or a newer type skipped by its entry length.
+    Nothing,
+    /// A name: files, directories, FIFOs, eventfd, signalfd, epoll, inotify,
+    /// timerfd, netlink, bpf, userfaultfd, `io_uring`, memfd, pidfd.
+    Name(Vec<u8>),
+    /// A file with its open flags (`PPM_O_*`), and device (FDL v2 only).
+    File {
+        /// Open flags.
+        flags: u32,
+        /// Path.
+        name: Vec<u8>,
+        /// Device number, when stored.
+        dev: Option<u32>,
+    },
+    /// A connected socket: local then remote end (network-order addresses,
+    /// host-order ports), and the transport (`scap_l4_proto`).
+    Connected {
+        /// Local address (4 or 16 bytes).
+        local: Vec<u8>,
+        /// Remote address.
+        remote: Vec<u8>,
+        /// Local port.
+        local_port: u16,
+        /// Remote port.
+        remote_port: u16,
+        /// 0 unknown, 1 n/a, 2 TCP, 3 UDP, 4 ICMP, 5 raw.
+        l4proto: u8,
+    },
+    /// A bound or listening socket.
+    Server {
+        /// Address (4 or 16 bytes).
+        ip: Vec<u8>,
+        /// Port.
+        port: u16,
+        /// Transport.
+        l4proto: u8,
+    },
+    /// A unix socket: kernel socket addresses and the path.
+    Unix {
+        /// This end.
+        source: u64,
+        /// The peer.
+        dest: u64,
+        /// Path.
+        name: Vec<u8>,
+    },
+}
+
+/// One fd of an fd list.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ScapFd {
+    /// The fd number.
+    pub fd: i64,
+    /// Inode.
+    pub ino: u64,
+    /// `scap_fd_type` (1 file, 3 ipv4 socket, 8 unix socket, 16 file v2...).
+    pub kind: u8,
+    /// What it refers to.
+    pub info: ScapFdInfo,
+}
+
+/// Parses an fd list block of `version` (1 or 2) at `offset`: the thread
+/// whose table it is, and its fds.
+pub fn fd_list(version: u8, body: &[u8], offset: u64) -> Result<(i64, Vec<ScapFd>), ScapError> {
+    const NAME: usize = 1024;
+    let mut r = Reader {
+        body,
+        at: 0,
+        block: offset,
+        what: "fd list",
+    };
+    let tid = r.i64()?;
+    let mut fds = Vec::new();
+    while r.remaining() >= 4 {
+        let entry_end = r.entry_end(version >= 2)?;
+        let fd = r.i64()?;
+        let ino = r.u64()?;
+        let kind = r.u8()?;
+        let info = match kind {
+            0 => ScapFdInfo::Nothing,
+            1 | 2 | 7 | 9..=15 | 17..=21 => ScapFdInfo::Name(r.str16(NAME)?),
+            3 | 4 => {
+                let n = if kind == 3 { 4 } else { 16 };
+                let local = r.take(n)?.to_vec();
+                let remote = r.take(n)?.to_vec();
+                ScapFdInfo::Connected {
+                    local,
+                    remote,
+                    local_port: r.u16()?,
+                    remote_port: r.u16()?,
+                    l4proto: r.u8()?,
+                }
+            }
+            5 | 6 => ScapFdInfo::Server {
+                ip: r.take(if kind == 5 { 4 } else { 16 })?.to_vec(),
+                port: r.u16()?,
+                l4proto: r.u8()?,
+            },
+            8 => ScapFdInfo::Unix {
+                source: r.u64()?,
+                dest: r.u64()?,
+                name: r.str16(NAME)?,
+            },
+            16 => {
+                let flags = r.u32()?;
+                let name = r.str16(NAME)?;
+                let dev = match entry_end {
+                    Some(end) if end.saturating_sub(r.at) >= 4 => Some(r.u32()?),
+                    _ => None,
+                };
+                ScapFdInfo::File { flags, name, dev }
+            }
+            // A newer type: skippable only when the entry has a length.
+            other if entry_end.is_some() => {
+                let _ = other;
+                ScapFdInfo::Nothing
+            }
+            other => {
+                return Err(r.err(format!(
+                    "fd type {other} is unknown and its entry has no length"
+                )));
+            }
+        };
+        if let Some(end) = entry_end {
+            r.finish_entry(end)?;
+        }
+        fds.push(ScapFd {
+            fd,
+            ino,
+            kind,
+            info,
+        });
+    }
+    Ok((tid, fds))
 }
 
 /// Parses a user list block of `version` (1 or 2) at `offset`.
@@ -241,7 +392,7 @@ pub fn user_list(
             });
         }
         if let Some(end) = entry_end {
-            r.at = end;
+            r.finish_entry(end)?;
         }
     }
     Ok((users, groups))
@@ -368,6 +519,89 @@ mod tests {
         );
         let e = process_list(9, &[200, 0, 0, 0, 1, 2, 3, 4], 0).unwrap_err();
         assert!(e.to_string().contains("an entry of 200 bytes"), "{e}");
+        // An entry length shorter than its fields.
+        let mut short = entry(9, 100, b"curl", &[]);
+        let mut padded = short.clone();
+        short[0..4].copy_from_slice(&40u32.to_le_bytes());
+        short.extend_from_slice(&[0; 4]);
+        let e = process_list(9, &short, 0).unwrap_err();
+        assert!(e.to_string().contains("run past its length"), "{e}");
+        // Longer is fine: newer fields are skipped.
+        let len = u32::try_from(padded.len() + 6).unwrap();
+        padded[0..4].copy_from_slice(&len.to_le_bytes());
+        padded.extend_from_slice(&[9; 6]);
+        assert_eq!(process_list(9, &padded, 0).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn fd_lists_v1_and_v2() {
+        let mut file = Vec::new();
+        file.extend_from_slice(&3i64.to_le_bytes());
+        file.extend_from_slice(&77u64.to_le_bytes());
+        file.push(1);
+        s16(&mut file, b"/etc/passwd");
+        let mut conn = Vec::new();
+        conn.extend_from_slice(&4i64.to_le_bytes());
+        conn.extend_from_slice(&78u64.to_le_bytes());
+        conn.push(3);
+        conn.extend_from_slice(&[10, 0, 0, 79, 142, 250, 1, 1]);
+        conn.extend_from_slice(&41000u16.to_le_bytes());
+        conn.extend_from_slice(&80u16.to_le_bytes());
+        conn.push(2);
+        let mut body = 1234i64.to_le_bytes().to_vec();
+        body.extend(&file);
+        body.extend(&conn);
+        let (tid, fds) = fd_list(1, &body, 0).unwrap();
+        assert_eq!(tid, 1234);
+        assert_eq!(fds[0].info, ScapFdInfo::Name(b"/etc/passwd".to_vec()));
+        assert_eq!(
+            fds[1].info,
+            ScapFdInfo::Connected {
+                local: vec![10, 0, 0, 79],
+                remote: vec![142, 250, 1, 1],
+                local_port: 41000,
+                remote_port: 80,
+                l4proto: 2,
+            }
+        );
+        // v2: lengths, a FILE_V2 with its device, and a type from the future.
+        let with_len = |e: &[u8]| {
+            let mut out = u32::try_from(e.len() + 4).unwrap().to_le_bytes().to_vec();
+            out.extend_from_slice(e);
+            out
+        };
+        let mut file2 = 5i64.to_le_bytes().to_vec();
+        file2.extend_from_slice(&9u64.to_le_bytes());
+        file2.push(16);
+        file2.extend_from_slice(&0o2u32.to_le_bytes());
+        s16(&mut file2, b"/tmp/x");
+        file2.extend_from_slice(&0x801u32.to_le_bytes());
+        let mut future = 6i64.to_le_bytes().to_vec();
+        future.extend_from_slice(&0u64.to_le_bytes());
+        future.push(99);
+        future.extend_from_slice(b"whatever");
+        let mut body = 1i64.to_le_bytes().to_vec();
+        body.extend(with_len(&file2));
+        body.extend(with_len(&future));
+        let (_, fds) = fd_list(2, &body, 0).unwrap();
+        assert_eq!(
+            fds[0].info,
+            ScapFdInfo::File {
+                flags: 2,
+                name: b"/tmp/x".to_vec(),
+                dev: Some(0x801)
+            }
+        );
+        assert_eq!((fds[1].kind, &fds[1].info), (99, &ScapFdInfo::Nothing));
+        // Without lengths a future type cannot be skipped.
+        let mut v1 = 1i64.to_le_bytes().to_vec();
+        v1.extend(&future);
+        assert!(
+            fd_list(1, &v1, 8)
+                .unwrap_err()
+                .to_string()
+                .contains("fd type 99 is unknown")
+        );
     }
 
     #[test]
