@@ -152,22 +152,20 @@ struct Sink {
 }
 
 impl Sink {
-    fn format_err(&self) -> impl FnOnce(capture_format::Error) -> CaptureError + '_ {
-        |source| CaptureError::Format {
-            path: self.path.clone(),
-            source,
-        }
-    }
-
-    fn format_err_owned(&self) -> impl FnOnce(capture_format::Error) -> CaptureError + use<> {
+    fn format_err(&self) -> impl FnOnce(capture_format::Error) -> CaptureError + use<> {
         let path = self.path.clone();
         move |source| CaptureError::Format { path, source }
     }
 
     fn write(&mut self, rec: &Record<'_>) -> Result<(), CaptureError> {
         let ctx = self.tracker.apply(rec);
-        let result = self.writer.write(rec, &ctx);
-        result.map_err(self.format_err())
+        // The path is cloned only on error: this runs for every event.
+        self.writer
+            .write(rec, &ctx)
+            .map_err(|source| CaptureError::Format {
+                path: self.path.clone(),
+                source,
+            })
     }
 
     /// Applies `rec` to the tracker without writing it.
@@ -438,7 +436,7 @@ pub fn run(
         exit_status = c.try_wait().ok().flatten();
     }
 
-    let format_err = sink.format_err_owned();
+    let format_err = sink.format_err();
     let (out, index) = sink.writer.finish().map_err(format_err)?;
     let file = out.into_inner().map_err(|e| output_err(e.into_error()))?;
     file.sync_all().map_err(output_err)?;

@@ -7,7 +7,7 @@ use capture_format::event::{Arg, Category};
 use capture_format::file::{Event, Projection};
 use triggers::filter::{Env, Filter};
 
-use super::{Chisel, ChiselInfo, format_bytes, own_filter};
+use super::{Chisel, ChiselInfo, format_bytes, own_filter, text};
 
 struct EchoFds {
     filter: Filter,
@@ -31,18 +31,10 @@ impl Chisel for EchoFds {
             return Ok(());
         };
         let res = u64::try_from(e.ret()).unwrap_or(0);
-        let fd = e
-            .fd()
-            .map(|f| String::from_utf8_lossy(f.name()).into_owned())
-            .unwrap_or_default();
+        let fd = e.fd().map(|f| text(f.name())).unwrap_or_default();
         let (name, pname) = e.thread().map_or((String::new(), String::new()), |t| {
-            let parent = t
-                .parent()
-                .map(|p| String::from_utf8_lossy(p.comm()).into_owned());
-            (
-                String::from_utf8_lossy(t.comm()).into_owned(),
-                parent.unwrap_or_default(),
-            )
+            let parent = t.parent().map(|p| text(p.comm()));
+            (text(t.comm()), parent.unwrap_or_default())
         });
         let read = e.ty().info().category.0 & Category::IO_READ.0 != 0;
         let (verb, dir) = if read {

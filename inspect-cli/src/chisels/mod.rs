@@ -158,6 +158,22 @@ fn own_filter(text: &str) -> Filter {
     Filter::new(text).unwrap_or_else(|e| panic!("chisel filter {text:?}: {e}"))
 }
 
+/// sysdig's `extend_string`: `s` padded to `width`, or cut to `width - 1`
+/// and a space, so columns never run together.
+fn extend_string(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n < width {
+        format!("{s}{}", " ".repeat(width - n))
+    } else {
+        format!("{} ", s.chars().take(width - 1).collect::<String>())
+    }
+}
+
+/// Captured bytes as text (invalid UTF-8 shown as U+FFFD).
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
 /// Bytes as sysdig's chisels show them: `832B`, `11.40KB`, `2.94M`.
 pub fn format_bytes(v: u64) -> String {
     const UNITS: [(u64, &str); 5] = [

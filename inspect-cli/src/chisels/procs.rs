@@ -10,12 +10,8 @@ use capture_format::state::split_nul;
 use triggers::filter::fields::value;
 use triggers::filter::{Env, Field, Filter, Value};
 
-use super::{Chisel, ChiselError, ChiselInfo, format_time, own_filter};
+use super::{Chisel, ChiselError, ChiselInfo, format_time, own_filter, text};
 use crate::print::write_value;
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 /// Arguments after `argv[0]`, space-separated.
 fn args_of(argv: &[u8]) -> String {

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use capture_format::file::{Event, Projection};
 use triggers::filter::{Env, Filter};
 
-use super::{Chisel, ChiselError, ChiselInfo, datetime, own_filter};
+use super::{Chisel, ChiselError, ChiselInfo, datetime, own_filter, text};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -41,10 +41,7 @@ fn make(kind: Kind, name: &'static str, args: &[String]) -> Result<Box<dyn Chise
 }
 
 fn name_of(e: &Event<'_>) -> String {
-    e.thread().map_or_else(
-        || "<NA>".into(),
-        |t| String::from_utf8_lossy(t.comm()).into_owned(),
-    )
+    e.thread().map_or_else(|| "<NA>".into(), |t| text(t.comm()))
 }
 
 impl Chisel for Slower {
@@ -107,10 +104,7 @@ impl Chisel for Slower {
             );
         }
         let ms = e.latency() / 1_000_000;
-        let fd = e
-            .fd()
-            .map(|f| String::from_utf8_lossy(f.name()).into_owned())
-            .unwrap_or_default();
+        let fd = e.fd().map(|f| text(f.name())).unwrap_or_default();
         if self.kind == Kind::File && fd.starts_with("/dev/") {
             return Ok(()); // sysdig skips device files by default
         }

@@ -4,12 +4,12 @@
 
 use std::io::{self, Write};
 
-use capture_format::event::OwnedSockAddr;
+use capture_format::event::{OwnedSockAddr, OwnedSockTuple};
 use capture_format::file::{Event, Projection};
 use capture_format::state::{L4Proto, Snapshot, SocketEnds};
 use triggers::filter::{Env, Filter};
 
-use super::{Chisel, ChiselInfo, format_bytes};
+use super::{Chisel, ChiselInfo, extend_string, format_bytes, text};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Table {
@@ -23,18 +23,22 @@ struct State {
     snapshot: Option<Snapshot>,
 }
 
-/// sysdig's `extend_string`: pad to `n`, or cut to `n - 1` and a space.
-fn pad(s: &str, n: usize) -> String {
-    let len = s.chars().count();
-    if len < n {
-        format!("{s}{}", " ".repeat(n - len))
-    } else {
-        format!("{} ", s.chars().take(n - 1).collect::<String>())
-    }
+/// The command name of process `pid` (its main thread's).
+fn comm_of(snap: &Snapshot, pid: i64) -> String {
+    snap.threads
+        .iter()
+        .find(|t| t.tid == pid)
+        .map(|t| text(&t.comm))
+        .unwrap_or_default()
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+/// (client, server) of a connection.
+fn ends_of(t: &OwnedSockTuple) -> (String, String) {
+    match t {
+        OwnedSockTuple::V4 { src, dst } => (src.to_string(), dst.to_string()),
+        OwnedSockTuple::V6 { src, dst } => (src.to_string(), dst.to_string()),
+        OwnedSockTuple::Unix { path, .. } => (text(path), text(path)),
+    }
 }
 
 fn addr(a: &OwnedSockAddr) -> (String, String) {
@@ -51,12 +55,12 @@ impl State {
         writeln!(
             out,
             "{}{}{}{}{}{}CMD",
-            pad("TID", 8),
-            pad("PID", 8),
-            pad("USER", 12),
-            pad("VIRT", 11),
-            pad("RES", 11),
-            pad("FDLIMIT", 10)
+            extend_string("TID", 8),
+            extend_string("PID", 8),
+            extend_string("USER", 12),
+            extend_string("VIRT", 11),
+            extend_string("RES", 11),
+            extend_string("FDLIMIT", 10)
         )?;
         let mut threads: Vec<_> = snap.threads.iter().collect();
         threads.sort_by_key(|t| t.tid);
@@ -68,12 +72,12 @@ impl State {
             writeln!(
                 out,
                 "{}{}{}{}{}{}{}",
-                pad(&t.tid.to_string(), 8),
-                pad(&t.pid.to_string(), 8),
-                pad(&user, 12),
-                pad(&format_bytes(virt), 11),
-                pad(&format_bytes(res), 11),
-                pad(&limit.to_string(), 10),
+                extend_string(&t.tid.to_string(), 8),
+                extend_string(&t.pid.to_string(), 8),
+                extend_string(&user, 12),
+                extend_string(&format_bytes(virt), 11),
+                extend_string(&format_bytes(res), 11),
+                extend_string(&limit.to_string(), 10),
                 text(&t.comm)
             )?;
         }
@@ -84,33 +88,28 @@ impl State {
         writeln!(
             out,
             "{}{}{}{}{}{}NAME",
-            pad("COMMAND", 20),
-            pad("PID", 8),
-            pad("TID", 8),
-            pad("USER", 8),
-            pad("FD", 8),
-            pad("TYPE", 12)
+            extend_string("COMMAND", 20),
+            extend_string("PID", 8),
+            extend_string("TID", 8),
+            extend_string("USER", 8),
+            extend_string("FD", 8),
+            extend_string("TYPE", 12)
         )?;
         let mut fds: Vec<_> = snap.fds.iter().collect();
         fds.sort_by_key(|f| (f.pid, f.fd));
         for f in fds {
             let process = snap.processes.iter().find(|p| p.pid == f.pid);
-            let comm = snap
-                .threads
-                .iter()
-                .find(|t| t.tid == f.pid)
-                .map(|t| text(&t.comm))
-                .unwrap_or_default();
+            let comm = comm_of(snap, f.pid);
             let user = process.map(|p| text(&p.user)).unwrap_or_default();
             writeln!(
                 out,
                 "{}{}{}{}{}{}{}",
-                pad(&comm, 20),
-                pad(&f.pid.to_string(), 8),
-                pad(&f.pid.to_string(), 8),
-                pad(&user, 8),
-                pad(&f.fd.to_string(), 8),
-                pad(f.kind.name(), 12),
+                extend_string(&comm, 20),
+                extend_string(&f.pid.to_string(), 8),
+                extend_string(&f.pid.to_string(), 8),
+                extend_string(&user, 8),
+                extend_string(&f.fd.to_string(), 8),
+                extend_string(f.kind.name(), 12),
                 fd_name(&f.ends, &f.name)
             )?;
         }
@@ -121,10 +120,10 @@ impl State {
         writeln!(
             out,
             "{}{}{}{}TID/PID/Program Name",
-            pad("Proto", 6),
-            pad("Server Address", 25),
-            pad("Client Address", 25),
-            pad("State", 15)
+            extend_string("Proto", 6),
+            extend_string("Server Address", 25),
+            extend_string("Client Address", 25),
+            extend_string("State", 15)
         )?;
         let mut fds: Vec<_> = snap.fds.iter().filter(|f| f.kind.is_inet()).collect();
         fds.sort_by_key(|f| (f.pid, f.fd));
@@ -140,34 +139,19 @@ impl State {
                     (format!("{ip}:{port}"), "0.0.0.0:*".to_owned(), "LISTEN")
                 }
                 SocketEnds::Tuple(t) => {
-                    let (c, s) = match t {
-                        capture_format::event::OwnedSockTuple::V4 { src, dst } => {
-                            (src.to_string(), dst.to_string())
-                        }
-                        capture_format::event::OwnedSockTuple::V6 { src, dst } => {
-                            (src.to_string(), dst.to_string())
-                        }
-                        capture_format::event::OwnedSockTuple::Unix { path, .. } => {
-                            (text(path), text(path))
-                        }
-                    };
-                    (s, c, "ESTABLISHED")
+                    let (client, server) = ends_of(t);
+                    (server, client, "ESTABLISHED")
                 }
                 SocketEnds::None => continue,
             };
-            let comm = snap
-                .threads
-                .iter()
-                .find(|t| t.tid == f.pid)
-                .map(|t| text(&t.comm))
-                .unwrap_or_default();
+            let comm = comm_of(snap, f.pid);
             writeln!(
                 out,
                 "{}{}{}{}{}/{}/{comm}",
-                pad(proto, 6),
-                pad(&server, 25),
-                pad(&client, 25),
-                pad(state, 15),
+                extend_string(proto, 6),
+                extend_string(&server, 25),
+                extend_string(&client, 25),
+                extend_string(state, 15),
                 f.pid,
                 f.pid
             )?;
@@ -188,11 +172,11 @@ fn fd_name(ends: &SocketEnds, name: &[u8]) -> String {
                 format!("{ip}:{port}")
             }
         }
-        SocketEnds::Tuple(t) => match t {
-            capture_format::event::OwnedSockTuple::V4 { src, dst } => format!("{src}->{dst}"),
-            capture_format::event::OwnedSockTuple::V6 { src, dst } => format!("{src}->{dst}"),
-            capture_format::event::OwnedSockTuple::Unix { path, .. } => text(path),
-        },
+        SocketEnds::Tuple(OwnedSockTuple::Unix { path, .. }) => text(path),
+        SocketEnds::Tuple(t) => {
+            let (client, server) = ends_of(t);
+            format!("{client}->{server}")
+        }
     }
 }
 

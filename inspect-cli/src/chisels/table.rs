@@ -10,7 +10,9 @@ use hashbrown::HashMap;
 use triggers::filter::fields::value;
 use triggers::filter::{Env, Field, Filter};
 
-use super::{Chisel, ChiselError, ChiselInfo, format_bytes, format_time, own_filter};
+use super::{
+    Chisel, ChiselError, ChiselInfo, extend_string, format_bytes, format_time, own_filter,
+};
 use crate::print::write_value;
 
 /// What is summed per key.
@@ -99,17 +101,6 @@ impl Table {
     }
 }
 
-/// `s` padded to `WIDTH`, or cut to `WIDTH - 1` and a space (sysdig's
-/// `extend_string`).
-fn column(s: &str) -> String {
-    let n = s.chars().count();
-    if n < WIDTH {
-        format!("{s}{}", " ".repeat(WIDTH - n))
-    } else {
-        format!("{} ", s.chars().take(WIDTH - 1).collect::<String>())
-    }
-}
-
 impl Chisel for Table {
     fn projection(&self) -> Projection {
         let p = self
@@ -184,18 +175,18 @@ impl Chisel for Table {
             serde_json::to_writer_pretty(&mut *out, &data)?;
             return writeln!(out);
         }
-        let mut header = column(self.value_name);
+        let mut header = extend_string(self.value_name, WIDTH);
         for (_, name) in &self.keys {
-            header.push_str(&column(name));
+            header.push_str(&extend_string(name, WIDTH));
         }
         writeln!(out, "{}", header.trim_end())?;
         writeln!(out, "{}", "-".repeat(80))?;
         for (k, v) in rows {
             let parts = split(k);
-            let mut line = column(&self.show(v));
+            let mut line = extend_string(&self.show(v), WIDTH);
             for (i, part) in parts.iter().enumerate() {
                 if i + 1 < parts.len() {
-                    line.push_str(&column(part));
+                    line.push_str(&extend_string(part, WIDTH));
                 } else {
                     line.push_str(part);
                 }
