@@ -15,6 +15,9 @@ pub enum Piece {
     Text(String),
     /// A field, and the name it was given by.
     Field(Field, String),
+    /// The format started with `*`: print a line even when a field has no
+    /// value (sysdig skips such lines otherwise).
+    ShowIncomplete,
 }
 
 /// How events are printed.
@@ -41,6 +44,13 @@ impl Format {
     /// (`%evt.num %proc.name %evt.arg.fd`); `%%` is a percent sign.
     pub fn template(text: &str) -> Result<Vec<Piece>, FormatError> {
         let mut pieces = Vec::new();
+        let text = match text.strip_prefix('*') {
+            Some(rest) => {
+                pieces.push(Piece::ShowIncomplete);
+                rest
+            }
+            None => text,
+        };
         let mut literal = String::new();
         let mut chars = text.char_indices().peekable();
         while let Some((at, c)) = chars.next() {
@@ -94,7 +104,7 @@ impl Format {
                 .iter()
                 .fold(Projection::MINIMAL, |p, piece| match piece {
                     Piece::Field(f, _) => p | f.projection(),
-                    Piece::Text(_) => p,
+                    Piece::Text(_) | Piece::ShowIncomplete => p,
                 })
         };
         match self {
@@ -156,13 +166,20 @@ impl Printer {
         match &self.format {
             Format::Default => default_line(e, &mut self.clock, &mut self.line),
             Format::Template(pieces) => {
+                let show_incomplete = matches!(pieces.first(), Some(Piece::ShowIncomplete));
                 for piece in pieces {
                     match piece {
                         Piece::Text(t) => self.line.extend_from_slice(t.as_bytes()),
                         Piece::Field(f, _) => {
                             let v = value(*f, e, &self.env, &mut self.scratch);
+                            if matches!(v, Value::None) && !show_incomplete {
+                                // As sysdig: a line with a field that has no
+                                // value is not printed.
+                                return Ok(());
+                            }
                             write_value(&v, &mut self.line);
                         }
+                        Piece::ShowIncomplete => {}
                     }
                 }
             }
@@ -353,6 +370,7 @@ mod tests {
             .map(|p| match p {
                 Piece::Text(t) => format!("T({t})"),
                 Piece::Field(_, n) => format!("F({n})"),
+                Piece::ShowIncomplete => "*".to_owned(),
             })
             .collect();
         assert_eq!(

@@ -8,8 +8,72 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 
-use capture_format::file::{CaptureReader, Chunk, Decoder, Projection};
+use capture_format::codec::Codec;
+use capture_format::file::{ByteSource, CaptureReader, Chunk, Decoder, Projection, WriterOptions};
+use capture_format::scap::{ImportStats, Importer, ScapError};
 use triggers::filter::Filter;
+
+/// Where a capture's bytes are: a syscap file, or a `.scap` file imported
+/// into memory.
+#[derive(Debug)]
+pub enum Source {
+    /// A syscap capture file, read in place.
+    File(File),
+    /// A capture built in memory from a `.scap` file.
+    Memory(Vec<u8>),
+}
+
+impl ByteSource for Source {
+    fn size(&self) -> std::io::Result<u64> {
+        match self {
+            Source::File(f) => f.size(),
+            Source::Memory(m) => m.size(),
+        }
+    }
+
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        match self {
+            Source::File(f) => f.read_exact_at(offset, buf),
+            Source::Memory(m) => m.read_exact_at(offset, buf),
+        }
+    }
+
+    fn as_slice(&self) -> Option<&[u8]> {
+        match self {
+            Source::File(_) => None,
+            Source::Memory(m) => Some(m),
+        }
+    }
+}
+
+/// What importing a `.scap` file skipped.
+#[derive(Debug)]
+pub struct ImportReport {
+    /// Counts.
+    pub stats: ImportStats,
+    /// Why reading stopped early, or the first corrupt event.
+    pub error: Option<ScapError>,
+}
+
+impl ImportReport {
+    /// One line per thing a user should know, for warnings.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some(e) = &self.error {
+            lines.push(format!("{e} (the events before it were read)"));
+        }
+        if self.stats.unknown_types > 0 {
+            lines.push(format!(
+                "skipped {} events of types newer than this reader",
+                self.stats.unknown_types
+            ));
+        }
+        if self.stats.corrupt > 1 {
+            lines.push(format!("skipped {} corrupt events", self.stats.corrupt));
+        }
+        lines
+    }
+}
 
 /// One capture file, opened (header and index read).
 #[derive(Debug)]
@@ -17,7 +81,15 @@ pub struct Input {
     /// Where it is.
     pub path: PathBuf,
     /// Its reader.
-    pub reader: CaptureReader<File>,
+    pub reader: CaptureReader<Source>,
+    /// Set when the file was a `.scap` file, imported on opening.
+    pub imported: Option<ImportReport>,
+}
+
+/// True when `head` starts a `.scap` file (a section header block) or a
+/// gzip stream (only `.scap` files are gzip-compressed as a whole).
+pub fn is_scap(head: &[u8]) -> bool {
+    head.starts_with(&[0x0A, 0x0D, 0x0D, 0x0A]) || head.starts_with(&[0x1F, 0x8B])
 }
 
 /// Why a capture could not be read.
@@ -31,6 +103,15 @@ pub enum ScanError {
         /// Cause.
         #[source]
         source: std::io::Error,
+    },
+    /// The `.scap` reader refused the file.
+    #[error("{}", path.display())]
+    Scap {
+        /// The file.
+        path: PathBuf,
+        /// Cause (names the byte offset).
+        #[source]
+        source: ScapError,
     },
     /// The capture format reader refused the file or a chunk.
     #[error("{}", path.display())]
@@ -46,17 +127,55 @@ pub enum ScanError {
 impl Input {
     /// Opens `path`; a truncated capture opens with what it holds.
     pub fn open(path: &Path) -> Result<Self, ScanError> {
-        let file = File::open(path).map_err(|source| ScanError::Open {
+        let open_err = |source| ScanError::Open {
             path: path.to_owned(),
             source,
-        })?;
-        let reader = CaptureReader::open(file).map_err(|source| ScanError::Format {
-            path: path.to_owned(),
-            source,
-        })?;
+        };
+        let file = File::open(path).map_err(open_err)?;
+        let mut head = [0u8; 4];
+        let n = std::os::unix::fs::FileExt::read_at(&file, &mut head, 0).map_err(open_err)?;
+        if is_scap(&head[..n]) {
+            return Self::import(path, file);
+        }
+        let reader =
+            CaptureReader::open(Source::File(file)).map_err(|source| ScanError::Format {
+                path: path.to_owned(),
+                source,
+            })?;
         Ok(Self {
             path: path.to_owned(),
             reader,
+            imported: None,
+        })
+    }
+
+    /// Imports a `.scap` file into an in-memory capture (uncompressed: it is
+    /// read once, right away).
+    fn import(path: &Path, file: File) -> Result<Self, ScanError> {
+        let scap_err = |source| ScanError::Scap {
+            path: path.to_owned(),
+            source,
+        };
+        let format_err = |source| ScanError::Format {
+            path: path.to_owned(),
+            source,
+        };
+        let mut importer = Importer::new(file).map_err(scap_err)?;
+        let options = WriterOptions {
+            codec: Codec::None,
+            ..WriterOptions::default()
+        };
+        let bytes = importer
+            .write_capture(Vec::new(), options)
+            .map_err(format_err)?;
+        let reader = CaptureReader::open(Source::Memory(bytes)).map_err(format_err)?;
+        Ok(Self {
+            path: path.to_owned(),
+            reader,
+            imported: Some(ImportReport {
+                stats: importer.stats(),
+                error: importer.take_error(),
+            }),
         })
     }
 }

@@ -53,6 +53,9 @@ impl StreamArgs {
             if let Some(t) = input.reader.truncation() {
                 eprintln!("syscap: warning: {}: {t}", input.path.display());
             }
+            for line in input.imported.iter().flat_map(scan::ImportReport::warnings) {
+                eprintln!("syscap: warning: {}: {line}", input.path.display());
+            }
             inputs.push(input);
         }
         let text = filter_words.join(" ");

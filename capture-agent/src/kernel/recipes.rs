@@ -81,6 +81,7 @@ pub static SPECS: &[Spec] = &[
     s(nr::MPROTECT, &[], &[Reg(0), Reg(1), Reg(2)]),
     s(nr::MUNMAP, &[], &[Reg(0), Reg(1)]),
     s(nr::BRK, &[], &[Reg(0)]),
+    s(nr::IOCTL, &[], &[Int(0), Reg(1), Reg(2)]),
     s(nr::PREAD64, &[DATA1], &[Int(0), Reg(2), Blob(0), Reg(3)]),
     s(nr::PWRITE64, &[DATA1], &[Int(0), Reg(2), Blob(0), Reg(3)]),
     s(nr::READV, &[(blob::IOVEC, 1, 2)], &[Int(0), Ret, Blob(0)]),

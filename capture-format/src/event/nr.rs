@@ -24,6 +24,8 @@ pub const MPROTECT: u16 = 10;
 pub const MUNMAP: u16 = 11;
 /// `brk`.
 pub const BRK: u16 = 12;
+/// `ioctl`.
+pub const IOCTL: u16 = 16;
 /// `pread64`.
 pub const PREAD64: u16 = 17;
 /// `pwrite64`.

@@ -138,6 +138,13 @@ pub(super) static TYPED_SYSCALLS: &[EventInfo] = &[
         MEM,
     ),
     sys(12, "brk", &[a("addr", Hex)], Addr, MEM),
+    sys(
+        16,
+        "ioctl",
+        &[FD, a("request", Hex), a("argument", Hex)],
+        Status,
+        FILE,
+    ),
     sys(17, "pread", &[FD, SIZE, DATA, a("pos", Int)], RSize, RD),
     sys(18, "pwrite", &[FD, SIZE, DATA, a("pos", Int)], RSize, WR),
     sys(19, "readv", &[FD, SIZE, DATA], RSize, RD),

@@ -9,8 +9,17 @@
 
 use std::io::{self, BufRead, BufReader, Read};
 
+mod decode;
+mod events;
+mod import;
+mod ppm;
 mod tables;
 
+pub use decode::{MAX_PARAMS, STATE_ONLY, ScapEvent, Value, decode_event, sockaddr, socktuple};
+pub use events::{
+    Direction, ParamInfo, ParamType, ScapEventInfo, event_info, event_types, syscall_code_name,
+};
+pub use import::{ImportStats, Importer};
 pub use tables::{ScapFd, ScapFdInfo, ScapThread, fd_list, process_list, user_list};
 
 /// Section header block type.

@@ -178,10 +178,14 @@ impl Tracker {
     fn process_entry(&mut self, pid: i64) -> &mut Process {
         if !self.processes.contains_key(&pid) {
             let key = self.new_key();
+            // Nothing is known about it: not even that it runs as root.
             let info = ProcessInfo {
                 key,
                 pid,
                 vpid: pid,
+                uid: u32::MAX,
+                gid: u32::MAX,
+                loginuid: u32::MAX,
                 ..ProcessInfo::default()
             };
             self.processes.insert(
@@ -457,8 +461,10 @@ impl Tracker {
                 // Unconnected UDP sockets learn their peer from each datagram.
                 if let Some(Arg::SockTuple(t)) = arg("tuple") {
                     let key = self.new_key();
+                    // A connected socket keeps the ends of its connect.
                     if let Some(fd) = Self::fd_arg(rec).and_then(|n| self.fd_mut(pid, n))
-                        && (fd.l4proto == L4Proto::Udp || matches!(fd.ends, SocketEnds::None))
+                        && ((fd.l4proto == L4Proto::Udp && fd.role != SocketRole::Client)
+                            || matches!(fd.ends, SocketEnds::None))
                     {
                         fd.key = key;
                         set_tuple(fd, t);

@@ -651,7 +651,7 @@ mod tests {
         );
         assert_eq!(types("evt.type=open or proc.name=x"), None);
         assert_eq!(types("not evt.type=open"), None);
-        let f = Filter::new("proc.name=nginx and fd.name contains x").unwrap();
+        let f = Filter::new("proc.name=nginx and fd.num > 2").unwrap();
         assert!(f.projection().contains(Projection::THREAD | Projection::FD));
         assert!(!f.projection().contains(Projection::ARGS));
         assert_eq!(f.comms.as_ref().map(BTreeSet::len), Some(1));

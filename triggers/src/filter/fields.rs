@@ -519,8 +519,9 @@ impl Field {
             | F::GroupGid
             | F::ContainerId
             | F::K8sPodUid => Projection::THREAD,
+            // The fd argument tells an unknown fd from no fd.
+            F::FdName => Projection::FD | Projection::ARGS,
             F::FdNum
-            | F::FdName
             | F::FdType
             | F::FdTypechar
             | F::FdDirectory
@@ -581,7 +582,7 @@ pub fn value<'a>(field: Field, e: &Event<'a>, env: &'a Env, scratch: &'a mut Vec
     if columns == Projection::THREAD {
         return process_value(field, e, scratch);
     }
-    if columns == Projection::FD {
+    if columns == Projection::FD || field == F::FdName {
         return fd_value(field, e, scratch);
     }
     match field {
@@ -593,7 +594,9 @@ pub fn value<'a>(field: Field, e: &Event<'a>, env: &'a Env, scratch: &'a mut Vec
         F::EvtRawtime => Value::Num(e.ts()),
         F::EvtReltime => Value::Num(e.ts().saturating_sub(env.capture_start)),
         F::EvtType => Value::Str(e.ty().name().as_bytes()),
-        F::EvtDir => Value::Str(if e.returned() || !e.ty().is_syscall() {
+        // Kernel and metadata events have one direction, shown as sysdig
+        // shows its enter-only events.
+        F::EvtDir => Value::Str(if e.returned() && e.ty().is_syscall() {
             b"<"
         } else {
             b">"
@@ -753,7 +756,14 @@ fn process_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> V
         }),
         F::ThreadTid => thread(e, |t| num(t.tid())),
         F::UserUid => thread(e, |t| Value::Num(u64::from(t.uid()))),
-        F::UserName => thread(e, |t| Value::Str(t.user())),
+        // A uid the user table does not name has no user name (sysdig: <NA>).
+        F::UserName => thread(e, |t| {
+            if t.user().is_empty() {
+                Value::None
+            } else {
+                Value::Str(t.user())
+            }
+        }),
         F::GroupGid => thread(e, |t| Value::Num(u64::from(t.gid()))),
         F::ContainerId => thread(e, |t| {
             Value::Str(if t.container_id().is_empty() {
@@ -774,7 +784,22 @@ fn fd_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value<
     match field {
         F::FdNum => fd(e, |f| Value::Signed(f.num())),
         F::FdName => {
-            let Some(f) = e.fd() else { return Value::None };
+            let Some(f) = e.fd() else {
+                // An fd the state does not know: sysdig shows an empty name
+                // (and no value at all for events without an fd).
+                let info = e.ty().info();
+                let has_fd = info
+                    .args
+                    .iter()
+                    .position(|a| a.kind == capture_format::event::ArgKind::Fd)
+                    .and_then(|i| e.arg(i).as_int())
+                    .is_some_and(|n| n >= 0);
+                return if has_fd && info.typed {
+                    Value::Str(b"")
+                } else {
+                    Value::None
+                };
+            };
             match f.ends() {
                 FdEnds::None => Value::Str(f.name()),
                 ends => {

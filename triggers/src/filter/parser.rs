@@ -220,6 +220,14 @@ impl Parser<'_> {
                 tok: Tok::Word(text) | Tok::Quoted(text),
                 span,
             }) => Ok(Literal { text, span }),
+            // sysdig's `evt.dir = <`: a direction symbol is a value here.
+            Some(Token {
+                tok: Tok::Op(sym @ ("<" | ">")),
+                span,
+            }) => Ok(Literal {
+                text: sym.to_owned(),
+                span,
+            }),
             Some(other) => Err(FilterError::new(
                 format!(
                     "expected a value after '{}', found {}",
@@ -386,6 +394,8 @@ mod tests {
                 ]),
             ),
             ("evt.arg.fd = 3", check("evt.arg.fd", Op::Eq, &["3"])),
+            ("evt.dir=<", check("evt.dir", Op::Eq, &["<"])),
+            ("evt.dir != >", check("evt.dir", Op::Ne, &[">"])),
             (
                 "proc.aname[2] = bash",
                 check("proc.aname[2]", Op::Eq, &["bash"]),

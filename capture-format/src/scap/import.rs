@@ -1,0 +1,806 @@
+//! Turns a `.scap` stream into syscap records: the first section's process,
+//! fd and user tables become the state snapshot; the enter and exit events
+//! of one system call become one record (arguments from both); events with
+//! no pair (procexit, signals, procinfo, container, scheduler and meta
+//! events) become records of their own.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use super::decode::{STATE_ONLY, ScapEvent, Value, decode_event};
+use super::events::{ScapEventInfo, syscall_code_name};
+use super::tables::{ScapFd, ScapFdInfo, ScapThread};
+use super::{
+    Block, BlockKind, BlockReader, MachineInfo, ScapError, fd_list, machine_info, ppm,
+    process_list, user_list,
+};
+use crate::event::{Arg, ArgKind, EventType, OwnedSockAddr, OwnedSockTuple, Record, RecordFlags};
+use crate::state::{
+    FdInfo, FdKind, L4Proto, ProcessInfo, Snapshot, SocketEnds, SocketRole, ThreadInfo,
+};
+
+/// Most arguments a record built here carries.
+const MAX_ARGS: usize = 32;
+
+/// What an import read and skipped.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct ImportStats {
+    /// Event blocks read.
+    pub events: u64,
+    /// Records produced.
+    pub records: u64,
+    /// Events of types newer than the table (skipped).
+    pub unknown_types: u64,
+    /// Events kept only for state by fatfile writers (not shown, skipped).
+    pub state_only: u64,
+    /// Corrupt events skipped.
+    pub corrupt: u64,
+    /// Sections after the first.
+    pub extra_sections: u32,
+}
+
+/// Reads a `.scap` stream as syscap records.
+pub struct Importer {
+    blocks: BlockReader,
+    body: Vec<u8>,
+    /// An event block read ahead while collecting the tables.
+    first_event: Option<Block>,
+    snapshot: Snapshot,
+    machine: Option<MachineInfo>,
+    state: State,
+    error: Option<ScapError>,
+}
+
+impl std::fmt::Debug for Importer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Importer")
+            .field("stats", &self.state.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An enter event waiting for its exit.
+struct Pending {
+    ty: u16,
+    has_flags: bool,
+    v2: bool,
+    body: Vec<u8>,
+}
+
+#[derive(Default)]
+struct State {
+    pids: HashMap<i64, i64>,
+    pending: HashMap<i64, Pending>,
+    spare: Vec<Vec<u8>>,
+    argv: Vec<u8>,
+    text: Vec<u8>,
+    types: Vec<Option<EventType>>,
+    stats: ImportStats,
+    first_corrupt: Option<ScapError>,
+}
+
+impl Importer {
+    /// Opens a stream (raw or gzip) and reads its tables, up to the first
+    /// event.
+    pub fn new(input: impl Read + 'static) -> Result<Self, ScapError> {
+        let mut blocks = BlockReader::new(input)?;
+        let mut body = Vec::new();
+        let mut threads = Vec::new();
+        let mut fds: Vec<(i64, Vec<ScapFd>)> = Vec::new();
+        let mut snapshot = Snapshot::default();
+        let mut machine = None;
+        let mut sections = 0;
+        let mut first_event = None;
+        while let Some(block) = blocks.next_block(&mut body)? {
+            match block.kind {
+                BlockKind::SectionHeader => {
+                    sections += 1;
+                    if sections > 1 {
+                        first_event = Some(block);
+                        break;
+                    }
+                }
+                BlockKind::MachineInfo => machine = Some(machine_info(&body)),
+                BlockKind::ProcessList(v) => threads.extend(process_list(v, &body, block.offset)?),
+                BlockKind::FdList(v) => fds.push(fd_list(v, &body, block.offset)?),
+                BlockKind::UserList(v) => {
+                    let (users, groups) = user_list(v, &body, block.offset)?;
+                    snapshot.users.extend(users);
+                    snapshot.groups.extend(groups);
+                }
+                BlockKind::Event { .. } => {
+                    first_event = Some(block);
+                    break;
+                }
+                BlockKind::InterfaceList(_) | BlockKind::Unknown(_) => {}
+            }
+        }
+        let mut state = State {
+            types: vec![None; super::events::event_types()],
+            ..State::default()
+        };
+        build_snapshot(&mut snapshot, &threads, &fds, &mut state.pids);
+        snapshot.ts = machine.as_ref().map_or(0, |m: &MachineInfo| m.boot_ts);
+        Ok(Self {
+            blocks,
+            body,
+            first_event,
+            snapshot,
+            machine,
+            state,
+            error: None,
+        })
+    }
+
+    /// The state at the start of the capture (from the first section's
+    /// tables).
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+
+    /// The machine the capture was taken on, when the file says.
+    pub fn machine(&self) -> Option<&MachineInfo> {
+        self.machine.as_ref()
+    }
+
+    /// What was read and skipped so far.
+    pub fn stats(&self) -> ImportStats {
+        self.state.stats
+    }
+
+    /// Why reading stopped before the end of the file (a truncated or
+    /// corrupt block), or the first corrupt event skipped.
+    pub fn error(&self) -> Option<&ScapError> {
+        self.error.as_ref().or(self.state.first_corrupt.as_ref())
+    }
+
+    /// Takes the error [`Importer::error`] reports.
+    pub fn take_error(&mut self) -> Option<ScapError> {
+        self.error
+            .take()
+            .or_else(|| self.state.first_corrupt.take())
+    }
+
+    /// Hands every record to `sink`, in the order the system calls returned.
+    /// A truncated or corrupt file ends the stream early (see
+    /// [`Importer::error`]); only `sink`'s errors are returned.
+    pub fn run<E>(&mut self, mut sink: impl FnMut(&Record<'_>) -> Result<(), E>) -> Result<(), E> {
+        loop {
+            let block = match self.first_event.take() {
+                Some(b) => b,
+                None => match self.blocks.next_block(&mut self.body) {
+                    Ok(Some(b)) => b,
+                    Ok(None) => break,
+                    Err(e) => {
+                        self.error = Some(e);
+                        break;
+                    }
+                },
+            };
+            match block.kind {
+                BlockKind::Event { flags, v2, .. } => {
+                    self.state.stats.events += 1;
+                    self.state
+                        .event(&self.body, flags, v2, block.offset, &mut sink)?;
+                }
+                BlockKind::SectionHeader => self.state.stats.extra_sections += 1,
+                _ => {}
+            }
+        }
+        self.state.flush(&mut sink)
+    }
+}
+
+fn fd_kind(kind: u8) -> FdKind {
+    match kind {
+        1 | 16 => FdKind::File,
+        2 => FdKind::Directory,
+        3 | 5 => FdKind::Ipv4,
+        4 | 6 => FdKind::Ipv6,
+        7 => FdKind::Pipe,
+        8 => FdKind::Unix,
+        9 => FdKind::Event,
+        11 => FdKind::SignalFd,
+        12 => FdKind::EventPoll,
+        13 => FdKind::Inotify,
+        14 => FdKind::TimerFd,
+        15 => FdKind::Netlink,
+        17 => FdKind::Bpf,
+        18 => FdKind::UserFaultFd,
+        19 => FdKind::IoUring,
+        20 => FdKind::Memfd,
+        21 => FdKind::PidFd,
+        _ => FdKind::Unknown,
+    }
+}
+
+fn l4proto(p: u8) -> L4Proto {
+    match p {
+        2 => L4Proto::Tcp,
+        3 => L4Proto::Udp,
+        4 => L4Proto::Icmp,
+        5 => L4Proto::Raw,
+        _ => L4Proto::Unknown,
+    }
+}
+
+fn sock_addr(ip: &[u8], port: u16) -> OwnedSockAddr {
+    if let Ok(v4) = <[u8; 4]>::try_from(ip) {
+        return OwnedSockAddr::V4(std::net::SocketAddrV4::new(v4.into(), port));
+    }
+    let bytes: [u8; 16] = ip.try_into().unwrap_or_default();
+    let v6 = std::net::Ipv6Addr::from(bytes);
+    match v6.to_ipv4_mapped() {
+        Some(v4) => OwnedSockAddr::V4(std::net::SocketAddrV4::new(v4, port)),
+        None => OwnedSockAddr::V6(std::net::SocketAddrV6::new(v6, port, 0, 0)),
+    }
+}
+
+fn tuple(local: OwnedSockAddr, remote: OwnedSockAddr) -> Option<OwnedSockTuple> {
+    Some(match (local, remote) {
+        (OwnedSockAddr::V4(src), OwnedSockAddr::V4(dst)) => OwnedSockTuple::V4 { src, dst },
+        (OwnedSockAddr::V6(src), OwnedSockAddr::V6(dst)) => OwnedSockTuple::V6 { src, dst },
+        _ => return None,
+    })
+}
+
+fn fd_info(pid: i64, fd: &ScapFd) -> FdInfo {
+    let mut info = FdInfo {
+        pid,
+        fd: fd.fd,
+        kind: fd_kind(fd.kind),
+        ..FdInfo::default()
+    };
+    match &fd.info {
+        ScapFdInfo::Nothing => {}
+        ScapFdInfo::Name(name) => info.name.clone_from(name),
+        ScapFdInfo::File { flags, name, .. } => {
+            info.name.clone_from(name);
+            info.flags = ppm::open_flags(*flags);
+        }
+        ScapFdInfo::Connected {
+            local,
+            remote,
+            local_port,
+            remote_port,
+            l4proto: p,
+        } => {
+            info.l4proto = l4proto(*p);
+            if let Some(t) = tuple(
+                sock_addr(local, *local_port),
+                sock_addr(remote, *remote_port),
+            ) {
+                info.ends = SocketEnds::Tuple(t);
+            }
+        }
+        ScapFdInfo::Server {
+            ip,
+            port,
+            l4proto: p,
+        } => {
+            info.l4proto = l4proto(*p);
+            info.role = SocketRole::Server;
+            info.ends = SocketEnds::Local(sock_addr(ip, *port));
+        }
+        ScapFdInfo::Unix { source, dest, name } => {
+            info.name.clone_from(name);
+            info.ends = SocketEnds::Tuple(OwnedSockTuple::Unix {
+                src: *source,
+                dst: *dest,
+                path: name.clone(),
+            });
+        }
+    }
+    info
+}
+
+/// Fills `snap` from a section's tables; `pids` learns each thread's process.
+fn build_snapshot(
+    snap: &mut Snapshot,
+    threads: &[ScapThread],
+    fds: &[(i64, Vec<ScapFd>)],
+    pids: &mut HashMap<i64, i64>,
+) {
+    for t in threads {
+        pids.insert(t.tid, t.pid);
+    }
+    let user = |uid: u32| {
+        snap.users
+            .iter()
+            .find(|u| u.uid == uid)
+            .map(|u| u.name.clone())
+            .unwrap_or_default()
+    };
+    let group = |gid: u32| {
+        snap.groups
+            .iter()
+            .find(|g| g.gid == gid)
+            .map(|g| g.name.clone())
+            .unwrap_or_default()
+    };
+    let mut processes: Vec<ProcessInfo> = Vec::new();
+    let mut seen: HashMap<i64, usize> = HashMap::new();
+    for t in threads {
+        // The main thread describes the process; otherwise the first seen.
+        let main = t.tid == t.pid;
+        if seen.contains_key(&t.pid) && !main {
+            continue;
+        }
+        let p = ProcessInfo {
+            pid: t.pid,
+            ppid: pids.get(&t.ptid).copied().unwrap_or(t.ptid),
+            vpid: t.vpid,
+            exe: t.exe.clone(),
+            exepath: t.exepath.clone(),
+            args: t.args.clone(),
+            cwd: t.cwd.clone(),
+            uid: t.uid,
+            gid: t.gid,
+            loginuid: t.loginuid,
+            user: user(t.uid),
+            group: group(t.gid),
+            vm_size: u64::from(t.vmsize_kb) * 1024,
+            vm_rss: u64::from(t.vmrss_kb) * 1024,
+            fd_limit: t.fdlimit,
+            ..ProcessInfo::default()
+        };
+        if let Some(&i) = seen.get(&t.pid) {
+            processes[i] = p;
+        } else {
+            seen.insert(t.pid, processes.len());
+            processes.push(p);
+        }
+    }
+    snap.processes = processes;
+    snap.threads = threads
+        .iter()
+        .map(|t| ThreadInfo {
+            tid: t.tid,
+            pid: t.pid,
+            vtid: t.vtid,
+            comm: t.comm.clone(),
+            ..ThreadInfo::default()
+        })
+        .collect();
+    for (tid, list) in fds {
+        let pid = pids.get(tid).copied().unwrap_or(*tid);
+        snap.fds.extend(list.iter().map(|fd| fd_info(pid, fd)));
+    }
+}
+
+/// Converts a parameter value into an argument of kind `kind`.
+fn to_arg<'a>(v: Value<'a>, table: Option<&str>, kind: ArgKind) -> Arg<'a> {
+    match v {
+        Value::Int(i) => Arg::Int(table.map_or(i, |t| ppm::to_linux(t, i))),
+        Value::Str(s) if kind != ArgKind::Hex => Arg::Str(s),
+        Value::Bytes(b) if kind == ArgKind::Data => Arg::Bytes(b),
+        Value::Bytes(b) if kind != ArgKind::Hex => Arg::Str(b),
+        Value::SockAddr(a) => Arg::SockAddr(a),
+        Value::SockTuple(t) => Arg::SockTuple(t),
+        _ => Arg::Absent,
+    }
+}
+
+/// The value of parameter `name`, from the exit event first.
+fn lookup<'a>(
+    name: &str,
+    exit: Option<&ScapEvent<'a>>,
+    enter: Option<&ScapEvent<'a>>,
+) -> Option<(Value<'a>, Option<&'static str>)> {
+    for ev in [exit, enter].into_iter().flatten() {
+        if let Some(i) = ev.info.param_index(name)
+            && let Some(v) = ev.value(i)
+            && v != Value::Empty
+        {
+            return Some((v, ev.info.params[i].table));
+        }
+    }
+    None
+}
+
+fn is_pair_event(info: &ScapEventInfo) -> bool {
+    // Single-direction events have an unused exit partner.
+    info.is_enter() && super::events::event_info(info.ty + 1).is_some_and(|x| !x.unused)
+}
+
+impl State {
+    fn event<E>(
+        &mut self,
+        body: &[u8],
+        has_flags: bool,
+        v2: bool,
+        offset: u64,
+        sink: &mut impl FnMut(&Record<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let ev = match decode_event(body, has_flags, v2, offset) {
+            Ok(Some(ev)) => ev,
+            Ok(None) => {
+                self.stats.unknown_types += 1;
+                return Ok(());
+            }
+            Err(e) => {
+                self.stats.corrupt += 1;
+                self.first_corrupt.get_or_insert(e);
+                return Ok(());
+            }
+        };
+        if ev.dump_flags & STATE_ONLY != 0 {
+            self.stats.state_only += 1;
+            return Ok(());
+        }
+        if ev.info.unused {
+            return Ok(());
+        }
+        if ev.info.is_enter() {
+            if !is_pair_event(ev.info) {
+                // procexit ends a thread: a call still pending never returns.
+                if matches!(ev.info.name, "procexit") {
+                    self.flush_tid(ev.tid, sink)?;
+                }
+                return self.single(&ev, sink);
+            }
+            self.flush_tid(ev.tid, sink)?;
+            let mut buf = self.spare.pop().unwrap_or_default();
+            buf.clear();
+            buf.extend_from_slice(body);
+            self.pending.insert(
+                ev.tid,
+                Pending {
+                    ty: ev.ty,
+                    has_flags,
+                    v2,
+                    body: buf,
+                },
+            );
+            return Ok(());
+        }
+        let pending = match self.pending.remove(&ev.tid) {
+            Some(p) if p.ty + 1 == ev.ty => Some(p),
+            Some(p) => {
+                self.emit_unreturned(ev.tid, p, sink)?;
+                None
+            }
+            None => None,
+        };
+        let enter = pending.as_ref().and_then(|p| {
+            decode_event(&p.body, p.has_flags, p.v2, offset)
+                .ok()
+                .flatten()
+        });
+        let result = self.syscall(enter.as_ref(), Some(&ev), sink);
+        if let Some(p) = pending {
+            self.spare.push(p.body);
+        }
+        result
+    }
+
+    /// Emits the call pending on `tid`, if any, as one that never returned.
+    fn flush_tid<E>(
+        &mut self,
+        tid: i64,
+        sink: &mut impl FnMut(&Record<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        match self.pending.remove(&tid) {
+            Some(p) => self.emit_unreturned(tid, p, sink),
+            None => Ok(()),
+        }
+    }
+
+    fn emit_unreturned<E>(
+        &mut self,
+        _tid: i64,
+        p: Pending,
+        sink: &mut impl FnMut(&Record<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let enter = decode_event(&p.body, p.has_flags, p.v2, 0).ok().flatten();
+        let result = match enter {
+            Some(enter) => self.syscall(Some(&enter), None, sink),
+            None => Ok(()),
+        };
+        self.spare.push(p.body);
+        result
+    }
+
+    /// At the end: every call still pending never returned, oldest first.
+    fn flush<E>(&mut self, sink: &mut impl FnMut(&Record<'_>) -> Result<(), E>) -> Result<(), E> {
+        let mut rest: Vec<(i64, Pending)> = self.pending.drain().collect();
+        rest.sort_by_key(|(tid, p)| {
+            (
+                super::u64_at(&p.body, if p.has_flags { 6 } else { 2 }),
+                *tid,
+            )
+        });
+        for (tid, p) in rest {
+            self.emit_unreturned(tid, p, sink)?;
+        }
+        Ok(())
+    }
+
+    fn pid_of(&self, tid: i64) -> i64 {
+        self.pids.get(&tid).copied().unwrap_or(0)
+    }
+
+    /// The syscap type of a system call event.
+    fn syscall_type(&mut self, ev: &ScapEvent<'_>) -> Option<EventType> {
+        if ev.info.name == "syscall" {
+            let code = match ev.value(0) {
+                Some(Value::Int(c)) => u16::try_from(c).ok()?,
+                _ => return None,
+            };
+            return syscall_code_name(code)
+                .and_then(EventType::from_name)
+                .filter(|t| t.is_syscall());
+        }
+        let slot = self.types.get_mut(usize::from(ev.ty))?;
+        if slot.is_none() {
+            *slot = EventType::from_name(ev.info.name).filter(|t| t.is_syscall());
+        }
+        *slot
+    }
+
+    fn syscall<E>(
+        &mut self,
+        enter: Option<&ScapEvent<'_>>,
+        exit: Option<&ScapEvent<'_>>,
+        sink: &mut impl FnMut(&Record<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let Some(first) = enter.or(exit) else {
+            return Ok(());
+        };
+        let tid = first.tid;
+        let Some(ty) = self.syscall_type(first) else {
+            return self.other(first, sink);
+        };
+        let ret = exit
+            .and_then(|x| match (x.info.params.first(), x.value(0)) {
+                (Some(p), Some(Value::Int(v))) if matches!(p.name, "res" | "fd") => Some(v),
+                _ => None,
+            })
+            .unwrap_or(0);
+        self.learn(ty, tid, ret, exit, sink)?;
+        let info = ty.info();
+        // execve's argument vector is argv[0] (`exe`) plus `args`.
+        self.argv.clear();
+        if matches!(info.name, "execve" | "execveat")
+            && let Some((Value::Str(exe), _)) = lookup("exe", exit, enter)
+        {
+            self.argv.extend_from_slice(exe);
+            self.argv.push(0);
+            if let Some((Value::Bytes(rest), _)) = lookup("args", exit, enter) {
+                self.argv.extend_from_slice(rest);
+            }
+        }
+        let mut args = [Arg::Absent; MAX_ARGS];
+        let n = info.args.len().min(MAX_ARGS);
+        for (slot, def) in args.iter_mut().zip(info.args) {
+            *slot = match def.name {
+                "args" if !self.argv.is_empty() => Arg::Str(&self.argv),
+                "filename" | "pathname" if matches!(info.name, "execve" | "execveat") => {
+                    lookup(def.name, exit, enter)
+                        .or_else(|| lookup("exe", exit, enter))
+                        .map_or(Arg::Absent, |(v, t)| to_arg(v, t, def.kind))
+                }
+                name => {
+                    lookup(name, exit, enter).map_or(Arg::Absent, |(v, t)| to_arg(v, t, def.kind))
+                }
+            };
+        }
+        let (ts, latency, cpu, flags) = match (enter, exit) {
+            (Some(e), Some(x)) => (
+                e.ts,
+                x.ts.saturating_sub(e.ts),
+                x.cpu,
+                RecordFlags::default(),
+            ),
+            (None, Some(x)) => (x.ts, 0, x.cpu, RecordFlags::default()),
+            (Some(e), None) => (e.ts, 0, e.cpu, RecordFlags::NO_RETURN),
+            (None, None) => return Ok(()),
+        };
+        let rec = Record {
+            ty,
+            flags,
+            ts,
+            latency,
+            cpu,
+            tid,
+            pid: self.pid_of(tid),
+            ret,
+            args: &args[..n],
+        };
+        self.stats.records += 1;
+        sink(&rec)
+    }
+
+    /// Learns thread-to-process links from clone and execve exits; a child
+    /// seen first in its own clone exit is announced by a `procfork`.
+    fn learn<E>(
+        &mut self,
+        ty: EventType,
+        tid: i64,
+        ret: i64,
+        exit: Option<&ScapEvent<'_>>,
+        sink: &mut impl FnMut(&Record<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let Some(x) = exit else { return Ok(()) };
+        let name = ty.info().name;
+        if matches!(name, "execve" | "execveat")
+            && ret == 0
+            && let Some(pid) = x.int_of("pid")
+        {
+            // A process the tables did not list: its parent forked it
+            // before the capture started.
+            if self.pids.insert(tid, pid).is_none()
+                && let Some(ptid) = x.int_of("ptid")
+            {
+                self.fork_record(ptid, tid, pid, 0, x, sink)?;
+            }
+        }
+        if !matches!(name, "clone" | "clone3" | "fork" | "vfork") {
+            return Ok(());
+        }
+        let flags = x
+            .int_of("flags")
+            .map_or(0, |f| ppm::to_linux("clone_flags", f));
+        let thread = flags & i64::from(libc_clone_thread()) != 0;
+        if ret > 0 {
+            let parent_pid = self.pid_of(tid);
+            self.pids.entry(ret).or_insert(if thread && parent_pid > 0 {
+                parent_pid
+            } else {
+                ret
+            });
+        } else if ret == 0 && !self.pids.contains_key(&tid) {
+            let pid = x.int_of("pid").unwrap_or(tid);
+            self.pids.insert(tid, pid);
+            if let Some(ptid) = x.int_of("ptid") {
+                self.fork_record(ptid, tid, pid, flags, x, sink)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A `procfork` record: `ptid` created thread `tid` of process `pid`.
+    fn fork_record<E>(
+        &mut self,
+        ptid: i64,
+        tid: i64,
+        pid: i64,
+        flags: i64,
+        x: &ScapEvent<'_>,
+        sink: &mut impl FnMut(&Record<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let args = [Arg::Int(tid), Arg::Int(pid), Arg::Int(flags)];
+        let rec = Record {
+            ty: EventType::PROC_FORK,
+            ts: x.ts,
+            cpu: x.cpu,
+            tid: ptid,
+            pid: self.pid_of(ptid),
+            args: &args,
+            ..Record::default()
+        };
+        self.stats.records += 1;
+        sink(&rec)
+    }
+
+    /// An event with no pair.
+    fn single<E>(
+        &mut self,
+        ev: &ScapEvent<'_>,
+        sink: &mut impl FnMut(&Record<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let ty = match ev.info.name {
+            "procexit" => EventType::PROC_EXIT,
+            "signaldeliver" => EventType::SIGNAL_DELIVER,
+            "procinfo" => EventType::PROC_INFO,
+            "container" if ev.info.param_index("id").is_some() => EventType::CONTAINER,
+            _ => return self.other(ev, sink),
+        };
+        let info = ty.info();
+        let mut args = [Arg::Absent; MAX_ARGS];
+        let n = info.args.len().min(MAX_ARGS);
+        for (slot, def) in args.iter_mut().zip(info.args) {
+            *slot = lookup(def.name, None, Some(ev))
+                .map_or(Arg::Absent, |(v, t)| to_arg(v, t, def.kind));
+        }
+        let tid = if ev.tid == -1 { 0 } else { ev.tid };
+        let rec = Record {
+            ty,
+            ts: ev.ts,
+            cpu: ev.cpu,
+            tid,
+            pid: self.pid_of(tid),
+            args: &args[..n],
+            ..Record::default()
+        };
+        self.stats.records += 1;
+        sink(&rec)
+    }
+
+    /// Any other event: its name, and its parameters as `name=value` text.
+    fn other<E>(
+        &mut self,
+        ev: &ScapEvent<'_>,
+        sink: &mut impl FnMut(&Record<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        use std::io::Write as _;
+        self.text.clear();
+        for (i, p) in ev.info.params.iter().enumerate() {
+            let Some(v) = ev.value(i) else { break };
+            if !self.text.is_empty() {
+                self.text.push(b' ');
+            }
+            let _ = write!(self.text, "{}=", p.name);
+            match v {
+                Value::Int(n) => {
+                    let _ = write!(self.text, "{n}");
+                }
+                Value::Str(s) | Value::Bytes(s) => self.text.extend(s.iter().map(|&b| {
+                    if b.is_ascii_graphic() || b == b' ' {
+                        b
+                    } else {
+                        b'.'
+                    }
+                })),
+                Value::SockAddr(_) | Value::SockTuple(_) | Value::Empty | Value::Malformed(_) => {}
+            }
+        }
+        let name = if ev.info.name == "syscall" {
+            match ev.value(0) {
+                Some(Value::Int(c)) => u16::try_from(c)
+                    .ok()
+                    .and_then(syscall_code_name)
+                    .unwrap_or("syscall"),
+                _ => "syscall",
+            }
+        } else {
+            ev.info.name
+        };
+        let args = [Arg::Str(name.as_bytes()), Arg::Str(&self.text)];
+        let tid = if ev.tid == -1 { 0 } else { ev.tid };
+        let rec = Record {
+            ty: EventType::OTHER,
+            ts: ev.ts,
+            cpu: ev.cpu,
+            tid,
+            pid: self.pid_of(tid),
+            args: &args,
+            ..Record::default()
+        };
+        self.stats.records += 1;
+        sink(&rec)
+    }
+}
+
+/// Linux `CLONE_THREAD`.
+const fn libc_clone_thread() -> u32 {
+    0x0001_0000
+}
+
+impl Importer {
+    /// Writes the whole stream as a syscap capture to `out`; what the
+    /// import skipped is in [`Importer::stats`] and [`Importer::error`].
+    pub fn write_capture<W: std::io::Write>(
+        &mut self,
+        out: W,
+        options: crate::file::WriterOptions,
+    ) -> crate::Result<W> {
+        let machine = self.machine.clone().unwrap_or_default();
+        let header = crate::file::CaptureHeader {
+            hostname: machine.hostname,
+            producer: format!("syscap {} (imported from .scap)", env!("CARGO_PKG_VERSION")),
+            snaplen: 80,
+            num_cpus: machine.num_cpus,
+            memory_bytes: machine.memory_bytes,
+            ..crate::file::CaptureHeader::default()
+        };
+        let mut writer = crate::file::Writer::new(out, &header, options)?;
+        writer.write_snapshot(&self.snapshot)?;
+        let mut tracker = crate::state::Tracker::from_snapshot(&self.snapshot);
+        self.run(|rec| {
+            let ctx = tracker.apply(rec);
+            writer.write(rec, &ctx)
+        })?;
+        Ok(writer.finish()?.0)
+    }
+}
