@@ -77,6 +77,9 @@ enum Command {
         /// Tables as JSON.
         #[arg(long)]
         json: bool,
+        /// Rows of a table chisel to show, instead of its own limit (0: all).
+        #[arg(long, value_name = "N")]
+        rows: Option<usize>,
     },
     /// Converts captures to JSON lines (one object per event).
     Convert {
@@ -142,11 +145,12 @@ fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
             words,
             filter,
             json,
+            rows,
         } => {
             if list {
                 return Ok(inspect_cli::chisels::write_list(out)?);
             }
-            stream::chisel(&words, filter.as_deref(), json, out)
+            stream::chisel(&words, filter.as_deref(), json, rows, out)
         }
         Command::Convert { input, output } => stream::convert(&input, &output, out),
         Command::Fields => Ok(triggers::filter::write_field_list(out)?),

@@ -285,6 +285,7 @@ pub fn chisel(
     words: &[String],
     filter: Option<&str>,
     json: bool,
+    rows: Option<usize>,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let (name, rest) = words
@@ -301,6 +302,11 @@ pub fn chisel(
         );
     }
     let mut chisel = inspect_cli::chisels::make(name, &rest[captures..])?;
+    if let Some(n) = rows
+        && !chisel.set_rows(n)
+    {
+        anyhow::bail!("chisel {name}: --rows applies to table chisels only");
+    }
     let mut stream_words: Vec<String> = rest[..captures].to_vec();
     stream_words.extend(filter.map(str::to_owned));
     let args = StreamArgs {

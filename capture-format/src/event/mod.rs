@@ -45,6 +45,10 @@ impl EventType {
     pub const PROC_INFO: Self = Self(1031);
     /// Any other kernel or library event, named by its first argument.
     pub const OTHER: Self = Self(1032);
+    /// The scheduler switched to another thread (imported from `.scap`).
+    pub const SWITCH: Self = Self(1033);
+    /// The last kernel or metadata event number the table knows.
+    pub const LAST_KERNEL_EVENT: Self = Self::SWITCH;
 
     /// The table entry for this type; unknown numbers get a generic entry.
     pub fn info(self) -> &'static EventInfo {

@@ -201,7 +201,8 @@ struct Table {
 static TABLE: LazyLock<Table> = LazyLock::new(build);
 
 fn build() -> Table {
-    let mut by_type: Vec<Option<EventInfo>> = vec![None; usize::from(EventType::OTHER.0) + 1];
+    let mut by_type: Vec<Option<EventInfo>> =
+        vec![None; usize::from(EventType::LAST_KERNEL_EVENT.0) + 1];
     for info in TYPED_SYSCALLS.iter().chain(KERNEL_EVENTS) {
         by_type[usize::from(info.ty.0)] = Some(info.clone());
     }

@@ -747,4 +747,16 @@ pub(super) static KERNEL_EVENTS: &[EventInfo] = &[
         &[a("cpu_usr", Int), a("cpu_sys", Int)],
     ),
     event(EventType::OTHER, "other", &[a("name", Str), a("info", Str)]),
+    event(
+        EventType::SWITCH,
+        "switch",
+        &[
+            a("next", Pid),
+            a("pgft_maj", Int),
+            a("pgft_min", Int),
+            a("vm_size", Int),
+            a("vm_rss", Int),
+            a("vm_swap", Int),
+        ],
+    ),
 ];

@@ -244,7 +244,22 @@ fn tuple(local: OwnedSockAddr, remote: OwnedSockAddr) -> Option<OwnedSockTuple> 
     })
 }
 
-fn fd_info(pid: i64, fd: &ScapFd) -> FdInfo {
+/// Ports some process listens on (IPv4 server sockets of the fd tables).
+fn server_ports(fds: &[(i64, Vec<ScapFd>)]) -> std::collections::HashSet<u16> {
+    fds.iter()
+        .flat_map(|(_, list)| list)
+        .filter_map(|fd| match &fd.info {
+            ScapFdInfo::Server { ip, port, .. } if ip.len() == 4 => Some(*port),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `servers`: the listening ports. The tables list a connected socket's
+/// local end first; an IPv4 socket whose local port is a listening port is
+/// the server end, and sysdig turns it round to client then server: so do
+/// we.
+fn fd_info(pid: i64, fd: &ScapFd, servers: &std::collections::HashSet<u16>) -> FdInfo {
     let mut info = FdInfo {
         pid,
         fd: fd.fd,
@@ -266,10 +281,16 @@ fn fd_info(pid: i64, fd: &ScapFd) -> FdInfo {
             l4proto: p,
         } => {
             info.l4proto = l4proto(*p);
-            if let Some(t) = tuple(
-                sock_addr(local, *local_port),
-                sock_addr(remote, *remote_port),
-            ) {
+            let local_end = sock_addr(local, *local_port);
+            let remote_end = sock_addr(remote, *remote_port);
+            let ends = if matches!(local_end, OwnedSockAddr::V4(_)) && servers.contains(local_port)
+            {
+                info.role = SocketRole::Server;
+                tuple(remote_end, local_end)
+            } else {
+                tuple(local_end, remote_end)
+            };
+            if let Some(t) = ends {
                 info.ends = SocketEnds::Tuple(t);
             }
         }
@@ -283,11 +304,13 @@ fn fd_info(pid: i64, fd: &ScapFd) -> FdInfo {
             info.ends = SocketEnds::Local(sock_addr(ip, *port));
         }
         ScapFdInfo::Unix { source, dest, name } => {
-            info.name.clone_from(name);
+            // Older writers copied the trailing newline of /proc/net/unix.
+            let name = name.strip_suffix(b"\n").unwrap_or(name).to_vec();
+            info.name.clone_from(&name);
             info.ends = SocketEnds::Tuple(OwnedSockTuple::Unix {
                 src: *source,
                 dst: *dest,
-                path: name.clone(),
+                path: name,
             });
         }
     }
@@ -362,9 +385,11 @@ fn build_snapshot(
             ..ThreadInfo::default()
         })
         .collect();
+    let servers = server_ports(fds);
     for (tid, list) in fds {
         let pid = pids.get(tid).copied().unwrap_or(*tid);
-        snap.fds.extend(list.iter().map(|fd| fd_info(pid, fd)));
+        snap.fds
+            .extend(list.iter().map(|fd| fd_info(pid, fd, &servers)));
     }
 }
 
@@ -387,15 +412,22 @@ fn lookup<'a>(
     exit: Option<&ScapEvent<'a>>,
     enter: Option<&ScapEvent<'a>>,
 ) -> Option<(Value<'a>, Option<&'static str>)> {
+    let mut empty = None;
     for ev in [exit, enter].into_iter().flatten() {
         if let Some(i) = ev.info.param_index(name)
             && let Some(v) = ev.value(i)
-            && v != Value::Empty
         {
-            return Some((v, ev.info.params[i].table));
+            if v != Value::Empty {
+                return Some((v, ev.info.params[i].table));
+            }
+            // An empty buffer is a value (sysdig shows `data=`); other empty
+            // parameters are not.
+            if ev.info.params[i].ty == super::events::ParamType::ByteBuf {
+                empty = Some((Value::Bytes(&[]), None));
+            }
         }
     }
-    None
+    empty
 }
 
 fn is_pair_event(info: &ScapEventInfo) -> bool {
@@ -693,6 +725,7 @@ impl State {
             "procexit" => EventType::PROC_EXIT,
             "signaldeliver" => EventType::SIGNAL_DELIVER,
             "procinfo" => EventType::PROC_INFO,
+            "switch" => EventType::SWITCH,
             "container" if ev.info.param_index("id").is_some() => EventType::CONTAINER,
             _ => return self.other(ev, sink),
         };

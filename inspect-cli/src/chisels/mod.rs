@@ -38,6 +38,11 @@ pub trait Chisel {
     fn event(&mut self, e: &Event<'_>, env: &Env, out: &mut dyn Write) -> io::Result<()>;
     /// Called once at the end (tables).
     fn finish(&mut self, out: &mut dyn Write, json: bool) -> io::Result<()>;
+    /// Shows at most `rows` rows (0: all) instead of the chisel's own limit;
+    /// false for chisels without a row limit.
+    fn set_rows(&mut self, _rows: usize) -> bool {
+        false
+    }
 }
 
 /// A chisel the user cannot run as asked.
@@ -185,7 +190,10 @@ pub fn format_bytes(v: u64) -> String {
     ];
     for (scale, unit) in UNITS {
         if v > scale {
-            return format!("{:.2}{unit}", v as f64 / scale as f64);
+            // sysdig's Lua rounds halves up (10.625 -> 10.63); Rust's
+            // formatting rounds them to even.
+            let hundredths = (v as f64 / scale as f64 * 100.0).round();
+            return format!("{:.2}{unit}", hundredths / 100.0);
         }
     }
     format!("{v}B")

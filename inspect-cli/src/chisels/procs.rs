@@ -1,7 +1,7 @@
 //! Process chisels: `proc_exec_time`, `spy_users`, `list_login_shells`,
 //! and `fdcount_by`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{self, Write};
 
 use capture_format::event::nr;
@@ -98,17 +98,38 @@ pub(super) const PROC_EXEC_TIME: ChiselInfo = ChiselInfo {
     },
 };
 
-/// The shell a command descends from: (its pid, generations below it).
-fn shell_ancestor(t: &ThreadView<'_>) -> Option<(i64, usize)> {
-    t.ancestors()
-        .take(32)
-        .enumerate()
-        .find(|(_, a)| is_shell(a.comm()))
-        .map(|(depth, a)| (a.pid(), depth))
-}
+/// How deep sysdig's `spy_users` looks for a shell among the ancestors.
+const MAX_ANCESTOR_NAVIGATION: usize = 16;
 
 struct SpyUsers {
     filter: Filter,
+    /// Per process: its depth below the session's shell (-1: not started
+    /// from a shell) and that shell's pid. As in sysdig, a parent's entry is
+    /// computed once, the first time one of its children shows up.
+    tree: HashMap<i64, (i64, i64)>,
+}
+
+impl SpyUsers {
+    /// The entry of `ppid`, given the ancestors to search (nearest first):
+    /// the outermost shell among them is the session.
+    fn parent_entry(&mut self, ppid: i64, ancestors: &[ThreadView<'_>]) -> (i64, i64) {
+        if let Some(&entry) = self.tree.get(&ppid) {
+            return entry;
+        }
+        let mut entry = (-1, 0);
+        for (j, a) in ancestors.iter().enumerate().take(MAX_ANCESTOR_NAVIGATION) {
+            if is_shell(a.comm()) {
+                let depth = if self.tree.contains_key(&a.pid()) {
+                    i64::try_from(j).unwrap_or(0)
+                } else {
+                    0
+                };
+                entry = (depth, a.pid());
+            }
+        }
+        self.tree.insert(ppid, entry);
+        entry
+    }
 }
 
 impl Chisel for SpyUsers {
@@ -127,33 +148,48 @@ impl Chisel for SpyUsers {
             text(t.user())
         };
         let when = time_s(e.ts());
-        if e.ty().0 == nr::CHDIR {
-            // A shell changing directory: the shell itself is the session.
+        let chdir = e.ty().0 == nr::CHDIR;
+        // A shell changing directory is its own session: the search starts
+        // at the process itself.
+        let (ppid, ancestors): (i64, Vec<ThreadView<'_>>) = if chdir {
+            (
+                t.pid(),
+                std::iter::once(t)
+                    .chain(t.ancestors())
+                    .take(MAX_ANCESTOR_NAVIGATION)
+                    .collect(),
+            )
+        } else {
+            (
+                t.ppid(),
+                t.ancestors().take(MAX_ANCESTOR_NAVIGATION).collect(),
+            )
+        };
+        let parent = self.parent_entry(ppid, &ancestors);
+        if parent.0 == -1 {
+            return Ok(()); // not started from a shell
+        }
+        let (depth, shell) = *self.tree.entry(t.pid()).or_insert((1 + parent.0, parent.1));
+        let indent =
+            |per: i64, less: i64| " ".repeat(usize::try_from(per * (depth - less)).unwrap_or(0));
+        if chdir {
             let dir = e
                 .arg_named("path")
                 .and_then(|a| a.as_bytes().map(text))
                 .unwrap_or_default();
-            let (shell, depth) = shell_ancestor(&t).map_or((t.pid(), 0), |(p, d)| (p, d + 1));
-            return writeln!(
-                out,
-                "{}{shell} {when} {user}) cd {dir}",
-                " ".repeat(4 * depth)
-            );
+            return writeln!(out, "{}{shell} {when} {user}) cd {dir}", indent(4, 0));
         }
-        let Some((shell, depth)) = shell_ancestor(&t) else {
-            return Ok(()); // not started from a shell
-        };
         let argv = e
             .arg_named("args")
             .and_then(|a| a.as_bytes().map(<[u8]>::to_vec))
             .unwrap_or_default();
         let exe = split_nul(&argv).next().map_or_else(|| text(t.comm()), text);
-        let args = args_of(&argv);
-        let sep = if args.is_empty() { "" } else { " " };
+        // sysdig writes "exe args" even when there are no arguments.
         writeln!(
             out,
-            "{}{shell} {when} {user}) {exe}{sep}{args}",
-            " ".repeat(4 * depth)
+            "{}{shell} {when} {user}) {exe} {}",
+            indent(3, 1),
+            args_of(&argv)
         )
     }
     fn finish(&mut self, _: &mut dyn Write, _: bool) -> io::Result<()> {
@@ -170,6 +206,7 @@ pub(super) const SPY_USERS: ChiselInfo = ChiselInfo {
             filter: own_filter(
                 "(evt.type = execve or (evt.type = chdir and proc.name contains sh and not proc.name contains sshd)) and evt.failed = false",
             ),
+            tree: HashMap::new(),
         }))
     },
 };

@@ -23,13 +23,35 @@ struct State {
     snapshot: Option<Snapshot>,
 }
 
-/// The command name of process `pid` (its main thread's).
-fn comm_of(snap: &Snapshot, pid: i64) -> String {
-    snap.threads
-        .iter()
-        .find(|t| t.tid == pid)
-        .map(|t| text(&t.comm))
-        .unwrap_or_default()
+/// Every thread (by tid) with the fds of its process (by number): sysdig's
+/// `lsof` and `netstat` walk the thread table, and threads share their
+/// process's fd table.
+fn thread_fds(
+    snap: &Snapshot,
+) -> impl Iterator<
+    Item = (
+        &capture_format::state::ThreadInfo,
+        &capture_format::state::FdInfo,
+    ),
+> {
+    let mut by_pid: std::collections::BTreeMap<i64, Vec<&capture_format::state::FdInfo>> =
+        std::collections::BTreeMap::new();
+    for f in &snap.fds {
+        by_pid.entry(f.pid).or_default().push(f);
+    }
+    for fds in by_pid.values_mut() {
+        fds.sort_by_key(|f| f.fd);
+    }
+    let mut threads: Vec<_> = snap.threads.iter().collect();
+    threads.sort_by_key(|t| t.tid);
+    threads.into_iter().flat_map(move |t| {
+        by_pid
+            .get(&t.pid)
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(move |f| (t, f))
+    })
 }
 
 /// (client, server) of a connection.
@@ -95,18 +117,15 @@ impl State {
             extend_string("FD", 8),
             extend_string("TYPE", 12)
         )?;
-        let mut fds: Vec<_> = snap.fds.iter().collect();
-        fds.sort_by_key(|f| (f.pid, f.fd));
-        for f in fds {
+        for (t, f) in thread_fds(snap) {
             let process = snap.processes.iter().find(|p| p.pid == f.pid);
-            let comm = comm_of(snap, f.pid);
             let user = process.map(|p| text(&p.user)).unwrap_or_default();
             writeln!(
                 out,
                 "{}{}{}{}{}{}{}",
-                extend_string(&comm, 20),
+                extend_string(&text(&t.comm), 20),
                 extend_string(&f.pid.to_string(), 8),
-                extend_string(&f.pid.to_string(), 8),
+                extend_string(&t.tid.to_string(), 8),
                 extend_string(&user, 8),
                 extend_string(&f.fd.to_string(), 8),
                 extend_string(f.kind.name(), 12),
@@ -125,9 +144,7 @@ impl State {
             extend_string("Client Address", 25),
             extend_string("State", 15)
         )?;
-        let mut fds: Vec<_> = snap.fds.iter().filter(|f| f.kind.is_inet()).collect();
-        fds.sort_by_key(|f| (f.pid, f.fd));
-        for f in fds {
+        for (t, f) in thread_fds(snap).filter(|(_, f)| f.kind.is_inet()) {
             let proto = match f.l4proto {
                 L4Proto::Tcp => "tcp",
                 L4Proto::Udp => "udp",
@@ -144,16 +161,16 @@ impl State {
                 }
                 SocketEnds::None => continue,
             };
-            let comm = comm_of(snap, f.pid);
             writeln!(
                 out,
-                "{}{}{}{}{}/{}/{comm}",
+                "{}{}{}{}{}/{}/{}",
                 extend_string(proto, 6),
                 extend_string(&server, 25),
                 extend_string(&client, 25),
                 extend_string(state, 15),
+                t.tid,
                 f.pid,
-                f.pid
+                text(&t.comm)
             )?;
         }
         Ok(())

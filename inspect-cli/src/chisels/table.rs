@@ -102,6 +102,11 @@ impl Table {
 }
 
 impl Chisel for Table {
+    fn set_rows(&mut self, rows: usize) -> bool {
+        self.top = rows;
+        true
+    }
+
     fn projection(&self) -> Projection {
         let p = self
             .keys
@@ -155,7 +160,9 @@ impl Chisel for Table {
         let mut rows: Vec<(&[u8], u64)> = self.totals.iter().map(|(k, v)| (&k[..], *v)).collect();
         // Largest first; ties in key order, so output is stable.
         rows.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-        rows.truncate(self.top);
+        if self.top > 0 {
+            rows.truncate(self.top);
+        }
         let split = |k: &[u8]| -> Vec<String> {
             let text = String::from_utf8_lossy(k);
             text.split("\u{1}\u{1}").map(str::to_owned).collect()

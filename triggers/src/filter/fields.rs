@@ -6,11 +6,11 @@ use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
 use capture_format::event::{
-    Arg, ArgKind, Category, EventType, RetKind, SockAddr, SockTuple, errno_name, flag_names,
-    is_error_return, signal_name, value_name,
+    Arg, ArgKind, Category, EventType, FlagSet, RetKind, SockAddr, SockTuple, errno_name,
+    flag_names, is_error_return, signal_name, value_name,
 };
 use capture_format::file::{Event, FdEnds, FdView, Projection, ThreadView};
-use capture_format::state::{FdKind, SocketRole, split_nul};
+use capture_format::state::{FdKind, L4Proto, SocketRole, split_nul};
 
 /// How a field's values compare and how literals are read for it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -676,14 +676,14 @@ fn arg_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value
                 if !e.returned() {
                     return Value::None;
                 }
-                render_ret(e, &mut Bytes(scratch));
+                render_ret_alone(e, &mut Bytes(scratch));
                 return text(scratch);
             }
             let Some((i, arg)) = select_arg(e, sel) else {
                 return Value::None;
             };
             let kind = e.ty().info().args.get(i).map_or(ArgKind::Hex, |a| a.kind);
-            render_arg(e, kind, arg, &mut Bytes(scratch));
+            render_arg_alone(e, kind, arg, &mut Bytes(scratch));
             text(scratch)
         }
         F::EvtRawarg(sel) => {
@@ -1022,10 +1022,87 @@ pub fn render_ret(e: &Event<'_>, out: &mut Bytes<'_>) {
 fn render_fd(e: &Event<'_>, fd: i64, out: &mut Bytes<'_>) {
     let _ = write!(out, "{fd}");
     if let Some(f) = e.fd().filter(|f| f.num() == fd) {
-        let _ = write!(out, "(<{}>", f.kind().typechar());
+        out.raw(b"(");
+        write_fd_type(f, out);
         render_ends(f.ends(), f.name(), out);
         out.raw(b")");
     }
+}
+
+/// An fd's type as sysdig writes it before the name: `<f>`, and for
+/// sockets of a known protocol `<4t>`, `<6u>`.
+fn write_fd_type(f: FdView<'_>, out: &mut Bytes<'_>) {
+    let proto = if f.kind().is_inet() {
+        match f.l4proto() {
+            L4Proto::Tcp => "t",
+            L4Proto::Udp => "u",
+            L4Proto::Icmp => "i",
+            L4Proto::Raw => "r",
+            L4Proto::Unknown => "",
+        }
+    } else {
+        ""
+    };
+    let _ = write!(out, "<{}{proto}>", f.kind().typechar());
+}
+
+/// Writes the return value as sysdig shows `evt.arg.res` on its own: the
+/// errno name of a failure, an fd as its type and name, addresses in bare
+/// upper-case hex.
+fn render_ret_alone(e: &Event<'_>, out: &mut Bytes<'_>) {
+    let ret = e.ret();
+    let info = e.ty().info();
+    if is_error_return(ret) {
+        let _ = match errno_name(-ret) {
+            Some(name) => write!(out, "{name}"),
+            None => write!(out, "{ret}"),
+        };
+    } else if info.ret == RetKind::Addr {
+        let _ = write!(out, "{ret:X}");
+    } else if info.ret == RetKind::Fd {
+        render_fd_alone(e, ret, out);
+    } else {
+        let _ = write!(out, "{ret}");
+    }
+}
+
+/// An fd as sysdig shows `evt.arg.fd`: `<f>/etc/passwd` when the event's fd
+/// is this one, else the number.
+fn render_fd_alone(e: &Event<'_>, fd: i64, out: &mut Bytes<'_>) {
+    match e.fd().filter(|f| f.num() == fd) {
+        Some(f) => {
+            write_fd_type(f, out);
+            render_ends(f.ends(), f.name(), out);
+        }
+        None => {
+            let _ = write!(out, "{fd}");
+        }
+    }
+}
+
+/// Writes one argument as sysdig shows `evt.arg.NAME`.
+fn render_arg_alone(e: &Event<'_>, kind: ArgKind, arg: Arg<'_>, out: &mut Bytes<'_>) {
+    match (kind, arg) {
+        (ArgKind::Fd | ArgKind::DirFd, Arg::Int(v)) if v != -100 => render_fd_alone(e, v, out),
+        (ArgKind::Hex, Arg::Int(v)) => {
+            let _ = write!(out, "{v:X}");
+        }
+        // sysdig's socket type is a plain number.
+        (ArgKind::Flags(FlagSet::SockType), Arg::Int(v)) => {
+            let _ = write!(out, "{v}");
+        }
+        (_, Arg::SockTuple(t)) => render_ends(FdEnds::Tuple(t), &[], out),
+        _ => render_arg(e, kind, arg, out),
+    }
+}
+
+/// Permission bits as C's `%#o` writes them (`0`, `0644`), as sysdig does.
+fn render_mode(v: i64, out: &mut Bytes<'_>) {
+    let _ = if v == 0 {
+        write!(out, "0")
+    } else {
+        write!(out, "0{v:o}")
+    };
 }
 
 /// Writes one argument as sysdig shows it.
@@ -1045,9 +1122,7 @@ pub fn render_arg(e: &Event<'_>, kind: ArgKind, arg: Arg<'_>, out: &mut Bytes<'_
                 None => write!(out, "{v}"),
             };
         }
-        (ArgKind::Mode, Arg::Int(v)) => {
-            let _ = write!(out, "{v:#o}");
-        }
+        (ArgKind::Mode, Arg::Int(v)) => render_mode(v, out),
         (ArgKind::Signal, Arg::Int(v)) => {
             let _ = match signal_name(v) {
                 Some(name) => write!(out, "{v}({name})"),

@@ -230,7 +230,7 @@ fn filters_select_the_right_events() {
         ("evt.is_io_write=true", &[4]),
         ("evt.arg.name=/etc/shadow", &[2]),
         ("evt.rawarg.fd=7", &[1, 3]),
-        ("evt.arg.fd='7(<f>/var/www/index.html)'", &[1, 3]),
+        ("evt.arg.fd='<f>/var/www/index.html'", &[1, 3]),
         ("evt.arg[0] = AT_FDCWD", &[1, 2]),
         ("evt.rawarg.size = 4096", &[3]),
         ("evt.args contains 'flags=O_RDONLY|O_CLOEXEC'", &[1]),
