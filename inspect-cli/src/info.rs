@@ -1,12 +1,11 @@
 //! `syscap info`: what a capture holds, from its header and footer index
 //! alone.
 
-use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context as _;
-use capture_format::CaptureReader;
+use inspect_cli::scan::{ImportReport, Input};
 use serde::Serialize;
 
 /// Syscalls and processes listed.
@@ -55,9 +54,15 @@ pub fn format_ts(ns: u64) -> String {
 }
 
 pub fn run(path: &Path, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
-    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let bytes = file.metadata().map_or(0, |m| m.len());
-    let reader = CaptureReader::open(file).with_context(|| path.display().to_string())?;
+    let bytes = std::fs::metadata(path)
+        .with_context(|| format!("cannot open {}", path.display()))?
+        .len();
+    // A .scap file is imported first: its figures are those of the records.
+    let input = Input::open(path)?;
+    for line in input.imported.iter().flat_map(ImportReport::warnings) {
+        eprintln!("syscap: warning: {}: {line}", path.display());
+    }
+    let reader = &input.reader;
     let h = reader.header();
     let index = reader.index();
     let info = Info {

@@ -81,9 +81,14 @@ enum Command {
         #[arg(long, value_name = "N")]
         rows: Option<usize>,
     },
-    /// Converts captures to JSON lines (one object per event).
+    /// Converts a capture: a sysdig/Falco `.scap` file to a syscap capture
+    /// (OUTPUT ending in `.syscap`), or any capture to JSON lines (one object
+    /// per event).
+    #[command(
+        after_help = "Examples:\n  syscap convert trace.scap.gz trace.syscap\n  syscap convert trace.syscap trace.jsonl\n  syscap convert trace.scap - | head"
+    )]
     Convert {
-        /// Capture file.
+        /// Capture file (syscap, `.scap` or `.scap.gz`).
         input: PathBuf,
         /// Output file (`-` for standard output).
         output: PathBuf,

@@ -254,6 +254,9 @@ pub fn print(
 pub struct NoMatch;
 
 pub fn convert(input: &Path, output: &Path, stdout: &mut impl Write) -> anyhow::Result<()> {
+    if output.extension().is_some_and(|e| e == "syscap") {
+        return import_scap(input, output, stdout);
+    }
     let args = StreamArgs {
         words: vec![input.display().to_string()],
         since: None,
@@ -478,6 +481,54 @@ fn around(words: &[String], filter: Option<&str>, out: &mut impl Write) -> anyho
 
 /// Runs `write`, removing `path` if it fails: a half-written output is
 /// worse than none.
+/// `convert IN.scap OUT.syscap`: the whole `.scap` file into a compressed,
+/// indexed syscap capture.
+fn import_scap(input: &Path, output: &Path, stdout: &mut impl Write) -> anyhow::Result<()> {
+    use capture_format::file::WriterOptions;
+    use capture_format::scap::Importer;
+    let file =
+        std::fs::File::open(input).with_context(|| format!("cannot open {}", input.display()))?;
+    let mut head = [0u8; 4];
+    let n = std::os::unix::fs::FileExt::read_at(&file, &mut head, 0)
+        .with_context(|| format!("cannot read {}", input.display()))?;
+    if !scan::is_scap(&head[..n]) {
+        anyhow::bail!(
+            "{}: not a .scap file (converting to .syscap reads sysdig/Falco captures)",
+            input.display()
+        );
+    }
+    let mut importer = Importer::new(file).with_context(|| input.display().to_string())?;
+    let out = std::fs::File::create(output)
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    let out = removing_on_error(output, || {
+        importer
+            .write_capture(BufWriter::new(out), WriterOptions::default())
+            .with_context(|| format!("cannot write {}", output.display()))?
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)
+            .with_context(|| format!("cannot write {}", output.display()))?
+            .sync_all()
+            .with_context(|| format!("cannot write {}", output.display()))
+    });
+    out?;
+    let report = scan::ImportReport {
+        stats: importer.stats(),
+        error: importer.take_error(),
+    };
+    for line in report.warnings() {
+        eprintln!("syscap: warning: {}: {line}", input.display());
+    }
+    let bytes = std::fs::metadata(output).map_or(0, |m| m.len());
+    writeln!(
+        stdout,
+        "{}: {} events, {} records, {bytes} bytes",
+        output.display(),
+        report.stats.events,
+        report.stats.records
+    )?;
+    Ok(())
+}
+
 fn removing_on_error<T>(
     path: &Path,
     write: impl FnOnce() -> anyhow::Result<T>,

@@ -443,3 +443,114 @@ fn around_exports_the_events_near_each_match_to_a_new_capture() {
     assert_eq!(code, 2);
     assert!(err.contains("--filter"), "{err}");
 }
+
+/// The sample `.scap` captures of sysdig/libs (`SCAP_SAMPLES`, or the shared
+/// test data next to the repository). Missing samples fail the test: they
+/// are part of the test environment, not optional.
+fn scap_samples() -> PathBuf {
+    let candidates = [
+        std::env::var_os("SCAP_SAMPLES").map(PathBuf::from),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata/scap")),
+        Some(PathBuf::from("/work/shared/testdata/scap")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|d| d.join("curl_google.scap").is_file())
+        .expect("sample .scap captures not found: set SCAP_SAMPLES to their directory")
+}
+
+#[test]
+fn scap_files_read_everywhere_a_capture_is_accepted() {
+    let samples = scap_samples();
+    let curl = samples.join("curl_google.scap");
+    let curl = curl.to_str().unwrap();
+    let format = "*%evt.num %evt.type %thread.tid %proc.name %fd.name %evt.res";
+
+    let (code, direct, err) = syscap(&["print", curl, "-p", format]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(direct.lines().count(), 942, "records of 1536 events");
+    assert!(
+        direct.contains("connect 17497 curl 2600:1f18:262c:6542:9aa6:df7a:9a47:d29e:37140->2607:f8b0:4004:802::2004:80 EINPROGRESS"),
+        "{direct}"
+    );
+
+    // The editcap'd copy (pcapng options sysdig cannot read) reads the same.
+    let comments = samples.join("curl_google_comments.scap");
+    let (code, same, err) = syscap(&["print", comments.to_str().unwrap(), "-p", format]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(same, direct);
+
+    // Converted to syscap's format: the same events, a quarter of the size.
+    let dir = tempdir("scap");
+    let out = dir.join("curl.syscap");
+    let (code, said, err) = syscap(&["convert", curl, out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(said.contains("1536 events, 942 records"), "{said}");
+    let (_, converted, _) = syscap(&["print", out.to_str().unwrap(), "-p", format]);
+    assert_eq!(converted, direct);
+    let size = std::fs::metadata(&out).unwrap().len();
+    assert!(
+        size < std::fs::metadata(samples.join("curl_google.scap"))
+            .unwrap()
+            .len(),
+        "{size}"
+    );
+
+    // info, summary and chisels take .scap files too.
+    let (code, info, _) = syscap(&["info", curl]);
+    assert_eq!(code, 0);
+    assert!(info.contains("host         ip-10-0-0-79"), "{info}");
+    let (code, top, _) = syscap(&["chisel", "topprocs_net", curl]);
+    assert_eq!(code, 0);
+    assert!(
+        top.contains("11.40KB             curl                17497"),
+        "{top}"
+    );
+    let (code, summary, _) = syscap(&["summary", curl]);
+    assert_eq!(code, 0);
+    assert!(summary.contains("curl"), "{summary}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_cut_or_foreign_scap_file_gets_one_line() {
+    let samples = scap_samples();
+    let dir = tempdir("scap-cut");
+    // The sample is gzip'd: cut the raw stream inside an event block.
+    let mut raw = Vec::new();
+    flate2::read::MultiGzDecoder::new(
+        std::fs::File::open(samples.join("test_ipv6_client.scap")).unwrap(),
+    )
+    .read_to_end(&mut raw)
+    .unwrap();
+    let cut = dir.join("cut.scap");
+    std::fs::write(&cut, &raw[..raw.len() - 100]).unwrap();
+    let (code, out, err) = syscap(&["print", cut.to_str().unwrap(), "evt.type = sendto"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().count() >= 3, "{out}");
+    let warning: Vec<&str> = err.lines().collect();
+    assert_eq!(warning.len(), 1, "{err}");
+    assert!(
+        warning[0].contains("cut.scap: truncated at byte ")
+            && warning[0].contains("events before it were read"),
+        "{err}"
+    );
+
+    // A file that starts like a .scap and then is garbage.
+    let bad = dir.join("bad.scap");
+    std::fs::write(
+        &bad,
+        [&[0x0A, 0x0D, 0x0D, 0x0A, 28, 0, 0, 0][..], &[0xEE; 24]].concat(),
+    )
+    .unwrap();
+    let (code, _, err) = syscap(&["print", bad.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("bad.scap: block at byte 0: trailer length"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

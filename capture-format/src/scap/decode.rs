@@ -325,48 +325,10 @@ fn infer_nparams(ev: &[u8], max: usize) -> Option<usize> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
 
-    /// An event block body: cpu, optional flags, header, lengths, values.
-    pub(crate) fn event_body(
-        ty: u16,
-        ts: u64,
-        tid: i64,
-        params: &[&[u8]],
-        v2: bool,
-        flags: Option<u32>,
-    ) -> Vec<u8> {
-        let large = event_info(ty).is_some_and(|i| i.large);
-        let width = if large { 4 } else { 2 };
-        let header = if v2 { V2_HEADER } else { V1_HEADER };
-        let len = header + width * params.len() + params.iter().map(|p| p.len()).sum::<usize>();
-        let mut b = 3u16.to_le_bytes().to_vec();
-        if let Some(f) = flags {
-            b.extend(f.to_le_bytes());
-        }
-        b.extend(ts.to_le_bytes());
-        b.extend(tid.to_le_bytes());
-        b.extend(u32::try_from(len).unwrap().to_le_bytes());
-        b.extend(ty.to_le_bytes());
-        if v2 {
-            b.extend(u32::try_from(params.len()).unwrap().to_le_bytes());
-        }
-        for p in params {
-            if large {
-                b.extend(u32::try_from(p.len()).unwrap().to_le_bytes());
-            } else {
-                b.extend(u16::try_from(p.len()).unwrap().to_le_bytes());
-            }
-        }
-        for p in params {
-            b.extend_from_slice(p);
-        }
-        while !b.len().is_multiple_of(4) {
-            b.push(0);
-        }
-        b
-    }
+    use crate::scap::testfile::event_body;
 
     #[test]
     fn v1_and_v2_events_decode_alike() {

@@ -837,3 +837,227 @@ impl Importer {
         Ok(writer.finish()?.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{OwnedArg, OwnedRecord};
+    use crate::scap::testfile::{block, event_block, fd_list_v1, process_entry, section_header};
+    use crate::state::Tracker;
+
+    const OPEN_E: u16 = 2;
+    const OPEN_X: u16 = 3;
+    const READ_E: u16 = 6;
+    const READ_X: u16 = 7;
+    const CLONE_X: u16 = 223;
+    /// Generic events name their system call by a `PPM_SC_*` code.
+    const GENERIC_E: u16 = 0;
+    const PPM_SC_EXIT_GROUP: u16 = 164;
+    const PROCEXIT_E: u16 = 186;
+
+    fn i64b(v: i64) -> Vec<u8> {
+        v.to_le_bytes().to_vec()
+    }
+
+    /// A file of the curl era: process list v5 (curl, pid 100, cwd /home/u),
+    /// fd 3 open on /etc/hosts, then `events`.
+    fn file(events: &[Vec<u8>]) -> Vec<u8> {
+        let mut f = section_header();
+        f.extend(block(0x211, &process_entry(5, 100, 100, 1, b"curl", &[])));
+        f.extend(fd_list_v1(100, &[(3, b"/etc/hosts")]));
+        for e in events {
+            f.extend_from_slice(e);
+        }
+        f
+    }
+
+    fn import(bytes: Vec<u8>) -> (Importer, Vec<OwnedRecord>) {
+        let mut importer = Importer::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut records = Vec::new();
+        importer
+            .run(|r| {
+                records.push(r.to_owned_record());
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+        (importer, records)
+    }
+
+    /// open + read of one thread, a clone seen first in the child, an
+    /// `exit_group` that never returns, a procexit and an event type from the
+    /// future.
+    fn calls(v2: bool) -> Vec<Vec<u8>> {
+        let mut clone_params: Vec<Vec<u8>> = vec![
+            i64b(0),
+            b"curl\0".to_vec(),
+            b"-6\0".to_vec(),
+            i64b(101),
+            i64b(101),
+            i64b(100),
+            b"/home/u\0".to_vec(),
+            i64b(1024),
+        ];
+        clone_params.extend([0u64, 0].iter().map(|v| v.to_le_bytes().to_vec()));
+        clone_params.extend([0u32, 0, 0].iter().map(|v| v.to_le_bytes().to_vec()));
+        clone_params.push(b"curl\0".to_vec());
+        clone_params.push(Vec::new()); // cgroups
+        clone_params.push(0u32.to_le_bytes().to_vec()); // flags: a new process
+        let clone_refs: Vec<&[u8]> = clone_params.iter().map(Vec::as_slice).collect();
+        let mut future = event_block(READ_E, 40, 100, &[], v2, None);
+        // Type 999 is newer than the table.
+        let at = 8 + 2 + 20; // block header, CPU number, event header
+        future[at..at + 2].copy_from_slice(&999u16.to_le_bytes());
+        vec![
+            event_block(OPEN_E, 10, 100, &[], v2, None),
+            event_block(
+                OPEN_X,
+                15,
+                100,
+                &[
+                    &i64b(4),
+                    b"passwd\0",
+                    &0x1001u32.to_le_bytes(),
+                    &0u32.to_le_bytes(),
+                ],
+                v2,
+                None,
+            ),
+            event_block(
+                READ_E,
+                20,
+                100,
+                &[&i64b(4), &100u32.to_le_bytes()],
+                v2,
+                None,
+            ),
+            event_block(READ_X, 21, 100, &[&i64b(10), b"0123456789"], v2, None),
+            event_block(CLONE_X, 30, 101, &clone_refs, v2, None),
+            future,
+            event_block(
+                GENERIC_E,
+                50,
+                100,
+                &[&PPM_SC_EXIT_GROUP.to_le_bytes(), &231u16.to_le_bytes()],
+                v2,
+                None,
+            ),
+            event_block(PROCEXIT_E, 60, 100, &[&i64b(0)], v2, None),
+        ]
+    }
+
+    #[test]
+    fn calls_become_records_and_state_resolves() {
+        for v2 in [false, true] {
+            let (importer, records) = import(file(&calls(v2)));
+            let summary: Vec<(&str, u64, u64, i64, i64)> = records
+                .iter()
+                .map(|r| (r.ty.name(), r.ts, r.latency, r.tid, r.ret))
+                .collect();
+            assert_eq!(
+                summary,
+                [
+                    ("open", 10, 5, 100, 4),
+                    ("read", 20, 1, 100, 10),
+                    ("procfork", 30, 0, 100, 0),
+                    ("clone", 30, 0, 101, 0),
+                    ("exit_group", 50, 0, 100, 0),
+                    ("procexit", 60, 0, 100, 0),
+                ],
+                "v2 {v2}"
+            );
+            let open = &records[0];
+            assert_eq!(open.args[0], OwnedArg::Str(b"passwd".to_vec()));
+            // PPM O_RDONLY|O_CLOEXEC is Linux O_CLOEXEC.
+            assert_eq!(open.args[1], OwnedArg::Int(0o2_000_000));
+            let read = &records[1];
+            assert_eq!(
+                read.args[..3],
+                [
+                    OwnedArg::Int(4),
+                    OwnedArg::Int(100),
+                    OwnedArg::Bytes(b"0123456789".to_vec())
+                ]
+            );
+            assert!(records[4].flags.contains(RecordFlags::NO_RETURN));
+            assert_eq!(importer.stats().unknown_types, 1);
+            assert_eq!(importer.stats().events, 8);
+            assert!(importer.error().is_none());
+
+            // The tables and the events give the names sysdig gives.
+            let mut tracker = Tracker::from_snapshot(importer.snapshot());
+            assert_eq!(tracker.fd(100, 3).unwrap().name, b"/etc/hosts");
+            for r in &records {
+                r.with_record(|r| {
+                    tracker.apply(r);
+                });
+                if r.ty.name() == "open" {
+                    assert_eq!(tracker.fd(100, 4).unwrap().name, b"/home/u/passwd");
+                }
+            }
+            let child = tracker.thread(101).unwrap();
+            assert_eq!((child.pid, child.comm.as_slice()), (101, &b"curl"[..]));
+            assert_eq!(tracker.process(101).unwrap().ppid, 100);
+        }
+    }
+
+    #[test]
+    fn gzip_state_only_and_large_events() {
+        use std::io::Write as _;
+        let json = b"{\"container\":{}}\0";
+        let events = vec![
+            event_block(
+                READ_E,
+                20,
+                100,
+                &[&i64b(3), &9u32.to_le_bytes()],
+                true,
+                Some(STATE_ONLY),
+            ),
+            event_block(324, 25, -1, &[json], true, None),
+            event_block(
+                READ_E,
+                30,
+                100,
+                &[&i64b(3), &9u32.to_le_bytes()],
+                true,
+                Some(0),
+            ),
+            event_block(READ_X, 31, 100, &[&i64b(9), b"127.0.0.1"], true, Some(0)),
+        ];
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&file(&events)).unwrap();
+        let (importer, records) = import(gz.finish().unwrap());
+        let names: Vec<&str> = records.iter().map(|r| r.ty.name()).collect();
+        assert_eq!(names, ["other", "read"]);
+        assert_eq!(records[0].args[0], OwnedArg::Str(b"container".to_vec()));
+        assert_eq!(importer.stats().state_only, 1);
+    }
+
+    #[test]
+    fn truncated_and_corrupt_files_keep_what_they_can() {
+        let mut bytes = file(&calls(true));
+        let keep = bytes.len() - 10;
+        bytes.truncate(keep);
+        let (importer, records) = import(bytes);
+        assert_eq!(
+            records.len(),
+            5,
+            "every call before the cut, the exit_group never returned"
+        );
+        let e = importer.error().unwrap().to_string();
+        assert!(e.starts_with("truncated at byte "), "{e}");
+
+        // A corrupt event inside a sound block: skipped and reported.
+        let mut bad = event_block(READ_X, 21, 100, &[&i64b(10), b"0123456789"], true, None);
+        bad[8 + 2 + 26..8 + 2 + 28].copy_from_slice(&500u16.to_le_bytes());
+        let (importer, records) =
+            import(file(&[bad, event_block(OPEN_E, 30, 100, &[], true, None)]));
+        assert_eq!(records.len(), 1);
+        assert_eq!(importer.stats().corrupt, 1);
+        assert!(importer.error().unwrap().to_string().contains("overruns"));
+
+        // Not a .scap file at all.
+        let e = Importer::new(std::io::Cursor::new(b"\x89SYSCAP\n".to_vec())).unwrap_err();
+        assert!(matches!(e, ScapError::NotScap), "{e}");
+    }
+}

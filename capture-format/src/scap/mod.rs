@@ -14,6 +14,8 @@ mod events;
 mod import;
 mod ppm;
 mod tables;
+#[cfg(test)]
+pub(crate) mod testfile;
 
 pub use decode::{MAX_PARAMS, STATE_ONLY, ScapEvent, Value, decode_event, sockaddr, socktuple};
 pub use events::{
@@ -343,18 +345,7 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    /// A block as the reference writer lays it out.
-    fn block(id: u32, content: &[u8]) -> Vec<u8> {
-        let total = (8 + content.len() + 4).next_multiple_of(4);
-        let len = u32::try_from(total).unwrap();
-        let mut b = Vec::new();
-        b.extend_from_slice(&id.to_le_bytes());
-        b.extend_from_slice(&len.to_le_bytes());
-        b.extend_from_slice(content);
-        b.resize(total - 4, 0);
-        b.extend_from_slice(&len.to_le_bytes());
-        b
-    }
+    use super::testfile::block;
 
     fn shb(options: &[u8]) -> Vec<u8> {
         let mut c = Vec::new();

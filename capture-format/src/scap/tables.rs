@@ -402,59 +402,11 @@ pub fn user_list(
 mod tests {
     use super::*;
 
-    fn s16(out: &mut Vec<u8>, s: &[u8]) {
-        out.extend_from_slice(&u16::try_from(s.len()).unwrap().to_le_bytes());
-        out.extend_from_slice(s);
-    }
+    use crate::scap::testfile::s16;
 
-    /// One process-list entry of `version` as the writer lays it out.
+    /// One process-list entry of `version`: pid 100, parent 1.
     fn entry(version: u8, tid: i64, comm: &[u8], tail: &[u8]) -> Vec<u8> {
-        let mut e = Vec::new();
-        for v in [tid, 100, 1] {
-            e.extend_from_slice(&v.to_le_bytes());
-        }
-        if version >= 6 {
-            e.extend_from_slice(&7i64.to_le_bytes());
-        }
-        if version >= 8 {
-            e.extend_from_slice(&8i64.to_le_bytes());
-        }
-        s16(&mut e, comm);
-        s16(&mut e, b"/usr/bin/curl");
-        if version >= 7 {
-            s16(&mut e, b"/usr/bin/curl");
-        }
-        s16(&mut e, b"-6\0http://www.google.com\0");
-        s16(&mut e, b"/home/u");
-        e.extend_from_slice(&1024u64.to_le_bytes());
-        e.extend_from_slice(&0u32.to_le_bytes());
-        e.extend_from_slice(&1000u32.to_le_bytes());
-        e.extend_from_slice(&1001u32.to_le_bytes());
-        if version >= 2 {
-            for v in [2048u32, 512, 0] {
-                e.extend_from_slice(&v.to_le_bytes());
-            }
-            e.extend_from_slice(&[0; 16]);
-        }
-        if version >= 3 {
-            s16(&mut e, b"HOME=/home/u\0");
-        }
-        if version >= 4 {
-            e.extend_from_slice(&1i64.to_le_bytes());
-            e.extend_from_slice(&1i64.to_le_bytes());
-            s16(&mut e, b"cpu=/docker/abc\0");
-        }
-        if version >= 5 {
-            s16(&mut e, b"/");
-        }
-        e.extend_from_slice(tail);
-        if version >= 9 {
-            let len = u32::try_from(e.len() + 4).unwrap();
-            let mut with_len = len.to_le_bytes().to_vec();
-            with_len.extend(e);
-            return with_len;
-        }
-        e
+        crate::scap::testfile::process_entry(version, tid, 100, 1, comm, tail)
     }
 
     #[test]
