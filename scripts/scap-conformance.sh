@@ -6,6 +6,7 @@
 # usage: scripts/scap-conformance.sh [--bless]
 #   SYSCAP=path/to/syscap (default: target/release/syscap, built if missing)
 #   SCAP_SAMPLES=dir with the sample captures (default: ../shared/testdata/scap)
+# scripts/scap-conformance.sh --samples prints where the samples are.
 #
 # Every check prints the lines where syscap and sysdig disagree; the report
 # must equal the reviewed file scripts/scap-conformance/SAMPLE.CHECK.expected
@@ -25,6 +26,7 @@ if [[ -z $samples ]]; then
 fi
 [[ -n $samples && -f $samples/curl_google.scap ]] ||
     { echo "scap-conformance: no sample captures (set SCAP_SAMPLES)" >&2; exit 2; }
+[[ ${1:-} == --samples ]] && { realpath "$samples"; exit 0; }
 command -v sysdig >/dev/null ||
     { echo "scap-conformance: sysdig is not installed (apt-get install sysdig)" >&2; exit 2; }
 syscap=${SYSCAP:-target/release/syscap}

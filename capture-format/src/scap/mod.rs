@@ -283,9 +283,17 @@ impl BlockReader {
         }
         let body_len = len as usize - 12;
         body.clear();
-        body.resize(body_len + 4, 0);
-        let got = self.read_full(body)?;
-        if got < body.len() {
+        // Grows with the bytes that arrive, not with the announced length: a
+        // cut or lying header costs no more memory than the file holds.
+        let want = u64::from(len) - 8;
+        let got = (&mut self.input)
+            .take(want)
+            .read_to_end(body)
+            .map_err(|source| ScapError::Io {
+                offset: offset + 8 + body.len() as u64,
+                source,
+            })?;
+        if (got as u64) < want {
             return Err(ScapError::Truncated { offset, len });
         }
         let trailer = u32_at(body, body_len);
