@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 
 use capture_format::codec::Codec;
-use capture_format::file::{ByteSource, CaptureReader, Chunk, Decoder, Projection, WriterOptions};
-use capture_format::scap::{ImportStats, Importer, ScapError};
+use capture_format::file::{
+    ByteSource, CaptureReader, Chunk, Decoder, Projection, Writer, WriterOptions,
+};
+use capture_format::scap::{ChunkStream, ImportStats, Importer, ScapError};
 use triggers::filter::Filter;
 
 /// Where a capture's bytes are: a syscap file, or a `.scap` file imported
@@ -84,6 +86,18 @@ pub struct Input {
     pub reader: CaptureReader<Source>,
     /// Set when the file was a `.scap` file, imported on opening.
     pub imported: Option<ImportReport>,
+    /// A `.scap` file read as it is imported (see [`Input::open_streaming`]):
+    /// `reader` then holds only its header and starting state.
+    pub streaming: Option<Mutex<Option<ChunkStream>>>,
+}
+
+/// Captures imported into memory are read once, right away: they are not
+/// compressed.
+fn in_memory_options() -> WriterOptions {
+    WriterOptions {
+        codec: Codec::None,
+        ..WriterOptions::default()
+    }
 }
 
 /// True when `head` starts a `.scap` file (a section header block) or a
@@ -146,6 +160,54 @@ impl Input {
             path: path.to_owned(),
             reader,
             imported: None,
+            streaming: None,
+        })
+    }
+
+    /// Opens `path` to be read once from start to end: a `.scap` file is
+    /// imported on background threads while its chunks are read, instead of
+    /// before (a syscap capture opens as with [`Input::open`]).
+    /// With `wanted`, only records of those types carry their arguments.
+    pub fn open_streaming(
+        path: &Path,
+        wanted: Option<Vec<capture_format::event::EventType>>,
+    ) -> Result<Self, ScanError> {
+        let open_err = |source| ScanError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let file = File::open(path).map_err(open_err)?;
+        let mut head = [0u8; 4];
+        let n = std::os::unix::fs::FileExt::read_at(&file, &mut head, 0).map_err(open_err)?;
+        if !is_scap(&head[..n]) {
+            return Self::open(path);
+        }
+        let stream = ChunkStream::start(file, in_memory_options(), wanted).map_err(|source| {
+            ScanError::Scap {
+                path: path.to_owned(),
+                source,
+            }
+        })?;
+        // A capture of the header and the starting state only, so that the
+        // header, start time and state are found as for any capture.
+        let format_err = |source| ScanError::Format {
+            path: path.to_owned(),
+            source,
+        };
+        let mut header = capture_format::scap::capture_header(stream.machine());
+        header.start_ts = stream.first_ts();
+        let mut writer =
+            Writer::new(Vec::new(), &header, in_memory_options()).map_err(format_err)?;
+        writer
+            .write_snapshot(stream.snapshot())
+            .map_err(format_err)?;
+        let (bytes, _) = writer.finish().map_err(format_err)?;
+        let reader = CaptureReader::open(Source::Memory(bytes)).map_err(format_err)?;
+        Ok(Self {
+            path: path.to_owned(),
+            reader,
+            imported: None,
+            streaming: Some(Mutex::new(Some(stream))),
         })
     }
 
@@ -161,12 +223,8 @@ impl Input {
             source,
         };
         let mut importer = Importer::new(file).map_err(scap_err)?;
-        let options = WriterOptions {
-            codec: Codec::None,
-            ..WriterOptions::default()
-        };
         let bytes = importer
-            .write_capture(Vec::new(), options)
+            .write_capture(Vec::new(), in_memory_options())
             .map_err(format_err)?;
         let reader = CaptureReader::open(Source::Memory(bytes)).map_err(format_err)?;
         Ok(Self {
@@ -176,6 +234,7 @@ impl Input {
                 stats: importer.stats(),
                 error: importer.take_error(),
             }),
+            streaming: None,
         })
     }
 }

@@ -4,7 +4,8 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use capture_format::file::Projection;
+use capture_format::event::EventType;
+use capture_format::file::{Chunk, Decoder, Projection};
 use inspect_cli::print::{Format, Printer};
 use inspect_cli::scan::{self, Input, Plan};
 use inspect_cli::window::parse_time;
@@ -37,7 +38,25 @@ pub struct Stream {
 }
 
 impl StreamArgs {
+    /// Opens the captures; `.scap` files are imported whole first, so that
+    /// their index is known (summary, around).
     pub fn open(&self) -> anyhow::Result<Stream> {
+        self.open_with(|path, _| Input::open(path), None)
+    }
+
+    /// Opens the captures to be read once, in order: `.scap` files are
+    /// imported while they are read (print, chisels, convert). Events must
+    /// also pass `also` (a chisel's own filter): when the filters name
+    /// event types, the import decodes only their arguments.
+    pub fn open_streaming(&self, also: Option<&Filter>) -> anyhow::Result<Stream> {
+        self.open_with(Input::open_streaming, also)
+    }
+
+    fn open_with(
+        &self,
+        open: impl Fn(&Path, Option<Vec<EventType>>) -> Result<Input, scan::ScanError>,
+        also: Option<&Filter>,
+    ) -> anyhow::Result<Stream> {
         let split = self
             .words
             .iter()
@@ -46,17 +65,6 @@ impl StreamArgs {
         let (paths, filter_words) = self.words.split_at(split);
         if paths.is_empty() {
             anyhow::bail!("{}: no such capture file", self.words[0]);
-        }
-        let mut inputs = Vec::with_capacity(paths.len());
-        for p in paths {
-            let input = Input::open(&PathBuf::from(p))?;
-            if let Some(t) = input.reader.truncation() {
-                eprintln!("syscap: warning: {}: {t}", input.path.display());
-            }
-            for line in input.imported.iter().flat_map(scan::ImportReport::warnings) {
-                eprintln!("syscap: warning: {}: {line}", input.path.display());
-            }
-            inputs.push(input);
         }
         let text = filter_words.join(" ");
         let filter = if text.trim().is_empty() {
@@ -67,6 +75,18 @@ impl StreamArgs {
                     .map_err(|e| anyhow::anyhow!("filter: {e}\n{}", e.caret(&text)))?,
             )
         };
+        let wanted = wanted_types([filter.as_ref(), also]);
+        let mut inputs = Vec::with_capacity(paths.len());
+        for p in paths {
+            let input = open(&PathBuf::from(p), wanted.clone())?;
+            if let Some(t) = input.reader.truncation() {
+                eprintln!("syscap: warning: {}: {t}", input.path.display());
+            }
+            for line in input.imported.iter().flat_map(scan::ImportReport::warnings) {
+                eprintln!("syscap: warning: {}: {line}", input.path.display());
+            }
+            inputs.push(input);
+        }
         let start = inputs
             .iter()
             .map(|i| {
@@ -107,6 +127,24 @@ impl StreamArgs {
     }
 }
 
+/// The event types an event must have to pass every filter, when the
+/// filters say (`None`: any type).
+fn wanted_types(filters: [Option<&Filter>; 2]) -> Option<Vec<EventType>> {
+    let mut wanted: Option<std::collections::BTreeSet<EventType>> = None;
+    for types in filters
+        .into_iter()
+        .flatten()
+        .filter_map(Filter::event_types)
+    {
+        let types: std::collections::BTreeSet<EventType> = types.collect();
+        wanted = Some(match wanted {
+            None => types,
+            Some(w) => w.intersection(&types).copied().collect(),
+        });
+    }
+    wanted.map(|w| w.into_iter().collect())
+}
+
 impl Stream {
     /// Calls `each` with every event that passes the filter and window, in
     /// stream order; `each` returns false to stop.
@@ -131,38 +169,100 @@ impl Stream {
         let mut matcher = self.filter.as_ref().map(Filter::matcher);
         let mut failure = None;
         let mut progress = Progress::new(tasks.len());
-        scan::for_each_chunk(
-            &self.inputs,
-            &tasks,
-            projection,
-            scan::default_threads(),
-            |_, chunk| {
-                progress.chunk_done();
-                for e in chunk.events() {
-                    if self.since.is_some_and(|t| e.ts_exit() < t)
-                        || self.until.is_some_and(|t| e.ts() >= t)
-                    {
-                        continue;
-                    }
-                    if let Some(m) = matcher.as_mut()
-                        && !m.matches(&e, &self.env)
-                    {
-                        continue;
-                    }
-                    match each(&e) {
-                        Ok(true) => {}
-                        Ok(false) => return false,
-                        Err(err) => {
-                            failure = Some(err);
-                            return false;
-                        }
+        let mut handle = |chunk: &Chunk| {
+            progress.chunk_done();
+            for e in chunk.events() {
+                if self.since.is_some_and(|t| e.ts_exit() < t)
+                    || self.until.is_some_and(|t| e.ts() >= t)
+                {
+                    continue;
+                }
+                if let Some(m) = matcher.as_mut()
+                    && !m.matches(&e, &self.env)
+                {
+                    continue;
+                }
+                match each(&e) {
+                    Ok(true) => {}
+                    Ok(false) => return false,
+                    Err(err) => {
+                        failure = Some(err);
+                        return false;
                     }
                 }
-                true
-            },
-        )?;
+            }
+            true
+        };
+        // Inputs in order: indexed captures by their index, in parallel;
+        // streamed .scap files as their chunks come.
+        let mut go_on = true;
+        for (i, input) in self.inputs.iter().enumerate() {
+            if !go_on {
+                break;
+            }
+            if let Some(streaming) = &input.streaming {
+                go_on = Self::stream_scap(input, streaming, &plan, &mut handle)?;
+                continue;
+            }
+            let mine: Vec<(usize, usize)> =
+                tasks.iter().copied().filter(|&(n, _)| n == i).collect();
+            scan::for_each_chunk(
+                &self.inputs,
+                &mine,
+                projection,
+                scan::default_threads(),
+                |_, chunk| {
+                    go_on = handle(chunk);
+                    go_on
+                },
+            )?;
+        }
         progress.clear();
         failure.map_or(Ok(()), Err)
+    }
+
+    /// Reads a `.scap` file's chunks as its import produces them; false
+    /// when `handle` asked to stop. What the import skipped is said at the
+    /// end, once known.
+    fn stream_scap(
+        input: &Input,
+        streaming: &std::sync::Mutex<Option<capture_format::scap::ChunkStream>>,
+        plan: &Plan<'_>,
+        handle: &mut impl FnMut(&Chunk) -> bool,
+    ) -> anyhow::Result<bool> {
+        let mut stream = streaming
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .with_context(|| format!("{}: read once already", input.path.display()))?;
+        let mut decoder = Decoder::new();
+        let mut chunk = Chunk::default();
+        let mut num = 1;
+        while let Some(encoded) = stream.next_chunk() {
+            let encoded = encoded.with_context(|| input.path.display().to_string())?;
+            let summary = &encoded.summary;
+            let first = num;
+            num += u64::from(summary.events);
+            if plan.since.is_some_and(|t| summary.ts_max < t)
+                || plan.until.is_some_and(|t| summary.ts_min >= t)
+                || plan.filter.is_some_and(|f| !f.may_match_summary(summary))
+            {
+                continue;
+            }
+            decoder
+                .decode_encoded_numbered(&encoded, plan.projection, &mut chunk, first)
+                .with_context(|| input.path.display().to_string())?;
+            if !handle(&chunk) {
+                return Ok(false);
+            }
+        }
+        if let Some((stats, error)) = stream.finish() {
+            let report = scan::ImportReport { stats, error };
+            for line in report.warnings() {
+                eprintln!("syscap: warning: {}: {line}", input.path.display());
+            }
+        }
+        Ok(true)
     }
 }
 
@@ -221,7 +321,7 @@ pub fn print(
     count: Option<u64>,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let stream = args.open()?;
+    let stream = args.open_streaming(None)?;
     let pieces = format.map(Format::template).transpose()?;
     let format = match (pieces, json) {
         (None, false) => Format::Default,
@@ -262,7 +362,7 @@ pub fn convert(input: &Path, output: &Path, stdout: &mut impl Write) -> anyhow::
         since: None,
         until: None,
     };
-    let stream = args.open()?;
+    let stream = args.open_streaming(None)?;
     let mut printer = Printer::new(Format::Json(None), stream.env.clone());
     if output == Path::new("-") {
         return stream.for_each_event(Projection::ALL, |e| {
@@ -317,7 +417,7 @@ pub fn chisel(
         since: None,
         until: None,
     };
-    let stream = args.open()?;
+    let stream = args.open_streaming(chisel.filter())?;
     if !chisel.needs_events() {
         let input = &stream.inputs[0];
         let snapshot = input

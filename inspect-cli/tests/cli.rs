@@ -498,6 +498,28 @@ fn scap_files_read_everywhere_a_capture_is_accepted() {
         "{size}"
     );
 
+    // Read as it is imported (only the filtered types decoded), a .scap
+    // file gives what its converted copy gives.
+    for (chisel, filter) in [
+        ("topfiles_bytes", None),
+        ("topconns", None),
+        ("fdbytes_by", Some("proc.name = curl and evt.type in (read, write, recvfrom)")),
+    ] {
+        let run = |capture: &str| {
+            let mut args = vec!["chisel", "--rows", "0", chisel, capture];
+            if chisel == "fdbytes_by" {
+                args.push("fd.name");
+            }
+            if let Some(f) = filter {
+                args.extend(["--filter", f]);
+            }
+            let (code, out, err) = syscap(&args);
+            assert_eq!(code, 0, "{err}");
+            out
+        };
+        assert_eq!(run(curl), run(out.to_str().unwrap()), "{chisel}");
+    }
+
     // info, summary and chisels take .scap files too.
     let (code, info, _) = syscap(&["info", curl]);
     assert_eq!(code, 0);

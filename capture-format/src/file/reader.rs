@@ -157,8 +157,20 @@ impl Decoder {
         projection: Projection,
         chunk: &mut Chunk,
     ) -> Result<()> {
+        self.decode_encoded_numbered(encoded, projection, chunk, 0)
+    }
+
+    /// As [`Decoder::decode_encoded`], numbering the events (`evt.num`)
+    /// from `first_num`.
+    pub fn decode_encoded_numbered(
+        &mut self,
+        encoded: &EncodedChunk,
+        projection: Projection,
+        chunk: &mut Chunk,
+        first_num: u64,
+    ) -> Result<()> {
         chunk.decode(&encoded.payload, 0, projection, &mut self.decompressor)?;
-        chunk.set_first_num(0);
+        chunk.set_first_num(first_num);
         Ok(())
     }
 }

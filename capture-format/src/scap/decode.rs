@@ -33,19 +33,72 @@ pub struct ScapEvent<'a> {
     pub dump_flags: u32,
     /// The table entry of `ty`.
     pub info: &'static ScapEventInfo,
-    params: [&'a [u8]; MAX_PARAMS],
-    nparams: usize,
+    /// The event's bytes.
+    data: &'a [u8],
+    /// Where the parameter lengths start (after the header).
+    lens_at: u8,
+    /// Bytes per length: 2, or 4 for large-payload types.
+    width: u8,
+    nparams: u8,
+    /// Where the first value starts. Values are found by adding lengths
+    /// (checked when decoding), which keeps the event small: it is passed by
+    /// value.
+    values_at: u32,
 }
 
 impl<'a> ScapEvent<'a> {
-    /// The raw bytes of the parameters present, in wire order.
-    pub fn params(&self) -> &[&'a [u8]] {
-        &self.params[..self.nparams]
+    /// The event's bytes (header, lengths and values).
+    pub fn bytes(&self) -> &'a [u8] {
+        self.data
+    }
+
+    /// This event without its bytes, to keep while they are copied
+    /// elsewhere (an enter event waiting for its exit).
+    pub fn detach(&self) -> ScapEvent<'static> {
+        ScapEvent {
+            ts: self.ts,
+            tid: self.tid,
+            cpu: self.cpu,
+            ty: self.ty,
+            dump_flags: self.dump_flags,
+            info: self.info,
+            data: &[],
+            lens_at: self.lens_at,
+            width: self.width,
+            nparams: self.nparams,
+            values_at: self.values_at,
+        }
+    }
+
+    /// A detached event over a copy of [`ScapEvent::bytes`].
+    pub fn attach(self, bytes: &[u8]) -> ScapEvent<'_> {
+        ScapEvent {
+            data: bytes,
+            ..self
+        }
+    }
+
+    /// Number of parameters present.
+    pub fn param_count(&self) -> usize {
+        usize::from(self.nparams)
+    }
+
+    fn len_of(&self, i: usize) -> usize {
+        let at = usize::from(self.lens_at) + usize::from(self.width) * i;
+        if self.width == 4 {
+            u32_at(self.data, at) as usize
+        } else {
+            usize::from(u16_at(self.data, at))
+        }
     }
 
     /// The raw bytes of parameter `i`, if present.
     pub fn param(&self, i: usize) -> Option<&'a [u8]> {
-        self.params().get(i).copied()
+        if i >= self.param_count() {
+            return None;
+        }
+        let start = self.values_at as usize + (0..i).map(|j| self.len_of(j)).sum::<usize>();
+        self.data.get(start..start + self.len_of(i))
     }
 
     /// The decoded value of parameter `i` (only the parameters the table
@@ -275,9 +328,8 @@ pub fn decode_event(
             "event type {ty}: {nparams} parameter lengths do not fit in {len} bytes"
         )));
     }
-    let mut params: [&[u8]; MAX_PARAMS] = [&[]; MAX_PARAMS];
     let mut at = lens_end;
-    for (i, slot) in params.iter_mut().enumerate().take(nparams) {
+    for i in 0..nparams {
         let l = if width == 4 {
             u32_at(ev, header_len + 4 * i) as usize
         } else {
@@ -288,7 +340,6 @@ pub fn decode_event(
                 "event type {ty}: parameter {i} ({l} bytes) overruns the event"
             ))
         })?;
-        *slot = &ev[at..end];
         at = end;
     }
     Ok(Some(ScapEvent {
@@ -298,8 +349,15 @@ pub fn decode_event(
         ty,
         dump_flags,
         info,
-        params,
-        nparams,
+        data: ev,
+        #[expect(clippy::cast_possible_truncation, reason = "a 22 or 26 byte header")]
+        lens_at: header_len as u8,
+        #[expect(clippy::cast_possible_truncation, reason = "2 or 4")]
+        width: width as u8,
+        #[expect(clippy::cast_possible_truncation, reason = "at most MAX_PARAMS")]
+        nparams: nparams as u8,
+        // Events are at most 256 MiB (the block limit).
+        values_at: u32::try_from(lens_end).unwrap_or(u32::MAX),
     }))
 }
 
@@ -307,15 +365,15 @@ pub fn decode_event(
 /// up exactly to the event length is the true one (§6.3).
 fn infer_nparams(ev: &[u8], max: usize) -> Option<usize> {
     let end = ev.len();
-    for n in (0..=max).rev() {
-        let lens_end = V1_HEADER + 2 * n;
-        if lens_end > end {
-            continue;
-        }
-        let total: usize = (0..n)
-            .map(|i| usize::from(u16_at(ev, V1_HEADER + 2 * i)))
-            .sum();
-        match (lens_end + total).cmp(&end) {
+    // sums[n]: the first n lengths added up, for every n whose lengths fit.
+    let mut sums = [0usize; MAX_PARAMS + 1];
+    let mut fit = 0;
+    while fit < max.min(MAX_PARAMS) && V1_HEADER + 2 * (fit + 1) <= end {
+        sums[fit + 1] = sums[fit] + usize::from(u16_at(ev, V1_HEADER + 2 * fit));
+        fit += 1;
+    }
+    for n in (0..=fit).rev() {
+        match (V1_HEADER + 2 * n + sums[n]).cmp(&end) {
             std::cmp::Ordering::Equal => return Some(n),
             std::cmp::Ordering::Less => return None,
             std::cmp::Ordering::Greater => {}
@@ -348,7 +406,7 @@ mod tests {
         // open_E of 2018 had no parameters although the table lists three.
         let body = event_body(2, 1, 1, &[], false, None);
         let ev = decode_event(&body, false, false, 0).unwrap().unwrap();
-        assert_eq!(ev.params().len(), 0);
+        assert_eq!(ev.param_count(), 0);
         // open_X with 4 of today's 6.
         let name = b"/etc/passwd\0";
         let body = event_body(
@@ -365,7 +423,7 @@ mod tests {
             None,
         );
         let ev = decode_event(&body, false, false, 0).unwrap().unwrap();
-        assert_eq!(ev.params().len(), 4);
+        assert_eq!(ev.param_count(), 4);
         assert_eq!(ev.str_of("name"), Some(&b"/etc/passwd"[..]));
     }
 

@@ -4,7 +4,7 @@
 //! no pair (procexit, signals, procinfo, container, scheduler and meta
 //! events) become records of their own.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::io::Read;
 
 use super::decode::{STATE_ONLY, ScapEvent, Value, decode_event};
@@ -14,7 +14,9 @@ use super::{
     Block, BlockKind, BlockReader, MachineInfo, ScapError, fd_list, machine_info, ppm,
     process_list, user_list,
 };
-use crate::event::{Arg, ArgKind, EventType, OwnedSockAddr, OwnedSockTuple, Record, RecordFlags};
+use crate::event::{
+    Arg, ArgKind, EventType, OwnedSockAddr, OwnedSockTuple, Record, RecordFlags, nr,
+};
 use crate::state::{
     FdInfo, FdKind, L4Proto, ProcessInfo, Snapshot, SocketEnds, SocketRole, ThreadInfo,
 };
@@ -59,12 +61,16 @@ impl std::fmt::Debug for Importer {
     }
 }
 
-/// An enter event waiting for its exit.
+/// An enter event waiting for its exit: decoded once, its bytes copied.
 struct Pending {
-    ty: u16,
-    has_flags: bool,
-    v2: bool,
-    body: Vec<u8>,
+    event: ScapEvent<'static>,
+    bytes: Vec<u8>,
+}
+
+impl Pending {
+    fn event(&self) -> ScapEvent<'_> {
+        self.event.attach(&self.bytes)
+    }
 }
 
 #[derive(Default)]
@@ -75,6 +81,15 @@ struct State {
     argv: Vec<u8>,
     text: Vec<u8>,
     types: Vec<Option<EventType>>,
+    /// The syscap type of each `PPM_SC` code of generic events (filled on
+    /// the first generic event).
+    generic: Vec<Option<EventType>>,
+    /// Where each argument comes from, per (enter type, exit type).
+    plans: HashMap<(u16, u16), Vec<ArgSource>>,
+    /// The record types whose arguments are wanted, by type number (`None`:
+    /// all). Other records keep their type, time, thread and result but no
+    /// arguments, unless they change the state.
+    wanted: Option<Vec<bool>>,
     stats: ImportStats,
     first_corrupt: Option<ScapError>,
 }
@@ -82,8 +97,16 @@ struct State {
 impl Importer {
     /// Opens a stream (raw or gzip) and reads its tables, up to the first
     /// event.
-    pub fn new(input: impl Read + 'static) -> Result<Self, ScapError> {
-        let mut blocks = BlockReader::new(input)?;
+    pub fn new(input: impl Read + Send + 'static) -> Result<Self, ScapError> {
+        Self::from_blocks(BlockReader::new(input)?)
+    }
+
+    /// Opens a stream that is already raw `.scap` bytes.
+    pub fn from_raw(input: Box<dyn std::io::BufRead + Send>) -> Result<Self, ScapError> {
+        Self::from_blocks(BlockReader::from_raw(input))
+    }
+
+    fn from_blocks(mut blocks: BlockReader) -> Result<Self, ScapError> {
         let mut body = Vec::new();
         let mut threads = Vec::new();
         let mut fds: Vec<(i64, Vec<ScapFd>)> = Vec::new();
@@ -143,6 +166,17 @@ impl Importer {
         self.machine.as_ref()
     }
 
+    /// Time of the first event, 0 when the file has none.
+    pub fn first_ts(&self) -> u64 {
+        match self.first_event {
+            Some(Block {
+                kind: BlockKind::Event { flags, .. },
+                ..
+            }) => super::u64_at(&self.body, if flags { 6 } else { 2 }),
+            _ => 0,
+        }
+    }
+
     /// What was read and skipped so far.
     pub fn stats(&self) -> ImportStats {
         self.state.stats
@@ -152,6 +186,19 @@ impl Importer {
     /// corrupt block), or the first corrupt event skipped.
     pub fn error(&self) -> Option<&ScapError> {
         self.error.as_ref().or(self.state.first_corrupt.as_ref())
+    }
+
+    /// Decodes the arguments only of records of `types` (and of those that
+    /// change the state): a reader that filters on event types skips the
+    /// rest of the work. Event numbers do not change.
+    pub fn only_arguments_of(&mut self, types: impl IntoIterator<Item = EventType>) {
+        let mut wanted = vec![false; usize::from(EventType::LAST_KERNEL_EVENT.0) + 1];
+        for ty in types {
+            if let Some(w) = wanted.get_mut(usize::from(ty.0)) {
+                *w = true;
+            }
+        }
+        self.state.wanted = Some(wanted);
     }
 
     /// Takes the error [`Importer::error`] reports.
@@ -166,9 +213,9 @@ impl Importer {
     /// [`Importer::error`]); only `sink`'s errors are returned.
     pub fn run<E>(&mut self, mut sink: impl FnMut(&Record<'_>) -> Result<(), E>) -> Result<(), E> {
         loop {
-            let block = match self.first_event.take() {
-                Some(b) => b,
-                None => match self.blocks.next_block(&mut self.body) {
+            let (block, body) = match self.first_event.take() {
+                Some(b) => (b, &self.body[..]),
+                None => match self.blocks.next_block_ref(&mut self.body) {
                     Ok(Some(b)) => b,
                     Ok(None) => break,
                     Err(e) => {
@@ -180,8 +227,7 @@ impl Importer {
             match block.kind {
                 BlockKind::Event { flags, v2, .. } => {
                     self.state.stats.events += 1;
-                    self.state
-                        .event(&self.body, flags, v2, block.offset, &mut sink)?;
+                    self.state.event(body, flags, v2, block.offset, &mut sink)?;
                 }
                 BlockKind::SectionHeader => self.state.stats.extra_sections += 1,
                 _ => {}
@@ -430,12 +476,75 @@ fn lookup<'a>(
     empty
 }
 
+/// Where one argument of a record comes from: its position among the exit
+/// event's parameters and among the enter event's (looked up by name once
+/// per pair of event types, not per event).
+#[derive(Clone, Copy, Debug)]
+struct ArgSource {
+    exit: Option<u8>,
+    enter: Option<u8>,
+}
+
+/// Where each of `args` comes from, for a record of these events.
+fn arg_plan(
+    args: &[crate::event::ArgDef],
+    enter: Option<&ScapEventInfo>,
+    exit: Option<&ScapEventInfo>,
+) -> Vec<ArgSource> {
+    let find = |info: Option<&ScapEventInfo>, name: &str| {
+        info.and_then(|i| i.param_index(name))
+            .and_then(|i| u8::try_from(i).ok())
+    };
+    args.iter()
+        .map(|a| ArgSource {
+            exit: find(exit, a.name),
+            enter: find(enter, a.name),
+        })
+        .collect()
+}
+
+impl ArgSource {
+    /// The value, from the exit event first (as [`lookup`]).
+    fn value<'a>(
+        self,
+        exit: Option<&ScapEvent<'a>>,
+        enter: Option<&ScapEvent<'a>>,
+    ) -> Option<(Value<'a>, Option<&'static str>)> {
+        let mut empty = None;
+        for (ev, i) in [(exit, self.exit), (enter, self.enter)] {
+            let (Some(ev), Some(i)) = (ev, i) else {
+                continue;
+            };
+            let i = usize::from(i);
+            match ev.value(i) {
+                Some(Value::Empty) if ev.info.params[i].ty == super::events::ParamType::ByteBuf => {
+                    empty = Some((Value::Bytes(&[]), None));
+                }
+                Some(Value::Empty) | None => {}
+                Some(v) => return Some((v, ev.info.params[i].table)),
+            }
+        }
+        empty
+    }
+}
+
+fn is_exec(ty: EventType) -> bool {
+    matches!(ty.0, nr::EXECVE | nr::EXECVEAT)
+}
+
 fn is_pair_event(info: &ScapEventInfo) -> bool {
     // Single-direction events have an unused exit partner.
     info.is_enter() && super::events::event_info(info.ty + 1).is_some_and(|x| !x.unused)
 }
 
 impl State {
+    /// True when the arguments of a `ty` record are to be decoded.
+    fn wants_arguments(&self, ty: EventType) -> bool {
+        self.wanted.as_ref().is_none_or(|w| {
+            w.get(usize::from(ty.0)).copied().unwrap_or(false) || crate::state::changes_state(ty)
+        })
+    }
+
     fn event<E>(
         &mut self,
         body: &[u8],
@@ -471,37 +580,31 @@ impl State {
                 }
                 return self.single(&ev, sink);
             }
-            self.flush_tid(ev.tid, sink)?;
-            let mut buf = self.spare.pop().unwrap_or_default();
-            buf.clear();
-            buf.extend_from_slice(body);
-            self.pending.insert(
-                ev.tid,
-                Pending {
-                    ty: ev.ty,
-                    has_flags,
-                    v2,
-                    body: buf,
-                },
-            );
+            let mut bytes = self.spare.pop().unwrap_or_default();
+            bytes.clear();
+            bytes.extend_from_slice(ev.bytes());
+            let pending = Pending {
+                event: ev.detach(),
+                bytes,
+            };
+            // A call still pending on this thread never returned.
+            if let Some(old) = self.pending.insert(ev.tid, pending) {
+                self.emit_unreturned(old, sink)?;
+            }
             return Ok(());
         }
         let pending = match self.pending.remove(&ev.tid) {
-            Some(p) if p.ty + 1 == ev.ty => Some(p),
+            Some(p) if p.event.ty + 1 == ev.ty => Some(p),
             Some(p) => {
-                self.emit_unreturned(ev.tid, p, sink)?;
+                self.emit_unreturned(p, sink)?;
                 None
             }
             None => None,
         };
-        let enter = pending.as_ref().and_then(|p| {
-            decode_event(&p.body, p.has_flags, p.v2, offset)
-                .ok()
-                .flatten()
-        });
+        let enter = pending.as_ref().map(Pending::event);
         let result = self.syscall(enter.as_ref(), Some(&ev), sink);
         if let Some(p) = pending {
-            self.spare.push(p.body);
+            self.spare.push(p.bytes);
         }
         result
     }
@@ -513,37 +616,27 @@ impl State {
         sink: &mut impl FnMut(&Record<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         match self.pending.remove(&tid) {
-            Some(p) => self.emit_unreturned(tid, p, sink),
+            Some(p) => self.emit_unreturned(p, sink),
             None => Ok(()),
         }
     }
 
     fn emit_unreturned<E>(
         &mut self,
-        _tid: i64,
         p: Pending,
         sink: &mut impl FnMut(&Record<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
-        let enter = decode_event(&p.body, p.has_flags, p.v2, 0).ok().flatten();
-        let result = match enter {
-            Some(enter) => self.syscall(Some(&enter), None, sink),
-            None => Ok(()),
-        };
-        self.spare.push(p.body);
+        let result = self.syscall(Some(&p.event()), None, sink);
+        self.spare.push(p.bytes);
         result
     }
 
     /// At the end: every call still pending never returned, oldest first.
     fn flush<E>(&mut self, sink: &mut impl FnMut(&Record<'_>) -> Result<(), E>) -> Result<(), E> {
-        let mut rest: Vec<(i64, Pending)> = self.pending.drain().collect();
-        rest.sort_by_key(|(tid, p)| {
-            (
-                super::u64_at(&p.body, if p.has_flags { 6 } else { 2 }),
-                *tid,
-            )
-        });
-        for (tid, p) in rest {
-            self.emit_unreturned(tid, p, sink)?;
+        let mut rest: Vec<Pending> = self.pending.drain().map(|(_, p)| p).collect();
+        rest.sort_by_key(|p| (p.event.ts, p.event.tid));
+        for p in rest {
+            self.emit_unreturned(p, sink)?;
         }
         Ok(())
     }
@@ -554,14 +647,22 @@ impl State {
 
     /// The syscap type of a system call event.
     fn syscall_type(&mut self, ev: &ScapEvent<'_>) -> Option<EventType> {
-        if ev.info.name == "syscall" {
+        if ev.ty <= 1 {
+            // Generic events (`syscall`) name their call by a PPM_SC code.
             let code = match ev.value(0) {
-                Some(Value::Int(c)) => u16::try_from(c).ok()?,
+                Some(Value::Int(c)) => usize::try_from(c).ok()?,
                 _ => return None,
             };
-            return syscall_code_name(code)
-                .and_then(EventType::from_name)
-                .filter(|t| t.is_syscall());
+            if self.generic.is_empty() {
+                self.generic = (0..=u16::MAX >> 6)
+                    .map(|c| {
+                        syscall_code_name(c)
+                            .and_then(EventType::from_name)
+                            .filter(|t| t.is_syscall())
+                    })
+                    .collect();
+            }
+            return self.generic.get(code).copied().flatten();
         }
         let slot = self.types.get_mut(usize::from(ev.ty))?;
         if slot.is_none() {
@@ -593,9 +694,8 @@ impl State {
         let info = ty.info();
         // execve's argument vector is argv[0] (`exe`) plus `args`.
         self.argv.clear();
-        if matches!(info.name, "execve" | "execveat")
-            && let Some((Value::Str(exe), _)) = lookup("exe", exit, enter)
-        {
+        let exec = is_exec(ty);
+        if exec && let Some((Value::Str(exe), _)) = lookup("exe", exit, enter) {
             self.argv.extend_from_slice(exe);
             self.argv.push(0);
             if let Some((Value::Bytes(rest), _)) = lookup("args", exit, enter) {
@@ -603,18 +703,28 @@ impl State {
             }
         }
         let mut args = [Arg::Absent; MAX_ARGS];
-        let n = info.args.len().min(MAX_ARGS);
-        for (slot, def) in args.iter_mut().zip(info.args) {
+        let n = if self.wants_arguments(ty) {
+            info.args.len().min(MAX_ARGS)
+        } else {
+            0
+        };
+        let key = (
+            enter.map_or(u16::MAX, |e| e.ty),
+            exit.map_or(u16::MAX, |x| x.ty),
+        );
+        let plan = self
+            .plans
+            .entry(key)
+            .or_insert_with(|| arg_plan(info.args, enter.map(|e| e.info), exit.map(|x| x.info)));
+        for ((slot, def), source) in args[..n].iter_mut().zip(info.args).zip(plan.iter()) {
             *slot = match def.name {
-                "args" if !self.argv.is_empty() => Arg::Str(&self.argv),
-                "filename" | "pathname" if matches!(info.name, "execve" | "execveat") => {
-                    lookup(def.name, exit, enter)
-                        .or_else(|| lookup("exe", exit, enter))
-                        .map_or(Arg::Absent, |(v, t)| to_arg(v, t, def.kind))
-                }
-                name => {
-                    lookup(name, exit, enter).map_or(Arg::Absent, |(v, t)| to_arg(v, t, def.kind))
-                }
+                "args" if exec && !self.argv.is_empty() => Arg::Str(&self.argv),
+                "filename" | "pathname" if exec => lookup(def.name, exit, enter)
+                    .or_else(|| lookup("exe", exit, enter))
+                    .map_or(Arg::Absent, |(v, t)| to_arg(v, t, def.kind)),
+                _ => source
+                    .value(exit, enter)
+                    .map_or(Arg::Absent, |(v, t)| to_arg(v, t, def.kind)),
             };
         }
         let (ts, latency, cpu, flags) = match (enter, exit) {
@@ -654,8 +764,7 @@ impl State {
         sink: &mut impl FnMut(&Record<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         let Some(x) = exit else { return Ok(()) };
-        let name = ty.info().name;
-        if matches!(name, "execve" | "execveat")
+        if is_exec(ty)
             && ret == 0
             && let Some(pid) = x.int_of("pid")
         {
@@ -667,7 +776,7 @@ impl State {
                 self.fork_record(ptid, tid, pid, 0, x, sink)?;
             }
         }
-        if !matches!(name, "clone" | "clone3" | "fork" | "vfork") {
+        if !matches!(ty.0, nr::CLONE | nr::CLONE3 | nr::FORK | nr::VFORK) {
             return Ok(());
         }
         let flags = x
@@ -731,9 +840,18 @@ impl State {
         };
         let info = ty.info();
         let mut args = [Arg::Absent; MAX_ARGS];
-        let n = info.args.len().min(MAX_ARGS);
-        for (slot, def) in args.iter_mut().zip(info.args) {
-            *slot = lookup(def.name, None, Some(ev))
+        let n = if self.wants_arguments(ty) {
+            info.args.len().min(MAX_ARGS)
+        } else {
+            0
+        };
+        let plan = self
+            .plans
+            .entry((ev.ty, u16::MAX))
+            .or_insert_with(|| arg_plan(info.args, Some(ev.info), None));
+        for ((slot, def), source) in args[..n].iter_mut().zip(info.args).zip(plan.iter()) {
+            *slot = source
+                .value(None, Some(ev))
                 .map_or(Arg::Absent, |(v, t)| to_arg(v, t, def.kind));
         }
         let tid = if ev.tid == -1 { 0 } else { ev.tid };
@@ -758,7 +876,8 @@ impl State {
     ) -> Result<(), E> {
         use std::io::Write as _;
         self.text.clear();
-        for (i, p) in ev.info.params.iter().enumerate() {
+        let wanted = self.wants_arguments(EventType::OTHER);
+        for (i, p) in ev.info.params.iter().enumerate().take_while(|_| wanted) {
             let Some(v) = ev.value(i) else { break };
             if !self.text.is_empty() {
                 self.text.push(b' ');
@@ -790,6 +909,7 @@ impl State {
             ev.info.name
         };
         let args = [Arg::Str(name.as_bytes()), Arg::Str(&self.text)];
+        let args = if wanted { &args[..] } else { &[] };
         let tid = if ev.tid == -1 { 0 } else { ev.tid };
         let rec = Record {
             ty: EventType::OTHER,
@@ -797,7 +917,7 @@ impl State {
             cpu: ev.cpu,
             tid,
             pid: self.pid_of(tid),
-            args: &args,
+            args,
             ..Record::default()
         };
         self.stats.records += 1;
@@ -810,6 +930,21 @@ const fn libc_clone_thread() -> u32 {
     0x0001_0000
 }
 
+/// The header of a syscap capture imported from a `.scap` file taken on
+/// `machine`.
+pub fn capture_header(machine: Option<&MachineInfo>) -> crate::file::CaptureHeader {
+    let machine = machine.cloned().unwrap_or_default();
+    crate::file::CaptureHeader {
+        hostname: machine.hostname,
+        producer: format!("syscap {} (imported from .scap)", env!("CARGO_PKG_VERSION")),
+        // sysdig's default snap length.
+        snaplen: 80,
+        num_cpus: machine.num_cpus,
+        memory_bytes: machine.memory_bytes,
+        ..crate::file::CaptureHeader::default()
+    }
+}
+
 impl Importer {
     /// Writes the whole stream as a syscap capture to `out`; what the
     /// import skipped is in [`Importer::stats`] and [`Importer::error`].
@@ -818,15 +953,7 @@ impl Importer {
         out: W,
         options: crate::file::WriterOptions,
     ) -> crate::Result<W> {
-        let machine = self.machine.clone().unwrap_or_default();
-        let header = crate::file::CaptureHeader {
-            hostname: machine.hostname,
-            producer: format!("syscap {} (imported from .scap)", env!("CARGO_PKG_VERSION")),
-            snaplen: 80,
-            num_cpus: machine.num_cpus,
-            memory_bytes: machine.memory_bytes,
-            ..crate::file::CaptureHeader::default()
-        };
+        let header = capture_header(self.machine.as_ref());
         let mut writer = crate::file::Writer::new(out, &header, options)?;
         writer.write_snapshot(&self.snapshot)?;
         let mut tracker = crate::state::Tracker::from_snapshot(&self.snapshot);

@@ -12,6 +12,7 @@ use std::io::{self, BufRead, BufReader, Read};
 mod decode;
 mod events;
 mod import;
+mod pipeline;
 mod ppm;
 mod tables;
 #[cfg(test)]
@@ -21,7 +22,8 @@ pub use decode::{MAX_PARAMS, STATE_ONLY, ScapEvent, Value, decode_event, sockadd
 pub use events::{
     Direction, ParamInfo, ParamType, ScapEventInfo, event_info, event_types, syscall_code_name,
 };
-pub use import::{ImportStats, Importer};
+pub use import::{ImportStats, Importer, capture_header};
+pub use pipeline::ChunkStream;
 pub use tables::{ScapFd, ScapFdInfo, ScapThread, fd_list, process_list, user_list};
 
 /// Section header block type.
@@ -177,9 +179,12 @@ pub struct MachineInfo {
 /// Reads the blocks of a `.scap` stream, raw or gzip-compressed, one at a
 /// time; memory is bounded by the largest block.
 pub struct BlockReader {
-    input: Box<dyn BufRead>,
+    input: Box<dyn BufRead + Send>,
     offset: u64,
     started: bool,
+    /// Bytes of the block last lent by [`BlockReader::next_block_ref`],
+    /// consumed on the next call.
+    lent: usize,
 }
 
 impl std::fmt::Debug for BlockReader {
@@ -208,26 +213,70 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
         .map_or(0, |c| u64::from_le_bytes(*c))
 }
 
+/// `input` as raw `.scap` bytes: gzip (recognised by its magic, `1F 8B`)
+/// is decompressed. A read error while sniffing is left for the first read.
+pub fn decompressed(input: impl Read + Send + 'static) -> Box<dyn BufRead + Send> {
+    let mut buffered = BufReader::with_capacity(1 << 16, input);
+    let gzip = buffered
+        .fill_buf()
+        .is_ok_and(|head| head.starts_with(&[0x1F, 0x8B]));
+    if gzip {
+        Box::new(BufReader::with_capacity(
+            1 << 16,
+            flate2::bufread::MultiGzDecoder::new(buffered),
+        ))
+    } else {
+        Box::new(buffered)
+    }
+}
+
 impl BlockReader {
-    /// Opens a stream; gzip is recognised by its magic (`1F 8B`).
-    pub fn new(input: impl Read + 'static) -> Result<Self, ScapError> {
-        let mut buffered = BufReader::with_capacity(1 << 16, input);
-        let head = buffered
-            .fill_buf()
-            .map_err(|source| ScapError::Io { offset: 0, source })?;
-        let input: Box<dyn BufRead> = if head.starts_with(&[0x1F, 0x8B]) {
-            Box::new(BufReader::with_capacity(
-                1 << 16,
-                flate2::bufread::MultiGzDecoder::new(buffered),
-            ))
-        } else {
-            Box::new(buffered)
-        };
-        Ok(Self {
+    /// Opens a stream, raw or gzip.
+    pub fn new(input: impl Read + Send + 'static) -> Result<Self, ScapError> {
+        Ok(Self::from_raw(decompressed(input)))
+    }
+
+    /// Reads a stream that is already raw `.scap` bytes (not gzip).
+    pub fn from_raw(input: Box<dyn BufRead + Send>) -> Self {
+        Self {
             input,
             offset: 0,
             started: false,
-        })
+            lent: 0,
+        }
+    }
+
+    /// As [`BlockReader::next_block`], but the body is lent from the
+    /// reader's buffer when the whole block is in it, without a copy;
+    /// `scratch` holds it otherwise.
+    pub fn next_block_ref<'s>(
+        &'s mut self,
+        scratch: &'s mut Vec<u8>,
+    ) -> Result<Option<(Block, &'s [u8])>, ScapError> {
+        self.input.consume(std::mem::take(&mut self.lent));
+        let offset = self.offset;
+        let io = |source| ScapError::Io { offset, source };
+        let (id, len, whole) = {
+            let buf = self.input.fill_buf().map_err(io)?;
+            let id = u32_at(buf, 0);
+            let len = u32_at(buf, 4) as usize;
+            let whole = buf.len() >= 8
+                && len >= 12
+                && len.is_multiple_of(4)
+                && len <= buf.len()
+                && u32_at(buf, len - 4) as usize == len;
+            (id, len, whole)
+        };
+        if !whole || !self.started || id == SHB {
+            // Headers, section headers and blocks across buffers: checked
+            // and copied the long way.
+            return Ok(self.next_block(scratch)?.map(|b| (b, &scratch[..])));
+        }
+        self.offset += len as u64;
+        self.lent = len;
+        let kind = BlockKind::of(id);
+        let buf = self.input.fill_buf().map_err(io)?;
+        Ok(Some((Block { offset, id, kind }, &buf[8..len - 4])))
     }
 
     /// Reads as many bytes as there are, up to `buf.len()`.
@@ -311,6 +360,19 @@ impl BlockReader {
         self.started = true;
         Ok(Some(Block { offset, id, kind }))
     }
+}
+
+/// Writes one block as the reference writer does: id, total length, `body`,
+/// zero padding to 4 bytes, the total length again.
+pub fn write_block(out: &mut impl std::io::Write, id: u32, body: &[u8]) -> io::Result<()> {
+    let total = (8 + body.len() + 4).next_multiple_of(4);
+    let len = u32::try_from(total)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "block above 4 GiB"))?;
+    out.write_all(&id.to_le_bytes())?;
+    out.write_all(&len.to_le_bytes())?;
+    out.write_all(body)?;
+    out.write_all(&[0; 3][..total - 12 - body.len()])?;
+    out.write_all(&len.to_le_bytes())
 }
 
 /// Parses a section header body (options after the 16 fixed bytes are

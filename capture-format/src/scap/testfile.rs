@@ -5,14 +5,8 @@ use super::events::event_info;
 
 /// A block as the reference writer lays it out.
 pub(crate) fn block(id: u32, content: &[u8]) -> Vec<u8> {
-    let total = (8 + content.len() + 4).next_multiple_of(4);
-    let len = u32::try_from(total).unwrap();
     let mut b = Vec::new();
-    b.extend_from_slice(&id.to_le_bytes());
-    b.extend_from_slice(&len.to_le_bytes());
-    b.extend_from_slice(content);
-    b.resize(total - 4, 0);
-    b.extend_from_slice(&len.to_le_bytes());
+    super::write_block(&mut b, id, content).unwrap();
     b
 }
 

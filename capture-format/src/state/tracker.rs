@@ -246,6 +246,18 @@ impl Tracker {
             .unwrap_or_default()
     }
 
+    /// The context of a record the tracker is not asked to resolve: no
+    /// thread, process or fd. For readers that skip records nobody will see
+    /// (see `changes_state` for which records must still be applied).
+    pub fn unresolved(&self) -> Context<'_> {
+        Context {
+            thread: None,
+            process: None,
+            fd: None,
+            tracker: self,
+        }
+    }
+
     /// Applies `rec` to the tables and returns what it resolves to.
     pub fn apply(&mut self, rec: &Record<'_>) -> Context<'_> {
         if let Some(tid) = self.exited.take() {
@@ -828,13 +840,18 @@ static FD_ARG_POSITION: LazyLock<Vec<Option<u8>>> = LazyLock::new(|| {
     positions
 });
 
-/// The kind of fd the (untyped) system call `n` returns.
 /// True for the event types the tracker learns from: a producer that drops
 /// events before they reach a file (a capture filter) must still apply
 /// these to its tracker, or later events resolve to the wrong names.
 pub fn changes_state(ty: EventType) -> bool {
-    !ty.is_syscall()
-        || fd_creating_kind(ty.0).is_some()
+    matches!(
+        ty,
+        EventType::PROC_EXEC | EventType::PROC_FORK | EventType::PROC_EXIT
+    ) || (ty.is_syscall() && changes_state_syscall(ty))
+}
+
+fn changes_state_syscall(ty: EventType) -> bool {
+    fd_creating_kind(ty.0).is_some()
         || matches!(
             ty.0,
             nr::OPEN
@@ -877,6 +894,7 @@ pub fn changes_state(ty: EventType) -> bool {
         )
 }
 
+/// The kind of fd the (untyped) system call `n` returns.
 fn fd_creating_kind(n: u16) -> Option<FdKind> {
     Some(match n {
         nr::EVENTFD | nr::EVENTFD2 => FdKind::Event,

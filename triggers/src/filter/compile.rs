@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use capture_format::event::{Category, EventType};
-use capture_format::file::{ChunkMeta, Event, Index, Projection};
+use capture_format::file::{ChunkMeta, ChunkSummary, Event, Index, Projection};
 
 use super::ast::{Expr, Literal, Op};
 use super::error::FilterError;
@@ -85,6 +85,22 @@ impl Filter {
             .comms
             .as_ref()
             .is_none_or(|comms| chunk.comms.iter().any(|&c| comms.contains(index.comm(c))));
+        types_ok && comms_ok
+    }
+
+    /// False when no event of a chunk with this summary can match (a chunk
+    /// that is being read as it is built has a summary, not an index entry).
+    pub fn may_match_summary(&self, chunk: &ChunkSummary) -> bool {
+        let types_ok = self
+            .types
+            .as_ref()
+            .is_none_or(|types| chunk.types.iter().any(|(t, _)| types.contains(&t.0)));
+        let comms_ok = self.comms.as_ref().is_none_or(|comms| {
+            chunk
+                .processes
+                .iter()
+                .any(|(_, comm, _)| comms.contains(comm.as_slice()))
+        });
         types_ok && comms_ok
     }
 
