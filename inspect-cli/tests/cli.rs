@@ -503,7 +503,10 @@ fn scap_files_read_everywhere_a_capture_is_accepted() {
     for (chisel, filter) in [
         ("topfiles_bytes", None),
         ("topconns", None),
-        ("fdbytes_by", Some("proc.name = curl and evt.type in (read, write, recvfrom)")),
+        (
+            "fdbytes_by",
+            Some("proc.name = curl and evt.type in (read, write, recvfrom)"),
+        ),
     ] {
         let run = |capture: &str| {
             let mut args = vec!["chisel", "--rows", "0", chisel, capture];
