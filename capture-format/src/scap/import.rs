@@ -9,7 +9,7 @@ use std::io::Read;
 
 use super::decode::{STATE_ONLY, ScapEvent, Value, decode_event};
 use super::events::{ScapEventInfo, syscall_code_name};
-use super::tables::{ScapFd, ScapFdInfo, ScapThread};
+use super::tables::{ScapFd, ScapFdInfo, ScapInterface, ScapThread, interface_list};
 use super::{
     Block, BlockKind, BlockReader, MachineInfo, ScapError, fd_list, machine_info, ppm,
     process_list, user_list,
@@ -49,6 +49,7 @@ pub struct Importer {
     first_event: Option<Block>,
     snapshot: Snapshot,
     machine: Option<MachineInfo>,
+    interfaces: Vec<ScapInterface>,
     state: State,
     error: Option<ScapError>,
 }
@@ -112,6 +113,7 @@ impl Importer {
         let mut fds: Vec<(i64, Vec<ScapFd>)> = Vec::new();
         let mut snapshot = Snapshot::default();
         let mut machine = None;
+        let mut interfaces = Vec::new();
         let mut sections = 0;
         let mut first_event = None;
         while let Some(block) = blocks.next_block(&mut body)? {
@@ -135,7 +137,10 @@ impl Importer {
                     first_event = Some(block);
                     break;
                 }
-                BlockKind::InterfaceList(_) | BlockKind::Unknown(_) => {}
+                BlockKind::InterfaceList(v) => {
+                    interfaces.extend(interface_list(v, &body, block.offset)?);
+                }
+                BlockKind::Unknown(_) => {}
             }
         }
         let mut state = State {
@@ -150,6 +155,7 @@ impl Importer {
             first_event,
             snapshot,
             machine,
+            interfaces,
             state,
             error: None,
         })
@@ -175,6 +181,11 @@ impl Importer {
             }) => super::u64_at(&self.body, if flags { 6 } else { 2 }),
             _ => 0,
         }
+    }
+
+    /// The network interfaces of the first section's interface list.
+    pub fn interfaces(&self) -> &[ScapInterface] {
+        &self.interfaces
     }
 
     /// What was read and skipped so far.
@@ -1158,6 +1169,25 @@ mod tests {
         assert_eq!(names, ["other", "read"]);
         assert_eq!(records[0].args[0], OwnedArg::Str(b"container".to_vec()));
         assert_eq!(importer.stats().state_only, 1);
+    }
+
+    #[test]
+    fn a_second_section_goes_on_with_its_events() {
+        let mut bytes = file(&[event_block(OPEN_E, 10, 100, &[], true, None)]);
+        bytes.extend(section_header());
+        bytes.extend(block(0x211, &process_entry(5, 100, 100, 1, b"curl", &[])));
+        bytes.extend(event_block(
+            OPEN_X,
+            15,
+            100,
+            &[&i64b(4), b"/x\0", &1u32.to_le_bytes(), &0u32.to_le_bytes()],
+            true,
+            None,
+        ));
+        let (importer, records) = import(bytes);
+        let names: Vec<(&str, u64)> = records.iter().map(|r| (r.ty.name(), r.latency)).collect();
+        assert_eq!(names, [("open", 5)]);
+        assert_eq!(importer.stats().extra_sections, 1);
     }
 
     #[test]

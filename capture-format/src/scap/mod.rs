@@ -24,7 +24,9 @@ pub use events::{
 };
 pub use import::{ImportStats, Importer, capture_header};
 pub use pipeline::ChunkStream;
-pub use tables::{ScapFd, ScapFdInfo, ScapThread, fd_list, process_list, user_list};
+pub use tables::{
+    ScapFd, ScapFdInfo, ScapInterface, ScapThread, fd_list, interface_list, process_list, user_list,
+};
 
 /// Section header block type.
 pub const SHB: u32 = 0x0A0D_0D0A;

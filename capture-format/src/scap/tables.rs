@@ -398,6 +398,75 @@ pub fn user_list(
     Ok((users, groups))
 }
 
+/// One network interface address of an interface list.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ScapInterface {
+    /// Interface name (`lo`, `eth0`).
+    pub name: Vec<u8>,
+    /// Address, netmask and broadcast address (4 or 16 bytes each, network
+    /// order).
+    pub addr: Vec<u8>,
+    /// Netmask.
+    pub netmask: Vec<u8>,
+    /// Broadcast address.
+    pub broadcast: Vec<u8>,
+    /// Link speed, when stored (types 1 and 2).
+    pub link_speed: Option<u64>,
+}
+
+/// Parses an interface list block of `version` (1 or 2) at `offset`
+/// (`scap-format.md` §4.4; v2 entry lengths do not count themselves).
+pub fn interface_list(
+    version: u8,
+    body: &[u8],
+    offset: u64,
+) -> Result<Vec<ScapInterface>, ScapError> {
+    let mut r = Reader {
+        body,
+        at: 0,
+        block: offset,
+        what: "interface list",
+    };
+    let mut interfaces = Vec::new();
+    while r.remaining() >= 4 {
+        let end = if version >= 2 {
+            let len = r.u32()? as usize;
+            let end = r.at.checked_add(len).filter(|&e| e <= body.len());
+            Some(end.ok_or_else(|| r.err(format!("an entry of {len} bytes")))?)
+        } else {
+            None
+        };
+        let ty = r.u16()?;
+        let name_len = usize::from(r.u16()?);
+        if name_len >= 1024 {
+            return Err(r.err(format!("an interface name of {name_len} bytes")));
+        }
+        let (width, speed) = match ty {
+            1 => (4, true),
+            2 => (16, true),
+            3 => (4, false),
+            4 => (16, false),
+            other => return Err(r.err(format!("interface type {other}"))),
+        };
+        let addr = r.take(width)?.to_vec();
+        let netmask = r.take(width)?.to_vec();
+        let broadcast = r.take(width)?.to_vec();
+        let link_speed = if speed { Some(r.u64()?) } else { None };
+        let name = r.take(name_len)?.to_vec();
+        if let Some(end) = end {
+            r.finish_entry(end)?;
+        }
+        interfaces.push(ScapInterface {
+            name,
+            addr,
+            netmask,
+            broadcast,
+            link_speed,
+        });
+    }
+    Ok(interfaces)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -586,5 +655,46 @@ mod tests {
         };
         let v2 = [with_len(&user, 3), with_len(&group, 0)].concat();
         assert_eq!(user_list(2, &v2, 0).unwrap(), (users, groups));
+    }
+
+    #[test]
+    fn interface_lists_v1_and_v2() {
+        let entry = |ty: u16, name: &[u8], addr: &[u8], speed: bool| {
+            let mut e = ty.to_le_bytes().to_vec();
+            e.extend_from_slice(&u16::try_from(name.len()).unwrap().to_le_bytes());
+            for _ in 0..3 {
+                e.extend_from_slice(addr);
+            }
+            if speed {
+                e.extend_from_slice(&1000u64.to_le_bytes());
+            }
+            e.extend_from_slice(name);
+            e
+        };
+        let lo = entry(1, b"lo", &[127, 0, 0, 1], true);
+        let v6 = entry(4, b"eth0", &[0xfe; 16], false);
+        let v1: Vec<u8> = [lo.clone(), v6.clone()].concat();
+        let got = interface_list(1, &v1, 0).unwrap();
+        assert_eq!(got[0].name, b"lo");
+        assert_eq!(
+            (got[0].addr.as_slice(), got[0].link_speed),
+            (&[127, 0, 0, 1][..], Some(1000))
+        );
+        assert_eq!(
+            (got[1].name.as_slice(), got[1].addr.len()),
+            (&b"eth0"[..], 16)
+        );
+        let mut v2 = Vec::new();
+        for e in [&lo, &v6] {
+            v2.extend_from_slice(&u32::try_from(e.len()).unwrap().to_le_bytes());
+            v2.extend_from_slice(e);
+        }
+        assert_eq!(interface_list(2, &v2, 0).unwrap(), got);
+        let bad = entry(9, b"x", &[1; 4], true);
+        let e = interface_list(1, &bad, 96).unwrap_err().to_string();
+        assert!(
+            e.contains("byte 96") && e.contains("interface type 9"),
+            "{e}"
+        );
     }
 }
