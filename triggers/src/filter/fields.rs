@@ -676,7 +676,7 @@ fn arg_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value
                 if !e.returned() {
                     return Value::None;
                 }
-                render_ret_alone(e, &mut Bytes(scratch));
+                write_ret(e, Shown::Alone, &mut Bytes(scratch));
                 return text(scratch);
             }
             let Some((i, arg)) = select_arg(e, sel) else {
@@ -998,33 +998,56 @@ fn render_data(data: &[u8], out: &mut Bytes<'_>) {
     }));
 }
 
+/// How a value is shown: among all the arguments (`evt.args`, the
+/// default line), or on its own (`evt.arg.NAME`), as sysdig does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    /// `-2(ENOENT)`, `0x7f00`, `3(<f>/etc/passwd)`.
+    InArgs,
+    /// `ENOENT`, `7F00`, `<f>/etc/passwd`.
+    Alone,
+}
+
 /// Writes the return value as sysdig shows `res`: the number, with the
 /// errno name of a failure (`-2(ENOENT)`), an fd with its name.
 pub fn render_ret(e: &Event<'_>, out: &mut Bytes<'_>) {
+    write_ret(e, Shown::InArgs, out);
+}
+
+fn write_ret(e: &Event<'_>, shown: Shown, out: &mut Bytes<'_>) {
     let ret = e.ret();
     let info = e.ty().info();
     if is_error_return(ret) {
-        let _ = match errno_name(-ret) {
-            Some(name) => write!(out, "{ret}({name})"),
-            None => write!(out, "{ret}"),
+        let _ = match (errno_name(-ret), shown) {
+            (Some(name), Shown::InArgs) => write!(out, "{ret}({name})"),
+            (Some(name), Shown::Alone) => write!(out, "{name}"),
+            (None, _) => write!(out, "{ret}"),
         };
     } else if info.ret == RetKind::Addr {
-        let _ = write!(out, "{ret:#x}");
+        let _ = match shown {
+            Shown::InArgs => write!(out, "{ret:#x}"),
+            Shown::Alone => write!(out, "{ret:X}"),
+        };
     } else if info.ret == RetKind::Fd {
-        render_fd(e, ret, out);
+        write_fd(e, ret, shown, out);
     } else {
         let _ = write!(out, "{ret}");
     }
 }
 
-/// Writes an fd as sysdig does: `3(<f>/etc/passwd)` when the event's fd is
-/// this one, else the number.
-fn render_fd(e: &Event<'_>, fd: i64, out: &mut Bytes<'_>) {
-    let _ = write!(out, "{fd}");
-    if let Some(f) = e.fd().filter(|f| f.num() == fd) {
-        out.raw(b"(");
-        write_fd_type(f, out);
-        render_ends(f.ends(), f.name(), out);
+/// Writes an fd as sysdig does: `3(<f>/etc/passwd)` among the arguments,
+/// `<f>/etc/passwd` alone, when the event's fd is this one; else the number.
+fn write_fd(e: &Event<'_>, fd: i64, shown: Shown, out: &mut Bytes<'_>) {
+    let Some(f) = e.fd().filter(|f| f.num() == fd) else {
+        let _ = write!(out, "{fd}");
+        return;
+    };
+    if shown == Shown::InArgs {
+        let _ = write!(out, "{fd}(");
+    }
+    write_fd_type(f, out);
+    render_ends(f.ends(), f.name(), out);
+    if shown == Shown::InArgs {
         out.raw(b")");
     }
 }
@@ -1046,44 +1069,12 @@ fn write_fd_type(f: FdView<'_>, out: &mut Bytes<'_>) {
     let _ = write!(out, "<{}{proto}>", f.kind().typechar());
 }
 
-/// Writes the return value as sysdig shows `evt.arg.res` on its own: the
-/// errno name of a failure, an fd as its type and name, addresses in bare
-/// upper-case hex.
-fn render_ret_alone(e: &Event<'_>, out: &mut Bytes<'_>) {
-    let ret = e.ret();
-    let info = e.ty().info();
-    if is_error_return(ret) {
-        let _ = match errno_name(-ret) {
-            Some(name) => write!(out, "{name}"),
-            None => write!(out, "{ret}"),
-        };
-    } else if info.ret == RetKind::Addr {
-        let _ = write!(out, "{ret:X}");
-    } else if info.ret == RetKind::Fd {
-        render_fd_alone(e, ret, out);
-    } else {
-        let _ = write!(out, "{ret}");
-    }
-}
-
-/// An fd as sysdig shows `evt.arg.fd`: `<f>/etc/passwd` when the event's fd
-/// is this one, else the number.
-fn render_fd_alone(e: &Event<'_>, fd: i64, out: &mut Bytes<'_>) {
-    match e.fd().filter(|f| f.num() == fd) {
-        Some(f) => {
-            write_fd_type(f, out);
-            render_ends(f.ends(), f.name(), out);
-        }
-        None => {
-            let _ = write!(out, "{fd}");
-        }
-    }
-}
-
 /// Writes one argument as sysdig shows `evt.arg.NAME`.
 fn render_arg_alone(e: &Event<'_>, kind: ArgKind, arg: Arg<'_>, out: &mut Bytes<'_>) {
     match (kind, arg) {
-        (ArgKind::Fd | ArgKind::DirFd, Arg::Int(v)) if v != -100 => render_fd_alone(e, v, out),
+        (ArgKind::Fd | ArgKind::DirFd, Arg::Int(v)) if v != -100 => {
+            write_fd(e, v, Shown::Alone, out);
+        }
         (ArgKind::Hex, Arg::Int(v)) => {
             let _ = write!(out, "{v:X}");
         }
@@ -1110,7 +1101,7 @@ pub fn render_arg(e: &Event<'_>, kind: ArgKind, arg: Arg<'_>, out: &mut Bytes<'_
     match (kind, arg) {
         (_, Arg::Absent) => out.raw(b"<NA>"),
         (ArgKind::DirFd, Arg::Int(-100)) => out.raw(b"AT_FDCWD"),
-        (ArgKind::Fd | ArgKind::DirFd, Arg::Int(v)) => render_fd(e, v, out),
+        (ArgKind::Fd | ArgKind::DirFd, Arg::Int(v)) => write_fd(e, v, Shown::InArgs, out),
         #[expect(clippy::cast_sign_loss, reason = "flags are bit sets")]
         (ArgKind::Flags(set), Arg::Int(v)) => {
             let _ = write!(out, "{}", flag_names(set, v as u64));
