@@ -145,6 +145,8 @@ pub enum Value<'a> {
     SockAddr(SockAddr<'a>),
     /// A connection tuple, in the driver's client to server order.
     SockTuple(SockTuple<'a>),
+    /// A poll fd list (see [`fd_list_entries`]).
+    FdList(&'a [u8]),
     /// A value whose width does not match its type (kept raw).
     Malformed(&'a [u8]),
 }
@@ -212,8 +214,14 @@ impl<'a> Value<'a> {
             ParamType::SockTuple => {
                 socktuple(bytes).map_or(Value::Malformed(bytes), Value::SockTuple)
             }
+            ParamType::FdList => {
+                if fd_list_entries(bytes).is_some() {
+                    Value::FdList(bytes)
+                } else {
+                    Value::Malformed(bytes)
+                }
+            }
             ParamType::ByteBuf
-            | ParamType::FdList
             | ParamType::Dyn
             | ParamType::Double
             | ParamType::CharBufArray
@@ -221,6 +229,19 @@ impl<'a> Value<'a> {
             | ParamType::Ipv6Addr => Value::Bytes(bytes),
         }
     }
+}
+
+/// The entries of a `PT_FDLIST`: a u16 count, then per entry an i64 fd and
+/// i16 `PPM_POLL*` flags; `None` when the length does not match the count.
+pub fn fd_list_entries(b: &[u8]) -> Option<impl Iterator<Item = (i64, i16)> + '_> {
+    let (count, rest) = b.split_first_chunk::<2>()?;
+    let count = usize::from(u16::from_le_bytes(*count));
+    (rest.len() == count * 10).then(|| {
+        rest.chunks_exact(10).map(|e| {
+            let fd = i64::from_le_bytes(e[..8].try_into().unwrap_or_default());
+            (fd, i16::from_le_bytes([e[8], e[9]]))
+        })
+    })
 }
 
 /// A `PT_SOCKADDR` (§7.2).
@@ -548,6 +569,25 @@ mod tests {
                 Value::SockAddr(SockAddr::V4(addr("127.0.0.1:8080"))),
             ),
             (ParamType::SockAddr, vec![2, 1], Value::Malformed(&[2, 1])),
+            (
+                ParamType::FdList,
+                [
+                    &[2u8, 0][..],
+                    &3i64.to_le_bytes(),
+                    &[1, 0],
+                    &4i64.to_le_bytes(),
+                    &[4, 0],
+                ]
+                .concat(),
+                Value::FdList(&[
+                    2, 0, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 4, 0, 0, 0, 0, 0, 0, 0, 4, 0,
+                ]),
+            ),
+            (
+                ParamType::FdList,
+                vec![2, 0, 1],
+                Value::Malformed(&[2, 0, 1]),
+            ),
         ];
         for (ty, bytes, want) in &cases {
             assert_eq!(Value::decode(*ty, bytes), *want, "{ty:?} {bytes:?}");

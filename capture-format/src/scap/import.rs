@@ -905,6 +905,15 @@ impl State {
                         b'.'
                     }
                 })),
+                Value::FdList(b) => {
+                    for (j, (fd, flags)) in super::decode::fd_list_entries(b)
+                        .into_iter()
+                        .flatten()
+                        .enumerate()
+                    {
+                        let _ = write!(self.text, "{}{fd}:{flags}", if j > 0 { "," } else { "" });
+                    }
+                }
                 Value::SockAddr(_) | Value::SockTuple(_) | Value::Empty | Value::Malformed(_) => {}
             }
         }

@@ -18,7 +18,9 @@ mod tables;
 #[cfg(test)]
 pub(crate) mod testfile;
 
-pub use decode::{MAX_PARAMS, STATE_ONLY, ScapEvent, Value, decode_event, sockaddr, socktuple};
+pub use decode::{
+    MAX_PARAMS, STATE_ONLY, ScapEvent, Value, decode_event, fd_list_entries, sockaddr, socktuple,
+};
 pub use events::{
     Direction, ParamInfo, ParamType, ScapEventInfo, event_info, event_types, syscall_code_name,
 };
