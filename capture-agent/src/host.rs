@@ -76,3 +76,8 @@ pub fn boot_to_epoch_ns() -> u64 {
     let b = clock_ns(libc::CLOCK_REALTIME);
     (a / 2 + b / 2).saturating_sub(boot)
 }
+
+/// This host's name (`/proc/sys/kernel/hostname`).
+pub fn hostname() -> String {
+    read_line("/proc/sys/kernel/hostname")
+}

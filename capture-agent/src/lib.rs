@@ -4,6 +4,8 @@
 //! the eBPF programs and decodes their records.
 
 pub mod capture;
+pub mod config;
+pub mod daemon;
 pub mod host;
 pub mod kernel;
 pub mod procfs;

@@ -1,7 +1,7 @@
 //! `syscap-agent`: records system calls with eBPF into syscap capture files.
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -67,6 +67,40 @@ enum Command {
         /// Seed of the generator.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// Runs the agent: every system call into the pre-trigger ring, captures
+    /// when rules fire, uploads to the storage (until SIGTERM; SIGHUP
+    /// reloads the rules).
+    #[command(after_help = "Examples:\n  \
+        syscap-agent run --config /etc/syscap/agent.toml\n  \
+        SYSCAP_STORAGE=s3://captures/prod SYSCAP_RULES=/etc/syscap/rules.yaml syscap-agent run")]
+    Run {
+        /// Settings (TOML); `SYSCAP_*` variables override them.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Asks the running agent to capture now, with a rule's settings.
+    Trigger {
+        /// The rule.
+        rule: String,
+        /// Seconds of history to include instead of the rule's `before`.
+        #[arg(long, value_parser = parse_duration)]
+        before: Option<Duration>,
+        /// How long to go on instead of the rule's `after`.
+        #[arg(long, value_parser = parse_duration)]
+        after: Option<Duration>,
+        /// The agent's control socket.
+        #[arg(long, default_value = "/run/syscap/agent.sock")]
+        socket: PathBuf,
+    },
+    /// What the running agent is doing.
+    Status {
+        /// The agent's control socket.
+        #[arg(long, default_value = "/run/syscap/agent.sock")]
+        socket: PathBuf,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// The fields of the filter language, with what they mean.
     Fields,
@@ -148,6 +182,60 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             seed,
         } => synth(&output, events, seed).map(|()| ExitCode::SUCCESS),
         Command::CheckRules { file } => check_rules(&file).map(|()| ExitCode::SUCCESS),
+        Command::Run { config } => {
+            let config = capture_agent::config::AgentConfig::load(config.as_deref(), &|name| {
+                std::env::var(name).ok()
+            })?;
+            capture_agent::daemon::run(config)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Trigger {
+            rule,
+            before,
+            after,
+            socket,
+        } => {
+            let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+            let answer = capture_agent::daemon::control::ask(
+                &socket,
+                &capture_agent::daemon::control::Request::Trigger {
+                    rule,
+                    before_ms: before.map(ms),
+                    after_ms: after.map(ms),
+                },
+            )?;
+            if !answer.ok {
+                anyhow::bail!("{}", answer.message);
+            }
+            say!("{}", answer.message);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { socket, json } => {
+            let answer = capture_agent::daemon::control::ask(
+                &socket,
+                &capture_agent::daemon::control::Request::Status,
+            )?;
+            let status = answer.status.unwrap_or_default();
+            let mut out = std::io::stdout().lock();
+            let text = if json {
+                serde_json::to_string_pretty(&status).unwrap_or_default()
+            } else {
+                status
+                    .as_object()
+                    .map(|o| {
+                        o.iter()
+                            .map(|(k, v)| format!("{k:<20} {v}"))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    })
+                    .unwrap_or_default()
+            };
+            match writeln!(out, "{text}") {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Fields => {
             let mut out = std::io::stdout().lock();
             match triggers::filter::write_field_list(&mut out) {

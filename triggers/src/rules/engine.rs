@@ -125,6 +125,12 @@ impl Engine {
         self.running
     }
 
+    /// Says how many captures are running (an engine built from reloaded
+    /// rules takes over the captures of the old one).
+    pub fn set_running(&mut self, running: u32) {
+        self.running = running;
+    }
+
     /// A capture ended (finished or failed): its slot is free again.
     pub fn capture_finished(&mut self) {
         self.running = self.running.saturating_sub(1);

@@ -1,0 +1,374 @@
+//! `agent.toml`, the settings of `syscap-agent run`, with `SYSCAP_*`
+//! environment overrides (a `DaemonSet` sets these per node).
+//!
+//! ```toml
+//! rules = "/etc/syscap/rules.yaml"
+//! storage = "s3://captures/prod"          # or file:///var/lib/syscap/captures
+//! spool = "/var/lib/syscap/spool"
+//! host = "web-1"                           # default: the host name
+//! labels = { cluster = "eu-1", node = "ip-10-0-0-1" }
+//! control_socket = "/run/syscap/agent.sock"
+//! metrics = "127.0.0.1:9464"
+//!
+//! [ring]
+//! bytes = "256MiB"
+//! seconds = 60
+//!
+//! [limits]
+//! spool_bytes = "2GiB"
+//! capture_bytes = "512MiB"
+//! kernel_ring_bytes = "16MiB"
+//!
+//! [s3]
+//! region = "eu-west-1"
+//! endpoint = "http://127.0.0.1:9000"
+//! path_style = true
+//! encryption = "aws:kms"                 # or "AES256"
+//! kms_key_id = "arn:aws:kms:..."
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use capture_store::{Encryption, Location, S3Options};
+use serde::Deserialize;
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file does not parse or has a bad value.
+    #[error("{}: {message}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What and where (TOML line and column).
+        message: String,
+    },
+    /// An environment override has a bad value.
+    #[error("environment variable {name}: {message}")]
+    Env {
+        /// The variable.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    rules: Option<PathBuf>,
+    storage: Option<String>,
+    spool: Option<PathBuf>,
+    host: Option<String>,
+    #[serde(default)]
+    labels: std::collections::BTreeMap<String, String>,
+    control_socket: Option<PathBuf>,
+    metrics: Option<String>,
+    #[serde(default)]
+    ring: RawRing,
+    #[serde(default)]
+    limits: RawLimits,
+    #[serde(default)]
+    s3: RawS3,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawRing {
+    bytes: Option<Size>,
+    seconds: Option<u64>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+#[expect(
+    clippy::struct_field_names,
+    reason = "the names users write in agent.toml"
+)]
+struct RawLimits {
+    spool_bytes: Option<Size>,
+    capture_bytes: Option<Size>,
+    kernel_ring_bytes: Option<Size>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawS3 {
+    region: Option<String>,
+    endpoint: Option<String>,
+    path_style: Option<bool>,
+    encryption: Option<String>,
+    kms_key_id: Option<String>,
+}
+
+/// A byte size: a number, or a string with a unit (`256MiB`, `2GiB`).
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(try_from = "SizeRepr")]
+struct Size(u64);
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SizeRepr {
+    Int(u64),
+    Text(String),
+}
+
+impl TryFrom<SizeRepr> for Size {
+    type Error = String;
+    fn try_from(r: SizeRepr) -> Result<Self, String> {
+        match r {
+            SizeRepr::Int(n) => Ok(Size(n)),
+            SizeRepr::Text(t) => parse_size(&t).map(Size),
+        }
+    }
+}
+
+/// Parses `256MiB`, `2GiB`, `1G`, `4096` (the units of the rules files).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    triggers::filter::parse_quantity(text.trim(), triggers::filter::Kind::Size)
+        .and_then(|n| u64::try_from(n).ok())
+        .ok_or_else(|| format!("{text:?} is not a size (like 256MiB)"))
+}
+
+/// The settings of a running agent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentConfig {
+    /// The trigger rules file (none: only manual triggers of no rule... no
+    /// captures).
+    pub rules: Option<PathBuf>,
+    /// Where finished captures go.
+    pub storage: Location,
+    /// S3 settings.
+    pub s3: S3Options,
+    /// Where captures wait until the storage has them.
+    pub spool: PathBuf,
+    /// This host's name in keys and headers.
+    pub host: String,
+    /// Labels written into capture headers (cluster, node...).
+    pub labels: Vec<(String, String)>,
+    /// The control socket (`trigger`, `status`).
+    pub control_socket: PathBuf,
+    /// Address of the Prometheus endpoint (none: off).
+    pub metrics: Option<String>,
+    /// Pre-trigger ring: at most this many bytes of compressed chunks...
+    pub ring_bytes: u64,
+    /// ...and this many seconds.
+    pub ring_seconds: u64,
+    /// The spool's bound: the oldest captures are dropped beyond it.
+    pub spool_bytes: u64,
+    /// A capture stops growing at this size (unless its rule says less).
+    pub capture_bytes: u64,
+    /// The kernel ring buffer.
+    pub kernel_ring_bytes: u32,
+}
+
+impl AgentConfig {
+    /// Reads `path` (none: the defaults), then applies `SYSCAP_*` variables
+    /// from `env`.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one statement per setting, each with its variable, reads best as a list"
+    )]
+    pub fn load(
+        path: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let raw: RawConfig = match path {
+            None => RawConfig::default(),
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.to_owned(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+                    path: p.to_owned(),
+                    message: one_line(&e, &text),
+                })?
+            }
+        };
+        let file_err = |message: String| ConfigError::Invalid {
+            path: path.map(Path::to_owned).unwrap_or_default(),
+            message,
+        };
+        let env_err = |name: &str, message: String| ConfigError::Env {
+            name: name.to_owned(),
+            message,
+        };
+        let var = |name: &str| env(name).filter(|v| !v.is_empty());
+        let size_var =
+            |name: &str, default: Option<Size>, fallback: u64| -> Result<u64, ConfigError> {
+                match var(name) {
+                    Some(v) => parse_size(&v).map_err(|m| env_err(name, m)),
+                    None => Ok(default.map_or(fallback, |s| s.0)),
+                }
+            };
+        let storage_text = var("SYSCAP_STORAGE")
+            .or(raw.storage)
+            .unwrap_or_else(|| "file:///var/lib/syscap/captures".to_owned());
+        let storage = Location::parse(&storage_text).map_err(|e| match var("SYSCAP_STORAGE") {
+            Some(_) => env_err("SYSCAP_STORAGE", e.to_string()),
+            None => file_err(e.to_string()),
+        })?;
+        let encryption = match var("SYSCAP_S3_ENCRYPTION").or(raw.s3.encryption).as_deref() {
+            None | Some("none") => None,
+            Some("AES256" | "aes256" | "sse-s3") => Some(Encryption::S3),
+            Some("aws:kms" | "sse-kms") => Some(Encryption::Kms(
+                var("SYSCAP_S3_KMS_KEY_ID").or(raw.s3.kms_key_id),
+            )),
+            Some(other) => {
+                return Err(file_err(format!(
+                    "s3.encryption {other:?}: expected AES256 or aws:kms"
+                )));
+            }
+        };
+        let path_style = match var("SYSCAP_S3_PATH_STYLE") {
+            Some(v) => v
+                .parse()
+                .map_err(|_| env_err("SYSCAP_S3_PATH_STYLE", format!("{v:?}: true or false")))?,
+            None => raw.s3.path_style.unwrap_or(false),
+        };
+        let ring_seconds = match var("SYSCAP_RING_SECONDS") {
+            Some(v) => v
+                .parse()
+                .map_err(|_| env_err("SYSCAP_RING_SECONDS", format!("{v:?} is not a number")))?,
+            None => raw.ring.seconds.unwrap_or(60),
+        };
+        let kernel_ring = size_var(
+            "SYSCAP_KERNEL_RING_BYTES",
+            raw.limits.kernel_ring_bytes,
+            16 << 20,
+        )?;
+        let config = Self {
+            rules: var("SYSCAP_RULES").map(PathBuf::from).or(raw.rules),
+            storage,
+            s3: S3Options {
+                region: var("SYSCAP_S3_REGION").or(raw.s3.region),
+                endpoint: var("SYSCAP_S3_ENDPOINT").or(raw.s3.endpoint),
+                path_style,
+                encryption,
+            },
+            spool: var("SYSCAP_SPOOL")
+                .map(PathBuf::from)
+                .or(raw.spool)
+                .unwrap_or_else(|| PathBuf::from("/var/lib/syscap/spool")),
+            host: var("SYSCAP_HOST")
+                .or(raw.host)
+                .unwrap_or_else(crate::host::hostname),
+            labels: raw.labels.into_iter().collect(),
+            control_socket: var("SYSCAP_CONTROL_SOCKET")
+                .map(PathBuf::from)
+                .or(raw.control_socket)
+                .unwrap_or_else(|| PathBuf::from("/run/syscap/agent.sock")),
+            metrics: match var("SYSCAP_METRICS").or(raw.metrics) {
+                Some(m) if m == "off" => None,
+                Some(m) => Some(m),
+                None => Some("127.0.0.1:9464".to_owned()),
+            },
+            ring_bytes: size_var("SYSCAP_RING_BYTES", raw.ring.bytes, 256 << 20)?,
+            ring_seconds,
+            spool_bytes: size_var("SYSCAP_SPOOL_BYTES", raw.limits.spool_bytes, 2 << 30)?,
+            capture_bytes: size_var("SYSCAP_CAPTURE_BYTES", raw.limits.capture_bytes, 512 << 20)?,
+            kernel_ring_bytes: u32::try_from(kernel_ring)
+                .ok()
+                .filter(|n| n.is_power_of_two() && *n >= 4096)
+                .ok_or_else(|| {
+                    file_err(format!(
+                        "kernel_ring_bytes {kernel_ring}: a power of two, 4096 or more, below 4 GiB"
+                    ))
+                })?,
+        };
+        Ok(config)
+    }
+}
+
+/// A TOML error as one line with its line and column.
+fn one_line(e: &toml::de::Error, text: &str) -> String {
+    let message = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("{line}:{column}: {message}")
+        }
+        None => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<AgentConfig, ConfigError> {
+        let dir = std::env::temp_dir().join(format!("syscap-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("agent-{}.toml", text.len()));
+        std::fs::write(&path, text).unwrap();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        AgentConfig::load(Some(&path), &|name| {
+            env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn defaults_file_values_and_environment_overrides() {
+        let c = AgentConfig::load(None, &|_| None).unwrap();
+        assert_eq!(c.storage, Location::Dir("/var/lib/syscap/captures".into()));
+        assert_eq!((c.ring_bytes, c.ring_seconds), (256 << 20, 60));
+        let c = load(
+            "storage = \"s3://caps/prod\"\nhost = \"web-1\"\nlabels = { cluster = \"eu\" }\n[ring]\nbytes = \"64MiB\"\n[s3]\nendpoint = \"http://127.0.0.1:9\"\npath_style = true\nencryption = \"aws:kms\"\n",
+            &[("SYSCAP_RING_SECONDS", "30"), ("SYSCAP_HOST", "web-2")],
+        )
+        .unwrap();
+        assert_eq!(
+            c.storage,
+            Location::S3 {
+                bucket: "caps".into(),
+                prefix: "prod".into()
+            }
+        );
+        assert_eq!(
+            (c.ring_bytes, c.ring_seconds, c.host.as_str()),
+            (64 << 20, 30, "web-2")
+        );
+        assert_eq!(c.labels, [("cluster".to_owned(), "eu".to_owned())]);
+        assert!(c.s3.path_style && c.s3.encryption == Some(Encryption::Kms(None)));
+    }
+
+    #[test]
+    fn bad_values_name_the_place() {
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+        let cases: &[Case<'_>] = &[
+            ("ring = 3\n", &[], ": 1:8: invalid type"),
+            ("[ring]\nbytes = \"12 parsecs\"\n", &[], "is not a size"),
+            (
+                "storage = \"ftp://x\"\n",
+                &[],
+                "expected s3://BUCKET/PREFIX",
+            ),
+            ("colour = 1\n", &[], "1:1: unknown field `colour`"),
+            (
+                "",
+                &[("SYSCAP_RING_BYTES", "lots")],
+                "environment variable SYSCAP_RING_BYTES",
+            ),
+            ("[limits]\nkernel_ring_bytes = 5000\n", &[], "power of two"),
+        ];
+        for (text, env, want) in cases {
+            let e = load(text, env).unwrap_err().to_string();
+            assert!(e.contains(want), "{text:?}: {e}");
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! The agent's counters and gauges, and the Prometheus text endpoint that
+//! serves them (on 127.0.0.1 by default).
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Every figure the agent exports; updated lock-free from any thread.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Records read from the kernel.
+    pub events: AtomicU64,
+    /// Records the kernel dropped.
+    pub drops: AtomicU64,
+    /// Bytes and chunks in the pre-trigger ring, and seconds it spans (ms).
+    pub ring_bytes: AtomicU64,
+    /// Chunks in the ring.
+    pub ring_chunks: AtomicU64,
+    /// Milliseconds the ring spans.
+    pub ring_span_ms: AtomicU64,
+    /// Captures started.
+    pub captures_started: AtomicU64,
+    /// Captures finished into the spool.
+    pub captures_finished: AtomicU64,
+    /// Captures that failed (their file is kept as far as it got).
+    pub captures_failed: AtomicU64,
+    /// Firings refused (cooldown, too many captures).
+    pub firings_refused: AtomicU64,
+    /// Captures waiting in the spool for the storage.
+    pub uploads_pending: AtomicU64,
+    /// Captures stored.
+    pub uploads_done: AtomicU64,
+    /// Upload attempts that failed.
+    pub uploads_failed: AtomicU64,
+    /// Bytes in the spool.
+    pub spool_bytes: AtomicU64,
+    /// Captures dropped from a full spool.
+    pub spool_dropped: AtomicU64,
+    /// Rules reloads that failed validation.
+    pub reload_failures: AtomicU64,
+}
+
+/// Adds 1.
+pub fn inc(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Sets a gauge.
+pub fn set(c: &AtomicU64, v: u64) {
+    c.store(v, Ordering::Relaxed);
+}
+
+impl Metrics {
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+            let _ = writeln!(out, "# HELP syscap_{name} {help}");
+            let _ = writeln!(out, "# TYPE syscap_{name} {kind}");
+            let _ = writeln!(out, "syscap_{name} {value}");
+        };
+        metric(
+            "events_total",
+            "counter",
+            "System call records read from the kernel.",
+            get(&self.events).to_string(),
+        );
+        metric(
+            "kernel_drops_total",
+            "counter",
+            "Records the kernel dropped (ring buffer full).",
+            get(&self.drops).to_string(),
+        );
+        metric(
+            "ring_bytes",
+            "gauge",
+            "Bytes of compressed chunks in the pre-trigger ring.",
+            get(&self.ring_bytes).to_string(),
+        );
+        metric(
+            "ring_chunks",
+            "gauge",
+            "Chunks in the pre-trigger ring.",
+            get(&self.ring_chunks).to_string(),
+        );
+        metric(
+            "ring_seconds",
+            "gauge",
+            "Seconds of events the pre-trigger ring holds.",
+            format!("{:.3}", get(&self.ring_span_ms) as f64 / 1000.0),
+        );
+        metric(
+            "captures_started_total",
+            "counter",
+            "Captures started by a rule or by hand.",
+            get(&self.captures_started).to_string(),
+        );
+        metric(
+            "captures_finished_total",
+            "counter",
+            "Captures finished into the spool.",
+            get(&self.captures_finished).to_string(),
+        );
+        metric(
+            "captures_failed_total",
+            "counter",
+            "Captures that failed.",
+            get(&self.captures_failed).to_string(),
+        );
+        metric(
+            "firings_refused_total",
+            "counter",
+            "Rule firings refused (cooldown, too many captures).",
+            get(&self.firings_refused).to_string(),
+        );
+        metric(
+            "uploads_pending",
+            "gauge",
+            "Captures in the spool waiting for the storage.",
+            get(&self.uploads_pending).to_string(),
+        );
+        metric(
+            "uploads_total",
+            "counter",
+            "Captures the storage confirmed.",
+            get(&self.uploads_done).to_string(),
+        );
+        metric(
+            "upload_failures_total",
+            "counter",
+            "Upload attempts that failed.",
+            get(&self.uploads_failed).to_string(),
+        );
+        metric(
+            "spool_bytes",
+            "gauge",
+            "Bytes in the spool.",
+            get(&self.spool_bytes).to_string(),
+        );
+        metric(
+            "spool_dropped_total",
+            "counter",
+            "Captures dropped because the spool was full.",
+            get(&self.spool_dropped).to_string(),
+        );
+        metric(
+            "rules_reload_failures_total",
+            "counter",
+            "Rules reloads refused by validation.",
+            get(&self.reload_failures).to_string(),
+        );
+        out
+    }
+}
+
+/// Serves `GET /metrics` on `listener` until the task is dropped.
+pub async fn serve(listener: tokio::net::TcpListener, metrics: std::sync::Arc<Metrics>) {
+    use http_body_util::Full;
+    use hyper::body::Bytes;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    loop {
+        let Ok((socket, _)) = listener.accept().await else {
+            continue;
+        };
+        let metrics = metrics.clone();
+        let service =
+            hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let metrics = metrics.clone();
+                async move {
+                    let (status, body) = if req.uri().path() == "/metrics" {
+                        (200, metrics.render())
+                    } else {
+                        (404, "not found: try /metrics\n".to_owned())
+                    };
+                    hyper::Response::builder()
+                        .status(status)
+                        .header("content-type", "text/plain; version=0.0.4")
+                        .body(Full::new(Bytes::from(body)))
+                }
+            });
+        tokio::spawn(async move {
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(socket), service)
+                .await;
+        });
+    }
+}

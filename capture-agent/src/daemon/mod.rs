@@ -1,0 +1,287 @@
+//! `syscap-agent run`: the long-running agent. A recorder thread keeps the
+//! host's system calls in a pre-trigger ring and evaluates the rules; a
+//! firing starts a capture thread that writes the ring's history and what
+//! follows into the spool; an uploader stores finished captures and deletes
+//! them only once the storage confirmed them. The control socket, the
+//! metrics endpoint and the signals (SIGTERM/SIGINT stop, SIGHUP reloads
+//! the rules) run on a small tokio runtime.
+
+pub mod control;
+pub mod metrics;
+mod recorder;
+pub mod ring;
+pub mod session;
+pub mod spool;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use capture_store::Store;
+use tokio::sync::{Notify, oneshot, watch};
+use triggers::rules::RuleSet;
+
+use crate::config::AgentConfig;
+use crate::kernel::ProbeError;
+use control::{Answer, Request};
+use metrics::Metrics;
+use recorder::Command;
+use spool::{Spool, tracing_line};
+
+/// Why the agent could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The rules file is unreadable or invalid.
+    #[error("rules {}: {message}", path.display())]
+    Rules {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with line and column.
+        message: String,
+    },
+    /// The spool cannot be used.
+    #[error("spool {}", path.display())]
+    Spool {
+        /// The directory.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The storage cannot be opened.
+    #[error(transparent)]
+    Store(#[from] capture_store::StoreError),
+    /// The kernel side failed.
+    #[error(transparent)]
+    Probe(#[from] ProbeError),
+    /// A socket or a thread could not be set up.
+    #[error("{what}")]
+    Setup {
+        /// What.
+        what: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Reads and validates the rules file (none: an empty rule set).
+pub fn load_rules(path: Option<&std::path::Path>) -> Result<RuleSet, DaemonError> {
+    let Some(path) = path else {
+        return Ok(RuleSet {
+            rules: Vec::new(),
+            max_concurrent_captures: 1,
+        });
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| DaemonError::Rules {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    triggers::rules::load(&path.display().to_string(), &text).map_err(|e| DaemonError::Rules {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// Runs the agent until SIGTERM or SIGINT.
+pub fn run(config: AgentConfig) -> Result<(), DaemonError> {
+    let rules = load_rules(config.rules.as_deref())?;
+    let spool_err = |source| DaemonError::Spool {
+        path: config.spool.clone(),
+        source,
+    };
+    let spool = Spool::open(&config.spool, config.spool_bytes).map_err(spool_err)?;
+    for name in spool.recover() {
+        tracing_line(&format!(
+            "recovered capture {name}, cut short by a crash: finished as a truncated capture, to be stored"
+        ));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("syscap-agent-io")
+        .enable_all()
+        .build()
+        .map_err(|source| DaemonError::Setup {
+            what: "cannot start the I/O runtime".into(),
+            source,
+        })?;
+    runtime.block_on(serve(config, rules, spool))
+}
+
+async fn serve(config: AgentConfig, rules: RuleSet, spool: Spool) -> Result<(), DaemonError> {
+    let metrics = Arc::new(Metrics::default());
+    let store = Arc::new(Store::open(config.storage.clone(), &config.s3).await?);
+    let setup = |what: String| move |source| DaemonError::Setup { what, source };
+    let control = control::bind(&config.control_socket).map_err(setup(format!(
+        "cannot listen on the control socket {}",
+        config.control_socket.display()
+    )))?;
+    let metrics_listener = match &config.metrics {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(setup(format!("cannot serve metrics on {addr}")))?,
+        ),
+        None => None,
+    };
+    let metrics_addr = metrics_listener
+        .as_ref()
+        .and_then(|l| l.local_addr().ok())
+        .map_or_else(|| "off".to_owned(), |a| a.to_string());
+    let wake = Arc::new(Notify::new());
+    let rule_count = rules.rules.len();
+    let (commands, recorder) = recorder::start(
+        config.clone(),
+        rules,
+        spool.clone(),
+        metrics.clone(),
+        wake.clone(),
+    )?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tracing_line(&format!(
+        "running: host {}, {rule_count} rules, pre-trigger ring {} MiB / {} s, storage {}, spool {}, control socket {}, metrics {}",
+        config.host,
+        config.ring_bytes >> 20,
+        config.ring_seconds,
+        store.location().url_of(""),
+        config.spool.display(),
+        config.control_socket.display(),
+        metrics_addr,
+    ));
+    let uploader = tokio::spawn(spool::upload_loop(
+        spool.clone(),
+        store.clone(),
+        metrics.clone(),
+        wake.clone(),
+        stop_rx.clone(),
+    ));
+    if let Some(listener) = metrics_listener {
+        tokio::spawn(metrics::serve(listener, metrics.clone()));
+    }
+    tokio::spawn(control_loop(control, commands.clone()));
+
+    let signal = |kind| {
+        tokio::signal::unix::signal(kind).map_err(|source| DaemonError::Setup {
+            what: "cannot handle signals".into(),
+            source,
+        })
+    };
+    let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut int = signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let mut hup = signal(tokio::signal::unix::SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => match load_rules(config.rules.as_deref()) {
+                Ok(set) => {
+                    let _ = commands.send(Command::Reload(set));
+                }
+                Err(e) => {
+                    metrics::inc(&metrics.reload_failures);
+                    tracing_line(&format!("{e}; the rules in use stay active"));
+                }
+            },
+        }
+    }
+    tracing_line("stopping: finishing the running captures");
+    let _ = commands.send(Command::Stop);
+    let _ = tokio::task::spawn_blocking(move || recorder.join()).await;
+    // One last pass at the storage; what is left waits in the spool for
+    // the next start.
+    wake.notify_one();
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        while !spool.ready().is_empty() {
+            wake.notify_one();
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    let _ = stop_tx.send(true);
+    let _ = uploader.await;
+    let _ = std::fs::remove_file(&config.control_socket);
+    let left = spool.ready().len();
+    tracing_line(&if left == 0 {
+        "stopped".to_owned()
+    } else {
+        format!("stopped; {left} captures wait in the spool for the storage")
+    });
+    Ok(())
+}
+
+/// Answers control requests, one per connection.
+async fn control_loop(
+    listener: tokio::net::UnixListener,
+    commands: std::sync::mpsc::Sender<Command>,
+) {
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let commands = commands.clone();
+        tokio::spawn(async move {
+            let (read, mut write) = stream.into_split();
+            let mut line = String::new();
+            if BufReader::new(read).read_line(&mut line).await.is_err() {
+                return;
+            }
+            let answer = match serde_json::from_str::<Request>(&line) {
+                Err(e) => Answer {
+                    ok: false,
+                    message: format!("bad request: {e}"),
+                    status: None,
+                },
+                Ok(Request::Trigger {
+                    rule,
+                    before_ms,
+                    after_ms,
+                }) => {
+                    let (reply, answer) = oneshot::channel();
+                    let _ = commands.send(Command::Trigger {
+                        rule,
+                        before_ns: before_ms.map(|ms| ms * 1_000_000),
+                        after_ns: after_ms.map(|ms| ms * 1_000_000),
+                        reply,
+                    });
+                    match answer.await {
+                        Ok(Ok(message)) => Answer {
+                            ok: true,
+                            message,
+                            status: None,
+                        },
+                        Ok(Err(message)) => Answer {
+                            ok: false,
+                            message,
+                            status: None,
+                        },
+                        Err(_) => Answer {
+                            ok: false,
+                            message: "the agent is stopping".into(),
+                            status: None,
+                        },
+                    }
+                }
+                Ok(Request::Status) => {
+                    let (reply, answer) = oneshot::channel();
+                    let _ = commands.send(Command::Status { reply });
+                    match answer.await {
+                        Ok(status) => Answer {
+                            ok: true,
+                            message: "running".into(),
+                            status: Some(status),
+                        },
+                        Err(_) => Answer {
+                            ok: false,
+                            message: "the agent is stopping".into(),
+                            status: None,
+                        },
+                    }
+                }
+            };
+            let mut text = serde_json::to_string(&answer).unwrap_or_default();
+            text.push('\n');
+            let _ = write.write_all(text.as_bytes()).await;
+        });
+    }
+}

@@ -1,0 +1,574 @@
+//! The recorder thread: every system call of the host into the pre-trigger
+//! ring, the rules evaluated on each sealed chunk and on metrics sampled
+//! every second, and the chunks handed to the running captures.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::time::{Duration, Instant};
+
+use capture_format::event::{Arg, EventType, Record, is_error_return, nr};
+use capture_format::file::{Chunk, ChunkEncoder, Decoder, EncodedChunk, Projection, WriterOptions};
+use capture_format::state::Tracker;
+use triggers::filter::{Env, ProcessFacts};
+use triggers::rules::{Engine, Firing, Metric, MetricSample, Refusal, RuleSet};
+
+use super::DaemonError;
+use super::metrics::{self, Metrics};
+use super::ring::{PreTriggerRing, RingChunk};
+use super::session::{self, SessionDone, SessionInput, SessionSpec};
+use super::spool::{Spool, tracing_line};
+use crate::config::AgentConfig;
+use crate::host;
+use crate::kernel::abi::RawEvent;
+use crate::kernel::recipes::Decoder as RecordDecoder;
+use crate::kernel::{Probe, ProbeConfig};
+use crate::procfs;
+
+/// How often the kernel ring is read when it does not wake us.
+const POLL: Duration = Duration::from_millis(5);
+/// Ring chunks span at most this long: the granularity of `before`.
+const CHUNK_SPAN_NS: u64 = 1_000_000_000;
+/// A state snapshot is kept every this many chunks.
+const SNAPSHOT_EVERY: u64 = 5;
+
+/// What the rest of the agent asks the recorder.
+#[derive(Debug)]
+pub enum Command {
+    /// Start a capture of a rule by hand.
+    Trigger {
+        /// The rule.
+        rule: String,
+        /// History, instead of the rule's `before`.
+        before_ns: Option<u64>,
+        /// Length after, instead of the rule's `after`.
+        after_ns: Option<u64>,
+        /// Where the answer goes.
+        reply: tokio::sync::oneshot::Sender<Result<String, String>>,
+    },
+    /// Figures for `status`.
+    Status {
+        /// Where they go.
+        reply: tokio::sync::oneshot::Sender<serde_json::Value>,
+    },
+    /// New rules (already validated).
+    Reload(RuleSet),
+    /// Finish the captures and stop.
+    Stop,
+}
+
+struct Running {
+    rule: String,
+    input: Sender<SessionInput>,
+}
+
+/// The recorder's state.
+struct Recorder {
+    probe: Probe,
+    records: RecordDecoder,
+    tracker: Tracker,
+    encoder: ChunkEncoder,
+    chunk_started: Instant,
+    ring: PreTriggerRing,
+    seq: u64,
+    engine: Engine,
+    decoder: Decoder,
+    chunk: Chunk,
+    env: Env,
+    firings: Vec<Firing>,
+    running: Vec<Running>,
+    done_tx: Sender<SessionDone>,
+    done_rx: Receiver<SessionDone>,
+    spool: Spool,
+    config: AgentConfig,
+    metrics: Arc<Metrics>,
+    wake_uploader: Arc<tokio::sync::Notify>,
+    drops_seen: u64,
+    sample: Sampler,
+}
+
+/// Starts recording: loads the kernel side, snapshots `/proc`. Errors here
+/// stop the agent before it reports itself running.
+pub fn start(
+    config: AgentConfig,
+    rules: RuleSet,
+    spool: Spool,
+    metrics: Arc<Metrics>,
+    wake_uploader: Arc<tokio::sync::Notify>,
+) -> Result<(Sender<Command>, std::thread::JoinHandle<()>), DaemonError> {
+    let probe_config = ProbeConfig {
+        ring_bytes: config.kernel_ring_bytes,
+        ..ProbeConfig::default()
+    };
+    let mut probe = Probe::load(&probe_config)?;
+    probe.attach()?;
+    let boot_to_epoch = host::boot_to_epoch_ns();
+    let now = host::realtime_ns();
+    let snapshot = procfs::snapshot(Path::new("/proc"), Path::new("/etc"), now, boot_to_epoch);
+    let tracker = Tracker::from_snapshot(&snapshot);
+    let (tx, rx) = channel();
+    let (done_tx, done_rx) = channel();
+    let encoder = ChunkEncoder::new(WriterOptions {
+        level: 1,
+        chunk_span_ns: CHUNK_SPAN_NS,
+        ..WriterOptions::default()
+    })
+    .map_err(|source| DaemonError::Setup {
+        what: "cannot start the chunk encoder".into(),
+        source,
+    })?;
+    let mut recorder = Recorder {
+        probe,
+        records: RecordDecoder::new(boot_to_epoch),
+        tracker,
+        encoder,
+        chunk_started: Instant::now(),
+        ring: PreTriggerRing::new(config.ring_bytes, config.ring_seconds, snapshot),
+        seq: 0,
+        engine: Engine::new(rules),
+        decoder: Decoder::new(),
+        chunk: Chunk::default(),
+        env: Env {
+            capture_start: now,
+            trigger_rule: String::new(),
+        },
+        firings: Vec::new(),
+        running: Vec::new(),
+        done_tx,
+        done_rx,
+        spool,
+        config,
+        metrics,
+        wake_uploader,
+        drops_seen: 0,
+        sample: Sampler::default(),
+    };
+    let handle = std::thread::Builder::new()
+        .name("recorder".into())
+        .spawn(move || recorder.run(&rx))
+        .map_err(|source| DaemonError::Setup {
+            what: "cannot start the recorder thread".into(),
+            source,
+        })?;
+    Ok((tx, handle))
+}
+
+impl Recorder {
+    fn run(&mut self, commands: &Receiver<Command>) {
+        let mut last_tick = Instant::now();
+        loop {
+            if let Err(e) = self.probe.wait(POLL) {
+                tracing_line(&format!("reading the kernel ring failed: {e}"));
+            }
+            self.drain();
+            if self.chunk_started.elapsed() >= Duration::from_secs(1) {
+                self.seal();
+            }
+            // A capture that ended frees its slot (its receiver is gone, so
+            // the next seal forgets it).
+            while self.done_rx.try_recv().is_ok() {
+                self.engine.capture_finished();
+            }
+            if last_tick.elapsed() >= Duration::from_secs(1) {
+                last_tick = Instant::now();
+                self.tick();
+            }
+            loop {
+                match commands.try_recv() {
+                    Ok(Command::Stop) | Err(TryRecvError::Disconnected) => {
+                        self.stop();
+                        return;
+                    }
+                    Ok(c) => self.command(c),
+                    Err(TryRecvError::Empty) => break,
+                }
+            }
+        }
+    }
+
+    /// Every queued kernel record into the open chunk.
+    fn drain(&mut self) {
+        let Self {
+            probe,
+            records,
+            tracker,
+            encoder,
+            metrics,
+            ..
+        } = self;
+        let mut full = false;
+        let n = probe.drain(|bytes| {
+            let Ok(raw) = RawEvent::parse(bytes) else {
+                return;
+            };
+            records.with_record(&raw, |rec| {
+                let ctx = tracker.apply(rec);
+                match encoder.push(rec, &ctx) {
+                    Ok(f) => full |= f,
+                    Err(e) => tracing_line(&format!("a record was refused: {e}")),
+                }
+            });
+        });
+        metrics.events.fetch_add(n as u64, Ordering::Relaxed);
+        if full {
+            self.seal();
+        }
+    }
+
+    /// Seals the open chunk into the ring, evaluates the rules on it and
+    /// hands it to the captures.
+    fn seal(&mut self) {
+        self.chunk_started = Instant::now();
+        let sealed = match self.encoder.seal() {
+            Ok(Some(c)) => c,
+            Ok(None) => return,
+            Err(e) => {
+                tracing_line(&format!("sealing a chunk failed: {e}"));
+                return;
+            }
+        };
+        self.seq += 1;
+        let chunk = Arc::new(sealed);
+        self.evaluate(&chunk);
+        self.ring.push(RingChunk {
+            seq: self.seq,
+            chunk: chunk.clone(),
+        });
+        if self.seq.is_multiple_of(SNAPSHOT_EVERY) {
+            let ts = chunk.summary.ts_max;
+            self.ring.add_snapshot(self.seq, self.tracker.snapshot(ts));
+        }
+        metrics::set(&self.metrics.ring_bytes, self.ring.bytes());
+        metrics::set(&self.metrics.ring_chunks, self.ring.len() as u64);
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a gauge"
+        )]
+        metrics::set(
+            &self.metrics.ring_span_ms,
+            (self.ring.seconds() * 1000.0) as u64,
+        );
+        // Captures that ended have dropped their receiver.
+        self.running
+            .retain(|r| r.input.send(SessionInput::Chunk(chunk.clone())).is_ok());
+        let firings = std::mem::take(&mut self.firings);
+        for f in firings {
+            self.begin(f);
+        }
+    }
+
+    /// The rules' event conditions on the events of `chunk`, and the rates
+    /// the metric conditions use.
+    fn evaluate(&mut self, chunk: &EncodedChunk) {
+        if self
+            .decoder
+            .decode_encoded(chunk, Projection::ALL, &mut self.chunk)
+            .is_err()
+        {
+            return;
+        }
+        for e in self.chunk.events() {
+            self.sample.syscalls += 1;
+            if e.returned() && is_error_return(e.ret()) {
+                self.sample.errors += 1;
+            }
+            if matches!(e.ty().0, nr::CONNECT | nr::ACCEPT | nr::ACCEPT4) {
+                self.sample.connections += 1;
+            }
+            self.engine.on_event(&e, &self.env, &mut self.firings);
+        }
+    }
+
+    /// Once a second: kernel drops, metric samples, processes.
+    fn tick(&mut self) {
+        if let Ok(total) = self.probe.drops()
+            && total > self.drops_seen
+        {
+            let count = total - self.drops_seen;
+            self.drops_seen = total;
+            self.metrics.drops.store(total, Ordering::Relaxed);
+            let args = [
+                Arg::Int(i64::try_from(count).unwrap_or(i64::MAX)),
+                Arg::Str(b"ring buffer full"),
+            ];
+            let rec = Record {
+                ty: EventType::DROP,
+                ts: host::realtime_ns(),
+                args: &args,
+                ..Record::default()
+            };
+            let ctx = self.tracker.apply(&rec);
+            let _ = self.encoder.push(&rec, &ctx);
+        }
+        let ts = host::realtime_ns();
+        let mut firings = Vec::new();
+        for (metric, value) in self.sample.take() {
+            self.engine.on_metric(
+                &MetricSample {
+                    ts,
+                    metric,
+                    value,
+                    process: None,
+                },
+                &mut firings,
+            );
+        }
+        let processes = self.process_facts();
+        self.engine.on_processes(ts, &processes, &mut firings);
+        self.firings.extend(firings);
+        // Firings start at the next seal, with the chunk that holds them.
+        if !self.firings.is_empty() {
+            self.seal();
+        }
+    }
+
+    fn process_facts(&self) -> Vec<ProcessFacts> {
+        let comm = |pid: i64| {
+            self.tracker
+                .thread(pid)
+                .map(|t| t.comm.clone())
+                .unwrap_or_default()
+        };
+        self.tracker
+            .processes()
+            .map(|p| ProcessFacts {
+                pid: u64::try_from(p.pid).unwrap_or(0),
+                ppid: u64::try_from(p.ppid).unwrap_or(0),
+                name: comm(p.pid),
+                exe: p.exe.clone(),
+                exepath: p.exepath.clone(),
+                args: p.args.split(|&b| b == 0).collect::<Vec<_>>().join(&b' '),
+                cwd: p.cwd.clone(),
+                uid: u64::from(p.uid),
+                user: p.user.clone(),
+                container_id: p.container_id.clone(),
+            })
+            .collect()
+    }
+
+    fn command(&mut self, command: Command) {
+        match command {
+            Command::Trigger {
+                rule,
+                before_ns,
+                after_ns,
+                reply,
+            } => {
+                let ts = host::realtime_ns();
+                let answer = match self.engine.trigger(&rule, ts) {
+                    Ok(mut firing) => {
+                        if let Some(b) = before_ns {
+                            firing.capture.before = b;
+                        }
+                        if let Some(a) = after_ns {
+                            firing.capture.after = a;
+                        }
+                        let message = format!(
+                            "capture of rule {rule} started: {:.1} s before, {:.1} s after",
+                            firing.capture.before as f64 / 1e9,
+                            firing.capture.after as f64 / 1e9
+                        );
+                        self.begin(firing);
+                        Ok(message)
+                    }
+                    Err(refusal) => {
+                        metrics::inc(&self.metrics.firings_refused);
+                        Err(match refusal {
+                            Refusal::UnknownRule => format!("no rule named {rule}"),
+                            Refusal::Cooldown => format!("rule {rule} is in its cooldown"),
+                            Refusal::TooManyCaptures => {
+                                "as many captures as allowed are running".to_owned()
+                            }
+                        })
+                    }
+                };
+                let _ = reply.send(answer);
+            }
+            Command::Status { reply } => {
+                let _ = reply.send(serde_json::json!({
+                    "host": self.config.host,
+                    "events": self.metrics.events.load(Ordering::Relaxed),
+                    "kernel_drops": self.drops_seen,
+                    "ring": {
+                        "chunks": self.ring.len(),
+                        "bytes": self.ring.bytes(),
+                        "seconds": self.ring.seconds(),
+                    },
+                    "captures_running": self.running.iter().map(|r| r.rule.clone()).collect::<Vec<_>>(),
+                    "captures_finished": self.metrics.captures_finished.load(Ordering::Relaxed),
+                    "uploads_pending": self.metrics.uploads_pending.load(Ordering::Relaxed),
+                    "uploads_done": self.metrics.uploads_done.load(Ordering::Relaxed),
+                    "storage": self.config.storage.url_of(""),
+                }));
+            }
+            Command::Reload(rules) => {
+                let running = self.engine.running();
+                self.engine = Engine::new(rules);
+                self.engine.set_running(running);
+                tracing_line("rules reloaded");
+            }
+            Command::Stop => {}
+        }
+    }
+
+    /// Starts the capture of a firing: history from the ring, then every
+    /// chunk from now on.
+    fn begin(&mut self, firing: Firing) {
+        metrics::inc(&self.metrics.captures_started);
+        let since = firing.ts.saturating_sub(firing.capture.before);
+        let until = firing.ts.saturating_add(firing.capture.after);
+        let (snapshot, history) = self.ring.history(since);
+        let mut header = host::header(since);
+        header.hostname.clone_from(&self.config.host);
+        header.labels.clone_from(&self.config.labels);
+        header.filter = firing.capture.filter.clone().unwrap_or_default();
+        header.snaplen = ProbeConfig::default().snaplen;
+        let max_bytes = match firing.capture.max_size {
+            0 => self.config.capture_bytes,
+            n => n.min(self.config.capture_bytes),
+        };
+        tracing_line(&format!(
+            "rule {} fired ({}): capturing from {:.1} s before to {:.1} s after",
+            firing.rule,
+            firing.reason,
+            firing.capture.before as f64 / 1e9,
+            firing.capture.after as f64 / 1e9
+        ));
+        let spec = SessionSpec {
+            rule: firing.rule.clone(),
+            reason: firing.reason,
+            trigger_ts: firing.ts,
+            since,
+            until,
+            filter: firing.filter,
+            max_bytes,
+            header,
+        };
+        let (tx, rx) = channel();
+        for c in history {
+            let _ = tx.send(SessionInput::Chunk(c.chunk));
+        }
+        session::spawn(
+            spec,
+            snapshot.snapshot,
+            rx,
+            self.spool.clone(),
+            self.metrics.clone(),
+            self.done_tx.clone(),
+            self.wake_uploader.clone(),
+        );
+        self.running.push(Running {
+            rule: firing.rule,
+            input: tx,
+        });
+    }
+
+    /// Seals what is left, lets the captures finish with it, and waits for
+    /// them.
+    fn stop(&mut self) {
+        self.seal();
+        for r in self.running.drain(..) {
+            let _ = r.input.send(SessionInput::Stop);
+        }
+        let started = self.metrics.captures_started.load(Ordering::Relaxed);
+        let ended = || {
+            self.metrics.captures_finished.load(Ordering::Relaxed)
+                + self.metrics.captures_failed.load(Ordering::Relaxed)
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while ended() < started && Instant::now() < deadline {
+            let _ = self.done_rx.recv_timeout(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Counts between metric samples.
+#[derive(Debug, Default)]
+struct Sampler {
+    syscalls: u64,
+    errors: u64,
+    connections: u64,
+    last: Option<Instant>,
+    cpu: Option<(u64, u64)>,
+}
+
+impl Sampler {
+    /// The host metrics since the last call.
+    fn take(&mut self) -> Vec<(Metric, f64)> {
+        let now = Instant::now();
+        let secs = self
+            .last
+            .map_or(1.0, |l| now.duration_since(l).as_secs_f64().max(0.001));
+        self.last = Some(now);
+        let mut out = vec![
+            (
+                Metric::SyscallRate,
+                std::mem::take(&mut self.syscalls) as f64 / secs,
+            ),
+            (
+                Metric::ErrorRate,
+                std::mem::take(&mut self.errors) as f64 / secs,
+            ),
+            (
+                Metric::ConnectionRate,
+                std::mem::take(&mut self.connections) as f64 / secs,
+            ),
+        ];
+        if let Some((busy, total)) = cpu_times() {
+            if let Some((b0, t0)) = self.cpu
+                && total > t0
+            {
+                let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+                out.push((
+                    Metric::CpuPercent,
+                    (busy - b0) as f64 / (total - t0) as f64 * 100.0 * cpus as f64,
+                ));
+            }
+            self.cpu = Some((busy, total));
+        }
+        if let Some(used) = memory_used() {
+            out.push((Metric::RssBytes, used as f64));
+        }
+        if let Some(fds) = std::fs::read_to_string("/proc/sys/fs/file-nr")
+            .ok()
+            .and_then(|s| {
+                s.split_whitespace()
+                    .next()
+                    .and_then(|n| n.parse::<u64>().ok())
+            })
+        {
+            out.push((Metric::OpenFds, fds as f64));
+        }
+        out
+    }
+}
+
+/// (busy, total) jiffies of all CPUs.
+fn cpu_times() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let total: u64 = v.iter().sum();
+    let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
+    Some((total - idle, total))
+}
+
+/// Memory in use: total minus available.
+fn memory_used() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let field = |name: &str| {
+        info.lines()
+            .find(|l| l.starts_with(name))?
+            .split_whitespace()
+            .nth(1)?
+            .parse::<u64>()
+            .ok()
+    };
+    Some((field("MemTotal:")? - field("MemAvailable:")?) * 1024)
+}

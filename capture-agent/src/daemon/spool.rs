@@ -1,0 +1,268 @@
+//! The spool: where a capture is written (`partial/`), kept once finished
+//! (`ready/`, synced, mode 0600) and deleted only after the storage
+//! confirmed it. At start, captures cut short by a crash are finished as
+//! truncated captures and queued too. The spool is bounded: past its limit
+//! the oldest finished captures are dropped, loudly and counted.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use capture_format::file::CaptureReader;
+use capture_store::{CaptureFacts, Store, capture_key};
+
+use super::metrics::{self, Metrics};
+
+/// The spool directory.
+#[derive(Debug, Clone)]
+pub struct Spool {
+    root: PathBuf,
+    max_bytes: u64,
+}
+
+/// Syncs a directory, so that a rename or a removal in it survives a crash.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    fs::File::open(dir)?.sync_all()
+}
+
+impl Spool {
+    /// Opens (creating) the spool at `root`, bounded to `max_bytes`.
+    pub fn open(root: &Path, max_bytes: u64) -> io::Result<Self> {
+        for d in [root.to_owned(), root.join("partial"), root.join("ready")] {
+            fs::create_dir_all(&d)?;
+            fs::set_permissions(&d, fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(Self {
+            root: root.to_owned(),
+            max_bytes,
+        })
+    }
+
+    /// A new file for a capture being written, mode 0600.
+    pub fn create_partial(&self, name: &str) -> io::Result<(PathBuf, fs::File)> {
+        let path = self.root.join("partial").join(name);
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)?;
+        Ok((path, file))
+    }
+
+    /// Moves a finished (synced) capture to `ready/`.
+    pub fn publish(&self, partial: &Path) -> io::Result<PathBuf> {
+        let name = partial.file_name().unwrap_or_default();
+        let ready = self.root.join("ready").join(name);
+        fs::rename(partial, &ready)?;
+        sync_dir(&self.root.join("ready"))?;
+        sync_dir(&self.root.join("partial"))?;
+        Ok(ready)
+    }
+
+    /// Captures a crash left in `partial/`: finished as truncated captures
+    /// (every complete chunk kept) and published. Returns their names.
+    pub fn recover(&self) -> Vec<String> {
+        let mut recovered = Vec::new();
+        for path in list(&self.root.join("partial")) {
+            let finished = fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|mut f| {
+                    capture_format::file::finish_truncated(&mut f)
+                        .map_err(|e| e.to_string())
+                        .and_then(|_| f.sync_all().map_err(|e| e.to_string()))
+                });
+            match finished.and_then(|()| self.publish(&path).map_err(|e| e.to_string())) {
+                Ok(_) => recovered.push(display_name(&path)),
+                Err(e) => {
+                    tracing_line(&format!(
+                        "cannot recover {} ({e}); it stays in the spool",
+                        path.display()
+                    ));
+                }
+            }
+        }
+        recovered
+    }
+
+    /// Finished captures, oldest first (names start with their time).
+    pub fn ready(&self) -> Vec<PathBuf> {
+        list(&self.root.join("ready"))
+    }
+
+    /// Bytes of every capture in the spool.
+    pub fn bytes(&self) -> u64 {
+        ["partial", "ready"]
+            .iter()
+            .flat_map(|d| list(&self.root.join(d)))
+            .filter_map(|p| fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
+    /// Drops the oldest finished captures while the spool is over its
+    /// bound; each one is said on stderr and counted.
+    pub fn enforce_bound(&self, metrics: &Metrics) {
+        let mut total = self.bytes();
+        for path in self.ready() {
+            if total <= self.max_bytes {
+                break;
+            }
+            let size = fs::metadata(&path).map_or(0, |m| m.len());
+            if fs::remove_file(&path).is_ok() {
+                total = total.saturating_sub(size);
+                metrics::inc(&metrics.spool_dropped);
+                tracing_line(&format!(
+                    "spool full ({} bytes over its {}-byte limit): dropped capture {} ({size} bytes) before it was stored",
+                    total + size,
+                    self.max_bytes,
+                    display_name(&path)
+                ));
+            }
+        }
+        let _ = sync_dir(&self.root.join("ready"));
+        metrics::set(&metrics.spool_bytes, total);
+        metrics::set(&metrics.uploads_pending, self.ready().len() as u64);
+    }
+}
+
+fn display_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// `*.syscap` files of `dir`, by name.
+fn list(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "syscap"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// One line on stderr, prefixed like every agent message.
+pub fn tracing_line(message: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "syscap-agent: {message}");
+}
+
+/// The key and metadata of a finished capture, from its header and index.
+pub fn describe(path: &Path, prefix: &str) -> io::Result<(String, Vec<(String, String)>)> {
+    let reader = CaptureReader::open(fs::File::open(path)?).map_err(io::Error::other)?;
+    let h = reader.header();
+    let index = reader.index();
+    let trigger = h.trigger.clone().unwrap_or_default();
+    let facts = CaptureFacts {
+        host: h.hostname.clone(),
+        rule: trigger.rule.clone(),
+        id: h.capture_id.clone(),
+        trigger_ts: if trigger.ts > 0 {
+            trigger.ts
+        } else {
+            index.ts_min
+        },
+    };
+    let metadata = vec![
+        ("rule".to_owned(), trigger.rule),
+        ("host".to_owned(), h.hostname.clone()),
+        ("start".to_owned(), index.ts_min.to_string()),
+        ("end".to_owned(), index.ts_max.to_string()),
+        ("events".to_owned(), index.events.to_string()),
+        ("drops".to_owned(), index.drops.to_string()),
+        ("agent".to_owned(), h.producer.clone()),
+        ("capture-id".to_owned(), h.capture_id.clone()),
+    ];
+    Ok((capture_key(prefix, &facts), metadata))
+}
+
+/// Uploads finished captures until `stop` says so: each is deleted once the
+/// storage confirmed it; failures are retried with backoff and jitter
+/// (1 s doubling to 60 s), said once per new reason.
+pub async fn upload_loop(
+    spool: Spool,
+    store: Arc<Store>,
+    metrics: Arc<Metrics>,
+    wake: Arc<tokio::sync::Notify>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut backoff = Duration::from_secs(1);
+    let mut last_error = String::new();
+    loop {
+        spool.enforce_bound(&metrics);
+        let mut failed = false;
+        for path in spool.ready() {
+            if *stop.borrow() {
+                return;
+            }
+            match upload_one(&path, &store).await {
+                Ok(url) => {
+                    let _ = fs::remove_file(&path);
+                    let _ = sync_dir(path.parent().unwrap_or(Path::new("/")));
+                    metrics::inc(&metrics.uploads_done);
+                    tracing_line(&format!("stored {url}"));
+                    backoff = Duration::from_secs(1);
+                    last_error.clear();
+                }
+                Err(e) => {
+                    metrics::inc(&metrics.uploads_failed);
+                    if e != last_error {
+                        tracing_line(&format!(
+                            "cannot store {}: {e}; it stays in the spool and is retried",
+                            display_name(&path)
+                        ));
+                        last_error = e;
+                    }
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        spool.enforce_bound(&metrics);
+        let wait = if failed {
+            let jitter =
+                Duration::from_millis(u64::from(crate::host::realtime_ns().to_le_bytes()[1]) * 4);
+            let w = backoff + jitter;
+            backoff = (backoff * 2).min(Duration::from_mins(1));
+            w
+        } else {
+            Duration::from_secs(30)
+        };
+        tokio::select! {
+            () = wake.notified() => {}
+            () = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn upload_one(path: &Path, store: &Store) -> Result<String, String> {
+    let (key, metadata) = describe(path, store.prefix()).map_err(|e| e.to_string())?;
+    store
+        .put_file(path, &key, &metadata)
+        .await
+        .map_err(|e| error_chain(&e))?;
+    Ok(store.location().url_of(&key))
+}
+
+/// An error and its causes on one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(c) = source {
+        let _ = std::fmt::Write::write_fmt(&mut s, format_args!(": {c}"));
+        source = c.source();
+    }
+    s
+}

@@ -1,0 +1,136 @@
+//! The key layout: `PREFIX/HOST/YYYY/MM/DD/TIMESTAMP_RULE_ID.syscap`, where
+//! TIMESTAMP is the trigger time in UTC (`20261125T231205Z`), so that keys
+//! sort by host then time and a prefix selects a host and a day.
+
+use std::path::{Component, Path, PathBuf};
+
+/// What a key and its metadata say about a capture.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CaptureFacts {
+    /// Host name.
+    pub host: String,
+    /// Rule that fired.
+    pub rule: String,
+    /// Capture id.
+    pub id: String,
+    /// Trigger time, ns since the epoch.
+    pub trigger_ts: u64,
+}
+
+/// Keeps `[A-Za-z0-9._-]`, replacing anything else by `-`, so that a host or
+/// rule name is one key component.
+fn component(s: &str) -> String {
+    let c: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if c.is_empty() || c.chars().all(|c| c == '.') {
+        "-".to_owned()
+    } else {
+        c
+    }
+}
+
+/// The key of a capture under `prefix`.
+pub fn capture_key(prefix: &str, facts: &CaptureFacts) -> String {
+    let ts = jiff::Timestamp::from_nanosecond(i128::from(facts.trigger_ts)).unwrap_or_default();
+    let day = ts.strftime("%Y/%m/%d");
+    let stamp = ts.strftime("%Y%m%dT%H%M%SZ");
+    let name = format!(
+        "{}/{day}/{stamp}_{}_{}.syscap",
+        component(&facts.host),
+        component(&facts.rule),
+        component(&facts.id)
+    );
+    if prefix.is_empty() {
+        name
+    } else {
+        format!("{}/{name}", prefix.trim_matches('/'))
+    }
+}
+
+/// The (timestamp, rule, id) of a key's file name, when it follows the
+/// layout.
+pub fn parse_key_name(key: &str) -> Option<(String, String, String)> {
+    let name = key.rsplit('/').next()?.strip_suffix(".syscap")?;
+    let (stamp, rest) = name.split_once('_')?;
+    let (rule, id) = rest.rsplit_once('_')?;
+    Some((stamp.to_owned(), rule.to_owned(), id.to_owned()))
+}
+
+/// Where `key` is written under `dir`: its components, with `..`, `.`,
+/// empty and absolute parts dropped, so no key can write outside `dir`.
+pub fn safe_local_path(dir: &Path, key: &str) -> PathBuf {
+    let mut path = dir.to_owned();
+    let mut any = false;
+    for part in key.split('/') {
+        let part = Path::new(part);
+        if let [Component::Normal(name)] = part.components().collect::<Vec<_>>()[..] {
+            path.push(name);
+            any = true;
+        }
+    }
+    if !any {
+        path.push("capture.syscap");
+    }
+    path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_sort_by_host_and_time_and_parse_back() {
+        let facts = CaptureFacts {
+            host: "web-1.eu".into(),
+            rule: "shell in web/server".into(),
+            id: "a1b2".into(),
+            trigger_ts: 1_764_112_325_000_000_000,
+        };
+        let key = capture_key("prod/", &facts);
+        assert_eq!(
+            key,
+            "prod/web-1.eu/2025/11/25/20251125T231205Z_shell-in-web-server_a1b2.syscap"
+        );
+        assert_eq!(
+            parse_key_name(&key),
+            Some((
+                "20251125T231205Z".into(),
+                "shell-in-web-server".into(),
+                "a1b2".into()
+            ))
+        );
+        assert!(capture_key("", &facts).starts_with("web-1.eu/"));
+        let odd = CaptureFacts {
+            host: "..".into(),
+            ..facts
+        };
+        assert!(
+            capture_key("", &odd).starts_with("-/"),
+            "{}",
+            capture_key("", &odd)
+        );
+    }
+
+    #[test]
+    fn keys_cannot_escape_the_download_directory() {
+        let dir = Path::new("/tmp/dl");
+        let cases = [
+            ("a/b/c.syscap", "/tmp/dl/a/b/c.syscap"),
+            ("../../etc/passwd", "/tmp/dl/etc/passwd"),
+            ("/abs/x.syscap", "/tmp/dl/abs/x.syscap"),
+            ("a/./../b//c", "/tmp/dl/a/b/c"),
+            ("..", "/tmp/dl/capture.syscap"),
+        ];
+        for (key, want) in cases {
+            assert_eq!(safe_local_path(dir, key), Path::new(want), "{key}");
+        }
+    }
+}

@@ -1,0 +1,654 @@
+//! Where captures are kept: a local directory (the embedded default) or an
+//! S3 bucket, behind one [`Store`], with the key layout that lets people and
+//! tools find captures (`PREFIX/HOST/YYYY/MM/DD/TIMESTAMP_RULE_ID.syscap`)
+//! and their facts as object metadata.
+//!
+//! S3 uses aws-config's standard credential chain (environment, profile,
+//! IMDS, EKS web identity), an optional endpoint with path-style addressing
+//! for S3-compatible servers, and optional server-side encryption. Uploads
+//! above [`MULTIPART_THRESHOLD`] go in parts; every request carries a CRC32
+//! that S3 checks, and downloads check it back.
+
+mod error;
+mod key;
+mod remote;
+
+use std::path::{Path, PathBuf};
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
+use tokio::io::AsyncReadExt as _;
+
+pub use error::StoreError;
+pub use key::{CaptureFacts, capture_key, parse_key_name, safe_local_path};
+pub use remote::RemoteSource;
+
+/// Files at least this large are uploaded in parts.
+pub const MULTIPART_THRESHOLD: u64 = 16 << 20;
+/// Size of one part (S3's minimum is 5 MiB).
+const PART_SIZE: usize = 8 << 20;
+
+/// Where captures go: parsed from `file:///dir`, a plain path, or
+/// `s3://bucket/prefix`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// A local directory.
+    Dir(PathBuf),
+    /// A bucket and a key prefix (no leading or trailing `/`).
+    S3 {
+        /// Bucket.
+        bucket: String,
+        /// Key prefix, possibly empty.
+        prefix: String,
+    },
+}
+
+impl Location {
+    /// Parses a storage URL.
+    pub fn parse(url: &str) -> Result<Self, StoreError> {
+        let bad = |why: &str| StoreError::Url {
+            url: url.to_owned(),
+            why: why.to_owned(),
+        };
+        if let Some(rest) = url.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.len() < 3
+                || !bucket
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.".contains(&b))
+            {
+                return Err(bad(
+                    "a bucket name is 3 or more lower-case letters, digits, '-' or '.'",
+                ));
+            }
+            return Ok(Location::S3 {
+                bucket: bucket.to_owned(),
+                prefix: prefix.trim_matches('/').to_owned(),
+            });
+        }
+        let path = url.strip_prefix("file://").unwrap_or(url);
+        if path.is_empty() || !path.starts_with('/') {
+            return Err(bad(
+                "expected s3://BUCKET/PREFIX, file:///DIR or an absolute path",
+            ));
+        }
+        Ok(Location::Dir(PathBuf::from(path)))
+    }
+
+    /// The URL of `key` under this location.
+    pub fn url_of(&self, key: &str) -> String {
+        match self {
+            Location::Dir(dir) => format!("file://{}", dir.join(key).display()),
+            Location::S3 { bucket, .. } => format!("s3://{bucket}/{key}"),
+        }
+    }
+}
+
+/// Settings of an S3 store.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct S3Options {
+    /// Region (else from the environment or profile; `us-east-1` at last).
+    pub region: Option<String>,
+    /// Endpoint of an S3-compatible server (`http://127.0.0.1:9000`).
+    pub endpoint: Option<String>,
+    /// Path-style addressing (`endpoint/bucket/key`), which local servers
+    /// need.
+    pub path_style: bool,
+    /// Server-side encryption.
+    pub encryption: Option<Encryption>,
+}
+
+/// Server-side encryption of uploaded captures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Encryption {
+    /// SSE-S3 (AES256).
+    S3,
+    /// SSE-KMS, with a key id or the bucket's default key.
+    Kms(Option<String>),
+}
+
+/// One stored capture.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredObject {
+    /// Its key.
+    pub key: String,
+    /// Bytes.
+    pub size: u64,
+    /// Its metadata (rule, host, start, end, events, drops, agent).
+    pub metadata: Vec<(String, String)>,
+}
+
+#[derive(Debug)]
+enum Backend {
+    Dir(PathBuf),
+    S3 {
+        client: aws_sdk_s3::Client,
+        bucket: String,
+        encryption: Option<Encryption>,
+    },
+}
+
+/// A place to put, list and read captures.
+#[derive(Debug)]
+pub struct Store {
+    location: Location,
+    backend: Backend,
+}
+
+impl Store {
+    /// Opens `location`; S3 credentials come from the standard chain.
+    pub async fn open(location: Location, options: &S3Options) -> Result<Self, StoreError> {
+        let backend = match &location {
+            Location::Dir(dir) => Backend::Dir(dir.clone()),
+            Location::S3 { bucket, .. } => {
+                let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+                if let Some(region) = &options.region {
+                    loader = loader.region(aws_config::Region::new(region.clone()));
+                }
+                let shared = loader.load().await;
+                let mut config = aws_sdk_s3::config::Builder::from(&shared);
+                if shared.region().is_none() {
+                    config = config.region(aws_config::Region::new("us-east-1"));
+                }
+                if let Some(endpoint) = &options.endpoint {
+                    config = config.endpoint_url(endpoint);
+                }
+                config = config.force_path_style(options.path_style);
+                Backend::S3 {
+                    client: aws_sdk_s3::Client::from_conf(config.build()),
+                    bucket: bucket.clone(),
+                    encryption: options.encryption.clone(),
+                }
+            }
+        };
+        Ok(Self { location, backend })
+    }
+
+    /// Where it is.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// The key prefix captures go under (empty for a directory).
+    pub fn prefix(&self) -> &str {
+        match &self.location {
+            Location::Dir(_) => "",
+            Location::S3 { prefix, .. } => prefix,
+        }
+    }
+
+    /// Stores the file at `path` as `key`, with `metadata`; done only when
+    /// the store confirmed it (S3 checked the checksum; a directory's copy
+    /// is synced).
+    pub async fn put_file(
+        &self,
+        path: &Path,
+        key: &str,
+        metadata: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        let url = self.location.url_of(key);
+        match &self.backend {
+            Backend::Dir(dir) => put_in_dir(dir, path, key, metadata)
+                .await
+                .map_err(|source| StoreError::Io {
+                    what: format!("cannot store {url}"),
+                    source,
+                }),
+            Backend::S3 {
+                client,
+                bucket,
+                encryption,
+            } => {
+                let size = tokio::fs::metadata(path)
+                    .await
+                    .map_err(|source| StoreError::Io {
+                        what: format!("cannot read {}", path.display()),
+                        source,
+                    })?
+                    .len();
+                if size < MULTIPART_THRESHOLD {
+                    put_whole(client, bucket, key, path, metadata, encryption.as_ref()).await
+                } else {
+                    put_parts(client, bucket, key, path, metadata, encryption.as_ref()).await
+                }
+            }
+        }
+    }
+
+    /// The captures under `prefix` (relative to the store's own prefix for
+    /// a directory; a full key prefix for S3), with their metadata.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<StoredObject>, StoreError> {
+        match &self.backend {
+            Backend::Dir(dir) => list_dir(dir, prefix).map_err(|source| StoreError::Io {
+                what: format!("cannot list {}", dir.display()),
+                source,
+            }),
+            Backend::S3 { client, bucket, .. } => {
+                let mut out = Vec::new();
+                let mut pages = client
+                    .list_objects_v2()
+                    .bucket(bucket)
+                    .prefix(prefix)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    let page =
+                        page.map_err(|e| StoreError::s3("ListObjectsV2", bucket, prefix, &e))?;
+                    for object in page.contents() {
+                        let Some(key) = object.key() else { continue };
+                        if !key.ends_with(".syscap") {
+                            continue;
+                        }
+                        let head = client
+                            .head_object()
+                            .bucket(bucket)
+                            .key(key)
+                            .send()
+                            .await
+                            .map_err(|e| StoreError::s3("HeadObject", bucket, key, &e))?;
+                        let mut metadata: Vec<(String, String)> = head
+                            .metadata()
+                            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                            .unwrap_or_default();
+                        metadata.sort();
+                        out.push(StoredObject {
+                            key: key.to_owned(),
+                            size: u64::try_from(object.size().unwrap_or(0)).unwrap_or(0),
+                            metadata,
+                        });
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// The size of `key`.
+    pub async fn size(&self, key: &str) -> Result<u64, StoreError> {
+        match &self.backend {
+            Backend::Dir(dir) => Ok(tokio::fs::metadata(dir.join(key))
+                .await
+                .map_err(|source| StoreError::Io {
+                    what: format!("cannot read {}", self.location.url_of(key)),
+                    source,
+                })?
+                .len()),
+            Backend::S3 { client, bucket, .. } => {
+                let head = client
+                    .head_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::s3("HeadObject", bucket, key, &e))?;
+                Ok(u64::try_from(head.content_length().unwrap_or(0)).unwrap_or(0))
+            }
+        }
+    }
+
+    /// `len` bytes of `key` from `offset` (a ranged GET on S3).
+    pub async fn get_range(
+        &self,
+        key: &str,
+        offset: u64,
+        len: usize,
+    ) -> Result<Vec<u8>, StoreError> {
+        let url = self.location.url_of(key);
+        match &self.backend {
+            Backend::Dir(dir) => {
+                let path = dir.join(key);
+                tokio::task::spawn_blocking(move || {
+                    let file = std::fs::File::open(&path)?;
+                    let mut buf = vec![0; len];
+                    std::os::unix::fs::FileExt::read_exact_at(&file, &mut buf, offset)?;
+                    Ok(buf)
+                })
+                .await
+                .map_err(|e| StoreError::Io {
+                    what: format!("cannot read {url}"),
+                    source: std::io::Error::other(e),
+                })?
+                .map_err(|source| StoreError::Io {
+                    what: format!("cannot read {url}"),
+                    source,
+                })
+            }
+            Backend::S3 { client, bucket, .. } => {
+                if len == 0 {
+                    return Ok(Vec::new());
+                }
+                let range = format!("bytes={offset}-{}", offset + len as u64 - 1);
+                let out = client
+                    .get_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .range(range)
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::s3("GetObject", bucket, key, &e))?;
+                let bytes = out
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| StoreError::Io {
+                        what: format!("cannot read {url}"),
+                        source: std::io::Error::other(e),
+                    })?
+                    .into_bytes();
+                if bytes.len() != len {
+                    return Err(StoreError::Short {
+                        url,
+                        offset,
+                        wanted: len,
+                        got: bytes.len(),
+                    });
+                }
+                Ok(bytes.to_vec())
+            }
+        }
+    }
+
+    /// Downloads `key` to `to` (through a temporary file in the same
+    /// directory, renamed when complete and checked), calling `progress`
+    /// with the bytes received so far.
+    pub async fn download(
+        &self,
+        key: &str,
+        to: &Path,
+        mut progress: impl FnMut(u64),
+    ) -> Result<u64, StoreError> {
+        let url = self.location.url_of(key);
+        let io = |what: String| move |source| StoreError::Io { what, source };
+        let partial = to.with_extension("syscap.part");
+        let mut file = tokio::fs::File::create(&partial)
+            .await
+            .map_err(io(format!("cannot write {}", partial.display())))?;
+        let result = async {
+            let mut done = 0u64;
+            match &self.backend {
+                Backend::Dir(dir) => {
+                    let mut src = tokio::fs::File::open(dir.join(key))
+                        .await
+                        .map_err(io(format!("cannot read {url}")))?;
+                    let mut buf = vec![0u8; 1 << 20];
+                    loop {
+                        let n = src
+                            .read(&mut buf)
+                            .await
+                            .map_err(io(format!("cannot read {url}")))?;
+                        if n == 0 {
+                            break;
+                        }
+                        tokio::io::AsyncWriteExt::write_all(&mut file, &buf[..n])
+                            .await
+                            .map_err(io(format!("cannot write {}", partial.display())))?;
+                        done += n as u64;
+                        progress(done);
+                    }
+                }
+                Backend::S3 { client, bucket, .. } => {
+                    // Checksum mode: the SDK checks the object's checksum as
+                    // the body streams and fails the read on a mismatch.
+                    let out = client
+                        .get_object()
+                        .bucket(bucket)
+                        .key(key)
+                        .checksum_mode(ChecksumMode::Enabled)
+                        .send()
+                        .await
+                        .map_err(|e| StoreError::s3("GetObject", bucket, key, &e))?;
+                    let mut body = out.body;
+                    while let Some(bytes) = body.try_next().await.map_err(|e| StoreError::Io {
+                        what: format!("cannot read {url} (checksum or transfer)"),
+                        source: std::io::Error::other(e),
+                    })? {
+                        tokio::io::AsyncWriteExt::write_all(&mut file, &bytes)
+                            .await
+                            .map_err(io(format!("cannot write {}", partial.display())))?;
+                        done += bytes.len() as u64;
+                        progress(done);
+                    }
+                }
+            }
+            file.sync_all()
+                .await
+                .map_err(io(format!("cannot write {}", partial.display())))?;
+            Ok(done)
+        }
+        .await;
+        match result {
+            Ok(done) => {
+                tokio::fs::rename(&partial, to)
+                    .await
+                    .map_err(io(format!("cannot write {}", to.display())))?;
+                Ok(done)
+            }
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&partial).await;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// A directory store: the file is copied under its key, synced, renamed
+/// into place; metadata goes to a `.meta` file beside it.
+async fn put_in_dir(
+    dir: &Path,
+    path: &Path,
+    key: &str,
+    metadata: &[(String, String)],
+) -> std::io::Result<()> {
+    let target = dir.join(key);
+    let parent = target.parent().unwrap_or(dir).to_owned();
+    let (path, metadata) = (path.to_owned(), metadata.to_vec());
+    tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(&parent)?;
+        let tmp = target.with_extension("syscap.part");
+        std::fs::copy(&path, &tmp)?;
+        std::fs::File::open(&tmp)?.sync_all()?;
+        let meta = metadata.iter().fold(String::new(), |mut m, (k, v)| {
+            use std::fmt::Write as _;
+            let _ = writeln!(m, "{k}={v}");
+            m
+        });
+        std::fs::write(target.with_extension("syscap.meta"), meta)?;
+        std::fs::rename(&tmp, &target)?;
+        std::fs::File::open(&parent)?.sync_all()
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
+fn list_dir(dir: &Path, prefix: &str) -> std::io::Result<Vec<StoredObject>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let entries = match std::fs::read_dir(&d) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let path = entry.path();
+            if entry.file_type()?.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let Ok(rel) = path.strip_prefix(dir) else {
+                continue;
+            };
+            let key = rel.to_string_lossy().into_owned();
+            if !key.ends_with(".syscap") || !key.starts_with(prefix) {
+                continue;
+            }
+            let metadata = std::fs::read_to_string(path.with_extension("syscap.meta"))
+                .map(|m| {
+                    m.lines()
+                        .filter_map(|l| l.split_once('='))
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push(StoredObject {
+                key,
+                size: entry.metadata()?.len(),
+                metadata,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(out)
+}
+
+fn sse(
+    req: aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder,
+    encryption: Option<&Encryption>,
+) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
+    use aws_sdk_s3::types::ServerSideEncryption;
+    match encryption {
+        None => req,
+        Some(Encryption::S3) => req.server_side_encryption(ServerSideEncryption::Aes256),
+        Some(Encryption::Kms(key)) => req
+            .server_side_encryption(ServerSideEncryption::AwsKms)
+            .set_ssekms_key_id(key.clone()),
+    }
+}
+
+async fn put_whole(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    path: &Path,
+    metadata: &[(String, String)],
+    encryption: Option<&Encryption>,
+) -> Result<(), StoreError> {
+    let body = ByteStream::from_path(path)
+        .await
+        .map_err(|e| StoreError::Io {
+            what: format!("cannot read {}", path.display()),
+            source: std::io::Error::other(e),
+        })?;
+    let mut req = client
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(body)
+        .checksum_algorithm(ChecksumAlgorithm::Crc32);
+    for (k, v) in metadata {
+        req = req.metadata(k, v);
+    }
+    sse(req, encryption)
+        .send()
+        .await
+        .map_err(|e| StoreError::s3("PutObject", bucket, key, &e))?;
+    Ok(())
+}
+
+async fn put_parts(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    path: &Path,
+    metadata: &[(String, String)],
+    encryption: Option<&Encryption>,
+) -> Result<(), StoreError> {
+    use aws_sdk_s3::types::ServerSideEncryption;
+    let mut create = client
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .checksum_algorithm(ChecksumAlgorithm::Crc32);
+    for (k, v) in metadata {
+        create = create.metadata(k, v);
+    }
+    create = match encryption {
+        None => create,
+        Some(Encryption::S3) => create.server_side_encryption(ServerSideEncryption::Aes256),
+        Some(Encryption::Kms(id)) => create
+            .server_side_encryption(ServerSideEncryption::AwsKms)
+            .set_ssekms_key_id(id.clone()),
+    };
+    let upload = create
+        .send()
+        .await
+        .map_err(|e| StoreError::s3("CreateMultipartUpload", bucket, key, &e))?;
+    let id = upload.upload_id().unwrap_or_default().to_owned();
+    let result = async {
+        let mut file = tokio::fs::File::open(path)
+            .await
+            .map_err(|source| StoreError::Io {
+                what: format!("cannot read {}", path.display()),
+                source,
+            })?;
+        let mut parts = Vec::new();
+        let mut buf = vec![0u8; PART_SIZE];
+        for number in 1.. {
+            let mut filled = 0;
+            while filled < PART_SIZE {
+                let n = file
+                    .read(&mut buf[filled..])
+                    .await
+                    .map_err(|source| StoreError::Io {
+                        what: format!("cannot read {}", path.display()),
+                        source,
+                    })?;
+                if n == 0 {
+                    break;
+                }
+                filled += n;
+            }
+            if filled == 0 {
+                break;
+            }
+            let part = client
+                .upload_part()
+                .bucket(bucket)
+                .key(key)
+                .upload_id(&id)
+                .part_number(number)
+                .checksum_algorithm(ChecksumAlgorithm::Crc32)
+                .body(ByteStream::from(buf[..filled].to_vec()))
+                .send()
+                .await
+                .map_err(|e| StoreError::s3("UploadPart", bucket, key, &e))?;
+            parts.push(
+                CompletedPart::builder()
+                    .part_number(number)
+                    .set_e_tag(part.e_tag().map(str::to_owned))
+                    .set_checksum_crc32(part.checksum_crc32().map(str::to_owned))
+                    .build(),
+            );
+            if filled < PART_SIZE {
+                break;
+            }
+        }
+        client
+            .complete_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(&id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| StoreError::s3("CompleteMultipartUpload", bucket, key, &e))?;
+        Ok(())
+    }
+    .await;
+    if result.is_err() {
+        // Leave no orphaned parts billed to the bucket.
+        let _ = client
+            .abort_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(&id)
+            .send()
+            .await;
+    }
+    result
+}

@@ -1,0 +1,52 @@
+//! `syscap-s3-test-server ROOT [PORT]`: serves the S3 API over plain files
+//! under ROOT (s3s-fs, which checks request signatures) on 127.0.0.1, with
+//! the access key and secret of `SYSCAP_TEST_S3_KEY` and
+//! `SYSCAP_TEST_S3_SECRET` (default `syscap`/`syscap-secret`). Prints
+//! `listening on http://127.0.0.1:PORT` once ready. Tests start it, stop it
+//! and start it again on the same port and files to play an outage.
+
+use std::process::ExitCode;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use s3s::auth::SimpleAuth;
+use s3s::service::S3ServiceBuilder;
+use tokio::net::TcpListener;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("syscap-s3-test-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn run() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let root = args
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("usage: ROOT [PORT]"))?;
+    let port: u16 = args.next().map_or(Ok(0), |p| p.parse())?;
+    std::fs::create_dir_all(&root)?;
+    let key = std::env::var("SYSCAP_TEST_S3_KEY").unwrap_or_else(|_| "syscap".into());
+    let secret = std::env::var("SYSCAP_TEST_S3_SECRET").unwrap_or_else(|_| "syscap-secret".into());
+    let fs = s3s_fs::FileSystem::new(&root).map_err(|e| anyhow::anyhow!("{root}: {e:?}"))?;
+    let mut builder = S3ServiceBuilder::new(fs);
+    builder.set_auth(SimpleAuth::from_single(key, secret));
+    let service = builder.build();
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    let http = Builder::new(TokioExecutor::new());
+    loop {
+        let (socket, _) = listener.accept().await?;
+        let conn = http
+            .serve_connection(TokioIo::new(socket), service.clone())
+            .into_owned();
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+    }
+}
