@@ -4,7 +4,6 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::Context as _;
 use inspect_cli::scan::{ImportReport, Input};
 use serde::Serialize;
 
@@ -54,11 +53,12 @@ pub fn format_ts(ns: u64) -> String {
 }
 
 pub fn run(path: &Path, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
-    let bytes = std::fs::metadata(path)
-        .with_context(|| format!("cannot open {}", path.display()))?
-        .len();
     // A .scap file is imported first: its figures are those of the records.
     let input = Input::open(path)?;
+    let bytes = match std::fs::metadata(path) {
+        Ok(m) => m.len(),
+        Err(_) => capture_format::file::ByteSource::size(input.reader.source()).unwrap_or(0),
+    };
     for line in input.imported.iter().flat_map(ImportReport::warnings) {
         eprintln!("syscap: warning: {}: {line}", path.display());
     }

@@ -5,6 +5,7 @@
 
 pub mod chisels;
 pub mod print;
+pub mod remote;
 pub mod scan;
 pub mod summary;
 pub mod window;

@@ -2,6 +2,7 @@
 //! modules to the command line.
 
 mod info;
+mod stored;
 mod stream;
 
 use std::io::{self, Write};
@@ -19,6 +20,35 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Lists the captures stored under `s3://BUCKET/PREFIX` (or a directory).
+    #[command(after_help = "Examples:\n  \
+        syscap ls s3://captures/prod\n  \
+        syscap ls s3://captures/prod --host web-1 --rule shell-in-web-server --since 2026-11-25T00:00:00Z")]
+    Ls {
+        /// `s3://BUCKET/PREFIX` or `file:///DIR`.
+        url: String,
+        /// Only captures of this host.
+        #[arg(long)]
+        host: Option<String>,
+        /// Only captures of this rule.
+        #[arg(long)]
+        rule: Option<String>,
+        /// Only captures that end at or after this time (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Downloads stored captures (checksums verified).
+    Get {
+        /// `s3://BUCKET/KEY` (several allowed).
+        #[arg(required = true)]
+        urls: Vec<String>,
+        /// Directory to write into (keys become paths under it).
+        #[arg(short, long, default_value = ".")]
+        output: PathBuf,
+    },
     /// Header and index facts at once, without scanning the capture.
     Info {
         /// Capture files (each described in turn).
@@ -129,6 +159,21 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
     match cli.command {
+        Command::Ls {
+            url,
+            host,
+            rule,
+            since,
+            json,
+        } => stored::ls(
+            &url,
+            host.as_deref(),
+            rule.as_deref(),
+            since.as_deref(),
+            json,
+            out,
+        ),
+        Command::Get { urls, output } => stored::get(&urls, &output, out),
         Command::Info { captures, json } => {
             for (i, capture) in captures.iter().enumerate() {
                 if i > 0 && !json {

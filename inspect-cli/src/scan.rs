@@ -23,6 +23,8 @@ pub enum Source {
     File(File),
     /// A capture built in memory from a `.scap` file.
     Memory(Vec<u8>),
+    /// A stored capture read in place (ranged GETs).
+    Remote(capture_store::RemoteSource),
 }
 
 impl ByteSource for Source {
@@ -30,6 +32,7 @@ impl ByteSource for Source {
         match self {
             Source::File(f) => f.size(),
             Source::Memory(m) => m.size(),
+            Source::Remote(r) => r.size(),
         }
     }
 
@@ -37,12 +40,13 @@ impl ByteSource for Source {
         match self {
             Source::File(f) => f.read_exact_at(offset, buf),
             Source::Memory(m) => m.read_exact_at(offset, buf),
+            Source::Remote(r) => r.read_exact_at(offset, buf),
         }
     }
 
     fn as_slice(&self) -> Option<&[u8]> {
         match self {
-            Source::File(_) => None,
+            Source::File(_) | Source::Remote(_) => None,
             Source::Memory(m) => Some(m),
         }
     }
@@ -118,6 +122,15 @@ pub enum ScanError {
         #[source]
         source: std::io::Error,
     },
+    /// The storage refused the object.
+    #[error("{}", path.display())]
+    Store {
+        /// The URL.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: capture_store::StoreError,
+    },
     /// The `.scap` reader refused the file.
     #[error("{}", path.display())]
     Scap {
@@ -141,6 +154,9 @@ pub enum ScanError {
 impl Input {
     /// Opens `path`; a truncated capture opens with what it holds.
     pub fn open(path: &Path) -> Result<Self, ScanError> {
+        if let Some(url) = path.to_str().filter(|p| crate::remote::is_remote(p)) {
+            return Self::open_remote(path, url);
+        }
         let open_err = |source| ScanError::Open {
             path: path.to_owned(),
             source,
@@ -151,17 +167,37 @@ impl Input {
         if is_scap(&head[..n]) {
             return Self::import(path, file);
         }
-        let reader =
-            CaptureReader::open(Source::File(file)).map_err(|source| ScanError::Format {
-                path: path.to_owned(),
-                source,
-            })?;
+        Self::over(path, Source::File(file))
+    }
+
+    /// A syscap capture over `source`.
+    fn over(path: &Path, source: Source) -> Result<Self, ScanError> {
+        let reader = CaptureReader::open(source).map_err(|source| ScanError::Format {
+            path: path.to_owned(),
+            source,
+        })?;
         Ok(Self {
             path: path.to_owned(),
             reader,
             imported: None,
             streaming: None,
         })
+    }
+
+    /// A capture in S3, read in place.
+    fn open_remote(path: &Path, url: &str) -> Result<Self, ScanError> {
+        let store_err = |source| ScanError::Store {
+            path: path.to_owned(),
+            source,
+        };
+        let (store, key) = crate::remote::open(url).map_err(store_err)?;
+        let source = capture_store::RemoteSource::open(
+            store,
+            &key,
+            crate::remote::runtime().handle().clone(),
+        )
+        .map_err(store_err)?;
+        Self::over(path, Source::Remote(source))
     }
 
     /// Opens `path` to be read once from start to end: a `.scap` file is
@@ -172,6 +208,9 @@ impl Input {
         path: &Path,
         wanted: Option<Vec<capture_format::event::EventType>>,
     ) -> Result<Self, ScanError> {
+        if path.to_str().is_some_and(crate::remote::is_remote) {
+            return Self::open(path);
+        }
         let open_err = |source| ScanError::Open {
             path: path.to_owned(),
             source,

@@ -60,7 +60,7 @@ impl StreamArgs {
         let split = self
             .words
             .iter()
-            .position(|w| !Path::new(w).is_file())
+            .position(|w| !Path::new(w).is_file() && !inspect_cli::remote::is_remote(w))
             .unwrap_or(self.words.len());
         let (paths, filter_words) = self.words.split_at(split);
         if paths.is_empty() {
@@ -397,7 +397,10 @@ pub fn chisel(
     if name == "around" {
         return around(rest, filter, out);
     }
-    let captures = rest.iter().take_while(|w| Path::new(w).is_file()).count();
+    let captures = rest
+        .iter()
+        .take_while(|w| Path::new(w).is_file() || inspect_cli::remote::is_remote(w))
+        .count();
     if captures == 0 {
         anyhow::bail!(
             "chisel {name}: {}: no such capture file",

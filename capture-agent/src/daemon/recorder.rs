@@ -400,7 +400,9 @@ impl Recorder {
                     "captures_finished": self.metrics.captures_finished.load(Ordering::Relaxed),
                     "uploads_pending": self.metrics.uploads_pending.load(Ordering::Relaxed),
                     "uploads_done": self.metrics.uploads_done.load(Ordering::Relaxed),
-                    "storage": self.config.storage.url_of(""),
+                    "spool_bytes": self.metrics.spool_bytes.load(Ordering::Relaxed),
+                    "spool_dropped": self.metrics.spool_dropped.load(Ordering::Relaxed),
+                    "storage": self.config.storage.to_string(),
                 }));
             }
             Command::Reload(rules) => {

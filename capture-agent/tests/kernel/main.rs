@@ -4,6 +4,7 @@
 //! Needs root (eBPF). Without it the run fails, unless
 //! `SYSCAP_SKIP_KERNEL_TESTS=1` asks to skip explicitly.
 
+mod daemon;
 #[macro_use]
 mod support;
 
@@ -16,6 +17,11 @@ use std::time::Duration;
 
 use capture_format::event::{EventType, OwnedArg, OwnedSockAddr, OwnedSockTuple};
 use capture_format::state::FdKind;
+use daemon::{
+    full_spool_drops_the_oldest_loudly, killed_agent_recovers_its_captures,
+    run_captures_the_history_before_an_event_trigger,
+    s3_outage_loses_nothing_and_duplicates_nothing, wrong_credentials_keep_the_capture,
+};
 use support::{Captured, agent, helper, run_cases, scratch, start_agent};
 
 fn main() -> ExitCode {
@@ -42,6 +48,11 @@ fn main() -> ExitCode {
         full_disk_keeps_what_was_written,
         inspector_reads_a_real_capture,
         pid_filter_covers_children_already_running,
+        run_captures_the_history_before_an_event_trigger,
+        s3_outage_loses_nothing_and_duplicates_nothing,
+        killed_agent_recovers_its_captures,
+        wrong_credentials_keep_the_capture,
+        full_spool_drops_the_oldest_loudly,
     ])
 }
 

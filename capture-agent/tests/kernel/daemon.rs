@@ -1,0 +1,462 @@
+//! `syscap-agent run` end to end: the real agent on the real kernel, a real
+//! S3 server (s3s-fs, checking signatures) on 127.0.0.1 that the tests stop
+//! and restart, and the real `syscap` reading what was stored.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::support::scratch;
+
+const KEY: &str = "syscap";
+const SECRET: &str = "syscap-secret";
+
+/// A workspace binary next to this test's `syscap-agent` (built by
+/// `cargo test --workspace`; built here when missing).
+fn sibling(name: &str, package: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_BIN_EXE_syscap-agent"))
+        .parent()
+        .unwrap()
+        .to_owned();
+    let path = dir.join(name);
+    if !path.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-q", "-p", package, "--bin", name])
+            .status()
+            .unwrap();
+        assert!(status.success(), "cannot build {name}");
+    }
+    assert!(path.exists(), "{} missing", path.display());
+    path
+}
+
+/// The S3 server.
+struct S3 {
+    root: PathBuf,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl S3 {
+    fn start(root: &Path, port: u16) -> Self {
+        std::fs::create_dir_all(root.join("caps")).unwrap();
+        let mut child = Command::new(sibling("syscap-s3-test-server", "s3-test-server"))
+            .arg(root)
+            .arg(port.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("the S3 server said {line:?}"));
+        Self {
+            root: root.to_owned(),
+            port,
+            child: Some(child),
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn restart(&mut self) {
+        self.stop();
+        *self = Self::start(&self.root.clone(), self.port);
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Objects stored under the bucket `caps` (s3s-fs keeps them as files).
+    fn objects(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.root.join("caps")];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "syscap") {
+                    out.push(
+                        p.strip_prefix(self.root.join("caps"))
+                            .unwrap()
+                            .display()
+                            .to_string(),
+                    );
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+impl Drop for S3 {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A running agent and what it says.
+struct Agent {
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+    socket: PathBuf,
+    spool: PathBuf,
+}
+
+struct AgentSetup<'a> {
+    dir: &'a Path,
+    rules: &'a str,
+    s3: &'a S3,
+    secret: &'a str,
+    spool: Option<&'a Path>,
+    spool_bytes: &'a str,
+}
+
+impl<'a> AgentSetup<'a> {
+    /// The usual agent: right credentials, a spool in `dir`, no real bound.
+    fn new(dir: &'a Path, rules: &'a str, s3: &'a S3) -> Self {
+        Self {
+            dir,
+            rules,
+            s3,
+            secret: SECRET,
+            spool: None,
+            spool_bytes: "1GiB",
+        }
+    }
+}
+
+impl Agent {
+    fn start(setup: &AgentSetup<'_>) -> Self {
+        let rules = setup.dir.join("rules.yaml");
+        std::fs::write(&rules, setup.rules).unwrap();
+        let spool = setup
+            .spool
+            .map_or_else(|| setup.dir.join("spool"), Path::to_owned);
+        let socket = setup.dir.join("agent.sock");
+        let config = setup.dir.join("agent.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "rules = \"{}\"\nstorage = \"s3://caps/prod\"\nspool = \"{}\"\ncontrol_socket = \"{}\"\nmetrics = \"off\"\nhost = \"test-host\"\n[ring]\nseconds = 30\nbytes = \"64MiB\"\n[limits]\nspool_bytes = {:?}\n[s3]\nendpoint = {:?}\npath_style = true\nregion = \"us-east-1\"\n",
+                rules.display(),
+                spool.display(),
+                socket.display(),
+                setup.spool_bytes,
+                setup.s3.endpoint()
+            ),
+        )
+        .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_syscap-agent"))
+            .args(["run", "--config", config.to_str().unwrap()])
+            .env("AWS_ACCESS_KEY_ID", KEY)
+            .env("AWS_SECRET_ACCESS_KEY", setup.secret)
+            .env_remove("AWS_PROFILE")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let agent = Self {
+            child,
+            log,
+            socket,
+            spool,
+        };
+        agent.wait_for("running:", 1);
+        // The ring fills from here: let it hold a few seconds.
+        agent
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until `n` lines contain `text`.
+    fn wait_for(&self, text: &str, n: usize) {
+        let deadline = Instant::now() + Duration::from_mins(1);
+        while Instant::now() < deadline {
+            if self.lines().iter().filter(|l| l.contains(text)).count() >= n {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "no {n} lines with {text:?} in:\n{}",
+            self.lines().join("\n")
+        );
+    }
+
+    fn trigger(&self, rule: &str, before: &str, after: &str) {
+        let out = Command::new(env!("CARGO_BIN_EXE_syscap-agent"))
+            .args([
+                "trigger", rule, "--before", before, "--after", after, "--socket",
+            ])
+            .arg(&self.socket)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "trigger: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn ready(&self) -> usize {
+        std::fs::read_dir(self.spool.join("ready")).map_or(0, Iterator::count)
+    }
+
+    fn stop(mut self) {
+        // SAFETY: a signal to our own child.
+        unsafe { libc::kill(i32::try_from(self.child.id()).unwrap(), libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+
+    fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The real inspector with the test server's settings.
+fn syscap(s3: &S3, args: &[&str]) -> String {
+    let bin = sibling("syscap", "inspect-cli");
+    let out = Command::new(bin)
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("AWS_REGION", "us-east-1")
+        .env("SYSCAP_S3_ENDPOINT", s3.endpoint())
+        .env("SYSCAP_S3_PATH_STYLE", "true")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "syscap {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+const MANUAL: &str = "rules:\n  - name: by-hand\n    condition:\n      manual: true\n    capture:\n      before: 2s\n      after: 1s\nlimits:\n  max_concurrent_captures: 4\n";
+
+/// The scenario: a file written 2 s before a marker program runs is
+/// in the capture the exec triggers, with the marker and what followed.
+pub fn run_captures_the_history_before_an_event_trigger() {
+    let dir = scratch("daemon-event");
+    let s3 = S3::start(&dir.join("s3"), 0);
+    let marker = dir.join("syscap-marker");
+    std::fs::copy("/bin/true", &marker).unwrap();
+    let rules = "rules:\n  - name: marker-exec\n    condition:\n      event: evt.type = execve and proc.name = syscap-marker\n    capture:\n      before: 5s\n      after: 2s\n";
+    let agent = Agent::start(&AgentSetup {
+        dir: &dir,
+        rules,
+        s3: &s3,
+        secret: SECRET,
+        spool: None,
+        spool_bytes: "1GiB",
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let early = dir.join("written-before.txt");
+    std::fs::write(&early, "before the trigger\n").unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let status = Command::new(&marker).status().unwrap();
+    assert!(status.success());
+    agent.wait_for("stored s3://caps/prod/test-host/", 1);
+    let listed = syscap(&s3, &["ls", "s3://caps/prod", "--rule", "marker-exec"]);
+    let rows: Vec<&str> = listed.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{listed}");
+    let key = rows[0].rsplit("  ").next().unwrap().trim();
+    let url = format!("s3://caps/{key}");
+    let early_path = early.to_str().unwrap();
+    let writes = syscap(
+        &s3,
+        &[
+            "print",
+            &url,
+            "-p",
+            "%evt.type %fd.name %evt.rawres",
+            "evt.type = write and fd.name =",
+            early_path,
+        ],
+    );
+    assert_eq!(
+        writes,
+        format!("write {early_path} 19\n"),
+        "the write 2 s before the trigger"
+    );
+    let marks = syscap(
+        &s3,
+        &[
+            "print",
+            &url,
+            "-p",
+            "%evt.type %evt.arg.rule",
+            "evt.type = trigger",
+        ],
+    );
+    assert_eq!(marks, "trigger marker-exec\n");
+    let after = syscap(
+        &s3,
+        &[
+            "print",
+            &url,
+            "-p",
+            "%proc.name",
+            "proc.name = syscap-marker",
+        ],
+    );
+    assert!(after.lines().count() > 5, "the marker's own calls: {after}");
+    let info = syscap(&s3, &["info", &url]);
+    assert!(info.contains("trigger      marker-exec"), "{info}");
+    agent.stop();
+}
+
+/// S3 down while captures finish: they wait in the spool and all arrive,
+/// once each, when it is back.
+pub fn s3_outage_loses_nothing_and_duplicates_nothing() {
+    let dir = scratch("daemon-outage");
+    let mut s3 = S3::start(&dir.join("s3"), 0);
+    let agent = Agent::start(&AgentSetup::new(&dir, MANUAL, &s3));
+    s3.stop();
+    for _ in 0..3 {
+        agent.trigger("by-hand", "1s", "500ms");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    agent.wait_for("it stays in the spool and is retried", 1);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while agent.ready() < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(agent.ready(), 3, "{}", agent.lines().join("\n"));
+    assert!(s3.objects().is_empty());
+    s3.restart();
+    agent.wait_for("stored s3://", 3);
+    let objects = s3.objects();
+    assert_eq!(objects.len(), 3, "{objects:?}");
+    assert_eq!(agent.ready(), 0);
+    let stored = agent
+        .lines()
+        .iter()
+        .filter(|l| l.contains("stored s3://"))
+        .count();
+    assert_eq!(stored, 3, "each stored once");
+    agent.stop();
+}
+
+/// SIGKILL with one capture finished (S3 down) and one running: after a
+/// restart both reach S3, the cut one finished as a truncated capture.
+pub fn killed_agent_recovers_its_captures() {
+    let dir = scratch("daemon-kill");
+    let mut s3 = S3::start(&dir.join("s3"), 0);
+    s3.stop();
+    let agent = Agent::start(&AgentSetup::new(&dir, MANUAL, &s3));
+    agent.trigger("by-hand", "1s", "200ms");
+    agent.wait_for("it stays in the spool and is retried", 1);
+    agent.trigger("by-hand", "1s", "60s");
+    // Let the running capture write a chunk or two.
+    std::thread::sleep(Duration::from_secs(3));
+    let spool = agent.spool.clone();
+    agent.kill9();
+    let partial = std::fs::read_dir(spool.join("partial")).unwrap().count();
+    assert_eq!(partial, 1, "the capture cut by the kill");
+    s3.restart();
+    let agent = Agent::start(&AgentSetup::new(&dir, MANUAL, &s3));
+    agent.wait_for("recovered capture", 1);
+    agent.wait_for("stored s3://", 2);
+    assert_eq!(s3.objects().len(), 2, "{:?}", s3.objects());
+    let cut = s3.objects().into_iter().max().unwrap();
+    let info = syscap(&s3, &["info", &format!("s3://caps/{cut}")]);
+    assert!(info.contains("events"), "{info}");
+    agent.stop();
+}
+
+/// Wrong credentials: one clear line, and the capture stays in the spool.
+pub fn wrong_credentials_keep_the_capture() {
+    let dir = scratch("daemon-creds");
+    let s3 = S3::start(&dir.join("s3"), 0);
+    let agent = Agent::start(&AgentSetup {
+        secret: "not-the-secret",
+        ..AgentSetup::new(&dir, MANUAL, &s3)
+    });
+    agent.trigger("by-hand", "1s", "200ms");
+    agent.wait_for("it stays in the spool and is retried", 1);
+    let line = agent
+        .lines()
+        .into_iter()
+        .find(|l| l.contains("cannot store"))
+        .unwrap();
+    assert!(
+        line.contains("s3://caps/prod/test-host/")
+            && line.contains("PutObject failed: SignatureDoesNotMatch"),
+        "{line}"
+    );
+    assert_eq!(agent.ready(), 1);
+    assert!(s3.objects().is_empty());
+    agent.stop();
+}
+
+/// A spool on a small tmpfs: the oldest captures are dropped, said and
+/// counted, and the agent goes on.
+pub fn full_spool_drops_the_oldest_loudly() {
+    let dir = scratch("daemon-spool");
+    let mut s3 = S3::start(&dir.join("s3"), 0);
+    s3.stop();
+    let tmpfs = dir.join("tmpfs");
+    std::fs::create_dir_all(&tmpfs).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+        .arg(&tmpfs)
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "mount a tmpfs");
+    let spool = tmpfs.join("spool");
+    let agent = Agent::start(&AgentSetup {
+        spool: Some(&spool),
+        spool_bytes: "24KiB",
+        ..AgentSetup::new(&dir, MANUAL, &s3)
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    for _ in 0..5 {
+        agent.trigger("by-hand", "3s", "200ms");
+        std::thread::sleep(Duration::from_millis(800));
+    }
+    agent.wait_for("spool full", 1);
+    let status = Command::new(env!("CARGO_BIN_EXE_syscap-agent"))
+        .args(["status", "--json", "--socket"])
+        .arg(&agent.socket)
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "the agent still answers");
+    let doc: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let log = agent.lines().join("\n");
+    agent.stop();
+    let _ = Command::new("umount").arg(&tmpfs).status();
+    assert!(log.contains("dropped capture"), "{log}");
+    assert!(doc["spool_dropped"].as_u64().unwrap_or(0) >= 1, "{doc}");
+}
