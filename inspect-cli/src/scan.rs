@@ -114,7 +114,7 @@ pub fn is_scap(head: &[u8]) -> bool {
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
     /// Opening or reading the file failed.
-    #[error("{}", path.display())]
+    #[error("cannot open {}", path.display())]
     Open {
         /// The file.
         path: PathBuf,
