@@ -419,6 +419,8 @@ impl Recorder {
     /// chunk from now on.
     fn begin(&mut self, firing: Firing) {
         metrics::inc(&self.metrics.captures_started);
+        // Room for it first: the oldest captures go if the spool is full.
+        self.spool.enforce_bound(&self.metrics);
         let since = firing.ts.saturating_sub(firing.capture.before);
         let until = firing.ts.saturating_add(firing.capture.after);
         let (snapshot, history) = self.ring.history(since);

@@ -105,22 +105,43 @@ impl Spool {
             .sum()
     }
 
+    /// Bytes free on the spool's file system, and its size.
+    fn available(&self) -> Option<(u64, u64)> {
+        let path = std::ffi::CString::new(self.root.as_os_str().as_encoded_bytes()).ok()?;
+        // SAFETY: a valid C string and a statvfs to fill.
+        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        if unsafe { libc::statvfs(path.as_ptr(), &raw mut st) } != 0 {
+            return None;
+        }
+        Some((
+            st.f_bavail.saturating_mul(st.f_frsize),
+            st.f_blocks.saturating_mul(st.f_frsize),
+        ))
+    }
+
     /// Drops the oldest finished captures while the spool is over its
-    /// bound; each one is said on stderr and counted.
+    /// bound, or its file system is nearly full (less free than a tenth of
+    /// the bound or of the file system, at most 64 MiB: room for the next
+    /// capture); each one is said on stderr and counted.
     pub fn enforce_bound(&self, metrics: &Metrics) {
         let mut total = self.bytes();
+        let (mut free, size) = self.available().unwrap_or((u64::MAX, u64::MAX));
+        let reserve = (self.max_bytes / 10).min(size / 10).min(64 << 20);
         for path in self.ready() {
-            if total <= self.max_bytes {
+            if total <= self.max_bytes && free >= reserve {
                 break;
             }
             let size = fs::metadata(&path).map_or(0, |m| m.len());
             if fs::remove_file(&path).is_ok() {
                 total = total.saturating_sub(size);
+                free = free.saturating_add(size);
                 metrics::inc(&metrics.spool_dropped);
                 tracing_line(&format!(
-                    "spool full ({} bytes over its {}-byte limit): dropped capture {} ({size} bytes) before it was stored",
+                    "spool full ({} bytes, limit {}; {} bytes free on its file system): dropped capture {} ({size} bytes) before it was stored",
                     total + size,
                     self.max_bytes,
+                    free - size,
                     display_name(&path)
                 ));
             }
@@ -206,12 +227,18 @@ pub async fn upload_loop(
             if *stop.borrow() {
                 return;
             }
+            let started = std::time::Instant::now();
             match upload_one(&path, &store).await {
                 Ok(url) => {
+                    let bytes = fs::metadata(&path).map_or(0, |m| m.len());
+                    let secs = started.elapsed().as_secs_f64();
                     let _ = fs::remove_file(&path);
                     let _ = sync_dir(path.parent().unwrap_or(Path::new("/")));
                     metrics::inc(&metrics.uploads_done);
-                    tracing_line(&format!("stored {url}"));
+                    tracing_line(&format!(
+                        "stored {url} ({bytes} bytes in {secs:.2} s, {:.1} MB/s)",
+                        bytes as f64 / secs.max(1e-6) / 1e6
+                    ));
                     backoff = Duration::from_secs(1);
                     last_error.clear();
                 }

@@ -429,8 +429,9 @@ pub fn full_spool_drops_the_oldest_loudly() {
     s3.stop();
     let tmpfs = dir.join("tmpfs");
     std::fs::create_dir_all(&tmpfs).unwrap();
+    // The file system fills before the configured bound would.
     let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
         .arg(&tmpfs)
         .status()
         .unwrap();
@@ -438,7 +439,7 @@ pub fn full_spool_drops_the_oldest_loudly() {
     let spool = tmpfs.join("spool");
     let agent = Agent::start(&AgentSetup {
         spool: Some(&spool),
-        spool_bytes: "24KiB",
+        spool_bytes: "1GiB",
         ..AgentSetup::new(&dir, MANUAL, &s3)
     });
     std::thread::sleep(Duration::from_secs(2));
@@ -454,9 +455,11 @@ pub fn full_spool_drops_the_oldest_loudly() {
         .unwrap();
     assert!(status.status.success(), "the agent still answers");
     let doc: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let kept = agent.ready();
     let log = agent.lines().join("\n");
     agent.stop();
     let _ = Command::new("umount").arg(&tmpfs).status();
     assert!(log.contains("dropped capture"), "{log}");
     assert!(doc["spool_dropped"].as_u64().unwrap_or(0) >= 1, "{doc}");
+    assert!(kept >= 1, "the newest captures are kept: {log}");
 }
