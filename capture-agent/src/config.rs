@@ -348,6 +348,14 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_is_valid() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/agent.toml");
+        let c = AgentConfig::load(Some(&example), &|_| None).unwrap();
+        assert_eq!(c.labels, [("cluster".to_owned(), "prod-eu-1".to_owned())]);
+        assert_eq!(c.metrics.as_deref(), Some("127.0.0.1:9464"));
+    }
+
+    #[test]
     fn bad_values_name_the_place() {
         type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
         let cases: &[Case<'_>] = &[
