@@ -255,6 +255,7 @@ impl AgentConfig {
                 endpoint: var("SYSCAP_S3_ENDPOINT").or(raw.s3.endpoint),
                 path_style,
                 encryption,
+                static_credentials: None,
             },
             spool: var("SYSCAP_SPOOL")
                 .map(PathBuf::from)

@@ -106,6 +106,9 @@ pub struct S3Options {
     pub path_style: bool,
     /// Server-side encryption.
     pub encryption: Option<Encryption>,
+    /// An access key and secret to use instead of the standard chain (for
+    /// tools and tests; agents use the chain).
+    pub static_credentials: Option<(String, String)>,
 }
 
 /// Server-side encryption of uploaded captures.
@@ -152,6 +155,11 @@ impl Store {
             Location::Dir(dir) => Backend::Dir(dir.clone()),
             Location::S3 { bucket, .. } => {
                 let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+                if let Some((key, secret)) = &options.static_credentials {
+                    loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
+                        key, secret, None, None, "syscap",
+                    ));
+                }
                 if let Some(region) = &options.region {
                     loader = loader.region(aws_config::Region::new(region.clone()));
                 }

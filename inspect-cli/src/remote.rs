@@ -34,6 +34,7 @@ pub fn s3_options() -> S3Options {
         endpoint: var("SYSCAP_S3_ENDPOINT"),
         path_style: var("SYSCAP_S3_PATH_STYLE").is_some_and(|v| v == "true" || v == "1"),
         encryption: None,
+        static_credentials: None,
     }
 }
 

@@ -128,6 +128,7 @@ struct AgentSetup<'a> {
     secret: &'a str,
     spool: Option<&'a Path>,
     spool_bytes: &'a str,
+    metrics: bool,
 }
 
 impl<'a> AgentSetup<'a> {
@@ -140,6 +141,7 @@ impl<'a> AgentSetup<'a> {
             secret: SECRET,
             spool: None,
             spool_bytes: "1GiB",
+            metrics: false,
         }
     }
 }
@@ -156,10 +158,11 @@ impl Agent {
         std::fs::write(
             &config,
             format!(
-                "rules = \"{}\"\nstorage = \"s3://caps/prod\"\nspool = \"{}\"\ncontrol_socket = \"{}\"\nmetrics = \"off\"\nhost = \"test-host\"\n[ring]\nseconds = 30\nbytes = \"64MiB\"\n[limits]\nspool_bytes = {:?}\n[s3]\nendpoint = {:?}\npath_style = true\nregion = \"us-east-1\"\n",
+                "rules = \"{}\"\nstorage = \"s3://caps/prod\"\nspool = \"{}\"\ncontrol_socket = \"{}\"\nmetrics = \"{}\"\nhost = \"test-host\"\n[ring]\nseconds = 30\nbytes = \"64MiB\"\n[limits]\nspool_bytes = {:?}\n[s3]\nendpoint = {:?}\npath_style = true\nregion = \"us-east-1\"\n",
                 rules.display(),
                 spool.display(),
                 socket.display(),
+                if setup.metrics { "127.0.0.1:0" } else { "off" },
                 setup.spool_bytes,
                 setup.s3.endpoint()
             ),
@@ -213,6 +216,12 @@ impl Agent {
     }
 
     fn trigger(&self, rule: &str, before: &str, after: &str) {
+        let (ok, err) = self.try_trigger(rule, before, after);
+        assert!(ok, "trigger: {err}");
+    }
+
+    /// (accepted, what the command said on stderr).
+    fn try_trigger(&self, rule: &str, before: &str, after: &str) -> (bool, String) {
         let out = Command::new(env!("CARGO_BIN_EXE_syscap-agent"))
             .args([
                 "trigger", rule, "--before", before, "--after", after, "--socket",
@@ -220,11 +229,15 @@ impl Agent {
             .arg(&self.socket)
             .output()
             .unwrap();
-        assert!(
+        (
             out.status.success(),
-            "trigger: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn signal(&self, signal: i32) {
+        // SAFETY: a signal to our own child.
+        unsafe { libc::kill(i32::try_from(self.child.id()).unwrap(), signal) };
     }
 
     fn ready(&self) -> usize {
@@ -273,14 +286,7 @@ pub fn run_captures_the_history_before_an_event_trigger() {
     let marker = dir.join("syscap-marker");
     std::fs::copy("/bin/true", &marker).unwrap();
     let rules = "rules:\n  - name: marker-exec\n    condition:\n      event: evt.type = execve and proc.name = syscap-marker\n    capture:\n      before: 5s\n      after: 2s\n";
-    let agent = Agent::start(&AgentSetup {
-        dir: &dir,
-        rules,
-        s3: &s3,
-        secret: SECRET,
-        spool: None,
-        spool_bytes: "1GiB",
-    });
+    let agent = Agent::start(&AgentSetup::new(&dir, rules, &s3));
     std::thread::sleep(Duration::from_secs(1));
     let early = dir.join("written-before.txt");
     std::fs::write(&early, "before the trigger\n").unwrap();
@@ -462,4 +468,51 @@ pub fn full_spool_drops_the_oldest_loudly() {
     assert!(log.contains("dropped capture"), "{log}");
     assert!(doc["spool_dropped"].as_u64().unwrap_or(0) >= 1, "{doc}");
     assert!(kept >= 1, "the newest captures are kept: {log}");
+}
+
+/// SIGHUP reloads the rules, refusing a file that does not validate (the
+/// old rules stay); the metrics endpoint answers.
+pub fn sighup_reloads_rules_and_metrics_answer() {
+    let dir = scratch("daemon-hup");
+    let s3 = S3::start(&dir.join("s3"), 0);
+    let agent = Agent::start(&AgentSetup {
+        metrics: true,
+        ..AgentSetup::new(&dir, MANUAL, &s3)
+    });
+    let address = agent
+        .lines()
+        .iter()
+        .find_map(|l| l.split("metrics ").nth(1).map(|a| a.trim().to_owned()))
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let mut http = std::net::TcpStream::connect(&address).unwrap();
+    std::io::Write::write_all(
+        &mut http,
+        b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut page = String::new();
+    std::io::Read::read_to_string(&mut http, &mut page).unwrap();
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    let events: u64 = page
+        .lines()
+        .find_map(|l| l.strip_prefix("syscap_events_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(events > 0, "{page}");
+    assert!(page.contains("# TYPE syscap_ring_bytes gauge"), "{page}");
+
+    let rules = dir.join("rules.yaml");
+    std::fs::write(&rules, "rules:\n  - name: broken\n    condition: {}\n").unwrap();
+    agent.signal(libc::SIGHUP);
+    agent.wait_for("the rules in use stay active", 1);
+    agent.trigger("by-hand", "1s", "100ms");
+    std::fs::write(&rules, MANUAL.replace("by-hand", "second")).unwrap();
+    agent.signal(libc::SIGHUP);
+    agent.wait_for("rules reloaded", 1);
+    agent.trigger("second", "1s", "100ms");
+    let (ok, err) = agent.try_trigger("by-hand", "1s", "100ms");
+    assert!(!ok && err.contains("no rule named by-hand"), "{err}");
+    agent.wait_for("stored s3://", 2);
+    agent.stop();
 }

@@ -20,7 +20,8 @@ use capture_format::state::FdKind;
 use daemon::{
     full_spool_drops_the_oldest_loudly, killed_agent_recovers_its_captures,
     run_captures_the_history_before_an_event_trigger,
-    s3_outage_loses_nothing_and_duplicates_nothing, wrong_credentials_keep_the_capture,
+    s3_outage_loses_nothing_and_duplicates_nothing, sighup_reloads_rules_and_metrics_answer,
+    wrong_credentials_keep_the_capture,
 };
 use support::{Captured, agent, helper, run_cases, scratch, start_agent};
 
@@ -53,6 +54,7 @@ fn main() -> ExitCode {
         killed_agent_recovers_its_captures,
         wrong_credentials_keep_the_capture,
         full_spool_drops_the_oldest_loudly,
+        sighup_reloads_rules_and_metrics_answer,
     ])
 }
 

@@ -1,0 +1,170 @@
+//! The S3 store against a real S3-compatible server (s3s-fs, which checks
+//! signatures) started on 127.0.0.1: whole and multipart uploads with
+//! metadata, listing, ranged reads, checked downloads, and the errors of a
+//! wrong secret and of a server that is gone.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use capture_store::{Location, MULTIPART_THRESHOLD, S3Options, Store};
+
+struct Server {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The server binary, next to this test's executable (built by `cargo test
+/// --workspace`; built here when missing).
+fn server_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(Path::parent).unwrap();
+    let path = dir.join("syscap-s3-test-server");
+    if !path.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let ok = Command::new(cargo)
+            .args(["build", "-q", "-p", "s3-test-server"])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "cannot build the S3 test server");
+    }
+    path
+}
+
+fn start(root: &Path) -> Server {
+    std::fs::create_dir_all(root.join("caps")).unwrap();
+    let mut child = Command::new(server_binary())
+        .arg(root)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let endpoint = line.trim().trim_start_matches("listening on ").to_owned();
+    assert!(endpoint.starts_with("http://127.0.0.1:"), "{line:?}");
+    Server { child, endpoint }
+}
+
+fn options(endpoint: &str, secret: &str) -> S3Options {
+    S3Options {
+        region: Some("us-east-1".into()),
+        endpoint: Some(endpoint.to_owned()),
+        path_style: true,
+        encryption: None,
+        static_credentials: Some(("syscap".into(), secret.into())),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_lists_reads_and_refuses() {
+    let dir = std::env::temp_dir().join(format!("syscap-store-s3-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = start(&dir.join("s3"));
+    let location = Location::parse("s3://caps/prod").unwrap();
+    let store = Store::open(
+        location.clone(),
+        &options(&server.endpoint, "syscap-secret"),
+    )
+    .await
+    .unwrap();
+
+    // A small file (one PUT) and one above the multipart threshold.
+    let small = dir.join("small.syscap");
+    std::fs::write(&small, b"small capture").unwrap();
+    let big = dir.join("big.syscap");
+    let big_bytes: Vec<u8> = (0..MULTIPART_THRESHOLD + 3_000_000)
+        .map(|i| u8::try_from(i % 251).unwrap())
+        .collect();
+    std::fs::write(&big, &big_bytes).unwrap();
+    let meta = vec![
+        ("rule".to_owned(), "r1".to_owned()),
+        ("host".to_owned(), "h1".to_owned()),
+    ];
+    store
+        .put_file(&small, "prod/h1/a.syscap", &meta)
+        .await
+        .unwrap();
+    store
+        .put_file(&big, "prod/h1/b.syscap", &meta)
+        .await
+        .unwrap();
+
+    let listed = store.list("prod/").await.unwrap();
+    let keys: Vec<(&str, u64)> = listed.iter().map(|o| (o.key.as_str(), o.size)).collect();
+    assert_eq!(
+        keys,
+        [
+            ("prod/h1/a.syscap", 13),
+            ("prod/h1/b.syscap", big_bytes.len() as u64)
+        ]
+    );
+    assert!(
+        listed[0].metadata.contains(&("rule".into(), "r1".into())),
+        "{:?}",
+        listed[0].metadata
+    );
+
+    // Ranged reads, from the middle of the multipart object.
+    let range = store
+        .get_range("prod/h1/b.syscap", 9_000_001, 100)
+        .await
+        .unwrap();
+    assert_eq!(range[..], big_bytes[9_000_001..9_000_101]);
+    assert_eq!(
+        store.size("prod/h1/b.syscap").await.unwrap(),
+        big_bytes.len() as u64
+    );
+
+    // A checked download.
+    let to = dir.join("copy.syscap");
+    let mut seen = 0;
+    let got = store
+        .download("prod/h1/b.syscap", &to, |n| seen = n)
+        .await
+        .unwrap();
+    assert_eq!(
+        (got, seen),
+        (big_bytes.len() as u64, big_bytes.len() as u64)
+    );
+    assert!(std::fs::read(&to).unwrap() == big_bytes);
+
+    // A wrong secret: the service's code in one line.
+    let wrong = Store::open(location.clone(), &options(&server.endpoint, "nope"))
+        .await
+        .unwrap();
+    let e = wrong
+        .put_file(&small, "prod/h1/c.syscap", &meta)
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("s3://caps/prod/h1/c.syscap: PutObject failed: SignatureDoesNotMatch"),
+        "{e}"
+    );
+
+    // The server gone: the transport's reason.
+    let endpoint = server.endpoint.clone();
+    drop(server);
+    let gone = Store::open(location, &options(&endpoint, "syscap-secret"))
+        .await
+        .unwrap();
+    let e = gone
+        .put_file(&small, "prod/h1/d.syscap", &meta)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("Connection refused"), "{e}");
+    assert!(e.is_transient());
+    let _ = std::fs::remove_dir_all(&dir);
+}
