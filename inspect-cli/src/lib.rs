@@ -5,6 +5,7 @@
 
 pub mod chisels;
 pub mod print;
+#[cfg(feature = "s3")]
 pub mod remote;
 pub mod scan;
 pub mod summary;

@@ -24,6 +24,7 @@ pub enum Source {
     /// A capture built in memory from a `.scap` file.
     Memory(Vec<u8>),
     /// A stored capture read in place (ranged GETs).
+    #[cfg(feature = "s3")]
     Remote(capture_store::RemoteSource),
 }
 
@@ -32,6 +33,7 @@ impl ByteSource for Source {
         match self {
             Source::File(f) => f.size(),
             Source::Memory(m) => m.size(),
+            #[cfg(feature = "s3")]
             Source::Remote(r) => r.size(),
         }
     }
@@ -40,14 +42,15 @@ impl ByteSource for Source {
         match self {
             Source::File(f) => f.read_exact_at(offset, buf),
             Source::Memory(m) => m.read_exact_at(offset, buf),
+            #[cfg(feature = "s3")]
             Source::Remote(r) => r.read_exact_at(offset, buf),
         }
     }
 
     fn as_slice(&self) -> Option<&[u8]> {
         match self {
-            Source::File(_) | Source::Remote(_) => None,
             Source::Memory(m) => Some(m),
+            _ => None,
         }
     }
 }
@@ -123,6 +126,7 @@ pub enum ScanError {
         source: std::io::Error,
     },
     /// The storage refused the object.
+    #[cfg(feature = "s3")]
     #[error("{}", path.display())]
     Store {
         /// The URL.
@@ -154,6 +158,7 @@ pub enum ScanError {
 impl Input {
     /// Opens `path`; a truncated capture opens with what it holds.
     pub fn open(path: &Path) -> Result<Self, ScanError> {
+        #[cfg(feature = "s3")]
         if let Some(url) = path.to_str().filter(|p| crate::remote::is_remote(p)) {
             return Self::open_remote(path, url);
         }
@@ -185,6 +190,7 @@ impl Input {
     }
 
     /// A capture in S3, read in place.
+    #[cfg(feature = "s3")]
     fn open_remote(path: &Path, url: &str) -> Result<Self, ScanError> {
         let store_err = |source| ScanError::Store {
             path: path.to_owned(),
@@ -208,6 +214,7 @@ impl Input {
         path: &Path,
         wanted: Option<Vec<capture_format::event::EventType>>,
     ) -> Result<Self, ScanError> {
+        #[cfg(feature = "s3")]
         if path.to_str().is_some_and(crate::remote::is_remote) {
             return Self::open(path);
         }
