@@ -50,7 +50,9 @@ impl ByteSource for Source {
     fn as_slice(&self) -> Option<&[u8]> {
         match self {
             Source::Memory(m) => Some(m),
-            _ => None,
+            Source::File(_) => None,
+            #[cfg(feature = "s3")]
+            Source::Remote(_) => None,
         }
     }
 }
