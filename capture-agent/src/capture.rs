@@ -19,7 +19,7 @@ use triggers::filter::{Env, Filter};
 use crate::host;
 use crate::kernel::abi::{AbiError, RawEvent};
 use crate::kernel::recipes::Decoder;
-use crate::kernel::{Probe, ProbeConfig, ProbeError};
+use crate::kernel::{BUSY_DRAIN, Probe, ProbeConfig, ProbeError};
 use crate::procfs;
 
 /// How often the ring buffer is read when the kernel does not wake us.
@@ -307,8 +307,9 @@ struct Session {
 }
 
 impl Session {
-    /// Reads every queued record into the file (or the filter stage).
-    fn drain(&mut self) -> Result<(), CaptureError> {
+    /// Reads the queued records into the file (or the filter stage);
+    /// returns how many.
+    fn drain(&mut self) -> Result<usize, CaptureError> {
         let Self {
             probe,
             decoder,
@@ -317,12 +318,12 @@ impl Session {
             ..
         } = self;
         let mut result = Ok(());
-        probe.drain(|bytes| {
+        let n = probe.drain(|bytes| {
             if result.is_ok() {
                 result = Self::take(bytes, decoder, sink, filter.as_mut());
             }
         });
-        result
+        result.map(|()| n)
     }
 
     fn take(
@@ -585,9 +586,12 @@ fn record_until_stop(
 ) -> Result<(StopReason, Option<ExitStatus>), CaptureError> {
     let deadline = options.duration.map(|d| started + d);
     let mut last_tick = started;
+    let mut drained = 0;
     loop {
-        session.probe.wait(POLL_INTERVAL)?;
-        session.drain()?;
+        if drained < BUSY_DRAIN {
+            session.probe.wait(POLL_INTERVAL)?;
+        }
+        drained = session.drain()?;
         let now = Instant::now();
         if now.duration_since(last_tick) >= TICK {
             last_tick = now;

@@ -10,6 +10,11 @@ use std::os::fd::{AsFd, AsRawFd};
 use std::path::Path;
 use std::time::Duration;
 
+/// A drain that handed over at least this many records means the kernel
+/// produces faster than a poll interval drains: the loops drain again at
+/// once instead of waiting.
+pub const BUSY_DRAIN: usize = 4096;
+
 use aya::maps::{Array, HashMap, Map, MapData, PerCpuArray};
 use aya::programs::BtfTracePoint;
 use aya::{Btf, Ebpf, EbpfLoader, include_bytes_aligned};
@@ -313,7 +318,7 @@ impl Probe {
         Ok(())
     }
 
-    /// Hands every queued record to `f`; returns how many there were.
+    /// Hands the records queued now to `f`; returns how many there were.
     pub fn drain(&mut self, f: impl FnMut(&[u8])) -> usize {
         self.ring.drain(f)
     }

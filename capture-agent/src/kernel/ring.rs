@@ -103,22 +103,19 @@ impl Ring {
         p.load(Ordering::Acquire)
     }
 
-    /// Hands every committed record to `f`, then publishes the new position
-    /// once. Returns the number of records.
+    /// Hands the records committed when it is called to `f` (at most one
+    /// ring's worth: records queued meanwhile wait for the next call, so
+    /// under sustained load the caller still gets to seal, tick and stop),
+    /// publishing the new position as it goes. Returns the number of
+    /// records.
     pub fn drain(&mut self, mut f: impl FnMut(&[u8])) -> usize {
         let mut n = 0;
-        let mut end = self.producer_pos();
+        let end = self.producer_pos();
         // Publish progress every eighth of the ring, so a long drain frees
         // space for the producer as it goes.
         let publish_every = (self.mask + 1) / 8;
         let mut unpublished = 0;
-        loop {
-            if self.pos == end {
-                end = self.producer_pos();
-                if self.pos == end {
-                    break;
-                }
-            }
+        while self.pos != end {
             let offset = self.pos & self.mask;
             // SAFETY: `offset` is inside the data pages; the header is an
             // aligned u32 the kernel updates atomically.
