@@ -208,15 +208,56 @@ fn fd_limit(path: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-/// Field 22 of `/proc/PID/stat` (after the parenthesised comm, which may
-/// contain spaces).
+/// Field 22 of `/proc/PID/stat`: when the process started, in clock ticks
+/// since boot.
 fn start_ticks(stat: &[u8]) -> Option<u64> {
+    stat_field(stat, 22)
+}
+
+/// Numeric field `n` (1-based, as in proc(5)) of `/proc/PID/stat`, counted
+/// after the parenthesised comm, which may contain spaces.
+fn stat_field(stat: &[u8], n: usize) -> Option<u64> {
     let after = &stat[stat.iter().rposition(|&b| b == b')')? + 1..];
     let field = after
         .split(u8::is_ascii_whitespace)
         .filter(|s| !s.is_empty())
-        .nth(19)?;
+        .nth(n.checked_sub(3)?)?;
     std::str::from_utf8(field).ok()?.parse().ok()
+}
+
+/// What one process uses now, for per-process metric rules.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ProcessUsage {
+    /// User plus system CPU time so far, seconds.
+    pub cpu_seconds: f64,
+    /// Resident memory, bytes.
+    pub rss_bytes: u64,
+    /// Open file descriptors.
+    pub open_fds: u64,
+}
+
+/// Reads what process `pid` under `root` (normally `/proc`) uses; `None` when
+/// it is gone.
+pub fn usage(root: &Path, pid: u64) -> Option<ProcessUsage> {
+    let base = root.join(pid.to_string());
+    let stat = fs::read(base.join("stat")).ok()?;
+    let ticks = stat_field(&stat, 14)? + stat_field(&stat, 15)?;
+    let resident_pages = fs::read_to_string(base.join("statm"))
+        .ok()
+        .and_then(|t| t.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .unwrap_or(0);
+    let open_fds = fs::read_dir(base.join("fd")).map_or(0, |d| d.count() as u64);
+    Some(ProcessUsage {
+        cpu_seconds: ticks as f64 / clock_ticks() as f64,
+        rss_bytes: resident_pages * page_size(),
+        open_fds,
+    })
+}
+
+fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    u64::try_from(p).ok().filter(|&p| p > 0).unwrap_or(4096)
 }
 
 fn clock_ticks() -> u64 {
@@ -583,6 +624,21 @@ mod tests {
     fn stat_start_time_skips_the_comm() {
         let stat = b"42 (a) b) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 12345 1000 10";
         assert_eq!(start_ticks(stat), Some(12345));
+        assert_eq!(stat_field(stat, 14), Some(1), "utime");
+        assert_eq!(stat_field(stat, 15), Some(2), "stime");
+        assert_eq!(stat_field(stat, 2), None, "the comm is not a number");
+    }
+
+    #[test]
+    fn usage_of_this_process() {
+        let me = u64::from(std::process::id());
+        let file = std::fs::File::open("/proc/self/stat").unwrap();
+        let u = usage(Path::new("/proc"), me).unwrap();
+        assert!(u.rss_bytes > 1 << 20, "{u:?}");
+        assert!(u.open_fds >= 4, "stdio and the file: {u:?}");
+        assert!(u.cpu_seconds >= 0.0, "{u:?}");
+        drop(file);
+        assert_eq!(usage(Path::new("/proc"), u64::from(u32::MAX)), None);
     }
 
     #[test]

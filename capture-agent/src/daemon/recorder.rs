@@ -12,18 +12,19 @@ use capture_format::event::{Arg, EventType, Record, is_error_return, nr};
 use capture_format::file::{Chunk, ChunkEncoder, Decoder, EncodedChunk, Projection, WriterOptions};
 use capture_format::state::Tracker;
 use triggers::filter::{Env, ProcessFacts};
-use triggers::rules::{Engine, Firing, Metric, MetricSample, Refusal, RuleSet};
+use triggers::rules::{Engine, Firing, MetricSample, Refusal, RuleSet};
 
 use super::DaemonError;
 use super::metrics::{self, Metrics};
 use super::ring::{PreTriggerRing, RingChunk};
+use super::sampler::{HostSampler, ProcessSampler};
 use super::session::{self, SessionDone, SessionInput, SessionSpec};
 use super::spool::{Spool, tracing_line};
 use crate::config::AgentConfig;
 use crate::host;
 use crate::kernel::abi::RawEvent;
 use crate::kernel::recipes::Decoder as RecordDecoder;
-use crate::kernel::{Probe, ProbeConfig};
+use crate::kernel::{BUSY_DRAIN, Probe, ProbeConfig};
 use crate::procfs;
 
 /// How often the kernel ring is read when it does not wake us.
@@ -85,7 +86,8 @@ struct Recorder {
     metrics: Arc<Metrics>,
     wake_uploader: Arc<tokio::sync::Notify>,
     drops_seen: u64,
-    sample: Sampler,
+    host_sample: HostSampler,
+    process_sample: ProcessSampler,
 }
 
 /// Starts recording: loads the kernel side, snapshots `/proc`. Errors here
@@ -142,7 +144,8 @@ pub fn start(
         metrics,
         wake_uploader,
         drops_seen: 0,
-        sample: Sampler::default(),
+        host_sample: HostSampler::default(),
+        process_sample: ProcessSampler::default(),
     };
     let handle = std::thread::Builder::new()
         .name("recorder".into())
@@ -157,11 +160,14 @@ pub fn start(
 impl Recorder {
     fn run(&mut self, commands: &Receiver<Command>) {
         let mut last_tick = Instant::now();
+        let mut drained = 0;
         loop {
-            if let Err(e) = self.probe.wait(POLL) {
+            if drained < BUSY_DRAIN
+                && let Err(e) = self.probe.wait(POLL)
+            {
                 tracing_line(&format!("reading the kernel ring failed: {e}"));
             }
-            self.drain();
+            drained = self.drain();
             if self.chunk_started.elapsed() >= Duration::from_secs(1) {
                 self.seal();
             }
@@ -187,8 +193,8 @@ impl Recorder {
         }
     }
 
-    /// Every queued kernel record into the open chunk.
-    fn drain(&mut self) {
+    /// The queued kernel records into the open chunk; returns how many.
+    fn drain(&mut self) -> usize {
         let Self {
             probe,
             records,
@@ -214,6 +220,7 @@ impl Recorder {
         if full {
             self.seal();
         }
+        n
     }
 
     /// Seals the open chunk into the ring, evaluates the rules on it and
@@ -270,13 +277,10 @@ impl Recorder {
             return;
         }
         for e in self.chunk.events() {
-            self.sample.syscalls += 1;
-            if e.returned() && is_error_return(e.ret()) {
-                self.sample.errors += 1;
-            }
-            if matches!(e.ty().0, nr::CONNECT | nr::ACCEPT | nr::ACCEPT4) {
-                self.sample.connections += 1;
-            }
+            let error = e.returned() && is_error_return(e.ret());
+            let connection = matches!(e.ty().0, nr::CONNECT | nr::ACCEPT | nr::ACCEPT4);
+            self.host_sample.count(error, connection);
+            self.process_sample.count(e.pid(), error, connection);
             self.engine.on_event(&e, &self.env, &mut self.firings);
         }
     }
@@ -304,7 +308,7 @@ impl Recorder {
         }
         let ts = host::realtime_ns();
         let mut firings = Vec::new();
-        for (metric, value) in self.sample.take() {
+        for (metric, value) in self.host_sample.take() {
             self.engine.on_metric(
                 &MetricSample {
                     ts,
@@ -316,6 +320,11 @@ impl Recorder {
             );
         }
         let processes = self.process_facts();
+        let watched: Vec<_> = self.engine.process_metrics().collect();
+        let samples = self.process_sample.take(ts, &watched, &processes);
+        for sample in &samples {
+            self.engine.on_metric(sample, &mut firings);
+        }
         self.engine.on_processes(ts, &processes, &mut firings);
         self.firings.extend(firings);
         // Firings start at the next seal, with the chunk that holds them.
@@ -486,93 +495,4 @@ impl Recorder {
             let _ = self.done_rx.recv_timeout(Duration::from_millis(100));
         }
     }
-}
-
-/// Counts between metric samples.
-#[derive(Debug, Default)]
-struct Sampler {
-    syscalls: u64,
-    errors: u64,
-    connections: u64,
-    last: Option<Instant>,
-    cpu: Option<(u64, u64)>,
-}
-
-impl Sampler {
-    /// The host metrics since the last call.
-    fn take(&mut self) -> Vec<(Metric, f64)> {
-        let now = Instant::now();
-        let secs = self
-            .last
-            .map_or(1.0, |l| now.duration_since(l).as_secs_f64().max(0.001));
-        self.last = Some(now);
-        let mut out = vec![
-            (
-                Metric::SyscallRate,
-                std::mem::take(&mut self.syscalls) as f64 / secs,
-            ),
-            (
-                Metric::ErrorRate,
-                std::mem::take(&mut self.errors) as f64 / secs,
-            ),
-            (
-                Metric::ConnectionRate,
-                std::mem::take(&mut self.connections) as f64 / secs,
-            ),
-        ];
-        if let Some((busy, total)) = cpu_times() {
-            if let Some((b0, t0)) = self.cpu
-                && total > t0
-            {
-                let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-                out.push((
-                    Metric::CpuPercent,
-                    (busy - b0) as f64 / (total - t0) as f64 * 100.0 * cpus as f64,
-                ));
-            }
-            self.cpu = Some((busy, total));
-        }
-        if let Some(used) = memory_used() {
-            out.push((Metric::RssBytes, used as f64));
-        }
-        if let Some(fds) = std::fs::read_to_string("/proc/sys/fs/file-nr")
-            .ok()
-            .and_then(|s| {
-                s.split_whitespace()
-                    .next()
-                    .and_then(|n| n.parse::<u64>().ok())
-            })
-        {
-            out.push((Metric::OpenFds, fds as f64));
-        }
-        out
-    }
-}
-
-/// (busy, total) jiffies of all CPUs.
-fn cpu_times() -> Option<(u64, u64)> {
-    let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    let line = stat.lines().next()?;
-    let v: Vec<u64> = line
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|n| n.parse().ok())
-        .collect();
-    let total: u64 = v.iter().sum();
-    let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
-    Some((total - idle, total))
-}
-
-/// Memory in use: total minus available.
-fn memory_used() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let field = |name: &str| {
-        info.lines()
-            .find(|l| l.starts_with(name))?
-            .split_whitespace()
-            .nth(1)?
-            .parse::<u64>()
-            .ok()
-    };
-    Some((field("MemTotal:")? - field("MemAvailable:")?) * 1024)
 }

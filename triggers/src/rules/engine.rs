@@ -136,6 +136,21 @@ impl Engine {
         self.running = self.running.saturating_sub(1);
     }
 
+    /// The per-process metric conditions: which metric of which processes.
+    /// The agent samples those processes, and only those, every second.
+    pub fn process_metrics(&self) -> impl Iterator<Item = (Metric, &Filter)> + '_ {
+        self.rules
+            .iter()
+            .filter_map(|(rule, _, _)| match &rule.condition {
+                Condition::Metric {
+                    metric,
+                    process: Some(filter),
+                    ..
+                } => Some((*metric, filter)),
+                _ => None,
+            })
+    }
+
     /// Firings refused so far, per rule and reason.
     pub fn refusals(&self) -> impl Iterator<Item = (&str, &'static str, u64)> + '_ {
         self.refused

@@ -193,6 +193,15 @@ fn metric_rules_fire_after_holding_for_their_duration() {
     condition: {metric: rss_bytes, process: proc.name=java, above: 2GiB}
 ",
     );
+    let watched: Vec<_> = engine
+        .process_metrics()
+        .map(|(m, f)| (m, f.text().to_owned()))
+        .collect();
+    assert_eq!(
+        watched,
+        [(Metric::RssBytes, "proc.name=java".to_owned())],
+        "only the per-process condition asks for process samples"
+    );
     let mut out = Vec::new();
     // Above for 20 s, a dip, then above for 30 s.
     for t in 0..=20 {
