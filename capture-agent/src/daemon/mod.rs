@@ -10,6 +10,7 @@ pub mod control;
 pub mod metrics;
 mod recorder;
 pub mod ring;
+mod sampler;
 pub mod session;
 pub mod spool;
 
@@ -54,6 +55,10 @@ pub enum DaemonError {
     /// The kernel side failed.
     #[error(transparent)]
     Probe(#[from] ProbeError),
+    /// The recorder thread ended while the agent ran (a bug): the agent
+    /// stops, so that its supervisor restarts it, rather than run blind.
+    #[error("the recorder stopped unexpectedly: {0}")]
+    RecorderDied(String),
     /// A socket or a thread could not be set up.
     #[error("{what}")]
     Setup {
@@ -138,6 +143,7 @@ async fn serve(config: AgentConfig, rules: RuleSet, spool: Spool) -> Result<(), 
         wake.clone(),
     )?;
     let (stop_tx, stop_rx) = watch::channel(false);
+    let signals = Signals::install()?;
     tracing_line(&format!(
         "running: host {}, {rule_count} rules, pre-trigger ring {} MiB / {} s, storage {}, spool {}, control socket {}, metrics {}",
         config.host,
@@ -160,33 +166,32 @@ async fn serve(config: AgentConfig, rules: RuleSet, spool: Spool) -> Result<(), 
     }
     tokio::spawn(control_loop(control, commands.clone()));
 
-    let signal = |kind| {
-        tokio::signal::unix::signal(kind).map_err(|source| DaemonError::Setup {
-            what: "cannot handle signals".into(),
-            source,
-        })
+    let (ended_tx, ended) = oneshot::channel::<()>();
+    let recorder = tokio::task::spawn_blocking(move || {
+        let result = recorder.join();
+        let _ = ended_tx.send(());
+        result
+    });
+    let recorder_died = wait_for_stop(signals, &config, &commands, &metrics, ended).await;
+    let died = if recorder_died {
+        let why = match recorder.await {
+            Ok(Err(panic)) => panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "it panicked".to_owned()),
+            _ => "it returned".to_owned(),
+        };
+        tracing_line(&format!(
+            "the recorder stopped unexpectedly ({why}): storing what is spooled, then exiting"
+        ));
+        Some(why)
+    } else {
+        tracing_line("stopping: finishing the running captures");
+        let _ = commands.send(Command::Stop);
+        let _ = recorder.await;
+        None
     };
-    let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut int = signal(tokio::signal::unix::SignalKind::interrupt())?;
-    let mut hup = signal(tokio::signal::unix::SignalKind::hangup())?;
-    loop {
-        tokio::select! {
-            _ = term.recv() => break,
-            _ = int.recv() => break,
-            _ = hup.recv() => match load_rules(config.rules.as_deref()) {
-                Ok(set) => {
-                    let _ = commands.send(Command::Reload(set));
-                }
-                Err(e) => {
-                    metrics::inc(&metrics.reload_failures);
-                    tracing_line(&format!("{e}; the rules in use stay active"));
-                }
-            },
-        }
-    }
-    tracing_line("stopping: finishing the running captures");
-    let _ = commands.send(Command::Stop);
-    let _ = tokio::task::spawn_blocking(move || recorder.join()).await;
     // One last pass at the storage; what is left waits in the spool for
     // the next start.
     wake.notify_one();
@@ -206,7 +211,65 @@ async fn serve(config: AgentConfig, rules: RuleSet, spool: Spool) -> Result<(), 
     } else {
         format!("stopped; {left} captures wait in the spool for the storage")
     });
-    Ok(())
+    died.map_or(Ok(()), |why| Err(DaemonError::RecorderDied(why)))
+}
+
+/// The signals the agent handles.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Takes the signals over (before the agent says it runs, so that a
+    /// signal sent as soon as it does is not fatal).
+    fn install() -> Result<Self, DaemonError> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let take = |kind| {
+            signal(kind).map_err(|source| DaemonError::Setup {
+                what: "cannot handle signals".into(),
+                source,
+            })
+        };
+        Ok(Self {
+            term: take(SignalKind::terminate())?,
+            int: take(SignalKind::interrupt())?,
+            hup: take(SignalKind::hangup())?,
+        })
+    }
+}
+
+/// Reloads the rules on SIGHUP until SIGTERM or SIGINT (false) or the
+/// recorder's end (true).
+async fn wait_for_stop(
+    signals: Signals,
+    config: &AgentConfig,
+    commands: &std::sync::mpsc::Sender<Command>,
+    metrics: &Metrics,
+    mut recorder_ended: oneshot::Receiver<()>,
+) -> bool {
+    let Signals {
+        mut term,
+        mut int,
+        mut hup,
+    } = signals;
+    loop {
+        tokio::select! {
+            _ = term.recv() => return false,
+            _ = int.recv() => return false,
+            _ = &mut recorder_ended => return true,
+            _ = hup.recv() => match load_rules(config.rules.as_deref()) {
+                Ok(set) => {
+                    let _ = commands.send(Command::Reload(set));
+                }
+                Err(e) => {
+                    metrics::inc(&metrics.reload_failures);
+                    tracing_line(&format!("{e}; the rules in use stay active"));
+                }
+            },
+        }
+    }
 }
 
 /// Answers control requests, one per connection.
