@@ -8,10 +8,14 @@ cd "$(dirname "$0")/.."
 [[ $(id -u) == 0 ]] || { echo "bench-agent-run: run as root (eBPF)" >&2; exit 2; }
 cargo build --release --quiet -p capture-agent -p s3-test-server -p inspect-cli
 A=$PWD/target/release/syscap-agent
+REDIS_PORT=${REDIS_PORT:-6399}
+REDIS_REQUESTS=${REDIS_REQUESTS:-200000}
+command -v redis-benchmark >/dev/null || { echo "bench-agent-run: needs redis-server and redis-tools (apt-get install redis-server redis-tools)" >&2; exit 2; }
 WORK=$(mktemp -d /tmp/syscap-bench-run.XXXXXX)
 cleanup() {
     [[ -n ${AGENT:-} ]] && kill "$AGENT" 2>/dev/null && wait "$AGENT" 2>/dev/null
     [[ -n ${S3:-} ]] && kill "$S3" 2>/dev/null
+    redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -52,6 +56,13 @@ for w in "${workloads[@]}"; do
     # shellcheck disable=SC2086 # the workload's words
     base[$w]=$(secs $w)
 done
+redis-server --port "$REDIS_PORT" --save '' --appendonly no --daemonize yes >/dev/null
+sleep 0.5
+redis_get() { # GET requests per second
+    redis-benchmark -p "$REDIS_PORT" -t get -n "$REDIS_REQUESTS" -q 2>/dev/null |
+        tr '\r' '\n' | awk '/^GET:/ {print $2}'
+}
+redis_base=$(redis_get)
 
 "$A" run --config "$WORK/agent.toml" 2>"$WORK/agent.log" &
 AGENT=$!
@@ -70,6 +81,11 @@ for w in "${workloads[@]}"; do
     awk -v w="$w" -v a="${base[$w]}" -v b="$t" -v c="$(( t1 - t0 ))" -v hz="$hz" -v r="$(rss "$AGENT")" 'BEGIN {
         printf "| `%s` | %.3f s | %.3f s | %.2fx | %.0f%% of one CPU | %.0f MiB |\n", w, a, b, b / a, c / hz / b * 100, r / 1024 }'
 done
+t0=$(cpu_ticks "$AGENT"); s0=$(date +%s.%N)
+redis_agent=$(redis_get)
+t1=$(cpu_ticks "$AGENT"); s1=$(date +%s.%N)
+awk -v a="$redis_base" -v b="$redis_agent" -v c="$(( t1 - t0 ))" -v hz="$hz" -v d="$(awk -v x="$s0" -v y="$s1" 'BEGIN {print y - x}')" -v r="$(rss "$AGENT")" 'BEGIN {
+    printf "| `redis-benchmark -t get` | %.0f req/s | %.0f req/s | %.0f%% of untraced | %.0f%% of one CPU | %.0f MiB |\n", a, b, b / a * 100, c / hz / d * 100, r / 1024 }'
 t0=$(cpu_ticks "$AGENT"); sleep 10; t1=$(cpu_ticks "$AGENT")
 awk -v c="$(( t1 - t0 ))" -v hz="$hz" 'BEGIN { printf "\nidle host, 10 s: agent CPU %.1f%% of one CPU\n", c / hz / 10 * 100 }'
 "$A" trigger bench --socket "$WORK/agent.sock" >/dev/null 2>&1

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::support::scratch;
+use crate::support::{Tmpfs, scratch};
 
 const KEY: &str = "syscap";
 const SECRET: &str = "syscap-secret";
@@ -77,6 +77,15 @@ impl S3 {
     fn restart(&mut self) {
         self.stop();
         *self = Self::start(&self.root.clone(), self.port);
+    }
+
+    /// Stops (SIGSTOP) or continues (SIGCONT) the server: while stopped,
+    /// the kernel still accepts connections and requests, nobody answers.
+    fn freeze(&self, frozen: bool) {
+        let pid = i32::try_from(self.child.as_ref().unwrap().id()).unwrap();
+        let signal = if frozen { libc::SIGSTOP } else { libc::SIGCONT };
+        // SAFETY: a signal to our own child.
+        unsafe { libc::kill(pid, signal) };
     }
 
     fn endpoint(&self) -> String {
@@ -256,6 +265,14 @@ impl Agent {
     }
 }
 
+impl Drop for Agent {
+    /// An agent left running by a failed test would go on recording.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// The real inspector with the test server's settings.
 fn syscap(s3: &S3, args: &[&str]) -> String {
     let bin = sibling("syscap", "inspect-cli");
@@ -402,6 +419,35 @@ pub fn killed_agent_recovers_its_captures() {
     agent.stop();
 }
 
+/// The agent killed while an upload waits for the storage's answer: the
+/// next agent stores the capture, once.
+pub fn killed_agent_during_an_upload_stores_it_once() {
+    let dir = scratch("daemon-kill-upload");
+    let s3 = S3::start(&dir.join("s3"), 0);
+    let agent = Agent::start(&AgentSetup::new(&dir, MANUAL, &s3));
+    s3.freeze(true);
+    agent.trigger("by-hand", "1s", "200ms");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while agent.ready() == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(agent.ready(), 1, "the capture is spooled");
+    // The uploader has sent it and waits for an answer that cannot come.
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        !agent.lines().iter().any(|l| l.contains("stored")),
+        "{:?}",
+        agent.lines()
+    );
+    agent.kill9();
+    s3.freeze(false);
+    let agent = Agent::start(&AgentSetup::new(&dir, MANUAL, &s3));
+    agent.wait_for("stored s3://", 1);
+    assert_eq!(s3.objects().len(), 1, "{:?}", s3.objects());
+    assert_eq!(agent.ready(), 0, "deleted from the spool once stored");
+    agent.stop();
+}
+
 /// Wrong credentials: one clear line, and the capture stays in the spool.
 pub fn wrong_credentials_keep_the_capture() {
     let dir = scratch("daemon-creds");
@@ -434,14 +480,8 @@ pub fn full_spool_drops_the_oldest_loudly() {
     let mut s3 = S3::start(&dir.join("s3"), 0);
     s3.stop();
     let tmpfs = dir.join("tmpfs");
-    std::fs::create_dir_all(&tmpfs).unwrap();
     // The file system fills before the configured bound would.
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
-        .arg(&tmpfs)
-        .status()
-        .unwrap();
-    assert!(mounted.success(), "mount a tmpfs");
+    let _mount = Tmpfs::mount(&tmpfs, "64k");
     let spool = tmpfs.join("spool");
     let agent = Agent::start(&AgentSetup {
         spool: Some(&spool),
@@ -464,7 +504,6 @@ pub fn full_spool_drops_the_oldest_loudly() {
     let kept = agent.ready();
     let log = agent.lines().join("\n");
     agent.stop();
-    let _ = Command::new("umount").arg(&tmpfs).status();
     assert!(log.contains("dropped capture"), "{log}");
     assert!(doc["spool_dropped"].as_u64().unwrap_or(0) >= 1, "{doc}");
     assert!(kept >= 1, "the newest captures are kept: {log}");
@@ -514,5 +553,61 @@ pub fn sighup_reloads_rules_and_metrics_answer() {
     let (ok, err) = agent.try_trigger("by-hand", "1s", "100ms");
     assert!(!ok && err.contains("no rule named by-hand"), "{err}");
     agent.wait_for("stored s3://", 2);
+    agent.stop();
+}
+
+/// Kills a helper process when the test ends, passed or not.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Metric rules scoped to processes: the busy process's syscall rate and
+/// CPU share fire their rules; the idle one, watched too, fires nothing.
+pub fn per_process_metric_rules_fire_for_the_busy_process() {
+    let dir = scratch("daemon-process-metrics");
+    let s3 = S3::start(&dir.join("s3"), 0);
+    let busy_bin = dir.join("syscap-busy");
+    std::fs::copy("/bin/dd", &busy_bin).unwrap();
+    let idle_bin = dir.join("syscap-idle");
+    std::fs::copy("/bin/sleep", &idle_bin).unwrap();
+    let rules = "rules:
+  - name: busy-calls
+    condition: {metric: syscall_rate, process: proc.name = syscap-busy, above: 10000, for: 2s}
+    capture: {before: 1s, after: 500ms}
+    cooldown: 10m
+  - name: busy-cpu
+    condition: {metric: cpu_percent, process: proc.name = syscap-busy, above: 50, for: 2s}
+    capture: {before: 1s, after: 500ms}
+    cooldown: 10m
+  - name: idle-calls
+    condition: {metric: syscall_rate, process: proc.name = syscap-idle, above: 10000, for: 2s}
+    capture: {before: 1s, after: 500ms}
+limits:
+  max_concurrent_captures: 4
+";
+    let agent = Agent::start(&AgentSetup::new(&dir, rules, &s3));
+    let idle = KillOnDrop(Command::new(&idle_bin).arg("60").spawn().unwrap());
+    let busy = KillOnDrop(
+        Command::new(&busy_bin)
+            .args(["if=/dev/zero", "of=/dev/null", "bs=1", "count=1000000000"])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let who = format!("syscap-busy({})", busy.0.id());
+    agent.wait_for(&format!("rule busy-calls fired (syscall_rate of {who}"), 1);
+    agent.wait_for(&format!("rule busy-cpu fired (cpu_percent of {who}"), 1);
+    drop(busy);
+    drop(idle);
+    agent.wait_for("stored s3://", 2);
+    let log = agent.lines().join("\n");
+    assert!(!log.contains("rule idle-calls fired"), "{log}");
+    let listed = syscap(&s3, &["ls", "s3://caps/prod", "--json"]);
+    assert_eq!(listed.lines().count(), 2, "{listed}");
     agent.stop();
 }

@@ -18,12 +18,13 @@ use std::time::Duration;
 use capture_format::event::{EventType, OwnedArg, OwnedSockAddr, OwnedSockTuple};
 use capture_format::state::FdKind;
 use daemon::{
-    full_spool_drops_the_oldest_loudly, killed_agent_recovers_its_captures,
+    full_spool_drops_the_oldest_loudly, killed_agent_during_an_upload_stores_it_once,
+    killed_agent_recovers_its_captures, per_process_metric_rules_fire_for_the_busy_process,
     run_captures_the_history_before_an_event_trigger,
     s3_outage_loses_nothing_and_duplicates_nothing, sighup_reloads_rules_and_metrics_answer,
     wrong_credentials_keep_the_capture,
 };
-use support::{Captured, agent, helper, run_cases, scratch, start_agent};
+use support::{Captured, Tmpfs, agent, helper, run_cases, scratch, start_agent};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
@@ -52,9 +53,11 @@ fn main() -> ExitCode {
         run_captures_the_history_before_an_event_trigger,
         s3_outage_loses_nothing_and_duplicates_nothing,
         killed_agent_recovers_its_captures,
+        killed_agent_during_an_upload_stores_it_once,
         wrong_credentials_keep_the_capture,
         full_spool_drops_the_oldest_loudly,
         sighup_reloads_rules_and_metrics_answer,
+        per_process_metric_rules_fire_for_the_busy_process,
     ])
 }
 
@@ -670,19 +673,7 @@ fn sigint_finishes_the_file() {
 fn full_disk_keeps_what_was_written() {
     let dir = scratch("full");
     let small = dir.join("small");
-    std::fs::create_dir_all(&small).unwrap();
-    let mounted = Command::new("mount")
-        .args([
-            "-t",
-            "tmpfs",
-            "-o",
-            "size=512k",
-            "tmpfs",
-            small.to_str().unwrap(),
-        ])
-        .status()
-        .unwrap();
-    assert!(mounted.success(), "mount tmpfs");
+    let _mount = Tmpfs::mount(&small, "512k");
     let path = small.join("capture.syscap");
     let out = agent(&[
         "capture",
@@ -695,7 +686,6 @@ fn full_disk_keeps_what_was_written() {
     ]);
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     let reader = capture_format::file::CaptureReader::open(std::fs::File::open(&path).unwrap());
-    let _ = Command::new("umount").arg(&small).status();
     assert_eq!(out.status.code(), Some(1), "{err}");
     let last = err.lines().last().unwrap_or_default();
     assert!(

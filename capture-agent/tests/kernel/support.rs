@@ -78,6 +78,30 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// A small tmpfs mounted for a test, unmounted when the test ends, passed
+/// or not (lazily: a file still open on it must not keep it mounted).
+pub struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (e.g. `512k`) on `dir`, created if needed.
+    pub fn mount(dir: &Path, size: &str) -> Self {
+        std::fs::create_dir_all(dir).unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .unwrap();
+        assert!(mounted.success(), "mount a tmpfs on {}", dir.display());
+        Self(dir.to_owned())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
 /// Runs `syscap-agent` with `args`.
 pub fn agent(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_syscap-agent"))
