@@ -54,13 +54,15 @@ workloads=("dd if=/dev/zero of=/dev/null bs=1 count=2000000" "find /usr -xdev")
 declare -A base
 for w in "${workloads[@]}"; do
     # shellcheck disable=SC2086 # the workload's words
+    secs $w >/dev/null # warm the page cache first
+    # shellcheck disable=SC2086
     base[$w]=$(secs $w)
 done
 redis-server --port "$REDIS_PORT" --save '' --appendonly no --daemonize yes >/dev/null
 sleep 0.5
 redis_get() { # GET requests per second
     redis-benchmark -p "$REDIS_PORT" -t get -n "$REDIS_REQUESTS" -q 2>/dev/null |
-        tr '\r' '\n' | awk '/^GET:/ {print $2}'
+        tr '\r' '\n' | awk '/^GET: [0-9]/ {g = $2} END {print g}'
 }
 redis_base=$(redis_get)
 
@@ -90,5 +92,8 @@ t0=$(cpu_ticks "$AGENT"); sleep 10; t1=$(cpu_ticks "$AGENT")
 awk -v c="$(( t1 - t0 ))" -v hz="$hz" 'BEGIN { printf "\nidle host, 10 s: agent CPU %.1f%% of one CPU\n", c / hz / 10 * 100 }'
 "$A" trigger bench --socket "$WORK/agent.sock" >/dev/null 2>&1
 while ! grep -q 'stored s3://caps/bench/.*_bench_' "$WORK/agent.log"; do sleep 0.2; done
-grep -o 'stored s3://caps/bench/.*_bench_.*' "$WORK/agent.log" | sed 's/^stored [^ ]* /upload of a 60 s capture: /'
-echo "agent peak RSS: $(( $(hwm "$AGENT") / 1024 )) MiB; ring: $(grep -o 'ring_bytes [0-9]*' <(curl -s "http://$(grep -o 'metrics 127.0.0.1:[0-9]*' "$WORK/agent.log" | cut -d' ' -f2)/metrics" 2>/dev/null) | awk '{printf "%.1f MiB", $2 / 1048576}')"
+grep -o 'stored s3://caps/bench/.*_bench_.*' "$WORK/agent.log" | sed 's/^stored [^ ]* /upload of the capture of the whole ring: /'
+page=$(curl -s "http://$(grep -o 'metrics 127.0.0.1:[0-9]*' "$WORK/agent.log" | cut -d' ' -f2)/metrics")
+metric() { awk -v m="syscap_$1" '$1 == m {print $2}' <<<"$page"; }
+awk -v h="$(hwm "$AGENT")" -v r="$(metric ring_bytes)" -v s="$(metric ring_seconds)" -v e="$(metric events_total)" -v d="$(metric kernel_drops_total)" 'BEGIN {
+    printf "agent peak RSS %.0f MiB; ring %.1f MiB holding %.0f s; %d events recorded, %d dropped in the kernel\n", h / 1024, r / 1048576, s, e, d }'
