@@ -33,6 +33,16 @@ pub enum StoreError {
         /// The service's code and message, or the transport's error.
         message: String,
     },
+    /// A download's content is not what was stored.
+    #[error("{url}: content CRC32 {got:08x}, stored with {expected:08x}: the copy is corrupt")]
+    Checksum {
+        /// Object.
+        url: String,
+        /// The CRC32 stored with it.
+        expected: u32,
+        /// The CRC32 of what arrived.
+        got: u32,
+    },
     /// A ranged read returned fewer bytes than asked.
     #[error("{url}: {got} bytes at byte {offset}, expected {wanted}")]
     Short {

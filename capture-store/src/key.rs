@@ -82,6 +82,45 @@ pub fn safe_local_path(dir: &Path, key: &str) -> PathBuf {
     path
 }
 
+/// `text` as an object metadata value, which S3 takes in printable ASCII
+/// only: other bytes, and `%`, percent-encoded.
+pub fn metadata_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if (0x20..0x7f).contains(&b) && b != b'%' {
+            out.push(char::from(b));
+        } else {
+            let _ = std::fmt::Write::write_fmt(&mut out, format_args!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The text of a metadata value written by [`metadata_value`] (anything
+/// else is taken as it is).
+pub fn metadata_text(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +171,20 @@ mod tests {
         for (key, want) in cases {
             assert_eq!(safe_local_path(dir, key), Path::new(want), "{key}");
         }
+    }
+
+    #[test]
+    fn metadata_values_are_printable_ascii_and_read_back() {
+        for (text, value) in [
+            ("web-01", "web-01"),
+            ("règle", "r%C3%A8gle"),
+            ("50%", "50%25"),
+            ("a\nb", "a%0Ab"),
+        ] {
+            assert_eq!(metadata_value(text), value, "{text:?}");
+            assert_eq!(metadata_text(value), text, "{value:?}");
+        }
+        assert_eq!(metadata_text("100%"), "100%", "not ours: kept");
+        assert_eq!(metadata_text("%zz%4"), "%zz%4");
     }
 }

@@ -20,13 +20,27 @@ use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUploa
 use tokio::io::AsyncReadExt as _;
 
 pub use error::StoreError;
-pub use key::{CaptureFacts, capture_key, parse_key_name, safe_local_path};
+pub use key::{
+    CaptureFacts, capture_key, metadata_text, metadata_value, parse_key_name, safe_local_path,
+};
 pub use remote::RemoteSource;
 
 /// Files at least this large are uploaded in parts.
 pub const MULTIPART_THRESHOLD: u64 = 16 << 20;
 /// Size of one part (S3's minimum is 5 MiB).
 const PART_SIZE: usize = 8 << 20;
+/// The metadata key of a stored capture's whole-file CRC32 (8 hex digits).
+pub const CRC_METADATA: &str = "crc32";
+
+/// What a download received.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Downloaded {
+    /// Bytes written.
+    pub bytes: u64,
+    /// Whether they were checked against a CRC32 stored with the object
+    /// (objects stored by older agents have none).
+    pub checked: bool,
+}
 
 /// Where captures go: parsed from `file:///dir`, a plain path, or
 /// `s3://bucket/prefix`.
@@ -205,6 +219,16 @@ impl Store {
         metadata: &[(String, String)],
     ) -> Result<(), StoreError> {
         let url = self.location.url_of(key);
+        // The whole file's CRC32 goes with it, so that any download (a
+        // multipart object's parts are checked only part by part) can be
+        // checked end to end.
+        let crc = file_crc32(path).await.map_err(|source| StoreError::Io {
+            what: format!("cannot read {}", path.display()),
+            source,
+        })?;
+        let mut metadata = metadata.to_vec();
+        metadata.push((CRC_METADATA.to_owned(), format!("{crc:08x}")));
+        let metadata = &metadata[..];
         match &self.backend {
             Backend::Dir(dir) => put_in_dir(dir, path, key, metadata)
                 .await
@@ -367,14 +391,14 @@ impl Store {
     }
 
     /// Downloads `key` to `to` (through a temporary file in the same
-    /// directory, renamed when complete and checked), calling `progress`
-    /// with the bytes received so far.
+    /// directory, renamed when complete and checked against the CRC32
+    /// stored with it), calling `progress` with the bytes received so far.
     pub async fn download(
         &self,
         key: &str,
         to: &Path,
         mut progress: impl FnMut(u64),
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Downloaded, StoreError> {
         let url = self.location.url_of(key);
         let io = |what: String| move |source| StoreError::Io { what, source };
         let partial = to.with_extension("syscap.part");
@@ -383,8 +407,14 @@ impl Store {
             .map_err(io(format!("cannot write {}", partial.display())))?;
         let result = async {
             let mut done = 0u64;
+            let mut crc = crc32fast::Hasher::new();
+            let expected: Option<u32>;
             match &self.backend {
                 Backend::Dir(dir) => {
+                    expected = read_meta(&dir.join(key))
+                        .iter()
+                        .find(|(k, _)| k == CRC_METADATA)
+                        .and_then(|(_, v)| u32::from_str_radix(v, 16).ok());
                     let mut src = tokio::fs::File::open(dir.join(key))
                         .await
                         .map_err(io(format!("cannot read {url}")))?;
@@ -400,6 +430,7 @@ impl Store {
                         tokio::io::AsyncWriteExt::write_all(&mut file, &buf[..n])
                             .await
                             .map_err(io(format!("cannot write {}", partial.display())))?;
+                        crc.update(&buf[..n]);
                         done += n as u64;
                         progress(done);
                     }
@@ -415,6 +446,10 @@ impl Store {
                         .send()
                         .await
                         .map_err(|e| StoreError::s3("GetObject", bucket, key, &e))?;
+                    expected = out
+                        .metadata()
+                        .and_then(|m| m.get(CRC_METADATA))
+                        .and_then(|v| u32::from_str_radix(v, 16).ok());
                     let mut body = out.body;
                     while let Some(bytes) = body.try_next().await.map_err(|e| StoreError::Io {
                         what: format!("cannot read {url} (checksum or transfer)"),
@@ -423,15 +458,29 @@ impl Store {
                         tokio::io::AsyncWriteExt::write_all(&mut file, &bytes)
                             .await
                             .map_err(io(format!("cannot write {}", partial.display())))?;
+                        crc.update(&bytes);
                         done += bytes.len() as u64;
                         progress(done);
                     }
                 }
             }
+            let got = crc.finalize();
+            if let Some(expected) = expected
+                && expected != got
+            {
+                return Err(StoreError::Checksum {
+                    url: url.clone(),
+                    expected,
+                    got,
+                });
+            }
             file.sync_all()
                 .await
                 .map_err(io(format!("cannot write {}", partial.display())))?;
-            Ok(done)
+            Ok(Downloaded {
+                bytes: done,
+                checked: expected.is_some(),
+            })
         }
         .await;
         match result {
@@ -478,6 +527,37 @@ async fn put_in_dir(
     .map_err(std::io::Error::other)?
 }
 
+/// The metadata a directory store keeps beside the capture at `path`.
+fn read_meta(path: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(path.with_extension("syscap.meta"))
+        .map(|m| {
+            m.lines()
+                .filter_map(|l| l.split_once('='))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The CRC32 of the file at `path`.
+async fn file_crc32(path: &Path) -> std::io::Result<u32> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut file = std::fs::File::open(path)?;
+        let mut crc = crc32fast::Hasher::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = std::io::Read::read(&mut file, &mut buf)?;
+            if n == 0 {
+                return Ok(crc.finalize());
+            }
+            crc.update(&buf[..n]);
+        }
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
 fn list_dir(dir: &Path, prefix: &str) -> std::io::Result<Vec<StoredObject>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_owned()];
@@ -501,14 +581,7 @@ fn list_dir(dir: &Path, prefix: &str) -> std::io::Result<Vec<StoredObject>> {
             if !key.ends_with(".syscap") || !key.starts_with(prefix) {
                 continue;
             }
-            let metadata = std::fs::read_to_string(path.with_extension("syscap.meta"))
-                .map(|m| {
-                    m.lines()
-                        .filter_map(|l| l.split_once('='))
-                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let metadata = read_meta(&path);
             out.push(StoredObject {
                 key,
                 size: entry.metadata()?.len(),

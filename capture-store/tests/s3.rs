@@ -7,7 +7,7 @@ use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use capture_store::{Location, MULTIPART_THRESHOLD, S3Options, Store};
+use capture_store::{CRC_METADATA, Location, MULTIPART_THRESHOLD, S3Options, Store};
 
 struct Server {
     child: Child,
@@ -135,10 +135,18 @@ async fn uploads_lists_reads_and_refuses() {
         .await
         .unwrap();
     assert_eq!(
-        (got, seen),
-        (big_bytes.len() as u64, big_bytes.len() as u64)
+        (got.bytes, got.checked, seen),
+        (big_bytes.len() as u64, true, big_bytes.len() as u64)
     );
     assert!(std::fs::read(&to).unwrap() == big_bytes);
+    let crc = format!("{:08x}", crc32fast::hash(&big_bytes));
+    assert!(
+        listed[1].metadata.contains(&(CRC_METADATA.into(), crc)),
+        "the whole file's CRC32 is stored with it: {:?}",
+        listed[1].metadata
+    );
+
+    corrupt_copy_is_caught(&store, &dir).await;
 
     // A wrong secret: the service's code in one line.
     let wrong = Store::open(location.clone(), &options(&server.endpoint, "nope"))
@@ -167,4 +175,19 @@ async fn uploads_lists_reads_and_refuses() {
     assert!(e.to_string().contains("Connection refused"), "{e}");
     assert!(e.is_transient());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A copy corrupted in the server's files is caught end to end (the parts
+/// of a multipart object are checked only part by part by S3).
+async fn corrupt_copy_is_caught(store: &Store, dir: &Path) {
+    let stored = dir.join("s3/caps/prod/h1/b.syscap");
+    let mut bytes = std::fs::read(&stored).unwrap();
+    bytes[12_345_678] ^= 1;
+    std::fs::write(&stored, &bytes).unwrap();
+    let e = store
+        .download("prod/h1/b.syscap", &dir.join("bad.syscap"), |_| {})
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("the copy is corrupt"), "{e}");
+    assert!(!dir.join("bad.syscap").exists(), "no corrupt file left");
 }

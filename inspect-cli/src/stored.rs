@@ -45,9 +45,9 @@ fn row(o: &StoredObject) -> Row {
         },
         host: meta(o, "host").map_or_else(
             || o.key.split('/').rev().nth(4).unwrap_or_default().to_owned(),
-            str::to_owned,
+            capture_store::metadata_text,
         ),
-        rule: meta(o, "rule").map_or(rule, str::to_owned),
+        rule: meta(o, "rule").map_or(rule, capture_store::metadata_text),
         duration_s: end.saturating_sub(start) as f64 / 1e9,
         events: num("events"),
         bytes: o.size,
@@ -135,7 +135,17 @@ pub fn get(urls: &[String], dir: &Path, out: &mut impl Write) -> anyhow::Result<
         bar.set_message(key.rsplit('/').next().unwrap_or_default().to_owned());
         let got = remote::runtime().block_on(store.download(&key, &to, |n| bar.set_position(n)))?;
         bar.finish_and_clear();
-        writeln!(out, "{} ({got} bytes, checksum verified)", to.display())?;
+        writeln!(
+            out,
+            "{} ({} bytes, {})",
+            to.display(),
+            got.bytes,
+            if got.checked {
+                "CRC32 checked"
+            } else {
+                "stored without a CRC32: not checked"
+            }
+        )?;
     }
     Ok(())
 }
