@@ -287,6 +287,12 @@ impl AgentConfig {
                     ))
                 })?,
         };
+        if config.capture_bytes > config.spool_bytes {
+            return Err(file_err(format!(
+                "limits: capture_bytes ({}) is more than spool_bytes ({}): a capture would not fit in the spool",
+                config.capture_bytes, config.spool_bytes
+            )));
+        }
         Ok(config)
     }
 }
@@ -374,6 +380,11 @@ mod tests {
                 "environment variable SYSCAP_RING_BYTES",
             ),
             ("[limits]\nkernel_ring_bytes = 5000\n", &[], "power of two"),
+            (
+                "[limits]\nspool_bytes = \"1MiB\"\n",
+                &[],
+                "capture_bytes (536870912) is more than spool_bytes (1048576)",
+            ),
         ];
         for (text, env, want) in cases {
             let e = load(text, env).unwrap_err().to_string();

@@ -5,7 +5,7 @@
 //! captures of different rules run side by side.
 
 use std::io::BufWriter;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender};
 
@@ -69,20 +69,20 @@ pub fn spawn(
     wake_uploader: Arc<tokio::sync::Notify>,
 ) {
     let rule = spec.rule.clone();
+    let done_if_unspawned = done.clone();
+    let metrics_if_unspawned = metrics.clone();
     let spawned = std::thread::Builder::new()
         .name(format!("capture-{}", spec.rule))
         .spawn(move || {
             let rule = spec.rule.clone();
-            let path = match run(&spec, &snapshot, &input, &spool) {
+            let path = match run(&spec, &snapshot, &input, &spool, &metrics) {
                 Ok(path) => {
                     metrics::inc(&metrics.captures_finished);
                     Some(path)
                 }
                 Err(e) => {
                     metrics::inc(&metrics.captures_failed);
-                    tracing_line(&format!(
-                        "capture of rule {rule} failed: {e}; what was written stays in the spool"
-                    ));
+                    tracing_line(&format!("capture of rule {rule} failed: {e}"));
                     None
                 }
             };
@@ -94,6 +94,9 @@ pub fn spawn(
         tracing_line(&format!(
             "cannot start the capture thread of rule {rule}: {e}"
         ));
+        metrics::inc(&metrics_if_unspawned.captures_failed);
+        // Its slot is free again.
+        let _ = done_if_unspawned.send(SessionDone { rule, path: None });
     }
 }
 
@@ -119,6 +122,7 @@ fn run(
     snapshot: &Snapshot,
     input: &Receiver<SessionInput>,
     spool: &Spool,
+    metrics: &Metrics,
 ) -> Result<PathBuf, String> {
     let (path, file) = spool
         .create_partial(&file_name(spec))
@@ -157,9 +161,10 @@ fn run(
         let SessionInput::Chunk(encoded) = message else {
             break;
         };
-        decoder
-            .decode_encoded(&encoded, Projection::ALL, &mut chunk)
-            .map_err(|e| failed("cannot read a chunk for", &e))?;
+        if let Err(err) = decoder.decode_encoded(&encoded, Projection::ALL, &mut chunk) {
+            result = Err(failed("cannot read a chunk for", &err));
+            break;
+        }
         for e in chunk.events() {
             let owned = e.to_owned_record();
             if !marker && owned.ts >= spec.trigger_ts {
@@ -203,7 +208,21 @@ fn run(
         result =
             write_marker(&mut writer, &mut tracker, spec).map_err(|e| failed("cannot write", &e));
     }
-    // Finish the file whatever happened: every complete chunk is kept.
+    finish(writer, &path, result, spool, metrics)
+}
+
+/// Finishes the file whatever happened (every complete chunk is kept) and
+/// publishes it; `result` says whether the capture itself went well.
+fn finish(
+    writer: Writer<BufWriter<std::fs::File>>,
+    path: &Path,
+    result: Result<(), String>,
+    spool: &Spool,
+    metrics: &Metrics,
+) -> Result<PathBuf, String> {
+    let failed = |what: &str, e: &dyn std::error::Error| {
+        format!("{what} {}: {}", path.display(), error_chain(e))
+    };
     let finished = writer
         .finish()
         .map_err(|e| failed("cannot finish", &e))
@@ -212,11 +231,24 @@ fn run(
                 .map_err(|e| failed("cannot write", &e.into_error()))
                 .and_then(|f| f.sync_all().map_err(|e| failed("cannot sync", &e)))
         });
-    result?;
-    finished?;
-    spool
-        .publish(&path)
-        .map_err(|e| failed("cannot move into the spool", &e))
+    if let Err(e) = finished {
+        // The spool's file system is full, most likely: make room, then
+        // keep every complete chunk (what is left stays in `partial/` for
+        // the next start otherwise).
+        spool.enforce_bound(metrics);
+        return Err(match spool.recover_file(path) {
+            Ok(_) => format!("{e}; finished as a truncated capture, to be stored"),
+            Err(again) => format!("{e}; left in the spool ({again})"),
+        });
+    }
+    // A finished file is a valid capture even when the capture failed
+    // half-way: stored with what it has.
+    let published = spool
+        .publish(path)
+        .map_err(|e| failed("cannot move into the spool", &e))?;
+    result
+        .map(|()| published)
+        .map_err(|e| format!("{e}; what was written before is stored"))
 }
 
 /// The record that marks the moment the rule fired.

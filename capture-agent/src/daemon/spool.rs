@@ -6,9 +6,9 @@
 
 use std::fs;
 use std::io;
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use capture_format::file::CaptureReader;
@@ -21,6 +21,10 @@ use super::metrics::{self, Metrics};
 pub struct Spool {
     root: PathBuf,
     max_bytes: u64,
+    /// The capture being uploaded, which the bound never drops; the lock
+    /// also makes one bound enforcement run at a time (captures, recorder
+    /// and uploader all enforce it).
+    uploading: Arc<Mutex<Option<PathBuf>>>,
 }
 
 /// Syncs a directory, so that a rename or a removal in it survives a crash.
@@ -29,16 +33,33 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 impl Spool {
-    /// Opens (creating) the spool at `root`, bounded to `max_bytes`.
+    /// Opens (creating) the spool at `root`, bounded to `max_bytes`. Its
+    /// own `partial/` and `ready/` are made 0700; an existing `root` keeps
+    /// its mode (it may be shared), a new one is created 0700.
     pub fn open(root: &Path, max_bytes: u64) -> io::Result<Self> {
-        for d in [root.to_owned(), root.join("partial"), root.join("ready")] {
+        if !root.is_dir() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(root)?;
+        }
+        for d in [root.join("partial"), root.join("ready")] {
             fs::create_dir_all(&d)?;
             fs::set_permissions(&d, fs::Permissions::from_mode(0o700))?;
         }
         Ok(Self {
             root: root.to_owned(),
             max_bytes,
+            uploading: Arc::default(),
         })
+    }
+
+    /// Marks `path` as being uploaded (`None`: no upload running).
+    fn set_uploading(&self, path: Option<&Path>) {
+        *self
+            .uploading
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = path.map(Path::to_owned);
     }
 
     /// A new file for a capture being written, mode 0600.
@@ -67,17 +88,7 @@ impl Spool {
     pub fn recover(&self) -> Vec<String> {
         let mut recovered = Vec::new();
         for path in list(&self.root.join("partial")) {
-            let finished = fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|mut f| {
-                    capture_format::file::finish_truncated(&mut f)
-                        .map_err(|e| e.to_string())
-                        .and_then(|_| f.sync_all().map_err(|e| e.to_string()))
-                });
-            match finished.and_then(|()| self.publish(&path).map_err(|e| e.to_string())) {
+            match self.recover_file(&path) {
                 Ok(_) => recovered.push(display_name(&path)),
                 Err(e) => {
                     tracing_line(&format!(
@@ -88,6 +99,22 @@ impl Spool {
             }
         }
         recovered
+    }
+
+    /// Finishes the capture at `path` in `partial/` as a truncated capture
+    /// (every complete chunk kept) and publishes it.
+    pub fn recover_file(&self, path: &Path) -> Result<PathBuf, String> {
+        fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| e.to_string())
+            .and_then(|mut f| {
+                capture_format::file::finish_truncated(&mut f)
+                    .map_err(|e| e.to_string())
+                    .and_then(|_| f.sync_all().map_err(|e| e.to_string()))
+            })
+            .and_then(|()| self.publish(path).map_err(|e| e.to_string()))
     }
 
     /// Finished captures, oldest first (names start with their time).
@@ -123,14 +150,25 @@ impl Spool {
     /// Drops the oldest finished captures while the spool is over its
     /// bound, or its file system is nearly full (less free than a tenth of
     /// the bound or of the file system, at most 64 MiB: room for the next
-    /// capture); each one is said on stderr and counted.
+    /// capture); each one is said on stderr and counted. The newest capture
+    /// and the one being uploaded are never dropped: every capture is
+    /// offered to the storage at least once.
     pub fn enforce_bound(&self, metrics: &Metrics) {
+        let uploading = self
+            .uploading
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let mut total = self.bytes();
         let (mut free, size) = self.available().unwrap_or((u64::MAX, u64::MAX));
         let reserve = (self.max_bytes / 10).min(size / 10).min(64 << 20);
-        for path in self.ready() {
+        let mut ready = self.ready();
+        ready.pop(); // the newest
+        for path in ready {
             if total <= self.max_bytes && free >= reserve {
                 break;
+            }
+            if uploading.as_deref() == Some(path.as_path()) {
+                continue;
             }
             let size = fs::metadata(&path).map_or(0, |m| m.len());
             if fs::remove_file(&path).is_ok() {
@@ -196,21 +234,37 @@ pub fn describe(path: &Path, prefix: &str) -> io::Result<(String, Vec<(String, S
         },
     };
     let metadata = vec![
-        ("rule".to_owned(), trigger.rule),
-        ("host".to_owned(), h.hostname.clone()),
+        (
+            "rule".to_owned(),
+            capture_store::metadata_value(&trigger.rule),
+        ),
+        (
+            "host".to_owned(),
+            capture_store::metadata_value(&h.hostname),
+        ),
         ("start".to_owned(), index.ts_min.to_string()),
         ("end".to_owned(), index.ts_max.to_string()),
         ("events".to_owned(), index.events.to_string()),
         ("drops".to_owned(), index.drops.to_string()),
-        ("agent".to_owned(), h.producer.clone()),
-        ("capture-id".to_owned(), h.capture_id.clone()),
+        (
+            "agent".to_owned(),
+            capture_store::metadata_value(&h.producer),
+        ),
+        (
+            "capture-id".to_owned(),
+            capture_store::metadata_value(&h.capture_id),
+        ),
     ];
     Ok((capture_key(prefix, &facts), metadata))
 }
 
 /// Uploads finished captures until `stop` says so: each is deleted once the
-/// storage confirmed it; failures are retried with backoff and jitter
-/// (1 s doubling to 60 s), said once per new reason.
+/// storage confirmed it. A failure is said once per new reason and the
+/// round goes on with the next capture, unless that one fails the same way
+/// (the storage is down: the round ends); failed rounds are retried with
+/// backoff and jitter (1 s doubling to 60 s). The bound is enforced after
+/// each round, so a capture is always offered to the storage before the
+/// bound may drop it.
 pub async fn upload_loop(
     spool: Spool,
     store: Arc<Store>,
@@ -221,14 +275,24 @@ pub async fn upload_loop(
     let mut backoff = Duration::from_secs(1);
     let mut last_error = String::new();
     loop {
-        spool.enforce_bound(&metrics);
         let mut failed = false;
+        let mut round_error: Option<String> = None;
         for path in spool.ready() {
             if *stop.borrow() {
                 return;
             }
             let started = std::time::Instant::now();
-            match upload_one(&path, &store).await {
+            spool.set_uploading(Some(&path));
+            // A stalled connection must not hold the agent's stop.
+            let outcome = tokio::select! {
+                outcome = upload_one(&path, &store) => outcome,
+                _ = stop.changed() => {
+                    spool.set_uploading(None);
+                    return;
+                }
+            };
+            spool.set_uploading(None);
+            match outcome {
                 Ok(url) => {
                     let bytes = fs::metadata(&path).map_or(0, |m| m.len());
                     let secs = started.elapsed().as_secs_f64();
@@ -242,17 +306,20 @@ pub async fn upload_loop(
                     backoff = Duration::from_secs(1);
                     last_error.clear();
                 }
-                Err(e) => {
+                Err(UploadFailure { message, cause }) => {
                     metrics::inc(&metrics.uploads_failed);
-                    if e != last_error {
+                    failed = true;
+                    if cause != last_error {
                         tracing_line(&format!(
-                            "cannot store {}: {e}; it stays in the spool and is retried",
+                            "cannot store {}: {message}; it stays in the spool and is retried",
                             display_name(&path)
                         ));
-                        last_error = e;
+                        last_error.clone_from(&cause);
                     }
-                    failed = true;
-                    break;
+                    if round_error.as_ref() == Some(&cause) {
+                        break;
+                    }
+                    round_error = Some(cause);
                 }
             }
         }
@@ -274,12 +341,25 @@ pub async fn upload_loop(
     }
 }
 
-async fn upload_one(path: &Path, store: &Store) -> Result<String, String> {
-    let (key, metadata) = describe(path, store.prefix()).map_err(|e| e.to_string())?;
-    store
-        .put_file(path, &key, &metadata)
-        .await
-        .map_err(|e| error_chain(&e))?;
+/// Why an upload failed: the message, and its cause without the key (the
+/// same for every capture when the storage is down).
+struct UploadFailure {
+    message: String,
+    cause: String,
+}
+
+async fn upload_one(path: &Path, store: &Store) -> Result<String, UploadFailure> {
+    let (key, metadata) = describe(path, store.prefix()).map_err(|e| UploadFailure {
+        message: e.to_string(),
+        cause: e.kind().to_string(),
+    })?;
+    store.put_file(path, &key, &metadata).await.map_err(|e| {
+        let message = error_chain(&e);
+        UploadFailure {
+            cause: message.replace(&key, ""),
+            message,
+        }
+    })?;
     Ok(store.location().url_of(&key))
 }
 
