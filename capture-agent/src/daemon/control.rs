@@ -1,9 +1,9 @@
 //! The control socket: `syscap-agent trigger` and `status` talk to the
-//! running agent over a unix socket that only root can open (mode 0600 in a
-//! 0700 directory). One JSON request per connection, one JSON answer.
+//! running agent over a unix socket that only root can open (mode 0600,
+//! owned by root). One JSON request per connection, one JSON answer.
 
 use std::io::{self, BufRead as _, BufReader, Write as _};
-use std::os::unix::fs::PermissionsExt as _;
+use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -39,12 +39,18 @@ pub struct Answer {
     pub status: Option<serde_json::Value>,
 }
 
-/// Binds the socket at `path`: a stale one is replaced; the directory is
-/// made 0700 and the socket 0600.
+/// Binds the socket at `path`, mode 0600 (only root can connect): a stale
+/// one is replaced; a missing directory is created 0700, an existing one
+/// keeps its mode (it may be `/run` or `/tmp`).
 pub fn bind(path: &Path) -> io::Result<tokio::net::UnixListener> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    if let Some(dir) = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.is_dir())
+    {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
     }
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),

@@ -90,6 +90,10 @@ pub fn load_rules(path: Option<&std::path::Path>) -> Result<RuleSet, DaemonError
 
 /// Runs the agent until SIGTERM or SIGINT.
 pub fn run(config: AgentConfig) -> Result<(), DaemonError> {
+    // Everything the agent creates (spool files, the control socket before
+    // its chmod) is its own: captures hold other users' data.
+    // SAFETY: umask has no preconditions.
+    unsafe { libc::umask(0o077) };
     let rules = load_rules(config.rules.as_deref())?;
     let spool_err = |source| DaemonError::Spool {
         path: config.spool.clone(),
@@ -303,8 +307,8 @@ async fn control_loop(
                     let (reply, answer) = oneshot::channel();
                     let _ = commands.send(Command::Trigger {
                         rule,
-                        before_ns: before_ms.map(|ms| ms * 1_000_000),
-                        after_ns: after_ms.map(|ms| ms * 1_000_000),
+                        before_ns: before_ms.map(|ms| ms.saturating_mul(1_000_000)),
+                        after_ns: after_ms.map(|ms| ms.saturating_mul(1_000_000)),
                         reply,
                     });
                     match answer.await {

@@ -229,9 +229,15 @@ impl Recorder {
         self.chunk_started = Instant::now();
         let sealed = match self.encoder.seal() {
             Ok(Some(c)) => c,
-            Ok(None) => return,
+            Ok(None) => {
+                // Nothing recorded since the last seal: the firings of
+                // metric and process rules start anyway.
+                self.start_firings();
+                return;
+            }
             Err(e) => {
                 tracing_line(&format!("sealing a chunk failed: {e}"));
+                self.start_firings();
                 return;
             }
         };
@@ -260,10 +266,20 @@ impl Recorder {
         // Captures that ended have dropped their receiver.
         self.running
             .retain(|r| r.input.send(SessionInput::Chunk(chunk.clone())).is_ok());
-        let firings = std::mem::take(&mut self.firings);
-        for f in firings {
+        self.start_firings();
+    }
+
+    fn start_firings(&mut self) {
+        for f in std::mem::take(&mut self.firings) {
             self.begin(f);
         }
+        self.refresh_refusals();
+    }
+
+    /// Firings refused by cooldowns and the capture limit, for the metric.
+    fn refresh_refusals(&self) {
+        let refused = self.engine.refusals().map(|(_, _, n)| n).sum();
+        metrics::set(&self.metrics.firings_refused, refused);
     }
 
     /// The rules' event conditions on the events of `chunk`, and the rates
@@ -383,7 +399,7 @@ impl Recorder {
                         Ok(message)
                     }
                     Err(refusal) => {
-                        metrics::inc(&self.metrics.firings_refused);
+                        self.refresh_refusals();
                         Err(match refusal {
                             Refusal::UnknownRule => format!("no rule named {rule}"),
                             Refusal::Cooldown => format!("rule {rule} is in its cooldown"),
@@ -415,9 +431,12 @@ impl Recorder {
                 }));
             }
             Command::Reload(rules) => {
-                let running = self.engine.running();
-                self.engine = Engine::new(rules);
-                self.engine.set_running(running);
+                let empty = RuleSet {
+                    rules: Vec::new(),
+                    max_concurrent_captures: 0,
+                };
+                let old = std::mem::replace(&mut self.engine, Engine::new(empty));
+                self.engine = old.reload(rules);
                 tracing_line("rules reloaded");
             }
             Command::Stop => {}

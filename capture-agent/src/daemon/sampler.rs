@@ -179,7 +179,8 @@ impl HostSampler {
                 let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
                 out.push((
                     Metric::CpuPercent,
-                    (busy - b0) as f64 / (total - t0) as f64 * 100.0 * cpus as f64,
+                    // iowait may go backwards (proc(5)): never below zero.
+                    busy.saturating_sub(b0) as f64 / (total - t0) as f64 * 100.0 * cpus as f64,
                 ));
             }
             self.cpu = Some((busy, total));

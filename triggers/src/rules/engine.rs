@@ -120,6 +120,22 @@ impl Engine {
         }
     }
 
+    /// The engine for reloaded rules: a rule kept under the same name keeps
+    /// its state (cooldown, holds, baseline), so a reload cannot make it
+    /// fire again at once; running captures and refusal counts carry over.
+    #[must_use]
+    pub fn reload(mut self, set: RuleSet) -> Self {
+        let mut next = Self::new(set);
+        for (rule, _, state) in &mut next.rules {
+            if let Some((_, _, old)) = self.rules.iter_mut().find(|(r, _, _)| r.name == rule.name) {
+                *state = std::mem::take(old);
+            }
+        }
+        next.running = self.running;
+        next.refused = self.refused;
+        next
+    }
+
     /// Captures running now.
     pub fn running(&self) -> u32 {
         self.running
@@ -264,7 +280,10 @@ impl Engine {
                 )
             };
             state.matches.clear();
-            if let Ok(f) = self.fire(i, ts, reason, Some((e, env))) {
+            // It fires when the call returned: `after` counts from then, so
+            // a call that blocked long still has its aftermath captured.
+            let returned = ts.saturating_add(e.latency());
+            if let Ok(f) = self.fire(i, returned, reason, Some((e, env))) {
                 out.push(f);
             }
         }

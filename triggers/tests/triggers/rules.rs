@@ -174,6 +174,32 @@ limits: {max_concurrent_captures: 1}
     );
 }
 
+#[test]
+fn a_reload_keeps_the_state_of_rules_it_keeps() {
+    let rules = "rules:
+  - {name: a, condition: {manual: true}, cooldown: 1m}
+  - {name: b, condition: {manual: true}, cooldown: 1m}
+limits: {max_concurrent_captures: 3}
+";
+    let mut engine = engine(rules);
+    assert!(engine.trigger("a", T0).is_ok());
+    assert!(engine.trigger("b", T0).is_ok());
+    let renamed = rules.replace("name: b", "name: c");
+    let mut engine = engine.reload(load("rules.yaml", &renamed).unwrap());
+    assert_eq!(engine.running(), 2, "running captures carry over");
+    assert_eq!(
+        engine.trigger("a", T0 + S).unwrap_err(),
+        Refusal::Cooldown,
+        "a kept rule keeps its cooldown"
+    );
+    assert!(
+        engine.trigger("c", T0 + S).is_ok(),
+        "a new rule starts afresh"
+    );
+    let refusals: Vec<_> = engine.refusals().collect();
+    assert_eq!(refusals, [("a", "cooldown", 1)]);
+}
+
 fn sample(t: u64, metric: Metric, value: f64, process: Option<ProcessFacts>) -> MetricSample {
     MetricSample {
         ts: T0 + t * S,
