@@ -495,7 +495,12 @@ mod properties {
             let mut got = Vec::new();
             for i in 0..reader.index().chunks.len() {
                 let chunk = reader.read_chunk(i, Projection::ALL).unwrap();
-                got.extend(chunk.events().map(|e| e.to_owned_record()));
+                for e in chunk.events() {
+                    // The borrowed view a re-encoder writes is the record.
+                    let owned = e.to_owned_record();
+                    prop_assert_eq!(e.with_record(|r| r.to_owned_record()), owned.clone());
+                    got.push(owned);
+                }
             }
             prop_assert_eq!(got, records);
         }

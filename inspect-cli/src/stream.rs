@@ -552,7 +552,7 @@ fn around(words: &[String], filter: Option<&str>, out: &mut impl Write) -> anyho
         let mut written = 0u64;
         stream.for_each_event(Projection::ALL, |e| {
             let keep = inside(e.ts());
-            e.to_owned_record().with_record(|rec| {
+            e.with_record(|rec| {
                 let ctx = tracker.apply(rec);
                 if keep {
                     written += 1;

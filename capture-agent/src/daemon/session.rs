@@ -166,8 +166,8 @@ fn run(
             break;
         }
         for e in chunk.events() {
-            let owned = e.to_owned_record();
-            if !marker && owned.ts >= spec.trigger_ts {
+            let (ts, latency) = (e.ts(), e.latency());
+            if !marker && ts >= spec.trigger_ts {
                 marker = true;
                 if let Err(err) = write_marker(&mut writer, &mut tracker, spec) {
                     result = Err(failed("cannot write", &err));
@@ -175,16 +175,16 @@ fn run(
                 }
             }
             // Another capture's marker is not part of this one.
-            if owned.ty == EventType::TRIGGER {
+            if e.ty() == EventType::TRIGGER {
                 continue;
             }
-            let keep = owned.ts.saturating_add(owned.latency) >= spec.since
-                && owned.ts <= spec.until
+            let keep = ts.saturating_add(latency) >= spec.since
+                && ts <= spec.until
                 && spec
                     .filter
                     .as_ref()
                     .is_none_or(|f| f.matches_with(&e, &env, &mut scratch));
-            let written = owned.with_record(|rec| {
+            let written = e.with_record(|rec| {
                 let ctx = tracker.apply(rec);
                 if keep {
                     writer.write(rec, &ctx)

@@ -10,7 +10,7 @@ use super::dict::Dict;
 use super::{ChunkHeader, MAX_ARGS, Mtf, col, tag};
 use crate::Error;
 use crate::codec::Decompressor;
-use crate::event::{Arg, EventType, OwnedRecord, RecordFlags};
+use crate::event::{Arg, EventType, OwnedRecord, Record, RecordFlags};
 use crate::file::rows::{Field, TableReader};
 use crate::file::sockaddr::{FdEnds, get_addr, get_ends, get_tuple};
 use crate::state::{FdKind, L4Proto, SocketRole};
@@ -913,6 +913,39 @@ impl<'c> Event<'c> {
     pub fn arg_named(&self, name: &str) -> Option<Arg<'c>> {
         let i = self.ty().info().arg_index(name)?;
         Some(self.arg(i))
+    }
+
+    /// Calls `f` with this event as a [`Record`] borrowing from the chunk:
+    /// what a writer re-encodes, without allocating for up to eight
+    /// arguments.
+    pub fn with_record<T>(&self, f: impl FnOnce(&Record<'_>) -> T) -> T {
+        const INLINE: usize = 8;
+        let mut inline = [Arg::Absent; INLINE];
+        let mut n = 0;
+        let mut heap: Vec<Arg<'c>> = Vec::new();
+        for a in self.args() {
+            if n < INLINE {
+                inline[n] = a;
+            } else {
+                if heap.is_empty() {
+                    heap.extend_from_slice(&inline);
+                }
+                heap.push(a);
+            }
+            n += 1;
+        }
+        let args: &[Arg<'_>] = if n <= INLINE { &inline[..n] } else { &heap };
+        f(&Record {
+            ty: self.ty(),
+            flags: self.flags(),
+            ts: self.ts(),
+            latency: self.latency(),
+            cpu: self.cpu(),
+            tid: self.tid(),
+            pid: self.pid(),
+            ret: self.ret(),
+            args,
+        })
     }
 
     /// An owned copy, as the producer wrote it.
