@@ -4,6 +4,7 @@
 
 use std::io;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use capture_format::file::ByteSource;
 
@@ -16,6 +17,8 @@ pub struct RemoteSource {
     key: String,
     size: u64,
     runtime: tokio::runtime::Handle,
+    requests: AtomicU64,
+    fetched: AtomicU64,
 }
 
 impl RemoteSource {
@@ -31,7 +34,17 @@ impl RemoteSource {
             key: key.to_owned(),
             size,
             runtime,
+            requests: AtomicU64::new(0),
+            fetched: AtomicU64::new(0),
         })
+    }
+
+    /// Ranged GETs made so far, and the bytes they fetched.
+    pub fn fetched(&self) -> (u64, u64) {
+        (
+            self.requests.load(Ordering::Relaxed),
+            self.fetched.load(Ordering::Relaxed),
+        )
     }
 }
 
@@ -45,6 +58,9 @@ impl ByteSource for RemoteSource {
             .runtime
             .block_on(self.store.get_range(&self.key, offset, buf.len()))
             .map_err(io::Error::other)?;
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.fetched
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         buf.copy_from_slice(&bytes);
         Ok(())
     }

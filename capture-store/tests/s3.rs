@@ -7,7 +7,7 @@ use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use capture_store::{CRC_METADATA, Location, MULTIPART_THRESHOLD, S3Options, Store};
+use capture_store::{CRC_METADATA, Location, MULTIPART_THRESHOLD, RemoteSource, S3Options, Store};
 
 struct Server {
     child: Child,
@@ -190,4 +190,77 @@ async fn corrupt_copy_is_caught(store: &Store, dir: &Path) {
         .unwrap_err();
     assert!(e.to_string().contains("the copy is corrupt"), "{e}");
     assert!(!dir.join("bad.syscap").exists(), "no corrupt file left");
+}
+
+/// A stored capture is read in place: the footer, then only the chunk
+/// asked for, in a few ranged GETs and a small part of the object.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_capture_is_read_by_ranges() {
+    use capture_format::file::{CaptureHeader, CaptureReader, Projection, Writer, WriterOptions};
+    use capture_format::state::Tracker;
+    use capture_format::synth::{SynthOptions, generate};
+
+    let dir = std::env::temp_dir().join(format!("syscap-store-ranges-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = start(&dir.join("s3"));
+    let workload = generate(&SynthOptions {
+        events: 200_000,
+        processes: 50,
+        ..SynthOptions::default()
+    });
+    let mut bytes = Vec::new();
+    let writer_options = WriterOptions {
+        chunk_events: 4096,
+        ..WriterOptions::default()
+    };
+    let mut w = Writer::new(&mut bytes, &CaptureHeader::default(), writer_options).unwrap();
+    let mut tracker = Tracker::from_snapshot(&workload.snapshot);
+    w.write_snapshot(&workload.snapshot).unwrap();
+    for r in &workload.records {
+        r.with_record(|rec| {
+            let ctx = tracker.apply(rec);
+            w.write(rec, &ctx).unwrap();
+        });
+    }
+    w.finish().unwrap();
+    let file = dir.join("big.syscap");
+    std::fs::write(&file, &bytes).unwrap();
+    let store = std::sync::Arc::new(
+        Store::open(
+            Location::parse("s3://caps/prod").unwrap(),
+            &options(&server.endpoint, "syscap-secret"),
+        )
+        .await
+        .unwrap(),
+    );
+    store
+        .put_file(&file, "prod/h/big.syscap", &[])
+        .await
+        .unwrap();
+
+    let handle = tokio::runtime::Handle::current();
+    let (chunks, events, requests, fetched) = tokio::task::spawn_blocking(move || {
+        let source =
+            std::sync::Arc::new(RemoteSource::open(store, "prod/h/big.syscap", handle).unwrap());
+        let reader = CaptureReader::open(source.clone()).unwrap();
+        let chunk = reader.read_chunk(20, Projection::ALL).unwrap();
+        let (requests, fetched) = source.fetched();
+        (
+            reader.index().chunks.len(),
+            chunk.events().len(),
+            requests,
+            fetched,
+        )
+    })
+    .await
+    .unwrap();
+    assert!(chunks > 40, "{chunks} chunks");
+    assert_eq!(events, 4096);
+    let size = bytes.len() as u64;
+    assert!(
+        fetched < size / 10 && requests <= 8,
+        "{requests} requests fetched {fetched} of {size} bytes"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
