@@ -178,6 +178,9 @@ impl Recorder {
             }
             if last_tick.elapsed() >= Duration::from_secs(1) {
                 last_tick = Instant::now();
+                // Rates count sealed chunks: seal first, so each sample
+                // covers exactly the second before it.
+                self.seal();
                 self.tick();
             }
             loop {
