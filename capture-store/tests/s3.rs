@@ -3,58 +3,10 @@
 //! metadata, listing, ranged reads, checked downloads, and the errors of a
 //! wrong secret and of a server that is gone.
 
-use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 
 use capture_store::{CRC_METADATA, Location, MULTIPART_THRESHOLD, RemoteSource, S3Options, Store};
-
-struct Server {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The server binary, next to this test's executable (built by `cargo test
-/// --workspace`; built here when missing).
-fn server_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap();
-    let path = dir.join("syscap-s3-test-server");
-    if !path.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let ok = Command::new(cargo)
-            .args(["build", "-q", "-p", "s3-test-server"])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "cannot build the S3 test server");
-    }
-    path
-}
-
-fn start(root: &Path) -> Server {
-    std::fs::create_dir_all(root.join("caps")).unwrap();
-    let mut child = Command::new(server_binary())
-        .arg(root)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let endpoint = line.trim().trim_start_matches("listening on ").to_owned();
-    assert!(endpoint.starts_with("http://127.0.0.1:"), "{line:?}");
-    Server { child, endpoint }
-}
+use s3_test_server::{KEY, S3TestServer, SECRET};
 
 fn options(endpoint: &str, secret: &str) -> S3Options {
     S3Options {
@@ -62,7 +14,7 @@ fn options(endpoint: &str, secret: &str) -> S3Options {
         endpoint: Some(endpoint.to_owned()),
         path_style: true,
         encryption: None,
-        static_credentials: Some(("syscap".into(), secret.into())),
+        static_credentials: Some((KEY.into(), secret.into())),
     }
 }
 
@@ -71,14 +23,11 @@ async fn uploads_lists_reads_and_refuses() {
     let dir = std::env::temp_dir().join(format!("syscap-store-s3-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let server = start(&dir.join("s3"));
+    let server = S3TestServer::start(&dir.join("s3")).unwrap();
     let location = Location::parse("s3://caps/prod").unwrap();
-    let store = Store::open(
-        location.clone(),
-        &options(&server.endpoint, "syscap-secret"),
-    )
-    .await
-    .unwrap();
+    let store = Store::open(location.clone(), &options(&server.endpoint(), SECRET))
+        .await
+        .unwrap();
 
     // A small file (one PUT) and one above the multipart threshold.
     let small = dir.join("small.syscap");
@@ -149,7 +98,7 @@ async fn uploads_lists_reads_and_refuses() {
     corrupt_copy_is_caught(&store, &dir).await;
 
     // A wrong secret: the service's code in one line.
-    let wrong = Store::open(location.clone(), &options(&server.endpoint, "nope"))
+    let wrong = Store::open(location.clone(), &options(&server.endpoint(), "nope"))
         .await
         .unwrap();
     let e = wrong
@@ -163,9 +112,9 @@ async fn uploads_lists_reads_and_refuses() {
     );
 
     // The server gone: the transport's reason.
-    let endpoint = server.endpoint.clone();
+    let endpoint = server.endpoint();
     drop(server);
-    let gone = Store::open(location, &options(&endpoint, "syscap-secret"))
+    let gone = Store::open(location, &options(&endpoint, SECRET))
         .await
         .unwrap();
     let e = gone
@@ -203,7 +152,7 @@ async fn a_stored_capture_is_read_by_ranges() {
     let dir = std::env::temp_dir().join(format!("syscap-store-ranges-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let server = start(&dir.join("s3"));
+    let server = S3TestServer::start(&dir.join("s3")).unwrap();
     let workload = generate(&SynthOptions {
         events: 200_000,
         processes: 50,
@@ -229,7 +178,7 @@ async fn a_stored_capture_is_read_by_ranges() {
     let store = std::sync::Arc::new(
         Store::open(
             Location::parse("s3://caps/prod").unwrap(),
-            &options(&server.endpoint, "syscap-secret"),
+            &options(&server.endpoint(), SECRET),
         )
         .await
         .unwrap(),

@@ -8,10 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::support::{Tmpfs, scratch};
+use s3_test_server::{KEY, S3TestServer as S3, SECRET};
 
-const KEY: &str = "syscap";
-const SECRET: &str = "syscap-secret";
+use crate::support::{Tmpfs, scratch};
 
 /// A workspace binary next to this test's `syscap-agent` (built by
 /// `cargo test --workspace`; built here when missing).
@@ -31,95 +30,6 @@ fn sibling(name: &str, package: &str) -> PathBuf {
     }
     assert!(path.exists(), "{} missing", path.display());
     path
-}
-
-/// The S3 server.
-struct S3 {
-    root: PathBuf,
-    port: u16,
-    child: Option<Child>,
-}
-
-impl S3 {
-    fn start(root: &Path, port: u16) -> Self {
-        std::fs::create_dir_all(root.join("caps")).unwrap();
-        let mut child = Command::new(sibling("syscap-s3-test-server", "s3-test-server"))
-            .arg(root)
-            .arg(port.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .trim()
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("the S3 server said {line:?}"));
-        Self {
-            root: root.to_owned(),
-            port,
-            child: Some(child),
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn restart(&mut self) {
-        self.stop();
-        *self = Self::start(&self.root.clone(), self.port);
-    }
-
-    /// Stops (SIGSTOP) or continues (SIGCONT) the server: while stopped,
-    /// the kernel still accepts connections and requests, nobody answers.
-    fn freeze(&self, frozen: bool) {
-        let pid = i32::try_from(self.child.as_ref().unwrap().id()).unwrap();
-        let signal = if frozen { libc::SIGSTOP } else { libc::SIGCONT };
-        // SAFETY: a signal to our own child.
-        unsafe { libc::kill(pid, signal) };
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Objects stored under the bucket `caps` (s3s-fs keeps them as files).
-    fn objects(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut stack = vec![self.root.join("caps")];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.extension().is_some_and(|x| x == "syscap") {
-                    out.push(
-                        p.strip_prefix(self.root.join("caps"))
-                            .unwrap()
-                            .display()
-                            .to_string(),
-                    );
-                }
-            }
-        }
-        out.sort();
-        out
-    }
-}
-
-impl Drop for S3 {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 /// A running agent and what it says.
@@ -299,7 +209,7 @@ const MANUAL: &str = "rules:\n  - name: by-hand\n    condition:\n      manual: t
 /// in the capture the exec triggers, with the marker and what followed.
 pub fn run_captures_the_history_before_an_event_trigger() {
     let dir = scratch("daemon-event");
-    let s3 = S3::start(&dir.join("s3"), 0);
+    let s3 = S3::start(&dir.join("s3")).unwrap();
     let marker = dir.join("syscap-marker");
     std::fs::copy("/bin/true", &marker).unwrap();
     let rules = "rules:\n  - name: marker-exec\n    condition:\n      event: evt.type = execve and proc.name = syscap-marker\n    capture:\n      before: 5s\n      after: 2s\n";
@@ -364,7 +274,7 @@ pub fn run_captures_the_history_before_an_event_trigger() {
 /// once each, when it is back.
 pub fn s3_outage_loses_nothing_and_duplicates_nothing() {
     let dir = scratch("daemon-outage");
-    let mut s3 = S3::start(&dir.join("s3"), 0);
+    let mut s3 = S3::start(&dir.join("s3")).unwrap();
     let agent = Agent::start(&AgentSetup::new(&dir, MANUAL, &s3));
     s3.stop();
     for _ in 0..3 {
@@ -378,7 +288,7 @@ pub fn s3_outage_loses_nothing_and_duplicates_nothing() {
     }
     assert_eq!(agent.ready(), 3, "{}", agent.lines().join("\n"));
     assert!(s3.objects().is_empty());
-    s3.restart();
+    s3.restart().unwrap();
     agent.wait_for("stored s3://", 3);
     let objects = s3.objects();
     assert_eq!(objects.len(), 3, "{objects:?}");
@@ -396,7 +306,7 @@ pub fn s3_outage_loses_nothing_and_duplicates_nothing() {
 /// restart both reach S3, the cut one finished as a truncated capture.
 pub fn killed_agent_recovers_its_captures() {
     let dir = scratch("daemon-kill");
-    let mut s3 = S3::start(&dir.join("s3"), 0);
+    let mut s3 = S3::start(&dir.join("s3")).unwrap();
     s3.stop();
     let agent = Agent::start(&AgentSetup::new(&dir, MANUAL, &s3));
     agent.trigger("by-hand", "1s", "200ms");
@@ -408,7 +318,7 @@ pub fn killed_agent_recovers_its_captures() {
     agent.kill9();
     let partial = std::fs::read_dir(spool.join("partial")).unwrap().count();
     assert_eq!(partial, 1, "the capture cut by the kill");
-    s3.restart();
+    s3.restart().unwrap();
     let agent = Agent::start(&AgentSetup::new(&dir, MANUAL, &s3));
     agent.wait_for("recovered capture", 1);
     agent.wait_for("stored s3://", 2);
@@ -423,9 +333,9 @@ pub fn killed_agent_recovers_its_captures() {
 /// next agent stores the capture, once.
 pub fn killed_agent_during_an_upload_stores_it_once() {
     let dir = scratch("daemon-kill-upload");
-    let s3 = S3::start(&dir.join("s3"), 0);
+    let s3 = S3::start(&dir.join("s3")).unwrap();
     let agent = Agent::start(&AgentSetup::new(&dir, MANUAL, &s3));
-    s3.freeze(true);
+    s3.freeze(true).unwrap();
     agent.trigger("by-hand", "1s", "200ms");
     let deadline = Instant::now() + Duration::from_secs(30);
     while agent.ready() == 0 && Instant::now() < deadline {
@@ -440,7 +350,7 @@ pub fn killed_agent_during_an_upload_stores_it_once() {
         agent.lines()
     );
     agent.kill9();
-    s3.freeze(false);
+    s3.freeze(false).unwrap();
     let agent = Agent::start(&AgentSetup::new(&dir, MANUAL, &s3));
     agent.wait_for("stored s3://", 1);
     assert_eq!(s3.objects().len(), 1, "{:?}", s3.objects());
@@ -451,7 +361,7 @@ pub fn killed_agent_during_an_upload_stores_it_once() {
 /// Wrong credentials: one clear line, and the capture stays in the spool.
 pub fn wrong_credentials_keep_the_capture() {
     let dir = scratch("daemon-creds");
-    let s3 = S3::start(&dir.join("s3"), 0);
+    let s3 = S3::start(&dir.join("s3")).unwrap();
     let agent = Agent::start(&AgentSetup {
         secret: "not-the-secret",
         ..AgentSetup::new(&dir, MANUAL, &s3)
@@ -477,7 +387,7 @@ pub fn wrong_credentials_keep_the_capture() {
 /// counted, and the agent goes on.
 pub fn full_spool_drops_the_oldest_loudly() {
     let dir = scratch("daemon-spool");
-    let mut s3 = S3::start(&dir.join("s3"), 0);
+    let mut s3 = S3::start(&dir.join("s3")).unwrap();
     s3.stop();
     let tmpfs = dir.join("tmpfs");
     // The file system fills before the configured bound would.
@@ -513,7 +423,7 @@ pub fn full_spool_drops_the_oldest_loudly() {
 /// old rules stay); the metrics endpoint answers.
 pub fn sighup_reloads_rules_and_metrics_answer() {
     let dir = scratch("daemon-hup");
-    let s3 = S3::start(&dir.join("s3"), 0);
+    let s3 = S3::start(&dir.join("s3")).unwrap();
     let agent = Agent::start(&AgentSetup {
         metrics: true,
         ..AgentSetup::new(&dir, MANUAL, &s3)
@@ -570,7 +480,7 @@ impl Drop for KillOnDrop {
 /// CPU share fire their rules; the idle one, watched too, fires nothing.
 pub fn per_process_metric_rules_fire_for_the_busy_process() {
     let dir = scratch("daemon-process-metrics");
-    let s3 = S3::start(&dir.join("s3"), 0);
+    let s3 = S3::start(&dir.join("s3")).unwrap();
     let busy_bin = dir.join("syscap-busy");
     std::fs::copy("/bin/dd", &busy_bin).unwrap();
     let idle_bin = dir.join("syscap-idle");
