@@ -18,7 +18,7 @@ use super::DaemonError;
 use super::metrics::{self, Metrics};
 use super::ring::{PreTriggerRing, RingChunk};
 use super::sampler::{HostSampler, ProcessSampler};
-use super::session::{self, SessionDone, SessionInput, SessionSpec};
+use super::session::{self, Feed, Offered, Outlets, SessionDone, SessionSpec};
 use super::spool::{Spool, tracing_line};
 use crate::config::AgentConfig;
 use crate::host;
@@ -59,11 +59,6 @@ pub enum Command {
     Stop,
 }
 
-struct Running {
-    rule: String,
-    input: Sender<SessionInput>,
-}
-
 /// The recorder's state.
 struct Recorder {
     probe: Probe,
@@ -78,7 +73,7 @@ struct Recorder {
     chunk: Chunk,
     env: Env,
     firings: Vec<Firing>,
-    running: Vec<Running>,
+    running: Vec<Feed>,
     done_tx: Sender<SessionDone>,
     done_rx: Receiver<SessionDone>,
     spool: Spool,
@@ -247,10 +242,11 @@ impl Recorder {
         self.seq += 1;
         let chunk = Arc::new(sealed);
         self.evaluate(&chunk);
-        self.ring.push(RingChunk {
+        let ring_chunk = RingChunk {
             seq: self.seq,
             chunk: chunk.clone(),
-        });
+        };
+        self.ring.push(ring_chunk.clone());
         if self.seq.is_multiple_of(SNAPSHOT_EVERY) {
             let ts = chunk.summary.ts_max;
             self.ring.add_snapshot(self.seq, self.tracker.snapshot(ts));
@@ -266,9 +262,20 @@ impl Recorder {
             &self.metrics.ring_span_ms,
             (self.ring.seconds() * 1000.0) as u64,
         );
-        // Captures that ended have dropped their receiver.
+        let first = self.ring.first_seq().unwrap_or(self.seq);
         self.running
-            .retain(|r| r.input.send(SessionInput::Chunk(chunk.clone())).is_ok());
+            .retain(|feed| match feed.offer(&ring_chunk, first) {
+                Offered::Sent => true,
+                // Its receiver is gone.
+                Offered::Ended => false,
+                Offered::FellBehind => {
+                    tracing_line(&format!(
+                        "capture of rule {} cut short: it fell behind the stream by more than the pre-trigger ring holds",
+                        feed.rule
+                    ));
+                    false
+                }
+            });
         self.start_firings();
     }
 
@@ -481,31 +488,27 @@ impl Recorder {
             max_bytes,
             header,
         };
-        let (tx, rx) = channel();
-        for c in history {
-            let _ = tx.send(SessionInput::Chunk(c.chunk));
-        }
-        session::spawn(
+        let feed = session::spawn(
             spec,
             snapshot.snapshot,
-            rx,
-            self.spool.clone(),
-            self.metrics.clone(),
-            self.done_tx.clone(),
-            self.wake_uploader.clone(),
+            history,
+            self.seq,
+            Outlets {
+                spool: self.spool.clone(),
+                metrics: self.metrics.clone(),
+                done: self.done_tx.clone(),
+                wake_uploader: self.wake_uploader.clone(),
+            },
         );
-        self.running.push(Running {
-            rule: firing.rule,
-            input: tx,
-        });
+        self.running.push(feed);
     }
 
     /// Seals what is left, lets the captures finish with it, and waits for
     /// them.
     fn stop(&mut self) {
         self.seal();
-        for r in self.running.drain(..) {
-            let _ = r.input.send(SessionInput::Stop);
+        for feed in self.running.drain(..) {
+            feed.stop();
         }
         let started = self.metrics.captures_started.load(Ordering::Relaxed);
         let ended = || {

@@ -70,7 +70,7 @@ impl PreTriggerRing {
             self.chunks.pop_front();
         }
         // A snapshot is useful while every chunk after it is still here.
-        let first = self.chunks.front().map_or(u64::MAX, |c| c.seq);
+        let first = self.first_seq().unwrap_or(u64::MAX);
         while self.snapshots.len() > 1 && self.snapshots[0].after_seq + 1 < first {
             self.snapshots.pop_front();
         }
@@ -88,7 +88,7 @@ impl PreTriggerRing {
     /// snapshot taken before `since` whose following chunks are all here,
     /// and those chunks.
     pub fn history(&self, since: u64) -> (RingSnapshot, Vec<RingChunk>) {
-        let first = self.chunks.front().map_or(u64::MAX, |c| c.seq);
+        let first = self.first_seq().unwrap_or(u64::MAX);
         let usable = self
             .snapshots
             .iter()
@@ -106,6 +106,11 @@ impl PreTriggerRing {
             .cloned()
             .collect();
         (chosen, chunks)
+    }
+
+    /// The number of the oldest chunk held.
+    pub fn first_seq(&self) -> Option<u64> {
+        self.chunks.front().map(|c| c.seq)
     }
 
     /// Bytes of chunks held.
@@ -138,15 +143,19 @@ impl PreTriggerRing {
     }
 }
 
+/// Chunks for the tests of the ring and of the captures that read it.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod fixtures {
+    use std::sync::Arc;
+
     use capture_format::event::{EventType, Record};
     use capture_format::file::{ChunkEncoder, WriterOptions};
     use capture_format::state::Tracker;
 
+    use super::RingChunk;
+
     /// A real one-record chunk at `ts`.
-    fn chunk(seq: u64, ts: u64) -> RingChunk {
+    pub fn chunk(seq: u64, ts: u64) -> RingChunk {
         let mut encoder = ChunkEncoder::new(WriterOptions::default()).unwrap();
         let tracker = Tracker::new();
         let rec = Record {
@@ -162,6 +171,12 @@ mod tests {
             chunk: Arc::new(encoder.seal().unwrap().unwrap()),
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::chunk;
+    use super::*;
 
     fn snapshot(ts: u64) -> Snapshot {
         Snapshot {

@@ -3,20 +3,28 @@
 //! capture filter, with the state at its start and a trigger marker, into a
 //! spool file. It runs on its own thread so the recorder never waits for it;
 //! captures of different rules run side by side.
+//!
+//! The chunks a capture has not read yet are shared with the pre-trigger
+//! ring, so a capture that falls behind costs no memory until the ring lets
+//! go of the next chunk it needs. Then it is cut short (stored with what it
+//! has, loudly) rather than hold the stream in memory without bound: a
+//! capture may lag the live stream by as much as the ring holds.
 
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
 
 use capture_format::event::{Arg, EventType, Record};
 use capture_format::file::{
-    CaptureHeader, Chunk, Decoder, EncodedChunk, Projection, TriggerInfo, Writer, WriterOptions,
+    CaptureHeader, Chunk, Decoder, Projection, TriggerInfo, Writer, WriterOptions,
 };
 use capture_format::state::{Snapshot, Tracker};
 use triggers::filter::{Env, Filter};
 
 use super::metrics::{self, Metrics};
+use super::ring::RingChunk;
 use super::spool::{Spool, error_chain, tracing_line};
 
 /// What a capture is asked to keep.
@@ -44,9 +52,56 @@ pub struct SessionSpec {
 #[derive(Debug)]
 pub enum SessionInput {
     /// The next chunk of the stream.
-    Chunk(Arc<EncodedChunk>),
+    Chunk(RingChunk),
     /// The agent is stopping: finish with what you have.
     Stop,
+    /// The ring let go of a chunk this capture had not read yet: finish
+    /// with what was sent before, as a capture cut short.
+    FellBehind,
+}
+
+/// The recorder's end of a running capture.
+#[derive(Debug)]
+pub struct Feed {
+    /// The capture's rule.
+    pub rule: String,
+    input: Sender<SessionInput>,
+    /// The last chunk the capture has read (its `seq`).
+    read: Arc<AtomicU64>,
+}
+
+/// What became of a chunk offered to a capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offered {
+    /// Queued for it.
+    Sent,
+    /// The capture has ended (its time is up, or it failed).
+    Ended,
+    /// It was cut short: it lags the stream by more than the ring holds.
+    FellBehind,
+}
+
+impl Feed {
+    /// Hands `chunk` (just pushed into the ring, whose oldest chunk is now
+    /// `ring_first_seq`) to the capture, unless the capture needs a chunk
+    /// older than that: then it is told to finish, and gets nothing more.
+    pub fn offer(&self, chunk: &RingChunk, ring_first_seq: u64) -> Offered {
+        if self.read.load(Ordering::Acquire).saturating_add(1) < ring_first_seq {
+            return match self.input.send(SessionInput::FellBehind) {
+                Ok(()) => Offered::FellBehind,
+                Err(_) => Offered::Ended,
+            };
+        }
+        match self.input.send(SessionInput::Chunk(chunk.clone())) {
+            Ok(()) => Offered::Sent,
+            Err(_) => Offered::Ended,
+        }
+    }
+
+    /// The agent is stopping: the capture finishes with what it was sent.
+    pub fn stop(self) {
+        let _ = self.input.send(SessionInput::Stop);
+    }
 }
 
 /// What a capture says when it ends.
@@ -58,16 +113,49 @@ pub struct SessionDone {
     pub path: Option<PathBuf>,
 }
 
-/// Starts a capture thread from `snapshot`, reading `input`.
+/// The places a capture reports to.
+#[derive(Debug, Clone)]
+pub struct Outlets {
+    /// Where its file goes.
+    pub spool: Spool,
+    /// What it counts.
+    pub metrics: Arc<Metrics>,
+    /// Told when it ends.
+    pub done: Sender<SessionDone>,
+    /// Woken when its file is ready.
+    pub wake_uploader: Arc<tokio::sync::Notify>,
+}
+
+/// Starts a capture thread from `snapshot`, reading `history` (the ring's
+/// chunks after the snapshot, in order), then what the returned [`Feed`]
+/// is offered. `last_seq` is the newest chunk sealed so far.
 pub fn spawn(
     spec: SessionSpec,
     snapshot: Arc<Snapshot>,
-    input: Receiver<SessionInput>,
-    spool: Spool,
-    metrics: Arc<Metrics>,
-    done: Sender<SessionDone>,
-    wake_uploader: Arc<tokio::sync::Notify>,
-) {
+    history: Vec<RingChunk>,
+    last_seq: u64,
+    outlets: Outlets,
+) -> Feed {
+    let read = Arc::new(AtomicU64::new(
+        history
+            .first()
+            .map_or(last_seq, |c| c.seq.saturating_sub(1)),
+    ));
+    let (tx, input) = channel();
+    for chunk in history {
+        let _ = tx.send(SessionInput::Chunk(chunk));
+    }
+    let feed = Feed {
+        rule: spec.rule.clone(),
+        input: tx,
+        read: read.clone(),
+    };
+    let Outlets {
+        spool,
+        metrics,
+        done,
+        wake_uploader,
+    } = outlets;
     let rule = spec.rule.clone();
     let done_if_unspawned = done.clone();
     let metrics_if_unspawned = metrics.clone();
@@ -75,7 +163,7 @@ pub fn spawn(
         .name(format!("capture-{}", spec.rule))
         .spawn(move || {
             let rule = spec.rule.clone();
-            let path = match run(&spec, &snapshot, &input, &spool, &metrics) {
+            let path = match run(&spec, &snapshot, input, &read, &spool, &metrics) {
                 Ok(path) => {
                     metrics::inc(&metrics.captures_finished);
                     Some(path)
@@ -98,6 +186,7 @@ pub fn spawn(
         // Its slot is free again.
         let _ = done_if_unspawned.send(SessionDone { rule, path: None });
     }
+    feed
 }
 
 /// A file name that sorts by time: `TIMESTAMP_RULE_ID.syscap`.
@@ -120,7 +209,8 @@ fn file_name(spec: &SessionSpec) -> String {
 fn run(
     spec: &SessionSpec,
     snapshot: &Snapshot,
-    input: &Receiver<SessionInput>,
+    input: Receiver<SessionInput>,
+    read: &AtomicU64,
     spool: &Spool,
     metrics: &Metrics,
 ) -> Result<PathBuf, String> {
@@ -156,10 +246,22 @@ fn run(
     let mut chunk = Chunk::default();
     let mut marker = false;
     let mut scratch = Vec::new();
+    let mut last_ts = spec.since;
     let mut result: Result<(), String> = Ok(());
-    'input: for message in input {
-        let SessionInput::Chunk(encoded) = message else {
-            break;
+    'input: for message in &input {
+        let RingChunk {
+            seq,
+            chunk: encoded,
+        } = match message {
+            SessionInput::Chunk(c) => c,
+            SessionInput::Stop => break,
+            SessionInput::FellBehind => {
+                result = Err(format!(
+                    "cut short at trigger {:+.1} s: it fell behind the stream by more than the pre-trigger ring holds",
+                    (last_ts as f64 - spec.trigger_ts as f64) / 1e9
+                ));
+                break;
+            }
         };
         if let Err(err) = decoder.decode_encoded(&encoded, Projection::ALL, &mut chunk) {
             result = Err(failed("cannot read a chunk for", &err));
@@ -200,10 +302,15 @@ fn run(
                 break 'input;
             }
         }
+        read.store(seq, Ordering::Release);
+        last_ts = encoded.summary.ts_max;
         if encoded.summary.ts_min > spec.until {
             break;
         }
     }
+    // Nothing more to read: the recorder stops offering chunks at once
+    // (rather than count a capture that is finishing as one that lags).
+    drop(input);
     if result.is_ok() && !marker {
         result =
             write_marker(&mut writer, &mut tracker, spec).map_err(|e| failed("cannot write", &e));
@@ -269,4 +376,120 @@ fn write_marker(
     };
     let ctx = tracker.apply(&rec);
     writer.write(&rec, &ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use capture_format::file::CaptureReader;
+
+    use super::*;
+    use crate::daemon::ring::fixtures::chunk;
+
+    const SECOND: u64 = 1_000_000_000;
+
+    /// A feed whose capture has read up to chunk `read`, and its receiver.
+    fn feed(read: u64) -> (Feed, Receiver<SessionInput>) {
+        let (input, rx) = channel();
+        let feed = Feed {
+            rule: "r".into(),
+            input,
+            read: Arc::new(AtomicU64::new(read)),
+        };
+        (feed, rx)
+    }
+
+    #[test]
+    fn a_capture_lags_by_at_most_what_the_ring_holds() {
+        // (last chunk read, oldest chunk in the ring, what the offer does)
+        let cases = [
+            (4, 1, Offered::Sent),
+            (4, 5, Offered::Sent),
+            (4, 6, Offered::FellBehind),
+            (0, 1, Offered::Sent),
+            (0, 2, Offered::FellBehind),
+        ];
+        for (read, first, expected) in cases {
+            let (feed, rx) = feed(read);
+            assert_eq!(
+                feed.offer(&chunk(9, 9 * SECOND), first),
+                expected,
+                "read {read}, ring from {first}"
+            );
+            let told = rx.try_recv().unwrap();
+            match expected {
+                Offered::Sent => assert!(matches!(told, SessionInput::Chunk(c) if c.seq == 9)),
+                _ => assert!(matches!(told, SessionInput::FellBehind)),
+            }
+        }
+        let (feed, rx) = feed(4);
+        drop(rx);
+        assert_eq!(feed.offer(&chunk(9, 9 * SECOND), 1), Offered::Ended);
+    }
+
+    /// A capture cut short keeps, and publishes, every event it was sent
+    /// before, with the trigger marker; the cut is counted as a failure.
+    #[test]
+    fn a_capture_cut_short_is_stored_with_what_it_had() {
+        let dir = std::env::temp_dir().join(format!("syscap-session-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let spool = Spool::open(&dir, u64::MAX).unwrap();
+        let metrics = Arc::new(Metrics::default());
+        let (done, ended) = channel();
+        let spec = SessionSpec {
+            rule: "lagging".into(),
+            reason: "by hand".into(),
+            trigger_ts: 2 * SECOND + SECOND / 2,
+            since: 0,
+            until: 100 * SECOND,
+            filter: None,
+            max_bytes: u64::MAX,
+            header: CaptureHeader::default(),
+        };
+        let history = (1..=3).map(|seq| chunk(seq, seq * SECOND)).collect();
+        let feed = spawn(
+            spec,
+            Arc::new(Snapshot::default()),
+            history,
+            3,
+            Outlets {
+                spool: spool.clone(),
+                metrics: metrics.clone(),
+                done,
+                wake_uploader: Arc::new(tokio::sync::Notify::new()),
+            },
+        );
+        assert_eq!(feed.offer(&chunk(4, 4 * SECOND), 1), Offered::Sent);
+        // The ring has moved past anything this capture could have read.
+        assert_eq!(feed.offer(&chunk(5, 5 * SECOND), 100), Offered::FellBehind);
+        let ended = ended.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(ended.rule, "lagging");
+        assert_eq!(metrics.captures_failed.load(Ordering::Relaxed), 1);
+        let ready = spool.ready();
+        assert_eq!(ready.len(), 1, "published: {ready:?}");
+        let path = &ready[0];
+
+        let reader = CaptureReader::open(std::fs::File::open(path).unwrap()).unwrap();
+        let mut times = Vec::new();
+        for i in 0..reader.index().chunks.len() {
+            let chunk = reader.read_chunk(i, Projection::ALL).unwrap();
+            times.extend(
+                chunk
+                    .events()
+                    .map(|e| (e.ty() == EventType::TRIGGER, e.ts())),
+            );
+        }
+        assert_eq!(
+            times,
+            [
+                (false, SECOND),
+                (false, 2 * SECOND),
+                (true, 2 * SECOND + SECOND / 2),
+                (false, 3 * SECOND),
+                (false, 4 * SECOND),
+            ]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
