@@ -3,7 +3,10 @@
 //! the access key and secret of `SYSCAP_TEST_S3_KEY` and
 //! `SYSCAP_TEST_S3_SECRET` (default `syscap`/`syscap-secret`). Prints
 //! `listening on http://127.0.0.1:PORT` once ready. Tests start it, stop it
-//! and start it again on the same port and files to play an outage.
+//! and start it again on the same port and files to play an outage. It
+//! answers for server-side encryption as S3 does (see [`sse`]).
+
+mod sse;
 
 use std::process::ExitCode;
 
@@ -34,7 +37,7 @@ async fn run() -> anyhow::Result<()> {
     let key = std::env::var("SYSCAP_TEST_S3_KEY").unwrap_or_else(|_| "syscap".into());
     let secret = std::env::var("SYSCAP_TEST_S3_SECRET").unwrap_or_else(|_| "syscap-secret".into());
     let fs = s3s_fs::FileSystem::new(&root).map_err(|e| anyhow::anyhow!("{root}: {e:?}"))?;
-    let mut builder = S3ServiceBuilder::new(fs);
+    let mut builder = S3ServiceBuilder::new(sse::WithSse::new(fs));
     builder.set_auth(SimpleAuth::from_single(key, secret));
     let service = builder.build();
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
