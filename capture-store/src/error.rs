@@ -43,6 +43,21 @@ pub enum StoreError {
         /// The CRC32 of what arrived.
         got: u32,
     },
+    /// The server did not say it applied the server-side encryption the
+    /// upload asked for (a server that ignores it stores the object as is).
+    #[error(
+        "s3://{bucket}/{key}: asked for {asked}, the server answered {answered}: the object is not encrypted as configured"
+    )]
+    Encryption {
+        /// Bucket.
+        bucket: String,
+        /// Key.
+        key: String,
+        /// What the upload asked for (`SSE-S3`, `SSE-KMS`).
+        asked: &'static str,
+        /// What the server said it applied (`no encryption` when it did not say).
+        answered: String,
+    },
     /// A ranged read returned fewer bytes than asked.
     #[error("{url}: {got} bytes at byte {offset}, expected {wanted}")]
     Short {

@@ -16,7 +16,9 @@ mod remote;
 use std::path::{Path, PathBuf};
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart, ServerSideEncryption,
+};
 use tokio::io::AsyncReadExt as _;
 
 pub use error::StoreError;
@@ -132,6 +134,44 @@ pub enum Encryption {
     S3,
     /// SSE-KMS, with a key id or the bucket's default key.
     Kms(Option<String>),
+}
+
+impl Encryption {
+    /// Its usual name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Encryption::S3 => "SSE-S3",
+            Encryption::Kms(_) => "SSE-KMS",
+        }
+    }
+}
+
+/// Checks that the server says it applied the encryption asked for (S3
+/// answers with the algorithm it used; KMS counts for SSE-S3 too, as the
+/// stronger of the two).
+fn confirm_encryption(
+    asked: Option<&Encryption>,
+    answered: Option<&str>,
+    bucket: &str,
+    key: &str,
+) -> Result<(), StoreError> {
+    let Some(asked) = asked else {
+        return Ok(());
+    };
+    let kms = matches!(answered, Some("aws:kms" | "aws:kms:dsse"));
+    let confirmed = match asked {
+        Encryption::S3 => kms || answered == Some("AES256"),
+        Encryption::Kms(_) => kms,
+    };
+    if confirmed {
+        return Ok(());
+    }
+    Err(StoreError::Encryption {
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        asked: asked.name(),
+        answered: answered.unwrap_or("no encryption").to_owned(),
+    })
 }
 
 /// One stored capture.
@@ -593,17 +633,12 @@ fn list_dir(dir: &Path, prefix: &str) -> std::io::Result<Vec<StoredObject>> {
     Ok(out)
 }
 
-fn sse(
-    req: aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder,
-    encryption: Option<&Encryption>,
-) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
-    use aws_sdk_s3::types::ServerSideEncryption;
+/// The `x-amz-server-side-encryption` and KMS key headers of an upload.
+fn sse_headers(encryption: Option<&Encryption>) -> (Option<ServerSideEncryption>, Option<String>) {
     match encryption {
-        None => req,
-        Some(Encryption::S3) => req.server_side_encryption(ServerSideEncryption::Aes256),
-        Some(Encryption::Kms(key)) => req
-            .server_side_encryption(ServerSideEncryption::AwsKms)
-            .set_ssekms_key_id(key.clone()),
+        None => (None, None),
+        Some(Encryption::S3) => (Some(ServerSideEncryption::Aes256), None),
+        Some(Encryption::Kms(key)) => (Some(ServerSideEncryption::AwsKms), key.clone()),
     }
 }
 
@@ -630,11 +665,20 @@ async fn put_whole(
     for (k, v) in metadata {
         req = req.metadata(k, v);
     }
-    sse(req, encryption)
+    let (sse, kms_key) = sse_headers(encryption);
+    let put = req
+        .set_server_side_encryption(sse)
+        .set_ssekms_key_id(kms_key)
         .send()
         .await
         .map_err(|e| StoreError::s3("PutObject", bucket, key, &e))?;
-    Ok(())
+    confirm_encryption(
+        encryption,
+        put.server_side_encryption()
+            .map(ServerSideEncryption::as_str),
+        bucket,
+        key,
+    )
 }
 
 async fn put_parts(
@@ -645,7 +689,6 @@ async fn put_parts(
     metadata: &[(String, String)],
     encryption: Option<&Encryption>,
 ) -> Result<(), StoreError> {
-    use aws_sdk_s3::types::ServerSideEncryption;
     let mut create = client
         .create_multipart_upload()
         .bucket(bucket)
@@ -654,67 +697,16 @@ async fn put_parts(
     for (k, v) in metadata {
         create = create.metadata(k, v);
     }
-    create = match encryption {
-        None => create,
-        Some(Encryption::S3) => create.server_side_encryption(ServerSideEncryption::Aes256),
-        Some(Encryption::Kms(id)) => create
-            .server_side_encryption(ServerSideEncryption::AwsKms)
-            .set_ssekms_key_id(id.clone()),
-    };
+    let (sse, kms_key) = sse_headers(encryption);
     let upload = create
+        .set_server_side_encryption(sse)
+        .set_ssekms_key_id(kms_key)
         .send()
         .await
         .map_err(|e| StoreError::s3("CreateMultipartUpload", bucket, key, &e))?;
     let id = upload.upload_id().unwrap_or_default().to_owned();
     let result = async {
-        let mut file = tokio::fs::File::open(path)
-            .await
-            .map_err(|source| StoreError::Io {
-                what: format!("cannot read {}", path.display()),
-                source,
-            })?;
-        let mut parts = Vec::new();
-        let mut buf = vec![0u8; PART_SIZE];
-        for number in 1.. {
-            let mut filled = 0;
-            while filled < PART_SIZE {
-                let n = file
-                    .read(&mut buf[filled..])
-                    .await
-                    .map_err(|source| StoreError::Io {
-                        what: format!("cannot read {}", path.display()),
-                        source,
-                    })?;
-                if n == 0 {
-                    break;
-                }
-                filled += n;
-            }
-            if filled == 0 {
-                break;
-            }
-            let part = client
-                .upload_part()
-                .bucket(bucket)
-                .key(key)
-                .upload_id(&id)
-                .part_number(number)
-                .checksum_algorithm(ChecksumAlgorithm::Crc32)
-                .body(ByteStream::from(buf[..filled].to_vec()))
-                .send()
-                .await
-                .map_err(|e| StoreError::s3("UploadPart", bucket, key, &e))?;
-            parts.push(
-                CompletedPart::builder()
-                    .part_number(number)
-                    .set_e_tag(part.e_tag().map(str::to_owned))
-                    .set_checksum_crc32(part.checksum_crc32().map(str::to_owned))
-                    .build(),
-            );
-            if filled < PART_SIZE {
-                break;
-            }
-        }
+        let parts = upload_parts(client, bucket, key, &id, path).await?;
         client
             .complete_multipart_upload()
             .bucket(bucket)
@@ -727,19 +719,117 @@ async fn put_parts(
             )
             .send()
             .await
-            .map_err(|e| StoreError::s3("CompleteMultipartUpload", bucket, key, &e))?;
-        Ok(())
+            .map_err(|e| StoreError::s3("CompleteMultipartUpload", bucket, key, &e))
     }
     .await;
-    if result.is_err() {
-        // Leave no orphaned parts billed to the bucket.
-        let _ = client
-            .abort_multipart_upload()
+    match result {
+        Ok(done) => confirm_encryption(
+            encryption,
+            done.server_side_encryption()
+                .map(ServerSideEncryption::as_str),
+            bucket,
+            key,
+        ),
+        Err(e) => {
+            // Leave no orphaned parts billed to the bucket.
+            let _ = client
+                .abort_multipart_upload()
+                .bucket(bucket)
+                .key(key)
+                .upload_id(&id)
+                .send()
+                .await;
+            Err(e)
+        }
+    }
+}
+
+/// Sends `path` as the parts of upload `id`, each with its CRC32.
+async fn upload_parts(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    id: &str,
+    path: &Path,
+) -> Result<Vec<CompletedPart>, StoreError> {
+    let mut file = tokio::fs::File::open(path)
+        .await
+        .map_err(|source| StoreError::Io {
+            what: format!("cannot read {}", path.display()),
+            source,
+        })?;
+    let mut parts = Vec::new();
+    let mut buf = vec![0u8; PART_SIZE];
+    for number in 1.. {
+        let mut filled = 0;
+        while filled < PART_SIZE {
+            let n = file
+                .read(&mut buf[filled..])
+                .await
+                .map_err(|source| StoreError::Io {
+                    what: format!("cannot read {}", path.display()),
+                    source,
+                })?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+        if filled == 0 {
+            break;
+        }
+        let part = client
+            .upload_part()
             .bucket(bucket)
             .key(key)
-            .upload_id(&id)
+            .upload_id(id)
+            .part_number(number)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32)
+            .body(ByteStream::from(buf[..filled].to_vec()))
             .send()
-            .await;
+            .await
+            .map_err(|e| StoreError::s3("UploadPart", bucket, key, &e))?;
+        parts.push(
+            CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(part.e_tag().map(str::to_owned))
+                .set_checksum_crc32(part.checksum_crc32().map(str::to_owned))
+                .build(),
+        );
+        if filled < PART_SIZE {
+            break;
+        }
     }
-    result
+    Ok(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_server_must_say_it_applied_the_encryption_asked_for() {
+        let kms = Encryption::Kms(Some("key".into()));
+        // (asked, answered, confirmed)
+        let cases = [
+            (None, None, true),
+            (None, Some("AES256"), true),
+            (Some(&Encryption::S3), Some("AES256"), true),
+            (Some(&Encryption::S3), Some("aws:kms"), true),
+            (Some(&Encryption::S3), None, false),
+            (Some(&kms), Some("aws:kms"), true),
+            (Some(&kms), Some("aws:kms:dsse"), true),
+            (Some(&kms), Some("AES256"), false),
+            (Some(&kms), None, false),
+        ];
+        for (asked, answered, confirmed) in cases {
+            let got = confirm_encryption(asked, answered, "b", "k");
+            assert_eq!(got.is_ok(), confirmed, "{asked:?} answered {answered:?}");
+        }
+        let e = confirm_encryption(Some(&kms), None, "b", "k").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "s3://b/k: asked for SSE-KMS, the server answered no encryption: the object is not encrypted as configured"
+        );
+    }
 }

@@ -3,10 +3,20 @@
 //! metadata, listing, ranged reads, checked downloads, and the errors of a
 //! wrong secret and of a server that is gone.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use capture_store::{CRC_METADATA, Location, MULTIPART_THRESHOLD, RemoteSource, S3Options, Store};
+use capture_store::{
+    CRC_METADATA, Encryption, Location, MULTIPART_THRESHOLD, RemoteSource, S3Options, Store,
+};
 use s3_test_server::{KEY, S3TestServer, SECRET};
+
+/// An empty directory of this test run.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("syscap-store-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
 
 fn options(endpoint: &str, secret: &str) -> S3Options {
     S3Options {
@@ -20,9 +30,7 @@ fn options(endpoint: &str, secret: &str) -> S3Options {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_lists_reads_and_refuses() {
-    let dir = std::env::temp_dir().join(format!("syscap-store-s3-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("s3");
     let server = S3TestServer::start(&dir.join("s3")).unwrap();
     let location = Location::parse("s3://caps/prod").unwrap();
     let store = Store::open(location.clone(), &options(&server.endpoint(), SECRET))
@@ -126,6 +134,46 @@ async fn uploads_lists_reads_and_refuses() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Server-side encryption is asked for in the headers S3 acts on, and the
+/// upload succeeds only when the server says it applied it (the test
+/// server answers as S3 does), for a single PUT and a multipart upload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encrypted_uploads_are_confirmed() {
+    let dir = scratch("sse");
+    let server = S3TestServer::start(&dir.join("s3")).unwrap();
+    let small = dir.join("small.syscap");
+    std::fs::write(&small, b"small capture").unwrap();
+    let big = dir.join("big.syscap");
+    std::fs::write(
+        &big,
+        vec![7u8; usize::try_from(MULTIPART_THRESHOLD).unwrap() + 1],
+    )
+    .unwrap();
+    for encryption in [Encryption::S3, Encryption::Kms(Some("syscap-key".into()))] {
+        let store = Store::open(
+            Location::parse("s3://caps/sse").unwrap(),
+            &S3Options {
+                encryption: Some(encryption.clone()),
+                ..options(&server.endpoint(), SECRET)
+            },
+        )
+        .await
+        .unwrap();
+        for file in [&small, &big] {
+            let key = format!(
+                "sse/{}/{}",
+                encryption.name(),
+                file.file_name().unwrap().display()
+            );
+            store
+                .put_file(file, &key, &[])
+                .await
+                .unwrap_or_else(|e| panic!("{key}: {e}"));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A copy corrupted in the server's files is caught end to end (the parts
 /// of a multipart object are checked only part by part by S3).
 async fn corrupt_copy_is_caught(store: &Store, dir: &Path) {
@@ -149,9 +197,7 @@ async fn a_stored_capture_is_read_by_ranges() {
     use capture_format::state::Tracker;
     use capture_format::synth::{SynthOptions, generate};
 
-    let dir = std::env::temp_dir().join(format!("syscap-store-ranges-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("ranges");
     let server = S3TestServer::start(&dir.join("s3")).unwrap();
     let workload = generate(&SynthOptions {
         events: 200_000,
