@@ -263,18 +263,13 @@ impl Recorder {
             (self.ring.seconds() * 1000.0) as u64,
         );
         let first = self.ring.first_seq().unwrap_or(self.seq);
+        let allowance = self.config.ring_bytes;
         self.running
-            .retain(|feed| match feed.offer(&ring_chunk, first) {
+            .retain_mut(|feed| match feed.offer(&ring_chunk, first, allowance) {
                 Offered::Sent => true,
-                // Its receiver is gone.
-                Offered::Ended => false,
-                Offered::FellBehind => {
-                    tracing_line(&format!(
-                        "capture of rule {} cut short: it fell behind the stream by more than the pre-trigger ring holds",
-                        feed.rule
-                    ));
-                    false
-                }
+                // Its receiver is gone, or it was cut short (and says so
+                // when it has finished with what it was sent).
+                Offered::Ended | Offered::FellBehind => false,
             });
         self.start_firings();
     }
@@ -492,7 +487,6 @@ impl Recorder {
             spec,
             snapshot.snapshot,
             history,
-            self.seq,
             Outlets {
                 spool: self.spool.clone(),
                 metrics: self.metrics.clone(),

@@ -5,11 +5,14 @@
 //! captures of different rules run side by side.
 //!
 //! The chunks a capture has not read yet are shared with the pre-trigger
-//! ring, so a capture that falls behind costs no memory until the ring lets
-//! go of the next chunk it needs. Then it is cut short (stored with what it
-//! has, loudly) rather than hold the stream in memory without bound: a
-//! capture may lag the live stream by as much as the ring holds.
+//! ring, so a capture that falls behind costs no memory while the ring
+//! still holds what it has to read. Beyond the ring, a capture may hold as
+//! many bytes of chunks as the ring may (its allowance); past that it is
+//! cut short (stored with what it has, loudly) rather than hold the stream
+//! in memory without bound. A capture that starts from the ring's oldest
+//! chunk thus has a whole ring's worth of slack to catch up.
 
+use std::collections::VecDeque;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -55,8 +58,8 @@ pub enum SessionInput {
     Chunk(RingChunk),
     /// The agent is stopping: finish with what you have.
     Stop,
-    /// The ring let go of a chunk this capture had not read yet: finish
-    /// with what was sent before, as a capture cut short.
+    /// The capture holds more unread chunks than the ring let go of than
+    /// it may: finish with what was sent before, as a capture cut short.
     FellBehind,
 }
 
@@ -68,6 +71,8 @@ pub struct Feed {
     input: Sender<SessionInput>,
     /// The last chunk the capture has read (its `seq`).
     read: Arc<AtomicU64>,
+    /// The chunks sent and maybe not read yet: (seq, bytes), in order.
+    unread: VecDeque<(u64, u64)>,
 }
 
 /// What became of a chunk offered to a capture.
@@ -77,23 +82,43 @@ pub enum Offered {
     Sent,
     /// The capture has ended (its time is up, or it failed).
     Ended,
-    /// It was cut short: it lags the stream by more than the ring holds.
+    /// It was cut short: it lags so far behind that the chunks only it
+    /// still holds are more than its allowance.
     FellBehind,
 }
 
 impl Feed {
     /// Hands `chunk` (just pushed into the ring, whose oldest chunk is now
-    /// `ring_first_seq`) to the capture, unless the capture needs a chunk
-    /// older than that: then it is told to finish, and gets nothing more.
-    pub fn offer(&self, chunk: &RingChunk, ring_first_seq: u64) -> Offered {
-        if self.read.load(Ordering::Acquire).saturating_add(1) < ring_first_seq {
+    /// `ring_first_seq`) to the capture, unless the unread chunks the ring
+    /// has let go of (held for this capture alone) are more than
+    /// `allowance` bytes: then it is told to finish, and gets nothing more.
+    pub fn offer(&mut self, chunk: &RingChunk, ring_first_seq: u64, allowance: u64) -> Offered {
+        let read = self.read.load(Ordering::Acquire);
+        while self.unread.front().is_some_and(|&(seq, _)| seq <= read) {
+            self.unread.pop_front();
+        }
+        let held_alone: u64 = self
+            .unread
+            .iter()
+            .take_while(|&&(seq, _)| seq < ring_first_seq)
+            .map(|&(_, bytes)| bytes)
+            .sum();
+        if held_alone > allowance {
             return match self.input.send(SessionInput::FellBehind) {
                 Ok(()) => Offered::FellBehind,
                 Err(_) => Offered::Ended,
             };
         }
-        match self.input.send(SessionInput::Chunk(chunk.clone())) {
-            Ok(()) => Offered::Sent,
+        self.send(chunk.clone())
+    }
+
+    fn send(&mut self, chunk: RingChunk) -> Offered {
+        let entry = (chunk.seq, chunk.chunk.len() as u64);
+        match self.input.send(SessionInput::Chunk(chunk)) {
+            Ok(()) => {
+                self.unread.push_back(entry);
+                Offered::Sent
+            }
             Err(_) => Offered::Ended,
         }
     }
@@ -128,28 +153,24 @@ pub struct Outlets {
 
 /// Starts a capture thread from `snapshot`, reading `history` (the ring's
 /// chunks after the snapshot, in order), then what the returned [`Feed`]
-/// is offered. `last_seq` is the newest chunk sealed so far.
+/// is offered.
 pub fn spawn(
     spec: SessionSpec,
     snapshot: Arc<Snapshot>,
     history: Vec<RingChunk>,
-    last_seq: u64,
     outlets: Outlets,
 ) -> Feed {
-    let read = Arc::new(AtomicU64::new(
-        history
-            .first()
-            .map_or(last_seq, |c| c.seq.saturating_sub(1)),
-    ));
+    let read = Arc::new(AtomicU64::new(0));
     let (tx, input) = channel();
-    for chunk in history {
-        let _ = tx.send(SessionInput::Chunk(chunk));
-    }
-    let feed = Feed {
+    let mut feed = Feed {
         rule: spec.rule.clone(),
         input: tx,
         read: read.clone(),
+        unread: VecDeque::new(),
     };
+    for chunk in history {
+        feed.send(chunk);
+    }
     let Outlets {
         spool,
         metrics,
@@ -257,7 +278,7 @@ fn run(
             SessionInput::Stop => break,
             SessionInput::FellBehind => {
                 result = Err(format!(
-                    "cut short at trigger {:+.1} s: it fell behind the stream by more than the pre-trigger ring holds",
+                    "cut short at trigger {:+.1} s: it fell behind the stream by more than the ring's size beyond what the ring holds",
                     (last_ts as f64 - spec.trigger_ts as f64) / 1e9
                 ));
                 break;
@@ -380,8 +401,6 @@ fn write_marker(
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use capture_format::file::CaptureReader;
 
     use super::*;
@@ -389,54 +408,54 @@ mod tests {
 
     const SECOND: u64 = 1_000_000_000;
 
-    /// A feed whose capture has read up to chunk `read`, and its receiver.
-    fn feed(read: u64) -> (Feed, Receiver<SessionInput>) {
-        let (input, rx) = channel();
-        let feed = Feed {
-            rule: "r".into(),
-            input,
-            read: Arc::new(AtomicU64::new(read)),
-        };
-        (feed, rx)
-    }
-
     #[test]
-    fn a_capture_lags_by_at_most_what_the_ring_holds() {
-        // (last chunk read, oldest chunk in the ring, what the offer does)
+    fn a_capture_holds_at_most_its_allowance_beyond_the_ring() {
+        let size = chunk(1, SECOND).chunk.len() as u64;
+        let allowance = 3 * size;
+        // Chunks 1 to 6 were sent. (last chunk read, oldest chunk in the
+        // ring, what offering chunk 7 does)
         let cases = [
-            (4, 1, Offered::Sent),
-            (4, 5, Offered::Sent),
-            (4, 6, Offered::FellBehind),
+            (6, 7, Offered::Sent),
             (0, 1, Offered::Sent),
-            (0, 2, Offered::FellBehind),
+            (0, 4, Offered::Sent),
+            (0, 5, Offered::FellBehind),
+            (2, 6, Offered::Sent),
+            (1, 6, Offered::FellBehind),
         ];
         for (read, first, expected) in cases {
-            let (feed, rx) = feed(read);
+            let (input, rx) = channel();
+            let mut feed = Feed {
+                rule: "r".into(),
+                input,
+                read: Arc::new(AtomicU64::new(0)),
+                unread: VecDeque::new(),
+            };
+            for seq in 1..=6 {
+                assert_eq!(feed.send(chunk(seq, SECOND)), Offered::Sent);
+            }
+            feed.read.store(read, Ordering::Release);
             assert_eq!(
-                feed.offer(&chunk(9, 9 * SECOND), first),
+                feed.offer(&chunk(7, SECOND), first, allowance),
                 expected,
                 "read {read}, ring from {first}"
             );
-            let told = rx.try_recv().unwrap();
+            let last = rx.try_iter().last().unwrap();
             match expected {
-                Offered::Sent => assert!(matches!(told, SessionInput::Chunk(c) if c.seq == 9)),
-                _ => assert!(matches!(told, SessionInput::FellBehind)),
+                Offered::Sent => assert!(matches!(last, SessionInput::Chunk(c) if c.seq == 7)),
+                _ => assert!(matches!(last, SessionInput::FellBehind)),
             }
+            drop(rx);
+            assert_eq!(feed.offer(&chunk(8, SECOND), 1, allowance), Offered::Ended);
         }
-        let (feed, rx) = feed(4);
-        drop(rx);
-        assert_eq!(feed.offer(&chunk(9, 9 * SECOND), 1), Offered::Ended);
     }
 
     /// A capture cut short keeps, and publishes, every event it was sent
-    /// before, with the trigger marker; the cut is counted as a failure.
+    /// before, with the trigger marker, and says where it was cut.
     #[test]
     fn a_capture_cut_short_is_stored_with_what_it_had() {
         let dir = std::env::temp_dir().join(format!("syscap-session-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let spool = Spool::open(&dir, u64::MAX).unwrap();
-        let metrics = Arc::new(Metrics::default());
-        let (done, ended) = channel();
         let spec = SessionSpec {
             rule: "lagging".into(),
             reason: "by hand".into(),
@@ -447,30 +466,33 @@ mod tests {
             max_bytes: u64::MAX,
             header: CaptureHeader::default(),
         };
-        let history = (1..=3).map(|seq| chunk(seq, seq * SECOND)).collect();
-        let feed = spawn(
-            spec,
-            Arc::new(Snapshot::default()),
-            history,
-            3,
-            Outlets {
-                spool: spool.clone(),
-                metrics: metrics.clone(),
-                done,
-                wake_uploader: Arc::new(tokio::sync::Notify::new()),
-            },
+        let (tx, input) = channel();
+        for seq in 1..=4 {
+            tx.send(SessionInput::Chunk(chunk(seq, seq * SECOND)))
+                .unwrap();
+        }
+        tx.send(SessionInput::FellBehind).unwrap();
+        tx.send(SessionInput::Chunk(chunk(5, 5 * SECOND))).unwrap();
+        let read = AtomicU64::new(0);
+        let e = run(
+            &spec,
+            &Snapshot::default(),
+            input,
+            &read,
+            &spool,
+            &Metrics::default(),
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("cut short at trigger +1.5 s: it fell behind the stream")
+                && e.ends_with("; what was written before is stored"),
+            "{e}"
         );
-        assert_eq!(feed.offer(&chunk(4, 4 * SECOND), 1), Offered::Sent);
-        // The ring has moved past anything this capture could have read.
-        assert_eq!(feed.offer(&chunk(5, 5 * SECOND), 100), Offered::FellBehind);
-        let ended = ended.recv_timeout(Duration::from_secs(10)).unwrap();
-        assert_eq!(ended.rule, "lagging");
-        assert_eq!(metrics.captures_failed.load(Ordering::Relaxed), 1);
+        assert_eq!(read.load(Ordering::Acquire), 4);
         let ready = spool.ready();
         assert_eq!(ready.len(), 1, "published: {ready:?}");
-        let path = &ready[0];
 
-        let reader = CaptureReader::open(std::fs::File::open(path).unwrap()).unwrap();
+        let reader = CaptureReader::open(std::fs::File::open(&ready[0]).unwrap()).unwrap();
         let mut times = Vec::new();
         for i in 0..reader.index().chunks.len() {
             let chunk = reader.read_chunk(i, Projection::ALL).unwrap();
