@@ -111,7 +111,7 @@ fn in_memory_options() -> WriterOptions {
 
 /// True when `head` starts a `.scap` file (a section header block) or a
 /// gzip stream (only `.scap` files are gzip-compressed as a whole).
-pub fn is_scap(head: &[u8]) -> bool {
+fn is_scap(head: &[u8]) -> bool {
     head.starts_with(&[0x0A, 0x0D, 0x0D, 0x0A]) || head.starts_with(&[0x1F, 0x8B])
 }
 
@@ -157,6 +157,19 @@ pub enum ScanError {
     },
 }
 
+/// Opens a local capture file, and says whether it is a `.scap` file (by
+/// its first bytes: raw or gzip'd).
+pub fn open_local(path: &Path) -> Result<(File, bool), ScanError> {
+    let open_err = |source| ScanError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let file = File::open(path).map_err(open_err)?;
+    let mut head = [0u8; 4];
+    let n = std::os::unix::fs::FileExt::read_at(&file, &mut head, 0).map_err(open_err)?;
+    Ok((file, is_scap(&head[..n])))
+}
+
 impl Input {
     /// Opens `path`; a truncated capture opens with what it holds.
     pub fn open(path: &Path) -> Result<Self, ScanError> {
@@ -164,14 +177,8 @@ impl Input {
         if let Some(url) = path.to_str().filter(|p| crate::remote::is_remote(p)) {
             return Self::open_remote(path, url);
         }
-        let open_err = |source| ScanError::Open {
-            path: path.to_owned(),
-            source,
-        };
-        let file = File::open(path).map_err(open_err)?;
-        let mut head = [0u8; 4];
-        let n = std::os::unix::fs::FileExt::read_at(&file, &mut head, 0).map_err(open_err)?;
-        if is_scap(&head[..n]) {
+        let (file, scap) = open_local(path)?;
+        if scap {
             return Self::import(path, file);
         }
         Self::over(path, Source::File(file))
@@ -220,15 +227,9 @@ impl Input {
         if path.to_str().is_some_and(crate::remote::is_remote) {
             return Self::open(path);
         }
-        let open_err = |source| ScanError::Open {
-            path: path.to_owned(),
-            source,
-        };
-        let file = File::open(path).map_err(open_err)?;
-        let mut head = [0u8; 4];
-        let n = std::os::unix::fs::FileExt::read_at(&file, &mut head, 0).map_err(open_err)?;
-        if !is_scap(&head[..n]) {
-            return Self::open(path);
+        let (file, scap) = open_local(path)?;
+        if !scap {
+            return Self::over(path, Source::File(file));
         }
         let stream = ChunkStream::start(file, in_memory_options(), wanted).map_err(|source| {
             ScanError::Scap {

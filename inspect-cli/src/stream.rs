@@ -582,19 +582,13 @@ fn around(words: &[String], filter: Option<&str>, out: &mut impl Write) -> anyho
     })
 }
 
-/// Runs `write`, removing `path` if it fails: a half-written output is
-/// worse than none.
 /// `convert IN.scap OUT.syscap`: the whole `.scap` file into a compressed,
 /// indexed syscap capture.
 fn import_scap(input: &Path, output: &Path, stdout: &mut impl Write) -> anyhow::Result<()> {
     use capture_format::file::WriterOptions;
     use capture_format::scap::Importer;
-    let file =
-        std::fs::File::open(input).with_context(|| format!("cannot open {}", input.display()))?;
-    let mut head = [0u8; 4];
-    let n = std::os::unix::fs::FileExt::read_at(&file, &mut head, 0)
-        .with_context(|| format!("cannot read {}", input.display()))?;
-    if !scan::is_scap(&head[..n]) {
+    let (file, scap) = scan::open_local(input)?;
+    if !scap {
         anyhow::bail!(
             "{}: not a .scap file (converting to .syscap reads sysdig/Falco captures)",
             input.display()
@@ -632,6 +626,8 @@ fn import_scap(input: &Path, output: &Path, stdout: &mut impl Write) -> anyhow::
     Ok(())
 }
 
+/// Runs `write`, removing `path` if it fails: a half-written output is
+/// worse than none.
 fn removing_on_error<T>(
     path: &Path,
     write: impl FnOnce() -> anyhow::Result<T>,
