@@ -949,18 +949,12 @@ impl<'c> Event<'c> {
     }
 
     /// An owned copy, as the producer wrote it.
+    #[expect(
+        clippy::redundant_closure_for_method_calls,
+        reason = "the method path is bound to one record lifetime; with_record lends any"
+    )]
     pub fn to_owned_record(&self) -> OwnedRecord {
-        OwnedRecord {
-            ty: self.ty(),
-            flags: self.flags(),
-            ts: self.ts(),
-            latency: self.latency(),
-            cpu: self.cpu(),
-            tid: self.tid(),
-            pid: self.pid(),
-            ret: self.ret(),
-            args: self.args().map(|a| a.to_owned_arg()).collect(),
-        }
+        self.with_record(|r| r.to_owned_record())
     }
 }
 
