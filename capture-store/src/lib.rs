@@ -656,17 +656,14 @@ async fn put_whole(
             what: format!("cannot read {}", path.display()),
             source: std::io::Error::other(e),
         })?;
-    let mut req = client
+    let (sse, kms_key) = sse_headers(encryption);
+    let put = client
         .put_object()
         .bucket(bucket)
         .key(key)
         .body(body)
-        .checksum_algorithm(ChecksumAlgorithm::Crc32);
-    for (k, v) in metadata {
-        req = req.metadata(k, v);
-    }
-    let (sse, kms_key) = sse_headers(encryption);
-    let put = req
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .set_metadata(Some(metadata.iter().cloned().collect()))
         .set_server_side_encryption(sse)
         .set_ssekms_key_id(kms_key)
         .send()
@@ -689,16 +686,13 @@ async fn put_parts(
     metadata: &[(String, String)],
     encryption: Option<&Encryption>,
 ) -> Result<(), StoreError> {
-    let mut create = client
+    let (sse, kms_key) = sse_headers(encryption);
+    let upload = client
         .create_multipart_upload()
         .bucket(bucket)
         .key(key)
-        .checksum_algorithm(ChecksumAlgorithm::Crc32);
-    for (k, v) in metadata {
-        create = create.metadata(k, v);
-    }
-    let (sse, kms_key) = sse_headers(encryption);
-    let upload = create
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .set_metadata(Some(metadata.iter().cloned().collect()))
         .set_server_side_encryption(sse)
         .set_ssekms_key_id(kms_key)
         .send()
