@@ -14,7 +14,7 @@
 
 use std::collections::VecDeque;
 use std::io::BufWriter;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -129,14 +129,10 @@ impl Feed {
     }
 }
 
-/// What a capture says when it ends.
+/// What a capture says when it has ended, stored or not: its slot under
+/// the concurrency limit is free.
 #[derive(Debug)]
-pub struct SessionDone {
-    /// The rule.
-    pub rule: String,
-    /// The published capture, when it could be written.
-    pub path: Option<PathBuf>,
-}
+pub struct SessionDone;
 
 /// The places a capture reports to.
 #[derive(Debug, Clone)]
@@ -183,21 +179,16 @@ pub fn spawn(
     let spawned = std::thread::Builder::new()
         .name(format!("capture-{}", spec.rule))
         .spawn(move || {
-            let rule = spec.rule.clone();
-            let path = match run(&spec, &snapshot, input, &read, &spool, &metrics) {
-                Ok(path) => {
-                    metrics::inc(&metrics.captures_finished);
-                    Some(path)
-                }
+            match run(&spec, &snapshot, input, &read, &spool, &metrics) {
+                Ok(()) => metrics::inc(&metrics.captures_finished),
                 Err(e) => {
                     metrics::inc(&metrics.captures_failed);
-                    tracing_line(&format!("capture of rule {rule} failed: {e}"));
-                    None
+                    tracing_line(&format!("capture of rule {} failed: {e}", spec.rule));
                 }
-            };
+            }
             spool.enforce_bound(&metrics);
             wake_uploader.notify_one();
-            let _ = done.send(SessionDone { rule, path });
+            let _ = done.send(SessionDone);
         });
     if let Err(e) = spawned {
         tracing_line(&format!(
@@ -205,7 +196,7 @@ pub fn spawn(
         ));
         metrics::inc(&metrics_if_unspawned.captures_failed);
         // Its slot is free again.
-        let _ = done_if_unspawned.send(SessionDone { rule, path: None });
+        let _ = done_if_unspawned.send(SessionDone);
     }
     feed
 }
@@ -234,7 +225,7 @@ fn run(
     read: &AtomicU64,
     spool: &Spool,
     metrics: &Metrics,
-) -> Result<PathBuf, String> {
+) -> Result<(), String> {
     let (path, file) = spool
         .create_partial(&file_name(spec))
         .map_err(|e| format!("cannot create its spool file: {e}"))?;
@@ -347,7 +338,7 @@ fn finish(
     result: Result<(), String>,
     spool: &Spool,
     metrics: &Metrics,
-) -> Result<PathBuf, String> {
+) -> Result<(), String> {
     let failed = |what: &str, e: &dyn std::error::Error| {
         format!("{what} {}: {}", path.display(), error_chain(e))
     };
@@ -371,12 +362,10 @@ fn finish(
     }
     // A finished file is a valid capture even when the capture failed
     // half-way: stored with what it has.
-    let published = spool
+    spool
         .publish(path)
         .map_err(|e| failed("cannot move into the spool", &e))?;
-    result
-        .map(|()| published)
-        .map_err(|e| format!("{e}; what was written before is stored"))
+    result.map_err(|e| format!("{e}; what was written before is stored"))
 }
 
 /// The record that marks the moment the rule fired.
