@@ -17,7 +17,7 @@ pub const SECRET: &str = "syscap-secret";
 /// The bucket every server starts with.
 pub const BUCKET: &str = "caps";
 
-/// The server binary's name, next to the test executables' directory.
+/// The server binary's name.
 const BINARY: &str = "syscap-s3-test-server";
 
 /// A running server; dropping it kills it.
@@ -38,7 +38,7 @@ impl S3TestServer {
     /// Starts a server on `port` (0: any free one); returns once it listens.
     pub fn start_on(root: &Path, port: u16) -> io::Result<Self> {
         std::fs::create_dir_all(root.join(BUCKET))?;
-        let mut child = Command::new(binary()?)
+        let mut child = Command::new(workspace_binary(BINARY, "s3-test-server")?)
             .arg(root)
             .arg(port.to_string())
             .stdout(Stdio::piped())
@@ -134,20 +134,21 @@ impl Drop for S3TestServer {
     }
 }
 
-/// The server binary in the target directory the running test executable
-/// lives in (`target/debug/deps/test-…` → `target/debug/`), built with
-/// cargo when missing (a `cargo test -p` of one crate does not build it).
-fn binary() -> io::Result<PathBuf> {
+/// Workspace binary `name` (of `package`) in the target directory the
+/// running test executable lives in (`target/debug/deps/test-…` →
+/// `target/debug/`), built with cargo when missing (a `cargo test -p` of
+/// one crate does not build the other crates' binaries).
+pub fn workspace_binary(name: &str, package: &str) -> io::Result<PathBuf> {
     let exe = std::env::current_exe()?;
     let dir = exe
         .parent()
         .and_then(Path::parent)
         .ok_or_else(|| io::Error::other(format!("{}: no target directory", exe.display())))?;
-    let path = dir.join(BINARY);
+    let path = dir.join(name);
     if !path.exists() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "-q", "-p", "s3-test-server", "--bin", BINARY])
+            .args(["build", "-q", "-p", package, "--bin", name])
             .status()?;
         if !status.success() || !path.exists() {
             return Err(io::Error::other(format!(

@@ -8,29 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use s3_test_server::{KEY, S3TestServer as S3, SECRET};
+use s3_test_server::{KEY, S3TestServer as S3, SECRET, workspace_binary};
 
 use crate::support::{Tmpfs, scratch};
-
-/// A workspace binary next to this test's `syscap-agent` (built by
-/// `cargo test --workspace`; built here when missing).
-fn sibling(name: &str, package: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_BIN_EXE_syscap-agent"))
-        .parent()
-        .unwrap()
-        .to_owned();
-    let path = dir.join(name);
-    if !path.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-q", "-p", package, "--bin", name])
-            .status()
-            .unwrap();
-        assert!(status.success(), "cannot build {name}");
-    }
-    assert!(path.exists(), "{} missing", path.display());
-    path
-}
 
 /// A running agent and what it says.
 struct Agent {
@@ -185,7 +165,7 @@ impl Drop for Agent {
 
 /// The real inspector with the test server's settings.
 fn syscap(s3: &S3, args: &[&str]) -> String {
-    let bin = sibling("syscap", "inspect-cli");
+    let bin = workspace_binary("syscap", "inspect-cli").unwrap();
     let out = Command::new(bin)
         .args(args)
         .env("AWS_ACCESS_KEY_ID", KEY)
