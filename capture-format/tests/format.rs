@@ -190,6 +190,71 @@ fn header_trigger_and_event_kinds_round_trip() {
     assert_eq!(chunk.event(0).unwrap().arg(0), Arg::Int(42));
 }
 
+/// A capture that keeps less data than was recorded cuts every I/O data
+/// snapshot, and nothing else (paths stay whole).
+#[test]
+fn records_are_lent_with_data_cut_to_a_snaplen() {
+    let mut out = Vec::new();
+    let mut w = Writer::new(
+        &mut out,
+        &CaptureHeader::default(),
+        WriterOptions::default(),
+    )
+    .unwrap();
+    let mut tracker = Tracker::new();
+    let write = OwnedRecord {
+        ty: EventType::from_name("write").unwrap(),
+        ts: 1,
+        tid: 7,
+        pid: 7,
+        ret: 11,
+        args: vec![
+            OwnedArg::Int(1),
+            OwnedArg::Bytes(b"hello world".to_vec()),
+            OwnedArg::Int(11),
+        ],
+        ..OwnedRecord::default()
+    };
+    let open = OwnedRecord {
+        ty: EventType::from_name("openat").unwrap(),
+        ts: 2,
+        tid: 7,
+        pid: 7,
+        ret: 3,
+        args: vec![
+            OwnedArg::Int(-100),
+            OwnedArg::Str(b"/etc/hostname".to_vec()),
+            OwnedArg::Int(0),
+            OwnedArg::Int(0),
+        ],
+        ..OwnedRecord::default()
+    };
+    for r in [&write, &open] {
+        r.with_record(|rec| w.write(rec, &tracker.apply(rec)).unwrap());
+    }
+    w.finish().unwrap();
+    let reader = CaptureReader::open(out.as_slice()).unwrap();
+    let chunk = reader.read_chunk(0, Projection::ALL).unwrap();
+    #[expect(
+        clippy::redundant_closure_for_method_calls,
+        reason = "the method path is bound to one record lifetime; with_record_cut lends any"
+    )]
+    let cut = |i: usize, snaplen: usize| {
+        chunk
+            .event(i)
+            .unwrap()
+            .with_record_cut(snaplen, |r| r.to_owned_record())
+    };
+    let mut short = write.clone();
+    short.args[1] = OwnedArg::Bytes(b"hello".to_vec());
+    assert_eq!(cut(0, 5), short);
+    assert_eq!(cut(0, 11), write);
+    assert_eq!(cut(0, usize::MAX), write);
+    assert_eq!(cut(1, 5), open, "paths are not data");
+    short.args[1] = OwnedArg::Bytes(Vec::new());
+    assert_eq!(cut(0, 0), short);
+}
+
 /// A file small enough to cut at every byte, big enough for three chunks
 /// and a snapshot.
 fn small_file() -> (Vec<u8>, Vec<String>) {

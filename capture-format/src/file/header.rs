@@ -42,6 +42,11 @@ pub struct CaptureHeader {
     pub end_ts: u64,
     /// Labels of the host (cluster, node, ...).
     pub labels: Vec<(String, String)>,
+    /// Tags of the capture, from the rule that started it.
+    pub tags: Vec<(String, String)>,
+    /// Where the capture goes under the storage's own prefix (from the
+    /// rule); empty for the storage's prefix itself.
+    pub storage_prefix: String,
     /// Online CPUs.
     pub num_cpus: u32,
     /// Physical memory in bytes.
@@ -64,6 +69,8 @@ mod tag {
     pub const LABEL: u64 = 13;
     pub const NUM_CPUS: u64 = 14;
     pub const MEMORY_BYTES: u64 = 15;
+    pub const TAG: u64 = 16;
+    pub const STORAGE_PREFIX: u64 = 17;
 }
 
 impl CaptureHeader {
@@ -83,11 +90,18 @@ impl CaptureHeader {
             text(tag::TRIGGER_RULE, &t.rule);
             text(tag::TRIGGER_REASON, &t.reason);
         }
-        for (k, v) in &self.labels {
+        if !self.storage_prefix.is_empty() {
+            text(tag::STORAGE_PREFIX, &self.storage_prefix);
+        }
+        let pairs = [(tag::LABEL, &self.labels), (tag::TAG, &self.tags)];
+        for (tag, (k, v)) in pairs
+            .into_iter()
+            .flat_map(|(tag, pairs)| pairs.iter().map(move |kv| (tag, kv)))
+        {
             let mut kv = Vec::with_capacity(k.len() + v.len() + 2);
             put_bytes(&mut kv, k.as_bytes());
             put_bytes(&mut kv, v.as_bytes());
-            put_u64(&mut out, tag::LABEL);
+            put_u64(&mut out, tag);
             put_bytes(&mut out, &kv);
         }
         let mut number = |tag: u64, value: u64| {
@@ -133,12 +147,18 @@ impl CaptureHeader {
                 tag::TRIGGER_REASON => trigger.reason = text(),
                 tag::START_TS => h.start_ts = number()?,
                 tag::END_TS => h.end_ts = number()?,
-                tag::LABEL => {
+                tag::LABEL | tag::TAG => {
                     let mut kv = Cursor::new(value);
                     let k = String::from_utf8_lossy(kv.bytes()?).into_owned();
                     let v = String::from_utf8_lossy(kv.bytes()?).into_owned();
-                    h.labels.push((k, v));
+                    let pairs = if tag == tag::LABEL {
+                        &mut h.labels
+                    } else {
+                        &mut h.tags
+                    };
+                    pairs.push((k, v));
                 }
+                tag::STORAGE_PREFIX => h.storage_prefix = text(),
                 tag::NUM_CPUS => h.num_cpus = u32::try_from(number()?).unwrap_or(u32::MAX),
                 tag::MEMORY_BYTES => h.memory_bytes = number()?,
                 _ => {} // a field from a newer writer
@@ -171,6 +191,11 @@ mod tests {
             start_ts: 1,
             end_ts: 2,
             labels: vec![("cluster".into(), "prod".into())],
+            tags: vec![
+                ("team".into(), "db".into()),
+                ("ticket".into(), "INC-7".into()),
+            ],
+            storage_prefix: "incidents/db".into(),
             num_cpus: 2,
             memory_bytes: 1 << 34,
         };

@@ -919,11 +919,22 @@ impl<'c> Event<'c> {
     /// what a writer re-encodes, without allocating for up to eight
     /// arguments.
     pub fn with_record<T>(&self, f: impl FnOnce(&Record<'_>) -> T) -> T {
+        self.with_record_cut(usize::MAX, f)
+    }
+
+    /// As [`Event::with_record`], with every I/O data snapshot
+    /// ([`Arg::Bytes`]) cut to at most `snaplen` bytes: a capture that keeps
+    /// less than was recorded.
+    pub fn with_record_cut<T>(&self, snaplen: usize, f: impl FnOnce(&Record<'_>) -> T) -> T {
         const INLINE: usize = 8;
         let mut inline = [Arg::Absent; INLINE];
         let mut n = 0;
         let mut heap: Vec<Arg<'c>> = Vec::new();
         for a in self.args() {
+            let a = match a {
+                Arg::Bytes(data) if data.len() > snaplen => Arg::Bytes(&data[..snaplen]),
+                a => a,
+            };
             if n < INLINE {
                 inline[n] = a;
             } else {
