@@ -99,9 +99,9 @@ const volatile __u32 self_tgid = 0;
 const volatile __u8 filter_pids = 0;
 const volatile __u8 filter_comm_on = 0;
 const volatile __u64 filter_comm[2] = {0, 0};
-const volatile __u32 snaplen = 80;
-/* Data bytes a fast-path record reserves room for: snaplen when it is
- * small (see emit_io), else 0 to disable the fast path. */
+/* Data bytes a fast-path record reserves room for: the snaplen the programs
+ * were loaded with when it is small (see emit_io), else 0 to disable the
+ * fast path. While a larger snaplen is set, I/O takes the general path. */
 const volatile __u32 fast_data_max = 80;
 const volatile __u64 wakeup_bytes = 256 * 1024;
 
@@ -153,6 +153,25 @@ struct {
 	__type(key, __u32);
 	__type(value, struct syscap_recipe);
 } RECIPES SEC(".maps");
+
+/* Settings user space changes while the programs run (the snaplen, raised
+ * while a capture that asks for more runs). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct syscap_settings);
+} SETTINGS SEC(".maps");
+
+/* Bytes of each I/O buffer to keep now. An array lookup: inlined by the
+ * verifier, no helper call. */
+static __always_inline __u32 live_snaplen(void)
+{
+	__u32 zero = 0;
+	struct syscap_settings *s = bpf_map_lookup_elem(&SETTINGS, &zero);
+	__u32 n = s ? s->snaplen : 0;
+	return n > SYSCAP_MAX_SNAPLEN ? SYSCAP_MAX_SNAPLEN : n;
+}
 
 /* Failed ring reservations, per CPU. */
 struct {
@@ -361,7 +380,7 @@ __noinline int append_blob(__u32 off, __u32 slot_kind, __u64 reg, __u64 aux, __s
 	off &= REC_MAX - 1;
 	__u32 max = SYSCAP_MAX_STR;
 	if (kind == SYSCAP_BLOB_DATA || kind == SYSCAP_BLOB_IOVEC || kind == SYSCAP_BLOB_MSGHDR)
-		max = snaplen > SYSCAP_MAX_SNAPLEN ? SYSCAP_MAX_SNAPLEN : snaplen;
+		max = live_snaplen();
 	if (off + SYSCAP_BLOB_HEADER_SIZE + max >= REC_MAX)
 		return off | TRUNCATED_BIT;
 	__u64 doff = OFF(off + SYSCAP_BLOB_HEADER_SIZE);
@@ -551,7 +570,7 @@ static __always_inline void emit_plain(struct pt_regs *regs, __u32 nr, __u64 ts,
  * shorter leave a little unused room; user space reads the real size.
  */
 static __always_inline void emit_io(struct pt_regs *regs, __u32 nr, __u64 ts, __u64 now,
-				    __s64 ret, struct syscap_recipe *r)
+				    __s64 ret, struct syscap_recipe *r, __u32 snaplen)
 {
 	__u8 *buf = scratch();
 	if (!buf)
@@ -564,6 +583,8 @@ static __always_inline void emit_io(struct pt_regs *regs, __u32 nr, __u64 ts, __
 	struct syscap_event *e = (void *)rec;
 	fill_head(e, regs, nr, ts, now, ret, 0);
 	__u64 len = ret > 0 ? (__u64)ret : 0;
+	if (len > snaplen)
+		len = snaplen;
 	if (len > fast_data_max)
 		len = fast_data_max;
 	if (len && bpf_probe_read_user(rec + SYSCAP_EVENT_SIZE + SYSCAP_BLOB_HEADER_SIZE, len,
@@ -662,10 +683,14 @@ int BPF_PROG(syscap_sys_exit, struct pt_regs *regs, long ret)
 	struct syscap_recipe *r = bpf_map_lookup_elem(&RECIPES, &nr);
 	if (!r)
 		return 0;
-	if (!r->blob[0].kind)
+	if (!r->blob[0].kind) {
 		emit_plain(regs, nr, ts, bpf_ktime_get_boot_ns(), ret, 0);
-	else if (fast_data_max && r->blob[0].kind == SYSCAP_BLOB_DATA && !r->blob[1].kind)
-		emit_io(regs, nr, ts, bpf_ktime_get_boot_ns(), ret, r);
+		return 0;
+	}
+	__u32 snaplen = live_snaplen();
+	if (fast_data_max && snaplen <= fast_data_max && r->blob[0].kind == SYSCAP_BLOB_DATA &&
+	    !r->blob[1].kind)
+		emit_io(regs, nr, ts, bpf_ktime_get_boot_ns(), ret, r, snaplen);
 	else
 		emit_syscall(regs, nr, ts, bpf_ktime_get_boot_ns(), ret, 0, r);
 	return 0;

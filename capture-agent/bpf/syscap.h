@@ -78,6 +78,13 @@ struct syscap_recipe {
 	struct syscap_recipe_blob blob[SYSCAP_RECIPE_BLOBS];
 };
 
+/* What user space may change while the programs run: the one entry of the
+ * SETTINGS array map. */
+struct syscap_settings {
+	__u32 snaplen; /* bytes of each I/O buffer to keep (<= SYSCAP_MAX_SNAPLEN) */
+	__u32 pad;
+};
+
 struct syscap_event {
 	__u64 ts;      /* CLOCK_BOOTTIME ns at entry, or event time */
 	__u64 latency; /* ns from entry to exit */
@@ -100,6 +107,7 @@ struct syscap_blob {
 
 #define SYSCAP_EVENT_SIZE 88
 #define SYSCAP_BLOB_HEADER_SIZE 4
+#define SYSCAP_SETTINGS_SIZE 8
 
 _Static_assert(sizeof(struct syscap_event) == SYSCAP_EVENT_SIZE, "event size");
 _Static_assert(__builtin_offsetof(struct syscap_event, args) == 24, "args");
@@ -110,5 +118,6 @@ _Static_assert(__builtin_offsetof(struct syscap_event, nblobs) == 87, "nblobs");
 _Static_assert(sizeof(struct syscap_blob) == SYSCAP_BLOB_HEADER_SIZE, "blob");
 _Static_assert(sizeof(struct syscap_tuple) == SYSCAP_TUPLE_SIZE, "tuple");
 _Static_assert(sizeof(struct syscap_recipe) == 16, "recipe");
+_Static_assert(sizeof(struct syscap_settings) == SYSCAP_SETTINGS_SIZE, "settings");
 
 #endif

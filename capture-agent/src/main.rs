@@ -166,11 +166,35 @@ fn parse_size(text: &str) -> Result<u64, String> {
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => code,
+        // Output piped into `head`: done, not failed.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             say!("syscap-agent: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// The running agent logs through `tracing` to stderr, one line per event
+/// with its time and level, at the level `SYSCAP_LOG` names (`error`,
+/// `warn`, `info` (the default), `debug`; or a full `tracing` filter).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SYSCAP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .init();
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -183,6 +207,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => synth(&output, events, seed).map(|()| ExitCode::SUCCESS),
         Command::CheckRules { file } => check_rules(&file).map(|()| ExitCode::SUCCESS),
         Command::Run { config } => {
+            init_logging();
             let config = capture_agent::config::AgentConfig::load(config.as_deref(), &|name| {
                 std::env::var(name).ok()
             })?;
@@ -230,18 +255,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     })
                     .unwrap_or_default()
             };
-            match writeln!(out, "{text}") {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                other => other?,
-            }
+            writeln!(out, "{text}")?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Fields => {
-            let mut out = std::io::stdout().lock();
-            match triggers::filter::write_field_list(&mut out) {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
-                other => other.map(|()| ExitCode::SUCCESS).map_err(Into::into),
-            }
+            triggers::filter::write_field_list(&mut std::io::stdout().lock())?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
@@ -424,14 +443,16 @@ fn check_rules(file: &std::path::Path) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let set = triggers::rules::load(&file.display().to_string(), &text)?;
+    let mut out = std::io::stdout().lock();
     for rule in &set.rules {
-        println!("{rule}");
+        writeln!(out, "{rule}")?;
     }
-    println!(
+    writeln!(
+        out,
         "{} rules, at most {} captures at once",
         set.rules.len(),
         set.max_concurrent_captures
-    );
+    )?;
     Ok(())
 }
 

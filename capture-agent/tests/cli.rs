@@ -70,3 +70,25 @@ fn synth_writes_a_capture_that_reads_back() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Output piped into a reader that stops early (`| head -1`) is not an
+/// error: exit 0, no panic.
+#[test]
+fn a_closed_pipe_ends_listings_quietly() {
+    use std::process::Stdio;
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/rules.yaml");
+    for args in [&["check-rules", example][..], &["fields"][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_syscap-agent"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the reading end at once: every write fails with EPIPE.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: {err}");
+    }
+}

@@ -31,6 +31,9 @@ pub use remote::RemoteSource;
 pub const MULTIPART_THRESHOLD: u64 = 16 << 20;
 /// Size of one part (S3's minimum is 5 MiB).
 const PART_SIZE: usize = 8 << 20;
+/// Object metadata names of a capture's tags start with this (`tag-team`).
+pub const TAG_METADATA_PREFIX: &str = "tag-";
+
 /// The metadata key of a stored capture's whole-file CRC32 (8 hex digits).
 pub const CRC_METADATA: &str = "crc32";
 

@@ -21,6 +21,7 @@ struct Info {
     trigger: Option<Trigger>,
     filter: String,
     snaplen: u32,
+    tags: std::collections::BTreeMap<String, String>,
     start: String,
     end: String,
     duration_s: f64,
@@ -79,6 +80,7 @@ pub fn run(path: &Path, json: bool, out: &mut impl Write) -> anyhow::Result<()> 
         }),
         filter: h.filter.clone(),
         snaplen: h.snaplen,
+        tags: h.tags.iter().cloned().collect(),
         start: format_ts(index.ts_min),
         end: format_ts(index.ts_max),
         duration_s: index.ts_max.saturating_sub(index.ts_min) as f64 / 1e9,
@@ -135,6 +137,10 @@ fn write_table(i: &Info, out: &mut impl Write) -> anyhow::Result<()> {
         row(out, "filter", &i.filter)?;
     }
     row(out, "snaplen", &i.snaplen)?;
+    if !i.tags.is_empty() {
+        let tags: Vec<String> = i.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        row(out, "tags", &tags.join(", "))?;
+    }
     row(out, "start", &i.start)?;
     row(out, "end", &i.end)?;
     row(out, "duration", &format_args!("{:.3} s", i.duration_s))?;

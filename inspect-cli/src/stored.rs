@@ -19,6 +19,8 @@ struct Row {
     duration_s: f64,
     events: u64,
     bytes: u64,
+    /// The rule's tags, from `tag-NAME` metadata (names in lower case).
+    tags: std::collections::BTreeMap<String, String>,
 }
 
 fn meta<'a>(o: &'a StoredObject, name: &str) -> Option<&'a str> {
@@ -51,6 +53,14 @@ fn row(o: &StoredObject) -> Row {
         duration_s: end.saturating_sub(start) as f64 / 1e9,
         events: num("events"),
         bytes: o.size,
+        tags: o
+            .metadata
+            .iter()
+            .filter_map(|(k, v)| {
+                let name = k.strip_prefix(capture_store::TAG_METADATA_PREFIX)?;
+                Some((name.to_owned(), capture_store::metadata_text(v)))
+            })
+            .collect(),
     }
 }
 

@@ -27,7 +27,7 @@ use crate::kernel::ProbeError;
 use control::{Answer, Request};
 use metrics::Metrics;
 use recorder::Command;
-use spool::{Spool, tracing_line};
+use spool::Spool;
 
 /// Why the agent could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -101,9 +101,9 @@ pub fn run(config: AgentConfig) -> Result<(), DaemonError> {
     };
     let spool = Spool::open(&config.spool, config.spool_bytes).map_err(spool_err)?;
     for name in spool.recover() {
-        tracing_line(&format!(
+        tracing::warn!(
             "recovered capture {name}, cut short by a crash: finished as a truncated capture, to be stored"
-        ));
+        );
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -148,7 +148,7 @@ async fn serve(config: AgentConfig, rules: RuleSet, spool: Spool) -> Result<(), 
     )?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let signals = Signals::install()?;
-    tracing_line(&format!(
+    tracing::info!(
         "running: host {}, {rule_count} rules, pre-trigger ring {} MiB / {} s, storage {}, spool {}, control socket {}, metrics {}",
         config.host,
         config.ring_bytes >> 20,
@@ -157,7 +157,7 @@ async fn serve(config: AgentConfig, rules: RuleSet, spool: Spool) -> Result<(), 
         config.spool.display(),
         config.control_socket.display(),
         metrics_addr,
-    ));
+    );
     let uploader = tokio::spawn(spool::upload_loop(
         spool.clone(),
         store.clone(),
@@ -186,12 +186,12 @@ async fn serve(config: AgentConfig, rules: RuleSet, spool: Spool) -> Result<(), 
                 .unwrap_or_else(|| "it panicked".to_owned()),
             _ => "it returned".to_owned(),
         };
-        tracing_line(&format!(
+        tracing::error!(
             "the recorder stopped unexpectedly ({why}): storing what is spooled, then exiting"
-        ));
+        );
         Some(why)
     } else {
-        tracing_line("stopping: finishing the running captures");
+        tracing::info!("stopping: finishing the running captures");
         let _ = commands.send(Command::Stop);
         let _ = recorder.await;
         None
@@ -210,11 +210,11 @@ async fn serve(config: AgentConfig, rules: RuleSet, spool: Spool) -> Result<(), 
     let _ = uploader.await;
     let _ = std::fs::remove_file(&config.control_socket);
     let left = spool.ready().len();
-    tracing_line(&if left == 0 {
-        "stopped".to_owned()
+    if left == 0 {
+        tracing::info!("stopped");
     } else {
-        format!("stopped; {left} captures wait in the spool for the storage")
-    });
+        tracing::warn!("stopped; {left} captures wait in the spool for the storage");
+    }
     died.map_or(Ok(()), |why| Err(DaemonError::RecorderDied(why)))
 }
 
@@ -269,7 +269,7 @@ async fn wait_for_stop(
                 }
                 Err(e) => {
                     metrics::inc(&metrics.reload_failures);
-                    tracing_line(&format!("{e}; the rules in use stay active"));
+                    tracing::error!("{e}; the rules in use stay active");
                 }
             },
         }

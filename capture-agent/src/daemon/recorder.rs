@@ -19,7 +19,7 @@ use super::metrics::{self, Metrics};
 use super::ring::{PreTriggerRing, RingChunk};
 use super::sampler::{HostSampler, ProcessSampler};
 use super::session::{self, Feed, Offered, Outlets, SessionDone, SessionSpec};
-use super::spool::{Spool, tracing_line};
+use super::spool::Spool;
 use crate::config::AgentConfig;
 use crate::host;
 use crate::kernel::abi::RawEvent;
@@ -83,6 +83,10 @@ struct Recorder {
     drops_seen: u64,
     host_sample: HostSampler,
     process_sample: ProcessSampler,
+    /// Bytes of each buffer the ring keeps when no capture asks for more.
+    base_snaplen: u32,
+    /// Bytes of each buffer the kernel records now.
+    snaplen: u32,
 }
 
 /// Starts recording: loads the kernel side, snapshots `/proc`. Errors here
@@ -141,6 +145,8 @@ pub fn start(
         drops_seen: 0,
         host_sample: HostSampler::default(),
         process_sample: ProcessSampler::default(),
+        base_snaplen: probe_config.snaplen,
+        snaplen: probe_config.snaplen,
     };
     let handle = std::thread::Builder::new()
         .name("recorder".into())
@@ -160,7 +166,7 @@ impl Recorder {
             if drained < BUSY_DRAIN
                 && let Err(e) = self.probe.wait(POLL)
             {
-                tracing_line(&format!("reading the kernel ring failed: {e}"));
+                tracing::error!("reading the kernel ring failed: {e}");
             }
             drained = self.drain();
             if self.chunk_started.elapsed() >= Duration::from_secs(1) {
@@ -210,7 +216,7 @@ impl Recorder {
                 let ctx = tracker.apply(rec);
                 match encoder.push(rec, &ctx) {
                     Ok(f) => full |= f,
-                    Err(e) => tracing_line(&format!("a record was refused: {e}")),
+                    Err(e) => tracing::warn!("a record was refused: {e}"),
                 }
             });
         });
@@ -234,7 +240,7 @@ impl Recorder {
                 return;
             }
             Err(e) => {
-                tracing_line(&format!("sealing a chunk failed: {e}"));
+                tracing::error!("sealing a chunk failed: {e}");
                 self.start_firings();
                 return;
             }
@@ -271,6 +277,7 @@ impl Recorder {
                 // when it has finished with what it was sent).
                 Offered::Ended | Offered::FellBehind => false,
             });
+        self.update_snaplen();
         self.start_firings();
     }
 
@@ -442,7 +449,7 @@ impl Recorder {
                 };
                 let old = std::mem::replace(&mut self.engine, Engine::new(empty));
                 self.engine = old.reload(rules);
-                tracing_line("rules reloaded");
+                tracing::info!("rules reloaded");
             }
             Command::Stop => {}
         }
@@ -460,19 +467,27 @@ impl Recorder {
         let mut header = host::header(since);
         header.hostname.clone_from(&self.config.host);
         header.labels.clone_from(&self.config.labels);
-        header.filter = firing.capture.filter.clone().unwrap_or_default();
-        header.snaplen = ProbeConfig::default().snaplen;
+        header.filter = firing
+            .filter
+            .as_ref()
+            .map(|f| f.text().to_owned())
+            .unwrap_or_default();
+        header.snaplen = firing.capture.snaplen;
+        header.tags.clone_from(&firing.capture.tags);
+        header
+            .storage_prefix
+            .clone_from(&firing.capture.storage_prefix);
         let max_bytes = match firing.capture.max_size {
             0 => self.config.capture_bytes,
             n => n.min(self.config.capture_bytes),
         };
-        tracing_line(&format!(
+        tracing::info!(
             "rule {} fired ({}): capturing from {:.1} s before to {:.1} s after",
             firing.rule,
             firing.reason,
             firing.capture.before as f64 / 1e9,
             firing.capture.after as f64 / 1e9
-        ));
+        );
         let spec = SessionSpec {
             rule: firing.rule.clone(),
             reason: firing.reason,
@@ -480,6 +495,7 @@ impl Recorder {
             since,
             until,
             filter: firing.filter,
+            snaplen: firing.capture.snaplen,
             max_bytes,
             header,
         };
@@ -495,6 +511,24 @@ impl Recorder {
             },
         );
         self.running.push(feed);
+        self.update_snaplen();
+    }
+
+    /// The kernel records as many bytes of each buffer as the running
+    /// capture that wants most (and at least the ring's own snaplen); each
+    /// capture cuts its data to its own.
+    fn update_snaplen(&mut self) {
+        let wanted = self
+            .running
+            .iter()
+            .map(|feed| feed.snaplen)
+            .fold(self.base_snaplen, u32::max);
+        if wanted != self.snaplen {
+            match self.probe.set_snaplen(wanted) {
+                Ok(()) => self.snaplen = wanted,
+                Err(e) => tracing::error!("cannot set the kernel snaplen to {wanted}: {e}"),
+            }
+        }
     }
 
     /// Seals what is left, lets the captures finish with it, and waits for

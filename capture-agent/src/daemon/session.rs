@@ -28,7 +28,7 @@ use triggers::filter::{Env, Filter};
 
 use super::metrics::{self, Metrics};
 use super::ring::RingChunk;
-use super::spool::{Spool, error_chain, tracing_line};
+use super::spool::{Spool, error_chain};
 
 /// What a capture is asked to keep.
 #[derive(Debug)]
@@ -45,6 +45,8 @@ pub struct SessionSpec {
     pub until: u64,
     /// Only these events (with names resolved from every event).
     pub filter: Option<Filter>,
+    /// Bytes of each I/O buffer kept.
+    pub snaplen: u32,
     /// Stop at this many bytes.
     pub max_bytes: u64,
     /// Header facts: host, kernel, labels.
@@ -68,6 +70,8 @@ pub enum SessionInput {
 pub struct Feed {
     /// The capture's rule.
     pub rule: String,
+    /// Bytes of each I/O buffer it keeps.
+    pub snaplen: u32,
     input: Sender<SessionInput>,
     /// The last chunk the capture has read (its `seq`).
     read: Arc<AtomicU64>,
@@ -160,6 +164,7 @@ pub fn spawn(
     let (tx, input) = channel();
     let mut feed = Feed {
         rule: spec.rule.clone(),
+        snaplen: spec.snaplen,
         input: tx,
         read: read.clone(),
         unread: VecDeque::new(),
@@ -183,7 +188,7 @@ pub fn spawn(
                 Ok(()) => metrics::inc(&metrics.captures_finished),
                 Err(e) => {
                     metrics::inc(&metrics.captures_failed);
-                    tracing_line(&format!("capture of rule {} failed: {e}", spec.rule));
+                    tracing::error!("capture of rule {} failed: {e}", spec.rule);
                 }
             }
             spool.enforce_bound(&metrics);
@@ -191,9 +196,7 @@ pub fn spawn(
             let _ = done.send(SessionDone);
         });
     if let Err(e) = spawned {
-        tracing_line(&format!(
-            "cannot start the capture thread of rule {rule}: {e}"
-        ));
+        tracing::error!("cannot start the capture thread of rule {rule}: {e}");
         metrics::inc(&metrics_if_unspawned.captures_failed);
         // Its slot is free again.
         let _ = done_if_unspawned.send(SessionDone);
@@ -298,7 +301,7 @@ fn run(
                     .filter
                     .as_ref()
                     .is_none_or(|f| f.matches_with(&e, &env, &mut scratch));
-            let written = e.with_record(|rec| {
+            let written = e.with_record_cut(spec.snaplen as usize, |rec| {
                 let ctx = tracker.apply(rec);
                 if keep {
                     writer.write(rec, &ctx)
@@ -415,6 +418,7 @@ mod tests {
             let (input, rx) = channel();
             let mut feed = Feed {
                 rule: "r".into(),
+                snaplen: 80,
                 input,
                 read: Arc::new(AtomicU64::new(0)),
                 unread: VecDeque::new(),
@@ -452,6 +456,7 @@ mod tests {
             since: 0,
             until: 100 * SECOND,
             filter: None,
+            snaplen: 80,
             max_bytes: u64::MAX,
             header: CaptureHeader::default(),
         };

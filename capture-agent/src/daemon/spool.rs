@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use capture_format::file::CaptureReader;
-use capture_store::{CaptureFacts, Store, capture_key};
+use capture_store::{CaptureFacts, Store, TAG_METADATA_PREFIX, capture_key};
 
 use super::metrics::{self, Metrics};
 
@@ -91,10 +91,10 @@ impl Spool {
             match self.recover_file(&path) {
                 Ok(_) => recovered.push(display_name(&path)),
                 Err(e) => {
-                    tracing_line(&format!(
+                    tracing::error!(
                         "cannot recover {} ({e}); it stays in the spool",
                         path.display()
-                    ));
+                    );
                 }
             }
         }
@@ -175,13 +175,13 @@ impl Spool {
                 total = total.saturating_sub(size);
                 free = free.saturating_add(size);
                 metrics::inc(&metrics.spool_dropped);
-                tracing_line(&format!(
+                tracing::warn!(
                     "spool full ({} bytes, limit {}; {} bytes free on its file system): dropped capture {} ({size} bytes) before it was stored",
                     total + size,
                     self.max_bytes,
                     free - size,
                     display_name(&path)
-                ));
+                );
             }
         }
         let _ = sync_dir(&self.root.join("ready"));
@@ -211,13 +211,9 @@ fn list(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// One line on stderr, prefixed like every agent message.
-pub fn tracing_line(message: &str) {
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stderr(), "syscap-agent: {message}");
-}
-
-/// The key and metadata of a finished capture, from its header and index.
+/// The key and metadata of a finished capture, from its header and index:
+/// under the storage's prefix and the rule's `storage_prefix`, with the
+/// rule's tags as `tag-NAME` metadata.
 pub fn describe(path: &Path, prefix: &str) -> io::Result<(String, Vec<(String, String)>)> {
     let reader = CaptureReader::open(fs::File::open(path)?).map_err(io::Error::other)?;
     let h = reader.header();
@@ -233,7 +229,7 @@ pub fn describe(path: &Path, prefix: &str) -> io::Result<(String, Vec<(String, S
             index.ts_min
         },
     };
-    let metadata = vec![
+    let mut metadata = vec![
         (
             "rule".to_owned(),
             capture_store::metadata_value(&trigger.rule),
@@ -255,7 +251,20 @@ pub fn describe(path: &Path, prefix: &str) -> io::Result<(String, Vec<(String, S
             capture_store::metadata_value(&h.capture_id),
         ),
     ];
-    Ok((capture_key(prefix, &facts), metadata))
+    // S3 metadata names ignore case; the header keeps the tags as given.
+    metadata.extend(h.tags.iter().map(|(k, v)| {
+        (
+            format!("{TAG_METADATA_PREFIX}{}", k.to_ascii_lowercase()),
+            capture_store::metadata_value(v),
+        )
+    }));
+    let prefix = [prefix, h.storage_prefix.as_str()]
+        .iter()
+        .map(|p| p.trim_matches('/'))
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("/");
+    Ok((capture_key(&prefix, &facts), metadata))
 }
 
 /// Uploads finished captures until `stop` says so: each is deleted once the
@@ -299,10 +308,10 @@ pub async fn upload_loop(
                     let _ = fs::remove_file(&path);
                     let _ = sync_dir(path.parent().unwrap_or(Path::new("/")));
                     metrics::inc(&metrics.uploads_done);
-                    tracing_line(&format!(
+                    tracing::info!(
                         "stored {url} ({bytes} bytes in {secs:.2} s, {:.1} MB/s)",
                         bytes as f64 / secs.max(1e-6) / 1e6
-                    ));
+                    );
                     backoff = Duration::from_secs(1);
                     last_error.clear();
                 }
@@ -310,10 +319,10 @@ pub async fn upload_loop(
                     metrics::inc(&metrics.uploads_failed);
                     failed = true;
                     if cause != last_error {
-                        tracing_line(&format!(
+                        tracing::warn!(
                             "cannot store {}: {message}; it stays in the spool and is retried",
                             display_name(&path)
-                        ));
+                        );
                         last_error.clone_from(&cause);
                     }
                     if round_error.as_ref() == Some(&cause) {
@@ -372,4 +381,57 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         source = c.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use capture_format::file::{CaptureHeader, TriggerInfo, Writer, WriterOptions};
+
+    use super::*;
+
+    /// A capture goes under the storage's prefix and its rule's, and carries
+    /// its rule's tags as metadata.
+    #[test]
+    fn a_capture_is_described_by_its_header() {
+        let path =
+            std::env::temp_dir().join(format!("syscap-describe-{}.syscap", std::process::id()));
+        let header = CaptureHeader {
+            hostname: "web-1".into(),
+            capture_id: "c0ffee".into(),
+            trigger: Some(TriggerInfo {
+                rule: "db-slow".into(),
+                ts: 1_700_000_000_000_000_000,
+                reason: "by hand".into(),
+            }),
+            tags: vec![
+                ("Team".into(), "db".into()),
+                ("ticket".into(), "INC 7".into()),
+            ],
+            storage_prefix: "incidents/db".into(),
+            ..CaptureHeader::default()
+        };
+        let file = fs::File::create(&path).unwrap();
+        Writer::new(file, &header, WriterOptions::default())
+            .unwrap()
+            .finish()
+            .unwrap();
+        let cases = [
+            ("prod", "prod/incidents/db/web-1/2023/11/14/"),
+            ("", "incidents/db/web-1/2023/11/14/"),
+        ];
+        for (store_prefix, key_start) in cases {
+            let (key, metadata) = describe(&path, store_prefix).unwrap();
+            assert!(
+                key.starts_with(key_start) && key.ends_with("_db-slow_c0ffee.syscap"),
+                "{key}"
+            );
+            let tags: Vec<_> = metadata
+                .iter()
+                .filter(|(k, _)| k.starts_with(TAG_METADATA_PREFIX))
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            assert_eq!(tags, [("tag-team", "db"), ("tag-ticket", "INC 7")]);
+        }
+        let _ = fs::remove_file(&path);
+    }
 }

@@ -102,6 +102,22 @@ pub struct Recipe {
 // SAFETY: plain old data of integers with no padding holes (asserted below).
 unsafe impl aya::Pod for Recipe {}
 
+/// `struct syscap_settings`: what user space changes while the programs run.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// Bytes of each I/O buffer to keep, at most [`MAX_SNAPLEN`].
+    pub snaplen: u32,
+    /// Padding.
+    pub pad: u32,
+}
+
+// SAFETY: plain old data of integers with no padding holes (asserted below).
+unsafe impl aya::Pod for Settings {}
+
+/// `SYSCAP_SETTINGS_SIZE`.
+pub const SETTINGS_SIZE: usize = 8;
+
 /// `struct syscap_event`: the fixed head of every ring record.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -145,6 +161,7 @@ const _: () = {
     assert!(size_of::<Tuple>() == 40);
     assert!(size_of::<Recipe>() == 16);
     assert!(size_of::<RecipeBlob>() == 4);
+    assert!(size_of::<Settings>() == SETTINGS_SIZE);
 };
 
 /// One blob of a record.
@@ -358,6 +375,7 @@ mod tests {
             ("SYSCAP_RECIPE_BLOBS", RECIPE_BLOBS as u64),
             ("SYSCAP_EVENT_SIZE", EVENT_SIZE as u64),
             ("SYSCAP_BLOB_HEADER_SIZE", BLOB_HEADER_SIZE as u64),
+            ("SYSCAP_SETTINGS_SIZE", SETTINGS_SIZE as u64),
             ("SYSCAP_TUPLE_SIZE", size_of::<Tuple>() as u64),
         ];
         for (name, value) in pairs {

@@ -129,6 +129,7 @@ pub struct Probe {
     _events_map: MapData,
     drops: PerCpuArray<MapData, u64>,
     traced: HashMap<MapData, u32, u8>,
+    settings: Array<MapData, abi::Settings>,
 }
 
 fn edge_triggered_epoll(ring: std::os::fd::BorrowedFd<'_>) -> io::Result<std::os::fd::OwnedFd> {
@@ -163,6 +164,22 @@ fn is_permission_error(e: &aya::EbpfError) -> bool {
     text.contains("PermissionDenied") || text.contains("EPERM") || text.contains("os error 1)")
 }
 
+/// A command name as the kernel program compares it: 16 bytes, NUL-padded,
+/// as two words.
+fn comm_words(name: &[u8]) -> Result<[u64; 2], ProbeError> {
+    if name.len() > 15 {
+        return Err(ProbeError::Config(format!(
+            "comm {:?} is longer than the kernel's 15 bytes",
+            String::from_utf8_lossy(name)
+        )));
+    }
+    let mut bytes = [0u8; 16];
+    bytes[..name.len()].copy_from_slice(name);
+    let (low, high) = bytes.split_at(8);
+    let word = |half: &[u8]| half.first_chunk().map_or(0, |c| u64::from_ne_bytes(*c));
+    Ok([word(low), word(high)])
+}
+
 impl Probe {
     /// Loads the programs with `config`, ready to attach.
     pub fn load(config: &ProbeConfig) -> Result<Self, ProbeError> {
@@ -182,20 +199,7 @@ impl Probe {
                 abi::MAX_SNAPLEN
             )));
         }
-        let mut comm = [0u64; 2];
-        if let Some(name) = &config.comm {
-            if name.len() > 15 {
-                return Err(ProbeError::Config(format!(
-                    "comm {:?} is longer than the kernel's 15 bytes",
-                    String::from_utf8_lossy(name)
-                )));
-            }
-            let mut bytes = [0u8; 16];
-            bytes[..name.len()].copy_from_slice(name);
-            let (low, high) = bytes.split_at(8);
-            comm[0] = low.first_chunk().map_or(0, |c| u64::from_ne_bytes(*c));
-            comm[1] = high.first_chunk().map_or(0, |c| u64::from_ne_bytes(*c));
-        }
+        let comm = config.comm.as_deref().map_or(Ok([0; 2]), comm_words)?;
         // Records of read/write calls reserve room for their data up front;
         // beyond this snaplen they take the general path.
         let fast_data_max = if config.snaplen <= 256 {
@@ -217,7 +221,6 @@ impl Probe {
             .override_global("filter_pids", &filter_pids, true)
             .override_global("filter_comm_on", &filter_comm_on, true)
             .override_global("filter_comm", &comm, true)
-            .override_global("snaplen", &config.snaplen, true)
             .override_global("fast_data_max", &fast_data_max, true)
             .override_global("wakeup_bytes", &wakeup_bytes, true)
             .map_max_entries("EVENTS", config.ring_bytes)
@@ -258,15 +261,36 @@ impl Probe {
         for &pid in config.pids.iter().flatten() {
             traced.insert(pid, 1, 0).map_err(map_err("TRACED"))?;
         }
+        let settings =
+            Array::try_from(take(&mut ebpf, "SETTINGS")?).map_err(map_err("SETTINGS"))?;
         let epoll = edge_triggered_epoll(events.fd().as_fd()).map_err(ProbeError::Poll)?;
-        Ok(Self {
+        let mut probe = Self {
             ebpf,
             ring,
             epoll,
             _events_map: events,
             drops,
             traced,
-        })
+            settings,
+        };
+        probe.set_snaplen(config.snaplen)?;
+        Ok(probe)
+    }
+
+    /// Sets the bytes of each I/O buffer recorded from now on (at most
+    /// [`abi::MAX_SNAPLEN`]). Above the snaplen the programs were loaded
+    /// with, I/O records take the kernel's general path, a little slower.
+    pub fn set_snaplen(&mut self, snaplen: u32) -> Result<(), ProbeError> {
+        if snaplen > abi::MAX_SNAPLEN {
+            return Err(ProbeError::Config(format!(
+                "snaplen {snaplen} is above the maximum of {}",
+                abi::MAX_SNAPLEN
+            )));
+        }
+        let settings = abi::Settings { snaplen, pad: 0 };
+        self.settings
+            .set(0, settings, 0)
+            .map_err(map_err("SETTINGS"))
     }
 
     /// Adds a thread group (and, from now on, its descendants) to the traced

@@ -250,6 +250,115 @@ pub fn run_captures_the_history_before_an_event_trigger() {
     agent.stop();
 }
 
+/// A rule's `capture` options reach the kernel, the file and S3: its
+/// snaplen raises what the kernel records while it runs (600 bytes kept of
+/// a 600-byte write, where the ring keeps 80) or cuts what the capture keeps
+/// (8); its storage prefix goes into the key; its tags into the header and
+/// the object metadata; its filter, filled in from the triggering event, is
+/// what the header says was applied.
+pub fn rule_capture_options_reach_the_kernel_the_file_and_s3() {
+    let dir = scratch("daemon-options");
+    let s3 = S3::start(&dir.join("s3")).unwrap();
+    let marker = dir.join("syscap-optmark");
+    std::fs::copy("/bin/true", &marker).unwrap();
+    let data = dir.join("data.txt");
+    let data_path = data.to_str().unwrap();
+    let rules = format!(
+        "rules:
+  - name: wide
+    condition: {{manual: true}}
+    capture:
+      before: 1s
+      after: 4s
+      snaplen: 1000
+      storage_prefix: /incidents/db/
+      tags: {{team: db, Ticket: INC-7}}
+      filter: fd.name = {data_path}
+  - name: narrow
+    condition: {{manual: true}}
+    capture: {{before: 1s, after: 4s, snaplen: 8}}
+  - name: templated
+    condition:
+      event: evt.type = execve and proc.name = syscap-optmark
+    capture:
+      before: 1s
+      after: 1s
+      filter: proc.pid = ${{proc.pid}}
+limits:
+  max_concurrent_captures: 4
+"
+    );
+    let agent = Agent::start(&AgentSetup::new(&dir, &rules, &s3));
+    agent.trigger("wide", "1s", "4s");
+    agent.trigger("narrow", "1s", "4s");
+    // 600 bytes in one write, while both run.
+    let status = Command::new("sh")
+        .args(["-c", &format!("printf '%600s' | tr ' ' x > {data_path}")])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exec = Command::new(&marker).spawn().unwrap();
+    let pid = exec.id();
+    assert!(exec.wait_with_output().unwrap().status.success());
+    agent.wait_for("stored s3://", 3);
+    let url = |rule: &str| {
+        let listed = syscap(&s3, &["ls", "s3://caps/prod", "--rule", rule, "--json"]);
+        let row: serde_json::Value =
+            serde_json::from_str(listed.trim()).unwrap_or_else(|e| panic!("{e}: {listed}"));
+        (format!("s3://caps/{}", row["key"].as_str().unwrap()), row)
+    };
+    let data_kept = |url: &str| {
+        let printed = syscap(
+            &s3,
+            &[
+                "print",
+                url,
+                "-p",
+                "%evt.rawres %evt.arg.data",
+                "evt.type = write and fd.name =",
+                data_path,
+            ],
+        );
+        let (res, data) = printed.trim_end().split_once(' ').unwrap();
+        assert_eq!(res, "600", "{printed}");
+        data.len()
+    };
+
+    let (wide, row) = url("wide");
+    assert!(
+        wide.starts_with("s3://caps/prod/incidents/db/test-host/"),
+        "{wide}"
+    );
+    assert_eq!(
+        row["tags"],
+        serde_json::json!({"team": "db", "ticket": "INC-7"}),
+        "object metadata: {row}"
+    );
+    assert_eq!(
+        data_kept(&wide),
+        600,
+        "the kernel recorded 600 bytes for it"
+    );
+    let info: serde_json::Value =
+        serde_json::from_str(&syscap(&s3, &["info", &wide, "--json"])).unwrap();
+    assert_eq!(info["snaplen"], 1000);
+    assert_eq!(info["filter"], format!("fd.name = {data_path}"));
+    assert_eq!(
+        info["tags"],
+        serde_json::json!({"team": "db", "Ticket": "INC-7"})
+    );
+
+    let (narrow, _) = url("narrow");
+    assert!(narrow.starts_with("s3://caps/prod/test-host/"), "{narrow}");
+    assert_eq!(data_kept(&narrow), 8, "cut to the rule's snaplen");
+
+    let (templated, _) = url("templated");
+    let info: serde_json::Value =
+        serde_json::from_str(&syscap(&s3, &["info", &templated, "--json"])).unwrap();
+    assert_eq!(info["filter"], format!("proc.pid = {pid}"), "as applied");
+    agent.stop();
+}
+
 /// S3 down while captures finish: they wait in the spool and all arrive,
 /// once each, when it is back.
 pub fn s3_outage_loses_nothing_and_duplicates_nothing() {

@@ -20,6 +20,7 @@ use capture_format::state::FdKind;
 use daemon::{
     full_spool_drops_the_oldest_loudly, killed_agent_during_an_upload_stores_it_once,
     killed_agent_recovers_its_captures, per_process_metric_rules_fire_for_the_busy_process,
+    rule_capture_options_reach_the_kernel_the_file_and_s3,
     run_captures_the_history_before_an_event_trigger,
     s3_outage_loses_nothing_and_duplicates_nothing, sighup_reloads_rules_and_metrics_answer,
     wrong_credentials_keep_the_capture,
@@ -51,6 +52,7 @@ fn main() -> ExitCode {
         inspector_reads_a_real_capture,
         pid_filter_covers_children_already_running,
         run_captures_the_history_before_an_event_trigger,
+        rule_capture_options_reach_the_kernel_the_file_and_s3,
         s3_outage_loses_nothing_and_duplicates_nothing,
         killed_agent_recovers_its_captures,
         killed_agent_during_an_upload_stores_it_once,

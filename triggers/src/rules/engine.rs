@@ -8,7 +8,6 @@ use std::fmt::Write as _;
 use capture_format::file::Event;
 
 use super::model::{CaptureSpec, Condition, Metric, Rule, RuleSet};
-use super::template::Template;
 use crate::filter::{Env, Filter, ProcessFacts};
 
 /// Longest gap between samples of one scope before a metric hold restarts.
@@ -70,7 +69,7 @@ struct State {
 /// The rule evaluator of one host.
 #[derive(Debug)]
 pub struct Engine {
-    rules: Vec<(Rule, Option<Template>, State)>,
+    rules: Vec<(Rule, State)>,
     /// Event rules by the event types they can match; `any_type` holds
     /// those that any type can match.
     by_type: HashMap<u16, Vec<usize>>,
@@ -89,18 +88,11 @@ impl Engine {
             .rules
             .into_iter()
             .filter(|r| r.enabled)
-            .map(|r| {
-                let template = r
-                    .capture
-                    .filter
-                    .as_deref()
-                    .and_then(|f| Template::parse(f).ok());
-                (r, template, State::default())
-            })
-            .collect::<Vec<(Rule, Option<Template>, State)>>();
+            .map(|r| (r, State::default()))
+            .collect::<Vec<_>>();
         let mut by_type: HashMap<u16, Vec<usize>> = HashMap::new();
         let mut any_type = Vec::new();
-        for (i, (rule, _, _)) in rules.iter().enumerate() {
+        for (i, (rule, _)) in rules.iter().enumerate() {
             if let Condition::Event { filter, .. } = &rule.condition {
                 match filter.event_types() {
                     Some(types) => types.for_each(|t| by_type.entry(t.0).or_default().push(i)),
@@ -126,8 +118,8 @@ impl Engine {
     #[must_use]
     pub fn reload(mut self, set: RuleSet) -> Self {
         let mut next = Self::new(set);
-        for (rule, _, state) in &mut next.rules {
-            if let Some((_, _, old)) = self.rules.iter_mut().find(|(r, _, _)| r.name == rule.name) {
+        for (rule, state) in &mut next.rules {
+            if let Some((_, old)) = self.rules.iter_mut().find(|(r, _)| r.name == rule.name) {
                 *state = std::mem::take(old);
             }
         }
@@ -157,7 +149,7 @@ impl Engine {
     pub fn process_metrics(&self) -> impl Iterator<Item = (Metric, &Filter)> + '_ {
         self.rules
             .iter()
-            .filter_map(|(rule, _, _)| match &rule.condition {
+            .filter_map(|(rule, _)| match &rule.condition {
                 Condition::Metric {
                     metric,
                     process: Some(filter),
@@ -182,7 +174,7 @@ impl Engine {
         reason: String,
         event: Option<(&Event<'_>, &Env)>,
     ) -> Result<Firing, Refusal> {
-        let (rule, template, state) = &mut self.rules[i];
+        let (rule, state) = &mut self.rules[i];
         let refusal = if state
             .last_fired
             .is_some_and(|last| ts.saturating_sub(last) < rule.cooldown)
@@ -200,23 +192,16 @@ impl Engine {
         // A template that cannot be filled keeps everything, and says so:
         // for forensics, more data is the safe side.
         let mut reason = reason;
-        let filter = match (template, event) {
-            (Some(t), Some((e, env))) => match t.render(e, env) {
-                Ok(f) => Some(f),
-                Err(why) => {
-                    let _ = write!(
-                        reason,
-                        "; capture filter not applied ({why}), keeping every event"
-                    );
-                    None
-                }
-            },
-            (Some(t), None) if !t.has_fields() => rule
-                .capture
-                .filter
-                .as_deref()
-                .and_then(|f| Filter::new(f).ok()),
-            _ => None,
+        let filter = match rule.capture.filter.as_ref().map(|t| t.apply(event)) {
+            Some(Ok(f)) => Some(f),
+            Some(Err(why)) => {
+                let _ = write!(
+                    reason,
+                    "; capture filter not applied ({why}), keeping every event"
+                );
+                None
+            }
+            None => None,
         };
         state.last_fired = Some(ts);
         self.running += 1;
@@ -240,7 +225,7 @@ impl Engine {
             candidates.sort_unstable();
         }
         for &i in &candidates {
-            let (rule, _, state) = &mut self.rules[i];
+            let (rule, state) = &mut self.rules[i];
             let Condition::Event {
                 filter,
                 at_least,
@@ -293,7 +278,7 @@ impl Engine {
     /// Evaluates metric and anomaly conditions on a sample.
     pub fn on_metric(&mut self, s: &MetricSample, out: &mut Vec<Firing>) {
         for i in 0..self.rules.len() {
-            let (rule, _, state) = &mut self.rules[i];
+            let (rule, state) = &mut self.rules[i];
             let reason = match &rule.condition {
                 Condition::Metric {
                     metric,
@@ -392,7 +377,7 @@ impl Engine {
     /// Evaluates `process_down` conditions on the processes running at `ts`.
     pub fn on_processes(&mut self, ts: u64, running: &[ProcessFacts], out: &mut Vec<Firing>) {
         for i in 0..self.rules.len() {
-            let (rule, _, state) = &mut self.rules[i];
+            let (rule, state) = &mut self.rules[i];
             let Condition::ProcessDown { filter, hold } = &rule.condition else {
                 continue;
             };
@@ -422,7 +407,7 @@ impl Engine {
         let i = self
             .rules
             .iter()
-            .position(|(r, _, _)| r.name == name)
+            .position(|(r, _)| r.name == name)
             .ok_or(Refusal::UnknownRule)?;
         self.fire(i, ts, "triggered by hand".to_string(), None)
     }

@@ -419,6 +419,25 @@ fn process_filter(cx: &Ctx<'_>, node: &Node) -> Result<Filter, RuleError> {
     Ok(f)
 }
 
+/// A storage key prefix: `/`-separated names of letters, digits, `.`, `-`
+/// and `_` (not `.` or `..`), outer slashes dropped; no key can leave the
+/// storage's own prefix.
+fn storage_prefix(text: &str) -> Result<String, String> {
+    let prefix = text.trim_matches('/');
+    let bad = prefix.split('/').find(|part| {
+        matches!(*part, "" | "." | "..")
+            || !part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    });
+    match bad {
+        Some(part) if !prefix.is_empty() => Err(format!(
+            "storage_prefix '{text}': '{part}' is not a key name (letters, digits, '.', '-', '_'; not '.' or '..')"
+        )),
+        _ => Ok(prefix.to_owned()),
+    }
+}
+
 fn capture(cx: &Ctx<'_>, node: &Node, condition: &Condition) -> Result<CaptureSpec, RuleError> {
     let entries = map(
         cx,
@@ -441,21 +460,38 @@ fn capture(cx: &Ctx<'_>, node: &Node, condition: &Condition) -> Result<CaptureSp
         spec.after = duration(cx, n)?;
     }
     if let Some(n) = get(&entries, "snaplen") {
-        spec.snaplen = integer(cx, n, 0, 65_536)?;
+        spec.snaplen = integer(cx, n, 0, super::MAX_SNAPLEN)?;
     }
     if let Some(n) = get(&entries, "max_size") {
         spec.max_size = size(cx, n)?;
     }
     if let Some(n) = get(&entries, "storage_prefix") {
-        spec.storage_prefix = scalar(cx, n)?.0.to_string();
+        let (text, pos) = scalar(cx, n)?;
+        spec.storage_prefix = storage_prefix(text).map_err(|m| cx.err(pos, m))?;
     }
     if let Some(n) = get(&entries, "tags") {
         let Node::Map(tags, _) = n else {
             return Err(cx.err(n.pos(), "'tags' must be a mapping (key: value)"));
         };
         for (k, v) in tags {
+            let (key, pos) = scalar(cx, k)?;
+            if key.is_empty()
+                || key.len() > 64
+                || !key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err(cx.err(
+                    pos,
+                    format!("tag '{key}': a tag name is 1 to 64 letters, digits, '-' or '_'"),
+                ));
+            }
+            // Stored as S3 object metadata, whose names ignore case.
+            if spec.tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(key)) {
+                return Err(cx.err(pos, format!("tag '{key}' is given twice")));
+            }
             spec.tags
-                .push((scalar(cx, k)?.0.to_string(), scalar(cx, v)?.0.to_string()));
+                .push((key.to_string(), scalar(cx, v)?.0.to_string()));
         }
     }
     if let Some(n) = get(&entries, "filter") {
@@ -472,10 +508,7 @@ fn capture(cx: &Ctx<'_>, node: &Node, condition: &Condition) -> Result<CaptureSp
         if template.has_fields() && !matches!(condition, Condition::Event { .. }) {
             return Err(cx.err(pos, "${field} in a capture filter needs an event condition"));
         }
-        template
-            .check()
-            .map_err(|m| cx.err(pos, format!("capture filter: {m}")))?;
-        spec.filter = Some(text.to_string());
+        spec.filter = Some(template);
     }
     Ok(spec)
 }

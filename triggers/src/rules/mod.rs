@@ -15,3 +15,7 @@ pub use engine::{Engine, Firing, MetricSample, Refusal};
 pub use load::{RuleError, load};
 pub use model::{CaptureSpec, Condition, Metric, Rule, RuleSet};
 pub use template::Template;
+
+/// The most bytes of one I/O buffer a capture may keep (`capture.snaplen`):
+/// what the agent's kernel side can record.
+pub const MAX_SNAPLEN: u32 = 16_384;

@@ -1,5 +1,6 @@
 //! What a rules file says, once validated.
 
+use super::template::Template;
 use crate::filter::Filter;
 
 /// A host or per-process metric, sampled every second.
@@ -111,16 +112,19 @@ pub struct CaptureSpec {
     pub before: u64,
     /// Capture after the trigger, ns.
     pub after: u64,
-    /// Filter of what to keep; may name fields of the triggering event as
-    /// `${field}`.
-    pub filter: Option<String>,
-    /// Bytes of I/O data kept per call.
+    /// Filter of what to keep, parsed and checked; may name fields of the
+    /// triggering event as `${field}`.
+    pub filter: Option<Template>,
+    /// Bytes of I/O data kept per call: the kernel records at least this
+    /// much while the capture runs, and the capture cuts what it keeps to
+    /// it.
     pub snaplen: u32,
     /// Largest capture, bytes.
     pub max_size: u64,
-    /// Prefix of the storage key.
+    /// Key prefix under the storage's own (`team/db`), no leading or
+    /// trailing `/`; empty for none.
     pub storage_prefix: String,
-    /// Tags stored with the capture.
+    /// Tags stored in the capture's header and with the stored object.
     pub tags: Vec<(String, String)>,
 }
 
@@ -229,7 +233,16 @@ impl std::fmt::Display for Rule {
             secs(c.after)
         )?;
         if let Some(filter) = &c.filter {
-            write!(f, ", keep '{filter}'")?;
+            write!(f, ", keep '{}'", filter.text())?;
+        }
+        if c.snaplen != CaptureSpec::default().snaplen {
+            write!(f, ", {} bytes of each buffer", c.snaplen)?;
+        }
+        if !c.storage_prefix.is_empty() {
+            write!(f, ", stored under {}/", c.storage_prefix)?;
+        }
+        for (k, v) in &c.tags {
+            write!(f, ", tag {k}={v}")?;
         }
         if self.cooldown > 0 {
             write!(f, ", cooldown {}", secs(self.cooldown))?;

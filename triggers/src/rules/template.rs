@@ -1,16 +1,32 @@
 //! Capture filters that name fields of the triggering event:
 //! `container.id = ${container.id}` keeps the container that fired.
+//!
+//! A template is parsed and checked once, when the rules are loaded; a
+//! template without fields is compiled then too. At each firing only the
+//! values are filled in.
 
 use capture_format::file::Event;
 
 use crate::filter::fields::{Env, Field, Kind, Value, resolve, value};
 use crate::filter::{Filter, FilterError};
 
-/// A filter template.
+/// A capture filter as a rule gives it, ready to apply.
 #[derive(Clone, Debug)]
 pub struct Template {
+    text: String,
     parts: Vec<Part>,
+    /// The compiled filter, when the template names no field.
+    fixed: Option<Filter>,
 }
+
+/// Two templates are the same when their text is.
+impl PartialEq for Template {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Template {}
 
 #[derive(Clone, Debug)]
 enum Part {
@@ -19,8 +35,9 @@ enum Part {
 }
 
 impl Template {
-    /// Parses `${field}` references; `Err` gives the message and the
-    /// column (in characters, from 0) of the problem. A reference must stand
+    /// Parses `${field}` references and checks that the template makes a
+    /// valid filter for any value; `Err` gives the message and the column
+    /// (in characters, from 0) of the problem. A reference must stand
     /// outside quotes: syscap quotes the value itself, so that no value can
     /// change the filter's structure.
     pub fn parse(text: &str) -> Result<Self, (String, usize)> {
@@ -62,28 +79,49 @@ impl Template {
             at += c.len_utf8();
         }
         parts.push(Part::Text(literal));
-        Ok(Self { parts })
-    }
-
-    /// True when the template names fields.
-    pub fn has_fields(&self) -> bool {
-        self.parts.iter().any(|p| matches!(p, Part::Field(_)))
-    }
-
-    /// Checks that the template makes a valid filter for any value.
-    pub fn check(&self) -> Result<(), String> {
-        let sample = self.fill(|f| match f.kind() {
+        let mut template = Self {
+            text: text.to_owned(),
+            parts,
+            fixed: None,
+        };
+        let sample = template.fill(|f| match f.kind() {
             Kind::Str => "'x'".to_string(),
             Kind::Ip => "127.0.0.1".to_string(),
             Kind::Bool => "true".to_string(),
             _ => "0".to_string(),
         });
-        Filter::new(&sample).map(|_| ()).map_err(|e| e.to_string())
+        let compiled = Filter::new(&sample).map_err(|e| (format!("capture filter: {e}"), 0))?;
+        if !template.parts.iter().any(|p| matches!(p, Part::Field(_))) {
+            template.fixed = Some(compiled);
+        }
+        Ok(template)
+    }
+
+    /// The text as the rule gives it.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// True when the template names fields.
+    pub fn has_fields(&self) -> bool {
+        self.fixed.is_none()
+    }
+
+    /// The filter to apply: the compiled one, or the template filled in from
+    /// the event that fired. `Err` says why there is none: a field has no
+    /// value for this event, no event fired the rule, or the filled filter
+    /// is not valid.
+    pub fn apply(&self, event: Option<(&Event<'_>, &Env)>) -> Result<Filter, String> {
+        match (&self.fixed, event) {
+            (Some(fixed), _) => Ok(fixed.clone()),
+            (None, Some((e, env))) => self.render(e, env),
+            (None, None) => Err("no event fired the rule to fill in its fields".into()),
+        }
     }
 
     /// The filter for the event that fired; `Err` when a field has no value
     /// for this event, or the filled filter is not valid.
-    pub fn render(&self, e: &Event<'_>, env: &Env) -> Result<Filter, String> {
+    fn render(&self, e: &Event<'_>, env: &Env) -> Result<Filter, String> {
         let mut scratch = Vec::new();
         let mut missing = None;
         let text = self.fill(|f| {

@@ -71,6 +71,30 @@ fn invalid_files_are_refused_with_file_line_column_and_rule() {
             "write ${field} without quotes: syscap quotes the value",
         ),
         (
+            "rules:\n  - name: a\n    condition: {manual: true}\n    capture: {snaplen: 16385}\n",
+            "rules.yaml:4:24: rule 'a': expected a whole number from 0 to 16384, found '16385'",
+        ),
+        (
+            "rules:\n  - name: a\n    condition: {manual: true}\n    capture: {storage_prefix: 'a/../b'}\n",
+            "rules.yaml:4:31: rule 'a': storage_prefix 'a/../b': '..' is not a key name",
+        ),
+        (
+            "rules:\n  - name: a\n    condition: {manual: true}\n    capture: {storage_prefix: 'a//b'}\n",
+            "storage_prefix 'a//b': '' is not a key name",
+        ),
+        (
+            "rules:\n  - name: a\n    condition: {manual: true}\n    capture: {tags: {'team x': db}}\n",
+            "rules.yaml:4:22: rule 'a': tag 'team x': a tag name is 1 to 64 letters, digits, '-' or '_'",
+        ),
+        (
+            "rules:\n  - name: a\n    condition: {manual: true}\n    capture: {tags: {team: db, Team: web}}\n",
+            "rules.yaml:4:32: rule 'a': tag 'Team' is given twice",
+        ),
+        (
+            "rules:\n  - name: a\n    condition: {manual: true}\n    capture: {filter: 'proc.name = '}\n",
+            "rules.yaml:4:23: rule 'a': capture filter: expected a value after '=' at 1:12",
+        ),
+        (
             "rules:\n  - name: a\n    condition: {anomaly: open_fds, sigma: 0}\n",
             "rules.yaml:3:43: rule 'a': 'sigma' must be above 0",
         ),
@@ -150,6 +174,38 @@ limits:
     );
     let refusals: Vec<_> = engine.refusals().collect();
     assert_eq!(refusals, [("any-io", "cooldown", 1)]);
+}
+
+/// A capture filter is compiled when the rules load; a firing carries the
+/// filter it applies (what the capture's header stores), or says why none.
+#[test]
+fn firings_carry_the_capture_filter_they_apply() {
+    let mut engine = engine(
+        "rules:
+  - name: fixed
+    condition: {manual: true}
+    capture: {filter: 'proc.name = nginx'}
+  - name: templated
+    condition: {event: evt.type=execve}
+    capture: {filter: 'proc.pid = ${proc.pid}'}
+limits: {max_concurrent_captures: 10}
+",
+    );
+    let fixed = engine.trigger("fixed", T0).unwrap();
+    assert_eq!(
+        fixed.filter.as_ref().map(triggers::Filter::text),
+        Some("proc.name = nginx")
+    );
+    assert!(!fixed.reason.contains("not applied"), "{}", fixed.reason);
+    let by_hand = engine.trigger("templated", T0).unwrap();
+    assert!(by_hand.filter.is_none());
+    assert!(
+        by_hand
+            .reason
+            .contains("capture filter not applied (no event fired the rule to fill in its fields)"),
+        "{}",
+        by_hand.reason
+    );
 }
 
 #[test]
