@@ -16,6 +16,7 @@ pub mod state;
 mod varint;
 pub use error::{Error, Result};
 pub mod file;
+pub mod render;
 
 pub use file::{
     CaptureHeader, CaptureReader, Chunk, Decoder, Event, Projection, StreamReader, Writer,

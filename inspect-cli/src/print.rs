@@ -5,7 +5,8 @@ use std::io::{self, Write};
 
 use capture_format::event::{ArgKind, is_error_return};
 use capture_format::file::{Event, Projection};
-use triggers::filter::fields::{Bytes, render_arg, render_ret, value, write_clock};
+use capture_format::render::{Bytes, render_arg, render_ends, render_ret, write_clock};
+use triggers::filter::fields::value;
 use triggers::filter::{Env, Field, Value};
 
 /// A piece of a `-p` format.
@@ -336,7 +337,7 @@ fn json_default(e: &Event<'_>, env: &Env, out: &mut Vec<u8>, scratch: &mut Vec<u
     if let Some(fd) = e.fd() {
         out.extend_from_slice(b",\"fd.name\":");
         scratch.clear();
-        triggers::filter::fields::render_ends(fd.ends(), fd.name(), &mut Bytes(scratch));
+        render_ends(fd.ends(), fd.name(), &mut Bytes(scratch));
         json_str(scratch, out);
     }
     out.extend_from_slice(b",\"evt.args\":{");

@@ -7,10 +7,10 @@ use std::io::{self, Write};
 
 use capture_format::event::{Arg, Category, EventType, errno_name, is_error_return, nr};
 use capture_format::file::{Event, FdEnds, Projection};
+use capture_format::render::{Bytes, render_ends};
 use capture_format::state::{FdKind, split_nul};
 use hashbrown::HashMap;
 use triggers::filter::Env;
-use triggers::filter::fields::{Bytes, render_ends};
 
 use crate::chisels::{format_bytes, format_time};
 

@@ -10,8 +10,8 @@ use std::process::{Child, Command, Output, Stdio};
 
 use capture_format::event::OwnedArg;
 use capture_format::file::{CaptureReader, Index, Projection};
+use capture_format::render::{Bytes, render_args};
 use capture_format::state::FdKind;
-use triggers::filter::fields::{Bytes, render_args};
 
 /// A test case.
 pub type Case = (&'static str, fn());
