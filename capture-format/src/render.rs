@@ -262,3 +262,66 @@ pub fn render_args(e: &Event<'_>, out: &mut Bytes<'_>) {
         render_arg(e, kind, arg, out);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::{SocketAddrV4, SocketAddrV6};
+
+    use super::*;
+
+    fn text(f: impl FnOnce(&mut Bytes<'_>)) -> String {
+        let mut out = Vec::new();
+        f(&mut Bytes(&mut out));
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn clock_is_utc_time_of_day_to_the_nanosecond() {
+        assert_eq!(text(|o| write_clock(0, o)), "00:00:00.000000000");
+        let ns = (86_400 + 3_723) * 1_000_000_000 + 42;
+        assert_eq!(text(|o| write_clock(ns, o)), "01:02:03.000000042");
+    }
+
+    #[test]
+    fn ends_are_written_as_sysdig_names_connections() {
+        let v4 = |s: &str| s.parse::<SocketAddrV4>().unwrap();
+        let v6 = |s: &str| s.parse::<SocketAddrV6>().unwrap();
+        let cases: &[(FdEnds<'_>, &str)] = &[
+            (FdEnds::None, "/etc/passwd"),
+            (FdEnds::Local(SockAddr::V4(v4("0.0.0.0:22"))), "0.0.0.0:22"),
+            (FdEnds::Local(SockAddr::Other(16)), "family 16"),
+            (
+                FdEnds::Tuple(SockTuple::V4 {
+                    src: v4("10.0.0.1:40000"),
+                    dst: v4("10.0.0.2:80"),
+                }),
+                "10.0.0.1:40000->10.0.0.2:80",
+            ),
+            (
+                FdEnds::Tuple(SockTuple::V6 {
+                    src: v6("[::1]:5"),
+                    dst: v6("[::2]:6"),
+                }),
+                "::1:5->::2:6",
+            ),
+            (
+                FdEnds::Tuple(SockTuple::Unix {
+                    src: 0xab,
+                    dst: 0xcd,
+                    path: b"/run/x.sock",
+                }),
+                "ab->cd /run/x.sock",
+            ),
+        ];
+        for &(ends, want) in cases {
+            assert_eq!(text(|o| render_ends(ends, b"/etc/passwd", o)), want);
+        }
+    }
+
+    #[test]
+    fn modes_are_octal_and_data_is_printable() {
+        assert_eq!(text(|o| render_mode(0, o)), "0");
+        assert_eq!(text(|o| render_mode(0o644, o)), "0644");
+        assert_eq!(text(|o| render_data(b"GET /\r\n\0", o)), "GET /...");
+    }
+}
