@@ -1,7 +1,30 @@
 //! syscap's agent: records system calls with eBPF into capture files.
 //!
-//! The binary `syscap-agent` wires these pieces together: [`kernel`] loads
-//! the eBPF programs and decodes their records.
+//! The binary `syscap-agent` wires these pieces together.
+//!
+//! # Layout
+//!
+//! - [`kernel`]: the eBPF side. The C programs (`bpf/syscap.bpf.c`, their
+//!   record layout in the one header `bpf/syscap.h`, mirrored in
+//!   [`kernel::abi`]) are built by `build.rs` and loaded with aya;
+//!   [`kernel::recipes`] says what each syscall's arguments point to and
+//!   turns ring records into capture-format records.
+//! - [`procfs`]: the `/proc` snapshot taken before recording (processes,
+//!   files, sockets, users, container ids), so records of processes that
+//!   were already running resolve.
+//! - [`host`]: facts about this machine for the capture header, and its
+//!   clocks.
+//! - [`capture`]: `syscap-agent capture`, one capture file from the kernel
+//!   ring (a command and its descendants, or the whole host).
+//! - [`config`]: the settings of `syscap-agent run` (TOML and `SYSCAP_*`).
+//! - [`daemon`]: `syscap-agent run`, the long-running agent.
+//!
+//! How a record flows in the running agent: kernel ring -> [`kernel`]
+//! decoder -> state tracker -> chunk encoder -> pre-trigger ring
+//! ([`daemon::ring`]) -> the rules (`triggers`) -> a firing starts a
+//! capture ([`daemon::session`]) that writes the ring's history and the
+//! live chunks into the spool ([`daemon::spool`]) -> the uploader stores
+//! it (`capture-store`) and deletes it once the storage confirmed it.
 
 pub mod capture;
 pub mod config;

@@ -1,7 +1,20 @@
-//! The inspector's pieces: reading captures as one stream of chunks
-//! ([`scan`]), printing events ([`mod@print`]), chisels ([`chisels`]), the
-//! overview ([`summary`]) and time windows ([`window`]). The `syscap` binary wires them to its
-//! commands.
+//! The inspector's pieces; the `syscap` binary wires them to its commands.
+//!
+//! # Layout
+//!
+//! - [`scan`]: captures as one stream of chunks, whatever they are (a
+//!   syscap file, a `.scap` imported as it is read, an `s3://` object read
+//!   by ranged GETs): chunks the index rules out are skipped, the others
+//!   decoded in parallel and handed over in order, with bounded memory.
+//! - [`window`]: `--since`/`--until` time windows.
+//! - [`mod@print`]: one line (or JSON object) per event, sysdig's `-p` formats.
+//! - [`summary`]: the overview Sysdig Inspect's tiles give, in one pass.
+//! - [`chisels`]: sysdig's chisels, a trait and a registry.
+//! - `remote` (feature `s3`): captures in S3.
+//!
+//! Data flows: capture -> [`scan`] (index, filter's event types and
+//! process names, window) -> decoded chunks -> the filter (`triggers`) ->
+//! a printer, the summary or a chisel -> stdout.
 
 pub mod chisels;
 pub mod print;
