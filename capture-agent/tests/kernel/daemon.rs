@@ -1,6 +1,7 @@
 //! `syscap-agent run` end to end: the real agent on the real kernel, a real
 //! S3 server (s3s-fs, checking signatures) on 127.0.0.1 that the tests stop
-//! and restart, and the real `syscap` reading what was stored.
+//! and restart, and the real `syscap` reading what was stored. The main
+//! upload test runs on moto's server too, a second S3 implementation.
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -8,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use s3_test_server::{KEY, S3TestServer as S3, SECRET, workspace_binary};
+use s3_test_server::{Backend, KEY, S3TestServer as S3, SECRET, workspace_binary};
 
 use crate::support::{Tmpfs, scratch};
 
@@ -188,8 +189,17 @@ const MANUAL: &str = "rules:\n  - name: by-hand\n    condition:\n      manual: t
 /// The issue's scenario: a file written 2 s before a marker program runs is
 /// in the capture the exec triggers, with the marker and what followed.
 pub fn run_captures_the_history_before_an_event_trigger() {
-    let dir = scratch("daemon-event");
-    let s3 = S3::start(&dir.join("s3")).unwrap();
+    history_before_an_event_trigger(Backend::S3sFs);
+}
+
+/// The same, stored in moto's server.
+pub fn run_captures_the_history_before_an_event_trigger_on_moto() {
+    history_before_an_event_trigger(Backend::Moto);
+}
+
+fn history_before_an_event_trigger(backend: Backend) {
+    let dir = scratch(&format!("daemon-event-{backend}"));
+    let s3 = S3::start_with(backend, &dir.join("s3")).unwrap();
     let marker = dir.join("syscap-marker");
     std::fs::copy("/bin/true", &marker).unwrap();
     let rules = "rules:\n  - name: marker-exec\n    condition:\n      event: evt.type = execve and proc.name = syscap-marker\n    capture:\n      before: 5s\n      after: 2s\n";

@@ -22,6 +22,7 @@ use daemon::{
     killed_agent_recovers_its_captures, per_process_metric_rules_fire_for_the_busy_process,
     rule_capture_options_reach_the_kernel_the_file_and_s3,
     run_captures_the_history_before_an_event_trigger,
+    run_captures_the_history_before_an_event_trigger_on_moto,
     s3_outage_loses_nothing_and_duplicates_nothing, sighup_reloads_rules_and_metrics_answer,
     wrong_credentials_keep_the_capture,
 };
@@ -52,6 +53,7 @@ fn main() -> ExitCode {
         inspector_reads_a_real_capture,
         pid_filter_covers_children_already_running,
         run_captures_the_history_before_an_event_trigger,
+        run_captures_the_history_before_an_event_trigger_on_moto,
         rule_capture_options_reach_the_kernel_the_file_and_s3,
         s3_outage_loses_nothing_and_duplicates_nothing,
         killed_agent_recovers_its_captures,
