@@ -172,3 +172,29 @@ fn request(port: u16, method: &str, path: &str) -> io::Result<(u16, String)> {
         .to_owned();
     Ok((status, body))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::request;
+    use crate::{BUCKET, Backend, S3TestServer};
+
+    /// What the harness promises for moto: objects listed, a restart on
+    /// the same port with the bucket and without the objects, a freeze.
+    #[test]
+    fn lists_restarts_empty_and_freezes() {
+        let mut server = S3TestServer::start_with(Backend::Moto, "unused".as_ref()).unwrap();
+        for key in ["h/b.syscap", "h/a&b.syscap", "h/notes.txt"] {
+            let key = key.replace('&', "%26");
+            let (status, body) = request(server.port, "PUT", &format!("/{BUCKET}/{key}")).unwrap();
+            assert_eq!(status, 200, "{body}");
+        }
+        assert_eq!(server.objects(), ["h/a&b.syscap", "h/b.syscap"]);
+        let endpoint = server.endpoint();
+        server.restart().unwrap();
+        assert_eq!(server.endpoint(), endpoint);
+        assert!(server.objects().is_empty());
+        server.freeze(true).unwrap();
+        server.freeze(false).unwrap();
+        assert!(server.objects().is_empty());
+    }
+}
