@@ -11,7 +11,7 @@ SAMPLE=${SAMPLE:-$(scripts/scap-conformance.sh --samples)/curl_google.scap}
 command -v hyperfine >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine; }
 command -v sysdig >/dev/null || scripts/setup.sh
 cargo build --release --quiet -p inspect-cli
-cargo build --release --quiet -p capture-format --example scap_repeat
+cargo build --release --quiet -p scap-import --example scap_repeat
 S=$PWD/target/release/syscap
 WORK=$(mktemp -d /tmp/syscap-bench-scap.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT

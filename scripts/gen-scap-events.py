@@ -1,18 +1,23 @@
 #!/usr/bin/env python3
-"""Regenerates capture-format/src/scap/events.tsv, the .scap event table, from
-falcosecurity/libs (driver/event_table.c and driver/ppm_events_public.h).
+"""Regenerates scap-import/src/events.tsv, the .scap event table, and
+scap-import/src/ppm_sc.tsv from falcosecurity/libs (driver/event_table.c and
+driver/ppm_events_public.h).
 
-usage: scripts/gen-scap-events.py LIBS_CHECKOUT capture-format/src/scap
+usage: scripts/gen-scap-events.py LIBS_CHECKOUT [OUT_DIR]
+  OUT_DIR defaults to scap-import/src of the checkout this script is in.
 
 Writes data, not code: events.tsv has one line per event type number with
 its name, direction, the flags a reader needs and every parameter as
 name:TYPE:FORMAT[:TABLE] (TYPE without PT_, FORMAT without PF_); ppm_sc.tsv
 names the PPM_SC_* syscall codes of generic events.
 """
+import os
 import re
 import sys
 
-libs, out = sys.argv[1], sys.argv[2]
+libs = sys.argv[1]
+out = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "scap-import", "src")
 header = open(f"{libs}/driver/ppm_events_public.h").read()
 table = open(f"{libs}/driver/event_table.c").read()
 

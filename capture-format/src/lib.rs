@@ -11,7 +11,6 @@
 pub mod codec;
 mod error;
 pub mod event;
-pub mod scap;
 pub mod state;
 mod varint;
 pub use error::{Error, Result};

@@ -5,7 +5,7 @@
 
 use capture_format::codec::Codec;
 use capture_format::file::{CaptureReader, Chunk, Decoder, Projection, WriterOptions};
-use capture_format::scap::Importer;
+use scap_import::Importer;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -12,7 +12,7 @@ use capture_format::codec::Codec;
 use capture_format::file::{
     ByteSource, CaptureReader, Chunk, Decoder, Projection, Writer, WriterOptions,
 };
-use capture_format::scap::{ChunkStream, ImportStats, Importer, ScapError};
+use scap_import::{ChunkStream, ImportStats, Importer, ScapError};
 use triggers::filter::Filter;
 
 /// Where a capture's bytes are: a syscap file, or a `.scap` file imported
@@ -243,7 +243,7 @@ impl Input {
             path: path.to_owned(),
             source,
         };
-        let mut header = capture_format::scap::capture_header(stream.machine());
+        let mut header = scap_import::capture_header(stream.machine());
         header.start_ts = stream.first_ts();
         let mut writer =
             Writer::new(Vec::new(), &header, in_memory_options()).map_err(format_err)?;

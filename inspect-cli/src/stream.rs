@@ -226,7 +226,7 @@ impl Stream {
     /// end, once known.
     fn stream_scap(
         input: &Input,
-        streaming: &std::sync::Mutex<Option<capture_format::scap::ChunkStream>>,
+        streaming: &std::sync::Mutex<Option<scap_import::ChunkStream>>,
         plan: &Plan<'_>,
         handle: &mut impl FnMut(&Chunk) -> bool,
     ) -> anyhow::Result<bool> {
@@ -586,7 +586,7 @@ fn around(words: &[String], filter: Option<&str>, out: &mut impl Write) -> anyho
 /// indexed syscap capture.
 fn import_scap(input: &Path, output: &Path, stdout: &mut impl Write) -> anyhow::Result<()> {
     use capture_format::file::WriterOptions;
-    use capture_format::scap::Importer;
+    use scap_import::Importer;
     let (file, scap) = scan::open_local(input)?;
     if !scap {
         anyhow::bail!(

@@ -9,27 +9,6 @@
 
 use std::io::{self, BufRead, BufReader, Read};
 
-mod decode;
-mod events;
-mod import;
-mod pipeline;
-mod ppm;
-mod tables;
-#[cfg(test)]
-pub(crate) mod testfile;
-
-pub use decode::{
-    MAX_PARAMS, STATE_ONLY, ScapEvent, Value, decode_event, fd_list_entries, sockaddr, socktuple,
-};
-pub use events::{
-    Direction, ParamInfo, ParamType, ScapEventInfo, event_info, event_types, syscall_code_name,
-};
-pub use import::{ImportStats, Importer, capture_header};
-pub use pipeline::ChunkStream;
-pub use tables::{
-    ScapFd, ScapFdInfo, ScapInterface, ScapThread, fd_list, interface_list, process_list, user_list,
-};
-
 /// Section header block type.
 pub const SHB: u32 = 0x0A0D_0D0A;
 /// Byte-order magic of a section header, as a little-endian u32.
@@ -199,22 +178,32 @@ impl std::fmt::Debug for BlockReader {
     }
 }
 
-fn u32_at(b: &[u8], at: usize) -> u32 {
+pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
     b.get(at..)
         .and_then(<[u8]>::first_chunk)
         .map_or(0, |c| u32::from_le_bytes(*c))
 }
 
-fn u16_at(b: &[u8], at: usize) -> u16 {
+pub(crate) fn u16_at(b: &[u8], at: usize) -> u16 {
     b.get(at..)
         .and_then(<[u8]>::first_chunk)
         .map_or(0, |c| u16::from_le_bytes(*c))
 }
 
-fn u64_at(b: &[u8], at: usize) -> u64 {
+pub(crate) fn u64_at(b: &[u8], at: usize) -> u64 {
     b.get(at..)
         .and_then(<[u8]>::first_chunk)
         .map_or(0, |c| u64::from_le_bytes(*c))
+}
+
+/// The first bytes of a gzip stream.
+const GZIP_MAGIC: [u8; 2] = [0x1F, 0x8B];
+
+/// True when `head`, a file's first bytes (4 are enough), starts a `.scap`
+/// file: a section header block, or a gzip stream (only `.scap` files are
+/// gzip'd as a whole; the importer decompresses them).
+pub fn is_scap(head: &[u8]) -> bool {
+    head.starts_with(&SHB.to_le_bytes()) || head.starts_with(&GZIP_MAGIC)
 }
 
 /// `input` as raw `.scap` bytes: gzip (recognised by its magic, `1F 8B`)
@@ -223,7 +212,7 @@ pub fn decompressed(input: impl Read + Send + 'static) -> Box<dyn BufRead + Send
     let mut buffered = BufReader::with_capacity(1 << 16, input);
     let gzip = buffered
         .fill_buf()
-        .is_ok_and(|head| head.starts_with(&[0x1F, 0x8B]));
+        .is_ok_and(|head| head.starts_with(&GZIP_MAGIC));
     if gzip {
         Box::new(BufReader::with_capacity(
             1 << 16,
@@ -419,7 +408,24 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    use super::testfile::block;
+    use crate::testfile::block;
+
+    #[test]
+    fn is_scap_knows_a_section_header_or_gzip_by_the_first_bytes() {
+        let cases: [(&[u8], bool); 8] = [
+            (&[0x0A, 0x0D, 0x0D, 0x0A, 0x1C, 0, 0, 0], true),
+            (&[0x0A, 0x0D, 0x0D, 0x0A], true),
+            (&[0x1F, 0x8B, 0x08, 0x00], true),
+            (&[0x1F, 0x8B], true),
+            (b"\x89SYSCAP\n", false),
+            (&[0x0A, 0x0D, 0x0D], false),
+            (&[0x1F], false),
+            (&[], false),
+        ];
+        for (head, scap) in cases {
+            assert_eq!(is_scap(head), scap, "{head:02x?}");
+        }
+    }
 
     fn shb(options: &[u8]) -> Vec<u8> {
         let mut c = Vec::new();

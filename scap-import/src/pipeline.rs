@@ -11,9 +11,9 @@ use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
 
 use super::{ImportStats, Importer, MachineInfo, ScapError};
-use crate::event::EventType;
-use crate::file::{ChunkEncoder, EncodedChunk, WriterOptions};
-use crate::state::{Snapshot, Tracker, changes_state};
+use capture_format::event::EventType;
+use capture_format::file::{ChunkEncoder, EncodedChunk, WriterOptions};
+use capture_format::state::{Snapshot, Tracker, changes_state};
 
 /// Bytes the reading thread hands over at a time.
 const READ_BUFFER: usize = 1 << 20;
@@ -21,8 +21,8 @@ const READ_BUFFER: usize = 1 << 20;
 const IN_FLIGHT: usize = 4;
 
 /// An I/O error of building chunks in memory (a compressor failing).
-fn in_memory(source: io::Error) -> crate::Error {
-    crate::Error::Io { offset: 0, source }
+fn in_memory(source: io::Error) -> capture_format::Error {
+    capture_format::Error::Io { offset: 0, source }
 }
 
 /// What the record thread sends.
@@ -32,7 +32,7 @@ enum Message {
     /// The end: what was skipped, and why reading stopped early.
     Done(ImportStats, Option<ScapError>),
     /// Building a chunk failed (a record the format cannot hold).
-    Failed(crate::Error),
+    Failed(capture_format::Error),
 }
 
 /// The chunks of one `.scap` stream, produced in the background.
@@ -186,10 +186,11 @@ impl ChunkStream {
                         Err(TryRecvError::Empty | TryRecvError::Disconnected) => new_encoder()?,
                     };
                     let full = std::mem::replace(&mut encoder, next);
-                    send.send(Message::Chunk(full))
-                        .map_err(|_| crate::Error::Usage("the reader of the chunks stopped"))?;
+                    send.send(Message::Chunk(full)).map_err(|_| {
+                        capture_format::Error::Usage("the reader of the chunks stopped")
+                    })?;
                 }
-                Ok::<(), crate::Error>(())
+                Ok::<(), capture_format::Error>(())
             });
             let last = match result {
                 Ok(()) if encoder.pending() > 0 => send.send(Message::Chunk(encoder)).is_ok(),
@@ -230,7 +231,7 @@ impl ChunkStream {
     }
 
     /// The next chunk, sealed here; `None` after the last one.
-    pub fn next_chunk(&mut self) -> Option<crate::Result<EncodedChunk>> {
+    pub fn next_chunk(&mut self) -> Option<capture_format::Result<EncodedChunk>> {
         loop {
             match self.chunks.recv() {
                 Ok(Message::Chunk(mut encoder)) => {

@@ -1,9 +1,7 @@
-//! Lists the blocks of a `.scap` file: `cargo run --example scap_blocks FILE`.
+//! Lists the blocks of a `.scap` file: `cargo run -p scap-import --example scap_blocks FILE`.
 use std::collections::BTreeMap;
 
-use capture_format::scap::{
-    BlockKind, BlockReader, fd_list, machine_info, process_list, user_list,
-};
+use scap_import::{BlockKind, BlockReader, fd_list, machine_info, process_list, user_list};
 
 fn main() {
     let path = std::env::args().nth(1).expect("usage: scap_blocks FILE");

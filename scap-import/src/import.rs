@@ -14,10 +14,10 @@ use super::{
     Block, BlockKind, BlockReader, MachineInfo, ScapError, fd_list, machine_info, ppm,
     process_list, user_list,
 };
-use crate::event::{
+use capture_format::event::{
     Arg, ArgKind, EventType, OwnedSockAddr, OwnedSockTuple, Record, RecordFlags, nr,
 };
-use crate::state::{
+use capture_format::state::{
     FdInfo, FdKind, L4Proto, ProcessInfo, Snapshot, SocketEnds, SocketRole, ThreadInfo,
 };
 
@@ -498,7 +498,7 @@ struct ArgSource {
 
 /// Where each of `args` comes from, for a record of these events.
 fn arg_plan(
-    args: &[crate::event::ArgDef],
+    args: &[capture_format::event::ArgDef],
     enter: Option<&ScapEventInfo>,
     exit: Option<&ScapEventInfo>,
 ) -> Vec<ArgSource> {
@@ -552,7 +552,8 @@ impl State {
     /// True when the arguments of a `ty` record are to be decoded.
     fn wants_arguments(&self, ty: EventType) -> bool {
         self.wanted.as_ref().is_none_or(|w| {
-            w.get(usize::from(ty.0)).copied().unwrap_or(false) || crate::state::changes_state(ty)
+            w.get(usize::from(ty.0)).copied().unwrap_or(false)
+                || capture_format::state::changes_state(ty)
         })
     }
 
@@ -952,16 +953,16 @@ const fn libc_clone_thread() -> u32 {
 
 /// The header of a syscap capture imported from a `.scap` file taken on
 /// `machine`.
-pub fn capture_header(machine: Option<&MachineInfo>) -> crate::file::CaptureHeader {
+pub fn capture_header(machine: Option<&MachineInfo>) -> capture_format::file::CaptureHeader {
     let machine = machine.cloned().unwrap_or_default();
-    crate::file::CaptureHeader {
+    capture_format::file::CaptureHeader {
         hostname: machine.hostname,
         producer: format!("syscap {} (imported from .scap)", env!("CARGO_PKG_VERSION")),
         // sysdig's default snap length.
         snaplen: 80,
         num_cpus: machine.num_cpus,
         memory_bytes: machine.memory_bytes,
-        ..crate::file::CaptureHeader::default()
+        ..capture_format::file::CaptureHeader::default()
     }
 }
 
@@ -971,12 +972,12 @@ impl Importer {
     pub fn write_capture<W: std::io::Write>(
         &mut self,
         out: W,
-        options: crate::file::WriterOptions,
-    ) -> crate::Result<W> {
+        options: capture_format::file::WriterOptions,
+    ) -> capture_format::Result<W> {
         let header = capture_header(self.machine.as_ref());
-        let mut writer = crate::file::Writer::new(out, &header, options)?;
+        let mut writer = capture_format::file::Writer::new(out, &header, options)?;
         writer.write_snapshot(&self.snapshot)?;
-        let mut tracker = crate::state::Tracker::from_snapshot(&self.snapshot);
+        let mut tracker = capture_format::state::Tracker::from_snapshot(&self.snapshot);
         self.run(|rec| {
             let ctx = tracker.apply(rec);
             writer.write(rec, &ctx)
@@ -988,9 +989,9 @@ impl Importer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{OwnedArg, OwnedRecord};
-    use crate::scap::testfile::{block, event_block, fd_list_v1, process_entry, section_header};
-    use crate::state::Tracker;
+    use crate::testfile::{block, event_block, fd_list_v1, process_entry, section_header};
+    use capture_format::event::{OwnedArg, OwnedRecord};
+    use capture_format::state::Tracker;
 
     const OPEN_E: u16 = 2;
     const OPEN_X: u16 = 3;

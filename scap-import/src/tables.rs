@@ -2,7 +2,7 @@
 //! and user list (versions 1 and 2), `scap-format.md` §4.2 and §4.5.
 
 use super::ScapError;
-use crate::state::{GroupInfo, UserInfo};
+use capture_format::state::{GroupInfo, UserInfo};
 
 /// One thread of a process list, as stored (ids before namespace mapping).
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
@@ -471,11 +471,11 @@ pub fn interface_list(
 mod tests {
     use super::*;
 
-    use crate::scap::testfile::s16;
+    use crate::testfile::s16;
 
     /// One process-list entry of `version`: pid 100, parent 1.
     fn entry(version: u8, tid: i64, comm: &[u8], tail: &[u8]) -> Vec<u8> {
-        crate::scap::testfile::process_entry(version, tid, 100, 1, comm, tail)
+        crate::testfile::process_entry(version, tid, 100, 1, comm, tail)
     }
 
     #[test]

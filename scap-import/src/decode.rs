@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 
 use super::events::{ParamType, ScapEventInfo, event_info};
 use super::{ScapError, u16_at, u32_at, u64_at};
-use crate::event::{SockAddr, SockTuple};
+use capture_format::event::{SockAddr, SockTuple};
 
 /// Most parameters an event can have (`PPM_MAX_EVENT_PARAMS`).
 pub const MAX_PARAMS: usize = 32;
@@ -407,7 +407,7 @@ fn infer_nparams(ev: &[u8], max: usize) -> Option<usize> {
 mod tests {
     use super::*;
 
-    use crate::scap::testfile::event_body;
+    use crate::testfile::event_body;
 
     #[test]
     fn v1_and_v2_events_decode_alike() {

@@ -3,10 +3,10 @@
 //! there are at least EVENTS of them. The output is uncompressed, as sysdig
 //! writes without `-z`.
 //!
-//! `cargo run --release --example scap_repeat IN.scap OUT.scap EVENTS`
+//! `cargo run --release -p scap-import --example scap_repeat IN.scap OUT.scap EVENTS`
 use std::io::{BufWriter, Write};
 
-use capture_format::scap::{BlockKind, BlockReader, write_block};
+use scap_import::{BlockKind, BlockReader, write_block};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
