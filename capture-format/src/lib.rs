@@ -21,4 +21,5 @@ pub use file::{
     CaptureHeader, CaptureReader, Chunk, Decoder, Event, Projection, StreamReader, Writer,
     WriterOptions,
 };
+#[cfg(feature = "synth")]
 pub mod synth;
