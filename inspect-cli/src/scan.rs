@@ -109,12 +109,6 @@ fn in_memory_options() -> WriterOptions {
     }
 }
 
-/// True when `head` starts a `.scap` file (a section header block) or a
-/// gzip stream (only `.scap` files are gzip-compressed as a whole).
-fn is_scap(head: &[u8]) -> bool {
-    head.starts_with(&[0x0A, 0x0D, 0x0D, 0x0A]) || head.starts_with(&[0x1F, 0x8B])
-}
-
 /// Why a capture could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
@@ -157,17 +151,20 @@ pub enum ScanError {
     },
 }
 
-/// Opens a local capture file, and says whether it is a `.scap` file (by
-/// its first bytes: raw or gzip'd).
+/// Opens a local capture file, and says whether it is a `.scap` file (raw
+/// or gzip'd). Each format knows its own first bytes; a file that neither
+/// knows goes to the syscap reader, whose error names the bytes it found.
 pub fn open_local(path: &Path) -> Result<(File, bool), ScanError> {
     let open_err = |source| ScanError::Open {
         path: path.to_owned(),
         source,
     };
     let file = File::open(path).map_err(open_err)?;
-    let mut head = [0u8; 4];
+    let mut head = [0u8; capture_format::file::FILE_MAGIC.len()];
     let n = std::os::unix::fs::FileExt::read_at(&file, &mut head, 0).map_err(open_err)?;
-    Ok((file, is_scap(&head[..n])))
+    let head = &head[..n];
+    let scap = !capture_format::file::is_capture(head) && scap_import::is_scap(head);
+    Ok((file, scap))
 }
 
 impl Input {

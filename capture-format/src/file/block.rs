@@ -8,6 +8,12 @@ use nom::number::complete::{le_u16, le_u32, le_u64};
 /// First bytes of every capture. The high byte and the line feed catch
 /// transfers that mangle binary data, as PNG's magic does.
 pub const FILE_MAGIC: [u8; 8] = *b"\x89SYSCAP\n";
+
+/// True when `head`, a file's first bytes (8 are needed), starts a syscap
+/// capture: tools tell captures from other formats by it before opening.
+pub fn is_capture(head: &[u8]) -> bool {
+    head.starts_with(&FILE_MAGIC)
+}
 /// Major version: readers refuse files with another major.
 pub const FORMAT_MAJOR: u16 = 1;
 /// Minor version: additions that older readers can skip.
@@ -162,6 +168,21 @@ pub(crate) fn encode_trailer(trailer: Trailer) -> [u8; TRAILER_LEN] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn is_capture_knows_the_file_magic() {
+        let cases: [(&[u8], bool); 6] = [
+            (b"\x89SYSCAP\n\x01\x00\x01\x00", true),
+            (b"\x89SYSCAP\n", true),
+            (b"\x89SYSCAP", false),
+            (b"SYSCAPIX", false),
+            (&[0x0A, 0x0D, 0x0D, 0x0A, 0x1C, 0, 0, 0], false),
+            (&[], false),
+        ];
+        for (head, capture) in cases {
+            assert_eq!(is_capture(head), capture, "{head:02x?}");
+        }
+    }
 
     #[test]
     fn headers_round_trip() {

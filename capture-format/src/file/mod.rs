@@ -13,7 +13,7 @@ mod sockaddr;
 mod source;
 mod writer;
 
-pub use block::{BlockKind, FILE_MAGIC, FORMAT_MAJOR, FORMAT_MINOR};
+pub use block::{BlockKind, FILE_MAGIC, FORMAT_MAJOR, FORMAT_MINOR, is_capture};
 pub use chunk::{Chunk, ChunkSummary, EncodedChunk, Event, FdView, Projection, ThreadView};
 pub use header::{CaptureHeader, TriggerInfo};
 pub use index::{ChunkMeta, Index, ProcessTotal};
