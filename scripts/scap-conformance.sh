@@ -5,7 +5,8 @@
 #
 # usage: scripts/scap-conformance.sh [--bless]
 #   SYSCAP=path/to/syscap (default: target/release/syscap, built if missing)
-#   SCAP_SAMPLES=dir with the sample captures (default: ../shared/testdata/scap)
+#   SCAP_SAMPLES=dir with the sample captures (default: shared/testdata/scap
+#   beside the repository checkout, i.e. REPO/../shared/testdata/scap)
 # scripts/scap-conformance.sh --samples prints where the samples are.
 #
 # Every check prints the lines where syscap and sysdig disagree; the report
@@ -18,14 +19,14 @@ cd "$(dirname "$0")/.."
 bless=false
 [[ ${1:-} == --bless ]] && bless=true
 expected_dir=scripts/scap-conformance
-samples=${SCAP_SAMPLES:-}
-if [[ -z $samples ]]; then
-    for d in ../shared/testdata/scap /work/shared/testdata/scap; do
-        [[ -f $d/curl_google.scap ]] && { samples=$d; break; }
-    done
-fi
-[[ -n $samples && -f $samples/curl_google.scap ]] ||
-    { echo "scap-conformance: no sample captures (set SCAP_SAMPLES)" >&2; exit 2; }
+# The working directory is the repository root (see the cd above).
+beside=$(dirname "$PWD")/shared/testdata/scap
+samples=${SCAP_SAMPLES:-$beside}
+[[ -f $samples/curl_google.scap ]] || {
+    echo "scap-conformance: no sample captures in $samples: set SCAP_SAMPLES to their" \
+        "directory, or put them in $beside (shared/testdata/scap beside the repository)" >&2
+    exit 2
+}
 [[ ${1:-} == --samples ]] && { realpath "$samples"; exit 0; }
 command -v sysdig >/dev/null ||
     { echo "scap-conformance: sysdig is not installed (apt-get install sysdig)" >&2; exit 2; }

@@ -444,22 +444,27 @@ fn around_exports_the_events_near_each_match_to_a_new_capture() {
     assert!(err.contains("--filter"), "{err}");
 }
 
-/// The sample `.scap` captures of sysdig/libs (`SCAP_SAMPLES`, or the shared
-/// test data next to the repository). Missing samples fail the test: they
-/// are part of the test environment, not optional.
+/// The sample `.scap` captures of sysdig/libs: the directory `SCAP_SAMPLES`
+/// names, else `shared/testdata/scap` beside the repository checkout
+/// (`<repo>/../shared/testdata/scap`, as CI lays it out). Missing samples
+/// fail the test: they are part of the test environment, not optional.
 fn scap_samples() -> PathBuf {
-    let candidates = [
-        std::env::var_os("SCAP_SAMPLES").map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata/scap")),
-        Some(PathBuf::from("/work/shared/testdata/scap")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|d| d.join("curl_google.scap").is_file())
-        .expect("sample .scap captures not found: set SCAP_SAMPLES to their directory")
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("inspect-cli is inside the repository");
+    let beside = repo.join("../shared/testdata/scap");
+    let dir = std::env::var_os("SCAP_SAMPLES").map_or_else(|| beside.clone(), PathBuf::from);
+    assert!(
+        dir.join("curl_google.scap").is_file(),
+        "sample .scap captures not found in {}: set SCAP_SAMPLES to their directory, \
+         or put them in {} (shared/testdata/scap beside the repository)",
+        dir.display(),
+        beside.display(),
+    );
+    dir
 }
 
+/// Needs the sample `.scap` captures ([`scap_samples`]).
 #[test]
 fn scap_files_read_everywhere_a_capture_is_accepted() {
     let samples = scap_samples();
@@ -539,6 +544,7 @@ fn scap_files_read_everywhere_a_capture_is_accepted() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// Needs the sample `.scap` captures ([`scap_samples`]).
 #[test]
 fn a_cut_or_foreign_scap_file_gets_one_line() {
     let samples = scap_samples();
