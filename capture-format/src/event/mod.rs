@@ -47,8 +47,13 @@ impl EventType {
     pub const OTHER: Self = Self(1032);
     /// The scheduler switched to another thread (imported from `.scap`).
     pub const SWITCH: Self = Self(1033);
+    /// What a producer learned of a thread it had not known: its process
+    /// identity (parent, command, executable, arguments, directory, user,
+    /// limits), e.g. from the clone exit of a child a `.scap` file first
+    /// shows in its own clone. Missing arguments leave a field as it was.
+    pub const THREAD_INFO: Self = Self(1034);
     /// The last kernel or metadata event number the table knows.
-    pub const LAST_KERNEL_EVENT: Self = Self::SWITCH;
+    pub const LAST_KERNEL_EVENT: Self = Self::THREAD_INFO;
 
     /// The table entry for this type; unknown numbers get a generic entry.
     pub fn info(self) -> &'static EventInfo {

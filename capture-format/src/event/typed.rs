@@ -759,4 +759,22 @@ pub(super) static KERNEL_EVENTS: &[EventInfo] = &[
             a("vm_swap", Int),
         ],
     ),
+    event(
+        EventType::THREAD_INFO,
+        "threadinfo",
+        &[
+            a("ppid", Pid),
+            a("comm", Str),
+            a("exe", Str),
+            a("exepath", Path),
+            a("args", Argv),
+            a("cwd", Path),
+            a("uid", Uid),
+            a("gid", Gid),
+            a("loginuid", Uid),
+            a("fdlimit", Int),
+            a("vm_size", Size),
+            a("vm_rss", Size),
+        ],
+    ),
 ];

@@ -614,6 +614,45 @@ impl Tracker {
                 self.exec(rec.tid, pid, AT_FDCWD, filename, None);
             }
             n if n == EventType::PROC_EXIT.0 => self.exited = Some(rec.tid),
+            n if n == EventType::THREAD_INFO.0 => {
+                if let Some(comm) = bytes("comm") {
+                    let comm = comm[..comm.len().min(COMM_LEN)].to_vec();
+                    let key = self.new_key();
+                    if let Some(t) = self.threads.get_mut(&rec.tid) {
+                        t.comm = comm;
+                        t.key = key;
+                    }
+                }
+                let id = |name| int(name).and_then(|v| u32::try_from(v).ok());
+                let (uid, gid) = (id("uid"), id("gid"));
+                let user = uid.map(|u| self.user_name(u));
+                let group = gid.map(|g| self.group_name(g));
+                let text = |field: &mut Vec<u8>, name: &str| {
+                    if let Some(v) = bytes(name) {
+                        *field = v.to_vec();
+                    }
+                };
+                self.update_process(pid, |p| {
+                    p.ppid = int("ppid").unwrap_or(p.ppid);
+                    text(&mut p.exe, "exe");
+                    text(&mut p.exepath, "exepath");
+                    text(&mut p.args, "args");
+                    text(&mut p.cwd, "cwd");
+                    if let (Some(uid), Some(user)) = (uid, user) {
+                        p.uid = uid;
+                        p.user = user;
+                    }
+                    if let (Some(gid), Some(group)) = (gid, group) {
+                        p.gid = gid;
+                        p.group = group;
+                    }
+                    p.loginuid = id("loginuid").unwrap_or(p.loginuid);
+                    let size = |name| int(name).and_then(|v| u64::try_from(v).ok());
+                    p.fd_limit = size("fdlimit").unwrap_or(p.fd_limit);
+                    p.vm_size = size("vm_size").unwrap_or(p.vm_size);
+                    p.vm_rss = size("vm_rss").unwrap_or(p.vm_rss);
+                });
+            }
             nr::BPF if ok => {
                 // Only some commands return a new fd.
                 let cmd = rec.args.first().and_then(Arg::as_int);
@@ -846,7 +885,7 @@ static FD_ARG_POSITION: LazyLock<Vec<Option<u8>>> = LazyLock::new(|| {
 pub fn changes_state(ty: EventType) -> bool {
     matches!(
         ty,
-        EventType::PROC_EXEC | EventType::PROC_FORK | EventType::PROC_EXIT
+        EventType::PROC_EXEC | EventType::PROC_FORK | EventType::PROC_EXIT | EventType::THREAD_INFO
     ) || (ty.is_syscall() && changes_state_syscall(ty))
 }
 
@@ -1179,6 +1218,56 @@ mod tests {
         for (what, records, want) in cases {
             assert_eq!(run(&records).2, want, "{what}");
         }
+    }
+
+    /// A thread first seen mid-stream takes the identity a `threadinfo`
+    /// gives; what it does not give stays as it was.
+    #[test]
+    fn threadinfo_gives_a_thread_seen_first_its_identity() {
+        let mut t = Tracker::from_snapshot(&Snapshot {
+            users: vec![UserInfo {
+                uid: 33,
+                gid: 33,
+                name: b"www-data".to_vec(),
+                ..UserInfo::default()
+            }],
+            ..Snapshot::default()
+        });
+        let mut info = rec(
+            "threadinfo",
+            500,
+            0,
+            vec![
+                i(1),
+                s("apache2"),
+                s("/usr/sbin/apache2"),
+                s("/usr/sbin/apache2"),
+                s("-k\0start\0"),
+                s("/"),
+                i(33),
+                i(33),
+                OwnedArg::Absent,
+                i(8192),
+            ],
+        );
+        info.pid = 500;
+        info.with_record(|r| {
+            let ctx = t.apply(r);
+            let p = ctx.process.unwrap();
+            assert_eq!(ctx.thread.unwrap().comm, b"apache2");
+            assert_eq!(
+                (p.ppid, &p.exe[..], &p.args[..], &p.cwd[..], &p.user[..]),
+                (
+                    1,
+                    &b"/usr/sbin/apache2"[..],
+                    &b"-k\0start\0"[..],
+                    &b"/"[..],
+                    &b"www-data"[..]
+                )
+            );
+            assert_eq!((p.uid, p.gid, p.fd_limit), (33, 33, 8192));
+            assert_eq!(p.loginuid, u32::MAX, "not given: unchanged");
+        });
     }
 
     #[test]
