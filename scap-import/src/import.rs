@@ -786,6 +786,7 @@ impl State {
                 && let Some(ptid) = x.int_of("ptid")
             {
                 self.fork_record(ptid, tid, pid, 0, x, sink)?;
+                self.thread_info_record(tid, pid, Some(ptid), x, sink)?;
             }
         }
         if !matches!(ty.0, nr::CLONE | nr::CLONE3 | nr::FORK | nr::VFORK) {
@@ -807,6 +808,9 @@ impl State {
             self.pids.insert(tid, pid);
             if let Some(ptid) = x.int_of("ptid") {
                 self.fork_record(ptid, tid, pid, flags, x, sink)?;
+                // A new thread of a process keeps the process's parent.
+                let parent = (!thread).then_some(ptid);
+                self.thread_info_record(tid, pid, parent, x, sink)?;
             }
         }
         Ok(())
@@ -829,6 +833,52 @@ impl State {
             cpu: x.cpu,
             tid: ptid,
             pid: self.pid_of(ptid),
+            args: &args,
+            ..Record::default()
+        };
+        self.stats.records += 1;
+        sink(&rec)
+    }
+
+    /// A `threadinfo` record: what the exit event of a clone (in the child)
+    /// or an execve says about a thread the capture had not known, so that
+    /// it is named from its own facts, not from a parent the capture may
+    /// not have either.
+    fn thread_info_record<E>(
+        &mut self,
+        tid: i64,
+        pid: i64,
+        ppid: Option<i64>,
+        x: &ScapEvent<'_>,
+        sink: &mut impl FnMut(&Record<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let text = |name| x.str_of(name).map_or(Arg::Absent, Arg::Str);
+        let int = |name| x.int_of(name).map_or(Arg::Absent, Arg::Int);
+        // Memory sizes are in KiB in `.scap` files.
+        let kib = |name| {
+            x.int_of(name)
+                .map_or(Arg::Absent, |v| Arg::Int(v.saturating_mul(1024)))
+        };
+        let args = [
+            ppid.map_or(Arg::Absent, Arg::Int),
+            text("comm"),
+            text("exe"),
+            Arg::Absent,
+            text("args"),
+            text("cwd"),
+            int("uid"),
+            int("gid"),
+            int("loginuid"),
+            int("fdlimit"),
+            kib("vm_size"),
+            kib("vm_rss"),
+        ];
+        let rec = Record {
+            ty: EventType::THREAD_INFO,
+            ts: x.ts,
+            cpu: x.cpu,
+            tid,
+            pid,
             args: &args,
             ..Record::default()
         };
@@ -1107,6 +1157,7 @@ mod tests {
                     ("open", 10, 5, 100, 4),
                     ("read", 20, 1, 100, 10),
                     ("procfork", 30, 0, 100, 0),
+                    ("threadinfo", 30, 0, 101, 0),
                     ("clone", 30, 0, 101, 0),
                     ("exit_group", 50, 0, 100, 0),
                     ("procexit", 60, 0, 100, 0),
@@ -1126,7 +1177,7 @@ mod tests {
                     OwnedArg::Bytes(b"0123456789".to_vec())
                 ]
             );
-            assert!(records[4].flags.contains(RecordFlags::NO_RETURN));
+            assert!(records[5].flags.contains(RecordFlags::NO_RETURN));
             assert_eq!(importer.stats().unknown_types, 1);
             assert_eq!(importer.stats().events, 8);
             assert!(importer.error().is_none());
@@ -1144,7 +1195,12 @@ mod tests {
             }
             let child = tracker.thread(101).unwrap();
             assert_eq!((child.pid, child.comm.as_slice()), (101, &b"curl"[..]));
-            assert_eq!(tracker.process(101).unwrap().ppid, 100);
+            // Its own clone exit names it, not the parent it copied.
+            let p = tracker.process(101).unwrap();
+            assert_eq!(
+                (p.ppid, &p.exe[..], &p.args[..], &p.cwd[..], p.fd_limit),
+                (100, &b"curl"[..], &b"-6\0"[..], &b"/home/u"[..], 1024)
+            );
         }
     }
 
@@ -1208,7 +1264,7 @@ mod tests {
         let (importer, records) = import(bytes);
         assert_eq!(
             records.len(),
-            5,
+            6,
             "every call before the cut, the exit_group never returned"
         );
         let e = importer.error().unwrap().to_string();

@@ -178,10 +178,12 @@ impl Tracker {
     fn process_entry(&mut self, pid: i64) -> &mut Process {
         if !self.processes.contains_key(&pid) {
             let key = self.new_key();
-            // Nothing is known about it: not even that it runs as root.
+            // Nothing is known about it: not even that it runs as root, nor
+            // its parent (sysdig: ppid -1).
             let info = ProcessInfo {
                 key,
                 pid,
+                ppid: -1,
                 vpid: pid,
                 uid: u32::MAX,
                 gid: u32::MAX,
@@ -809,7 +811,11 @@ impl Tracker {
         {
             return;
         }
-        if child_pid != parent_pid && !self.processes.contains_key(&child_pid) {
+        // A new thread of a process the capture does not know (an imported
+        // clone names the thread's parent process, not its own): nothing
+        // is known of that process yet.
+        let unknown_process = flags & CLONE_THREAD != 0 && !self.processes.contains_key(&child_pid);
+        if child_pid != parent_pid && !self.processes.contains_key(&child_pid) && !unknown_process {
             let parent = self.processes.get(&parent_pid);
             let mut info = parent.map(|p| p.info.clone()).unwrap_or_default();
             let fds: HashMap<i64, FdInfo> = parent
@@ -847,9 +853,17 @@ impl Tracker {
                 },
             );
         }
+        // A new thread or process takes the name of the thread that made it;
+        // a thread whose clone names another process as its parent (an
+        // imported clone) takes its own process's.
+        let namesake = if flags & CLONE_THREAD != 0 && child_pid != parent_pid {
+            child_pid
+        } else {
+            parent_tid
+        };
         let comm = self
             .threads
-            .get(&parent_tid)
+            .get(&namesake)
             .map(|t| t.comm.clone())
             .unwrap_or_default();
         self.insert_thread(ThreadInfo {

@@ -570,9 +570,17 @@ fn types_of(node: &Node) -> Option<BTreeSet<u16>> {
 /// The process names an event must have to match (`None`: any).
 fn comms_of(node: &Node) -> Option<BTreeSet<Vec<u8>>> {
     match node {
-        Node::Check(Field::ProcName, Test::Str(Op::Eq | Op::In, names)) => {
-            Some(names.iter().cloned().collect())
-        }
+        // A thread whose name the capture never learned has an empty
+        // command name in the index, and shows as `<NA>`.
+        Node::Check(Field::ProcName, Test::Str(Op::Eq | Op::In, names)) => Some(
+            names
+                .iter()
+                .flat_map(|n| {
+                    let unknown = (n.as_slice() == b"<NA>").then(Vec::new);
+                    std::iter::once(n.clone()).chain(unknown)
+                })
+                .collect(),
+        ),
         Node::All(parts) => parts
             .iter()
             .filter_map(comms_of)

@@ -283,3 +283,35 @@ fn filters_select_the_right_events() {
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
+
+/// A thread the capture never learned about (no snapshot entry, no fork or
+/// exec seen) has sysdig's placeholders: `<NA>` for its names, ppid -1.
+#[test]
+fn an_unknown_thread_shows_sysdig_placeholders() {
+    let workload = Workload {
+        snapshot: Snapshot::default(),
+        records: vec![OwnedRecord {
+            ts: T0,
+            ..rec("getpid", 999, 999, 999, 100, vec![])
+        }],
+    };
+    let bytes = workload
+        .write_to(
+            Vec::new(),
+            &CaptureHeader::default(),
+            WriterOptions::default(),
+        )
+        .unwrap()
+        .0;
+    let cases = [
+        ("proc.name = '<NA>'", vec![1]),
+        ("proc.exe = '<NA>'", vec![1]),
+        ("proc.cmdline = '<NA>'", vec![1]),
+        ("proc.ppid = -1", vec![1]),
+        ("proc.name = getpid", vec![]),
+    ];
+    for (text, want) in cases {
+        let filter = Filter::new(text).unwrap();
+        assert_eq!(selected(&bytes, &filter, Projection::ALL), want, "{text}");
+    }
+}

@@ -187,18 +187,21 @@ fn process_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> V
     use Field as F;
     let text = |scratch: &'a mut Vec<u8>| Value::Str(&scratch[..]);
     match field {
-        F::ProcName => thread(e, |t| Value::Str(t.comm())),
+        F::ProcName => thread(e, |t| Value::Str(or_na(t.comm()))),
         F::ProcPid => thread(e, |t| num(t.pid())),
         F::ProcPpid => thread(e, |t| num(t.ppid())),
         F::ProcPname => thread(e, |t| {
             t.parent().map_or(Value::None, |p| Value::Str(p.comm()))
         }),
-        F::ProcExe => thread(e, |t| Value::Str(t.exe())),
+        F::ProcExe => thread(e, |t| Value::Str(or_na(t.exe()))),
         F::ProcExepath => thread(e, |t| Value::Str(t.exepath())),
         F::ProcCmdline => {
             let Some(t) = e.thread() else {
                 return Value::None;
             };
+            if t.comm().is_empty() {
+                return Value::Str(NA);
+            }
             scratch.extend_from_slice(t.comm());
             for a in split_nul(t.args()) {
                 scratch.push(b' ');
@@ -249,6 +252,16 @@ fn process_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> V
         F::K8sPodUid => thread(e, |t| Value::Str(t.pod_uid())),
         _ => Value::None,
     }
+}
+
+/// What sysdig shows for a text a thread has but the capture never learned
+/// (a thread first seen mid-capture, whose process nothing described).
+const NA: &[u8] = b"<NA>";
+
+/// `text`, or [`NA`] when it is empty: no process has an empty command
+/// name or executable, so empty means unknown.
+fn or_na(text: &[u8]) -> &[u8] {
+    if text.is_empty() { NA } else { text }
 }
 
 /// Fd fields.
