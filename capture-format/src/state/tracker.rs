@@ -432,6 +432,12 @@ impl Tracker {
                 if let Some(Arg::SockTuple(t)) = arg("tuple") {
                     set_tuple(&mut fd, t);
                 }
+                // Only connection sockets accept; on IP that is TCP (as
+                // sysdig assumes when it did not see the listening socket).
+                if fd.l4proto == L4Proto::Unknown && matches!(fd.kind, FdKind::Ipv4 | FdKind::Ipv6)
+                {
+                    fd.l4proto = L4Proto::Tcp;
+                }
                 return self.opened(pid, true, fd);
             }
             nr::CONNECT => {
