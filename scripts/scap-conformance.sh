@@ -7,6 +7,9 @@
 #   SYSCAP=path/to/syscap (default: target/release/syscap, built if missing)
 #   SCAP_SAMPLES=dir with the sample captures (default: shared/testdata/scap
 #   beside the repository checkout, i.e. REPO/../shared/testdata/scap)
+#   SCAP_PUBLIC=dir with falcosecurity/libs' test captures (default:
+#   target/scap-public, which scripts/setup.sh fills from Debian's source
+#   package)
 # scripts/scap-conformance.sh --samples prints where the samples are.
 #
 # Every check prints the lines where syscap and sysdig disagree; the report
@@ -28,6 +31,12 @@ samples=${SCAP_SAMPLES:-$beside}
     exit 2
 }
 [[ ${1:-} == --samples ]] && { realpath "$samples"; exit 0; }
+public=${SCAP_PUBLIC:-target/scap-public}
+[[ -f $public/single_ipv6_conn.scap ]] || {
+    echo "scap-conformance: no single_ipv6_conn.scap in $public: run scripts/setup.sh" \
+        "(it fetches falcosecurity/libs' test captures), or set SCAP_PUBLIC" >&2
+    exit 2
+}
 command -v sysdig >/dev/null ||
     { echo "scap-conformance: sysdig is not installed (apt-get install sysdig)" >&2; exit 2; }
 syscap=${SYSCAP:-target/release/syscap}
@@ -115,8 +124,11 @@ fields() {
     echo "*${names[*]}"
 }
 
+# check_sample SAMPLE REFERENCE [DIR]: syscap reading SAMPLE against sysdig
+# reading REFERENCE, both in DIR (default: the samples).
 check_sample() {
-    local sample=$1 reference=$2 s=$samples/$1.scap r=$samples/$2.scap
+    local dir=${3:-$samples}
+    local sample=$1 reference=$2 s=$dir/$1.scap r=$dir/$2.scap
     local sd=$work/sysdig sc=$work/syscap
 
     # 1. The issue's comparison: every exit event, in order.
@@ -160,7 +172,8 @@ check_sample() {
     done
     # State tables and spy_users: the same rows (sysdig prints them in hash order).
     for c in ps lsof netstat spy_users; do
-        sysdig -r "$r" -c "$c" 2>/dev/null | grep -v $'^\e\\[0m$' | sed 's/ *$//' | sort >"$sd"
+        # (A table can be empty: grep then selects nothing.)
+        sysdig -r "$r" -c "$c" 2>/dev/null | { grep -v $'^\e\\[0m$' || true; } | sed 's/ *$//' | sort >"$sd"
         "$syscap" chisel "$c" "$s" | sed 's/ *$//' | sort >"$sc"
         diff "$sd" "$sc" | grep '^[<>]' | sed 's/^</sysdig:/; s/^>/syscap:/' >"$work/report" || true
         compare "$sample.$c"
@@ -176,6 +189,7 @@ if sysdig -r "$samples/curl_google_comments.scap" -c topfiles_bytes >/dev/null 2
     echo "note: this sysdig opens curl_google_comments.scap; compare it directly"
 fi
 check_sample curl_google_comments curl_google
+check_sample single_ipv6_conn single_ipv6_conn "$public"
 
 echo "scap-conformance: $((checks - failures)) of $checks checks agree with $(sysdig --version 2>/dev/null | head -1)"
 [[ $failures -eq 0 ]]
