@@ -5,6 +5,7 @@
 //! events) become records of their own.
 
 use hashbrown::HashMap;
+use std::collections::VecDeque;
 use std::io::Read;
 
 use super::decode::{STATE_ONLY, ScapEvent, Value, decode_event};
@@ -41,12 +42,53 @@ pub struct ImportStats {
     pub extra_sections: u32,
 }
 
+/// Most blocks read ahead looking for an event with a time.
+const MAX_AHEAD: usize = 4096;
+
+/// The time of an event block, 0 for other blocks.
+fn event_time(block: &Block, body: &[u8]) -> u64 {
+    match block.kind {
+        BlockKind::Event { flags, .. } => super::u64_at(body, if flags { 6 } else { 2 }),
+        _ => 0,
+    }
+}
+
+/// The first time among blocks read ahead.
+fn first_time(ahead: &VecDeque<(Block, Vec<u8>)>) -> u64 {
+    ahead
+        .iter()
+        .map(|(b, body)| event_time(b, body))
+        .find(|&t| t > 0)
+        .unwrap_or(0)
+}
+
+/// Reads blocks after the first event until one has a time (or another
+/// kind of block comes, or the file ends); a read error is left for the
+/// run to meet again.
+fn read_to_a_time(blocks: &mut BlockReader, ahead: &mut VecDeque<(Block, Vec<u8>)>) {
+    while first_time(ahead) == 0 && ahead.len() < MAX_AHEAD {
+        let mut body = Vec::new();
+        match blocks.next_block(&mut body) {
+            Ok(Some(block)) => {
+                let event = matches!(block.kind, BlockKind::Event { .. });
+                ahead.push_back((block, body));
+                if !event {
+                    return;
+                }
+            }
+            Ok(None) | Err(_) => return,
+        }
+    }
+}
+
 /// Reads a `.scap` stream as syscap records.
 pub struct Importer {
     blocks: BlockReader,
     body: Vec<u8>,
-    /// An event block read ahead while collecting the tables.
-    first_event: Option<Block>,
+    /// Blocks read ahead while collecting the tables: the first event, and
+    /// up to the first one with a time (events stamped 0, such as the
+    /// container events writers put first, take the time of the one after).
+    ahead: VecDeque<(Block, Vec<u8>)>,
     snapshot: Snapshot,
     machine: Option<MachineInfo>,
     interfaces: Vec<ScapInterface>,
@@ -93,6 +135,8 @@ struct State {
     wanted: Option<Vec<bool>>,
     stats: ImportStats,
     first_corrupt: Option<ScapError>,
+    /// The time of the last event that had one: events stamped 0 take it.
+    last_ts: u64,
 }
 
 impl Importer {
@@ -115,13 +159,13 @@ impl Importer {
         let mut machine = None;
         let mut interfaces = Vec::new();
         let mut sections = 0;
-        let mut first_event = None;
+        let mut ahead = VecDeque::new();
         while let Some(block) = blocks.next_block(&mut body)? {
             match block.kind {
                 BlockKind::SectionHeader => {
                     sections += 1;
                     if sections > 1 {
-                        first_event = Some(block);
+                        ahead.push_back((block, std::mem::take(&mut body)));
                         break;
                     }
                 }
@@ -134,7 +178,8 @@ impl Importer {
                     snapshot.groups.extend(groups);
                 }
                 BlockKind::Event { .. } => {
-                    first_event = Some(block);
+                    ahead.push_back((block, std::mem::take(&mut body)));
+                    read_to_a_time(&mut blocks, &mut ahead);
                     break;
                 }
                 BlockKind::InterfaceList(v) => {
@@ -149,10 +194,12 @@ impl Importer {
         };
         build_snapshot(&mut snapshot, &threads, &fds, &mut state.pids);
         snapshot.ts = machine.as_ref().map_or(0, |m: &MachineInfo| m.boot_ts);
+        let first_ts = first_time(&ahead);
+        state.last_ts = first_ts;
         Ok(Self {
             blocks,
             body,
-            first_event,
+            ahead,
             snapshot,
             machine,
             interfaces,
@@ -172,15 +219,9 @@ impl Importer {
         self.machine.as_ref()
     }
 
-    /// Time of the first event, 0 when the file has none.
+    /// Time of the first event that has one, 0 when the file has none.
     pub fn first_ts(&self) -> u64 {
-        match self.first_event {
-            Some(Block {
-                kind: BlockKind::Event { flags, .. },
-                ..
-            }) => super::u64_at(&self.body, if flags { 6 } else { 2 }),
-            _ => 0,
-        }
+        first_time(&self.ahead)
     }
 
     /// The network interfaces of the first section's interface list.
@@ -224,8 +265,9 @@ impl Importer {
     /// [`Importer::error`]); only `sink`'s errors are returned.
     pub fn run<E>(&mut self, mut sink: impl FnMut(&Record<'_>) -> Result<(), E>) -> Result<(), E> {
         loop {
-            let (block, body) = match self.first_event.take() {
-                Some(b) => (b, &self.body[..]),
+            let read_ahead = self.ahead.pop_front();
+            let (block, body) = match &read_ahead {
+                Some((b, body)) => (*b, &body[..]),
                 None => match self.blocks.next_block_ref(&mut self.body) {
                     Ok(Some(b)) => b,
                     Ok(None) => break,
@@ -565,7 +607,7 @@ impl State {
         offset: u64,
         sink: &mut impl FnMut(&Record<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
-        let ev = match decode_event(body, has_flags, v2, offset) {
+        let mut ev = match decode_event(body, has_flags, v2, offset) {
             Ok(Some(ev)) => ev,
             Ok(None) => {
                 self.stats.unknown_types += 1;
@@ -577,6 +619,11 @@ impl State {
                 return Ok(());
             }
         };
+        if ev.ts == 0 {
+            ev.ts = self.last_ts;
+        } else {
+            self.last_ts = ev.ts;
+        }
         if ev.dump_flags & STATE_ONLY != 0 {
             self.stats.state_only += 1;
             return Ok(());
@@ -1235,6 +1282,26 @@ mod tests {
         assert_eq!(names, ["other", "read"]);
         assert_eq!(records[0].args[0], OwnedArg::Str(b"container".to_vec()));
         assert_eq!(importer.stats().state_only, 1);
+    }
+
+    /// Events a writer stamped 0 (container events, put first) take the
+    /// time of the next event that has one, and so does the capture's start.
+    #[test]
+    fn events_stamped_zero_take_the_next_time() {
+        let exit_group = [&PPM_SC_EXIT_GROUP.to_le_bytes()[..], &231u16.to_le_bytes()];
+        let events = [
+            event_block(GENERIC_E, 0, 100, &exit_group, true, None),
+            event_block(PROCEXIT_E, 0, 100, &[&i64b(0)], true, None),
+            event_block(PROCEXIT_E, 60, 100, &[&i64b(0)], true, None),
+        ];
+        let importer = Importer::new(std::io::Cursor::new(file(&events))).unwrap();
+        assert_eq!(importer.first_ts(), 60);
+        let (_, records) = import(file(&events));
+        let times: Vec<(&str, u64)> = records.iter().map(|r| (r.ty.name(), r.ts)).collect();
+        assert_eq!(
+            times,
+            [("exit_group", 60), ("procexit", 60), ("procexit", 60)]
+        );
     }
 
     #[test]
