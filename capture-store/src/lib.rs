@@ -8,6 +8,20 @@
 //! for S3-compatible servers, and optional server-side encryption. Uploads
 //! above [`MULTIPART_THRESHOLD`] go in parts; every request carries a CRC32
 //! that S3 checks, and downloads check it back.
+//!
+//! # Layout
+//!
+//! - this file: [`Location`] (`file:///DIR` or `s3://BUCKET/PREFIX`) and
+//!   [`Store`] (put a finished capture, list, download, size), for both
+//!   backends.
+//! - `key`: where a capture goes (`PREFIX/[RULE_PREFIX/]HOST/...`), its
+//!   metadata values, and safe local paths for downloads.
+//! - `remote`: [`RemoteSource`], a stored capture read in place by ranged
+//!   GETs (the capture reader's byte source).
+//! - `error`: [`StoreError`], each naming the object and the operation.
+//!
+//! The agent's uploader puts captures; the inspector lists, downloads and
+//! reads them.
 
 mod error;
 mod key;
