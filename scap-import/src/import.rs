@@ -20,6 +20,7 @@ use capture_format::event::{
 };
 use capture_format::state::{
     FdInfo, FdKind, L4Proto, ProcessInfo, Snapshot, SocketEnds, SocketRole, ThreadInfo,
+    container_of,
 };
 
 /// Most arguments a record built here carries.
@@ -448,9 +449,12 @@ fn build_snapshot(
         if seen.contains_key(&t.pid) && !main {
             continue;
         }
+        let (container_id, pod_uid) = container_of(&t.cgroups);
         let p = ProcessInfo {
             pid: t.pid,
             ppid: pids.get(&t.ptid).copied().unwrap_or(t.ptid),
+            container_id,
+            pod_uid,
             vpid: t.vpid,
             exe: t.exe.clone(),
             exepath: t.exepath.clone(),
@@ -906,6 +910,11 @@ impl State {
             x.int_of(name)
                 .map_or(Arg::Absent, |v| Arg::Int(v.saturating_mul(1024)))
         };
+        // The container (and pod) the cgroups name; a clone without cgroups
+        // leaves the process's as they were.
+        let cgroups = x.str_of("cgroups");
+        let (container, pod) = cgroups.map(container_of).unwrap_or_default();
+        let known = cgroups.is_some();
         let args = [
             ppid.map_or(Arg::Absent, Arg::Int),
             text("comm"),
@@ -919,6 +928,12 @@ impl State {
             int("fdlimit"),
             kib("vm_size"),
             kib("vm_rss"),
+            if known {
+                Arg::Str(&container)
+            } else {
+                Arg::Absent
+            },
+            if known { Arg::Str(&pod) } else { Arg::Absent },
         ];
         let rec = Record {
             ty: EventType::THREAD_INFO,
@@ -945,6 +960,9 @@ impl State {
             "procinfo" => EventType::PROC_INFO,
             "switch" => EventType::SWITCH,
             "container" if ev.info.param_index("id").is_some() => EventType::CONTAINER,
+            "container" if ev.info.param_index("json").is_some() => {
+                return self.container_json(ev, sink);
+            }
             _ => return self.other(ev, sink),
         };
         let info = ty.info();
@@ -971,6 +989,71 @@ impl State {
             tid,
             pid: self.pid_of(tid),
             args: &args[..n],
+            ..Record::default()
+        };
+        self.stats.records += 1;
+        sink(&rec)
+    }
+
+    /// A container event in its JSON form (what libs writes since 2019):
+    /// a `container` record with what it says; JSON that does not parse
+    /// becomes an `other` event, as unknown events do.
+    fn container_json<E>(
+        &mut self,
+        ev: &ScapEvent<'_>,
+        sink: &mut impl FnMut(&Record<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let Some(c) = ev
+            .str_of("json")
+            .and_then(|json| serde_json::from_slice::<serde_json::Value>(json).ok())
+            .and_then(|v| v.get("container").cloned())
+            .filter(|c| c.get("id").and_then(serde_json::Value::as_str).is_some())
+        else {
+            return self.other(ev, sink);
+        };
+        let text = |key: &str| c.get(key).and_then(serde_json::Value::as_str).unwrap_or("");
+        let mut labels: Vec<(String, String)> = c
+            .get("labels")
+            .and_then(serde_json::Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        labels.sort();
+        let labels: Vec<u8> = labels
+            .iter()
+            .flat_map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes(), b"\0"].concat())
+            .collect();
+        let id = text("id");
+        let full_id = text("full_id");
+        let args = [
+            Arg::Str(&id.as_bytes()[..id.len().min(12)]),
+            c.get("type")
+                .and_then(serde_json::Value::as_i64)
+                .map_or(Arg::Absent, Arg::Int),
+            Arg::Str(text("name").as_bytes()),
+            Arg::Str(text("image").as_bytes()),
+            Arg::Str(if full_id.is_empty() { id } else { full_id }.as_bytes()),
+            Arg::Str(text("imagerepo").as_bytes()),
+            Arg::Str(text("imagetag").as_bytes()),
+            Arg::Str(text("imagedigest").as_bytes()),
+            Arg::Int(i64::from(
+                c.get("privileged")
+                    .and_then(serde_json::Value::as_bool)
+                    .unwrap_or(false),
+            )),
+            Arg::Str(&labels),
+        ];
+        let tid = if ev.tid == -1 { 0 } else { ev.tid };
+        let rec = Record {
+            ty: EventType::CONTAINER,
+            ts: ev.ts,
+            cpu: ev.cpu,
+            tid,
+            pid: self.pid_of(tid),
+            args: &args,
             ..Record::default()
         };
         self.stats.records += 1;
@@ -1131,7 +1214,9 @@ mod tests {
     /// open + read of one thread, a clone seen first in the child, an
     /// `exit_group` that never returns, a procexit and an event type from the
     /// future.
-    fn calls(v2: bool) -> Vec<Vec<u8>> {
+    /// The parameters of the clone exit of child 101 of process 100 (a new
+    /// process), with `cgroups`.
+    fn clone_child(cgroups: &[u8]) -> Vec<Vec<u8>> {
         let mut clone_params: Vec<Vec<u8>> = vec![
             i64b(0),
             b"curl\0".to_vec(),
@@ -1145,8 +1230,13 @@ mod tests {
         clone_params.extend([0u64, 0].iter().map(|v| v.to_le_bytes().to_vec()));
         clone_params.extend([0u32, 0, 0].iter().map(|v| v.to_le_bytes().to_vec()));
         clone_params.push(b"curl\0".to_vec());
-        clone_params.push(Vec::new()); // cgroups
+        clone_params.push(cgroups.to_vec());
         clone_params.push(0u32.to_le_bytes().to_vec()); // flags: a new process
+        clone_params
+    }
+
+    fn calls(v2: bool) -> Vec<Vec<u8>> {
+        let clone_params = clone_child(b"");
         let clone_refs: Vec<&[u8]> = clone_params.iter().map(Vec::as_slice).collect();
         let mut future = event_block(READ_E, 40, 100, &[], v2, None);
         // Type 999 is newer than the table.
@@ -1249,6 +1339,68 @@ mod tests {
                 (100, &b"curl"[..], &b"-6\0"[..], &b"/home/u"[..], 1024)
             );
         }
+    }
+
+    /// A container event in JSON names a container; a child whose clone
+    /// carries that container's cgroups runs in it.
+    #[test]
+    fn container_events_describe_the_containers_processes_run_in() {
+        let id = "3f4e8b1a9c2d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f";
+        let json = r#"{"container":{"id":"3f4e8b1a9c2d","type":7,"name":"web","image":"web:1.2","imagerepo":"web","imagetag":"1.2","privileged":true,"labels":{"io.kubernetes.pod.name":"web-1","app":"shop"}}}"#.to_owned() + "\0";
+        let cgroups = format!("cpuset=/kubepods/pod1d2c3b4a-5e6f-4a7b-8c9d-0e1f2a3b4c5d/{id}\0");
+        let clone_params = clone_child(cgroups.as_bytes());
+        let clone_refs: Vec<&[u8]> = clone_params.iter().map(Vec::as_slice).collect();
+        let events = [
+            event_block(324, 0, -1, &[json.as_bytes()], true, None),
+            event_block(CLONE_X, 30, 101, &clone_refs, true, None),
+        ];
+        let (importer, records) = import(file(&events));
+        let container = &records[0];
+        assert_eq!(container.ty, EventType::CONTAINER);
+        let text = |i: usize| match &container.args[i] {
+            OwnedArg::Str(s) => String::from_utf8_lossy(s).into_owned(),
+            other => format!("{other:?}"),
+        };
+        assert_eq!(
+            (0..container.args.len()).map(text).collect::<Vec<_>>(),
+            [
+                "3f4e8b1a9c2d",
+                "Int(7)",
+                "web",
+                "web:1.2",
+                "3f4e8b1a9c2d",
+                "web",
+                "1.2",
+                "",
+                "Int(1)",
+                "app=shop\0io.kubernetes.pod.name=web-1\0",
+            ]
+        );
+        let mut tracker = Tracker::from_snapshot(importer.snapshot());
+        for r in &records {
+            r.with_record(|r| {
+                tracker.apply(r);
+            });
+        }
+        let p = tracker.process(101).unwrap();
+        assert_eq!(
+            (
+                &p.container_id[..],
+                &p.pod_uid[..],
+                &p.container.name[..],
+                &p.container.kind[..]
+            ),
+            (
+                &b"3f4e8b1a9c2d"[..],
+                &b"1d2c3b4a-5e6f-4a7b-8c9d-0e1f2a3b4c5d"[..],
+                &b"web"[..],
+                &b"containerd"[..]
+            )
+        );
+        assert_eq!(
+            p.container.label(b"io.kubernetes.pod.name"),
+            Some(&b"web-1"[..])
+        );
     }
 
     #[test]

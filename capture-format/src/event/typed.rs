@@ -739,6 +739,12 @@ pub(super) static KERNEL_EVENTS: &[EventInfo] = &[
             a("type", Int),
             a("name", Str),
             a("image", Str),
+            a("full_id", Str),
+            a("image_repo", Str),
+            a("image_tag", Str),
+            a("image_digest", Str),
+            a("privileged", Int),
+            a("labels", Argv),
         ],
     ),
     event(
@@ -775,6 +781,8 @@ pub(super) static KERNEL_EVENTS: &[EventInfo] = &[
             a("fdlimit", Int),
             a("vm_size", Size),
             a("vm_rss", Size),
+            a("container_id", Str),
+            a("pod_uid", Str),
         ],
     ),
 ];

@@ -14,7 +14,9 @@ mod source;
 mod writer;
 
 pub use block::{BlockKind, FILE_MAGIC, FORMAT_MAJOR, FORMAT_MINOR, is_capture};
-pub use chunk::{Chunk, ChunkSummary, EncodedChunk, Event, FdView, Projection, ThreadView};
+pub use chunk::{
+    Chunk, ChunkSummary, ContainerText, EncodedChunk, Event, FdView, Projection, ThreadView,
+};
 pub use header::{CaptureHeader, TriggerInfo};
 pub use index::{ChunkMeta, Index, ProcessTotal};
 pub use reader::{CaptureReader, Decoder, StreamItem, StreamReader, Truncation, finish_truncated};

@@ -4,7 +4,8 @@ use super::rows::{Field, FieldKind, FieldKind::Bytes as B, FieldKind::Varint as 
 use super::rows::{TableError, TableReader, put_table_header};
 use super::sockaddr::{get_ends, put_ends};
 use crate::state::{
-    FdInfo, FdKind, GroupInfo, L4Proto, ProcessInfo, Snapshot, SocketRole, ThreadInfo, UserInfo,
+    ContainerInfo, FdInfo, FdKind, GroupInfo, L4Proto, ProcessInfo, Snapshot, SocketRole,
+    ThreadInfo, UserInfo,
 };
 use crate::varint::{Cursor, put_u64};
 
@@ -13,6 +14,7 @@ const GROUP: &[FieldKind] = &[V, B];
 const PROCESS: &[FieldKind] = &[V, V, V, B, B, B, B, V, V, V, B, B, B, B, V, V, V, V];
 const THREAD: &[FieldKind] = &[V, V, V, B];
 const FD: &[FieldKind] = &[V, V, V, B, V, V, B, V];
+const CONTAINER: &[FieldKind] = &[B, B, B, B, B, B, B, B, V, B];
 
 /// Encodes `snap` (without compression).
 pub(crate) fn encode(snap: &Snapshot) -> Vec<u8> {
@@ -71,6 +73,21 @@ pub(crate) fn encode(snap: &Snapshot) -> Vec<u8> {
             .u(f.role as u64)
             .b(&ends)
             .u(u64::from(f.flags));
+    }
+    // Added after the first files: readers of those find no more tables.
+    put_table_header(&mut out, snap.containers.len(), CONTAINER);
+    for c in &snap.containers {
+        RowWriter(&mut out)
+            .b(&c.id)
+            .b(&c.full_id)
+            .b(&c.kind)
+            .b(&c.name)
+            .b(&c.image)
+            .b(&c.image_repo)
+            .b(&c.image_tag)
+            .b(&c.image_digest)
+            .u(u64::from(c.privileged))
+            .b(&c.labels);
     }
     out
 }
@@ -131,6 +148,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Snapshot, TableError> {
             vm_size: f[15].u(),
             vm_rss: f[16].u(),
             fd_limit: f[17].u(),
+            container: ContainerInfo::default(),
         });
     }
     let t = TableReader::new(&mut cur, THREAD)?;
@@ -157,6 +175,26 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Snapshot, TableError> {
             role: SocketRole::from_u8(small(f[5])),
             ends: get_ends(f[6].bytes()).to_owned_ends(),
             flags: f[7].u32(),
+        });
+    }
+    if cur.is_empty() {
+        return Ok(snap);
+    }
+    let t = TableReader::new(&mut cur, CONTAINER)?;
+    for _ in 0..t.rows() {
+        t.row(&mut cur, &mut f)?;
+        let text = |i: usize| f[i].bytes().to_vec();
+        snap.containers.push(ContainerInfo {
+            id: text(0),
+            full_id: text(1),
+            kind: text(2),
+            name: text(3),
+            image: text(4),
+            image_repo: text(5),
+            image_tag: text(6),
+            image_digest: text(7),
+            privileged: f[8].u() != 0,
+            labels: text(9),
         });
     }
     Ok(snap)

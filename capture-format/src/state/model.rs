@@ -43,6 +43,50 @@ pub struct ProcessInfo {
     pub vm_rss: u64,
     /// Soft limit on open files (`RLIMIT_NOFILE`; 0: unknown).
     pub fd_limit: u64,
+    /// What the capture knows of the container `container_id` names
+    /// (empty when nothing described it).
+    pub container: ContainerInfo,
+}
+
+/// A container, as its runtime describes it (a `.scap` container event, or
+/// the agent's runtime lookups).
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct ContainerInfo {
+    /// Id, 12 hex digits, as docker shows it.
+    pub id: Vec<u8>,
+    /// The whole id (64 hex digits), when known.
+    pub full_id: Vec<u8>,
+    /// Runtime: `docker`, `containerd`, `cri-o`, ...
+    pub kind: Vec<u8>,
+    /// Name.
+    pub name: Vec<u8>,
+    /// Image as the runtime names it (`repo:tag` or `repo@digest`).
+    pub image: Vec<u8>,
+    /// Image repository.
+    pub image_repo: Vec<u8>,
+    /// Image tag.
+    pub image_tag: Vec<u8>,
+    /// Image digest.
+    pub image_digest: Vec<u8>,
+    /// Runs privileged.
+    pub privileged: bool,
+    /// Labels, each `key=value` followed by a NUL.
+    pub labels: Vec<u8>,
+}
+
+impl ContainerInfo {
+    /// The value of label `key`.
+    pub fn label(&self, key: &[u8]) -> Option<&[u8]> {
+        label(&self.labels, key)
+    }
+}
+
+/// The value of `key` in NUL-terminated `key=value` labels.
+pub fn label<'a>(labels: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    split_nul(labels).find_map(|kv| {
+        kv.strip_prefix(key)
+            .and_then(|rest| rest.strip_prefix(b"="))
+    })
 }
 
 impl ProcessInfo {
@@ -347,4 +391,6 @@ pub struct Snapshot {
     pub users: Vec<UserInfo>,
     /// Groups.
     pub groups: Vec<GroupInfo>,
+    /// Containers.
+    pub containers: Vec<ContainerInfo>,
 }

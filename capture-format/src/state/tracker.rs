@@ -7,8 +7,8 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::sync::LazyLock;
 
 use super::model::{
-    FdInfo, FdKind, GroupInfo, L4Proto, ProcessInfo, Snapshot, SocketEnds, SocketRole, ThreadInfo,
-    UserInfo,
+    ContainerInfo, FdInfo, FdKind, GroupInfo, L4Proto, ProcessInfo, Snapshot, SocketEnds,
+    SocketRole, ThreadInfo, UserInfo,
 };
 use super::path::resolve;
 use crate::event::{Arg, ArgKind, EventType, OwnedSockAddr, Record, SockAddr, nr};
@@ -75,6 +75,8 @@ pub struct Tracker {
     processes: HashMap<i64, Process>,
     users: HashMap<u32, UserInfo>,
     groups: HashMap<u32, GroupInfo>,
+    /// Containers by id, as described so far.
+    containers: HashMap<Vec<u8>, ContainerInfo>,
     next_key: u64,
     /// The fd the last record closed, or a failed open's would-be fd.
     scratch_fd: Option<FdInfo>,
@@ -104,6 +106,9 @@ impl Tracker {
         for g in &snapshot.groups {
             self.groups.insert(g.gid, g.clone());
         }
+        for c in &snapshot.containers {
+            self.containers.insert(c.id.clone(), c.clone());
+        }
         for p in &snapshot.processes {
             self.insert_process(p.clone());
         }
@@ -132,6 +137,8 @@ impl Tracker {
         users.sort_by_key(|u| u.uid);
         let mut groups: Vec<GroupInfo> = self.groups.values().cloned().collect();
         groups.sort_by_key(|g| g.gid);
+        let mut containers: Vec<ContainerInfo> = self.containers.values().cloned().collect();
+        containers.sort_by(|a, b| a.id.cmp(&b.id));
         Snapshot {
             ts,
             processes,
@@ -139,6 +146,7 @@ impl Tracker {
             fds,
             users,
             groups,
+            containers,
         }
     }
 
@@ -150,6 +158,11 @@ impl Tracker {
     /// Adds or replaces a process (its fd table is kept).
     pub fn insert_process(&mut self, mut info: ProcessInfo) {
         info.key = self.new_key();
+        if info.container.id.is_empty()
+            && let Some(c) = self.containers.get(&info.container_id)
+        {
+            info.container = c.clone();
+        }
         if info.user.is_empty() {
             info.user = self.user_name(info.uid);
         }
@@ -266,6 +279,10 @@ impl Tracker {
             self.remove_thread(tid);
         }
         self.scratch_fd = None;
+        // Container events describe a container, not a thread's doing.
+        if rec.ty == EventType::CONTAINER {
+            self.container_event(rec);
+        }
         if rec.tid <= 0 {
             return Context {
                 thread: None,
@@ -631,6 +648,8 @@ impl Tracker {
                         t.key = key;
                     }
                 }
+                let container =
+                    bytes("container_id").and_then(|id| self.containers.get(id).cloned());
                 let id = |name| int(name).and_then(|v| u32::try_from(v).ok());
                 let (uid, gid) = (id("uid"), id("gid"));
                 let user = uid.map(|u| self.user_name(u));
@@ -659,6 +678,11 @@ impl Tracker {
                     p.fd_limit = size("fdlimit").unwrap_or(p.fd_limit);
                     p.vm_size = size("vm_size").unwrap_or(p.vm_size);
                     p.vm_rss = size("vm_rss").unwrap_or(p.vm_rss);
+                    text(&mut p.pod_uid, "pod_uid");
+                    if let Some(id) = bytes("container_id") {
+                        p.container_id = id.to_vec();
+                        p.container = container.unwrap_or_default();
+                    }
                 });
             }
             nr::BPF if ok => {
@@ -723,6 +747,49 @@ impl Tracker {
             return FdSlot::Table(pid, new);
         }
         FdSlot::Table(pid, old)
+    }
+
+    fn container_event(&mut self, rec: &Record<'_>) {
+        let info = rec.ty.info();
+        let arg = |name: &str| info.arg_index(name).and_then(|i| rec.args.get(i)).copied();
+        let text = |name: &str| match arg(name) {
+            Some(Arg::Str(s)) => s.to_vec(),
+            _ => Vec::new(),
+        };
+        let id = text("id");
+        if id.is_empty() {
+            return;
+        }
+        let int = |name: &str| arg(name).and_then(|a| a.as_int());
+        self.describe_container(ContainerInfo {
+            id,
+            full_id: text("full_id"),
+            kind: int("type")
+                .map(|t| container_type_name(t).as_bytes().to_vec())
+                .unwrap_or_default(),
+            name: text("name"),
+            image: text("image"),
+            image_repo: text("image_repo"),
+            image_tag: text("image_tag"),
+            image_digest: text("image_digest"),
+            privileged: int("privileged").is_some_and(|v| v != 0),
+            labels: text("labels"),
+        });
+    }
+
+    /// Keeps what a container event says, and gives it to every process in
+    /// that container.
+    fn describe_container(&mut self, info: ContainerInfo) {
+        let mut key = self.next_key;
+        for p in self.processes.values_mut() {
+            if p.info.container_id == info.id {
+                key += 1;
+                p.info.container = info.clone();
+                p.info.key = key;
+            }
+        }
+        self.next_key = key;
+        self.containers.insert(info.id.clone(), info);
     }
 
     fn update_process(&mut self, pid: i64, f: impl FnOnce(&mut ProcessInfo)) {
@@ -899,13 +966,37 @@ static FD_ARG_POSITION: LazyLock<Vec<Option<u8>>> = LazyLock::new(|| {
     positions
 });
 
+/// The name of a container runtime as `.scap` container events number them
+/// (libs' `container_type`), as sysdig shows `container.type`.
+pub fn container_type_name(n: i64) -> &'static str {
+    match n {
+        0 => "docker",
+        1 => "lxc",
+        2 => "libvirt-lxc",
+        3 => "mesos",
+        4 => "rkt",
+        5 => "custom",
+        6 => "cri",
+        7 => "containerd",
+        8 => "cri-o",
+        9 => "bpm",
+        10 => "static",
+        11 => "podman",
+        _ => "unknown",
+    }
+}
+
 /// True for the event types the tracker learns from: a producer that drops
 /// events before they reach a file (a capture filter) must still apply
 /// these to its tracker, or later events resolve to the wrong names.
 pub fn changes_state(ty: EventType) -> bool {
     matches!(
         ty,
-        EventType::PROC_EXEC | EventType::PROC_FORK | EventType::PROC_EXIT | EventType::THREAD_INFO
+        EventType::PROC_EXEC
+            | EventType::PROC_FORK
+            | EventType::PROC_EXIT
+            | EventType::THREAD_INFO
+            | EventType::CONTAINER
     ) || (ty.is_syscall() && changes_state_syscall(ty))
 }
 
@@ -1288,6 +1379,38 @@ mod tests {
             assert_eq!((p.uid, p.gid, p.fd_limit), (33, 33, 8192));
             assert_eq!(p.loginuid, u32::MAX, "not given: unchanged");
         });
+    }
+
+    /// A container described after its processes started reaches them
+    /// (and only them), and the snapshot keeps it.
+    #[test]
+    fn a_container_event_describes_the_processes_in_it() {
+        let mut t = Tracker::new();
+        for (pid, container) in [(10, &b"abc123abc123"[..]), (11, b"")] {
+            t.insert_process(ProcessInfo {
+                pid,
+                container_id: container.to_vec(),
+                ..ProcessInfo::default()
+            });
+        }
+        let before = t.process(10).unwrap().key;
+        let event = rec(
+            "container",
+            0,
+            0,
+            vec![s("abc123abc123"), i(6), s("web"), s("web:1.2")],
+        );
+        event.with_record(|r| {
+            t.apply(r);
+        });
+        let p = t.process(10).unwrap();
+        assert_eq!(
+            (&p.container.name[..], &p.container.kind[..]),
+            (&b"web"[..], &b"cri"[..])
+        );
+        assert_ne!(p.key, before, "chunks must write the process again");
+        assert!(t.process(11).unwrap().container.name.is_empty());
+        assert_eq!(t.snapshot(0).containers.len(), 1);
     }
 
     #[test]

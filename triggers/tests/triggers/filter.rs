@@ -8,7 +8,7 @@ use capture_format::event::{
     EventType, OwnedArg, OwnedRecord, OwnedSockAddr, OwnedSockTuple, RecordFlags,
 };
 use capture_format::file::{CaptureHeader, CaptureReader, Projection, WriterOptions};
-use capture_format::state::{FdInfo, FdKind, ProcessInfo, Snapshot, ThreadInfo};
+use capture_format::state::{ContainerInfo, FdInfo, FdKind, ProcessInfo, Snapshot, ThreadInfo};
 use capture_format::synth::Workload;
 use triggers::filter::{Env, Filter};
 
@@ -309,9 +309,70 @@ fn an_unknown_thread_shows_sysdig_placeholders() {
         ("proc.cmdline = '<NA>'", vec![1]),
         ("proc.ppid = -1", vec![1]),
         ("proc.name = getpid", vec![]),
+        // Outside containers.
+        ("container.name = host", vec![1]),
+        ("container.type = host", vec![1]),
+        ("container.image exists", vec![]),
     ];
     for (text, want) in cases {
         let filter = Filter::new(text).unwrap();
         assert_eq!(selected(&bytes, &filter, Projection::ALL), want, "{text}");
     }
+}
+
+/// Container and Kubernetes fields come from what the capture was told of
+/// a process's container (here the snapshot; a `.scap` container event or
+/// the agent's runtime lookups alike), through the chunks' thread tables.
+#[test]
+fn container_and_kubernetes_fields() {
+    let mut snapshot = snapshot();
+    snapshot.containers.push(ContainerInfo {
+        id: b"3ad7b0f3c1e2".to_vec(),
+        full_id: b"3ad7b0f3c1e2aaaabbbbccccddddeeeeffff0000111122223333444455556666".to_vec(),
+        kind: b"containerd".to_vec(),
+        name: b"web".to_vec(),
+        image: b"registry.example/web:1.2@sha256:abc".to_vec(),
+        image_repo: b"registry.example/web".to_vec(),
+        image_tag: b"1.2".to_vec(),
+        image_digest: b"sha256:abc".to_vec(),
+        privileged: true,
+        labels: b"io.kubernetes.pod.name=web-7d9\0io.kubernetes.pod.namespace=shop\0io.kubernetes.sandbox.id=99aa88bb77cc66dd\0team=db\0"
+            .to_vec(),
+    });
+    let mut records = records();
+    for (n, r) in records.iter_mut().enumerate() {
+        r.ts = T0 + (n as u64 + 1) * 1_000_000;
+    }
+    let bytes = Workload { snapshot, records }
+        .write_to(
+            Vec::new(),
+            &CaptureHeader::default(),
+            WriterOptions::default(),
+        )
+        .unwrap()
+        .0;
+    let select = |text: &str| {
+        let filter = Filter::new(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        selected(&bytes, &filter, filter.projection())
+    };
+    let inside = select("container.id = 3ad7b0f3c1e2");
+    assert!(!inside.is_empty());
+    for text in [
+        "container.name = web",
+        "container.type = containerd",
+        "container.image = 'registry.example/web:1.2@sha256:abc'",
+        "container.image.repository = registry.example/web",
+        "container.image.tag = 1.2",
+        "container.image.digest = 'sha256:abc'",
+        "container.privileged = true",
+        "container.full_id startswith 3ad7b0f3c1e2aaaa",
+        "container.label[team] = db",
+        "k8s.pod.name = web-7d9",
+        "k8s.ns.name = shop",
+        "k8s.pod.label[team] = db",
+        "k8s.pod.sandbox_id = 99aa88bb77cc",
+    ] {
+        assert_eq!(select(text), inside, "{text}");
+    }
+    assert!(select("container.label[nope] exists").is_empty());
 }

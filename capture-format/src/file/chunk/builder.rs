@@ -26,7 +26,7 @@ use crate::varint::{put_i64, put_u64};
 /// indices): tid, pid, ppid, vtid, vpid, comm, exe, exepath, args, cwd, uid,
 /// gid, loginuid, user, group, container id, pod uid, parent row + 1,
 /// start time.
-pub(crate) const THREAD_FIELDS: &[FieldKind] = &[FieldKind::Varint; 19];
+pub(crate) const THREAD_FIELDS: &[FieldKind] = &[FieldKind::Varint; 28];
 /// Fields of an fd table row: pid, fd, kind, name, l4proto, role, ends,
 /// flags.
 pub(crate) const FD_FIELDS: &[FieldKind] = &[FieldKind::Varint; 8];
@@ -421,7 +421,7 @@ impl ChunkBuilder {
         };
         let d = &mut self.thread_dict;
         let comm = d.intern(thread.map_or(&[][..], |t| &t.comm));
-        let mut strings = [0u32; 10];
+        let mut strings = [0u32; 8];
         for (slot, s) in strings.iter_mut().zip([
             &p.exe,
             &p.exepath,
@@ -434,7 +434,19 @@ impl ChunkBuilder {
         ]) {
             *slot = d.intern(s);
         }
-        let [exe, exepath, args, cwd, user, group, container, pod, ..] = strings;
+        let [exe, exepath, args, cwd, user, group, container, pod] = strings;
+        let c = &p.container;
+        let container_texts = [
+            &c.name,
+            &c.image,
+            &c.image_repo,
+            &c.image_tag,
+            &c.image_digest,
+            &c.kind,
+            &c.labels,
+            &c.full_id,
+        ]
+        .map(|s| d.intern(s));
         RowWriter(&mut self.thread_rows)
             .i(tid)
             .i(pid)
@@ -455,6 +467,10 @@ impl ChunkBuilder {
             .u(pod.into())
             .u(parent_ref.into())
             .u(p.start_ts);
+        for text in container_texts {
+            RowWriter(&mut self.thread_rows).u(text.into());
+        }
+        RowWriter(&mut self.thread_rows).u(c.privileged.into());
         let row = u32::try_from(self.thread_stats.len()).expect("fewer than 2^32 threads");
         self.thread_stats.push((pid, comm, 0));
         self.thread_index.insert(key, row);

@@ -89,6 +89,37 @@ struct ThreadRow {
     /// Row of the parent process + 1, 0 when none.
     parent: u32,
     start_ts: u64,
+    /// The container's texts, in [`ContainerText`] order ([`NO_STRING`]
+    /// in chunks written before they existed).
+    container: [u32; CONTAINER_TEXTS],
+    privileged: bool,
+}
+
+/// How many texts describe a container in the thread table.
+const CONTAINER_TEXTS: usize = 8;
+
+/// A reference to no string: empty.
+const NO_STRING: u32 = u32::MAX;
+
+/// What the thread table says of a process's container, in column order.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ContainerText {
+    /// Name.
+    Name,
+    /// Image.
+    Image,
+    /// Image repository.
+    ImageRepo,
+    /// Image tag.
+    ImageTag,
+    /// Image digest.
+    ImageDigest,
+    /// Runtime (`docker`, `containerd`, `cri-o`, ...).
+    Kind,
+    /// Labels, each `key=value` followed by a NUL.
+    Labels,
+    /// The whole id.
+    FullId,
 }
 
 /// One row of the fd table.
@@ -544,14 +575,14 @@ impl Chunk {
         let mut cur = Cursor::new(raw);
         let table =
             TableReader::new(&mut cur, THREAD_FIELDS).map_err(|e| at.err(col::THREADS, e))?;
-        let mut f = [Field::Missing; 19];
+        let mut f = [Field::Missing; 28];
         self.threads.reserve(table.rows());
         for _ in 0..table.rows() {
             table
                 .row(&mut cur, &mut f)
                 .map_err(|e| at.err(col::THREADS, e))?;
             let s = |i: usize| Self::check_ref(&self.thread_dict, f[i].u(), at, col::THREADS);
-            let row = ThreadRow {
+            let mut row = ThreadRow {
                 tid: f[0].i(),
                 pid: f[1].i(),
                 ppid: f[2].i(),
@@ -571,7 +602,14 @@ impl Chunk {
                 pod_uid: s(16)?,
                 parent: f[17].u32(),
                 start_ts: f[18].u(),
+                container: [NO_STRING; CONTAINER_TEXTS],
+                privileged: f[27].u() != 0,
             };
+            for (i, slot) in row.container.iter_mut().enumerate() {
+                if !matches!(f[19 + i], Field::Missing) {
+                    *slot = s(19 + i)?;
+                }
+            }
             // Parents are written before their children, so a valid parent
             // reference points backwards; that also rules out cycles.
             if row.parent as usize > self.threads.len() {
@@ -1106,6 +1144,15 @@ impl<'c> ThreadView<'c> {
     /// Kubernetes pod UID.
     pub fn pod_uid(&self) -> &'c [u8] {
         self.s(self.r().pod_uid)
+    }
+    /// What the capture knows of the process's container (empty when
+    /// nothing described it).
+    pub fn container(&self, which: ContainerText) -> &'c [u8] {
+        self.s(self.r().container[which as usize])
+    }
+    /// The container runs privileged.
+    pub fn container_privileged(&self) -> bool {
+        self.r().privileged
     }
     /// Process start time.
     pub fn start_ts(&self) -> u64 {

@@ -11,7 +11,7 @@ mod decoded;
 mod dict;
 
 pub(crate) use builder::ChunkBuilder;
-pub use decoded::{Args, Chunk, Event, FdView, Projection, ThreadView};
+pub use decoded::{Args, Chunk, ContainerText, Event, FdView, Projection, ThreadView};
 
 use crate::event::EventType;
 use crate::varint::{Cursor, CursorError, put_u64};

@@ -81,7 +81,22 @@ pub enum Field {
     FdL4proto,
     FdSockfamily,
     ContainerId,
+    ContainerFullId,
+    ContainerName,
+    ContainerImage,
+    ContainerImageRepo,
+    ContainerImageTag,
+    ContainerImageDigest,
+    ContainerType,
+    ContainerPrivileged,
+    /// `container.label[KEY]`.
+    ContainerLabel(&'static str),
+    K8sPodName,
+    K8sNsName,
     K8sPodUid,
+    /// `k8s.pod.label[KEY]`.
+    K8sPodLabel(&'static str),
+    K8sPodSandboxId,
     TriggerRule,
 }
 
@@ -342,10 +357,88 @@ pub static FIELDS: &[FieldInfo] = &[
         "container id, 'host' outside containers",
     ),
     f(
+        "container.full_id",
+        Field::ContainerFullId,
+        Kind::Str,
+        "the whole container id (64 hex digits), 'host' outside containers",
+    ),
+    f(
+        "container.name",
+        Field::ContainerName,
+        Kind::Str,
+        "container name, 'host' outside containers",
+    ),
+    f(
+        "container.image",
+        Field::ContainerImage,
+        Kind::Str,
+        "container image as the runtime names it",
+    ),
+    f(
+        "container.image.repository",
+        Field::ContainerImageRepo,
+        Kind::Str,
+        "container image repository",
+    ),
+    f(
+        "container.image.tag",
+        Field::ContainerImageTag,
+        Kind::Str,
+        "container image tag",
+    ),
+    f(
+        "container.image.digest",
+        Field::ContainerImageDigest,
+        Kind::Str,
+        "container image digest",
+    ),
+    f(
+        "container.type",
+        Field::ContainerType,
+        Kind::Str,
+        "container runtime: docker, containerd, cri-o, cri, ...; 'host' outside containers",
+    ),
+    f(
+        "container.privileged",
+        Field::ContainerPrivileged,
+        Kind::Bool,
+        "true for a privileged container",
+    ),
+    f(
+        "container.label[KEY]",
+        Field::ContainerLabel(""),
+        Kind::Str,
+        "the container's label KEY",
+    ),
+    f(
+        "k8s.pod.name",
+        Field::K8sPodName,
+        Kind::Str,
+        "Kubernetes pod name",
+    ),
+    f(
+        "k8s.ns.name",
+        Field::K8sNsName,
+        Kind::Str,
+        "Kubernetes namespace",
+    ),
+    f(
         "k8s.pod.uid",
         Field::K8sPodUid,
         Kind::Str,
         "Kubernetes pod UID",
+    ),
+    f(
+        "k8s.pod.label[KEY]",
+        Field::K8sPodLabel(""),
+        Kind::Str,
+        "the pod's label KEY (as its containers carry them)",
+    ),
+    f(
+        "k8s.pod.sandbox_id",
+        Field::K8sPodSandboxId,
+        Kind::Str,
+        "the pod sandbox's container id (12 hex digits)",
     ),
     f(
         "trigger.rule",
@@ -411,6 +504,17 @@ pub fn resolve(name: &str, arg: Option<&str>) -> Result<Field, String> {
                 F::EvtRawarg(sel)
             })
         }
+        "container.label" | "k8s.pod.label" => {
+            let key = match arg {
+                Some(key) if !key.is_empty() => intern(key),
+                _ => return Err(format!("field '{name}' needs a label: {name}[KEY]")),
+            };
+            Ok(if name == "container.label" {
+                F::ContainerLabel(key)
+            } else {
+                F::K8sPodLabel(key)
+            })
+        }
         "proc.aname" => match arg {
             None => Ok(F::ProcAname(None)),
             Some(a) => match a.parse::<u32>() {
@@ -426,6 +530,21 @@ pub fn resolve(name: &str, arg: Option<&str>) -> Result<Field, String> {
             }),
         },
     }
+}
+
+/// `key` as a `'static` str: label keys are interned in one process-wide
+/// set (each distinct key kept once), so fields stay `Copy`.
+fn intern(key: &str) -> &'static str {
+    static KEYS: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut keys = KEYS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(&k) = keys.iter().find(|&&k| k == key) {
+        return k;
+    }
+    let k: &'static str = Box::leak(key.to_owned().into_boxed_str());
+    keys.push(k);
+    k
 }
 
 /// The event table's spelling of an argument name (a `'static` str).
@@ -511,7 +630,20 @@ impl Field {
             | F::UserName
             | F::GroupGid
             | F::ContainerId
-            | F::K8sPodUid => Projection::THREAD,
+            | F::ContainerFullId
+            | F::ContainerName
+            | F::ContainerImage
+            | F::ContainerImageRepo
+            | F::ContainerImageTag
+            | F::ContainerImageDigest
+            | F::ContainerType
+            | F::ContainerPrivileged
+            | F::ContainerLabel(_)
+            | F::K8sPodName
+            | F::K8sNsName
+            | F::K8sPodUid
+            | F::K8sPodLabel(_)
+            | F::K8sPodSandboxId => Projection::THREAD,
             // The fd argument tells an unknown fd from no fd.
             F::FdName => Projection::FD | Projection::ARGS,
             F::FdNum

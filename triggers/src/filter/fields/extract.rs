@@ -7,11 +7,11 @@ use std::net::{IpAddr, SocketAddr};
 use capture_format::event::{
     Arg, ArgKind, Category, EventType, SockAddr, SockTuple, errno_name, is_error_return,
 };
-use capture_format::file::{Event, FdEnds, FdView, Projection, ThreadView};
+use capture_format::file::{ContainerText, Event, FdEnds, FdView, Projection, ThreadView};
 use capture_format::render::{
     Bytes, render_arg_alone, render_args, render_ends, render_ret_alone, write_clock,
 };
-use capture_format::state::{FdKind, SocketRole, split_nul};
+use capture_format::state::{FdKind, SocketRole, label, split_nul};
 
 use super::catalogue::{ArgSel, Field};
 
@@ -242,6 +242,20 @@ fn process_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> V
             }
         }),
         F::GroupGid => thread(e, |t| Value::Num(u64::from(t.gid()))),
+        F::ContainerFullId
+        | F::ContainerName
+        | F::ContainerType
+        | F::ContainerImage
+        | F::ContainerImageRepo
+        | F::ContainerImageTag
+        | F::ContainerImageDigest
+        | F::ContainerPrivileged
+        | F::ContainerLabel(_)
+        | F::K8sPodName
+        | F::K8sNsName
+        | F::K8sPodUid
+        | F::K8sPodLabel(_)
+        | F::K8sPodSandboxId => container_value(field, e),
         F::ContainerId => thread(e, |t| {
             Value::Str(if t.container_id().is_empty() {
                 b"host"
@@ -249,9 +263,73 @@ fn process_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> V
                 t.container_id()
             })
         }),
-        F::K8sPodUid => thread(e, |t| Value::Str(t.pod_uid())),
         _ => Value::None,
     }
+}
+
+/// Container and Kubernetes fields.
+fn container_value<'a>(field: Field, e: &Event<'a>) -> Value<'a> {
+    use Field as F;
+    match field {
+        F::ContainerFullId => thread(e, |t| {
+            let full = t.container(ContainerText::FullId);
+            match (t.container_id(), full) {
+                (b"", _) => Value::Str(b"host"),
+                (id, b"") => Value::Str(id),
+                (_, full) => Value::Str(full),
+            }
+        }),
+        F::ContainerName => container(e, ContainerText::Name, b"host"),
+        F::ContainerType => container(e, ContainerText::Kind, b"host"),
+        F::ContainerImage => container(e, ContainerText::Image, b""),
+        F::ContainerImageRepo => container(e, ContainerText::ImageRepo, b""),
+        F::ContainerImageTag => container(e, ContainerText::ImageTag, b""),
+        F::ContainerImageDigest => container(e, ContainerText::ImageDigest, b""),
+        F::ContainerPrivileged => thread(e, |t| {
+            if t.container_id().is_empty() {
+                Value::None
+            } else {
+                Value::Bool(t.container_privileged())
+            }
+        }),
+        F::ContainerLabel(key) | F::K8sPodLabel(key) => container_label(e, key),
+        F::K8sPodName => container_label(e, "io.kubernetes.pod.name"),
+        F::K8sNsName => container_label(e, "io.kubernetes.pod.namespace"),
+        F::K8sPodUid => thread(e, |t| {
+            if t.pod_uid().is_empty() {
+                label(t.container(ContainerText::Labels), b"io.kubernetes.pod.uid")
+                    .map_or(Value::None, Value::Str)
+            } else {
+                Value::Str(t.pod_uid())
+            }
+        }),
+        // sysdig shows the sandbox's id as a container id: 12 digits.
+        F::K8sPodSandboxId => thread(e, |t| {
+            label(
+                t.container(ContainerText::Labels),
+                b"io.kubernetes.sandbox.id",
+            )
+            .map_or(Value::None, |id| Value::Str(&id[..id.len().min(12)]))
+        }),
+        _ => Value::None,
+    }
+}
+
+/// A text of the event's container: `host` outside containers, none when
+/// the capture was never told.
+fn container<'a>(e: &Event<'a>, which: ContainerText, host: &'static [u8]) -> Value<'a> {
+    thread(e, |t| match (t.container_id(), t.container(which)) {
+        (b"", _) if !host.is_empty() => Value::Str(host),
+        (_, b"") => Value::None,
+        (_, text) => Value::Str(text),
+    })
+}
+
+/// Label `key` of the event's container.
+fn container_label<'a>(e: &Event<'a>, key: &str) -> Value<'a> {
+    thread(e, |t| {
+        label(t.container(ContainerText::Labels), key.as_bytes()).map_or(Value::None, Value::Str)
+    })
 }
 
 /// What sysdig shows for a text a thread has but the capture never learned
