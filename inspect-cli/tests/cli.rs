@@ -587,3 +587,92 @@ fn a_cut_or_foreign_scap_file_gets_one_line() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Containers and pods: the container chisels and fields over a capture
+/// whose state describes a container (as a converted `.scap` with container
+/// events does).
+#[test]
+fn container_chisels_and_fields() {
+    use capture_format::event::{EventType, OwnedArg, OwnedRecord};
+    use capture_format::file::{CaptureHeader, WriterOptions};
+    use capture_format::state::{ContainerInfo, ProcessInfo, Snapshot, ThreadInfo};
+    use capture_format::synth::Workload;
+
+    let process = |pid: i64, container: &str| ProcessInfo {
+        pid,
+        container_id: container.as_bytes().to_vec(),
+        ..ProcessInfo::default()
+    };
+    let thread = |pid: i64, comm: &str| ThreadInfo {
+        tid: pid,
+        pid,
+        comm: comm.as_bytes().to_vec(),
+        ..ThreadInfo::default()
+    };
+    let snapshot = Snapshot {
+        processes: vec![process(10, "aaaaaaaaaaaa"), process(20, "")],
+        threads: vec![thread(10, "web"), thread(20, "cron")],
+        containers: vec![ContainerInfo {
+            id: b"aaaaaaaaaaaa".to_vec(),
+            name: b"shop-web".to_vec(),
+            kind: b"containerd".to_vec(),
+            labels: b"io.kubernetes.pod.name=web-7d9\0io.kubernetes.pod.namespace=shop\0".to_vec(),
+            ..ContainerInfo::default()
+        }],
+        ..Snapshot::default()
+    };
+    let failed_open = |pid: i64, ts: u64| OwnedRecord {
+        ty: EventType::from_name("openat").unwrap(),
+        ts,
+        tid: pid,
+        pid,
+        ret: -2,
+        args: vec![
+            OwnedArg::Int(-100),
+            OwnedArg::Str(b"/nope".to_vec()),
+            OwnedArg::Int(0),
+            OwnedArg::Int(0),
+        ],
+        ..OwnedRecord::default()
+    };
+    let records = vec![failed_open(10, 1), failed_open(10, 2), failed_open(20, 3)];
+    let dir = tempdir("containers");
+    let path = dir.join("containers.syscap");
+    let (bytes, _) = Workload { snapshot, records }
+        .write_to(
+            Vec::new(),
+            &CaptureHeader::default(),
+            WriterOptions::default(),
+        )
+        .unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    let path = path.to_str().unwrap();
+
+    let (code, out, err) = syscap(&["chisel", "topcontainers_error", path]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.lines().map(str::trim_end).collect::<Vec<_>>(),
+        [
+            "#Errors             container.name",
+            "--------------------------------------------------------------------------------",
+            "2                   shop-web",
+        ]
+    );
+    let (code, out, err) = syscap(&[
+        "print",
+        path,
+        "-p",
+        "%proc.name %container.name %container.type %k8s.ns.name %k8s.pod.name",
+        "k8s.ns.name = shop",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "web shop-web containerd shop web-7d9\n".repeat(2));
+    let (_, out, _) = syscap(&[
+        "print",
+        path,
+        "-p",
+        "*%proc.name %container.name %k8s.pod.name",
+        "proc.name = cron",
+    ]);
+    assert_eq!(out, "cron host <NA>\n");
+}

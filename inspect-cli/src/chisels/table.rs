@@ -306,6 +306,48 @@ table_chisel!(
     }
 );
 table_chisel!(
+    TOPCONTAINERS_NET,
+    "topcontainers_net",
+    "Top containers by network I/O",
+    Spec {
+        keys: &["container.name"],
+        key_names: &["container.name"],
+        measure: Measure::Res,
+        value_name: "Bytes",
+        filter: "(fd.type = ipv4 or fd.type = ipv6) and evt.is_io = true and container.name != host",
+        top: 100,
+        units: Units::Bytes,
+    }
+);
+table_chisel!(
+    TOPCONTAINERS_FILE,
+    "topcontainers_file",
+    "Top containers by R+W disk bytes",
+    Spec {
+        keys: &["container.name"],
+        key_names: &["container.name"],
+        measure: Measure::Res,
+        value_name: "Bytes",
+        filter: "fd.type = file and evt.is_io = true and container.name != host",
+        top: 10,
+        units: Units::Bytes,
+    }
+);
+table_chisel!(
+    TOPCONTAINERS_ERROR,
+    "topcontainers_error",
+    "Top containers by number of errors",
+    Spec {
+        keys: &["container.name"],
+        key_names: &["container.name"],
+        measure: Measure::Count,
+        value_name: "#Errors",
+        filter: "evt.failed = true and container.name != host",
+        top: 100,
+        units: Units::None,
+    }
+);
+table_chisel!(
     TOPCONNS,
     "topconns",
     "Top network connections by total bytes",
