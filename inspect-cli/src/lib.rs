@@ -8,7 +8,9 @@
 //!   decoded in parallel and handed over in order, with bounded memory.
 //! - [`window`]: `--since`/`--until` time windows.
 //! - [`mod@print`]: one line (or JSON object) per event, sysdig's `-p` formats.
-//! - [`summary`]: the overview Sysdig Inspect's tiles give, in one pass.
+//! - [`summary`]: the overview Sysdig Inspect's tiles give, in one pass;
+//!   [`grouping`]: the same capture by Kubernetes namespace, pod and
+//!   container.
 //! - [`chisels`]: sysdig's chisels, a trait and a registry.
 //! - `remote` (feature `s3`): captures in S3.
 //!
@@ -17,6 +19,7 @@
 //! a printer, the summary or a chisel -> stdout.
 
 pub mod chisels;
+pub mod grouping;
 pub mod print;
 #[cfg(feature = "s3")]
 pub mod remote;

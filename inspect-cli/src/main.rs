@@ -84,6 +84,10 @@ enum Command {
         /// JSON instead of tables.
         #[arg(long)]
         json: bool,
+        /// Group by Kubernetes namespace, pod and container instead: calls,
+        /// errors, I/O bytes and connections of each.
+        #[arg(long, value_enum, value_name = "GROUPING")]
+        by: Option<stream::Grouping>,
     },
     /// Runs a chisel (as sysdig's of the same name) over captures.
     #[command(after_help = "Examples:\n  \
@@ -189,7 +193,7 @@ fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
             json,
             count,
         } => stream::print(&stream, format.as_deref(), json, count, out),
-        Command::Summary { stream, json } => stream::summary(&stream, json, out),
+        Command::Summary { stream, json, by } => stream::summary(&stream, json, by, out),
         Command::Chisel {
             list,
             words,

@@ -455,8 +455,31 @@ pub fn chisel(
     Ok(())
 }
 
-pub fn summary(args: &StreamArgs, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
+/// What `summary --by` groups by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Grouping {
+    /// Kubernetes namespace, pod and container.
+    K8s,
+}
+
+/// `syscap summary`: the overview, or with `--by k8s` what each namespace,
+/// pod and container did.
+pub fn summary(
+    args: &StreamArgs,
+    json: bool,
+    by: Option<Grouping>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let stream = args.open()?;
+    if by == Some(Grouping::K8s) {
+        let mut groups = inspect_cli::grouping::K8sGroups::default();
+        stream.for_each_event(inspect_cli::grouping::K8sGroups::projection(), |e| {
+            groups.event(e);
+            Ok(true)
+        })?;
+        groups.write(out, json)?;
+        return Ok(());
+    }
     let (first, last) = stream.inputs.iter().fold((u64::MAX, 0), |(lo, hi), i| {
         let index = i.reader.index();
         (lo.min(index.ts_min), hi.max(index.ts_max))

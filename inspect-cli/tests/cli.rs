@@ -675,4 +675,15 @@ fn container_chisels_and_fields() {
         "proc.name = cron",
     ]);
     assert_eq!(out, "cron host <NA>\n");
+    let (code, out, err) = syscap(&["summary", "--by", "k8s", path]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "NAMESPACE / POD / CONTAINER                           CALLS   ERRORS      BYTES  CONNS
+host                                                      1        1         0B      0
+shop                                                      2        2         0B      0
+  web-7d9                                                 2        2         0B      0
+    shop-web                                              2        2         0B      0
+"
+    );
 }
