@@ -122,33 +122,28 @@ impl K8sGroups {
                 f.connections
             )
         };
-        let mut namespaces: BTreeMap<&str, BTreeMap<&str, Vec<(&str, Figures)>>> = BTreeMap::new();
-        for ((namespace, pod, container), f) in &self.groups {
-            namespaces
-                .entry(namespace)
-                .or_default()
-                .entry(pod)
-                .or_default()
-                .push((container, *f));
+        // The groups are sorted by namespace, then pod: a header row each
+        // time one changes, with the totals below it.
+        let mut namespaces: BTreeMap<&str, Figures> = BTreeMap::new();
+        let mut pods: BTreeMap<(&str, &str), Figures> = BTreeMap::new();
+        for ((namespace, pod, _), f) in &self.groups {
+            *namespaces.entry(namespace).or_default() += *f;
+            *pods.entry((namespace, pod)).or_default() += *f;
         }
-        for (namespace, pods) in &namespaces {
-            let total = |pods: &BTreeMap<&str, Vec<(&str, Figures)>>| {
-                let mut sum = Figures::default();
-                pods.values().flatten().for_each(|(_, f)| sum += *f);
-                sum
-            };
-            row(out, 0, namespace, &total(pods))?;
-            if *namespace == "host" {
+        let mut last: (Option<&str>, Option<&str>) = (None, None);
+        for ((namespace, pod, container), f) in &self.groups {
+            if last.0 != Some(namespace) {
+                row(out, 0, namespace, &namespaces[namespace.as_str()])?;
+                last = (Some(namespace), None);
+            }
+            if namespace == "host" {
                 continue;
             }
-            for (pod, containers) in pods {
-                let mut sum = Figures::default();
-                containers.iter().for_each(|(_, f)| sum += *f);
-                row(out, 1, pod, &sum)?;
-                for (container, f) in containers {
-                    row(out, 2, container, f)?;
-                }
+            if last.1 != Some(pod) {
+                row(out, 1, pod, &pods[&(namespace.as_str(), pod.as_str())])?;
+                last.1 = Some(pod);
             }
+            row(out, 2, container, f)?;
         }
         Ok(())
     }
