@@ -403,15 +403,11 @@ fn fd_info(pid: i64, fd: &ScapFd, servers: &std::collections::HashSet<u16>) -> F
             info.role = SocketRole::Server;
             info.ends = SocketEnds::Local(sock_addr(ip, *port));
         }
-        ScapFdInfo::Unix { source, dest, name } => {
+        // The table names a unix socket by its path alone, as sysdig shows
+        // it; its kernel addresses are not an end anyone connects to.
+        ScapFdInfo::Unix { name, .. } => {
             // Older writers copied the trailing newline of /proc/net/unix.
-            let name = name.strip_suffix(b"\n").unwrap_or(name).to_vec();
-            info.name.clone_from(&name);
-            info.ends = SocketEnds::Tuple(OwnedSockTuple::Unix {
-                src: *source,
-                dst: *dest,
-                path: name,
-            });
+            info.name = name.strip_suffix(b"\n").unwrap_or(name).to_vec();
         }
     }
     info

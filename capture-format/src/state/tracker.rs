@@ -469,6 +469,15 @@ impl Tracker {
                             _ => {}
                         }
                     }
+                } else if let (Some(Arg::SockTuple(t)), Some(n)) = (arg("tuple"), Self::fd_arg(rec))
+                    && let Some(mut fd) = self.fd(pid, n).cloned()
+                {
+                    // A connect that failed names its fd, for this call only,
+                    // after the ends its tuple reports (the unix path it
+                    // tried), as sysdig does; the socket stays unconnected.
+                    fd.role = SocketRole::Client;
+                    set_tuple(&mut fd, t);
+                    return self.opened(pid, false, fd);
                 }
             }
             nr::BIND if ok => {
