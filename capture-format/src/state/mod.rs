@@ -12,4 +12,7 @@ pub use model::{
     SocketRole, ThreadInfo, UserInfo, label, split_nul,
 };
 pub use path::resolve;
-pub use tracker::{Context, Tracker, changes_state, container_type_name};
+pub use tracker::{
+    Context, Tracker, changes_state, container_type_name, container_type_number,
+    with_container_move_record, with_container_record,
+};

@@ -224,6 +224,11 @@ impl Tracker {
         self.processes.get(&pid).map(|p| &p.info)
     }
 
+    /// What the capture says of container `id` (12 hex digits).
+    pub fn container(&self, id: &[u8]) -> Option<&ContainerInfo> {
+        self.containers.get(id)
+    }
+
     /// The fd `fd` of process `pid`.
     pub fn fd(&self, pid: i64, fd: i64) -> Option<&FdInfo> {
         self.processes.get(&pid)?.fds.get(&fd)
@@ -975,24 +980,97 @@ static FD_ARG_POSITION: LazyLock<Vec<Option<u8>>> = LazyLock::new(|| {
     positions
 });
 
+/// Container runtimes as `.scap` container events number them (libs'
+/// `container_type`), by the name sysdig shows as `container.type`.
+const CONTAINER_TYPES: [&str; 12] = [
+    "docker",
+    "lxc",
+    "libvirt-lxc",
+    "mesos",
+    "rkt",
+    "custom",
+    "cri",
+    "containerd",
+    "cri-o",
+    "bpm",
+    "static",
+    "podman",
+];
+
 /// The name of a container runtime as `.scap` container events number them
 /// (libs' `container_type`), as sysdig shows `container.type`.
 pub fn container_type_name(n: i64) -> &'static str {
-    match n {
-        0 => "docker",
-        1 => "lxc",
-        2 => "libvirt-lxc",
-        3 => "mesos",
-        4 => "rkt",
-        5 => "custom",
-        6 => "cri",
-        7 => "containerd",
-        8 => "cri-o",
-        9 => "bpm",
-        10 => "static",
-        11 => "podman",
-        _ => "unknown",
+    usize::try_from(n)
+        .ok()
+        .and_then(|i| CONTAINER_TYPES.get(i))
+        .copied()
+        .unwrap_or("unknown")
+}
+
+/// The number of a container runtime's name: the inverse of
+/// [`container_type_name`].
+pub fn container_type_number(name: &[u8]) -> Option<i64> {
+    CONTAINER_TYPES
+        .iter()
+        .position(|t| t.as_bytes() == name)
+        .and_then(|i| i64::try_from(i).ok())
+}
+
+/// Calls `f` with the `container` record that describes `info` at `ts`:
+/// what a producer that learns of a container (the agent's runtime
+/// lookups) writes, and what the tracker reads back into the same
+/// [`ContainerInfo`].
+pub fn with_container_record<T>(
+    info: &ContainerInfo,
+    ts: u64,
+    f: impl FnOnce(&Record<'_>) -> T,
+) -> T {
+    let args = [
+        Arg::Str(&info.id),
+        container_type_number(&info.kind).map_or(Arg::Absent, Arg::Int),
+        Arg::Str(&info.name),
+        Arg::Str(&info.image),
+        Arg::Str(&info.full_id),
+        Arg::Str(&info.image_repo),
+        Arg::Str(&info.image_tag),
+        Arg::Str(&info.image_digest),
+        Arg::Int(i64::from(info.privileged)),
+        Arg::Str(&info.labels),
+    ];
+    f(&Record {
+        ty: EventType::CONTAINER,
+        ts,
+        args: &args,
+        ..Record::default()
+    })
+}
+
+/// Calls `f` with the `threadinfo` record that moves thread `tid` of
+/// process `pid` into container `container_id` (empty: the host) of pod
+/// `pod_uid` at `ts`, saying nothing else about it.
+pub fn with_container_move_record<T>(
+    tid: i64,
+    pid: i64,
+    ts: u64,
+    container_id: &[u8],
+    pod_uid: &[u8],
+    f: impl FnOnce(&Record<'_>) -> T,
+) -> T {
+    let info = EventType::THREAD_INFO.info();
+    let mut args = [Arg::Absent; 14];
+    for (name, value) in [("container_id", container_id), ("pod_uid", pod_uid)] {
+        if let Some(i) = info.arg_index(name) {
+            args[i] = Arg::Str(value);
+        }
     }
+    f(&Record {
+        ty: EventType::THREAD_INFO,
+        ts,
+        tid,
+        pid,
+        args: &args[..info.args.len()],
+        ..Record::default()
+    })
 }
 
 /// True for the event types the tracker learns from: a producer that drops
@@ -1338,6 +1416,44 @@ mod tests {
         for (what, records, want) in cases {
             assert_eq!(run(&records).2, want, "{what}");
         }
+    }
+
+    /// What a producer writes of a container and of a process moving into
+    /// one reads back as the same container, given to the process.
+    #[test]
+    fn container_records_round_trip_through_the_tracker() {
+        let info = ContainerInfo {
+            id: b"0123456789ab".to_vec(),
+            full_id: b"0123456789ab".repeat(6)[..64].to_vec(),
+            kind: b"cri-o".to_vec(),
+            name: b"web".to_vec(),
+            image: b"nginx:1.25".to_vec(),
+            image_repo: b"nginx".to_vec(),
+            image_tag: b"1.25".to_vec(),
+            image_digest: b"sha256:beef".to_vec(),
+            privileged: true,
+            labels: b"app=shop\0io.kubernetes.pod.name=shop-1\0".to_vec(),
+        };
+        let mut t = Tracker::new();
+        t.insert_process(ProcessInfo {
+            pid: 7,
+            ..ProcessInfo::default()
+        });
+        with_container_move_record(7, 7, 10, &info.id, b"pod-uid", |rec| {
+            t.apply(rec);
+        });
+        assert_eq!(t.process(7).unwrap().container_id, info.id);
+        assert_eq!(t.process(7).unwrap().pod_uid, b"pod-uid");
+        with_container_record(&info, 11, |rec| {
+            t.apply(rec);
+        });
+        assert_eq!(t.container(&info.id), Some(&info));
+        assert_eq!(t.process(7).unwrap().container, info);
+        assert_eq!(
+            container_type_number(b"cri-o").map(container_type_name),
+            Some("cri-o")
+        );
+        assert_eq!(container_type_number(b"zone"), None);
     }
 
     /// A thread first seen mid-stream takes the identity a `threadinfo`
