@@ -13,9 +13,12 @@ use capture_format::event::{Arg, EventType, Record};
 use capture_format::file::{
     CaptureHeader, Chunk, ChunkEncoder, Decoder as ChunkDecoder, Index, Writer, WriterOptions,
 };
-use capture_format::state::{ProcessInfo, ThreadInfo, Tracker, changes_state};
+use capture_format::state::{
+    ContainerInfo, ProcessInfo, ThreadInfo, Tracker, changes_state, with_container_record,
+};
 use triggers::filter::{Env, Filter};
 
+use crate::containers::{ContainerMove, ContainerWatch, Lookups, RuntimeSockets};
 use crate::host;
 use crate::kernel::abi::{AbiError, RawEvent};
 use crate::kernel::recipes::Decoder;
@@ -47,6 +50,9 @@ pub struct CaptureOptions {
     pub command: Vec<OsString>,
     /// Filter text written into the header.
     pub filter_text: String,
+    /// Where container runtimes are asked about containers (none: not
+    /// asked; containers are known by id).
+    pub runtimes: Option<RuntimeSockets>,
 }
 
 /// Why a capture failed.
@@ -174,10 +180,24 @@ impl Sink {
     }
 }
 
-/// A staged record of a filtered capture: the ring bytes, or a drop count.
+/// A staged record of a filtered capture: the ring bytes, a drop count, or
+/// what the capture learned of containers.
 enum Staged {
     Raw(std::ops::Range<usize>),
     Drop { count: u64, ts: u64 },
+    Container { info: ContainerInfo, ts: u64 },
+    Move(ContainerMove),
+}
+
+impl Staged {
+    /// Kept whatever the filter says: drops, and what readers need to name
+    /// containers.
+    fn always_kept(ty: EventType) -> bool {
+        matches!(
+            ty,
+            EventType::DROP | EventType::CONTAINER | EventType::THREAD_INFO
+        )
+    }
 }
 
 /// Keeps the events a filter matches. The filter language evaluates decoded
@@ -257,7 +277,7 @@ impl FilterStage {
             })?;
         self.verdicts.clear();
         for e in self.chunk.events() {
-            let keep = e.ty() == EventType::DROP
+            let keep = Staged::always_kept(e.ty())
                 || self.filter.matches_with(&e, &self.env, &mut self.scratch);
             self.verdicts.push(keep);
         }
@@ -275,6 +295,10 @@ impl FilterStage {
                     })?;
                 }
                 Staged::Drop { count, ts } => with_drop_record(*count, *ts, |rec| sink.write(rec))?,
+                Staged::Container { info, ts } => {
+                    with_container_record(info, *ts, |rec| sink.write(rec))?;
+                }
+                Staged::Move(moved) => moved.with_record(|rec| sink.write(rec))?,
             }
         }
         self.staged.clear();
@@ -304,26 +328,51 @@ struct Session {
     sink: Sink,
     filter: Option<FilterStage>,
     drops_seen: u64,
+    containers: ContainerWatch,
 }
 
 impl Session {
-    /// Reads the queued records into the file (or the filter stage);
-    /// returns how many.
+    /// Reads the queued records into the file (or the filter stage), with
+    /// what they tell of containers; returns how many.
     fn drain(&mut self) -> Result<usize, CaptureError> {
         let Self {
             probe,
             decoder,
             sink,
             filter,
+            containers,
             ..
         } = self;
         let mut result = Ok(());
         let n = probe.drain(|bytes| {
             if result.is_ok() {
-                result = Self::take(bytes, decoder, sink, filter.as_mut());
+                result = Self::take(bytes, decoder, sink, filter.as_mut(), containers);
             }
         });
-        result.map(|()| n)
+        result?;
+        let ts = host::realtime_ns();
+        for info in self.containers.described() {
+            match self.filter.as_mut() {
+                None => with_container_record(&info, ts, |rec| self.sink.write(rec))?,
+                Some(stage) => {
+                    let path = &self.sink.path;
+                    let full = with_container_record(&info, ts, |rec| {
+                        stage.stage(
+                            Staged::Container {
+                                info: info.clone(),
+                                ts,
+                            },
+                            rec,
+                            path,
+                        )
+                    })?;
+                    if full {
+                        stage.flush(&self.decoder, &mut self.sink)?;
+                    }
+                }
+            }
+        }
+        Ok(n)
     }
 
     fn take(
@@ -331,15 +380,32 @@ impl Session {
         decoder: &Decoder,
         sink: &mut Sink,
         filter: Option<&mut FilterStage>,
+        containers: &mut ContainerWatch,
     ) -> Result<(), CaptureError> {
         let raw = RawEvent::parse(bytes)?;
         let Some(stage) = filter else {
-            return decoder.with_record(&raw, |rec| sink.write(rec));
+            return decoder.with_record(&raw, |rec| {
+                sink.write(rec)?;
+                match containers.after(rec, &sink.tracker) {
+                    Some(moved) => moved.with_record(|rec| sink.write(rec)),
+                    None => Ok(()),
+                }
+            });
         };
         let start = stage.arena.len();
         stage.arena.extend_from_slice(bytes);
         let staged = Staged::Raw(start..stage.arena.len());
-        let full = decoder.with_record(&raw, |rec| stage.stage(staged, rec, &sink.path))?;
+        let full = decoder.with_record(&raw, |rec| {
+            let full = stage.stage(staged, rec, &sink.path)?;
+            match containers.after(rec, &stage.ahead) {
+                Some(moved) => {
+                    let staged = Staged::Move(moved.clone());
+                    moved.with_record(|rec| stage.stage(staged, rec, &sink.path))
+                }
+                None => Ok(full),
+            }
+            .map(|more| full | more)
+        })?;
         if full {
             stage.flush(decoder, sink)?;
         }
@@ -516,6 +582,14 @@ fn start(
     let mut tracker = Tracker::from_snapshot(&snapshot);
     let processes = snapshot.processes.len();
     drop(snapshot);
+    let lookups = match &options.runtimes {
+        Some(sockets) if !sockets.cri.is_empty() => {
+            Some(Lookups::start(sockets.clone()).map_err(output_err)?)
+        }
+        _ => None,
+    };
+    let mut containers = ContainerWatch::new(Path::new("/proc"), lookups);
+    containers.describe_known(&tracker);
 
     // Everything that can fail comes before the command starts, so a failed
     // start never leaves a command running unwatched.
@@ -551,6 +625,7 @@ fn start(
         },
         filter,
         drops_seen: 0,
+        containers,
     };
     Ok((session, child))
 }

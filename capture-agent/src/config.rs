@@ -25,6 +25,11 @@
 //! path_style = true
 //! encryption = "aws:kms"                 # or "AES256"
 //! kms_key_id = "arn:aws:kms:..."
+//!
+//! [containers]
+//! # CRI sockets asked for container names, images and pods, in order
+//! # (default: containerd's, k3s', cri-o's); [] turns lookups off
+//! cri_sockets = ["/run/containerd/containerd.sock"]
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -79,6 +84,14 @@ struct RawConfig {
     limits: RawLimits,
     #[serde(default)]
     s3: RawS3,
+    #[serde(default)]
+    containers: RawContainers,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawContainers {
+    cri_sockets: Option<Vec<PathBuf>>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -169,6 +182,8 @@ pub struct AgentConfig {
     pub capture_bytes: u64,
     /// The kernel ring buffer.
     pub kernel_ring_bytes: u32,
+    /// Where container runtimes are asked about containers.
+    pub runtimes: crate::containers::RuntimeSockets,
 }
 
 impl AgentConfig {
@@ -247,7 +262,7 @@ impl AgentConfig {
             raw.limits.kernel_ring_bytes,
             16 << 20,
         )?;
-        let config = Self {
+        let mut config = Self {
             rules: var("SYSCAP_RULES").map(PathBuf::from).or(raw.rules),
             storage,
             s3: S3Options {
@@ -286,7 +301,13 @@ impl AgentConfig {
                         "kernel_ring_bytes {kernel_ring}: a power of two, 4096 or more, below 4 GiB"
                     ))
                 })?,
+            runtimes: crate::containers::RuntimeSockets::default(),
         };
+        if let Some(sockets) = var("SYSCAP_CRI_SOCKETS") {
+            config.runtimes.cri = std::env::split_paths(&sockets).collect();
+        } else if let Some(sockets) = raw.containers.cri_sockets {
+            config.runtimes.cri = sockets;
+        }
         if config.capture_bytes > config.spool_bytes {
             return Err(file_err(format!(
                 "limits: capture_bytes ({}) is more than spool_bytes ({}): a capture would not fit in the spool",
@@ -352,6 +373,17 @@ mod tests {
         );
         assert_eq!(c.labels, [("cluster".to_owned(), "eu".to_owned())]);
         assert!(c.s3.path_style && c.s3.encryption == Some(Encryption::Kms(None)));
+        assert!(
+            c.runtimes.cri.len() > 1,
+            "containerd's and cri-o's by default"
+        );
+        let c = load("[containers]\ncri_sockets = [\"/run/a.sock\"]\n", &[]).unwrap();
+        assert_eq!(c.runtimes.cri, [PathBuf::from("/run/a.sock")]);
+        let c = load("", &[("SYSCAP_CRI_SOCKETS", "/run/b.sock:/run/c.sock")]).unwrap();
+        assert_eq!(
+            c.runtimes.cri,
+            [PathBuf::from("/run/b.sock"), PathBuf::from("/run/c.sock")]
+        );
     }
 
     #[test]

@@ -12,6 +12,8 @@
 //! - [`procfs`]: the `/proc` snapshot taken before recording (processes,
 //!   files, sockets, users, container ids), so records of processes that
 //!   were already running resolve.
+//! - [`containers`]: which container a process runs in (its cgroups) and
+//!   what the runtime says of it (CRI, in the background), as records.
 //! - [`host`]: facts about this machine for the capture header, and its
 //!   clocks.
 //! - [`capture`]: `syscap-agent capture`, one capture file from the kernel
@@ -28,6 +30,7 @@
 
 pub mod capture;
 pub mod config;
+pub mod containers;
 pub mod daemon;
 pub mod host;
 pub mod kernel;

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use capture_agent::capture::{self, CaptureOptions, Status, StopReason};
+use capture_agent::containers::RuntimeSockets;
 use capture_agent::kernel::ProbeConfig;
 use capture_format::event::EventType;
 use capture_format::file::{CaptureHeader, WriterOptions};
@@ -144,6 +145,11 @@ struct CaptureArgs {
     /// always kept so that names resolve.
     #[arg(long, value_delimiter = ',')]
     syscalls: Vec<String>,
+    /// A CRI socket (containerd, cri-o) to ask for the names, images and
+    /// pods of containers; repeatable (default: containerd's, k3s',
+    /// cri-o's, where they exist).
+    #[arg(long = "cri-socket", value_name = "PATH")]
+    cri_sockets: Vec<PathBuf>,
     /// The command to run and capture with all its descendants; the agent
     /// exits with its exit status.
     #[arg(last = true, value_name = "COMMAND")]
@@ -327,6 +333,14 @@ impl CaptureArgs {
                 ..ProbeConfig::default()
             },
             command: args.command,
+            runtimes: Some(RuntimeSockets {
+                cri: if args.cri_sockets.is_empty() {
+                    RuntimeSockets::default().cri
+                } else {
+                    args.cri_sockets.clone()
+                },
+                ..RuntimeSockets::default()
+            }),
             filter,
             filter_text: if filter_text.len() > 1 {
                 filter_text

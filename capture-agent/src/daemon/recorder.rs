@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use capture_format::event::{Arg, EventType, Record, is_error_return, nr};
 use capture_format::file::{Chunk, ChunkEncoder, Decoder, EncodedChunk, Projection, WriterOptions};
-use capture_format::state::Tracker;
+use capture_format::state::{Tracker, with_container_record};
 use triggers::filter::{Env, ProcessFacts};
 use triggers::rules::{Engine, Firing, MetricSample, Refusal, RuleSet};
 
@@ -21,6 +21,7 @@ use super::sampler::{HostSampler, ProcessSampler};
 use super::session::{self, Feed, Offered, Outlets, SessionDone, SessionSpec};
 use super::spool::Spool;
 use crate::config::AgentConfig;
+use crate::containers::{ContainerWatch, Lookups};
 use crate::host;
 use crate::kernel::abi::RawEvent;
 use crate::kernel::recipes::Decoder as RecordDecoder;
@@ -87,6 +88,8 @@ struct Recorder {
     base_snaplen: u32,
     /// Bytes of each buffer the kernel records now.
     snaplen: u32,
+    /// Processes moving into containers, and what their runtimes say.
+    containers: ContainerWatch,
 }
 
 /// Starts recording: loads the kernel side, snapshots `/proc`. Errors here
@@ -108,6 +111,18 @@ pub fn start(
     let now = host::realtime_ns();
     let snapshot = procfs::snapshot(Path::new("/proc"), Path::new("/etc"), now, boot_to_epoch);
     let tracker = Tracker::from_snapshot(&snapshot);
+    let lookups = if config.runtimes.cri.is_empty() {
+        None
+    } else {
+        Some(
+            Lookups::start(config.runtimes.clone()).map_err(|source| DaemonError::Setup {
+                what: "cannot start the container lookups".into(),
+                source,
+            })?,
+        )
+    };
+    let mut containers = ContainerWatch::new(Path::new("/proc"), lookups);
+    containers.describe_known(&tracker);
     let (tx, rx) = channel();
     let (done_tx, done_rx) = channel();
     let encoder = ChunkEncoder::new(WriterOptions {
@@ -147,6 +162,7 @@ pub fn start(
         process_sample: ProcessSampler::default(),
         base_snaplen: probe_config.snaplen,
         snaplen: probe_config.snaplen,
+        containers,
     };
     let handle = std::thread::Builder::new()
         .name("recorder".into())
@@ -197,7 +213,8 @@ impl Recorder {
         }
     }
 
-    /// The queued kernel records into the open chunk; returns how many.
+    /// The queued kernel records into the open chunk, with what they tell
+    /// of containers; returns how many.
     fn drain(&mut self) -> usize {
         let Self {
             probe,
@@ -205,21 +222,32 @@ impl Recorder {
             tracker,
             encoder,
             metrics,
+            containers,
             ..
         } = self;
         let mut full = false;
+        let mut push = |rec: &Record<'_>, tracker: &mut Tracker| {
+            let ctx = tracker.apply(rec);
+            match encoder.push(rec, &ctx) {
+                Ok(f) => full |= f,
+                Err(e) => tracing::warn!("a record was refused: {e}"),
+            }
+        };
         let n = probe.drain(|bytes| {
             let Ok(raw) = RawEvent::parse(bytes) else {
                 return;
             };
             records.with_record(&raw, |rec| {
-                let ctx = tracker.apply(rec);
-                match encoder.push(rec, &ctx) {
-                    Ok(f) => full |= f,
-                    Err(e) => tracing::warn!("a record was refused: {e}"),
+                push(rec, tracker);
+                if let Some(moved) = containers.after(rec, tracker) {
+                    moved.with_record(|rec| push(rec, tracker));
                 }
             });
         });
+        let ts = host::realtime_ns();
+        for info in containers.described() {
+            with_container_record(&info, ts, |rec| push(rec, tracker));
+        }
         metrics.events.fetch_add(n as u64, Ordering::Relaxed);
         if full {
             self.seal();

@@ -14,14 +14,14 @@ use s3_test_server::{Backend, KEY, S3TestServer as S3, SECRET, workspace_binary}
 use crate::support::{Tmpfs, scratch};
 
 /// A running agent and what it says.
-struct Agent {
+pub(crate) struct Agent {
     child: Child,
     log: Arc<Mutex<Vec<String>>>,
     socket: PathBuf,
     spool: PathBuf,
 }
 
-struct AgentSetup<'a> {
+pub(crate) struct AgentSetup<'a> {
     dir: &'a Path,
     rules: &'a str,
     s3: &'a S3,
@@ -29,11 +29,13 @@ struct AgentSetup<'a> {
     spool: Option<&'a Path>,
     spool_bytes: &'a str,
     metrics: bool,
+    /// The CRI socket asked about containers (none: the defaults).
+    pub(crate) cri_socket: Option<&'a Path>,
 }
 
 impl<'a> AgentSetup<'a> {
     /// The usual agent: right credentials, a spool in `dir`, no real bound.
-    fn new(dir: &'a Path, rules: &'a str, s3: &'a S3) -> Self {
+    pub(crate) fn new(dir: &'a Path, rules: &'a str, s3: &'a S3) -> Self {
         Self {
             dir,
             rules,
@@ -42,12 +44,13 @@ impl<'a> AgentSetup<'a> {
             spool: None,
             spool_bytes: "1GiB",
             metrics: false,
+            cri_socket: None,
         }
     }
 }
 
 impl Agent {
-    fn start(setup: &AgentSetup<'_>) -> Self {
+    pub(crate) fn start(setup: &AgentSetup<'_>) -> Self {
         let rules = setup.dir.join("rules.yaml");
         std::fs::write(&rules, setup.rules).unwrap();
         let spool = setup
@@ -68,7 +71,11 @@ impl Agent {
             ),
         )
         .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_syscap-agent"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_syscap-agent"));
+        if let Some(socket) = setup.cri_socket {
+            command.env("SYSCAP_CRI_SOCKETS", socket);
+        }
+        let mut child = command
             .args(["run", "--config", config.to_str().unwrap()])
             .env("AWS_ACCESS_KEY_ID", KEY)
             .env("AWS_SECRET_ACCESS_KEY", setup.secret)
@@ -96,12 +103,12 @@ impl Agent {
         agent
     }
 
-    fn lines(&self) -> Vec<String> {
+    pub(crate) fn lines(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
     }
 
     /// Waits until `n` lines contain `text`.
-    fn wait_for(&self, text: &str, n: usize) {
+    pub(crate) fn wait_for(&self, text: &str, n: usize) {
         let deadline = Instant::now() + Duration::from_mins(1);
         while Instant::now() < deadline {
             if self.lines().iter().filter(|l| l.contains(text)).count() >= n {
@@ -144,7 +151,7 @@ impl Agent {
         std::fs::read_dir(self.spool.join("ready")).map_or(0, Iterator::count)
     }
 
-    fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         // SAFETY: a signal to our own child.
         unsafe { libc::kill(i32::try_from(self.child.id()).unwrap(), libc::SIGTERM) };
         let _ = self.child.wait();
@@ -165,7 +172,7 @@ impl Drop for Agent {
 }
 
 /// The real inspector with the test server's settings.
-fn syscap(s3: &S3, args: &[&str]) -> String {
+pub(crate) fn syscap(s3: &S3, args: &[&str]) -> String {
     let bin = workspace_binary("syscap", "inspect-cli").unwrap();
     let out = Command::new(bin)
         .args(args)

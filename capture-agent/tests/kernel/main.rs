@@ -4,6 +4,7 @@
 //! Needs root (eBPF). Without it the run fails, unless
 //! `SYSCAP_SKIP_KERNEL_TESTS=1` asks to skip explicitly.
 
+mod containers;
 mod daemon;
 #[macro_use]
 mod support;
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 use capture_format::event::{EventType, OwnedArg, OwnedSockAddr, OwnedSockTuple};
 use capture_format::state::FdKind;
+use containers::{containers_are_named_from_the_cri, filtered_capture_names_containers};
 use daemon::{
     full_spool_drops_the_oldest_loudly, killed_agent_during_an_upload_stores_it_once,
     killed_agent_recovers_its_captures, per_process_metric_rules_fire_for_the_busy_process,
@@ -62,6 +64,8 @@ fn main() -> ExitCode {
         full_spool_drops_the_oldest_loudly,
         sighup_reloads_rules_and_metrics_answer,
         per_process_metric_rules_fire_for_the_busy_process,
+        containers_are_named_from_the_cri,
+        filtered_capture_names_containers,
     ])
 }
 

@@ -1,0 +1,586 @@
+//! Which container a process runs in, and what its runtime says of it, as
+//! sysdig's container engines learn it.
+//!
+//! A process's container id (and its pod's UID) come from its cgroups: at
+//! the `/proc` snapshot, and again at every exec, since `runc` moves a
+//! container's first process into the container's cgroup before it execs
+//! the entry point. The runtime's description (name, image, labels, pod)
+//! is asked for in the background, of the CRI sockets of containerd and
+//! cri-o, so a lookup never holds up recording: [`ContainerWatch`] writes a
+//! `threadinfo` record when a process changes container, and a `container`
+//! record when a description arrives, so a capture describes its
+//! containers to any reader, offline.
+
+pub mod cri;
+mod image;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use capture_format::event::{EventType, Record};
+use capture_format::state::{ContainerInfo, Tracker, container_of, with_container_move_record};
+
+use cri::{ContainerStatusResponse, CriClient, CriError, PodSandboxStatusResponse};
+pub use image::ImageName;
+
+/// Where the runtimes are asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeSockets {
+    /// CRI sockets, asked in order; those that do not exist are skipped.
+    pub cri: Vec<PathBuf>,
+    /// How long one call may take.
+    pub timeout: Duration,
+}
+
+impl Default for RuntimeSockets {
+    /// containerd's, k3s' and cri-o's default sockets, 2 s per call.
+    fn default() -> Self {
+        Self {
+            cri: [
+                "/run/containerd/containerd.sock",
+                "/run/k3s/containerd/containerd.sock",
+                "/run/crio/crio.sock",
+                "/var/run/crio/crio.sock",
+            ]
+            .iter()
+            .map(PathBuf::from)
+            .collect(),
+            timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Describes containers on a thread of its own, so callers never wait for a
+/// runtime: ask with [`Lookups::ask`], collect with [`Lookups::answers`].
+#[derive(Debug)]
+pub struct Lookups {
+    requests: tokio::sync::mpsc::UnboundedSender<Vec<u8>>,
+    answers: mpsc::Receiver<ContainerInfo>,
+}
+
+impl Lookups {
+    /// Starts the lookup thread.
+    pub fn start(sockets: RuntimeSockets) -> std::io::Result<Self> {
+        let (requests, mut pending) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+        let (answer, answers) = mpsc::channel();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new()
+            .name("containers".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let mut runtimes = Runtimes::new(sockets);
+                    while let Some(id) = pending.recv().await {
+                        let info = runtimes.describe(&id).await;
+                        if answer.send(info).is_err() {
+                            break;
+                        }
+                    }
+                });
+            })?;
+        Ok(Self { requests, answers })
+    }
+
+    /// Asks for a description of container `id`; the answer comes once,
+    /// with as much as the runtimes said (at least the id).
+    pub fn ask(&self, id: &[u8]) {
+        // The thread only stops once this side is gone.
+        let _ = self.requests.send(id.to_vec());
+    }
+
+    /// The descriptions that arrived since the last call.
+    pub fn answers(&self) -> impl Iterator<Item = ContainerInfo> + '_ {
+        self.answers.try_iter()
+    }
+}
+
+/// The CRI runtimes found, connected on first use.
+struct Runtimes {
+    sockets: RuntimeSockets,
+    clients: HashMap<PathBuf, (CriClient, String)>,
+    /// Pod sandboxes already described: name, namespace, UID, labels.
+    pods: HashMap<String, Option<PodSandboxStatusResponse>>,
+}
+
+impl Runtimes {
+    fn new(sockets: RuntimeSockets) -> Self {
+        Self {
+            sockets,
+            clients: HashMap::new(),
+            pods: HashMap::new(),
+        }
+    }
+
+    /// What the first runtime that knows `id` says of it; the bare id when
+    /// none does.
+    async fn describe(&mut self, id: &[u8]) -> ContainerInfo {
+        let bare = ContainerInfo {
+            id: id.to_vec(),
+            ..ContainerInfo::default()
+        };
+        let Ok(text) = std::str::from_utf8(id) else {
+            return bare;
+        };
+        for path in self.sockets.cri.clone() {
+            if !path.exists() {
+                continue;
+            }
+            match self.describe_with(&path, text).await {
+                Ok(Some(info)) => return info,
+                Ok(None) => {}
+                Err(e) => tracing::debug!("container {text}: {e}"),
+            }
+        }
+        bare
+    }
+
+    async fn client(&mut self, path: &Path) -> Result<(CriClient, String), CriError> {
+        if let Some(c) = self.clients.get(path) {
+            return Ok(c.clone());
+        }
+        let mut client = CriClient::connect(path, self.sockets.timeout).await?;
+        let name = client.version().await?.runtime_name;
+        tracing::info!("container runtime {name} on {}", path.display());
+        self.clients
+            .insert(path.to_path_buf(), (client.clone(), name.clone()));
+        Ok((client, name))
+    }
+
+    /// A container, or else a pod sandbox, of the runtime on `path`; `None`
+    /// when it knows neither.
+    async fn describe_with(
+        &mut self,
+        path: &Path,
+        id: &str,
+    ) -> Result<Option<ContainerInfo>, CriError> {
+        let (mut client, runtime) = match self.client(path).await {
+            Ok(c) => c,
+            Err(e) => {
+                self.clients.remove(path);
+                return Err(e);
+            }
+        };
+        match client.container_status(id).await {
+            Ok(answer) => {
+                let sandbox = sandbox_id(&answer);
+                let pod = match sandbox {
+                    Some(sandbox) => self.pod(&mut client, &sandbox).await,
+                    None => None,
+                };
+                Ok(Some(describe_container(&runtime, &answer, pod.as_ref())))
+            }
+            Err(e) if e.is_unreachable() => {
+                self.clients.remove(path);
+                Err(e)
+            }
+            // Not a container (containerd 1.6 answers `Unknown`, not
+            // `NotFound`, for an id it does not know): a pod sandbox?
+            Err(not_container) => match client.pod_sandbox_status(id).await {
+                Ok(answer) => Ok(Some(describe_sandbox(&runtime, id, &answer))),
+                Err(e) if e.is_unreachable() => Err(e),
+                Err(_) => {
+                    tracing::debug!("container {id}: {not_container}");
+                    Ok(None)
+                }
+            },
+        }
+    }
+
+    async fn pod(&mut self, client: &mut CriClient, id: &str) -> Option<PodSandboxStatusResponse> {
+        if let Some(known) = self.pods.get(id) {
+            return known.clone();
+        }
+        let answer = client.pod_sandbox_status(id).await.ok();
+        self.pods.insert(id.to_owned(), answer.clone());
+        answer
+    }
+}
+
+/// The container runtime's verbose `info` document.
+fn verbose_info(info: &HashMap<String, String>) -> Option<serde_json::Value> {
+    serde_json::from_str(info.get("info")?).ok()
+}
+
+/// The pod sandbox a CRI container belongs to, from its verbose info.
+fn sandbox_id(answer: &ContainerStatusResponse) -> Option<String> {
+    verbose_info(&answer.info)?
+        .get("sandboxID")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// sysdig's `container.type` for a CRI runtime's name.
+fn runtime_kind(runtime: &str) -> &'static [u8] {
+    match runtime {
+        "containerd" => b"containerd",
+        "cri-o" => b"cri-o",
+        _ => b"cri",
+    }
+}
+
+/// Labels as the capture keeps them: sorted `key=value`, each followed by
+/// a NUL.
+fn encode_labels(labels: &BTreeMap<&str, &str>) -> Vec<u8> {
+    labels
+        .iter()
+        .flat_map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes(), b"\0"].concat())
+        .collect()
+}
+
+/// A CRI container as sysdig describes it: its name in the pod, its image
+/// split into repository, tag and digest, privileged from its security
+/// context, and its labels with the pod's added (`k8s.pod.label[...]`)
+/// and the sandbox id (`k8s.pod.sandbox_id`).
+fn describe_container(
+    runtime: &str,
+    answer: &ContainerStatusResponse,
+    pod: Option<&PodSandboxStatusResponse>,
+) -> ContainerInfo {
+    let status = answer.status.clone().unwrap_or_default();
+    let info = verbose_info(&answer.info);
+    let asked = status.image.as_ref().map_or("", |i| {
+        if i.user_specified_image.is_empty() {
+            &i.image
+        } else {
+            &i.user_specified_image
+        }
+    });
+    let image = ImageName::of_container(asked, &status.image_ref);
+    let privileged = info
+        .as_ref()
+        .and_then(|i| i.pointer("/config/linux/security_context/privileged"))
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    let mut labels: BTreeMap<&str, &str> = status
+        .labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    if let Some(pod) = pod.and_then(|p| p.status.as_ref()) {
+        for (k, v) in &pod.labels {
+            labels.entry(k).or_insert(v);
+        }
+        if let Some(m) = &pod.metadata {
+            labels.entry("io.kubernetes.pod.name").or_insert(&m.name);
+            labels
+                .entry("io.kubernetes.pod.namespace")
+                .or_insert(&m.namespace);
+            labels.entry("io.kubernetes.pod.uid").or_insert(&m.uid);
+        }
+    }
+    let sandbox = answer
+        .info
+        .get("info")
+        .and(info.as_ref())
+        .and_then(|i| i.get("sandboxID"))
+        .and_then(serde_json::Value::as_str);
+    if let Some(sandbox) = sandbox {
+        labels.insert("io.kubernetes.sandbox.id", sandbox);
+    }
+    ContainerInfo {
+        id: status.id.as_bytes()[..status.id.len().min(12)].to_vec(),
+        full_id: status.id.as_bytes().to_vec(),
+        kind: runtime_kind(runtime).to_vec(),
+        name: status
+            .metadata
+            .as_ref()
+            .map(|m| m.name.as_bytes().to_vec())
+            .unwrap_or_default(),
+        image: image.image.into_bytes(),
+        image_repo: image.repository.into_bytes(),
+        image_tag: image.tag.into_bytes(),
+        image_digest: image.digest.into_bytes(),
+        privileged,
+        labels: encode_labels(&labels),
+    }
+}
+
+/// A pod sandbox (its `pause` process) as a container: the pod's name,
+/// and the pod's labels.
+fn describe_sandbox(
+    runtime: &str,
+    asked: &str,
+    answer: &PodSandboxStatusResponse,
+) -> ContainerInfo {
+    let status = answer.status.clone().unwrap_or_default();
+    let full = if status.id.is_empty() {
+        asked
+    } else {
+        &status.id
+    };
+    let meta = status.metadata.clone().unwrap_or_default();
+    let mut labels: BTreeMap<&str, &str> = status
+        .labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    labels.entry("io.kubernetes.pod.name").or_insert(&meta.name);
+    labels
+        .entry("io.kubernetes.pod.namespace")
+        .or_insert(&meta.namespace);
+    labels.entry("io.kubernetes.pod.uid").or_insert(&meta.uid);
+    labels.insert("io.kubernetes.sandbox.id", full);
+    ContainerInfo {
+        id: full.as_bytes()[..full.len().min(12)].to_vec(),
+        full_id: full.as_bytes().to_vec(),
+        kind: runtime_kind(runtime).to_vec(),
+        name: meta.name.as_bytes().to_vec(),
+        labels: encode_labels(&labels),
+        ..ContainerInfo::default()
+    }
+}
+
+/// The container of process `pid` from `/proc/PID/cgroup`: its id (empty
+/// on the host) and its pod's UID; `None` when the process is gone.
+fn cgroup_container(proc_root: &Path, pid: i64, buf: &mut Vec<u8>) -> Option<(Vec<u8>, Vec<u8>)> {
+    buf.clear();
+    let mut file = std::fs::File::open(proc_root.join(pid.to_string()).join("cgroup")).ok()?;
+    file.read_to_end(buf).ok()?;
+    Some(container_of(buf))
+}
+
+/// A process that moved into another container (or out to the host).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerMove {
+    tid: i64,
+    pid: i64,
+    ts: u64,
+    container_id: Vec<u8>,
+    pod_uid: Vec<u8>,
+}
+
+impl ContainerMove {
+    /// Calls `f` with the `threadinfo` record that says so.
+    pub fn with_record<T>(&self, f: impl FnOnce(&Record<'_>) -> T) -> T {
+        with_container_move_record(
+            self.tid,
+            self.pid,
+            self.ts,
+            &self.container_id,
+            &self.pod_uid,
+            f,
+        )
+    }
+}
+
+/// Follows processes into containers and containers' descriptions into a
+/// record stream (see the module's documentation).
+#[derive(Debug)]
+pub struct ContainerWatch {
+    lookups: Option<Lookups>,
+    asked: HashSet<Vec<u8>>,
+    proc_root: PathBuf,
+    buf: Vec<u8>,
+}
+
+impl ContainerWatch {
+    /// A watch that reads `proc_root` and asks `lookups` (none: containers
+    /// are followed by id only).
+    pub fn new(proc_root: &Path, lookups: Option<Lookups>) -> Self {
+        Self {
+            lookups,
+            asked: HashSet::new(),
+            proc_root: proc_root.to_path_buf(),
+            buf: Vec::new(),
+        }
+    }
+
+    /// Asks for a description of every container `tracker` knows processes
+    /// of but not what they are (those of the `/proc` snapshot).
+    pub fn describe_known(&mut self, tracker: &Tracker) {
+        let ids: HashSet<Vec<u8>> = tracker
+            .processes()
+            .filter(|p| !p.container_id.is_empty())
+            .filter(|p| tracker.container(&p.container_id).is_none())
+            .map(|p| p.container_id.clone())
+            .collect();
+        for id in ids {
+            self.ask(&id);
+        }
+    }
+
+    fn ask(&mut self, id: &[u8]) {
+        if let Some(lookups) = &self.lookups
+            && self.asked.insert(id.to_vec())
+        {
+            lookups.ask(id);
+        }
+    }
+
+    /// After `rec` was applied: when it is an exec, the process's container
+    /// from its cgroups, when that is not the one `tracker` has for it.
+    pub fn after(&mut self, rec: &Record<'_>, tracker: &Tracker) -> Option<ContainerMove> {
+        if rec.ty != EventType::PROC_EXEC {
+            return None;
+        }
+        let (id, pod) = cgroup_container(&self.proc_root, rec.pid, &mut self.buf)?;
+        if tracker.process(rec.pid).map(|p| &p.container_id) == Some(&id) {
+            return None;
+        }
+        if !id.is_empty() && tracker.container(&id).is_none() {
+            self.ask(&id);
+        }
+        Some(ContainerMove {
+            tid: rec.tid,
+            pid: rec.pid,
+            ts: rec.ts,
+            container_id: id,
+            pod_uid: pod,
+        })
+    }
+
+    /// The descriptions that arrived since the last call: each goes into
+    /// the stream as a `container` record
+    /// ([`capture_format::state::with_container_record`]).
+    pub fn described(&mut self) -> Vec<ContainerInfo> {
+        self.lookups
+            .as_ref()
+            .map(|l| l.answers().collect())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cri::{
+        ContainerMetadata, ContainerStatus, ImageSpec, PodSandboxMetadata, PodSandboxStatus,
+    };
+    use super::*;
+
+    fn labels(info: &ContainerInfo) -> Vec<String> {
+        info.labels
+            .split(|&b| b == 0)
+            .filter(|l| !l.is_empty())
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_cri_container_with_its_pod() {
+        let id = "0123456789abcdef".repeat(4);
+        let answer = ContainerStatusResponse {
+            status: Some(ContainerStatus {
+                id: id.clone(),
+                metadata: Some(ContainerMetadata {
+                    name: "web".into(),
+                    attempt: 0,
+                }),
+                image: Some(ImageSpec {
+                    image: "docker.io/library/nginx:1.25".into(),
+                    user_specified_image: String::new(),
+                }),
+                image_ref: "docker.io/library/nginx@sha256:abcd".into(),
+                labels: [
+                    ("io.kubernetes.pod.name", "shop-7d9"),
+                    ("io.kubernetes.pod.namespace", "prod"),
+                ]
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            }),
+            info: [(
+                "info".to_owned(),
+                r#"{"sandboxID":"feedface","config":{"linux":{"security_context":{"privileged":true}}}}"#
+                    .to_owned(),
+            )]
+            .into_iter()
+            .collect(),
+        };
+        let pod = PodSandboxStatusResponse {
+            status: Some(PodSandboxStatus {
+                id: "feedface".into(),
+                metadata: Some(PodSandboxMetadata {
+                    name: "shop-7d9".into(),
+                    uid: "u-1".into(),
+                    namespace: "prod".into(),
+                    attempt: 0,
+                }),
+                labels: [("app", "shop"), ("io.kubernetes.pod.name", "other")]
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            }),
+            info: HashMap::new(),
+        };
+        let c = describe_container("containerd", &answer, Some(&pod));
+        assert_eq!(c.id, b"0123456789ab");
+        assert_eq!(c.full_id, id.as_bytes());
+        assert_eq!(c.kind, b"containerd");
+        assert_eq!(c.name, b"web");
+        assert_eq!(c.image, b"docker.io/library/nginx:1.25");
+        assert_eq!(c.image_repo, b"docker.io/library/nginx");
+        assert_eq!(c.image_tag, b"1.25");
+        assert_eq!(c.image_digest, b"sha256:abcd");
+        assert!(c.privileged);
+        assert_eq!(
+            labels(&c),
+            [
+                "app=shop",
+                "io.kubernetes.pod.name=shop-7d9",
+                "io.kubernetes.pod.namespace=prod",
+                "io.kubernetes.pod.uid=u-1",
+                "io.kubernetes.sandbox.id=feedface",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_pod_sandbox_is_its_pod() {
+        let answer = PodSandboxStatusResponse {
+            status: Some(PodSandboxStatus {
+                id: "fedcba9876543210".repeat(4),
+                metadata: Some(PodSandboxMetadata {
+                    name: "shop-7d9".into(),
+                    uid: "u-1".into(),
+                    namespace: "prod".into(),
+                    attempt: 0,
+                }),
+                labels: HashMap::new(),
+            }),
+            info: HashMap::new(),
+        };
+        let c = describe_sandbox("cri-o", "fedcba987654", &answer);
+        assert_eq!(
+            (c.id.as_slice(), c.kind.as_slice(), c.name.as_slice()),
+            (&b"fedcba987654"[..], &b"cri-o"[..], &b"shop-7d9"[..])
+        );
+        assert!(labels(&c).contains(&"io.kubernetes.pod.namespace=prod".to_owned()));
+    }
+
+    #[test]
+    fn a_process_moving_into_a_container_is_followed_and_its_container_asked_for() {
+        let root = std::env::temp_dir().join(format!("syscap-containers-{}", std::process::id()));
+        let id = "ab".repeat(32);
+        std::fs::create_dir_all(root.join("7")).unwrap();
+        std::fs::write(
+            root.join("7/cgroup"),
+            format!("4:memory:/k8s.io/{id}\n0::/\n"),
+        )
+        .unwrap();
+        let mut tracker = Tracker::new();
+        let mut watch = ContainerWatch::new(&root, None);
+        let args = [
+            capture_format::event::Arg::Str(b"/pause"),
+            capture_format::event::Arg::Int(7),
+        ];
+        let exec = Record {
+            ty: EventType::PROC_EXEC,
+            ts: 5,
+            tid: 7,
+            pid: 7,
+            args: &args,
+            ..Record::default()
+        };
+        tracker.apply(&exec);
+        let moved = watch.after(&exec, &tracker).expect("moved");
+        moved.with_record(|rec| tracker.apply(rec).thread.is_some());
+        assert_eq!(tracker.process(7).unwrap().container_id, b"abababababab");
+        // Already there: nothing more to say.
+        assert_eq!(watch.after(&exec, &tracker), None);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+}
