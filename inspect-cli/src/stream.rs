@@ -441,7 +441,10 @@ pub fn chisel(
             .map_or(Projection::MINIMAL, Filter::projection);
     chisel.begin(out, json)?;
     let env = stream.env.clone();
+    let mut first_last: Option<(u64, u64)> = None;
     stream.for_each_event(projection, |e| {
+        let ts = e.ts();
+        first_last = Some(first_last.map_or((ts, ts), |(a, b)| (a.min(ts), b.max(ts))));
         if let Some(m) = own.as_mut()
             && !m.matches(e, &env)
         {
@@ -451,6 +454,7 @@ pub fn chisel(
         Ok(true)
     })?;
     drop(own);
+    chisel.span(first_last.map_or(0, |(a, b)| b - a));
     chisel.finish(out, json)?;
     Ok(())
 }

@@ -635,7 +635,28 @@ fn container_chisels_and_fields() {
         ],
         ..OwnedRecord::default()
     };
-    let records = vec![failed_open(10, 1), failed_open(10, 2), failed_open(20, 3)];
+    // CPU jiffies (user, system) the kernel reported, once a second.
+    let procinfo = |tid: i64, ts: u64, usr: i64, sys: i64| OwnedRecord {
+        ty: EventType::PROC_INFO,
+        ts,
+        tid,
+        pid: tid,
+        args: vec![OwnedArg::Int(usr), OwnedArg::Int(sys)],
+        ..OwnedRecord::default()
+    };
+    let second = 1_000_000_000;
+    let records = vec![
+        failed_open(10, 1),
+        failed_open(10, 2),
+        failed_open(20, 3),
+        procinfo(10, second, 5, 5),
+        procinfo(20, second, 0, 0),
+        procinfo(99, second, 10, 0),
+        procinfo(10, 2 * second, 30, 10),
+        procinfo(20, 2 * second, 40, 10),
+        procinfo(99, 2 * second, 90, 0),
+        procinfo(20, 3 * second, 45, 15),
+    ];
     let dir = tempdir("containers");
     let path = dir.join("containers.syscap");
     let (bytes, _) = Workload { snapshot, records }
@@ -658,12 +679,26 @@ fn container_chisels_and_fields() {
             "2                   shop-web",
         ]
     );
+    // sysdig's thread.cpu: the jiffies since the thread's last procinfo (a
+    // total of 0 before counts as none; a thread the capture never
+    // described is not counted), as a share of the 3 s the events span.
+    let (code, out, err) = syscap(&["chisel", "topcontainers_cpu", path]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.lines().map(str::trim_end).collect::<Vec<_>>(),
+        [
+            "CPU%                container.name",
+            "--------------------------------------------------------------------------------",
+            "10.00%              shop-web",
+            "3.33%               host",
+        ]
+    );
     let (code, out, err) = syscap(&[
         "print",
         path,
         "-p",
         "%proc.name %container.name %container.type %k8s.ns.name %k8s.pod.name",
-        "k8s.ns.name = shop",
+        "k8s.ns.name = shop and evt.type = openat",
     ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "web shop-web containerd shop web-7d9\n".repeat(2));
@@ -672,7 +707,7 @@ fn container_chisels_and_fields() {
         path,
         "-p",
         "*%proc.name %container.name %k8s.pod.name",
-        "proc.name = cron",
+        "proc.name = cron and evt.type = openat",
     ]);
     assert_eq!(out, "cron host <NA>\n");
     let (code, out, err) = syscap(&["summary", "--by", "k8s", path]);

@@ -36,6 +36,10 @@ pub trait Chisel {
     fn begin(&mut self, out: &mut dyn Write, json: bool) -> io::Result<()>;
     /// Called for every event that passes both filters.
     fn event(&mut self, e: &Event<'_>, env: &Env, out: &mut dyn Write) -> io::Result<()>;
+    /// The time the events span, from the first to the last event read
+    /// (before the chisel's own filter), told before [`Chisel::finish`]:
+    /// tables of CPU time show it as a share of that.
+    fn span(&mut self, _ns: u64) {}
     /// Called once at the end (tables).
     fn finish(&mut self, out: &mut dyn Write, json: bool) -> io::Result<()>;
     /// Shows at most `rows` rows (0: all) instead of the chisel's own limit;
@@ -92,6 +96,7 @@ pub static CHISELS: &[ChiselInfo] = &[
     table::TOPPROCS_NET,
     table::TOPPROCS_ERRORS,
     table::TOPCONNS,
+    table::TOPCONTAINERS_CPU,
     table::TOPCONTAINERS_NET,
     table::TOPCONTAINERS_FILE,
     table::TOPCONTAINERS_ERROR,

@@ -5,6 +5,7 @@
 
 use std::io::{self, Write};
 
+use capture_format::event::EventType;
 use capture_format::file::{Event, Projection};
 use hashbrown::HashMap;
 use triggers::filter::fields::value;
@@ -24,6 +25,10 @@ enum Measure {
     Res,
     /// The call's latency (`evt.latency`).
     Latency,
+    /// CPU time a `procinfo` event says its thread used since the thread's
+    /// previous one (sysdig's `thread.cpu`: jiffies, at most 100 a second),
+    /// in ns.
+    ThreadCpu,
 }
 
 /// How values are shown.
@@ -32,6 +37,8 @@ enum Units {
     None,
     Bytes,
     Time,
+    /// A share of the time the events span (`timepct`).
+    TimeShare,
 }
 
 /// A table chisel's definition.
@@ -55,12 +62,19 @@ struct Table {
     totals: HashMap<Box<[u8]>, u64>,
     key: Vec<u8>,
     scratch: Vec<u8>,
+    /// [`Measure::ThreadCpu`]: each thread's CPU jiffies at its last
+    /// `procinfo`.
+    cpu_seen: HashMap<i64, u64>,
+    /// ns the events span.
+    span: u64,
 }
 
 /// Key parts are joined with this, as sysdig does.
 const SEP: &[u8] = b"\x01\x01";
 /// Columns are this wide.
 const WIDTH: usize = 20;
+/// A jiffy, the unit of `procinfo`'s CPU times (USER_HZ = 100).
+const JIFFY_NS: u64 = 10_000_000;
 
 impl Table {
     fn new(spec: &Spec, keys: Vec<(Field, String)>) -> Self {
@@ -74,6 +88,8 @@ impl Table {
             totals: HashMap::new(),
             key: Vec::new(),
             scratch: Vec::new(),
+            cpu_seen: HashMap::new(),
+            span: 0,
         }
     }
 
@@ -97,6 +113,34 @@ impl Table {
             Units::None => v.to_string(),
             Units::Bytes => format_bytes(v),
             Units::Time => format_time(v),
+            Units::TimeShare if self.span > 0 => {
+                format!("{:.2}%", v as f64 / self.span as f64 * 100.0)
+            }
+            Units::TimeShare => "0.00%".to_owned(),
+        }
+    }
+
+    /// ns of CPU `e` (a `procinfo`) says its thread used since its last
+    /// one, as sysdig's `thread.cpu` counts it: the first says nothing.
+    fn thread_cpu(&mut self, e: &Event<'_>) -> u64 {
+        // sysdig makes no thread of a `procinfo` for a thread the capture
+        // never described, so it has no container to count it in.
+        let described = e.thread().is_some_and(|t| !t.comm().is_empty());
+        if e.ty() != EventType::PROC_INFO || !described {
+            return 0;
+        }
+        let jiffies = |name| {
+            e.arg_named(name)
+                .and_then(|a| a.as_int())
+                .and_then(|v| u64::try_from(v).ok())
+                .unwrap_or(0)
+        };
+        let total = jiffies("cpu_usr").wrapping_add(jiffies("cpu_sys"));
+        // As sysdig counts: a total of 0 before reads as none before, and
+        // a total that went down as a full second.
+        match self.cpu_seen.insert(e.tid(), total) {
+            Some(before) if before != 0 => total.wrapping_sub(before).min(100) * JIFFY_NS,
+            _ => 0,
         }
     }
 }
@@ -116,6 +160,7 @@ impl Chisel for Table {
             Measure::Count => p,
             Measure::Res => p | Projection::RET,
             Measure::Latency => p | Projection::LATENCY,
+            Measure::ThreadCpu => p | Projection::ARGS,
         }
     }
 
@@ -133,6 +178,7 @@ impl Chisel for Table {
             Measure::Res => u64::try_from(e.ret()).unwrap_or(0),
             Measure::Latency if e.returned() => e.latency(),
             Measure::Latency => 0,
+            Measure::ThreadCpu => self.thread_cpu(e),
         };
         if v == 0 {
             return Ok(());
@@ -156,6 +202,10 @@ impl Chisel for Table {
         Ok(())
     }
 
+    fn span(&mut self, ns: u64) {
+        self.span = ns;
+    }
+
     fn finish(&mut self, out: &mut dyn Write, json: bool) -> io::Result<()> {
         let mut rows: Vec<(&[u8], u64)> = self.totals.iter().map(|(k, v)| (&k[..], *v)).collect();
         // Largest first; ties in key order, so output is stable.
@@ -175,7 +225,13 @@ impl Chisel for Table {
                     for ((_, name), part) in self.keys.iter().zip(split(k)) {
                         obj.insert(name.clone(), part.into());
                     }
-                    obj.insert(self.value_name.to_owned(), (*v).into());
+                    let value = match self.units {
+                        Units::TimeShare if self.span > 0 => {
+                            (*v as f64 / self.span as f64 * 100.0).into()
+                        }
+                        _ => (*v).into(),
+                    };
+                    obj.insert(self.value_name.to_owned(), value);
                     serde_json::Value::Object(obj)
                 })
                 .collect();
@@ -345,6 +401,20 @@ table_chisel!(
         filter: "evt.failed = true and container.name != host",
         top: 100,
         units: Units::None,
+    }
+);
+table_chisel!(
+    TOPCONTAINERS_CPU,
+    "topcontainers_cpu",
+    "Top containers by CPU usage",
+    Spec {
+        keys: &["container.name"],
+        key_names: &["container.name"],
+        measure: Measure::ThreadCpu,
+        value_name: "CPU%",
+        filter: "evt.type = procinfo",
+        top: 50,
+        units: Units::TimeShare,
     }
 );
 table_chisel!(
