@@ -73,7 +73,7 @@ struct Table {
 const SEP: &[u8] = b"\x01\x01";
 /// Columns are this wide.
 const WIDTH: usize = 20;
-/// A jiffy, the unit of `procinfo`'s CPU times (USER_HZ = 100).
+/// A jiffy, the unit of `procinfo`'s CPU times (`USER_HZ` = 100).
 const JIFFY_NS: u64 = 10_000_000;
 
 impl Table {
