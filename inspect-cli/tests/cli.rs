@@ -588,11 +588,10 @@ fn a_cut_or_foreign_scap_file_gets_one_line() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// Containers and pods: the container chisels and fields over a capture
-/// whose state describes a container (as a converted `.scap` with container
-/// events does).
-#[test]
-fn container_chisels_and_fields() {
+/// A capture whose state describes container `shop-web` (pod `web-7d9` in
+/// namespace `shop`, process `web`) beside a host process `cron`: two
+/// failed opens in the container, one on the host, and `procinfo` events.
+fn write_container_capture(path: &Path) {
     use capture_format::event::{EventType, OwnedArg, OwnedRecord};
     use capture_format::file::{CaptureHeader, WriterOptions};
     use capture_format::state::{ContainerInfo, ProcessInfo, Snapshot, ThreadInfo};
@@ -657,8 +656,6 @@ fn container_chisels_and_fields() {
         procinfo(99, 2 * second, 90, 0),
         procinfo(20, 3 * second, 45, 15),
     ];
-    let dir = tempdir("containers");
-    let path = dir.join("containers.syscap");
     let (bytes, _) = Workload { snapshot, records }
         .write_to(
             Vec::new(),
@@ -666,7 +663,17 @@ fn container_chisels_and_fields() {
             WriterOptions::default(),
         )
         .unwrap();
-    std::fs::write(&path, bytes).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// Containers and pods: the container chisels and fields over a capture
+/// whose state describes a container (as a converted `.scap` with container
+/// events does).
+#[test]
+fn container_chisels_and_fields() {
+    let dir = tempdir("containers");
+    let path = dir.join("containers.syscap");
+    write_container_capture(&path);
     let path = path.to_str().unwrap();
 
     let (code, out, err) = syscap(&["chisel", "topcontainers_error", path]);
