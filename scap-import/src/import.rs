@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::io::Read;
 
 use super::decode::{STATE_ONLY, ScapEvent, Value, decode_event};
-use super::events::{ScapEventInfo, syscall_code_name};
+use super::events::{ScapEventInfo, event_info, syscall_code_name};
 use super::tables::{ScapFd, ScapFdInfo, ScapInterface, ScapThread, interface_list};
 use super::{
     Block, BlockKind, BlockReader, MachineInfo, ScapError, fd_list, machine_info, ppm,
@@ -49,7 +49,19 @@ const MAX_AHEAD: usize = 4096;
 /// The time of an event block, 0 for other blocks.
 fn event_time(block: &Block, body: &[u8]) -> u64 {
     match block.kind {
-        BlockKind::Event { flags, .. } => super::u64_at(body, if flags { 6 } else { 2 }),
+        BlockKind::Event { flags, .. } => {
+            let at = if flags { 6 } else { 2 };
+            // ts, tid, len, then the type.
+            let ty = super::block::u16_at(body, at + 20);
+            if event_info(ty).is_some_and(|i| i.name == "container") {
+                // Container events say what is, not when: sysdig never
+                // delivers them, so they start nothing (some writers stamp
+                // them 0, others with the time the capture was asked for).
+                0
+            } else {
+                super::u64_at(body, at)
+            }
+        }
         _ => 0,
     }
 }
@@ -619,7 +631,7 @@ impl State {
                 return Ok(());
             }
         };
-        if ev.ts == 0 {
+        if ev.ts == 0 || ev.info.name == "container" {
             ev.ts = self.last_ts;
         } else {
             self.last_ts = ev.ts;
@@ -1450,6 +1462,23 @@ mod tests {
             times,
             [("exit_group", 60), ("procexit", 60), ("procexit", 60)]
         );
+    }
+
+    /// A container event stamped with a time of its own (the time the
+    /// capture was asked for) still starts nothing: sysdig never delivers
+    /// container events, so the capture starts at the first other event.
+    #[test]
+    fn container_events_take_the_next_time_whatever_their_stamp() {
+        let json = b"{\"container\":{\"id\":\"3f4e8b1a9c2d\",\"name\":\"web\"}}\0";
+        let events = [
+            event_block(324, 25, -1, &[json], true, None),
+            event_block(PROCEXIT_E, 60, 100, &[&i64b(0)], true, None),
+        ];
+        let importer = Importer::new(std::io::Cursor::new(file(&events))).unwrap();
+        assert_eq!(importer.first_ts(), 60);
+        let (_, records) = import(file(&events));
+        let times: Vec<(&str, u64)> = records.iter().map(|r| (r.ty.name(), r.ts)).collect();
+        assert_eq!(times, [("container", 60), ("procexit", 60)]);
     }
 
     #[test]

@@ -121,13 +121,13 @@ impl Table {
     }
 
     /// ns of CPU `e` (a `procinfo`) says its thread used since its last
-    /// one, as sysdig's `thread.cpu` counts it: the first says nothing.
-    fn thread_cpu(&mut self, e: &Event<'_>) -> u64 {
-        // sysdig makes no thread of a `procinfo` for a thread the capture
-        // never described, so it has no container to count it in.
+    /// one, as sysdig's `thread.cpu` counts it: the first says 0. None for
+    /// other events, and for a `procinfo` of a thread the capture never
+    /// described (sysdig makes no thread for it, so it has no container).
+    fn thread_cpu(&mut self, e: &Event<'_>) -> Option<u64> {
         let described = e.thread().is_some_and(|t| !t.comm().is_empty());
         if e.ty() != EventType::PROC_INFO || !described {
-            return 0;
+            return None;
         }
         let jiffies = |name| {
             e.arg_named(name)
@@ -138,10 +138,10 @@ impl Table {
         let total = jiffies("cpu_usr").wrapping_add(jiffies("cpu_sys"));
         // As sysdig counts: a total of 0 before reads as none before, and
         // a total that went down as a full second.
-        match self.cpu_seen.insert(e.tid(), total) {
+        Some(match self.cpu_seen.insert(e.tid(), total) {
             Some(before) if before != 0 => total.wrapping_sub(before).min(100) * JIFFY_NS,
             _ => 0,
-        }
+        })
     }
 }
 
@@ -178,9 +178,13 @@ impl Chisel for Table {
             Measure::Res => u64::try_from(e.ret()).unwrap_or(0),
             Measure::Latency if e.returned() => e.latency(),
             Measure::Latency => 0,
-            Measure::ThreadCpu => self.thread_cpu(e),
+            // sysdig's CPU tables list every key seen, at 0% too.
+            Measure::ThreadCpu => match self.thread_cpu(e) {
+                Some(v) => v,
+                None => return Ok(()),
+            },
         };
-        if v == 0 {
+        if v == 0 && self.measure != Measure::ThreadCpu {
             return Ok(());
         }
         self.key.clear();
