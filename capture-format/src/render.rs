@@ -240,11 +240,11 @@ pub fn render_arg(e: &Event<'_>, kind: ArgKind, arg: Arg<'_>, out: &mut Bytes<'_
 }
 
 /// Writes all arguments as `name=value` pairs, then `res=` for calls that
-/// returned.
+/// returned (with a recorded result).
 pub fn render_args(e: &Event<'_>, out: &mut Bytes<'_>) {
     let info = e.ty().info();
     let mut first = true;
-    if e.returned() {
+    if e.has_result() {
         let _ = write!(out, "{}=", info.ret_name);
         render_ret(e, out);
         first = false;

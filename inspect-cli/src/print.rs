@@ -279,7 +279,11 @@ fn default_line(e: &Event<'_>, clock: &mut Clock, out: &mut Vec<u8>) {
     if e.ty().is_syscall() {
         if e.returned() {
             out.extend_from_slice(b" = ");
-            render_ret(e, &mut Bytes(out));
+            if e.has_result() {
+                render_ret(e, &mut Bytes(out));
+            } else {
+                out.push(b'?');
+            }
             let lat = e.latency();
             let _ = write!(
                 out,
@@ -323,7 +327,7 @@ fn json_default(e: &Event<'_>, env: &Env, out: &mut Vec<u8>, scratch: &mut Vec<u
     }
     out.extend_from_slice(b",\"evt.type\":");
     json_str(e.ty().name().as_bytes(), out);
-    if e.ty().is_syscall() && e.returned() {
+    if e.has_result() {
         let ret = e.ret();
         out.extend_from_slice(b",\"evt.res\":");
         if is_error_return(ret) {
@@ -332,7 +336,10 @@ fn json_default(e: &Event<'_>, env: &Env, out: &mut Vec<u8>, scratch: &mut Vec<u
         } else {
             json_str(b"SUCCESS", out);
         }
-        let _ = write!(out, ",\"evt.rawres\":{ret},\"evt.latency\":{}", e.latency());
+        let _ = write!(out, ",\"evt.rawres\":{ret}");
+    }
+    if e.returned() {
+        let _ = write!(out, ",\"evt.latency\":{}", e.latency());
     }
     if let Some(fd) = e.fd() {
         out.extend_from_slice(b",\"fd.name\":");

@@ -755,12 +755,11 @@ impl State {
         let Some(ty) = self.syscall_type(first) else {
             return self.other(first, sink);
         };
-        let ret = exit
-            .and_then(|x| match (x.info.params.first(), x.value(0)) {
-                (Some(p), Some(Value::Int(v))) if matches!(p.name, "res" | "fd") => Some(v),
-                _ => None,
-            })
-            .unwrap_or(0);
+        let result = exit.and_then(|x| match (x.info.params.first(), x.value(0)) {
+            (Some(p), Some(Value::Int(v))) if matches!(p.name, "res" | "fd") => Some(v),
+            _ => None,
+        });
+        let ret = result.unwrap_or(0);
         self.learn(ty, tid, ret, exit, sink)?;
         let info = ty.info();
         // execve's argument vector is argv[0] (`exe`) plus `args`.
@@ -798,14 +797,16 @@ impl State {
                     .map_or(Arg::Absent, |(v, t)| to_arg(v, t, def.kind)),
             };
         }
+        // An exit of an old format without `res` says the call returned,
+        // not what.
+        let returned = if result.is_some() {
+            RecordFlags::default()
+        } else {
+            RecordFlags::NO_RESULT
+        };
         let (ts, latency, cpu, flags) = match (enter, exit) {
-            (Some(e), Some(x)) => (
-                e.ts,
-                x.ts.saturating_sub(e.ts),
-                x.cpu,
-                RecordFlags::default(),
-            ),
-            (None, Some(x)) => (x.ts, 0, x.cpu, RecordFlags::default()),
+            (Some(e), Some(x)) => (e.ts, x.ts.saturating_sub(e.ts), x.cpu, returned),
+            (None, Some(x)) => (x.ts, 0, x.cpu, returned),
             (Some(e), None) => (e.ts, 0, e.cpu, RecordFlags::NO_RETURN),
             (None, None) => return Ok(()),
         };
@@ -1461,6 +1462,42 @@ mod tests {
         assert_eq!(
             times,
             [("exit_group", 60), ("procexit", 60), ("procexit", 60)]
+        );
+    }
+
+    /// An exit of an old format without `res` returned, with no recorded
+    /// result (sysdig shows `<NA>`), not with 0.
+    #[test]
+    fn an_exit_without_res_has_no_result() {
+        let events = [
+            event_block(
+                READ_E,
+                20,
+                100,
+                &[&i64b(4), &100u32.to_le_bytes()],
+                true,
+                None,
+            ),
+            event_block(READ_X, 21, 100, &[], true, None),
+            event_block(
+                READ_E,
+                22,
+                100,
+                &[&i64b(4), &100u32.to_le_bytes()],
+                true,
+                None,
+            ),
+            event_block(READ_X, 23, 100, &[&i64b(0), b""], true, None),
+        ];
+        let (_, records) = import(file(&events));
+        let flags: Vec<(u64, RecordFlags, i64)> =
+            records.iter().map(|r| (r.ts, r.flags, r.ret)).collect();
+        assert_eq!(
+            flags,
+            [
+                (20, RecordFlags::NO_RESULT, 0),
+                (22, RecordFlags::default(), 0)
+            ]
         );
     }
 

@@ -91,6 +91,11 @@ impl RecordFlags {
     /// meaningless.
     pub const NO_RETURN: Self = Self(1);
 
+    /// The system call returned, but the producer recorded no return value
+    /// (an old `.scap` exit event without `res`): `ret` is 0 and readers
+    /// show the result as missing, as sysdig does.
+    pub const NO_RESULT: Self = Self(2);
+
     /// True when every bit of `other` is set.
     pub fn contains(self, other: Self) -> bool {
         self.0 & other.0 == other.0

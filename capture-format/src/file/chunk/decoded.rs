@@ -868,6 +868,12 @@ impl<'c> Event<'c> {
         self.ty().is_syscall() && !self.flags().contains(RecordFlags::NO_RETURN)
     }
 
+    /// True when the call returned and its return value was recorded
+    /// ([`RecordFlags::NO_RESULT`]).
+    pub fn has_result(&self) -> bool {
+        self.returned() && !self.flags().contains(RecordFlags::NO_RESULT)
+    }
+
     /// Return time, ns since the epoch.
     pub fn ts_exit(&self) -> u64 {
         self.chunk.exit_ts.get(self.i).copied().unwrap_or(0)

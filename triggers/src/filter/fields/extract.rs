@@ -76,7 +76,7 @@ pub fn value<'a>(field: Field, e: &Event<'a>, env: &'a Env, scratch: &'a mut Vec
             b">"
         }),
         F::EvtCpu => Value::Num(u64::from(e.cpu())),
-        F::EvtRes if !e.returned() => Value::None,
+        F::EvtRes if !e.has_result() => Value::None,
         F::EvtRes => match is_error_return(e.ret()).then(|| errno_name(-e.ret())) {
             None => Value::Str(b"SUCCESS"),
             Some(Some(name)) => Value::Str(name.as_bytes()),
@@ -86,7 +86,7 @@ pub fn value<'a>(field: Field, e: &Event<'a>, env: &'a Env, scratch: &'a mut Vec
             }
         },
         F::EvtRawres => {
-            if e.returned() {
+            if e.has_result() {
                 Value::Signed(e.ret())
             } else {
                 Value::None
@@ -147,7 +147,7 @@ fn arg_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value
             .unwrap_or(Value::None),
         F::EvtArg(sel) => {
             if matches!(sel, ArgSel::Ret) || is_ret_name(e, sel) {
-                if !e.returned() {
+                if !e.has_result() {
                     return Value::None;
                 }
                 render_ret_alone(e, &mut Bytes(scratch));
@@ -162,7 +162,7 @@ fn arg_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value
         }
         F::EvtRawarg(sel) => {
             if matches!(sel, ArgSel::Ret) || is_ret_name(e, sel) {
-                return if e.returned() {
+                return if e.has_result() {
                     Value::Signed(e.ret())
                 } else {
                     Value::None
