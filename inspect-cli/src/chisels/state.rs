@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use capture_format::event::{OwnedSockAddr, OwnedSockTuple};
 use capture_format::file::{Event, Projection};
-use capture_format::state::{L4Proto, Snapshot, SocketEnds};
+use capture_format::state::{FdKind, L4Proto, ProcessInfo, Snapshot, SocketEnds};
 use triggers::filter::{Env, Filter};
 
 use super::{Chisel, ChiselInfo, extend_string, format_bytes, text};
@@ -88,7 +88,7 @@ impl State {
         threads.sort_by_key(|t| t.tid);
         for t in threads {
             let process = snap.processes.iter().find(|p| p.pid == t.pid);
-            let user = process.map(|p| text(&p.user)).unwrap_or_default();
+            let user = user_of(process);
             let (virt, res, limit) =
                 process.map_or((0, 0, 0), |p| (p.vm_size, p.vm_rss, p.fd_limit));
             writeln!(
@@ -119,7 +119,12 @@ impl State {
         )?;
         for (t, f) in thread_fds(snap) {
             let process = snap.processes.iter().find(|p| p.pid == f.pid);
-            let user = process.map(|p| text(&p.user)).unwrap_or_default();
+            let user = user_of(process);
+            // sysdig's lsof shows a kind it does not know as <NA>.
+            let kind = match f.kind {
+                FdKind::Unknown => "<NA>",
+                kind => kind.name(),
+            };
             writeln!(
                 out,
                 "{}{}{}{}{}{}{}",
@@ -128,7 +133,7 @@ impl State {
                 extend_string(&t.tid.to_string(), 8),
                 extend_string(&user, 8),
                 extend_string(&f.fd.to_string(), 8),
-                extend_string(f.kind.name(), 12),
+                extend_string(kind, 12),
                 fd_name(&f.ends, &f.name)
             )?;
         }
@@ -146,9 +151,8 @@ impl State {
         )?;
         for (t, f) in thread_fds(snap).filter(|(_, f)| f.kind.is_inet()) {
             let proto = match f.l4proto {
-                L4Proto::Tcp => "tcp",
-                L4Proto::Udp => "udp",
-                _ => "unknown",
+                L4Proto::Unknown => "<NA>",
+                known => known.name(),
             };
             let (server, client, state) = match &f.ends {
                 SocketEnds::Local(a) => {
@@ -261,3 +265,12 @@ pub(super) const NETSTAT: ChiselInfo = ChiselInfo {
     args: &[],
     make: |_, _| Ok(make(Table::Netstat)),
 };
+
+/// A process's user name; `<NA>` for a uid the capture's user table does
+/// not name (or a process it does not know), as sysdig shows it.
+fn user_of(process: Option<&ProcessInfo>) -> String {
+    match process.map(|p| text(&p.user)) {
+        Some(user) if !user.is_empty() => user,
+        _ => "<NA>".to_owned(),
+    }
+}
