@@ -294,8 +294,13 @@ pub fn containers_are_named_from_the_cri() {
     let dir = scratch("containers-cri");
     let containerd = Containerd::start(&dir.join("containerd"));
     let s3 = S3::start(&dir.join("s3")).unwrap();
-    let rules = "rules:\n  - name: web-reads-hosts\n    condition:\n      event: evt.type = openat and container.name = web and fd.name = /etc/hosts\n    capture:\n      before: 10s\n      after: 2s\n";
-    let mut setup = AgentSetup::new(&dir, rules, &s3);
+    // Two rules fire on the same read: one keeps the whole host, the other
+    // only the pod that fired (a capture filter filled in from the event).
+    let when = "evt.type = openat and container.name = web and fd.name = /etc/hosts";
+    let rules = format!(
+        "rules:\n  - name: web-reads-hosts\n    condition:\n      event: {when}\n    capture:\n      before: 10s\n      after: 2s\n  - name: pod-only\n    condition:\n      event: {when}\n    capture:\n      before: 10s\n      after: 2s\n      filter: k8s.pod.name = ${{k8s.pod.name}}\n"
+    );
+    let mut setup = AgentSetup::new(&dir, &rules, &s3);
     setup.cri_socket = Some(&containerd.socket);
     let agent = Agent::start(&setup);
     // The pod starts inside the history the capture keeps.
@@ -307,7 +312,7 @@ pub fn containers_are_named_from_the_cri() {
     let script = "while true; do cat /etc/hosts >/dev/null; sleep 0.2; done";
     let pod = runtime.block_on(run_pod(&containerd.socket, "shop-1", "prod", script));
     let stored = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        agent.wait_for("stored s3://caps/prod/test-host/", 1);
+        agent.wait_for("stored s3://caps/prod/test-host/", 2);
     }));
     runtime.block_on(remove_pod(&containerd.socket, &pod.sandbox));
     if let Err(panic) = stored {
@@ -373,7 +378,34 @@ pub fn containers_are_named_from_the_cri() {
     );
     let info = syscap(&s3, &["summary", "--by", "k8s", &url]);
     assert!(info.contains("prod") && info.contains("shop-1"), "{info}");
+    only_the_pod(&s3);
     drop(containerd);
+}
+
+/// The capture of rule `pod-only` holds the pod's events and no other
+/// process's, and says which filter it applied.
+fn only_the_pod(s3: &S3) {
+    let listed = syscap(s3, &["ls", "s3://caps/prod", "--rule", "pod-only"]);
+    let key = listed
+        .lines()
+        .nth(1)
+        .and_then(|row| row.rsplit("  ").next())
+        .unwrap_or_else(|| panic!("one capture: {listed}"))
+        .trim();
+    let url = format!("s3://caps/{key}");
+    let info = syscap(s3, &["info", &url]);
+    assert!(
+        info.lines().any(|l| l.starts_with("filter")
+            && l.contains("k8s.pod.name = ")
+            && l.contains("shop-1")),
+        "the filter as applied: {info}"
+    );
+    let pods = syscap(
+        s3,
+        &["print", &url, "-p", "*%k8s.pod.name", "evt.type = openat"],
+    );
+    assert!(pods.lines().count() >= 3, "the pod's reads: {pods}");
+    assert!(pods.lines().all(|l| l == "shop-1"), "only the pod: {pods}");
 }
 
 /// `syscap-agent capture` names containers too, and a capture filter keeps
