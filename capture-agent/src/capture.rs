@@ -31,6 +31,15 @@ const POLL_INTERVAL: Duration = Duration::from_millis(5);
 const TICK: Duration = Duration::from_millis(250);
 /// Records a filtered capture stages before it decides which to keep.
 const FILTER_BATCH: u32 = 16_384;
+/// zstd level 1: the agent shares the CPUs it records; level 3 costs it
+/// more CPU per event for a few percent smaller files.
+const WRITER: WriterOptions = WriterOptions {
+    codec: capture_format::codec::Codec::Zstd,
+    level: 1,
+    chunk_events: 65_536,
+    chunk_bytes: 1 << 20,
+    chunk_span_ns: 0,
+};
 
 /// What to capture and where.
 #[derive(Debug)]
@@ -577,7 +586,7 @@ fn start(
         source,
     };
     let out = BufWriter::with_capacity(1 << 20, file);
-    let mut writer = Writer::new(out, &header, WriterOptions::default()).map_err(format_err)?;
+    let mut writer = Writer::new(out, &header, WRITER).map_err(format_err)?;
     writer.write_snapshot(&snapshot).map_err(format_err)?;
     let mut tracker = Tracker::from_snapshot(&snapshot);
     let processes = snapshot.processes.len();
