@@ -18,30 +18,8 @@ sock=$dir/containerd.sock
 for tool in containerd ctr runc jq busybox; do
     command -v "$tool" >/dev/null || { echo "containerd-lab: $tool is missing (scripts/setup.sh installs it)" >&2; exit 1; }
 done
-
-# One image: a docker-save archive whose single uncompressed layer is
-# ROOTFS, with ENTRYPOINT (JSON).
-build_image() {
-    local out=$1 name=$2 rootfs=$3 entrypoint=$4
-    local work
-    work=$(mktemp -d)
-    tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$rootfs" -cf "$work/layer.tar" .
-    local layer
-    layer=$(sha256sum "$work/layer.tar" | cut -d' ' -f1)
-    mkdir -p "$work/out/$layer"
-    mv "$work/layer.tar" "$work/out/$layer/layer.tar"
-    jq -cn --argjson ep "$entrypoint" --arg diff "sha256:$layer" '{
-        architecture: "amd64", os: "linux", created: "2024-01-01T00:00:00Z",
-        config: {Env: ["PATH=/bin"], Entrypoint: $ep, WorkingDir: "/"},
-        rootfs: {type: "layers", diff_ids: [$diff]}}' >"$work/config.json"
-    local config
-    config=$(sha256sum "$work/config.json" | cut -d' ' -f1)
-    mv "$work/config.json" "$work/out/$config.json"
-    jq -cn --arg c "$config.json" --arg l "$layer/layer.tar" --arg t "$name" \
-        '[{Config: $c, RepoTags: [$t], Layers: [$l]}]' >"$work/out/manifest.json"
-    tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$work/out" -cf "$out" .
-    rm -rf "$work"
-}
+# shellcheck source=lib/image.sh
+. "$(dirname "$0")/lib/image.sh"
 
 start() {
     mkdir -p "$dir/root" "$dir/state" "$dir/cni/bin" "$dir/cni/net.d" "$dir/images"
@@ -96,10 +74,7 @@ EOF
         exit 1
     }
     local rootfs=$dir/images/rootfs
-    rm -rf "$rootfs"
-    mkdir -p "$rootfs/bin" "$rootfs/proc" "$rootfs/sys" "$rootfs/dev" "$rootfs/tmp" "$rootfs/etc"
-    cp "$(command -v busybox)" "$rootfs/bin/busybox"
-    for applet in sh sleep cat ls echo true; do ln -s busybox "$rootfs/bin/$applet"; done
+    busybox_rootfs "$rootfs"
     build_image "$dir/images/busybox.tar" syscap.local/busybox:1 "$rootfs" '["/bin/sh"]'
     build_image "$dir/images/pause.tar" syscap.local/pause:1 "$rootfs" '["/bin/sleep", "1000000"]'
     for image in busybox pause; do

@@ -3,12 +3,13 @@
 # sysdig (without its kernel module) is the reference the .scap conformance
 # check compares with; moto's S3 server (from PyPI, in a venv under target/)
 # is the second S3 implementation the end-to-end tests run against;
-# containerd and runc run the containers whose metadata the agent must find
-# (scripts/containerd-lab.sh), from images built of busybox-static.
+# containerd, runc and docker run the containers whose metadata the agent
+# must find (scripts/containerd-lab.sh, scripts/docker-lab.sh), from images
+# built of busybox-static.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(build-essential pkg-config clang libbpf-dev strace sysdig python3 python3-venv
-    containerd runc busybox-static jq)
+    containerd runc docker.io busybox-static jq curl)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -592,7 +592,7 @@ fn start(
     let processes = snapshot.processes.len();
     drop(snapshot);
     let lookups = match &options.runtimes {
-        Some(sockets) if !sockets.cri.is_empty() => {
+        Some(sockets) if sockets.any() => {
             Some(Lookups::start(sockets.clone()).map_err(output_err)?)
         }
         _ => None,

@@ -28,8 +28,10 @@
 //!
 //! [containers]
 //! # CRI sockets asked for container names, images and pods, in order
-//! # (default: containerd's, k3s', cri-o's); [] turns lookups off
+//! # (default: containerd's, k3s', cri-o's); [] asks none
 //! cri_sockets = ["/run/containerd/containerd.sock"]
+//! # then docker's (default /var/run/docker.sock; "" asks none)
+//! docker_socket = "/var/run/docker.sock"
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -92,6 +94,7 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawContainers {
     cri_sockets: Option<Vec<PathBuf>>,
+    docker_socket: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -308,6 +311,13 @@ impl AgentConfig {
         } else if let Some(sockets) = raw.containers.cri_sockets {
             config.runtimes.cri = sockets;
         }
+        if let Some(socket) = var("SYSCAP_DOCKER_SOCKET")
+            .map(PathBuf::from)
+            .or(raw.containers.docker_socket)
+        {
+            // An empty path (`docker_socket = ""`) asks no docker.
+            config.runtimes.docker = (!socket.as_os_str().is_empty()).then_some(socket);
+        }
         if config.capture_bytes > config.spool_bytes {
             return Err(file_err(format!(
                 "limits: capture_bytes ({}) is more than spool_bytes ({}): a capture would not fit in the spool",
@@ -384,6 +394,16 @@ mod tests {
             c.runtimes.cri,
             [PathBuf::from("/run/b.sock"), PathBuf::from("/run/c.sock")]
         );
+        assert_eq!(
+            c.runtimes.docker.as_deref(),
+            Some(Path::new("/var/run/docker.sock"))
+        );
+        let c = load(
+            "[containers]\ndocker_socket = \"\"\ncri_sockets = []\n",
+            &[],
+        )
+        .unwrap();
+        assert!(!c.runtimes.any(), "no runtime asked");
     }
 
     #[test]

@@ -150,6 +150,10 @@ struct CaptureArgs {
     /// cri-o's, where they exist).
     #[arg(long = "cri-socket", value_name = "PATH")]
     cri_sockets: Vec<PathBuf>,
+    /// Docker's socket, asked when no CRI runtime knows a container
+    /// (default: /var/run/docker.sock, where it exists).
+    #[arg(long, value_name = "PATH")]
+    docker_socket: Option<PathBuf>,
     /// The command to run and capture with all its descendants; the agent
     /// exits with its exit status.
     #[arg(last = true, value_name = "COMMAND")]
@@ -339,6 +343,10 @@ impl CaptureArgs {
                 } else {
                     args.cri_sockets.clone()
                 },
+                docker: args
+                    .docker_socket
+                    .clone()
+                    .or(RuntimeSockets::default().docker),
                 ..RuntimeSockets::default()
             }),
             filter,

@@ -6,12 +6,14 @@
 //! container's first process into the container's cgroup before it execs
 //! the entry point. The runtime's description (name, image, labels, pod)
 //! is asked for in the background, of the CRI sockets of containerd and
-//! cri-o, so a lookup never holds up recording: [`ContainerWatch`] writes a
+//! cri-o, then of docker's Engine API, so a lookup never holds up
+//! recording: [`ContainerWatch`] writes a
 //! `threadinfo` record when a process changes container, and a `container`
 //! record when a description arrives, so a capture describes its
 //! containers to any reader, offline.
 
 pub mod cri;
+pub mod docker;
 mod image;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -31,12 +33,22 @@ pub use image::ImageName;
 pub struct RuntimeSockets {
     /// CRI sockets, asked in order; those that do not exist are skipped.
     pub cri: Vec<PathBuf>,
+    /// Docker's socket, asked when no CRI runtime knows a container.
+    pub docker: Option<PathBuf>,
     /// How long one call may take.
     pub timeout: Duration,
 }
 
+impl RuntimeSockets {
+    /// True when some runtime is to be asked.
+    pub fn any(&self) -> bool {
+        !self.cri.is_empty() || self.docker.is_some()
+    }
+}
+
 impl Default for RuntimeSockets {
-    /// containerd's, k3s' and cri-o's default sockets, 2 s per call.
+    /// containerd's, k3s' and cri-o's default sockets, docker's, 2 s per
+    /// call.
     fn default() -> Self {
         Self {
             cri: [
@@ -48,6 +60,7 @@ impl Default for RuntimeSockets {
             .iter()
             .map(PathBuf::from)
             .collect(),
+            docker: Some(PathBuf::from("/var/run/docker.sock")),
             timeout: Duration::from_secs(2),
         }
     }
@@ -131,6 +144,13 @@ impl Runtimes {
             }
             match self.describe_with(&path, text).await {
                 Ok(Some(info)) => return info,
+                Ok(None) => {}
+                Err(e) => tracing::debug!("container {text}: {e}"),
+            }
+        }
+        if let Some(socket) = self.sockets.docker.as_ref().filter(|p| p.exists()) {
+            match docker::inspect(socket, text, self.sockets.timeout).await {
+                Ok(Some(inspect)) => return docker::describe(&inspect),
                 Ok(None) => {}
                 Err(e) => tracing::debug!("container {text}: {e}"),
             }
@@ -224,7 +244,7 @@ fn runtime_kind(runtime: &str) -> &'static [u8] {
 
 /// Labels as the capture keeps them: sorted `key=value`, each followed by
 /// a NUL.
-fn encode_labels(labels: &BTreeMap<&str, &str>) -> Vec<u8> {
+pub(crate) fn encode_labels(labels: &BTreeMap<&str, &str>) -> Vec<u8> {
     labels
         .iter()
         .flat_map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes(), b"\0"].concat())

@@ -111,15 +111,15 @@ pub fn start(
     let now = host::realtime_ns();
     let snapshot = procfs::snapshot(Path::new("/proc"), Path::new("/etc"), now, boot_to_epoch);
     let tracker = Tracker::from_snapshot(&snapshot);
-    let lookups = if config.runtimes.cri.is_empty() {
-        None
-    } else {
+    let lookups = if config.runtimes.any() {
         Some(
             Lookups::start(config.runtimes.clone()).map_err(|source| DaemonError::Setup {
                 what: "cannot start the container lookups".into(),
                 source,
             })?,
         )
+    } else {
+        None
     };
     let mut containers = ContainerWatch::new(Path::new("/proc"), lookups);
     containers.describe_known(&tracker);

@@ -129,43 +129,47 @@ mod pod {
     pub struct Empty {}
 }
 
-/// The private containerd, stopped (with all it ran) when dropped.
-struct Containerd {
+/// A private container runtime started by one of the lab scripts
+/// (`scripts/containerd-lab.sh`, `scripts/docker-lab.sh`), stopped with
+/// all it ran when dropped.
+struct Lab {
+    script: PathBuf,
     dir: PathBuf,
     socket: PathBuf,
 }
 
-impl Containerd {
-    fn start(dir: &Path) -> Self {
-        let out = Command::new(lab_script())
+impl Lab {
+    fn start(script: &str, dir: &Path) -> Self {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scripts")
+            .join(script);
+        let out = Command::new(&script)
             .arg("start")
             .arg(dir)
             .output()
-            .expect("scripts/containerd-lab.sh runs");
+            .unwrap_or_else(|e| panic!("{}: {e}", script.display()));
         assert!(
             out.status.success(),
-            "containerd-lab.sh start: {}",
+            "{} start: {}",
+            script.display(),
             String::from_utf8_lossy(&out.stderr)
         );
         let socket = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
         Self {
+            script,
             dir: dir.to_owned(),
             socket,
         }
     }
 }
 
-impl Drop for Containerd {
+impl Drop for Lab {
     fn drop(&mut self) {
-        let _ = Command::new(lab_script())
+        let _ = Command::new(&self.script)
             .arg("stop")
             .arg(&self.dir)
             .status();
     }
-}
-
-fn lab_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/containerd-lab.sh")
 }
 
 /// A pod as the kubelet makes it: its UID, sandbox id and container id.
@@ -292,7 +296,7 @@ async fn remove_pod(socket: &Path, sandbox: &str) {
 /// stay `host`.
 pub fn containers_are_named_from_the_cri() {
     let dir = scratch("containers-cri");
-    let containerd = Containerd::start(&dir.join("containerd"));
+    let containerd = Lab::start("containerd-lab.sh", &dir.join("containerd"));
     let s3 = S3::start(&dir.join("s3")).unwrap();
     // Two rules fire on the same read: one keeps the whole host, the other
     // only the pod that fired (a capture filter filled in from the event).
@@ -413,7 +417,7 @@ fn only_the_pod(s3: &S3) {
 /// each with its container and pod.
 pub fn filtered_capture_names_containers() {
     let dir = scratch("containers-capture");
-    let containerd = Containerd::start(&dir.join("containerd"));
+    let containerd = Lab::start("containerd-lab.sh", &dir.join("containerd"));
     let output = dir.join("pod.syscap");
     let capture = start_agent(
         &output,
@@ -437,21 +441,80 @@ pub fn filtered_capture_names_containers() {
     if let Err(panic) = finished {
         std::panic::resume_unwind(panic);
     }
+    every_read_is(
+        &output,
+        "%container.name %container.image %k8s.ns.name %k8s.pod.name %proc.name",
+        "web syscap.local/busybox:1 staging shop-2 cat",
+    );
+    drop(containerd);
+}
+
+/// A docker container started while `syscap-agent capture` runs (Debian's
+/// dockerd, started privately by `scripts/docker-lab.sh`) is named from
+/// docker's Engine API: name, image, runtime, labels.
+pub fn docker_containers_are_named() {
+    let dir = scratch("containers-docker");
+    let docker = Lab::start("docker-lab.sh", &dir.join("docker"));
+    let output = dir.join("docker.syscap");
+    let capture = start_agent(
+        &output,
+        &[
+            "--duration",
+            "4s",
+            "--cri-socket",
+            "/nonexistent/cri.sock",
+            "--docker-socket",
+            docker.socket.to_str().unwrap(),
+            "-f",
+            "evt.type = openat and fd.name = /etc/hosts",
+        ],
+    );
+    let run = Command::new("/usr/bin/docker")
+        .arg("-H")
+        .arg(format!("unix://{}", docker.socket.display()))
+        .args([
+            "run",
+            "-d",
+            "--network",
+            "none",
+            "--name",
+            "web",
+            "--label",
+            "app=shop",
+            "syscap.local/busybox:1",
+            "-c",
+            "while true; do cat /etc/hosts >/dev/null; sleep 0.2; done",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "docker run: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let id = String::from_utf8(run.stdout).unwrap().trim().to_owned();
+    capture.finish();
+    drop(docker);
+    every_read_is(
+        &output,
+        "%container.id %container.name %container.image %container.type %container.label[app] %proc.name",
+        &format!("{} web syscap.local/busybox:1 docker shop cat", &id[..12]),
+    );
+}
+
+/// The capture at `path` holds the container's reads of `/etc/hosts`
+/// (three or more), each printed by `format` as `want`.
+fn every_read_is(path: &Path, format: &str, want: &str) {
     let bin = s3_test_server::workspace_binary("syscap", "inspect-cli").unwrap();
     let out = Command::new(bin)
         .arg("print")
-        .arg(&output)
-        .args([
-            "-p",
-            "%container.name %container.image %k8s.ns.name %k8s.pod.name %proc.name",
-            "evt.type = openat",
-        ])
+        .arg(path)
+        .args(["-p", format, "evt.type = openat"])
         .output()
         .unwrap();
     let reads = String::from_utf8(out.stdout).unwrap();
     assert!(reads.lines().count() >= 3, "the container's reads: {reads}");
     for line in reads.lines() {
-        assert_eq!(line, "web syscap.local/busybox:1 staging shop-2 cat");
+        assert_eq!(line, want);
     }
-    drop(containerd);
 }

@@ -18,7 +18,10 @@ use std::time::Duration;
 
 use capture_format::event::{EventType, OwnedArg, OwnedSockAddr, OwnedSockTuple};
 use capture_format::state::FdKind;
-use containers::{containers_are_named_from_the_cri, filtered_capture_names_containers};
+use containers::{
+    containers_are_named_from_the_cri, docker_containers_are_named,
+    filtered_capture_names_containers,
+};
 use daemon::{
     full_spool_drops_the_oldest_loudly, killed_agent_during_an_upload_stores_it_once,
     killed_agent_recovers_its_captures, per_process_metric_rules_fire_for_the_busy_process,
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         per_process_metric_rules_fire_for_the_busy_process,
         containers_are_named_from_the_cri,
         filtered_capture_names_containers,
+        docker_containers_are_named,
     ])
 }
 
