@@ -45,6 +45,8 @@ fn main() -> ExitCode {
         tcp_client_and_server,
         execve_records_argv,
         failed_open_is_enoent,
+        blocking_calls_keep_their_entry_time,
+        exec_from_a_thread_is_recorded,
         rename_and_unlink,
         main_thread_matches_strace,
         fd_opened_before_the_capture_resolves,
@@ -103,6 +105,27 @@ fn run_helper(name: &str, args: &[String]) {
             let mut line = String::new();
             std::io::stdin().read_line(&mut line).unwrap();
             f.write_all(b"late write\n").unwrap();
+        }
+        // Leaves its CPU in the middle of two calls: a read that waits for
+        // another thread's write, then a sleep.
+        "block" => {
+            let (mut reader, mut writer) = std::os::unix::net::UnixStream::pair().unwrap();
+            let late = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(150));
+                writer.write_all(b"x").unwrap();
+            });
+            let mut byte = [0u8; 1];
+            reader.read_exact(&mut byte).unwrap();
+            late.join().unwrap();
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // Execs /bin/true from a thread other than the main one (the
+        // thread takes the process's tid).
+        "exec-from-thread" => {
+            use std::os::unix::process::CommandExt as _;
+            let exec = std::thread::spawn(|| Command::new("/bin/true").exec());
+            let err = exec.join().unwrap();
+            panic!("exec failed: {err}");
         }
         other => panic!("unknown helper {other}"),
     }
@@ -272,6 +295,55 @@ fn execve_records_argv() {
         first.bytes("args"),
         b"/bin/sh\0-c\0/bin/echo one 'two three' >/dev/null"
     );
+}
+
+/// A call during which its thread leaves the CPU (and may come back on
+/// another) keeps its entry time: the records are there and their latency
+/// covers the wait.
+fn blocking_calls_keep_their_entry_time() {
+    let dir = scratch("blocking");
+    let cmd = helper("block");
+    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    let (cap, out) = Captured::command(&dir, &[], &cmd);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = cap.find("the read that waits", |r| {
+        matches!(r.ty.as_str(), "read" | "recvfrom")
+            && r.ret == 1
+            && r.latency > 0
+            && r.fd_kind == FdKind::Unix
+    });
+    assert!(read.latency >= 140_000_000, "{read}: {} ns", read.latency);
+    let sleep = cap.find("the sleep", |r| {
+        matches!(r.ty.as_str(), "nanosleep" | "clock_nanosleep") && r.latency >= 90_000_000
+    });
+    assert!(
+        sleep.latency < 1_000_000_000,
+        "{sleep}: {} ns",
+        sleep.latency
+    );
+}
+
+/// An exec by a thread that is not its process's main thread (which then
+/// takes the main thread's tid) is recorded, with its result: the call's
+/// entry is kept per task, not per tid.
+fn exec_from_a_thread_is_recorded() {
+    let dir = scratch("exec-thread");
+    let cmd = helper("exec-from-thread");
+    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    let (cap, out) = Captured::command(&dir, &[], &cmd);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let exec = cap.find("the exec of /bin/true", |r| {
+        r.ty == "execve" && r.returned && r.ret == 0 && r.text.contains("/bin/true")
+    });
+    assert_eq!(exec.comm, "true", "{exec}");
 }
 
 fn failed_open_is_enoent() {

@@ -169,6 +169,8 @@ pub struct Row {
     pub comm: String,
     pub ret: i64,
     pub returned: bool,
+    /// ns from entry to exit.
+    pub latency: u64,
     pub args: Vec<(String, OwnedArg)>,
     /// `name=value ...` as sysdig shows arguments.
     pub text: String,
@@ -247,6 +249,7 @@ impl Captured {
                         .unwrap_or_default(),
                     ret: e.ret(),
                     returned: e.returned(),
+                    latency: e.latency(),
                     args,
                     text: String::from_utf8_lossy(&text).into_owned(),
                     fd_name: e
