@@ -100,6 +100,9 @@ pub enum CaptureError {
     /// A ring record did not parse: the kernel and user space disagree.
     #[error("malformed record from the kernel")]
     Abi(#[from] AbiError),
+    /// The thread that asks container runtimes did not start.
+    #[error("cannot start the container lookups")]
+    Lookups(#[source] io::Error),
 }
 
 /// Why a capture stopped.
@@ -593,7 +596,7 @@ fn start(
     drop(snapshot);
     let lookups = match &options.runtimes {
         Some(sockets) if sockets.any() => {
-            Some(Lookups::start(sockets.clone()).map_err(output_err)?)
+            Some(Lookups::start(sockets.clone()).map_err(CaptureError::Lookups)?)
         }
         _ => None,
     };

@@ -7,10 +7,9 @@
 //! the entry point. The runtime's description (name, image, labels, pod)
 //! is asked for in the background, of the CRI sockets of containerd and
 //! cri-o, then of docker's Engine API, so a lookup never holds up
-//! recording: [`ContainerWatch`] writes a
-//! `threadinfo` record when a process changes container, and a `container`
-//! record when a description arrives, so a capture describes its
-//! containers to any reader, offline.
+//! recording: [`ContainerWatch`] writes a `threadinfo` record when a
+//! process changes container, and a `container` record when a description
+//! arrives, so a capture describes its containers to any reader, offline.
 
 pub mod cri;
 pub mod docker;
