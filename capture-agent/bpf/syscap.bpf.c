@@ -644,6 +644,45 @@ static __always_inline void emit_syscall(struct pt_regs *regs, __u32 nr, __u64 t
 	submit(buf, off);
 }
 
+/* Argument register `i` (0..5) of the call. */
+static __always_inline __u64 arg_reg(struct pt_regs *regs, __u8 i)
+{
+	switch (i) {
+	case 0:
+		return regs->di;
+	case 1:
+		return regs->si;
+	case 2:
+		return regs->dx;
+	case 3:
+		return regs->r10;
+	case 4:
+		return regs->r8;
+	default:
+		return regs->r9;
+	}
+}
+
+/* Whether a recipe blob would add nothing to this call's record: none, or
+ * an address blob whose address argument is NULL. glibc's send and recv are
+ * sendto and recvfrom without an address, so on connected sockets those
+ * calls can take the fast path of read and write. (The decoder reads an
+ * absent address as it reads an empty one.) */
+static __always_inline int comes_out_empty(struct syscap_recipe_blob *b, struct pt_regs *regs)
+{
+	switch (b->kind) {
+	case 0:
+		return 1;
+	case SYSCAP_BLOB_TUPLE:
+		return b->aux && !arg_reg(regs, (b->aux - 1) & 7);
+	case SYSCAP_BLOB_SOCKADDR:
+	case SYSCAP_BLOB_SOCKADDR_P:
+		return !arg_reg(regs, b->reg & 7);
+	default:
+		return 0;
+	}
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(syscap_sys_enter, struct pt_regs *regs, long id)
 {
@@ -689,7 +728,7 @@ int BPF_PROG(syscap_sys_exit, struct pt_regs *regs, long ret)
 	}
 	__u32 snaplen = live_snaplen();
 	if (fast_data_max && snaplen <= fast_data_max && r->blob[0].kind == SYSCAP_BLOB_DATA &&
-	    !r->blob[1].kind)
+	    comes_out_empty(&r->blob[1], regs) && comes_out_empty(&r->blob[2], regs))
 		emit_io(regs, nr, ts, bpf_ktime_get_boot_ns(), ret, r, snaplen);
 	else
 		emit_syscall(regs, nr, ts, bpf_ktime_get_boot_ns(), ret, 0, r);
