@@ -161,7 +161,7 @@ sat_events=$(grep -o '^syscap-agent: [0-9]* events' "$WORK/saturated.err" | grep
 sat_drops=$(grep -o 'dropped [0-9]*' "$WORK/saturated.err" | grep -o '[0-9]*' || echo 0)
 
 echo
-for line in "${sustained[@]}"; do echo "- sustained getppid, $line (default 16 MiB ring)"; done
+for line in "${sustained[@]}"; do echo "- sustained getppid, $line (default ring: 8 MiB per CPU)"; done
 echo "- saturated: two dd bs=1 on both CPUs (16M calls, no CPU left for the agent): $sat_events recorded, ${sat_drops:-0} dropped and counted"
 echo "- agent peak RSS: ${rss} MiB"
 echo "- dd capture: ${dd_summary#syscap-agent: }"

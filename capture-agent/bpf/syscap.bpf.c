@@ -3,7 +3,9 @@
  * syscap's kernel side: one record per completed system call, written at
  * exit with the arguments (read from the saved registers), return value,
  * latency (entry time kept in task storage) and the user memory the
- * arguments point to, plus process fork/exec/exit events.
+ * arguments point to, plus process fork/exec/exit events. Records go to the
+ * ring buffer of the CPU the call returns on; user space merges the rings
+ * by the time each record was queued.
  *
  * What to read for each system call is not compiled in: user space fills the
  * RECIPES map from the capture format's event table. Filters (process tree,
@@ -142,10 +144,29 @@ struct exec_file {
 	char name[SYSCAP_MAX_STR];
 };
 
-struct {
+/* One ring buffer per CPU, created by user space (its size is the agent's
+ * setting; this definition is only the template the kernel checks them
+ * against). A shared ring costs every call its spin lock and the cache
+ * lines of its positions: with two CPUs recording, the exit program took
+ * twice as long as with one. */
+struct cpu_ring {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 * 1024 * 1024);
-} EVENTS SEC(".maps");
+	__uint(max_entries, 4096);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1); /* set to the CPU count */
+	__type(key, __u32);
+	__array(values, struct cpu_ring);
+} RINGS SEC(".maps");
+
+/* This CPU's ring (NULL only if user space did not provide it). */
+static __always_inline void *cpu_ring(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	return bpf_map_lookup_elem(&RINGS, &cpu);
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -254,7 +275,7 @@ struct submit_state {
 	__u64 above;
 };
 
-static __always_inline __u64 wakeup_flags(__u8 *scratch_buf)
+static __always_inline __u64 wakeup_flags(void *ring, __u8 *scratch_buf)
 {
 	/* User space drains every few ms on its own; it is woken early only
 	 * when the queue crosses wakeup_bytes. Looking at the queue costs a
@@ -265,7 +286,7 @@ static __always_inline __u64 wakeup_flags(__u8 *scratch_buf)
 	struct submit_state *st = (void *)(scratch_buf + SUBMIT_STATE_OFF);
 	__u64 flags = BPF_RB_NO_WAKEUP;
 	if ((++st->submitted % WAKEUP_CHECK_EVERY) == 0) {
-		__u64 above = bpf_ringbuf_query(&EVENTS, BPF_RB_AVAIL_DATA) >= wakeup_bytes;
+		__u64 above = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >= wakeup_bytes;
 		if (above && !st->above)
 			flags = BPF_RB_FORCE_WAKEUP;
 		st->above = above;
@@ -277,7 +298,8 @@ static __always_inline void submit(__u8 *buf, __u32 size)
 {
 	if (size > REC_MAX)
 		return;
-	if (bpf_ringbuf_output(&EVENTS, buf, size, wakeup_flags(buf)))
+	void *ring = cpu_ring();
+	if (!ring || bpf_ringbuf_output(ring, buf, size, wakeup_flags(ring, buf)))
 		count_drop();
 }
 
@@ -552,13 +574,14 @@ static __always_inline void emit_plain(struct pt_regs *regs, __u32 nr, __u64 ts,
 	__u8 *buf = scratch();
 	if (!buf)
 		return;
-	struct syscap_event *e = bpf_ringbuf_reserve(&EVENTS, SYSCAP_EVENT_SIZE, 0);
+	void *ring = cpu_ring();
+	struct syscap_event *e = ring ? bpf_ringbuf_reserve(ring, SYSCAP_EVENT_SIZE, 0) : 0;
 	if (!e) {
 		count_drop();
 		return;
 	}
 	fill_head(e, regs, nr, ts, now, ret, flags);
-	bpf_ringbuf_submit(e, wakeup_flags(buf));
+	bpf_ringbuf_submit(e, wakeup_flags(ring, buf));
 }
 
 #define FAST_RECORD_SIZE (SYSCAP_EVENT_SIZE + SYSCAP_BLOB_HEADER_SIZE + fast_data_max)
@@ -575,7 +598,8 @@ static __always_inline void emit_io(struct pt_regs *regs, __u32 nr, __u64 ts, __
 	__u8 *buf = scratch();
 	if (!buf)
 		return;
-	__u8 *rec = bpf_ringbuf_reserve(&EVENTS, FAST_RECORD_SIZE, 0);
+	void *ring = cpu_ring();
+	__u8 *rec = ring ? bpf_ringbuf_reserve(ring, FAST_RECORD_SIZE, 0) : 0;
 	if (!rec) {
 		count_drop();
 		return;
@@ -596,7 +620,7 @@ static __always_inline void emit_io(struct pt_regs *regs, __u32 nr, __u64 ts, __
 		e->nblobs = 1;
 		e->size = SYSCAP_EVENT_SIZE + SYSCAP_BLOB_HEADER_SIZE + len;
 	}
-	bpf_ringbuf_submit(rec, wakeup_flags(buf));
+	bpf_ringbuf_submit(rec, wakeup_flags(ring, buf));
 }
 
 static __always_inline void emit_syscall(struct pt_regs *regs, __u32 nr, __u64 ts, __u64 now,

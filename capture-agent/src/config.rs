@@ -17,7 +17,7 @@
 //! [limits]
 //! spool_bytes = "2GiB"
 //! capture_bytes = "512MiB"
-//! kernel_ring_bytes = "16MiB"
+//! kernel_ring_bytes = "8MiB"   # per CPU
 //!
 //! [s3]
 //! region = "eu-west-1"
@@ -183,7 +183,7 @@ pub struct AgentConfig {
     pub spool_bytes: u64,
     /// A capture stops growing at this size (unless its rule says less).
     pub capture_bytes: u64,
-    /// The kernel ring buffer.
+    /// Bytes of each CPU's kernel ring buffer.
     pub kernel_ring_bytes: u32,
     /// Where container runtimes are asked about containers.
     pub runtimes: crate::containers::RuntimeSockets,
@@ -263,7 +263,7 @@ impl AgentConfig {
         let kernel_ring = size_var(
             "SYSCAP_KERNEL_RING_BYTES",
             raw.limits.kernel_ring_bytes,
-            16 << 20,
+            u64::from(crate::kernel::DEFAULT_RING_BYTES),
         )?;
         let mut config = Self {
             rules: var("SYSCAP_RULES").map(PathBuf::from).or(raw.rules),

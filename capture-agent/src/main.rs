@@ -127,8 +127,8 @@ struct CaptureArgs {
     /// Bytes of each read/write/send/recv buffer to keep (0: none).
     #[arg(short, long, default_value_t = 80)]
     snaplen: u32,
-    /// Size of the kernel ring buffer (a power of two).
-    #[arg(long, default_value = "16MiB", value_parser = parse_size)]
+    /// Size of each CPU's kernel ring buffer (a power of two).
+    #[arg(long, default_value = "8MiB", value_parser = parse_size)]
     ring_size: u64,
     /// Keep only events this filter matches (sysdig/Falco syntax, e.g.
     /// `evt.type in (openat, connect) and proc.name != sshd`). Event types

@@ -1,5 +1,6 @@
-//! A consumer of a BPF ring buffer that publishes its position once per
-//! batch instead of once per record.
+//! Consumers of the per-CPU BPF ring buffers: each publishes its position
+//! once per batch instead of once per record, and [`Rings`] merges them into
+//! one stream in the order the records were queued.
 //!
 //! The kernel reads the consumer position on every reservation; when user
 //! space writes it after every record (as general-purpose consumers do), its
@@ -66,7 +67,12 @@ pub struct Ring {
     producer: Mapping,
     page: usize,
     mask: usize,
+    /// Where this consumer has read to.
     pos: usize,
+    /// The producer position when the current pass began.
+    end: usize,
+    /// Bytes consumed since the position was last published.
+    unpublished: usize,
 }
 
 // SAFETY: the mappings are owned by this value and only read through it.
@@ -86,9 +92,15 @@ impl Ring {
             page,
             mask: size - 1,
             pos: 0,
+            end: 0,
+            unpublished: 0,
         };
         let pos = ring.consumer_pos().load(Ordering::Acquire);
-        Ok(Self { pos, ..ring })
+        Ok(Self {
+            pos,
+            end: pos,
+            ..ring
+        })
     }
 
     fn consumer_pos(&self) -> &AtomicUsize {
@@ -103,19 +115,18 @@ impl Ring {
         p.load(Ordering::Acquire)
     }
 
-    /// Hands the records committed when it is called to `f` (at most one
-    /// ring's worth: records queued meanwhile wait for the next call, so
-    /// under sustained load the caller still gets to seal, tick and stop),
-    /// publishing the new position as it goes. Returns the number of
-    /// records.
-    pub fn drain(&mut self, mut f: impl FnMut(&[u8])) -> usize {
-        let mut n = 0;
-        let end = self.producer_pos();
-        // Publish progress every eighth of the ring, so a long drain frees
-        // space for the producer as it goes.
-        let publish_every = (self.mask + 1) / 8;
-        let mut unpublished = 0;
-        while self.pos != end {
+    /// Starts a pass over the records committed now (at most one ring's
+    /// worth: records queued meanwhile wait for the next pass, so under
+    /// sustained load the caller still gets to seal, tick and stop).
+    fn begin(&mut self) {
+        self.end = self.producer_pos();
+    }
+
+    /// The next committed record of this pass, left in place until
+    /// [`Ring::consume`]; `None` at the end of the pass or at a record still
+    /// being written. Discarded records are skipped.
+    fn peek(&mut self) -> Option<&[u8]> {
+        while self.pos != self.end {
             let offset = self.pos & self.mask;
             // SAFETY: `offset` is inside the data pages; the header is an
             // aligned u32 the kernel updates atomically.
@@ -128,32 +139,144 @@ impl Ring {
             };
             let word = header.load(Ordering::Acquire);
             if word & BUSY != 0 {
-                break; // still being written
+                return None; // still being written
             }
             let len = (word & !(BUSY | DISCARD)) as usize;
             if word & DISCARD == 0 {
                 // SAFETY: a committed record of `len` bytes after its
-                // header; the double mapping makes it contiguous.
-                let data = unsafe {
+                // header; the double mapping makes it contiguous. It stays
+                // valid until the consumer position moves past it.
+                return Some(unsafe {
                     std::slice::from_raw_parts(
                         self.producer.ptr.as_ptr().add(self.page + offset + HEADER),
                         len,
                     )
-                };
-                f(data);
+                });
+            }
+            self.advance(len);
+        }
+        None
+    }
+
+    /// Consumes the record [`Ring::peek`] returned, `len` bytes long.
+    fn consume(&mut self, len: usize) {
+        self.advance(len);
+    }
+
+    fn advance(&mut self, len: usize) {
+        let step = (HEADER + len).next_multiple_of(8);
+        self.pos = self.pos.wrapping_add(step);
+        self.unpublished += step;
+        // Publish progress every eighth of the ring, so a long pass frees
+        // space for the producer as it goes.
+        if self.unpublished >= (self.mask + 1) / 8 {
+            self.publish();
+        }
+    }
+
+    /// Tells the kernel how far this consumer has read.
+    fn publish(&mut self) {
+        if self.unpublished > 0 {
+            self.consumer_pos().store(self.pos, Ordering::Release);
+            self.unpublished = 0;
+        }
+    }
+}
+
+/// The time that orders a record among the CPUs' rings: when its system
+/// call returned (entry time plus latency, the record's first two words),
+/// which is when the kernel queued it.
+fn queued_at(record: &[u8]) -> u64 {
+    let word = |at: usize| {
+        record
+            .get(at..at + 8)
+            .and_then(|w| w.try_into().ok())
+            .map_or(0, u64::from_ne_bytes)
+    };
+    word(0).wrapping_add(word(8))
+}
+
+/// One ring per CPU, read as one stream in the order the records were
+/// queued.
+///
+/// A thread that moves between CPUs leaves its records in several rings, and
+/// its state (a clone before the child's first call, an open before the
+/// read) must come out in order. Each pass therefore first reads the clock,
+/// then the rings' positions, and hands over only the records queued before
+/// that time, merged by queue time. A record queued before the clock read is
+/// in its ring's snapshot, and a thread's call starts only after its
+/// previous record was queued, so a record handed over never has an earlier
+/// record of its thread left behind. The rest waits for the next pass.
+pub struct Rings {
+    rings: Vec<Ring>,
+    heads: std::collections::BinaryHeap<std::cmp::Reverse<(u64, usize)>>,
+}
+
+impl Rings {
+    /// Reads `rings` as one stream.
+    pub fn new(rings: Vec<Ring>) -> Self {
+        let heads = std::collections::BinaryHeap::with_capacity(rings.len());
+        Self { rings, heads }
+    }
+
+    /// Hands the records queued before now to `f` in queue order, publishing
+    /// the rings' positions as it goes; returns how many there were.
+    pub fn drain(&mut self, mut f: impl FnMut(&[u8])) -> usize {
+        let horizon = boot_time_ns();
+        for ring in &mut self.rings {
+            ring.begin();
+        }
+        let mut n = 0;
+        if let [ring] = self.rings.as_mut_slice() {
+            while let Some(record) = ring.peek().filter(|r| queued_at(r) <= horizon) {
+                let len = record.len();
+                f(record);
+                ring.consume(len);
                 n += 1;
             }
-            let step = (HEADER + len).next_multiple_of(8);
-            self.pos = self.pos.wrapping_add(step);
-            unpublished += step;
-            if unpublished >= publish_every {
-                self.consumer_pos().store(self.pos, Ordering::Release);
-                unpublished = 0;
+            ring.publish();
+            return n;
+        }
+        self.heads.clear();
+        for (i, ring) in self.rings.iter_mut().enumerate() {
+            if let Some(at) = ring.peek().map(queued_at).filter(|&at| at <= horizon) {
+                self.heads.push(std::cmp::Reverse((at, i)));
             }
         }
-        if unpublished > 0 {
-            self.consumer_pos().store(self.pos, Ordering::Release);
+        while let Some(std::cmp::Reverse((_, i))) = self.heads.pop() {
+            let ring = &mut self.rings[i];
+            // Records of one ring in a row while they stay the earliest,
+            // without going through the heap.
+            let next = self.heads.peek().map_or(u64::MAX, |h| h.0.0);
+            while let Some(record) = ring.peek() {
+                let at = queued_at(record);
+                if at > horizon {
+                    break;
+                }
+                if at > next {
+                    self.heads.push(std::cmp::Reverse((at, i)));
+                    break;
+                }
+                let len = record.len();
+                f(record);
+                ring.consume(len);
+                n += 1;
+            }
+        }
+        for ring in &mut self.rings {
+            ring.publish();
         }
         n
     }
+}
+
+/// `CLOCK_BOOTTIME` in ns, the clock of the records' times.
+fn boot_time_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid timespec to fill.
+    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &raw mut ts) };
+    u64::try_from(ts.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(ts.tv_nsec).unwrap_or(0)
 }

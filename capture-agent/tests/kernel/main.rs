@@ -11,7 +11,7 @@ mod support;
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
@@ -43,6 +43,8 @@ fn main() -> ExitCode {
         cat_reads_a_file,
         shell_redirect_creates_and_writes,
         tcp_client_and_server,
+        udp_datagrams_keep_their_addresses,
+        a_thread_moving_between_cpus_stays_in_order,
         execve_records_argv,
         failed_open_is_enoent,
         blocking_calls_keep_their_entry_time,
@@ -96,6 +98,26 @@ fn run_helper(name: &str, args: &[String]) {
             server.join().unwrap();
             println!("{port}");
         }
+        // Datagrams with an address (sendto/recvfrom name the peer), then
+        // one on a connected socket (no address: the fast path of send).
+        "udp" => {
+            let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+            client
+                .send_to(b"ping\n", server.local_addr().unwrap())
+                .unwrap();
+            let mut buf = [0u8; 16];
+            let (n, from) = server.recv_from(&mut buf).unwrap();
+            assert_eq!((n, from), (5, client.local_addr().unwrap()));
+            client.connect(server.local_addr().unwrap()).unwrap();
+            client.send(b"connected\n").unwrap();
+            assert_eq!(server.recv(&mut buf).unwrap(), 10);
+            println!(
+                "{} {}",
+                client.local_addr().unwrap(),
+                server.local_addr().unwrap()
+            );
+        }
         // Opens a file, says so, waits for a line on stdin, then writes to
         // the fd it opened long before.
         "late-write" => {
@@ -127,8 +149,71 @@ fn run_helper(name: &str, args: &[String]) {
             let err = exec.join().unwrap();
             panic!("exec failed: {err}");
         }
+        // Opens a file on one CPU, writes to it from another, closes it back
+        // on the first, over and over: each call lands in another CPU's
+        // ring.
+        "migrate" => {
+            for i in 0..100 {
+                run_on_cpu(0);
+                let mut file = std::fs::File::create(format!("{}.{i}", args[0])).unwrap();
+                run_on_cpu(1);
+                file.write_all(b"x").unwrap();
+                run_on_cpu(0);
+                drop(file);
+            }
+        }
         other => panic!("unknown helper {other}"),
     }
+}
+
+/// Moves the calling thread to `cpu` (the kernel moves it before the call
+/// returns).
+fn run_on_cpu(cpu: usize) {
+    // SAFETY: a zeroed CPU set with one bit set, passed with its size.
+    let rc = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &raw const set)
+    };
+    assert_eq!(
+        rc,
+        0,
+        "sched_setaffinity to CPU {cpu}: {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// Each CPU has its ring; the agent merges them in the order the calls
+/// returned, so a thread's open, write and close, each on another CPU,
+/// still come out in that order and the write names the file it went to.
+fn a_thread_moving_between_cpus_stays_in_order() {
+    assert!(
+        std::thread::available_parallelism().map_or(0, usize::from) >= 2,
+        "this test needs two CPUs"
+    );
+    let dir = scratch("migrate");
+    let base = dir.join("f");
+    let base = base.to_str().unwrap();
+    let cmd = helper("migrate");
+    let mut cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    cmd.push(base);
+    let (cap, out) = Captured::command(&dir, &[], &cmd);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let writes: Vec<_> = cap
+        .rows
+        .iter()
+        .filter(|r| r.ty == "write" && r.ret == 1 && r.bytes("data") == b"x")
+        .collect();
+    assert_eq!(writes.len(), 100, "{}", cap.listing());
+    for (i, write) in writes.iter().enumerate() {
+        assert_eq!(write.fd_name, format!("{base}.{i}"), "{write}");
+        assert_eq!(write.fd_kind, FdKind::File, "{write}");
+    }
+    assert_eq!(cap.index.drops, 0);
 }
 
 fn cat_reads_a_file() {
@@ -262,6 +347,42 @@ fn tcp_client_and_server() {
         send.tid, recv.tid,
         "client and server are different threads"
     );
+}
+
+/// The read/write fast path takes sends and receives only when they carry
+/// no address: datagrams sent to and received from an address keep it.
+fn udp_datagrams_keep_their_addresses() {
+    let dir = scratch("udp");
+    let cmd = helper("udp");
+    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    let (cap, out) = Captured::command(&dir, &[], &cmd);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (client, server) = stdout.trim().split_once(' ').unwrap();
+    let client: std::net::SocketAddrV4 = client.parse().unwrap();
+    let server: std::net::SocketAddrV4 = server.parse().unwrap();
+    let datagram = OwnedArg::SockTuple(OwnedSockTuple::V4 {
+        src: client,
+        dst: server,
+    });
+
+    let send = cap.find("sendto with an address", |r| r.ty == "sendto" && r.ret == 5);
+    assert_eq!(send.bytes("data"), b"ping\n", "{send}");
+    assert_eq!(*send.arg("tuple"), datagram, "{send}");
+    let recv = cap.find("recvfrom with an address", |r| {
+        r.ty == "recvfrom" && r.ret == 5
+    });
+    assert_eq!(recv.bytes("data"), b"ping\n", "{recv}");
+    assert_eq!(*recv.arg("tuple"), datagram, "{recv}");
+    let connected = cap.find("send on the connected socket", |r| {
+        r.ty == "sendto" && r.ret == 10
+    });
+    assert_eq!(connected.bytes("data"), b"connected\n", "{connected}");
+    assert_eq!(connected.fd_kind, FdKind::Ipv4, "{connected}");
 }
 
 fn execve_records_argv() {
