@@ -15,11 +15,12 @@ pub mod cri;
 pub mod docker;
 mod image;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use capture_format::event::{EventType, Record};
 use capture_format::state::{ContainerInfo, Tracker, container_of, with_container_move_record};
@@ -86,9 +87,32 @@ impl Lookups {
             .spawn(move || {
                 runtime.block_on(async move {
                     let mut runtimes = Runtimes::new(sockets);
-                    while let Some(id) = pending.recv().await {
-                        let info = runtimes.describe(&id).await;
-                        if answer.send(info).is_err() {
+                    let mut retries = Retries::default();
+                    loop {
+                        let (id, tries) = match retries.next_due() {
+                            Some(due) => tokio::select! {
+                                request = pending.recv() => match request {
+                                    Some(id) => (id, 0),
+                                    None => break,
+                                },
+                                () = tokio::time::sleep_until(due.into()) => {
+                                    let Some(retry) = retries.pop() else { continue };
+                                    retry
+                                }
+                            },
+                            None => match pending.recv().await {
+                                Some(id) => (id, 0),
+                                None => break,
+                            },
+                        };
+                        let (info, failed) = runtimes.describe(&id).await;
+                        if failed {
+                            retries.schedule(Instant::now(), id, tries);
+                        }
+                        // The first answer always goes out (the id at
+                        // least); a retry's only when it names more.
+                        let says_more = !info.name.is_empty() || !info.image.is_empty();
+                        if (tries == 0 || says_more) && answer.send(info).is_err() {
                             break;
                         }
                     }
@@ -97,8 +121,9 @@ impl Lookups {
         Ok(Self { requests, answers })
     }
 
-    /// Asks for a description of container `id`; the answer comes once,
-    /// with as much as the runtimes said (at least the id).
+    /// Asks for a description of container `id`; the answer comes with as
+    /// much as the runtimes said (at least the id), and again, complete,
+    /// when a runtime that failed to answer does later ([`RETRY_AFTER`]).
     pub fn ask(&self, id: &[u8]) {
         // The thread only stops once this side is gone.
         let _ = self.requests.send(id.to_vec());
@@ -107,6 +132,46 @@ impl Lookups {
     /// The descriptions that arrived since the last call.
     pub fn answers(&self) -> impl Iterator<Item = ContainerInfo> + '_ {
         self.answers.try_iter()
+    }
+}
+
+/// When a lookup a runtime failed to answer (unreachable, timed out, an
+/// error status) is tried again: 1 s after, doubling, five times (31 s in
+/// all), so a runtime that restarts or is slow to start still names the
+/// containers it runs. A container no runtime knows is not asked again.
+pub const RETRY_AFTER: [Duration; 5] = [
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+    Duration::from_secs(16),
+];
+
+/// Lookups to try again, the earliest first.
+#[derive(Debug, Default)]
+struct Retries {
+    due: BinaryHeap<Reverse<(Instant, usize, Vec<u8>)>>,
+}
+
+impl Retries {
+    /// Schedules another try of `id` after `tries` retries, unless that
+    /// was the last; says whether it did.
+    fn schedule(&mut self, now: Instant, id: Vec<u8>, tries: usize) -> bool {
+        let Some(delay) = RETRY_AFTER.get(tries) else {
+            return false;
+        };
+        self.due.push(Reverse((now + *delay, tries + 1, id)));
+        true
+    }
+
+    /// When the earliest retry is due.
+    fn next_due(&self) -> Option<Instant> {
+        self.due.peek().map(|Reverse((at, ..))| *at)
+    }
+
+    /// The earliest retry: the id and how many retries it is.
+    fn pop(&mut self) -> Option<(Vec<u8>, usize)> {
+        self.due.pop().map(|Reverse((_, tries, id))| (id, tries))
     }
 }
 
@@ -128,33 +193,40 @@ impl Runtimes {
     }
 
     /// What the first runtime that knows `id` says of it; the bare id when
-    /// none does.
-    async fn describe(&mut self, id: &[u8]) -> ContainerInfo {
+    /// none does, and whether a runtime failed to answer (it may know it).
+    async fn describe(&mut self, id: &[u8]) -> (ContainerInfo, bool) {
         let bare = ContainerInfo {
             id: id.to_vec(),
             ..ContainerInfo::default()
         };
         let Ok(text) = std::str::from_utf8(id) else {
-            return bare;
+            return (bare, false);
         };
+        let mut failed = false;
         for path in self.sockets.cri.clone() {
             if !path.exists() {
                 continue;
             }
             match self.describe_with(&path, text).await {
-                Ok(Some(info)) => return info,
+                Ok(Some(info)) => return (info, false),
                 Ok(None) => {}
-                Err(e) => tracing::debug!("container {text}: {e}"),
+                Err(e) => {
+                    tracing::debug!("container {text}: {e}");
+                    failed = true;
+                }
             }
         }
         if let Some(socket) = self.sockets.docker.as_ref().filter(|p| p.exists()) {
             match docker::inspect(socket, text, self.sockets.timeout).await {
-                Ok(Some(inspect)) => return docker::describe(&inspect),
+                Ok(Some(inspect)) => return (docker::describe(&inspect), false),
                 Ok(None) => {}
-                Err(e) => tracing::debug!("container {text}: {e}"),
+                Err(e) => {
+                    tracing::debug!("container {text}: {e}");
+                    failed = true;
+                }
             }
         }
-        bare
+        (bare, failed)
     }
 
     async fn client(&mut self, path: &Path) -> Result<(CriClient, String), CriError> {
@@ -601,5 +673,81 @@ mod tests {
         // Already there: nothing more to say.
         assert_eq!(watch.after(&exec, &tracker), None);
         std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn retries_double_and_stop_after_five() {
+        let start = Instant::now();
+        let mut retries = Retries::default();
+        let mut at = Vec::new();
+        let mut tries = 0;
+        while retries.schedule(start, b"c1".to_vec(), tries) {
+            at.push(retries.next_due().unwrap() - start);
+            let (id, next) = retries.pop().unwrap();
+            assert_eq!((id.as_slice(), next), (&b"c1"[..], tries + 1));
+            tries = next;
+        }
+        assert_eq!(at, RETRY_AFTER);
+        assert_eq!(retries.next_due(), None);
+        // The earliest comes first, whatever the order of scheduling.
+        retries.schedule(start, b"late".to_vec(), 3);
+        retries.schedule(start, b"soon".to_vec(), 0);
+        assert_eq!(retries.pop().unwrap().0, b"soon");
+        assert_eq!(retries.pop().unwrap().0, b"late");
+    }
+
+    /// A docker engine that fails its first answer (a daemon restarting)
+    /// names the container on the retry a second later.
+    #[test]
+    fn a_runtime_that_failed_is_asked_again() {
+        use std::io::Write as _;
+        let dir = std::env::temp_dir().join(format!("syscap-retry-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let socket = dir.join("docker.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let engine = std::thread::spawn(move || {
+            let inspect = r#"{"Id":"5f1ad6fe52c1b8a1d0c3b1d0a9f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d","Name":"/web","Image":"sha256:e8f31a1f","Config":{"Image":"busybox:1"}}"#;
+            let answers = [
+                ("500 Internal Server Error", r#"{"message":"restarting"}"#),
+                ("200 OK", inspect),
+            ];
+            for (status, body) in answers {
+                let (mut conn, _) = listener.accept().unwrap();
+                let mut request = Vec::new();
+                let mut byte = [0u8; 1];
+                while !request.ends_with(b"\r\n\r\n") {
+                    conn.read_exact(&mut byte).unwrap();
+                    request.push(byte[0]);
+                }
+                write!(
+                    conn,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .unwrap();
+            }
+        });
+        let lookups = Lookups::start(RuntimeSockets {
+            cri: Vec::new(),
+            docker: Some(socket),
+            timeout: Duration::from_secs(2),
+        })
+        .unwrap();
+        lookups.ask(b"5f1ad6fe52c1");
+        let mut answers = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while answers.len() < 2 && Instant::now() < deadline {
+            answers.extend(
+                lookups
+                    .answers()
+                    .map(|c| String::from_utf8(c.name).unwrap()),
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // The bare id at once, then the name.
+        assert_eq!(answers, ["", "web"]);
+        engine.join().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
