@@ -170,6 +170,18 @@ check_sample() {
         grep -vxFf "$sc" "$sd" | sed 's/^/sysdig row not in syscap: /' >"$work/report" || true
         compare "$sample.${chisel[0]}"
     done
+    # 6. The capture's span: `info` starts and ends within 1 s of sysdig's
+    # first and last events (the driver's hidden procinfo samples and the
+    # container events do not count).
+    sysdig -r "$r" -p '%evt.rawtime' 2>/dev/null | sed -n '1p;$p' >"$sd"
+    "$syscap" info "$s" 2>/dev/null | awk '$1 == "start" || $1 == "end" { print $2 }' |
+        while read -r t; do date -u -d "$t" +%s%N; done >"$sc"
+    paste "$sd" "$sc" | awk -v OFS=' ' '{
+        which = NR == 1 ? "start" : "end"; d = $1 - $2; if (d < 0) d = -d
+        if (NF != 2 || d > 1e9) print which ": sysdig " $1 ", syscap " $2
+    }' >"$work/report"
+    compare "$sample.span"
+
     # State tables and spy_users: the same rows (sysdig prints them in hash order).
     for c in ps lsof netstat spy_users; do
         # (A table can be empty: grep then selects nothing.)

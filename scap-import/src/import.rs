@@ -53,10 +53,7 @@ fn event_time(block: &Block, body: &[u8]) -> u64 {
             let at = if flags { 6 } else { 2 };
             // ts, tid, len, then the type.
             let ty = super::block::u16_at(body, at + 20);
-            if event_info(ty).is_some_and(|i| i.name == "container") {
-                // Container events say what is, not when: sysdig never
-                // delivers them, so they start nothing (some writers stamp
-                // them 0, others with the time the capture was asked for).
+            if event_info(ty).is_some_and(|i| !sets_the_time(i)) {
                 0
             } else {
                 super::u64_at(body, at)
@@ -64,6 +61,18 @@ fn event_time(block: &Block, body: &[u8]) -> u64 {
         }
         _ => 0,
     }
+}
+
+/// Whether events of this type place the capture in time. Container events
+/// say what is, not when: sysdig never delivers them (some writers stamp
+/// them 0, others with the time the capture was asked for). Internal events
+/// (`procinfo`, the CPU samples the driver writes every second) are hidden
+/// by sysdig, and a capture filtered on writing keeps them all, seconds
+/// before its first call and after its last. Both take the time of the
+/// events around them, so a capture starts and ends where sysdig's events
+/// do.
+fn sets_the_time(info: &ScapEventInfo) -> bool {
+    !(info.internal || info.name == "container")
 }
 
 /// The first time among blocks read ahead.
@@ -631,8 +640,12 @@ impl State {
                 return Ok(());
             }
         };
-        if ev.ts == 0 || ev.info.name == "container" {
-            ev.ts = self.last_ts;
+        if ev.ts == 0 || !sets_the_time(ev.info) {
+            // Before any event with a time (none in the blocks read ahead),
+            // a timeless event keeps its own.
+            if self.last_ts != 0 || ev.ts == 0 {
+                ev.ts = self.last_ts;
+            }
         } else {
             self.last_ts = ev.ts;
         }
@@ -1516,6 +1529,39 @@ mod tests {
         let (_, records) = import(file(&events));
         let times: Vec<(&str, u64)> = records.iter().map(|r| (r.ty.name(), r.ts)).collect();
         assert_eq!(times, [("container", 60), ("procexit", 60)]);
+    }
+
+    /// The driver's CPU samples (`procinfo`, internal: sysdig hides them)
+    /// seconds before the first call and after the last take the time of
+    /// the calls around them: the capture spans what sysdig shows.
+    #[test]
+    fn internal_events_take_the_time_around_them() {
+        const PROCINFO_E: u16 = 234;
+        let cpu = [&5u64.to_le_bytes()[..], &7u64.to_le_bytes()];
+        let events = [
+            event_block(PROCINFO_E, 10, 100, &cpu, true, None),
+            event_block(PROCEXIT_E, 60, 100, &[&i64b(0)], true, None),
+            event_block(PROCINFO_E, 70, 100, &cpu, true, None),
+            event_block(PROCEXIT_E, 80, 100, &[&i64b(0)], true, None),
+            event_block(PROCINFO_E, 990, 100, &cpu, true, None),
+        ];
+        let importer = Importer::new(std::io::Cursor::new(file(&events))).unwrap();
+        assert_eq!(importer.first_ts(), 60);
+        let (_, records) = import(file(&events));
+        let times: Vec<(&str, u64)> = records.iter().map(|r| (r.ty.name(), r.ts)).collect();
+        assert_eq!(
+            times,
+            [
+                ("procinfo", 60),
+                ("procexit", 60),
+                ("procinfo", 60),
+                ("procexit", 80),
+                ("procinfo", 80)
+            ]
+        );
+        // With no other event, they keep their own times.
+        let (_, records) = import(file(&events[..1]));
+        assert_eq!(records[0].ts, 10);
     }
 
     #[test]
