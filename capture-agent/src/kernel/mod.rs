@@ -52,9 +52,9 @@ pub struct ProbeConfig {
     /// Only these syscalls (none: all).
     pub syscalls: Option<Vec<u16>>,
     /// Bytes queued in one CPU's ring before user space is woken early (0:
-    /// a quarter of the ring). User space drains every few ms anyway; waking it more often
-    /// makes it read records right behind the producer, which slows the
-    /// producer down.
+    /// a quarter of the ring). User space drains every few ms anyway;
+    /// waking it more often makes it read records right behind the
+    /// producer, which slows the producer down.
     pub wakeup_bytes: u64,
 }
 
