@@ -1221,6 +1221,15 @@ mod tests {
         f
     }
 
+    /// The capture's start as the importer sees it before reading events,
+    /// and each record's type and time.
+    fn start_and_times(events: &[Vec<u8>]) -> (u64, Vec<(&'static str, u64)>) {
+        let importer = Importer::new(std::io::Cursor::new(file(events))).unwrap();
+        let (_, records) = import(file(events));
+        let times = records.iter().map(|r| (r.ty.name(), r.ts)).collect();
+        (importer.first_ts(), times)
+    }
+
     fn import(bytes: Vec<u8>) -> (Importer, Vec<OwnedRecord>) {
         let mut importer = Importer::new(std::io::Cursor::new(bytes)).unwrap();
         let mut records = Vec::new();
@@ -1468,10 +1477,8 @@ mod tests {
             event_block(PROCEXIT_E, 0, 100, &[&i64b(0)], true, None),
             event_block(PROCEXIT_E, 60, 100, &[&i64b(0)], true, None),
         ];
-        let importer = Importer::new(std::io::Cursor::new(file(&events))).unwrap();
-        assert_eq!(importer.first_ts(), 60);
-        let (_, records) = import(file(&events));
-        let times: Vec<(&str, u64)> = records.iter().map(|r| (r.ty.name(), r.ts)).collect();
+        let (start, times) = start_and_times(&events);
+        assert_eq!(start, 60);
         assert_eq!(
             times,
             [("exit_group", 60), ("procexit", 60), ("procexit", 60)]
@@ -1524,10 +1531,8 @@ mod tests {
             event_block(324, 25, -1, &[json], true, None),
             event_block(PROCEXIT_E, 60, 100, &[&i64b(0)], true, None),
         ];
-        let importer = Importer::new(std::io::Cursor::new(file(&events))).unwrap();
-        assert_eq!(importer.first_ts(), 60);
-        let (_, records) = import(file(&events));
-        let times: Vec<(&str, u64)> = records.iter().map(|r| (r.ty.name(), r.ts)).collect();
+        let (start, times) = start_and_times(&events);
+        assert_eq!(start, 60);
         assert_eq!(times, [("container", 60), ("procexit", 60)]);
     }
 
@@ -1545,10 +1550,8 @@ mod tests {
             event_block(PROCEXIT_E, 80, 100, &[&i64b(0)], true, None),
             event_block(PROCINFO_E, 990, 100, &cpu, true, None),
         ];
-        let importer = Importer::new(std::io::Cursor::new(file(&events))).unwrap();
-        assert_eq!(importer.first_ts(), 60);
-        let (_, records) = import(file(&events));
-        let times: Vec<(&str, u64)> = records.iter().map(|r| (r.ty.name(), r.ts)).collect();
+        let (start, times) = start_and_times(&events);
+        assert_eq!(start, 60);
         assert_eq!(
             times,
             [

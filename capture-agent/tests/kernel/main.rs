@@ -194,15 +194,7 @@ fn a_thread_moving_between_cpus_stays_in_order() {
     let dir = scratch("migrate");
     let base = dir.join("f");
     let base = base.to_str().unwrap();
-    let cmd = helper("migrate");
-    let mut cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
-    cmd.push(base);
-    let (cap, out) = Captured::command(&dir, &[], &cmd);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (cap, _) = Captured::helper(&dir, "migrate", &[base]);
     let writes: Vec<_> = cap
         .rows
         .iter()
@@ -292,14 +284,7 @@ fn shell_redirect_creates_and_writes() {
 
 fn tcp_client_and_server() {
     let dir = scratch("tcp");
-    let cmd = helper("tcp");
-    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
-    let (cap, out) = Captured::command(&dir, &[], &cmd);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (cap, out) = Captured::helper(&dir, "tcp", &[]);
     let port: u16 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
     let server_addr: std::net::SocketAddrV4 = format!("127.0.0.1:{port}").parse().unwrap();
 
@@ -353,14 +338,7 @@ fn tcp_client_and_server() {
 /// no address: datagrams sent to and received from an address keep it.
 fn udp_datagrams_keep_their_addresses() {
     let dir = scratch("udp");
-    let cmd = helper("udp");
-    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
-    let (cap, out) = Captured::command(&dir, &[], &cmd);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (cap, out) = Captured::helper(&dir, "udp", &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let (client, server) = stdout.trim().split_once(' ').unwrap();
     let client: std::net::SocketAddrV4 = client.parse().unwrap();
@@ -423,14 +401,7 @@ fn execve_records_argv() {
 /// covers the wait.
 fn blocking_calls_keep_their_entry_time() {
     let dir = scratch("blocking");
-    let cmd = helper("block");
-    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
-    let (cap, out) = Captured::command(&dir, &[], &cmd);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (cap, _) = Captured::helper(&dir, "block", &[]);
     let read = cap.find("the read that waits", |r| {
         matches!(r.ty.as_str(), "read" | "recvfrom")
             && r.ret == 1
@@ -453,14 +424,7 @@ fn blocking_calls_keep_their_entry_time() {
 /// entry is kept per task, not per tid.
 fn exec_from_a_thread_is_recorded() {
     let dir = scratch("exec-thread");
-    let cmd = helper("exec-from-thread");
-    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
-    let (cap, out) = Captured::command(&dir, &[], &cmd);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (cap, _) = Captured::helper(&dir, "exec-from-thread", &[]);
     let exec = cap.find("the exec of /bin/true", |r| {
         r.ty == "execve" && r.returned && r.ret == 0 && r.text.contains("/bin/true")
     });

@@ -289,6 +289,21 @@ impl Captured {
         (Self::read(&path), out)
     }
 
+    /// Captures this test binary's helper `name` with `args`; panics with
+    /// the helper's output unless it succeeded.
+    pub fn helper(dir: &Path, name: &str, args: &[&str]) -> (Self, Output) {
+        let cmd = helper(name);
+        let mut cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+        cmd.extend_from_slice(args);
+        let (cap, out) = Self::command(dir, &[], &cmd);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (cap, out)
+    }
+
     /// The first row matching `pred`, or a panic that lists the rows.
     pub fn find(&self, what: &str, pred: impl Fn(&Row) -> bool) -> &Row {
         self.rows
