@@ -153,17 +153,14 @@ impl Ring {
                     )
                 });
             }
-            self.advance(len);
+            self.consume(len);
         }
         None
     }
 
-    /// Consumes the record [`Ring::peek`] returned, `len` bytes long.
+    /// Moves past the record of `len` bytes at the read position (the one
+    /// [`Ring::peek`] returned, or a discarded one).
     fn consume(&mut self, len: usize) {
-        self.advance(len);
-    }
-
-    fn advance(&mut self, len: usize) {
         let step = (HEADER + len).next_multiple_of(8);
         self.pos = self.pos.wrapping_add(step);
         self.unpublished += step;
@@ -227,17 +224,6 @@ impl Rings {
             ring.begin();
         }
         let mut n = 0;
-        if let [ring] = self.rings.as_mut_slice() {
-            while let Some(record) = ring.peek().filter(|r| queued_at(r) <= horizon) {
-                let len = record.len();
-                f(record);
-                ring.consume(len);
-                n += 1;
-            }
-            ring.publish();
-            return n;
-        }
-        self.heads.clear();
         for (i, ring) in self.rings.iter_mut().enumerate() {
             if let Some(at) = ring.peek().map(queued_at).filter(|&at| at <= horizon) {
                 self.heads.push(std::cmp::Reverse((at, i)));
