@@ -10,6 +10,8 @@ mod sse;
 
 use std::process::ExitCode;
 
+use http_body_util::BodyExt as _;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use s3s::auth::SimpleAuth;
@@ -45,8 +47,28 @@ async fn run() -> anyhow::Result<()> {
     let http = Builder::new(TokioExecutor::new());
     loop {
         let (socket, _) = listener.accept().await?;
+        let service = service.clone();
+        // The whole body is read before s3s answers. s3s refuses a bad
+        // signature from the headers alone, and then the connection closes
+        // while the client is still sending. The client sees "broken pipe"
+        // instead of the server's `SignatureDoesNotMatch`, depending on how
+        // far its upload got.
+        let read_first = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+            let service = service.clone();
+            async move {
+                let (parts, body) = req.into_parts();
+                let body = body
+                    .collect()
+                    .await
+                    .map_err(|e| s3s::HttpError::new(Box::new(e)))?
+                    .to_bytes();
+                service
+                    .call(hyper::Request::from_parts(parts, s3s::Body::from(body)))
+                    .await
+            }
+        });
         let conn = http
-            .serve_connection(TokioIo::new(socket), service.clone())
+            .serve_connection(TokioIo::new(socket), read_first)
             .into_owned();
         tokio::spawn(async move {
             let _ = conn.await;
