@@ -8,6 +8,8 @@
 # redis-benchmark GET/SET against a local redis-server. strace and perf
 # trace are hundreds of times slower on dd, so every tracer is also timed on
 # a smaller dd (TRACER_DD_COUNT) to compare all four on the same command.
+# syscap-agent runs twice: as it runs by default, and with --no-latency
+# (calls recorded at return only, as Falco 0.42's drivers do).
 # Then: sustained rate without drops, agent memory, bytes per event.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -86,6 +88,12 @@ rss=$(agent_rss_mib)
 stop_agent
 dd_summary=$(tail -1 "$WORK/dd.err")
 
+start_agent dd-nolat --no-latency
+dd_nolat=$(best_of dd_cmd "$DD_COUNT")
+dd_small_nolat=$(best_of dd_cmd "$TRACER_DD_COUNT")
+find_nolat=$(best_of find_cmd)
+stop_agent
+
 RUNS_SAVED=$RUNS
 RUNS=1 # the tracers are slow and steady
 dd_small_strace=$(best_of strace -f -o /dev/null dd if=/dev/zero of=/dev/null bs=1 count="$TRACER_DD_COUNT")
@@ -94,11 +102,11 @@ dd_small_perf=$(best_of perf trace -o /dev/null -- dd if=/dev/zero of=/dev/null 
 find_perf=$(best_of perf trace -o /dev/null -- find /usr -xdev)
 RUNS=$RUNS_SAVED
 
-echo "| workload | untraced | syscap-agent (whole host) | strace -f | perf trace |"
-echo "|---|---|---|---|---|"
-echo "| dd bs=1 count=$DD_COUNT | ${dd_base}s | ${dd_syscap}s ($(ratio "$dd_syscap" "$dd_base")) | - | - |"
-echo "| dd bs=1 count=$TRACER_DD_COUNT | ${dd_small_base}s | ${dd_small_syscap}s ($(ratio "$dd_small_syscap" "$dd_small_base")) | ${dd_small_strace}s ($(ratio "$dd_small_strace" "$dd_small_base")) | ${dd_small_perf}s ($(ratio "$dd_small_perf" "$dd_small_base")) |"
-echo "| find /usr -xdev | ${find_base}s | ${find_syscap}s ($(ratio "$find_syscap" "$find_base")) | ${find_strace}s ($(ratio "$find_strace" "$find_base")) | ${find_perf}s ($(ratio "$find_perf" "$find_base")) |"
+echo "| workload | untraced | syscap-agent (whole host) | --no-latency | strace -f | perf trace |"
+echo "|---|---|---|---|---|---|"
+echo "| dd bs=1 count=$DD_COUNT | ${dd_base}s | ${dd_syscap}s ($(ratio "$dd_syscap" "$dd_base")) | ${dd_nolat}s ($(ratio "$dd_nolat" "$dd_base")) | - | - |"
+echo "| dd bs=1 count=$TRACER_DD_COUNT | ${dd_small_base}s | ${dd_small_syscap}s ($(ratio "$dd_small_syscap" "$dd_small_base")) | ${dd_small_nolat}s ($(ratio "$dd_small_nolat" "$dd_small_base")) | ${dd_small_strace}s ($(ratio "$dd_small_strace" "$dd_small_base")) | ${dd_small_perf}s ($(ratio "$dd_small_perf" "$dd_small_base")) |"
+echo "| find /usr -xdev | ${find_base}s | ${find_syscap}s ($(ratio "$find_syscap" "$find_base")) | ${find_nolat}s ($(ratio "$find_nolat" "$find_base")) | ${find_strace}s ($(ratio "$find_strace" "$find_base")) | ${find_perf}s ($(ratio "$find_perf" "$find_base")) |"
 
 # --- redis GET/SET throughput ---------------------------------------------
 redis-server --port "$REDIS_PORT" --save '' --appendonly no --daemonize yes >/dev/null
@@ -113,6 +121,9 @@ start_agent redis
 read -r get_syscap set_syscap < <(redis_rps)
 stop_agent
 redis_summary=$(tail -1 "$WORK/redis.err")
+start_agent redis-nolat --no-latency
+read -r get_nolat set_nolat < <(redis_rps)
+stop_agent
 strace -f -o /dev/null -p "$REDIS_PID" 2>/dev/null &
 tracer=$!
 sleep 1
@@ -124,8 +135,8 @@ sleep 1
 read -r get_perf set_perf < <(redis_rps)
 kill -INT $tracer; wait $tracer 2>/dev/null || true
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
-echo "| redis GET req/s | $get_base | $get_syscap ($(pct "$get_syscap" "$get_base")) | $get_strace ($(pct "$get_strace" "$get_base")) | $get_perf ($(pct "$get_perf" "$get_base")) |"
-echo "| redis SET req/s | $set_base | $set_syscap ($(pct "$set_syscap" "$set_base")) | $set_strace ($(pct "$set_strace" "$set_base")) | $set_perf ($(pct "$set_perf" "$set_base")) |"
+echo "| redis GET req/s | $get_base | $get_syscap ($(pct "$get_syscap" "$get_base")) | $get_nolat ($(pct "$get_nolat" "$get_base")) | $get_strace ($(pct "$get_strace" "$get_base")) | $get_perf ($(pct "$get_perf" "$get_base")) |"
+echo "| redis SET req/s | $set_base | $set_syscap ($(pct "$set_syscap" "$set_base")) | $set_nolat ($(pct "$set_nolat" "$set_base")) | $set_strace ($(pct "$set_strace" "$set_base")) | $set_perf ($(pct "$set_perf" "$set_base")) |"
 
 # --- sustained rate, drops, memory, size ---------------------------------
 # getppid at a fixed rate (perl is in every Debian base system), 10 s a step.

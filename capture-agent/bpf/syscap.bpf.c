@@ -5,12 +5,13 @@
  * latency (entry time kept in task storage) and the user memory the
  * arguments point to, plus process fork/exec/exit events. Records go to the
  * ring buffer of the CPU the call returns on; user space merges the rings
- * by the time each record was queued.
+ * by the time each record was queued. Without latency (record_entry 0) the
+ * entry program is not attached and calls are recorded at exit alone.
  *
  * What to read for each system call is not compiled in: user space fills the
  * RECIPES map from the capture format's event table. Filters (process tree,
  * comm, syscall set) run at entry so that a filtered call costs one map
- * lookup.
+ * lookup (at exit when there is no entry program).
  */
 #include <linux/types.h>
 #include <linux/bpf.h>
@@ -106,6 +107,11 @@ const volatile __u64 filter_comm[2] = {0, 0};
  * fast path. While a larger snaplen is set, I/O takes the general path. */
 const volatile __u32 fast_data_max = 80;
 const volatile __u64 wakeup_bytes = 256 * 1024;
+/* 1: the entry program keeps each call's entry time, for its latency. 0:
+ * calls are recorded at exit only, taking their number from the saved
+ * registers; that skips a clock read and a task storage lookup at each
+ * end of every call (Falco 0.42's drivers record exits only, too). */
+const volatile __u8 record_entry = 1;
 
 #define SCRATCH_SIZE 131072 /* room for the verifier's worst case past REC_MAX */
 #define REC_MAX 32768
@@ -126,7 +132,9 @@ const volatile __u64 wakeup_bytes = 256 * 1024;
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 #define PR_SET_NAME 15
+#define NR_EXIT 60
 #define NR_EXECVE 59
+#define NR_EXIT_GROUP 231
 #define NR_EXECVEAT 322
 
 struct scratch {
@@ -543,13 +551,13 @@ __noinline int append_blob(__u32 off, __u32 slot_kind, __u64 reg, __u64 aux, __s
 	return OFF(off) + SYSCAP_BLOB_HEADER_SIZE + (len & (REC_MAX - 1));
 }
 
-/* The fixed part of a syscall record. */
+/* The fixed part of a syscall record (`ts` 0: no entry recorded). */
 static __always_inline void fill_head(struct syscap_event *e, struct pt_regs *regs, __u32 nr,
 				      __u64 ts, __u64 now, __s64 ret, __u8 flags)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	e->ts = ts;
-	e->latency = now - ts;
+	e->ts = ts ? ts : now;
+	e->latency = ts ? now - ts : 0;
 	e->ret = ret;
 	/* tp_btf hands us a trusted pointer: plain loads, no helper calls. */
 	e->args[0] = regs->di;
@@ -593,7 +601,7 @@ static __always_inline void emit_plain(struct pt_regs *regs, __u32 nr, __u64 ts,
  * shorter leave a little unused room; user space reads the real size.
  */
 static __always_inline void emit_io(struct pt_regs *regs, __u32 nr, __u64 ts, __u64 now,
-				    __s64 ret, struct syscap_recipe *r, __u32 snaplen)
+				    __s64 ret, __u8 flags, struct syscap_recipe *r, __u32 snaplen)
 {
 	__u8 *buf = scratch();
 	if (!buf)
@@ -605,7 +613,7 @@ static __always_inline void emit_io(struct pt_regs *regs, __u32 nr, __u64 ts, __
 		return;
 	}
 	struct syscap_event *e = (void *)rec;
-	fill_head(e, regs, nr, ts, now, ret, 0);
+	fill_head(e, regs, nr, ts, now, ret, flags);
 	__u64 len = ret > 0 ? (__u64)ret : 0;
 	if (len > snaplen)
 		len = snaplen;
@@ -735,27 +743,45 @@ int BPF_PROG(syscap_sys_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(syscap_sys_exit, struct pt_regs *regs, long ret)
 {
-	struct task_state *st = bpf_task_storage_get(&TASKS, bpf_get_current_task_btf(), 0, 0);
-	if (!st || !st->ts)
-		return 0;
-	__u64 ts = st->ts;
-	__u32 nr = st->nr;
-	st->ts = 0;
+	__u64 ts = 0;
+	__u32 nr;
+	__u8 flags = 0;
+	if (record_entry) {
+		/* The entry filtered the call and kept its number and time. */
+		struct task_state *st =
+			bpf_task_storage_get(&TASKS, bpf_get_current_task_btf(), 0, 0);
+		if (!st || !st->ts)
+			return 0;
+		ts = st->ts;
+		nr = st->nr;
+		st->ts = 0;
+	} else {
+		/* The number is in the saved registers; filter here. */
+		__u64 id = regs->orig_ax;
+		if (id >= SYSCAP_MAX_SYSCALLS)
+			return 0;
+		nr = id;
+		flags = SYSCAP_FLAG_NO_ENTRY;
+	}
 	if (nr >= SYSCAP_MAX_SYSCALLS)
 		return 0;
 	struct syscap_recipe *r = bpf_map_lookup_elem(&RECIPES, &nr);
 	if (!r)
 		return 0;
+	if (!record_entry &&
+	    (!r->enabled || (r->flags & SYSCAP_FLAG_NO_RETURN) ||
+	     !wanted(bpf_get_current_pid_tgid() >> 32)))
+		return 0;
 	if (!r->blob[0].kind) {
-		emit_plain(regs, nr, ts, bpf_ktime_get_boot_ns(), ret, 0);
+		emit_plain(regs, nr, ts, bpf_ktime_get_boot_ns(), ret, flags);
 		return 0;
 	}
 	__u32 snaplen = live_snaplen();
 	if (fast_data_max && snaplen <= fast_data_max && r->blob[0].kind == SYSCAP_BLOB_DATA &&
 	    comes_out_empty(&r->blob[1], regs) && comes_out_empty(&r->blob[2], regs))
-		emit_io(regs, nr, ts, bpf_ktime_get_boot_ns(), ret, r, snaplen);
+		emit_io(regs, nr, ts, bpf_ktime_get_boot_ns(), ret, flags, r, snaplen);
 	else
-		emit_syscall(regs, nr, ts, bpf_ktime_get_boot_ns(), ret, 0, r);
+		emit_syscall(regs, nr, ts, bpf_ktime_get_boot_ns(), ret, flags, r);
 	return 0;
 }
 
@@ -802,8 +828,19 @@ int BPF_PROG(syscap_exec, struct task_struct *task, int old_pid, struct linux_bi
 	/* Keep the file name for the execve record when one is pending: decided
 	 * by the entry, not by wanted(), whose comm test now sees the new
 	 * program's name. */
-	struct task_state *st = bpf_task_storage_get(&TASKS, (void *)task, 0, 0);
-	if (st && st->ts && (st->nr == NR_EXECVE || st->nr == NR_EXECVEAT)) {
+	int pending;
+	if (record_entry) {
+		struct task_state *st = bpf_task_storage_get(&TASKS, (void *)task, 0, 0);
+		pending = st && st->ts && (st->nr == NR_EXECVE || st->nr == NR_EXECVEAT);
+	} else {
+		/* Without entries: an exec happens inside execve or execveat,
+		 * kept when those are recorded (a kernel-started exec leaves a
+		 * name the task frees). */
+		__u32 nr = NR_EXECVE;
+		struct syscap_recipe *r = bpf_map_lookup_elem(&RECIPES, &nr);
+		pending = r && r->enabled;
+	}
+	if (pending) {
 		struct exec_file *f = bpf_task_storage_get(&EXEC_FILES, (void *)task, 0,
 							   BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (f) {
@@ -838,6 +875,20 @@ int BPF_PROG(syscap_exit, struct task_struct *task)
 		bpf_map_delete_elem(&TRACED, &tgid);
 	if (!traced)
 		return 0;
+	if (!record_entry) {
+		/* No entry program records exit and exit_group (calls that never
+		 * return): the thread that made one is still inside it here, its
+		 * number and arguments in the saved registers. */
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+		__u32 nr = regs ? regs->orig_ax : 0;
+		if (nr == NR_EXIT || nr == NR_EXIT_GROUP) {
+			struct syscap_recipe *r = bpf_map_lookup_elem(&RECIPES, &nr);
+			if (r && r->enabled) {
+				__u64 now = bpf_ktime_get_boot_ns();
+				emit_syscall(regs, nr, now, now, 0, SYSCAP_FLAG_NO_RETURN, r);
+			}
+		}
+	}
 	__u8 *buf = scratch();
 	if (!buf)
 		return 0;

@@ -26,7 +26,8 @@
 /* Record flags. */
 #define SYSCAP_FLAG_NO_RETURN 1  /* emitted at entry: exit, exit_group */
 #define SYSCAP_FLAG_TRUNCATED 2  /* a blob did not fit and was left out */
-#define SYSCAP_FLAG_NO_ENTRY 4   /* exit seen without its entry */
+#define SYSCAP_FLAG_NO_ENTRY 4   /* recorded at exit only (record_entry off):
+                                  * ts is the return time, latency unknown */
 
 /* What a blob holds and how the kernel side reads it. */
 #define SYSCAP_BLOB_STR 1        /* NUL-terminated user string at reg */

@@ -9,6 +9,7 @@
 //! labels = { cluster = "eu-1", node = "ip-10-0-0-1" }
 //! control_socket = "/run/syscap/agent.sock"
 //! metrics = "127.0.0.1:9464"
+//! latency = true   # false: record calls at return only, cheaper, no evt.latency
 //!
 //! [ring]
 //! bytes = "256MiB"
@@ -80,6 +81,7 @@ struct RawConfig {
     labels: std::collections::BTreeMap<String, String>,
     control_socket: Option<PathBuf>,
     metrics: Option<String>,
+    latency: Option<bool>,
     #[serde(default)]
     ring: RawRing,
     #[serde(default)]
@@ -185,6 +187,8 @@ pub struct AgentConfig {
     pub capture_bytes: u64,
     /// Bytes of each CPU's kernel ring buffer.
     pub kernel_ring_bytes: u32,
+    /// Record each call's latency (false: at return only, cheaper).
+    pub latency: bool,
     /// Where container runtimes are asked about containers.
     pub runtimes: crate::containers::RuntimeSockets,
 }
@@ -254,6 +258,12 @@ impl AgentConfig {
                 .map_err(|_| env_err("SYSCAP_S3_PATH_STYLE", format!("{v:?}: true or false")))?,
             None => raw.s3.path_style.unwrap_or(false),
         };
+        let latency = match var("SYSCAP_LATENCY") {
+            Some(v) => v
+                .parse()
+                .map_err(|_| env_err("SYSCAP_LATENCY", format!("{v:?}: true or false")))?,
+            None => raw.latency.unwrap_or(true),
+        };
         let ring_seconds = match var("SYSCAP_RING_SECONDS") {
             Some(v) => v
                 .parse()
@@ -304,6 +314,7 @@ impl AgentConfig {
                         "kernel_ring_bytes {kernel_ring}: a power of two, 4096 or more, below 4 GiB"
                     ))
                 })?,
+            latency,
             runtimes: crate::containers::RuntimeSockets::default(),
         };
         if let Some(sockets) = var("SYSCAP_CRI_SOCKETS") {
@@ -404,6 +415,10 @@ mod tests {
         )
         .unwrap();
         assert!(!c.runtimes.any(), "no runtime asked");
+        assert!(load("", &[]).unwrap().latency, "latency by default");
+        assert!(!load("latency = false\n", &[]).unwrap().latency);
+        let c = load("latency = false\n", &[("SYSCAP_LATENCY", "true")]).unwrap();
+        assert!(c.latency, "the variable wins");
     }
 
     #[test]
@@ -432,6 +447,11 @@ mod tests {
                 "environment variable SYSCAP_RING_BYTES",
             ),
             ("[limits]\nkernel_ring_bytes = 5000\n", &[], "power of two"),
+            (
+                "",
+                &[("SYSCAP_LATENCY", "sometimes")],
+                "SYSCAP_LATENCY: \"sometimes\": true or false",
+            ),
             (
                 "[limits]\nspool_bytes = \"1MiB\"\n",
                 &[],

@@ -130,6 +130,11 @@ struct CaptureArgs {
     /// Size of each CPU's kernel ring buffer (a power of two).
     #[arg(long, default_value = "8MiB", value_parser = parse_size)]
     ring_size: u64,
+    /// Record each call at its return only, without its latency: less
+    /// overhead on syscall-heavy work (no clock read or task lookup at
+    /// entry). `evt.latency` is then unknown.
+    #[arg(long)]
+    no_latency: bool,
     /// Keep only events this filter matches (sysdig/Falco syntax, e.g.
     /// `evt.type in (openat, connect) and proc.name != sshd`). Event types
     /// it names are also filtered in the kernel.
@@ -334,6 +339,7 @@ impl CaptureArgs {
                 pids: (!args.pids.is_empty()).then(|| args.pids.clone()),
                 comm: args.comm.map(String::into_bytes),
                 syscalls,
+                latency: !args.no_latency,
                 ..ProbeConfig::default()
             },
             command: args.command,

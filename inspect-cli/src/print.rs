@@ -284,13 +284,15 @@ fn default_line(e: &Event<'_>, clock: &mut Clock, out: &mut Vec<u8>) {
             } else {
                 out.push(b'?');
             }
-            let lat = e.latency();
-            let _ = write!(
-                out,
-                " <{}.{:06}>",
-                lat / 1_000_000_000,
-                (lat % 1_000_000_000) / 1000
-            );
+            if e.has_latency() {
+                let lat = e.latency();
+                let _ = write!(
+                    out,
+                    " <{}.{:06}>",
+                    lat / 1_000_000_000,
+                    (lat % 1_000_000_000) / 1000
+                );
+            }
         } else {
             out.extend_from_slice(b" = ?");
         }
@@ -338,7 +340,7 @@ fn json_default(e: &Event<'_>, env: &Env, out: &mut Vec<u8>, scratch: &mut Vec<u
         }
         let _ = write!(out, ",\"evt.rawres\":{ret}");
     }
-    if e.returned() {
+    if e.has_latency() {
         let _ = write!(out, ",\"evt.latency\":{}", e.latency());
     }
     if let Some(fd) = e.fd() {

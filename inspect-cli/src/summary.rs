@@ -149,7 +149,7 @@ impl Summary {
             self.syscalls.add(
                 info.name.as_bytes(),
                 1,
-                if e.returned() { e.latency() } else { 0 },
+                if e.has_latency() { e.latency() } else { 0 },
             );
         }
         self.key.clear();

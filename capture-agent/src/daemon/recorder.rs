@@ -103,6 +103,7 @@ pub fn start(
 ) -> Result<(Sender<Command>, std::thread::JoinHandle<()>), DaemonError> {
     let probe_config = ProbeConfig {
         ring_bytes: config.kernel_ring_bytes,
+        latency: config.latency,
         ..ProbeConfig::default()
     };
     let mut probe = Probe::load(&probe_config)?;

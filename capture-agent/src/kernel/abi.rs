@@ -17,6 +17,8 @@ pub const MAX_SYSCALLS: usize = 512;
 pub const FLAG_NO_RETURN: u8 = 1;
 /// A blob did not fit in the record.
 pub const FLAG_TRUNCATED: u8 = 2;
+/// Recorded at exit only (no entry time): `ts` is the return time.
+pub const FLAG_NO_ENTRY: u8 = 4;
 
 /// Blob kinds (`SYSCAP_BLOB_*`).
 pub mod blob {
@@ -357,6 +359,7 @@ mod tests {
             ("SYSCAP_MAX_SYSCALLS", MAX_SYSCALLS as u64),
             ("SYSCAP_FLAG_NO_RETURN", FLAG_NO_RETURN.into()),
             ("SYSCAP_FLAG_TRUNCATED", FLAG_TRUNCATED.into()),
+            ("SYSCAP_FLAG_NO_ENTRY", FLAG_NO_ENTRY.into()),
             ("SYSCAP_BLOB_STR", blob::STR.into()),
             ("SYSCAP_BLOB_DATA", blob::DATA.into()),
             ("SYSCAP_BLOB_IOVEC", blob::IOVEC.into()),

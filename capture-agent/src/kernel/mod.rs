@@ -56,6 +56,12 @@ pub struct ProbeConfig {
     /// waking it more often makes it read records right behind the
     /// producer, which slows the producer down.
     pub wakeup_bytes: u64,
+    /// Keep each call's entry time, for its latency. Without it calls are
+    /// recorded at exit only: a clock read and a task storage lookup less
+    /// at each end of every call, and no latency ([`RecordFlags::NO_LATENCY`]).
+    ///
+    /// [`RecordFlags::NO_LATENCY`]: capture_format::event::RecordFlags::NO_LATENCY
+    pub latency: bool,
 }
 
 impl Default for ProbeConfig {
@@ -67,6 +73,7 @@ impl Default for ProbeConfig {
             comm: None,
             syscalls: None,
             wakeup_bytes: 0,
+            latency: true,
         }
     }
 }
@@ -148,6 +155,8 @@ pub struct Probe {
     drops: PerCpuArray<MapData, u64>,
     traced: HashMap<MapData, u32, u8>,
     settings: Array<MapData, abi::Settings>,
+    /// Whether the entry program runs ([`ProbeConfig::latency`]).
+    latency: bool,
 }
 
 fn edge_triggered_epoll(rings: &[MapData]) -> io::Result<std::os::fd::OwnedFd> {
@@ -238,6 +247,7 @@ impl Probe {
         let self_tgid = std::process::id();
         let filter_pids = u8::from(config.pids.is_some());
         let filter_comm_on = u8::from(config.comm.is_some());
+        let record_entry = u8::from(config.latency);
         let mut ebpf = EbpfLoader::new()
             .allow_unsupported_maps()
             .override_global("self_tgid", &self_tgid, true)
@@ -246,6 +256,7 @@ impl Probe {
             .override_global("filter_comm", &comm, true)
             .override_global("fast_data_max", &fast_data_max, true)
             .override_global("wakeup_bytes", &wakeup_bytes, true)
+            .override_global("record_entry", &record_entry, true)
             .map_max_entries("RINGS", cpus)
             .map_max_entries("SCRATCH", cpus)
             .load(OBJECT)
@@ -297,6 +308,7 @@ impl Probe {
             drops,
             traced,
             settings,
+            latency: config.latency,
         };
         probe.set_snaplen(config.snaplen)?;
         Ok(probe)
@@ -328,6 +340,11 @@ impl Probe {
     pub fn attach(&mut self) -> Result<(), ProbeError> {
         let btf = Btf::from_sys_fs().map_err(|_| ProbeError::NoBtf)?;
         for (program, tracepoint) in PROGRAMS {
+            // Without latency, calls are recorded at exit only (exit and
+            // exit_group, which never return, when their thread exits).
+            if program == "syscap_sys_enter" && !self.latency {
+                continue;
+            }
             let err = |source| ProbeError::Program {
                 program,
                 tracepoint,

@@ -383,6 +383,8 @@ impl Decoder {
             ty,
             flags: if no_return {
                 RecordFlags::NO_RETURN
+            } else if h.flags & abi::FLAG_NO_ENTRY != 0 {
+                RecordFlags::NO_LATENCY
             } else {
                 RecordFlags::default()
             },

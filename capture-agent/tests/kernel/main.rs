@@ -48,6 +48,7 @@ fn main() -> ExitCode {
         execve_records_argv,
         failed_open_is_enoent,
         blocking_calls_keep_their_entry_time,
+        no_latency_records_calls_at_their_return,
         exec_from_a_thread_is_recorded,
         rename_and_unlink,
         main_thread_matches_strace,
@@ -417,6 +418,55 @@ fn blocking_calls_keep_their_entry_time() {
         "{sleep}: {} ns",
         sleep.latency
     );
+}
+
+/// `--no-latency`: no entry program, every call recorded at its return
+/// (time of the return, no latency), including the exec of the command
+/// (named through `sched_process_exec`) and its `exit_group`, which never
+/// returns (recorded when the thread exits).
+fn no_latency_records_calls_at_their_return() {
+    let dir = scratch("no-latency");
+    let cmd = helper("block");
+    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    let (cap, out) = Captured::command(&dir, &["--no-latency"], &cmd);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let calls: Vec<_> = cap.rows.iter().filter(|r| r.returned).collect();
+    assert!(calls.len() > 20, "{}", cap.listing());
+    assert!(
+        calls.iter().all(|r| !r.has_latency && r.latency == 0),
+        "a call with a latency:\n{}",
+        cap.listing()
+    );
+    let exec = cap.find("the exec of the helper", |r| r.ty == "execve" && r.ret == 0);
+    assert!(exec.text.contains("helper"), "{exec}");
+    // The read waits ~150 ms for the other thread's write: stamped with its
+    // return, it comes after that write (its entry came before).
+    let write = cap.find("the late write", |r| {
+        matches!(r.ty.as_str(), "write" | "sendto") && r.ret == 1 && r.fd_kind == FdKind::Unix
+    });
+    let read = cap.find("the read that waits", |r| {
+        matches!(r.ty.as_str(), "read" | "recvfrom") && r.ret == 1 && r.fd_kind == FdKind::Unix
+    });
+    assert!(
+        read.ts >= write.ts,
+        "{read} at {} before {write} at {}",
+        read.ts,
+        write.ts
+    );
+    assert_eq!(read.bytes("data"), b"x", "{read}");
+    let exit = cap.find("exit_group", |r| r.ty == "exit_group");
+    assert!(!exit.returned, "{exit}");
+    assert_eq!(exit.int("status"), 0, "{exit}");
+    let procexit = cap.find("procexit", |r| r.ty == "procexit" && r.tid == exit.tid);
+    assert!(procexit.ts >= exit.ts);
+    // The inspector shows no latency (sysdig's `<0.000150>`) rather than 0.
+    let printed = inspector(&["print", cap.path.to_str().unwrap(), "evt.type = read"]);
+    assert!(printed.contains("read(fd="), "{printed}");
+    assert!(!printed.contains(" <0."), "{printed}");
 }
 
 /// An exec by a thread that is not its process's main thread (which then
@@ -875,23 +925,8 @@ fn inspector_reads_a_real_capture() {
     std::fs::write(&file, "x".repeat(3000)).unwrap();
     let path = file.to_str().unwrap();
     let (cap, _) = Captured::command(&dir, &[], &["/bin/cat", path]);
-    let syscap = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .and_then(Path::parent)
-        .map(|d| d.join("syscap"))
-        .filter(|p| p.exists())
-        .expect("the syscap binary next to syscap-agent (cargo test --workspace builds it)");
     let capture = cap.path.to_str().unwrap();
-    let run = |args: &[&str]| {
-        let out = Command::new(&syscap).args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let run = inspector;
     let reads = run(&[
         "print",
         capture,
@@ -917,6 +952,25 @@ fn inspector_reads_a_real_capture() {
             .any(|c| c["name"] == format!("/bin/cat {path}")),
         "{summary}"
     );
+}
+
+/// Runs the inspector (`syscap`, built next to `syscap-agent`) with `args`;
+/// panics with its error unless it succeeds.
+fn inspector(args: &[&str]) -> String {
+    let syscap = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("syscap"))
+        .filter(|p| p.exists())
+        .expect("the syscap binary next to syscap-agent (cargo test --workspace builds it)");
+    let out = Command::new(&syscap).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// `--pid` of a shell that already has a child running: the child is

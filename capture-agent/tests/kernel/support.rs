@@ -169,8 +169,13 @@ pub struct Row {
     pub comm: String,
     pub ret: i64,
     pub returned: bool,
+    /// When the record says the call happened (its entry, or its return
+    /// when the entry was not recorded), ns since the epoch.
+    pub ts: u64,
     /// ns from entry to exit.
     pub latency: u64,
+    /// Whether the latency was recorded (not with `--no-latency`).
+    pub has_latency: bool,
     pub args: Vec<(String, OwnedArg)>,
     /// `name=value ...` as sysdig shows arguments.
     pub text: String,
@@ -249,7 +254,9 @@ impl Captured {
                         .unwrap_or_default(),
                     ret: e.ret(),
                     returned: e.returned(),
+                    ts: e.ts(),
                     latency: e.latency(),
+                    has_latency: e.has_latency(),
                     args,
                     text: String::from_utf8_lossy(&text).into_owned(),
                     fd_name: e

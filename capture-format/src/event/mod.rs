@@ -96,6 +96,12 @@ impl RecordFlags {
     /// show the result as missing, as sysdig does.
     pub const NO_RESULT: Self = Self(2);
 
+    /// The call returned, but its entry was not recorded (the agent ran
+    /// without latency, `--no-latency`, to skip a clock read and a task
+    /// lookup per call): `ts` is the return time and `latency` is unknown
+    /// (0), so readers show no latency rather than a zero one.
+    pub const NO_LATENCY: Self = Self(4);
+
     /// True when every bit of `other` is set.
     pub fn contains(self, other: Self) -> bool {
         self.0 & other.0 == other.0

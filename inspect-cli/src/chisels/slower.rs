@@ -90,7 +90,7 @@ impl Chisel for Slower {
         // As sysdig: fractional milliseconds, strictly above the threshold;
         // scallslower shows them as they are, the others truncated.
         let ms = e.latency() as f64 / 1e6;
-        if !e.returned() || ms <= self.min_ms {
+        if !e.has_latency() || ms <= self.min_ms {
             return Ok(());
         }
         let when = datetime(e.ts());

@@ -176,7 +176,7 @@ impl Chisel for Table {
         let v = match self.measure {
             Measure::Count => 1,
             Measure::Res => u64::try_from(e.ret()).unwrap_or(0),
-            Measure::Latency if e.returned() => e.latency(),
+            Measure::Latency if e.has_latency() => e.latency(),
             Measure::Latency => 0,
             // sysdig's CPU tables list every key seen, at 0% too.
             Measure::ThreadCpu => match self.thread_cpu(e) {

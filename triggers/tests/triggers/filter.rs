@@ -165,15 +165,27 @@ pub fn capture() -> Vec<u8> {
     for (n, r) in records.iter_mut().enumerate() {
         r.ts = T0 + (n as u64 + 1) * 1_000_000;
     }
-    let workload = Workload {
-        snapshot: snapshot(),
-        records,
-    };
-    let header = CaptureHeader::default();
-    workload
-        .write_to(Vec::new(), &header, WriterOptions::default())
+    written(snapshot(), records)
+}
+
+/// The capture the writer makes of `records` after `snapshot`.
+fn written(snapshot: Snapshot, records: Vec<OwnedRecord>) -> Vec<u8> {
+    Workload { snapshot, records }
+        .write_to(
+            Vec::new(),
+            &CaptureHeader::default(),
+            WriterOptions::default(),
+        )
         .unwrap()
         .0
+}
+
+/// Asserts that each filter selects the events (by number) it lists.
+fn assert_selects(bytes: &[u8], cases: &[(&str, &[u64])]) {
+    for &(text, want) in cases {
+        let filter = Filter::new(text).unwrap();
+        assert_eq!(selected(bytes, &filter, Projection::ALL), want, "{text}");
+    }
 }
 
 fn selected(bytes: &[u8], filter: &Filter, projection: Projection) -> Vec<u64> {
@@ -288,36 +300,27 @@ fn filters_select_the_right_events() {
 /// exec seen) has sysdig's placeholders: `<NA>` for its names, ppid -1.
 #[test]
 fn an_unknown_thread_shows_sysdig_placeholders() {
-    let workload = Workload {
-        snapshot: Snapshot::default(),
-        records: vec![OwnedRecord {
+    let bytes = written(
+        Snapshot::default(),
+        vec![OwnedRecord {
             ts: T0,
             ..rec("getpid", 999, 999, 999, 100, vec![])
         }],
-    };
-    let bytes = workload
-        .write_to(
-            Vec::new(),
-            &CaptureHeader::default(),
-            WriterOptions::default(),
-        )
-        .unwrap()
-        .0;
-    let cases = [
-        ("proc.name = '<NA>'", vec![1]),
-        ("proc.exe = '<NA>'", vec![1]),
-        ("proc.cmdline = '<NA>'", vec![1]),
-        ("proc.ppid = -1", vec![1]),
-        ("proc.name = getpid", vec![]),
-        // Outside containers.
-        ("container.name = host", vec![1]),
-        ("container.type = host", vec![1]),
-        ("container.image exists", vec![]),
-    ];
-    for (text, want) in cases {
-        let filter = Filter::new(text).unwrap();
-        assert_eq!(selected(&bytes, &filter, Projection::ALL), want, "{text}");
-    }
+    );
+    assert_selects(
+        &bytes,
+        &[
+            ("proc.name = '<NA>'", &[1]),
+            ("proc.exe = '<NA>'", &[1]),
+            ("proc.cmdline = '<NA>'", &[1]),
+            ("proc.ppid = -1", &[1]),
+            ("proc.name = getpid", &[]),
+            // Outside containers.
+            ("container.name = host", &[1]),
+            ("container.type = host", &[1]),
+            ("container.image exists", &[]),
+        ],
+    );
 }
 
 /// Container and Kubernetes fields come from what the capture was told of
@@ -343,14 +346,7 @@ fn container_and_kubernetes_fields() {
     for (n, r) in records.iter_mut().enumerate() {
         r.ts = T0 + (n as u64 + 1) * 1_000_000;
     }
-    let bytes = Workload { snapshot, records }
-        .write_to(
-            Vec::new(),
-            &CaptureHeader::default(),
-            WriterOptions::default(),
-        )
-        .unwrap()
-        .0;
+    let bytes = written(snapshot, records);
     let select = |text: &str| {
         let filter = Filter::new(text).unwrap_or_else(|e| panic!("{text}: {e}"));
         selected(&bytes, &filter, filter.projection())
@@ -375,4 +371,31 @@ fn container_and_kubernetes_fields() {
         assert_eq!(select(text), inside, "{text}");
     }
     assert!(select("container.label[nope] exists").is_empty());
+}
+
+/// A call recorded without its entry (`--no-latency`) has no latency: a
+/// latency comparison never selects it, where a call that took 0 ns does.
+#[test]
+fn a_call_recorded_without_latency_has_none() {
+    let read = rec("read", 100, 100, 5, 0, vec![i(7), i(4096), i(0)]);
+    let records = vec![
+        OwnedRecord {
+            ts: T0 + 1_000,
+            ..read.clone()
+        },
+        OwnedRecord {
+            ts: T0 + 2_000,
+            flags: RecordFlags::NO_LATENCY,
+            ..read
+        },
+    ];
+    assert_selects(
+        &written(snapshot(), records),
+        &[
+            ("evt.latency < 1ms", &[1]),
+            ("evt.latency = 0", &[1]),
+            ("not evt.latency > 1ms", &[1, 2]),
+            ("evt.type = read", &[1, 2]),
+        ],
+    );
 }

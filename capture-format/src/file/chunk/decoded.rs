@@ -874,6 +874,12 @@ impl<'c> Event<'c> {
         self.returned() && !self.flags().contains(RecordFlags::NO_RESULT)
     }
 
+    /// True when the call returned and its latency was recorded
+    /// ([`RecordFlags::NO_LATENCY`]).
+    pub fn has_latency(&self) -> bool {
+        self.returned() && !self.flags().contains(RecordFlags::NO_LATENCY)
+    }
+
     /// Return time, ns since the epoch.
     pub fn ts_exit(&self) -> u64 {
         self.chunk.exit_ts.get(self.i).copied().unwrap_or(0)

@@ -94,7 +94,7 @@ pub fn value<'a>(field: Field, e: &Event<'a>, env: &'a Env, scratch: &'a mut Vec
         }
         F::EvtFailed => Value::Bool(e.returned() && is_error_return(e.ret())),
         F::EvtLatency => {
-            if e.returned() {
+            if e.has_latency() {
                 Value::Num(e.latency())
             } else {
                 Value::None
