@@ -744,7 +744,7 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(syscap_sys_exit, struct pt_regs *regs, long ret)
 {
 	__u64 ts = 0;
-	__u32 nr;
+	__u64 id;
 	__u8 flags = 0;
 	if (record_entry) {
 		/* The entry filtered the call and kept its number and time. */
@@ -753,18 +753,16 @@ int BPF_PROG(syscap_sys_exit, struct pt_regs *regs, long ret)
 		if (!st || !st->ts)
 			return 0;
 		ts = st->ts;
-		nr = st->nr;
+		id = st->nr;
 		st->ts = 0;
 	} else {
 		/* The number is in the saved registers; filter here. */
-		__u64 id = regs->orig_ax;
-		if (id >= SYSCAP_MAX_SYSCALLS)
-			return 0;
-		nr = id;
+		id = regs->orig_ax;
 		flags = SYSCAP_FLAG_NO_ENTRY;
 	}
-	if (nr >= SYSCAP_MAX_SYSCALLS)
+	if (id >= SYSCAP_MAX_SYSCALLS)
 		return 0;
+	__u32 nr = id;
 	struct syscap_recipe *r = bpf_map_lookup_elem(&RECIPES, &nr);
 	if (!r)
 		return 0;
@@ -834,8 +832,10 @@ int BPF_PROG(syscap_exec, struct task_struct *task, int old_pid, struct linux_bi
 		pending = st && st->ts && (st->nr == NR_EXECVE || st->nr == NR_EXECVEAT);
 	} else {
 		/* Without entries: an exec happens inside execve or execveat,
-		 * kept when those are recorded (a kernel-started exec leaves a
-		 * name the task frees). */
+		 * and the kernel reports either as execve at exit (orig_ax is
+		 * 59 once an execveat succeeded), so the name is kept when
+		 * execve is recorded (a kernel-started exec leaves a name the
+		 * task frees). */
 		__u32 nr = NR_EXECVE;
 		struct syscap_recipe *r = bpf_map_lookup_elem(&RECIPES, &nr);
 		pending = r && r->enabled;
