@@ -84,10 +84,12 @@ enum Command {
     Trigger {
         /// The rule.
         rule: String,
-        /// Seconds of history to include instead of the rule's `before`.
+        /// History to include instead of the rule's `before`: seconds
+        /// (`30`), or with a unit (`500ms`, `2m`).
         #[arg(long, value_parser = parse_duration)]
         before: Option<Duration>,
-        /// How long to go on instead of the rule's `after`.
+        /// How long to go on instead of the rule's `after`: seconds
+        /// (`10`), or with a unit (`500ms`, `2m`).
         #[arg(long, value_parser = parse_duration)]
         after: Option<Duration>,
         /// The agent's control socket.
@@ -117,8 +119,9 @@ struct CaptureArgs {
     /// Capture file to write.
     #[arg(short, long)]
     output: PathBuf,
-    /// Stop after this long (`10s`, `2m`); without it and without a
-    /// command, runs until Ctrl-C or SIGTERM.
+    /// Stop after this long: seconds (`10`), or with a unit (`500ms`,
+    /// `2m`); without it and without a command, runs until Ctrl-C or
+    /// SIGTERM.
     #[arg(long, value_parser = parse_duration)]
     duration: Option<Duration>,
     /// Stop when the file reaches this size (`512MiB`, `1G`).
@@ -165,11 +168,20 @@ struct CaptureArgs {
     command: Vec<std::ffi::OsString>,
 }
 
+/// A duration: seconds when the number has no unit (`30`, `1.5`, as
+/// sysdig's `-M` and `timeout` take them), or a number with its unit
+/// (`500ms`, `10s`, `2m`, `1h`).
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    triggers::filter::parse_quantity(text, triggers::filter::Kind::Duration)
+    let text = text.trim();
+    let with_unit = if text.ends_with(|c: char| c.is_ascii_digit()) {
+        format!("{text}s")
+    } else {
+        text.to_owned()
+    };
+    triggers::filter::parse_quantity(&with_unit, triggers::filter::Kind::Duration)
         .and_then(|ns| u64::try_from(ns).ok())
         .map(Duration::from_nanos)
-        .ok_or_else(|| format!("{text:?} is not a duration (e.g. 500ms, 10s, 2m)"))
+        .ok_or_else(|| format!("{text:?} is not a duration (seconds, or 500ms, 10s, 2m, 1h)"))
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {

@@ -92,3 +92,63 @@ fn a_closed_pipe_ends_listings_quietly() {
         assert!(err.is_empty(), "{args:?}: {err}");
     }
 }
+
+/// What `syscap-agent trigger` sends for `--before`/`--after`: a bare
+/// number is seconds (as sysdig's `-M`), a unit says otherwise; anything
+/// else is refused before the agent is asked.
+#[test]
+fn trigger_durations_are_seconds_unless_a_unit_says_otherwise() {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    use std::os::unix::net::UnixListener;
+
+    let dir = std::env::temp_dir().join(format!("syscap-agent-trigger-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket = dir.join("agent.sock");
+    // (before, after, the milliseconds the agent is asked for)
+    let cases = [
+        ("30", "10", 30_000, 10_000),
+        ("1.5", "0.25", 1_500, 250),
+        ("30s", "2m", 30_000, 120_000),
+        ("500ms", "1h", 500, 3_600_000),
+    ];
+    for (before, after, before_ms, after_ms) in cases {
+        let _ = std::fs::remove_file(&socket);
+        let listener = UnixListener::bind(&socket).unwrap();
+        // A stand-in agent: reads the request, answers it.
+        let agent = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut line = String::new();
+            BufReader::new(&stream).read_line(&mut line).unwrap();
+            (&stream)
+                .write_all(b"{\"ok\":true,\"message\":\"capture started\"}\n")
+                .unwrap();
+            serde_json::from_str::<serde_json::Value>(&line).unwrap()
+        });
+        let (code, _, err) = agent_at(&socket, &["by-hand", "--before", before, "--after", after]);
+        assert_eq!(code, 0, "--before {before} --after {after}: {err}");
+        let request = agent.join().unwrap();
+        assert_eq!(
+            (request["before_ms"].as_u64(), request["after_ms"].as_u64()),
+            (Some(before_ms), Some(after_ms)),
+            "--before {before} --after {after}: {request}"
+        );
+    }
+    let _ = std::fs::remove_file(&socket);
+    for bad in ["30x", "-5", "", "s"] {
+        let (code, _, err) = agent_at(&socket, &["by-hand", &format!("--before={bad}")]);
+        assert_eq!(code, 2, "--before {bad:?}: {err}");
+        assert!(
+            err.contains(&format!("invalid value '{bad}' for '--before")),
+            "--before {bad:?}: {err}"
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `syscap-agent trigger ARGS --socket SOCKET`.
+fn agent_at(socket: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let mut all = vec!["trigger"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--socket", socket.to_str().unwrap()]);
+    agent(&all)
+}

@@ -16,10 +16,10 @@ pub enum Request {
     Trigger {
         /// The rule.
         rule: String,
-        /// Seconds of history, instead of the rule's.
+        /// Milliseconds of history, instead of the rule's.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         before_ms: Option<u64>,
-        /// Seconds after, instead of the rule's.
+        /// Milliseconds after, instead of the rule's.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after_ms: Option<u64>,
     },
