@@ -467,7 +467,7 @@ pub fn run(
         path: options.output.clone(),
         source,
     };
-    let file = File::create(&options.output).map_err(output_err)?;
+    let file = create_private(&options.output).map_err(output_err)?;
     let (mut session, mut child) = match start(file, options, &mut status) {
         Ok(started) => started,
         Err(e) => {
@@ -528,6 +528,36 @@ pub fn run(
         stopped_by,
         exit_status,
     })
+}
+
+/// Creates the capture file `path`, readable by this user alone (0600):
+/// a capture holds what other users' programs read and wrote. A regular
+/// file already there is replaced, never written into, as its owner, its
+/// mode or a descriptor someone holds on it would show the capture to
+/// others; anything else there (a symlink, a device, a directory) is
+/// refused.
+pub fn create_private(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let create = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+    };
+    match create() {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            if !std::fs::symlink_metadata(path)?.file_type().is_file() {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    "it exists and is not a regular file (a capture replaces a file, never a symlink, a device or a directory)",
+                ));
+            }
+            std::fs::remove_file(path)?;
+            create()
+        }
+        created => created,
+    }
 }
 
 /// Loads and attaches the kernel side, snapshots `/proc`, starts the file

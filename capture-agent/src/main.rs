@@ -1,6 +1,5 @@
 //! `syscap-agent`: records system calls with eBPF into syscap capture files.
 
-use std::fs::File;
 use std::io::{BufWriter, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -507,8 +506,8 @@ fn synth(output: &PathBuf, events: usize, seed: u64) -> anyhow::Result<()> {
         paths,
         ..SynthOptions::default()
     });
-    let file =
-        File::create(output).with_context(|| format!("cannot write {}", output.display()))?;
+    let file = capture::create_private(output)
+        .with_context(|| format!("cannot write {}", output.display()))?;
     let header = CaptureHeader {
         hostname: "synthetic".into(),
         producer: format!(

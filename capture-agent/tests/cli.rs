@@ -62,6 +62,10 @@ fn synth_writes_a_capture_that_reads_back() {
     let reader = capture_format::CaptureReader::open(std::fs::File::open(&path).unwrap()).unwrap();
     assert_eq!(reader.index().events, 5000);
     assert!(reader.truncation().is_none());
+    // Like every capture the agent writes: its own, whatever the umask.
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
     let (code, _, err) = agent(&["synth", "-o", "/nonexistent/dir/x.syscap"]);
     assert_ne!(code, 0);
     assert!(

@@ -59,6 +59,7 @@ fn main() -> ExitCode {
         filter_keeps_matches_and_resolves_names,
         large_snaplen_takes_the_general_path,
         sigint_finishes_the_file,
+        capture_files_are_private,
         full_disk_keeps_what_was_written,
         inspector_reads_a_real_capture,
         pid_filter_covers_children_already_running,
@@ -879,6 +880,69 @@ fn sigint_finishes_the_file() {
         "{}",
         cap.listing()
     );
+}
+
+/// A capture holds what other users' programs read and wrote: its file is
+/// the agent's alone (0600, a new file owned by root), even with umask 022
+/// and a file another user made there before, which is replaced rather
+/// than written into (its owner, or a descriptor it holds, would read the
+/// capture). A symlink there is refused, its target untouched.
+fn capture_files_are_private() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let dir = scratch("private");
+    let secret = dir.join("secret.txt");
+    std::fs::write(&secret, "root's secret\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let fresh = dir.join("fresh.syscap");
+    let planted = dir.join("planted.syscap");
+    std::fs::write(&planted, "a file another user made\n").unwrap();
+    std::os::unix::fs::chown(&planted, Some(65534), Some(65534)).unwrap();
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o644)).unwrap();
+    // What another user would hold on the file it made.
+    let mut held = std::fs::File::open(&planted).unwrap();
+    for path in [&fresh, &planted] {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg("umask 022; exec \"$0\" capture -o \"$1\" -- /bin/cat \"$2\"")
+            .arg(env!("CARGO_BIN_EXE_syscap-agent"))
+            .arg(path)
+            .arg(&secret)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let meta = std::fs::metadata(path).unwrap();
+        assert_eq!(
+            (meta.mode() & 0o7777, meta.uid()),
+            (0o600, 0),
+            "{}",
+            path.display()
+        );
+        let cap = Captured::read(path);
+        cap.find("the read of the secret", |r| {
+            r.ty == "read" && r.ret > 0 && r.bytes("data").starts_with(b"root's secret")
+        });
+    }
+    let mut seen = String::new();
+    held.read_to_string(&mut seen).unwrap();
+    assert_eq!(
+        seen, "a file another user made\n",
+        "a new file, not the one another user made and holds"
+    );
+    let link = dir.join("link.syscap");
+    std::os::unix::fs::symlink(&secret, &link).unwrap();
+    let out = agent(&["capture", "-o", link.to_str().unwrap(), "--", "/bin/true"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("cannot write {}", link.display()))
+            && err.contains("not a regular file"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&secret).unwrap(), b"root's secret\n");
 }
 
 /// A capture that fills its file system stops with one line naming the file

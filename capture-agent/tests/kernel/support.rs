@@ -70,12 +70,37 @@ pub fn run_cases(cases: &[Case]) -> std::process::ExitCode {
     }
 }
 
-/// A scratch directory per case.
-pub fn scratch(name: &str) -> PathBuf {
+/// A scratch directory per case, removed when the case ends, passed or not
+/// (declared first in a case, it outlives the mounts, servers and agents
+/// that use it).
+pub struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A new, empty scratch directory for the case `name`.
+pub fn scratch(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("syscap-kernel-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    Scratch(dir)
 }
 
 /// A small tmpfs mounted for a test, unmounted when the test ends, passed
