@@ -35,6 +35,9 @@ pub struct Metrics {
     pub spool_bytes: AtomicU64,
     /// Captures dropped from a full spool.
     pub spool_dropped: AtomicU64,
+    /// Captures lost before the storage had them, whatever the reason:
+    /// dropped from a full spool, or failed before anything was kept.
+    pub captures_lost: AtomicU64,
     /// Rules reloads that failed validation.
     pub reload_failures: AtomicU64,
 }
@@ -52,12 +55,17 @@ pub fn set(c: &AtomicU64, v: u64) {
 impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let mut out = String::new();
+        self.render_recording(&mut out);
+        self.render_captures(&mut out);
+        out
+    }
+
+    /// The figures of recording: events, drops, the ring.
+    fn render_recording(&self, out: &mut String) {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let mut metric = |name: &str, kind: &str, help: &str, value: String| {
-            let _ = writeln!(out, "# HELP syscap_{name} {help}");
-            let _ = writeln!(out, "# TYPE syscap_{name} {kind}");
-            let _ = writeln!(out, "syscap_{name} {value}");
+            write_metric(out, name, kind, help, &value);
         };
         metric(
             "events_total",
@@ -89,6 +97,14 @@ impl Metrics {
             "Seconds of events the pre-trigger ring holds.",
             format!("{:.3}", get(&self.ring_span_ms) as f64 / 1000.0),
         );
+    }
+
+    /// The figures of captures, uploads and the spool.
+    fn render_captures(&self, out: &mut String) {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+            write_metric(out, name, kind, help, &value);
+        };
         metric(
             "captures_started_total",
             "counter",
@@ -144,13 +160,25 @@ impl Metrics {
             get(&self.spool_dropped).to_string(),
         );
         metric(
+            "captures_lost_total",
+            "counter",
+            "Captures lost before the storage had them: dropped from a full spool, or failed before anything was kept.",
+            get(&self.captures_lost).to_string(),
+        );
+        metric(
             "rules_reload_failures_total",
             "counter",
             "Rules reloads refused by validation.",
             get(&self.reload_failures).to_string(),
         );
-        out
     }
+}
+
+/// One metric in the Prometheus text format.
+fn write_metric(out: &mut String, name: &str, kind: &str, help: &str, value: &str) {
+    let _ = writeln!(out, "# HELP syscap_{name} {help}");
+    let _ = writeln!(out, "# TYPE syscap_{name} {kind}");
+    let _ = writeln!(out, "syscap_{name} {value}");
 }
 
 /// Serves `GET /metrics` on `listener` until the task is dropped.

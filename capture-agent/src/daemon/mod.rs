@@ -100,7 +100,8 @@ pub fn run(config: AgentConfig) -> Result<(), DaemonError> {
         source,
     };
     let spool = Spool::open(&config.spool, config.spool_bytes).map_err(spool_err)?;
-    for name in spool.recover() {
+    let metrics = Arc::new(Metrics::default());
+    for name in spool.recover(&metrics) {
         tracing::warn!(
             "recovered capture {name}, cut short by a crash: finished as a truncated capture, to be stored"
         );
@@ -114,11 +115,15 @@ pub fn run(config: AgentConfig) -> Result<(), DaemonError> {
             what: "cannot start the I/O runtime".into(),
             source,
         })?;
-    runtime.block_on(serve(config, rules, spool))
+    runtime.block_on(serve(config, rules, spool, metrics))
 }
 
-async fn serve(config: AgentConfig, rules: RuleSet, spool: Spool) -> Result<(), DaemonError> {
-    let metrics = Arc::new(Metrics::default());
+async fn serve(
+    config: AgentConfig,
+    rules: RuleSet,
+    spool: Spool,
+    metrics: Arc<Metrics>,
+) -> Result<(), DaemonError> {
     let store = Arc::new(Store::open(config.storage.clone(), &config.s3).await?);
     let setup = |what: String| move |source| DaemonError::Setup { what, source };
     let control = control::bind(&config.control_socket).map_err(setup(format!(

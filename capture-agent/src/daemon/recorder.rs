@@ -468,6 +468,7 @@ impl Recorder {
                     "uploads_done": self.metrics.uploads_done.load(Ordering::Relaxed),
                     "spool_bytes": self.metrics.spool_bytes.load(Ordering::Relaxed),
                     "spool_dropped": self.metrics.spool_dropped.load(Ordering::Relaxed),
+                    "captures_lost": self.metrics.captures_lost.load(Ordering::Relaxed),
                     "storage": self.config.storage.to_string(),
                 }));
             }

@@ -14,21 +14,22 @@
 
 use std::collections::VecDeque;
 use std::io::BufWriter;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::time::{Duration, Instant};
 
 use capture_format::event::{Arg, EventType, Record};
 use capture_format::file::{
     CaptureHeader, Chunk, Decoder, Projection, TriggerInfo, Writer, WriterOptions,
 };
-use capture_format::state::{Snapshot, Tracker};
+use capture_format::state::{Context, Snapshot, Tracker};
 use triggers::filter::{Env, Filter};
 
 use super::metrics::{self, Metrics};
 use super::ring::RingChunk;
-use super::spool::{Spool, error_chain};
+use super::spool::{Salvaged, Spool, error_chain};
 
 /// What a capture is asked to keep.
 #[derive(Debug)]
@@ -169,6 +170,7 @@ pub fn spawn(
         read: read.clone(),
         unread: VecDeque::new(),
     };
+    let history_chunks = history.len();
     for chunk in history {
         feed.send(chunk);
     }
@@ -184,11 +186,22 @@ pub fn spawn(
     let spawned = std::thread::Builder::new()
         .name(format!("capture-{}", spec.rule))
         .spawn(move || {
-            match run(&spec, &snapshot, input, &read, &spool, &metrics) {
+            match run(
+                &spec,
+                &snapshot,
+                input,
+                history_chunks,
+                &read,
+                &spool,
+                &metrics,
+            ) {
                 Ok(()) => metrics::inc(&metrics.captures_finished),
-                Err(e) => {
+                Err(Failure { message, lost }) => {
                     metrics::inc(&metrics.captures_failed);
-                    tracing::error!("capture of rule {} failed: {e}", spec.rule);
+                    if lost {
+                        metrics::inc(&metrics.captures_lost);
+                    }
+                    tracing::error!("capture of rule {} failed: {message}", spec.rule);
                 }
             }
             spool.enforce_bound(&metrics);
@@ -202,6 +215,42 @@ pub fn spawn(
         let _ = done_if_unspawned.send(SessionDone);
     }
     feed
+}
+
+/// Why a capture failed, and whether any of it is kept.
+#[derive(Debug)]
+struct Failure {
+    /// What happened, and what became of the file.
+    message: String,
+    /// Nothing of it is kept: no file reaches the storage.
+    lost: bool,
+}
+
+impl Failure {
+    /// A capture that failed after its file was published with what it
+    /// had, or that stays in the spool.
+    fn kept(message: String) -> Self {
+        Self {
+            message,
+            lost: false,
+        }
+    }
+}
+
+/// After `message` (a failure): what can be kept of the file at `path` is
+/// finished and published; a file that holds nothing is removed and the
+/// capture lost.
+fn salvage(spool: &Spool, path: &Path, message: &str) -> Failure {
+    match spool.salvage(path) {
+        Salvaged::Published(_) => Failure::kept(format!(
+            "{message}; finished as a truncated capture, to be stored"
+        )),
+        Salvaged::Nothing(_) => Failure {
+            message: format!("{message}; nothing of it could be kept: it is lost"),
+            lost: true,
+        },
+        Salvaged::Kept(why) => Failure::kept(format!("{message}; left in the spool ({why})")),
+    }
 }
 
 /// A file name that sorts by time: `TIMESTAMP_RULE_ID.syscap`.
@@ -221,75 +270,153 @@ fn file_name(spec: &SessionSpec) -> String {
         .to_owned()
 }
 
-fn run(
-    spec: &SessionSpec,
-    snapshot: &Snapshot,
-    input: Receiver<SessionInput>,
-    read: &AtomicU64,
-    spool: &Spool,
-    metrics: &Metrics,
-) -> Result<(), String> {
-    let (path, file) = spool
-        .create_partial(&file_name(spec))
-        .map_err(|e| format!("cannot create its spool file: {e}"))?;
-    let mut header = spec.header.clone();
-    header.trigger = Some(TriggerInfo {
-        rule: spec.rule.clone(),
-        ts: spec.trigger_ts,
-        reason: spec.reason.clone(),
-    });
-    header.start_ts = spec.since;
-    header.end_ts = spec.until;
-    let failed = |what: &str, e: &dyn std::error::Error| {
-        format!("{what} {}: {}", path.display(), error_chain(e))
-    };
-    let mut writer = Writer::new(
-        BufWriter::with_capacity(1 << 20, file),
-        &header,
-        WriterOptions::default(),
-    )
-    .map_err(|e| failed("cannot write", &e))?;
-    writer
-        .write_snapshot(snapshot)
-        .map_err(|e| failed("cannot write", &e))?;
-    let mut tracker = Tracker::from_snapshot(snapshot);
-    let env = Env {
-        capture_start: spec.since,
-        trigger_rule: spec.rule.clone(),
-    };
-    let mut decoder = Decoder::new();
-    let mut chunk = Chunk::default();
-    let mut marker = false;
-    let mut scratch = Vec::new();
-    let mut last_ts = spec.since;
-    let mut result: Result<(), String> = Ok(());
-    'input: for message in &input {
-        let RingChunk {
-            seq,
-            chunk: encoded,
-        } = match message {
-            SessionInput::Chunk(c) => c,
-            SessionInput::Stop => break,
-            SessionInput::FellBehind => {
-                result = Err(format!(
-                    "cut short at trigger {:+.1} s: it fell behind the stream by more than the ring's size beyond what the ring holds",
-                    (last_ts as f64 - spec.trigger_ts as f64) / 1e9
-                ));
-                break;
+/// Events a capture has taken wait at most this long in its open chunk
+/// before they are sealed into its file, so that a crash (SIGKILL, the OOM
+/// killer) loses little more than the chunk the recorder has open (at most
+/// a second). Sealing less often would compress better, but a capture of a
+/// quiet host or with a narrow filter would keep nothing at all.
+const SEAL_AFTER: Duration = Duration::from_millis(500);
+/// What was sealed is synced to the disk at most this often (a power loss
+/// loses at most this much more), and at once after the history.
+const SYNC_EVERY: Duration = Duration::from_secs(1);
+
+/// A capture's file, as it is written.
+struct Output {
+    path: PathBuf,
+    writer: Writer<BufWriter<std::fs::File>>,
+    /// When the open chunk took its first event (`None`: it holds none).
+    unsealed_since: Option<Instant>,
+    /// When the file was last synced.
+    synced: Instant,
+}
+
+impl Output {
+    /// A new file in `partial/` with the capture's header and the state it
+    /// starts from, synced.
+    fn create(
+        spec: &SessionSpec,
+        snapshot: &Snapshot,
+        spool: &Spool,
+        metrics: &Metrics,
+    ) -> Result<Self, Failure> {
+        let (path, file) = spool
+            .create_partial(&file_name(spec))
+            .map_err(|e| Failure {
+                message: format!("cannot create its spool file: {e}; it is lost"),
+                lost: true,
+            })?;
+        let mut header = spec.header.clone();
+        header.trigger = Some(TriggerInfo {
+            rule: spec.rule.clone(),
+            ts: spec.trigger_ts,
+            reason: spec.reason.clone(),
+        });
+        header.start_ts = spec.since;
+        header.end_ts = spec.until;
+        let started = Writer::new(
+            BufWriter::with_capacity(1 << 20, file),
+            &header,
+            WriterOptions::default(),
+        )
+        .and_then(|mut writer| writer.write_snapshot(snapshot).map(|()| writer));
+        let mut out = match started {
+            Ok(writer) => Self {
+                path,
+                writer,
+                unsealed_since: None,
+                synced: Instant::now(),
+            },
+            Err(e) => {
+                let message = failed_on(&path, "cannot write", &e);
+                spool.enforce_bound(metrics);
+                return Err(salvage(spool, &path, &message));
             }
         };
-        if let Err(err) = decoder.decode_encoded(&encoded, Projection::ALL, &mut chunk) {
-            result = Err(failed("cannot read a chunk for", &err));
-            break;
+        match out.seal(true) {
+            Ok(()) => Ok(out),
+            Err(message) => {
+                drop(out.writer);
+                spool.enforce_bound(metrics);
+                Err(salvage(spool, &out.path, &message))
+            }
         }
+    }
+
+    /// Adds one record, resolved by the capture's tracker.
+    fn write(&mut self, rec: &Record<'_>, ctx: &Context<'_>) -> capture_format::Result<()> {
+        self.unsealed_since.get_or_insert_with(Instant::now);
+        self.writer.write(rec, ctx)
+    }
+
+    /// How long input may be waited for before the open chunk is due to
+    /// be sealed (`None`: it holds nothing, no limit).
+    fn patience(&self) -> Option<Duration> {
+        self.unsealed_since
+            .map(|since| SEAL_AFTER.saturating_sub(since.elapsed()))
+    }
+
+    /// Seals the open chunk into the file (each block reaches the kernel as
+    /// it is written, so a killed agent keeps it) and syncs the file when
+    /// `sync` says so or [`SYNC_EVERY`] has passed.
+    fn seal(&mut self, sync: bool) -> Result<(), String> {
+        self.writer
+            .flush_chunk()
+            .map_err(|e| failed_on(&self.path, "cannot write", &e))?;
+        self.unsealed_since = None;
+        if sync || self.synced.elapsed() >= SYNC_EVERY {
+            self.writer
+                .get_ref()
+                .get_ref()
+                .sync_data()
+                .map_err(|e| failed_on(&self.path, "cannot sync", &e))?;
+            self.synced = Instant::now();
+        }
+        Ok(())
+    }
+
+    fn failed(&self, what: &str, e: &dyn std::error::Error) -> String {
+        failed_on(&self.path, what, e)
+    }
+}
+
+/// `WHAT PATH: ERROR: CAUSE...`.
+fn failed_on(path: &Path, what: &str, e: &dyn std::error::Error) -> String {
+    format!("{what} {}: {}", path.display(), error_chain(e))
+}
+
+/// What a capture keeps of the stream: the events of its window that its
+/// filter matches, with every event applied to its state (so names
+/// resolve), and its trigger marker in its place.
+struct Keeper<'a> {
+    spec: &'a SessionSpec,
+    tracker: Tracker,
+    env: Env,
+    scratch: Vec<u8>,
+    marker: bool,
+}
+
+impl<'a> Keeper<'a> {
+    fn new(spec: &'a SessionSpec, snapshot: &Snapshot) -> Self {
+        Self {
+            spec,
+            tracker: Tracker::from_snapshot(snapshot),
+            env: Env {
+                capture_start: spec.since,
+                trigger_rule: spec.rule.clone(),
+            },
+            scratch: Vec::new(),
+            marker: false,
+        }
+    }
+
+    /// Writes what `chunk` holds for the capture; false when the capture
+    /// has reached its size limit.
+    fn take(&mut self, chunk: &Chunk, out: &mut Output) -> capture_format::Result<bool> {
+        let spec = self.spec;
         for e in chunk.events() {
             let (ts, latency) = (e.ts(), e.latency());
-            if !marker && ts >= spec.trigger_ts {
-                marker = true;
-                if let Err(err) = write_marker(&mut writer, &mut tracker, spec) {
-                    result = Err(failed("cannot write", &err));
-                    break 'input;
-                }
+            if !self.marker && ts >= spec.trigger_ts {
+                self.mark(out)?;
             }
             // Another capture's marker is not part of this one.
             if e.ty() == EventType::TRIGGER {
@@ -300,95 +427,159 @@ fn run(
                 && spec
                     .filter
                     .as_ref()
-                    .is_none_or(|f| f.matches_with(&e, &env, &mut scratch));
-            let written = e.with_record_cut(spec.snaplen as usize, |rec| {
+                    .is_none_or(|f| f.matches_with(&e, &self.env, &mut self.scratch));
+            let tracker = &mut self.tracker;
+            e.with_record_cut(spec.snaplen as usize, |rec| {
                 let ctx = tracker.apply(rec);
-                if keep {
-                    writer.write(rec, &ctx)
-                } else {
-                    Ok(())
-                }
-            });
-            if let Err(err) = written {
-                result = Err(failed("cannot write", &err));
-                break 'input;
+                if keep { out.write(rec, &ctx) } else { Ok(()) }
+            })?;
+            if out.writer.bytes_written() >= spec.max_bytes {
+                return Ok(false);
             }
-            if writer.bytes_written() >= spec.max_bytes {
-                break 'input;
+        }
+        Ok(true)
+    }
+
+    /// Writes the record that marks the moment the rule fired.
+    fn mark(&mut self, out: &mut Output) -> capture_format::Result<()> {
+        self.marker = true;
+        let spec = self.spec;
+        let args = [
+            Arg::Str(spec.rule.as_bytes()),
+            Arg::Str(spec.reason.as_bytes()),
+        ];
+        let rec = Record {
+            ty: EventType::TRIGGER,
+            ts: spec.trigger_ts,
+            args: &args,
+            ..Record::default()
+        };
+        let ctx = self.tracker.apply(&rec);
+        out.write(&rec, &ctx)
+    }
+}
+
+/// Runs a capture: its file first holds the state it starts from and the
+/// `history` chunks queued before it started (synced as soon as they are
+/// written), then the live chunks, each sealed into the file within
+/// [`SEAL_AFTER`] of being read.
+fn run(
+    spec: &SessionSpec,
+    snapshot: &Snapshot,
+    input: Receiver<SessionInput>,
+    history: usize,
+    read: &AtomicU64,
+    spool: &Spool,
+    metrics: &Metrics,
+) -> Result<(), Failure> {
+    let mut out = Output::create(spec, snapshot, spool, metrics)?;
+    let mut keeper = Keeper::new(spec, snapshot);
+    let mut decoder = Decoder::new();
+    let mut chunk = Chunk::default();
+    let mut last_ts = spec.since;
+    let mut history_left = history;
+    let result = loop {
+        let message = match out.patience() {
+            None => input.recv().ok(),
+            Some(wait) => match input.recv_timeout(wait) {
+                Ok(message) => Some(message),
+                Err(RecvTimeoutError::Timeout) => match out.seal(false) {
+                    Ok(()) => continue,
+                    Err(e) => break Err(e),
+                },
+                Err(RecvTimeoutError::Disconnected) => None,
+            },
+        };
+        let RingChunk {
+            seq,
+            chunk: encoded,
+        } = match message {
+            Some(SessionInput::Chunk(c)) => c,
+            None | Some(SessionInput::Stop) => break Ok(()),
+            Some(SessionInput::FellBehind) => {
+                break Err(format!(
+                    "cut short at trigger {:+.1} s: it fell behind the stream by more than the ring's size beyond what the ring holds",
+                    (last_ts as f64 - spec.trigger_ts as f64) / 1e9
+                ));
             }
+        };
+        if let Err(err) = decoder.decode_encoded(&encoded, Projection::ALL, &mut chunk) {
+            break Err(out.failed("cannot read a chunk for", &err));
+        }
+        match keeper.take(&chunk, &mut out) {
+            Ok(true) => {}
+            Ok(false) => break Ok(()),
+            Err(err) => break Err(out.failed("cannot write", &err)),
         }
         read.store(seq, Ordering::Release);
         last_ts = encoded.summary.ts_max;
         if encoded.summary.ts_min > spec.until {
-            break;
+            break Ok(());
         }
-    }
+        let sealed = if history_left > 0 {
+            history_left -= 1;
+            if history_left == 0 {
+                out.seal(true)
+            } else {
+                Ok(())
+            }
+        } else if out.patience().is_some_and(|wait| wait.is_zero()) {
+            out.seal(false)
+        } else {
+            Ok(())
+        };
+        if let Err(e) = sealed {
+            break Err(e);
+        }
+    };
     // Nothing more to read: the recorder stops offering chunks at once
     // (rather than count a capture that is finishing as one that lags).
     drop(input);
-    if result.is_ok() && !marker {
-        result =
-            write_marker(&mut writer, &mut tracker, spec).map_err(|e| failed("cannot write", &e));
-    }
-    finish(writer, &path, result, spool, metrics)
+    let result = result.and_then(|()| {
+        if keeper.marker {
+            Ok(())
+        } else {
+            keeper
+                .mark(&mut out)
+                .map_err(|e| out.failed("cannot write", &e))
+        }
+    });
+    finish(out, result, spool, metrics)
 }
 
 /// Finishes the file whatever happened (every complete chunk is kept) and
 /// publishes it; `result` says whether the capture itself went well.
 fn finish(
-    writer: Writer<BufWriter<std::fs::File>>,
-    path: &Path,
+    out: Output,
     result: Result<(), String>,
     spool: &Spool,
     metrics: &Metrics,
-) -> Result<(), String> {
-    let failed = |what: &str, e: &dyn std::error::Error| {
-        format!("{what} {}: {}", path.display(), error_chain(e))
-    };
+) -> Result<(), Failure> {
+    let Output { path, writer, .. } = out;
     let finished = writer
         .finish()
-        .map_err(|e| failed("cannot finish", &e))
+        .map_err(|e| failed_on(&path, "cannot finish", &e))
         .and_then(|(out, _)| {
             out.into_inner()
-                .map_err(|e| failed("cannot write", &e.into_error()))
-                .and_then(|f| f.sync_all().map_err(|e| failed("cannot sync", &e)))
+                .map_err(|e| failed_on(&path, "cannot write", &e.into_error()))
+                .and_then(|f| {
+                    f.sync_all()
+                        .map_err(|e| failed_on(&path, "cannot sync", &e))
+                })
         });
     if let Err(e) = finished {
         // The spool's file system is full, most likely: make room, then
         // keep every complete chunk (what is left stays in `partial/` for
         // the next start otherwise).
         spool.enforce_bound(metrics);
-        return Err(match spool.recover_file(path) {
-            Ok(_) => format!("{e}; finished as a truncated capture, to be stored"),
-            Err(again) => format!("{e}; left in the spool ({again})"),
-        });
+        return Err(salvage(spool, &path, &e));
     }
     // A finished file is a valid capture even when the capture failed
     // half-way: stored with what it has.
     spool
-        .publish(path)
-        .map_err(|e| failed("cannot move into the spool", &e))?;
-    result.map_err(|e| format!("{e}; what was written before is stored"))
-}
-
-/// The record that marks the moment the rule fired.
-fn write_marker(
-    writer: &mut Writer<BufWriter<std::fs::File>>,
-    tracker: &mut Tracker,
-    spec: &SessionSpec,
-) -> capture_format::Result<()> {
-    let args = [
-        Arg::Str(spec.rule.as_bytes()),
-        Arg::Str(spec.reason.as_bytes()),
-    ];
-    let rec = Record {
-        ty: EventType::TRIGGER,
-        ts: spec.trigger_ts,
-        args: &args,
-        ..Record::default()
-    };
-    let ctx = tracker.apply(&rec);
-    writer.write(&rec, &ctx)
+        .publish(&path)
+        .map_err(|e| Failure::kept(failed_on(&path, "cannot move into the spool", &e)))?;
+    result.map_err(|e| Failure::kept(format!("{e}; what was written before is stored")))
 }
 
 #[cfg(test)]
@@ -442,17 +633,28 @@ mod tests {
         }
     }
 
-    /// A capture cut short keeps, and publishes, every event it was sent
-    /// before, with the trigger marker, and says where it was cut.
-    #[test]
-    fn a_capture_cut_short_is_stored_with_what_it_had() {
-        let dir = std::env::temp_dir().join(format!("syscap-session-{}", std::process::id()));
+    /// A spool in a new temporary directory, and a capture of `rule` fired
+    /// at `trigger_ts` that keeps everything from 0 to 100 s, with chunks
+    /// 1 to `history` (one event each, at 1 s, 2 s...) queued for it.
+    fn fixture(
+        rule: &str,
+        trigger_ts: u64,
+        history: u64,
+    ) -> (
+        PathBuf,
+        Spool,
+        SessionSpec,
+        Sender<SessionInput>,
+        Receiver<SessionInput>,
+    ) {
+        let dir =
+            std::env::temp_dir().join(format!("syscap-session-{rule}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let spool = Spool::open(&dir, u64::MAX).unwrap();
         let spec = SessionSpec {
-            rule: "lagging".into(),
+            rule: rule.into(),
             reason: "by hand".into(),
-            trigger_ts: 2 * SECOND + SECOND / 2,
+            trigger_ts,
             since: 0,
             until: 100 * SECOND,
             filter: None,
@@ -461,10 +663,86 @@ mod tests {
             header: CaptureHeader::default(),
         };
         let (tx, input) = channel();
-        for seq in 1..=4 {
+        for seq in 1..=history {
             tx.send(SessionInput::Chunk(chunk(seq, seq * SECOND)))
                 .unwrap();
         }
+        (dir, spool, spec, tx, input)
+    }
+
+    /// Events in a capture's file, as a reader finds them while it is
+    /// written (or after a crash): what its complete blocks hold.
+    fn events_in_partial(spool_dir: &Path) -> u64 {
+        let Some(path) = std::fs::read_dir(spool_dir.join("partial"))
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .next()
+        else {
+            return 0;
+        };
+        std::fs::File::open(path)
+            .ok()
+            .and_then(|f| CaptureReader::open(f).ok())
+            .map_or(0, |r| r.index().events)
+    }
+
+    /// A capture's file holds its history as soon as it is written, and
+    /// each live chunk within a second of reading it, however few events
+    /// they hold: a crash loses at most what came in the last second.
+    #[test]
+    fn a_capture_seals_its_history_then_each_second_into_its_file() {
+        let (dir, spool, spec, tx, input) = fixture("sealed", 3 * SECOND, 2);
+        let read = Arc::new(AtomicU64::new(0));
+        let session = {
+            let (spool, read) = (spool.clone(), read.clone());
+            std::thread::spawn(move || {
+                run(
+                    &spec,
+                    &Snapshot::default(),
+                    input,
+                    2,
+                    &read,
+                    &spool,
+                    &Metrics::default(),
+                )
+            })
+        };
+        let wait_for = |events: u64| {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while events_in_partial(&dir) < events {
+                assert!(
+                    Instant::now() < deadline,
+                    "{} events in the file, not {events}",
+                    events_in_partial(&dir)
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        };
+        // The history, then live chunks one at a time (the marker comes with
+        // the first event after the trigger).
+        wait_for(2);
+        tx.send(SessionInput::Chunk(chunk(3, 4 * SECOND))).unwrap();
+        let sent = Instant::now();
+        wait_for(4);
+        assert!(
+            sent.elapsed() < Duration::from_secs(5),
+            "sealed {:?} after it was read",
+            sent.elapsed()
+        );
+        tx.send(SessionInput::Chunk(chunk(4, 5 * SECOND))).unwrap();
+        wait_for(5);
+        drop(tx);
+        session.join().unwrap().unwrap();
+        assert_eq!(read.load(Ordering::Acquire), 4);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A capture cut short keeps, and publishes, every event it was sent
+    /// before, with the trigger marker, and says where it was cut.
+    #[test]
+    fn a_capture_cut_short_is_stored_with_what_it_had() {
+        let (dir, spool, spec, tx, input) = fixture("lagging", 2 * SECOND + SECOND / 2, 4);
         tx.send(SessionInput::FellBehind).unwrap();
         tx.send(SessionInput::Chunk(chunk(5, 5 * SECOND))).unwrap();
         let read = AtomicU64::new(0);
@@ -472,11 +750,13 @@ mod tests {
             &spec,
             &Snapshot::default(),
             input,
+            4,
             &read,
             &spool,
             &Metrics::default(),
         )
         .unwrap_err();
+        let e = e.message;
         assert!(
             e.starts_with("cut short at trigger +1.5 s: it fell behind the stream")
                 && e.ends_with("; what was written before is stored"),

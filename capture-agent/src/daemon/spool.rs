@@ -3,6 +3,12 @@
 //! confirmed it. At start, captures cut short by a crash are finished as
 //! truncated captures and queued too. The spool is bounded: past its limit
 //! the oldest finished captures are dropped, loudly and counted.
+//!
+//! Captures hold what every user's programs read and wrote, and what is in
+//! `ready/` is uploaded as this host's: a spool another user could change
+//! is refused (its directories and those above it must be the agent's or
+//! root's, writable by no one else), and its files are never opened
+//! through a symlink nor their bytes logged.
 
 use std::fs;
 use std::io;
@@ -32,10 +38,77 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     fs::File::open(dir)?.sync_all()
 }
 
+/// Opens a spool file for reading (and writing), never through a symlink.
+fn open_nofollow(path: &Path, write: bool) -> io::Result<fs::File> {
+    fs::OpenOptions::new()
+        .read(true)
+        .write(write)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+}
+
+/// Where a directory stands on the spool's path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// Above the spool: root's or the agent's; writable by others only
+    /// when sticky (as `/tmp`), so no one else can rename what is in it.
+    Above,
+    /// The spool, `partial/` and `ready/`: the agent's, writable by no one
+    /// else.
+    Own,
+}
+
+/// Why a directory of the spool's path could be changed by another user
+/// (`None`: it cannot), from its owner and mode and the agent's user.
+fn distrust(place: Place, uid: u32, mode: u32, agent_uid: u32) -> Option<String> {
+    let owner_ok = uid == agent_uid || (place == Place::Above && uid == 0);
+    if !owner_ok {
+        return Some(format!(
+            "is owned by uid {uid}, not by the agent (uid {agent_uid})"
+        ));
+    }
+    let sticky = mode & 0o1000 != 0;
+    if mode & 0o022 != 0 && !(place == Place::Above && sticky) {
+        return Some(format!(
+            "is writable by other users (mode {:04o})",
+            mode & 0o7777
+        ));
+    }
+    None
+}
+
+/// Refuses `dir` unless it is a directory (not a symlink) that no other
+/// user can change, as `place` says.
+fn check_dir(dir: &Path, place: Place, agent_uid: u32) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = fs::symlink_metadata(dir)?;
+    let reason = if meta.file_type().is_symlink() {
+        Some("is a symlink, not a directory".to_owned())
+    } else if !meta.is_dir() {
+        Some("is not a directory".to_owned())
+    } else {
+        distrust(place, meta.uid(), meta.mode(), agent_uid)
+    };
+    match reason {
+        None => Ok(()),
+        Some(reason) => Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} {reason}: another user could read or replace the captures",
+                dir.display()
+            ),
+        )),
+    }
+}
+
 impl Spool {
     /// Opens (creating) the spool at `root`, bounded to `max_bytes`. Its
     /// own `partial/` and `ready/` are made 0700; an existing `root` keeps
-    /// its mode (it may be shared), a new one is created 0700.
+    /// its mode (it may be readable by others), a new one is created 0700.
+    /// A spool another user could change is refused: `root`, `partial/`
+    /// and `ready/` must be the agent's and writable by no one else, the
+    /// directories above root's or the agent's (writable by others only
+    /// when sticky, as `/tmp`).
     pub fn open(root: &Path, max_bytes: u64) -> io::Result<Self> {
         if !root.is_dir() {
             fs::DirBuilder::new()
@@ -43,12 +116,23 @@ impl Spool {
                 .mode(0o700)
                 .create(root)?;
         }
+        // SAFETY: geteuid has no preconditions.
+        let agent_uid = unsafe { libc::geteuid() };
+        let root = fs::canonicalize(root)?;
+        for above in root.ancestors().skip(1) {
+            check_dir(above, Place::Above, agent_uid)?;
+        }
+        check_dir(&root, Place::Own, agent_uid)?;
         for d in [root.join("partial"), root.join("ready")] {
-            fs::create_dir_all(&d)?;
+            match fs::DirBuilder::new().mode(0o700).create(&d) {
+                Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
+                _ => {}
+            }
+            check_dir(&d, Place::Own, agent_uid)?;
             fs::set_permissions(&d, fs::Permissions::from_mode(0o700))?;
         }
         Ok(Self {
-            root: root.to_owned(),
+            root,
             max_bytes,
             uploading: Arc::default(),
         })
@@ -69,6 +153,7 @@ impl Spool {
             .write(true)
             .create_new(true)
             .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&path)?;
         Ok((path, file))
     }
@@ -83,38 +168,63 @@ impl Spool {
         Ok(ready)
     }
 
-    /// Captures a crash left in `partial/`: finished as truncated captures
-    /// (every complete chunk kept) and published. Returns their names.
-    pub fn recover(&self) -> Vec<String> {
+    /// At start: what a crash left in `partial/` is finished as truncated
+    /// captures (every complete chunk kept) and published, and what held
+    /// nothing is removed and counted lost, each said once. Whatever is
+    /// not a regular file is said once and left alone, never opened.
+    /// Returns the names of the captures recovered.
+    pub fn recover(&self, metrics: &Metrics) -> Vec<String> {
+        for dir in ["partial", "ready"] {
+            for path in strangers(&self.root.join(dir)) {
+                tracing::warn!(
+                    "spool: {dir}/{} is not a regular file (a symlink?): never opened nor uploaded, left alone",
+                    display_name(&path)
+                );
+            }
+        }
         let mut recovered = Vec::new();
         for path in list(&self.root.join("partial")) {
-            match self.recover_file(&path) {
-                Ok(_) => recovered.push(display_name(&path)),
-                Err(e) => {
-                    tracing::error!(
-                        "cannot recover {} ({e}); it stays in the spool",
-                        path.display()
+            match self.salvage(&path) {
+                Salvaged::Published(_) => recovered.push(display_name(&path)),
+                Salvaged::Nothing(why) => {
+                    metrics::inc(&metrics.captures_lost);
+                    tracing::warn!(
+                        "capture {}, cut short, held nothing to keep ({why}): removed, lost",
+                        display_name(&path)
                     );
                 }
+                Salvaged::Kept(why) => tracing::error!(
+                    "cannot recover {} ({why}); it stays in the spool for the next start",
+                    display_name(&path)
+                ),
             }
         }
         recovered
     }
 
     /// Finishes the capture at `path` in `partial/` as a truncated capture
-    /// (every complete chunk kept) and publishes it.
-    pub fn recover_file(&self, path: &Path) -> Result<PathBuf, String> {
-        fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(|e| e.to_string())
+    /// (every complete chunk kept) and publishes it; removes it when it
+    /// holds nothing a reader could use.
+    pub fn salvage(&self, path: &Path) -> Salvaged {
+        let finished = open_nofollow(path, true)
+            .map_err(|e| (false, e.to_string()))
             .and_then(|mut f| {
                 capture_format::file::finish_truncated(&mut f)
-                    .map_err(|e| e.to_string())
-                    .and_then(|_| f.sync_all().map_err(|e| e.to_string()))
+                    .map_err(|e| (holds_nothing(&e), capture_error(&e)))
+                    .and_then(|_| f.sync_all().map_err(|e| (false, e.to_string())))
             })
-            .and_then(|()| self.publish(path).map_err(|e| e.to_string()))
+            .and_then(|()| self.publish(path).map_err(|e| (false, e.to_string())));
+        match finished {
+            Ok(ready) => Salvaged::Published(ready),
+            Err((true, why)) => match fs::remove_file(path) {
+                Ok(()) => {
+                    let _ = sync_dir(&self.root.join("partial"));
+                    Salvaged::Nothing(why)
+                }
+                Err(e) => Salvaged::Kept(format!("{why}; cannot remove it: {e}")),
+            },
+            Err((false, why)) => Salvaged::Kept(why),
+        }
     }
 
     /// Finished captures, oldest first (names start with their time).
@@ -127,7 +237,7 @@ impl Spool {
         ["partial", "ready"]
             .iter()
             .flat_map(|d| list(&self.root.join(d)))
-            .filter_map(|p| fs::metadata(p).ok())
+            .filter_map(|p| fs::symlink_metadata(p).ok())
             .map(|m| m.len())
             .sum()
     }
@@ -170,11 +280,12 @@ impl Spool {
             if uploading.as_deref() == Some(path.as_path()) {
                 continue;
             }
-            let size = fs::metadata(&path).map_or(0, |m| m.len());
+            let size = fs::symlink_metadata(&path).map_or(0, |m| m.len());
             if fs::remove_file(&path).is_ok() {
                 total = total.saturating_sub(size);
                 free = free.saturating_add(size);
                 metrics::inc(&metrics.spool_dropped);
+                metrics::inc(&metrics.captures_lost);
                 tracing::warn!(
                     "spool full ({} bytes, limit {}; {} bytes free on its file system): dropped capture {} ({size} bytes) before it was stored",
                     total + size,
@@ -190,18 +301,53 @@ impl Spool {
     }
 }
 
+/// What became of a capture cut short.
+#[derive(Debug)]
+pub enum Salvaged {
+    /// Finished as a truncated capture and moved to `ready/`.
+    Published(PathBuf),
+    /// It held nothing a reader could use (cut inside its first block, or
+    /// not a capture at all): removed. Why, in words.
+    Nothing(String),
+    /// Finishing it failed (a full disk, most likely): it stays in
+    /// `partial/` for the next start. Why, in words.
+    Kept(String),
+}
+
+/// True when a capture cut short cannot be finished because it holds
+/// nothing a reader could use.
+fn holds_nothing(e: &capture_format::Error) -> bool {
+    matches!(
+        e,
+        capture_format::Error::NotACapture { .. } | capture_format::Error::Truncated { .. }
+    )
+}
+
+/// A capture file's error, for the log: never the file's bytes (a file
+/// that is not a capture could be anyone's secret).
+fn capture_error(e: &capture_format::Error) -> String {
+    match e {
+        capture_format::Error::NotACapture { .. } => {
+            "not a syscap capture (it does not start with the syscap magic)".to_owned()
+        }
+        other => error_chain(other),
+    }
+}
+
+/// A spool file's name, for the log (control characters escaped).
 fn display_name(path: &Path) -> String {
     path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
+        .map(|n| n.to_string_lossy().escape_debug().to_string())
         .unwrap_or_default()
 }
 
-/// `*.syscap` files of `dir`, by name.
+/// The regular `*.syscap` files of `dir`, by name.
 fn list(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = fs::read_dir(dir)
         .map(|entries| {
             entries
                 .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
                 .map(|e| e.path())
                 .filter(|p| p.extension().is_some_and(|e| e == "syscap"))
                 .collect()
@@ -211,11 +357,28 @@ fn list(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// What in `dir` is not a regular file (the agent makes nothing else
+/// there), by name.
+fn strangers(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| !e.file_type().is_ok_and(|t| t.is_file()))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
 /// The key and metadata of a finished capture, from its header and index:
 /// under the storage's prefix and the rule's `storage_prefix`, with the
 /// rule's tags as `tag-NAME` metadata.
 pub fn describe(path: &Path, prefix: &str) -> io::Result<(String, Vec<(String, String)>)> {
-    let reader = CaptureReader::open(fs::File::open(path)?).map_err(io::Error::other)?;
+    let reader = CaptureReader::open(open_nofollow(path, false)?)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, capture_error(&e)))?;
     let h = reader.header();
     let index = reader.index();
     let trigger = h.trigger.clone().unwrap_or_default();
@@ -388,6 +551,57 @@ mod tests {
     use capture_format::file::{CaptureHeader, TriggerInfo, Writer, WriterOptions};
 
     use super::*;
+
+    /// Who may own, and who may write, the directories of the spool's path.
+    #[test]
+    fn a_spool_another_user_could_change_is_distrusted() {
+        const AGENT: u32 = 0;
+        const NOBODY: u32 = 65534;
+        let owned = "is owned by uid 65534, not by the agent (uid 0)";
+        // (place, owner, mode, why not)
+        let cases = [
+            (Place::Own, AGENT, 0o700, None),
+            (Place::Own, AGENT, 0o755, None),
+            (Place::Own, NOBODY, 0o700, Some(owned)),
+            (
+                Place::Own,
+                AGENT,
+                0o770,
+                Some("is writable by other users (mode 0770)"),
+            ),
+            (
+                Place::Own,
+                AGENT,
+                0o1777,
+                Some("is writable by other users (mode 1777)"),
+            ),
+            (Place::Above, AGENT, 0o755, None),
+            (Place::Above, 0, 0o1777, None),
+            (Place::Above, NOBODY, 0o755, Some(owned)),
+            (
+                Place::Above,
+                0,
+                0o777,
+                Some("is writable by other users (mode 0777)"),
+            ),
+            (
+                Place::Above,
+                0,
+                0o2775,
+                Some("is writable by other users (mode 2775)"),
+            ),
+        ];
+        for (place, uid, mode, expected) in cases {
+            assert_eq!(
+                distrust(place, uid, mode, AGENT).as_deref(),
+                expected,
+                "{place:?} uid {uid} mode {mode:o}"
+            );
+        }
+        // An agent that is not root trusts root's directories above it.
+        assert_eq!(distrust(Place::Above, 0, 0o755, 1000), None);
+        assert!(distrust(Place::Own, 0, 0o755, 1000).is_some());
+    }
 
     /// A capture goes under the storage's prefix and its rule's, and carries
     /// its rule's tags as metadata.

@@ -49,15 +49,21 @@ impl<'a> AgentSetup<'a> {
     }
 }
 
-impl Agent {
-    pub(crate) fn start(setup: &AgentSetup<'_>) -> Self {
-        let rules = setup.dir.join("rules.yaml");
-        std::fs::write(&rules, setup.rules).unwrap();
-        let spool = setup
-            .spool
-            .map_or_else(|| setup.dir.join("spool"), Path::to_owned);
-        let socket = setup.dir.join("agent.sock");
-        let config = setup.dir.join("agent.toml");
+impl AgentSetup<'_> {
+    /// Where the agent spools.
+    fn spool(&self) -> PathBuf {
+        self.spool
+            .map_or_else(|| self.dir.join("spool"), Path::to_owned)
+    }
+
+    /// Writes the rules and `agent.toml`; returns the `syscap-agent run`
+    /// to start.
+    fn command(&self) -> Command {
+        let rules = self.dir.join("rules.yaml");
+        std::fs::write(&rules, self.rules).unwrap();
+        let spool = self.spool();
+        let socket = self.dir.join("agent.sock");
+        let config = self.dir.join("agent.toml");
         std::fs::write(
             &config,
             format!(
@@ -65,25 +71,30 @@ impl Agent {
                 rules.display(),
                 spool.display(),
                 socket.display(),
-                if setup.metrics { "127.0.0.1:0" } else { "off" },
-                setup.spool_bytes,
-                setup.s3.endpoint()
+                if self.metrics { "127.0.0.1:0" } else { "off" },
+                self.spool_bytes,
+                self.s3.endpoint()
             ),
         )
         .unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_syscap-agent"));
-        if let Some(socket) = setup.cri_socket {
+        if let Some(socket) = self.cri_socket {
             command.env("SYSCAP_CRI_SOCKETS", socket);
         }
-        let mut child = command
+        command
             .args(["run", "--config", config.to_str().unwrap()])
             .env("AWS_ACCESS_KEY_ID", KEY)
-            .env("AWS_SECRET_ACCESS_KEY", setup.secret)
+            .env("AWS_SECRET_ACCESS_KEY", self.secret)
             .env_remove("AWS_PROFILE")
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::piped());
+        command
+    }
+}
+
+impl Agent {
+    pub(crate) fn start(setup: &AgentSetup<'_>) -> Self {
+        let mut child = setup.command().spawn().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
         let stderr = child.stderr.take().unwrap();
         let sink = log.clone();
@@ -95,8 +106,8 @@ impl Agent {
         let agent = Self {
             child,
             log,
-            socket,
-            spool,
+            socket: setup.dir.join("agent.sock"),
+            spool: setup.spool(),
         };
         agent.wait_for("running:", 1);
         // The ring fills from here: let it hold a few seconds.
@@ -140,6 +151,28 @@ impl Agent {
             out.status.success(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
+    }
+
+    /// What `syscap-agent status --json` says (within the client's own
+    /// 30 s timeout).
+    fn status(&self) -> Result<serde_json::Value, String> {
+        let out = Command::new(env!("CARGO_BIN_EXE_syscap-agent"))
+            .args(["status", "--json", "--socket"])
+            .arg(&self.socket)
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
+    }
+
+    /// The address the metrics endpoint listens on, as the agent said.
+    fn metrics_address(&self) -> String {
+        self.lines()
+            .iter()
+            .find_map(|l| l.split("metrics ").nth(1).map(|a| a.trim().to_owned()))
+            .expect("the agent says where its metrics are")
     }
 
     fn signal(&self, signal: i32) {
@@ -435,6 +468,76 @@ pub fn killed_agent_recovers_its_captures() {
     agent.stop();
 }
 
+/// SIGKILL while a capture runs with a narrow filter (the host quiet as
+/// far as it is concerned: a chunk of its own would not fill for minutes):
+/// its file holds its history at once and each live event within seconds,
+/// and what it held is recovered and stored after a restart.
+pub fn killed_agent_keeps_a_quiet_capture_up_to_the_last_second() {
+    let dir = scratch("daemon-kill-quiet");
+    let s3 = S3::start(&dir.join("s3")).unwrap();
+    let tick = dir.join("syscap-tick");
+    std::fs::copy("/bin/touch", &tick).unwrap();
+    let rules = "rules:\n  - name: quiet\n    condition: {manual: true}\n    capture: {before: 10s, after: 2m, filter: proc.name = syscap-tick}\n";
+    let setup = AgentSetup::new(&dir, rules, &s3);
+    let agent = Agent::start(&setup);
+    let touch = |name: &str| {
+        let status = Command::new(&tick).arg(dir.join(name)).status().unwrap();
+        assert!(status.success());
+    };
+    touch("before-the-trigger");
+    agent.trigger("quiet", "10s", "2m");
+    let names: Vec<String> = (0..10).map(|i| format!("live-{i}")).collect();
+    for name in &names {
+        touch(name);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let touched = Instant::now();
+    // The capture's file in partial/ holds the last one soon.
+    let partial = || {
+        std::fs::read_dir(agent.spool.join("partial"))
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .next()
+    };
+    let holds = |name: &str| {
+        partial().is_some_and(|path| {
+            crate::support::Captured::read_complete_blocks(&path)
+                .rows
+                .iter()
+                .any(|r| r.text.contains(name))
+        })
+    };
+    let deadline = touched + Duration::from_secs(30);
+    while !holds(&names[9]) {
+        assert!(
+            Instant::now() < deadline,
+            "the file does not hold the last event 30 s on: {}",
+            agent.lines().join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let delay = touched.elapsed();
+    assert!(
+        delay < Duration::from_secs(5),
+        "the last event reached the file {delay:?} after it happened"
+    );
+    agent.kill9();
+
+    let agent = Agent::start(&setup);
+    agent.wait_for("recovered capture", 1);
+    agent.wait_for("stored s3://", 1);
+    agent.stop();
+    let objects = s3.objects();
+    assert_eq!(objects.len(), 1, "{objects:?}");
+    let url = format!("s3://caps/{}", objects[0]);
+    let printed = syscap(&s3, &["print", &url, "-p", "%evt.type %evt.args"]);
+    for name in std::iter::once("before-the-trigger").chain(names.iter().map(String::as_str)) {
+        assert!(printed.contains(name), "{name} recovered:\n{printed}");
+    }
+    assert!(printed.contains("trigger rule=quiet"), "{printed}");
+}
+
 /// The agent killed while an upload waits for the storage's answer: the
 /// next agent stores the capture, once.
 pub fn killed_agent_during_an_upload_stores_it_once() {
@@ -510,19 +613,223 @@ pub fn full_spool_drops_the_oldest_loudly() {
         std::thread::sleep(Duration::from_millis(800));
     }
     agent.wait_for("spool full", 1);
-    let status = Command::new(env!("CARGO_BIN_EXE_syscap-agent"))
-        .args(["status", "--json", "--socket"])
-        .arg(&agent.socket)
-        .output()
-        .unwrap();
-    assert!(status.status.success(), "the agent still answers");
-    let doc: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let doc = agent.status().expect("the agent still answers");
     let kept = agent.ready();
     let log = agent.lines().join("\n");
     agent.stop();
     assert!(log.contains("dropped capture"), "{log}");
     assert!(doc["spool_dropped"].as_u64().unwrap_or(0) >= 1, "{doc}");
+    assert!(
+        doc["captures_lost"].as_u64() >= doc["spool_dropped"].as_u64(),
+        "a dropped capture is a lost one: {doc}"
+    );
     assert!(kept >= 1, "the newest captures are kept: {log}");
+}
+
+/// A spool full to the last byte (a filler file beside it): every capture
+/// fails before it can keep anything. Each is said once, counted in
+/// `captures_lost`, and leaves no empty file in `partial/` that every
+/// restart would fail to recover and say again.
+pub fn full_spool_counts_lost_captures_and_leaves_no_empty_file() {
+    let dir = scratch("daemon-spool-lost");
+    let s3 = S3::start(&dir.join("s3")).unwrap();
+    let tmpfs = dir.join("tmpfs");
+    let _mount = Tmpfs::mount(&tmpfs, "1m");
+    let spool = tmpfs.join("spool");
+    let setup = AgentSetup {
+        spool: Some(&spool),
+        metrics: true,
+        ..AgentSetup::new(&dir, MANUAL, &s3)
+    };
+    let agent = Agent::start(&setup);
+    fill(&tmpfs.join("filler"));
+    for n in 1..=3 {
+        agent.trigger("by-hand", "1s", "100ms");
+        agent.wait_for("capture of rule by-hand failed", n);
+    }
+    let partial = std::fs::read_dir(spool.join("partial")).unwrap().count();
+    let page = scrape_metrics(&agent.metrics_address());
+    let doc = agent.status().expect("the agent answers");
+    let log = agent.lines().join("\n");
+    agent.stop();
+    assert_eq!(partial, 0, "no empty file left: {log}");
+    assert_eq!(doc["captures_lost"], 3, "{doc}");
+    assert!(
+        page.lines().any(|l| l == "syscap_captures_lost_total 3"),
+        "{page}"
+    );
+    let failures: Vec<&str> = log.lines().filter(|l| l.contains("failed")).collect();
+    assert_eq!(failures.len(), 3, "said once each: {log}");
+    assert!(
+        failures
+            .iter()
+            .all(|l| l.contains("No space left on device") && l.contains("lost")),
+        "{log}"
+    );
+
+    // Still full: nothing to recover, nothing said about it.
+    let agent = Agent::start(&setup);
+    let log = agent.lines().join("\n");
+    agent.stop();
+    assert!(!log.contains("recover"), "{log}");
+}
+
+/// Writes `path` until its file system is full.
+fn fill(path: &Path) {
+    use std::io::Write as _;
+    let mut file = std::fs::File::create(path).unwrap();
+    let block = vec![0xa5u8; 64 << 10];
+    loop {
+        match file.write(&block) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                assert_eq!(e.raw_os_error(), Some(libc::ENOSPC), "{e}");
+                break;
+            }
+        }
+    }
+    // The last partial block too.
+    while file.write(&[0xa5]).is_ok_and(|n| n == 1) {}
+}
+
+/// A spool another user could change is refused before anything in it is
+/// opened, with one line naming the directory and why: a forged capture
+/// that user put into `ready/` is never uploaded.
+pub fn spool_another_user_could_change_is_refused() {
+    use std::os::unix::fs::{PermissionsExt as _, chown};
+    let dir = scratch("daemon-spool-owner");
+    let s3 = S3::start(&dir.join("s3")).unwrap();
+    let spool = dir.join("spool");
+    let nobody = 65534;
+    // (owner of spool/, owner of ready/ and partial/, mode of ready/, what
+    // the agent says)
+    let cases = [
+        (
+            0,
+            nobody,
+            0o700,
+            format!("{}/partial is owned by uid 65534", spool.display()),
+        ),
+        (
+            nobody,
+            0,
+            0o700,
+            format!("{} is owned by uid 65534", spool.display()),
+        ),
+        (
+            0,
+            0,
+            0o777,
+            format!(
+                "{}/ready is writable by other users (mode 0777)",
+                spool.display()
+            ),
+        ),
+    ];
+    for (spool_owner, owner, ready_mode, expected) in cases {
+        let _ = std::fs::remove_dir_all(&spool);
+        for (d, uid) in [
+            (spool.clone(), spool_owner),
+            (spool.join("ready"), owner),
+            (spool.join("partial"), owner),
+        ] {
+            std::fs::create_dir(&d).unwrap();
+            std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).unwrap();
+            chown(&d, Some(uid), Some(uid)).unwrap();
+        }
+        let ready = spool.join("ready");
+        std::fs::set_permissions(&ready, std::fs::Permissions::from_mode(ready_mode)).unwrap();
+        let forged = ready.join("20200101T000000Z_forged_0.syscap");
+        let made = Command::new(env!("CARGO_BIN_EXE_syscap-agent"))
+            .args(["synth", "--events", "100", "-o"])
+            .arg(&forged)
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{made:?}");
+        chown(&forged, Some(nobody), Some(nobody)).unwrap();
+
+        let (code, stderr) = run_to_exit(AgentSetup::new(&dir, MANUAL, &s3).command());
+        assert_eq!(code, Some(1), "{expected}: {stderr}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line: {stderr}");
+        assert!(
+            lines[0].starts_with(&format!("syscap-agent: spool {}: ", spool.display()))
+                && lines[0].contains(&expected),
+            "{expected}: {stderr}"
+        );
+        assert!(s3.objects().is_empty(), "{:?}", s3.objects());
+        assert!(forged.exists(), "left alone");
+    }
+}
+
+/// Runs the agent expecting it to refuse to start; returns its exit code
+/// and what it said.
+fn run_to_exit(mut command: Command) -> (Option<i32>, String) {
+    let mut child = command.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "the agent started: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Symlinks planted in the spool (here to a root-only file) are never
+/// opened: not recovered, not uploaded, their target untouched and none
+/// of its bytes logged; each is said once, and left alone.
+pub fn planted_symlinks_in_the_spool_are_never_followed() {
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+    let dir = scratch("daemon-spool-symlink");
+    let s3 = S3::start(&dir.join("s3")).unwrap();
+    let secret = dir.join("shadow");
+    let content = b"SECRET:root:$y$j9T$planted:20000:0:99999:7:::\n";
+    std::fs::write(&secret, content).unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let spool = dir.join("spool");
+    for d in [&spool, &spool.join("ready"), &spool.join("partial")] {
+        std::fs::DirBuilder::new().mode(0o700).create(d).unwrap();
+    }
+    let planted = [
+        spool.join("partial/20200101T000000Z_planted_0.syscap"),
+        spool.join("ready/20200101T000000Z_planted_1.syscap"),
+    ];
+    for link in &planted {
+        std::os::unix::fs::symlink(&secret, link).unwrap();
+    }
+    let agent = Agent::start(&AgentSetup::new(&dir, MANUAL, &s3));
+    agent.trigger("by-hand", "1s", "100ms");
+    agent.wait_for("stored s3://", 1);
+    let log = agent.lines().join("\n");
+    agent.stop();
+    assert_eq!(std::fs::read(&secret).unwrap(), content, "untouched");
+    let first_bytes = format!("{:02x?}", &content[..4]);
+    let first_bytes = first_bytes.trim_matches(['[', ']']);
+    assert!(
+        !log.contains("SECRET") && !log.contains(first_bytes),
+        "no byte of the target logged: {log}"
+    );
+    for link in &planted {
+        let name = link.file_name().unwrap().to_str().unwrap();
+        let said: Vec<&str> = log.lines().filter(|l| l.contains(name)).collect();
+        assert!(
+            said.len() == 1 && said[0].contains("not a regular file"),
+            "{name} said once: {log}"
+        );
+        assert!(std::fs::symlink_metadata(link).unwrap().is_symlink());
+    }
+    assert_eq!(s3.objects().len(), 1, "{:?}", s3.objects());
 }
 
 /// SIGHUP reloads the rules, refusing a file that does not validate (the
@@ -534,11 +841,7 @@ pub fn sighup_reloads_rules_and_metrics_answer() {
         metrics: true,
         ..AgentSetup::new(&dir, MANUAL, &s3)
     });
-    let address = agent
-        .lines()
-        .iter()
-        .find_map(|l| l.split("metrics ").nth(1).map(|a| a.trim().to_owned()))
-        .unwrap();
+    let address = agent.metrics_address();
     // The count grows with the calls of anything on the host: make some
     // (a quiet host may make none), and read until they are counted.
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -23,13 +23,16 @@ use containers::{
     filtered_capture_names_containers,
 };
 use daemon::{
-    full_spool_drops_the_oldest_loudly, killed_agent_during_an_upload_stores_it_once,
-    killed_agent_recovers_its_captures, per_process_metric_rules_fire_for_the_busy_process,
+    full_spool_counts_lost_captures_and_leaves_no_empty_file, full_spool_drops_the_oldest_loudly,
+    killed_agent_during_an_upload_stores_it_once,
+    killed_agent_keeps_a_quiet_capture_up_to_the_last_second, killed_agent_recovers_its_captures,
+    per_process_metric_rules_fire_for_the_busy_process,
+    planted_symlinks_in_the_spool_are_never_followed,
     rule_capture_options_reach_the_kernel_the_file_and_s3,
     run_captures_the_history_before_an_event_trigger,
     run_captures_the_history_before_an_event_trigger_on_moto,
     s3_outage_loses_nothing_and_duplicates_nothing, sighup_reloads_rules_and_metrics_answer,
-    wrong_credentials_keep_the_capture,
+    spool_another_user_could_change_is_refused, wrong_credentials_keep_the_capture,
 };
 use support::{Captured, Tmpfs, agent, helper, run_cases, scratch, start_agent};
 
@@ -69,8 +72,12 @@ fn main() -> ExitCode {
         s3_outage_loses_nothing_and_duplicates_nothing,
         killed_agent_recovers_its_captures,
         killed_agent_during_an_upload_stores_it_once,
+        killed_agent_keeps_a_quiet_capture_up_to_the_last_second,
         wrong_credentials_keep_the_capture,
         full_spool_drops_the_oldest_loudly,
+        full_spool_counts_lost_captures_and_leaves_no_empty_file,
+        spool_another_user_could_change_is_refused,
+        planted_symlinks_in_the_spool_are_never_followed,
         sighup_reloads_rules_and_metrics_answer,
         per_process_metric_rules_fire_for_the_busy_process,
         containers_are_named_from_the_cri,

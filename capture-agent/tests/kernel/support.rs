@@ -253,8 +253,16 @@ pub struct Captured {
 impl Captured {
     /// Reads every event of `path`.
     pub fn read(path: &Path) -> Self {
+        let captured = Self::read_complete_blocks(path);
         let reader = CaptureReader::open(File::open(path).unwrap()).unwrap();
         assert!(reader.truncation().is_none(), "capture is truncated");
+        captured
+    }
+
+    /// Reads the events of `path` that its complete blocks hold, as a
+    /// reader finds them while the file is written or after a crash.
+    pub fn read_complete_blocks(path: &Path) -> Self {
+        let reader = CaptureReader::open(File::open(path).unwrap()).unwrap();
         let mut rows = Vec::new();
         for i in 0..reader.index().chunks.len() {
             let chunk = reader.read_chunk(i, Projection::ALL).unwrap();
