@@ -72,12 +72,25 @@ pub fn ask(path: &Path, request: &Request) -> io::Result<Answer> {
             ),
         )
     })?;
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+    let timeout = std::time::Duration::from_secs(30);
+    stream.set_read_timeout(Some(timeout))?;
     let mut line = serde_json::to_string(request).map_err(io::Error::other)?;
     line.push('\n');
     (&stream).write_all(line.as_bytes())?;
     let mut answer = String::new();
-    BufReader::new(&stream).read_line(&mut answer)?;
+    BufReader::new(&stream)
+        .read_line(&mut answer)
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "the agent at {} did not answer within {} s",
+                    path.display(),
+                    timeout.as_secs()
+                ),
+            ),
+            _ => e,
+        })?;
     serde_json::from_str(&answer).map_err(|e| {
         io::Error::new(
             io::ErrorKind::InvalidData,

@@ -1,8 +1,10 @@
 //! The agent's counters and gauges, and the Prometheus text endpoint that
-//! serves them (on 127.0.0.1 by default).
+//! serves them (on 127.0.0.1 by default, where any local user can connect:
+//! it keeps to a budget of connections, each closed within seconds).
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// Every figure the agent exports; updated lock-free from any thread.
 #[derive(Debug, Default)]
@@ -181,15 +183,42 @@ fn write_metric(out: &mut String, name: &str, kind: &str, help: &str, value: &st
     let _ = writeln!(out, "syscap_{name} {value}");
 }
 
-/// Serves `GET /metrics` on `listener` until the task is dropped.
+/// Connections the metrics endpoint serves at once: its own budget of open
+/// files. Beyond it, connections wait in the kernel's listen queue (which
+/// costs the agent nothing) until one ends: a local user holding thousands
+/// of idle connections cannot take the files captures and the control
+/// socket need.
+pub const MAX_CONNECTIONS: usize = 16;
+/// A connection is closed this long after it was accepted, whatever it
+/// does (a scrape takes milliseconds; one request per connection).
+pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Serves `GET /metrics` on `listener` until the task is dropped, at most
+/// [`MAX_CONNECTIONS`] at once, each for at most [`CONNECTION_TIMEOUT`].
 pub async fn serve(listener: tokio::net::TcpListener, metrics: std::sync::Arc<Metrics>) {
     use http_body_util::Full;
     use hyper::body::Bytes;
-    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::rt::TokioIo;
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let mut failing = false;
     loop {
-        let Ok((socket, _)) = listener.accept().await else {
-            continue;
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
         };
+        let socket = match listener.accept().await {
+            Ok((socket, _)) => socket,
+            Err(e) => {
+                // Out of open files, most likely: said once, and retried
+                // after a pause rather than in a loop that spins.
+                if !failing {
+                    tracing::warn!("metrics: cannot accept a connection: {e}");
+                    failing = true;
+                }
+                tokio::time::sleep(ACCEPT_RETRY).await;
+                continue;
+            }
+        };
+        failing = false;
         let metrics = metrics.clone();
         let service =
             hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
@@ -207,9 +236,14 @@ pub async fn serve(listener: tokio::net::TcpListener, metrics: std::sync::Arc<Me
                 }
             });
         tokio::spawn(async move {
-            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(socket), service)
-                .await;
+            let connection = hyper::server::conn::http1::Builder::new()
+                .keep_alive(false)
+                .serve_connection(TokioIo::new(socket), service);
+            let _ = tokio::time::timeout(CONNECTION_TIMEOUT, connection).await;
+            drop(slot);
         });
     }
 }
+
+/// How long a listener waits after a failed `accept` (out of open files).
+pub const ACCEPT_RETRY: Duration = Duration::from_millis(100);

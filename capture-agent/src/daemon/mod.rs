@@ -288,8 +288,15 @@ async fn control_loop(
 ) {
     use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of open files, most likely: retried after a pause
+                // rather than in a loop that spins.
+                tracing::debug!("control socket: cannot accept a connection: {e}");
+                tokio::time::sleep(metrics::ACCEPT_RETRY).await;
+                continue;
+            }
         };
         let commands = commands.clone();
         tokio::spawn(async move {

@@ -878,6 +878,102 @@ pub fn sighup_reloads_rules_and_metrics_answer() {
     agent.stop();
 }
 
+/// An unprivileged user holds as many idle connections to the metrics
+/// endpoint as it can (up to a thousand) against an agent allowed 256 open
+/// files: `status`, `trigger`, an
+/// event rule's capture and SIGHUP go on working, the agent's open files
+/// stay within the listener's own budget, and the endpoint answers again
+/// once the flood ends.
+pub fn metrics_flood_leaves_capturing_and_control_working() {
+    use std::io::{BufRead as _, Write as _};
+    use std::os::unix::process::CommandExt as _;
+    const FLOOD: usize = 1000;
+    let dir = scratch("daemon-flood");
+    let s3 = S3::start(&dir.join("s3")).unwrap();
+    let marker = dir.join("syscap-fmark");
+    std::fs::copy("/bin/true", &marker).unwrap();
+    let rules = MANUAL.replace(
+        "limits:",
+        "  - name: marker-exec\n    condition:\n      event: evt.type = execve and proc.name = syscap-fmark\n    capture: {before: 1s, after: 500ms}\nlimits:",
+    );
+    let agent = Agent::start(&AgentSetup {
+        metrics: true,
+        ..AgentSetup::new(&dir, &rules, &s3)
+    });
+    let pid = i32::try_from(agent.child.id()).unwrap();
+    let limit = libc::rlimit {
+        rlim_cur: 256,
+        rlim_max: 256,
+    };
+    // SAFETY: a valid limit for our own child.
+    let set = unsafe {
+        libc::prlimit(
+            pid,
+            libc::RLIMIT_NOFILE,
+            &raw const limit,
+            std::ptr::null_mut(),
+        )
+    };
+    assert_eq!(set, 0, "{}", std::io::Error::last_os_error());
+    let open_files = || {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .count()
+    };
+    let before = open_files();
+    let address = agent.metrics_address();
+
+    let mut flood = KillOnDrop(
+        Command::new(std::env::current_exe().unwrap())
+            .args(["helper", "flood", &address, &FLOOD.to_string()])
+            .uid(65534)
+            .gid(65534)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut said = String::new();
+    BufReader::new(flood.0.stdout.as_mut().unwrap())
+        .read_line(&mut said)
+        .unwrap();
+    let held: usize = said.trim().parse().unwrap();
+    // More than the listener may take (16), accepted or queued by the kernel.
+    assert!(held > 100, "{held} connections held");
+
+    let status = agent.status().expect("status answers during the flood");
+    assert_eq!(status["host"], "test-host", "{status}");
+    agent.trigger("by-hand", "1s", "200ms");
+    assert!(Command::new(&marker).status().unwrap().success());
+    agent.signal(libc::SIGHUP);
+    agent.wait_for("rules reloaded", 1);
+    agent.wait_for("stored s3://", 2);
+    let during = open_files();
+    let log = agent.lines().join("\n");
+    assert!(!log.contains("failed"), "{log}");
+    assert!(
+        during <= before + 32,
+        "{during} open files during the flood, {before} before"
+    );
+
+    // The flood ends: the endpoint answers again.
+    drop(flood.0.stdin.take());
+    let _ = flood.0.wait();
+    let deadline = Instant::now() + Duration::from_mins(1);
+    loop {
+        match try_scrape_metrics(&address) {
+            Some(page) if page.starts_with("HTTP/1.1 200") => break,
+            other => assert!(
+                Instant::now() < deadline,
+                "no answer after the flood: {other:?}"
+            ),
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = std::io::stdout().flush();
+    agent.stop();
+}
+
 /// Kills a helper process when the test ends, passed or not.
 struct KillOnDrop(Child);
 
@@ -936,13 +1032,19 @@ limits:
 
 /// One GET of the metrics page, status line and headers included.
 fn scrape_metrics(address: &str) -> String {
-    let mut http = std::net::TcpStream::connect(address).unwrap();
+    try_scrape_metrics(address).expect("the metrics endpoint answers")
+}
+
+/// One GET of the metrics page, or `None` when no answer comes within 10 s.
+fn try_scrape_metrics(address: &str) -> Option<String> {
+    let mut http = std::net::TcpStream::connect(address).ok()?;
+    http.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
     std::io::Write::write_all(
         &mut http,
         b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
     )
-    .unwrap();
+    .ok()?;
     let mut page = String::new();
-    std::io::Read::read_to_string(&mut http, &mut page).unwrap();
-    page
+    std::io::Read::read_to_string(&mut http, &mut page).ok()?;
+    Some(page)
 }

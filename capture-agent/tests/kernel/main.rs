@@ -26,6 +26,7 @@ use daemon::{
     full_spool_counts_lost_captures_and_leaves_no_empty_file, full_spool_drops_the_oldest_loudly,
     killed_agent_during_an_upload_stores_it_once,
     killed_agent_keeps_a_quiet_capture_up_to_the_last_second, killed_agent_recovers_its_captures,
+    metrics_flood_leaves_capturing_and_control_working,
     per_process_metric_rules_fire_for_the_busy_process,
     planted_symlinks_in_the_spool_are_never_followed,
     rule_capture_options_reach_the_kernel_the_file_and_s3,
@@ -79,6 +80,7 @@ fn main() -> ExitCode {
         spool_another_user_could_change_is_refused,
         planted_symlinks_in_the_spool_are_never_followed,
         sighup_reloads_rules_and_metrics_answer,
+        metrics_flood_leaves_capturing_and_control_working,
         per_process_metric_rules_fire_for_the_busy_process,
         containers_are_named_from_the_cri,
         filtered_capture_names_containers,
@@ -170,6 +172,28 @@ fn run_helper(name: &str, args: &[String]) {
                 run_on_cpu(0);
                 drop(file);
             }
+        }
+        // Opens up to N idle connections to ADDR (as an unprivileged user
+        // would; it stops when three in a row time out: the listen queue is
+        // full), says how many, and holds them until its stdin closes.
+        "flood" => {
+            let count: usize = args[1].parse().unwrap();
+            let address: std::net::SocketAddr = args[0].parse().unwrap();
+            let mut held = Vec::new();
+            let mut failed_in_a_row = 0;
+            while held.len() < count && failed_in_a_row < 3 {
+                match TcpStream::connect_timeout(&address, Duration::from_secs(1)) {
+                    Ok(stream) => {
+                        held.push(stream);
+                        failed_in_a_row = 0;
+                    }
+                    Err(_) => failed_in_a_row += 1,
+                }
+            }
+            println!("{}", held.len());
+            std::io::stdout().flush().unwrap();
+            let mut rest = String::new();
+            let _ = std::io::stdin().read_to_string(&mut rest);
         }
         other => panic!("unknown helper {other}"),
     }
