@@ -192,6 +192,8 @@ pub const MAX_CONNECTIONS: usize = 16;
 /// A connection is closed this long after it was accepted, whatever it
 /// does (a scrape takes milliseconds; one request per connection).
 pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a listener waits after a failed `accept` (out of open files).
+pub const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 /// Serves `GET /metrics` on `listener` until the task is dropped, at most
 /// [`MAX_CONNECTIONS`] at once, each for at most [`CONNECTION_TIMEOUT`].
@@ -244,6 +246,3 @@ pub async fn serve(listener: tokio::net::TcpListener, metrics: std::sync::Arc<Me
         });
     }
 }
-
-/// How long a listener waits after a failed `accept` (out of open files).
-pub const ACCEPT_RETRY: Duration = Duration::from_millis(100);

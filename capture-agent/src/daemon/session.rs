@@ -209,8 +209,9 @@ pub fn spawn(
             let _ = done.send(SessionDone);
         });
     if let Err(e) = spawned {
-        tracing::error!("cannot start the capture thread of rule {rule}: {e}");
+        tracing::error!("cannot start the capture thread of rule {rule}: {e}; it is lost");
         metrics::inc(&metrics_if_unspawned.captures_failed);
+        metrics::inc(&metrics_if_unspawned.captures_lost);
         // Its slot is free again.
         let _ = done_if_unspawned.send(SessionDone);
     }
