@@ -426,6 +426,9 @@ pub fn s3_outage_loses_nothing_and_duplicates_nothing() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(agent.ready(), 3, "{}", agent.lines().join("\n"));
+    for file in std::fs::read_dir(agent.spool.join("ready")).unwrap() {
+        assert_eq!(mode_of(&file.unwrap().path()), 0o600, "the agent's alone");
+    }
     assert!(s3.objects().is_empty());
     s3.restart().unwrap();
     agent.wait_for("stored s3://", 3);
@@ -522,6 +525,7 @@ pub fn killed_agent_keeps_a_quiet_capture_up_to_the_last_second() {
         delay < Duration::from_secs(5),
         "the last event reached the file {delay:?} after it happened"
     );
+    assert_eq!(mode_of(&partial().unwrap()), 0o600, "the agent's alone");
     agent.kill9();
 
     let agent = Agent::start(&setup);
@@ -972,6 +976,12 @@ pub fn metrics_flood_leaves_capturing_and_control_working() {
     }
     let _ = std::io::stdout().flush();
     agent.stop();
+}
+
+/// The permission bits of `path`.
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
 }
 
 /// Kills a helper process when the test ends, passed or not.
