@@ -5,11 +5,10 @@
 #
 # usage: scripts/scap-conformance.sh [--bless]
 #   SYSCAP=path/to/syscap (default: target/release/syscap, built if missing)
-#   SCAP_SAMPLES=dir with the sample captures (default: shared/testdata/scap
-#   beside the repository checkout, i.e. REPO/../shared/testdata/scap)
-#   SCAP_PUBLIC=dir with falcosecurity/libs' test captures (default:
-#   target/scap-public, which scripts/setup.sh fills from Debian's source
-#   package)
+#   SCAP_SAMPLES=dir with the sample captures (default: target/scap-public,
+#   which scripts/setup.sh fills with falcosecurity/libs' test captures from
+#   Debian's source package, and with the pcapng-commented copy of one of
+#   them that scripts/scap-with-comments.py writes)
 # scripts/scap-conformance.sh --samples prints where the samples are.
 #
 # Every check prints the lines where syscap and sysdig disagree; the report
@@ -22,21 +21,15 @@ cd "$(dirname "$0")/.."
 bless=false
 [[ ${1:-} == --bless ]] && bless=true
 expected_dir=scripts/scap-conformance
-# The working directory is the repository root (see the cd above).
-beside=$(dirname "$PWD")/shared/testdata/scap
-samples=${SCAP_SAMPLES:-$beside}
-[[ -f $samples/curl_google.scap ]] || {
-    echo "scap-conformance: no sample captures in $samples: set SCAP_SAMPLES to their" \
-        "directory, or put them in $beside (shared/testdata/scap beside the repository)" >&2
-    exit 2
-}
+samples=${SCAP_SAMPLES:-target/scap-public}
+for sample in curl_google curl_google_comments test_ipv6_client single_ipv6_conn; do
+    [[ -f $samples/$sample.scap ]] || {
+        echo "scap-conformance: no $sample.scap in $samples: run scripts/setup.sh" \
+            "(it fetches falcosecurity/libs' test captures), or set SCAP_SAMPLES" >&2
+        exit 2
+    }
+done
 [[ ${1:-} == --samples ]] && { realpath "$samples"; exit 0; }
-public=${SCAP_PUBLIC:-target/scap-public}
-[[ -f $public/single_ipv6_conn.scap ]] || {
-    echo "scap-conformance: no single_ipv6_conn.scap in $public: run scripts/setup.sh" \
-        "(it fetches falcosecurity/libs' test captures), or set SCAP_PUBLIC" >&2
-    exit 2
-}
 command -v sysdig >/dev/null ||
     { echo "scap-conformance: sysdig is not installed (apt-get install sysdig)" >&2; exit 2; }
 syscap=${SYSCAP:-target/release/syscap}
@@ -124,11 +117,10 @@ fields() {
     echo "*${names[*]}"
 }
 
-# check_sample SAMPLE REFERENCE [DIR]: syscap reading SAMPLE against sysdig
-# reading REFERENCE, both in DIR (default: the samples).
+# check_sample SAMPLE REFERENCE: syscap reading SAMPLE against sysdig
+# reading REFERENCE, both among the samples.
 check_sample() {
-    local dir=${3:-$samples}
-    local sample=$1 reference=$2 s=$dir/$1.scap r=$dir/$2.scap
+    local sample=$1 reference=$2 s=$samples/$1.scap r=$samples/$2.scap
     local sd=$work/sysdig sc=$work/syscap
 
     # 1. The issue's comparison: every exit event, in order.
@@ -201,7 +193,7 @@ if sysdig -r "$samples/curl_google_comments.scap" -c topfiles_bytes >/dev/null 2
     echo "note: this sysdig opens curl_google_comments.scap; compare it directly"
 fi
 check_sample curl_google_comments curl_google
-check_sample single_ipv6_conn single_ipv6_conn "$public"
+check_sample single_ipv6_conn single_ipv6_conn
 
 echo "scap-conformance: $((checks - failures)) of $checks checks agree with $(sysdig --version 2>/dev/null | head -1)"
 [[ $failures -eq 0 ]]

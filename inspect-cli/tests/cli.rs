@@ -445,22 +445,24 @@ fn around_exports_the_events_near_each_match_to_a_new_capture() {
 }
 
 /// The sample `.scap` captures of sysdig/libs: the directory `SCAP_SAMPLES`
-/// names, else `shared/testdata/scap` beside the repository checkout
-/// (`<repo>/../shared/testdata/scap`, as CI lays it out). Missing samples
+/// names, else `target/scap-public` in the repository, which
+/// `scripts/setup.sh test` fills (libs' test captures from Debian's source
+/// package, and the pcapng-commented copy of one of them). Missing samples
 /// fail the test: they are part of the test environment, not optional.
 fn scap_samples() -> PathBuf {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("inspect-cli is inside the repository");
-    let beside = repo.join("../shared/testdata/scap");
-    let dir = std::env::var_os("SCAP_SAMPLES").map_or_else(|| beside.clone(), PathBuf::from);
-    assert!(
-        dir.join("curl_google.scap").is_file(),
-        "sample .scap captures not found in {}: set SCAP_SAMPLES to their directory, \
-         or put them in {} (shared/testdata/scap beside the repository)",
-        dir.display(),
-        beside.display(),
-    );
+    let dir = std::env::var_os("SCAP_SAMPLES")
+        .map_or_else(|| repo.join("target/scap-public"), PathBuf::from);
+    for sample in ["curl_google", "curl_google_comments", "test_ipv6_client"] {
+        assert!(
+            dir.join(sample).with_extension("scap").is_file(),
+            "sample capture {sample}.scap not found in {}: run scripts/setup.sh test \
+             (it fetches and writes them), or set SCAP_SAMPLES to their directory",
+            dir.display(),
+        );
+    }
     dir
 }
 
