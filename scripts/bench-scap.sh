@@ -9,7 +9,7 @@ EVENTS=${EVENTS:-2000000}
 RUNS=${RUNS:-5}
 SAMPLE=${SAMPLE:-$(scripts/scap-conformance.sh --samples)/curl_google.scap}
 command -v hyperfine >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine; }
-command -v sysdig >/dev/null || scripts/setup.sh
+command -v sysdig >/dev/null || scripts/setup.sh test
 cargo build --release --quiet -p inspect-cli
 cargo build --release --quiet -p scap-import --example scap_repeat
 S=$PWD/target/release/syscap

@@ -16,7 +16,7 @@ dir=$(realpath -m "${2:?usage: containerd-lab.sh start|stop DIR}")
 sock=$dir/containerd.sock
 
 for tool in containerd ctr runc jq busybox; do
-    command -v "$tool" >/dev/null || { echo "containerd-lab: $tool is missing (scripts/setup.sh installs it)" >&2; exit 1; }
+    command -v "$tool" >/dev/null || { echo "containerd-lab: $tool is missing (scripts/setup.sh test installs it)" >&2; exit 1; }
 done
 # shellcheck source=lib/image.sh
 . "$(dirname "$0")/lib/image.sh"

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ $(id -u) == 0 ]] || { echo "demo: run as root (eBPF needs CAP_BPF and CAP_PERFMON)" >&2; exit 1; }
-scripts/setup.sh
+scripts/setup.sh build
 cargo build --release --locked -p capture-agent -p inspect-cli
 target/release/syscap-agent capture -o demo.syscap -- /bin/sh -c '
     cat /etc/os-release > /dev/null

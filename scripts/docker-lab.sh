@@ -27,7 +27,7 @@ sock=$dir/docker.sock
 docker_cli=/usr/bin/docker
 
 for tool in dockerd containerd containerd-shim-runc-v2 runc jq busybox curl "$docker_cli"; do
-    command -v "$tool" >/dev/null || { echo "docker-lab: $tool is missing (scripts/setup.sh installs it)" >&2; exit 1; }
+    command -v "$tool" >/dev/null || { echo "docker-lab: $tool is missing (scripts/setup.sh test installs it)" >&2; exit 1; }
 done
 # shellcheck source=lib/image.sh
 . "$(dirname "$0")/lib/image.sh"

@@ -11,7 +11,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 syscap=${SYSCAP:-$root/target/release/syscap}
 [ -x "$syscap" ] || (cd "$root" && cargo build --release --quiet -p inspect-cli)
-command -v sysdig >/dev/null || { echo "scap-agreement: sysdig is missing (scripts/setup.sh installs it)" >&2; exit 1; }
+command -v sysdig >/dev/null || { echo "scap-agreement: sysdig is missing (scripts/setup.sh test installs it)" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 s=$'\x1f'

@@ -1,15 +1,28 @@
 #!/usr/bin/env bash
-# Installs what building and testing syscap needs on Debian (run as root):
-# sysdig (without its kernel module) is the reference the .scap conformance
-# check compares with; moto's S3 server (from PyPI, in a venv under target/)
-# is the second S3 implementation the end-to-end tests run against;
-# containerd, runc and docker run the containers whose metadata the agent
-# must find (scripts/containerd-lab.sh, scripts/docker-lab.sh), from images
-# built of busybox-static.
+# Installs what syscap needs on Debian (run as root), for one purpose:
+#
+#   scripts/setup.sh build   building syscap and running it (the demo):
+#                            a C compiler, clang and libbpf's headers for the
+#                            eBPF programs
+#   scripts/setup.sh test    everything the checks of .ci/run need too:
+#                            sysdig (without its kernel module), the reference
+#                            the .scap conformance check compares with;
+#                            strace, which a kernel test compares with;
+#                            moto's S3 server (PyPI, in a venv under target/),
+#                            the second S3 implementation the end-to-end tests
+#                            run against; containerd, runc and docker, which
+#                            run the containers whose metadata the agent must
+#                            find, from images built of busybox-static; and
+#                            the public .scap captures of falcosecurity/libs
 set -euo pipefail
 cd "$(dirname "$0")/.."
-packages=(build-essential pkg-config clang libbpf-dev strace sysdig python3 python3-venv
-    containerd runc docker.io busybox-static jq curl)
+purpose=${1:-build}
+packages=(build-essential pkg-config clang libbpf-dev)
+case $purpose in
+    build) ;;
+    test) packages+=(strace sysdig python3 python3-venv containerd runc docker.io busybox-static jq curl) ;;
+    *) echo "usage: scripts/setup.sh [build|test]" >&2; exit 2 ;;
+esac
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -19,6 +32,7 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 command -v cargo >/dev/null || { echo "setup: cargo (Rust 1.95+) is required" >&2; exit 1; }
+[[ $purpose == test ]] || exit 0
 
 # Where s3-test-server looks for moto_server (unless SYSCAP_MOTO_SERVER).
 moto=target/moto-venv
@@ -30,12 +44,15 @@ if ! "$moto/bin/python" -c "import importlib.metadata as m; assert m.version('mo
     "$moto/bin/pip" install -q --disable-pip-version-check "moto[server]==$moto_version"
 fi
 
-# Public .scap captures for the conformance check beyond the shared
-# samples: the test captures of falcosecurity/libs (Apache-2.0), from
-# Debian's source package (trixie), with apt's own client and a private
-# list, so the machine's sources stay as they are.
+# Public .scap captures for the tests and the conformance check: the test
+# captures of falcosecurity/libs (Apache-2.0), from Debian's source package
+# (trixie), with apt's own client and a private list, so the machine's
+# sources stay as they are; and the copy of curl_google.scap that
+# Wireshark's editcap annotates (what libs' curl_google_comments.scap
+# holds, byte for byte).
 captures=target/scap-public
-if [ ! -f "$captures/single_ipv6_conn.scap" ]; then
+if [ ! -f "$captures/single_ipv6_conn.scap" ] || [ ! -f "$captures/curl_google.scap" ] ||
+    [ ! -f "$captures/test_ipv6_client.scap" ]; then
     apt_dir=$(mktemp -d)
     mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$captures"
     echo 'deb-src http://deb.debian.org/debian trixie main' >"$apt_dir/sources.list"
@@ -50,4 +67,8 @@ if [ ! -f "$captures/single_ipv6_conn.scap" ]; then
     rm -rf "$apt_dir"
     [ -f "$captures/single_ipv6_conn.scap" ] ||
         { echo "setup: no single_ipv6_conn.scap in falcosecurity-libs' source" >&2; exit 1; }
+fi
+if [ ! -f "$captures/curl_google_comments.scap" ]; then
+    scripts/scap-with-comments.py "$captures/curl_google.scap" "$captures/curl_google_comments.scap.new"
+    mv "$captures/curl_google_comments.scap.new" "$captures/curl_google_comments.scap"
 fi
