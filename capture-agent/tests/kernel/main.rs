@@ -12,6 +12,7 @@ mod support;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
@@ -755,7 +756,12 @@ fn exit_status_and_errors() {
     assert!(!dir.join("y").exists(), "a failed start leaves no file");
 
     // Without privileges: one line that says what to do, and no file.
-    let output = std::env::temp_dir().join(format!("syscap-nobody-{}.syscap", std::process::id()));
+    // (In a directory anyone may write to, so that only the agent's own
+    // check keeps the file from being created.)
+    let open = dir.join("nobody");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let output = open.join("nobody.syscap");
     let out = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(env!("CARGO_BIN_EXE_syscap-agent"))
