@@ -135,10 +135,12 @@ impl Lookups {
     }
 }
 
-/// When a lookup a runtime failed to answer (unreachable, timed out, an
-/// error status) is tried again: 1 s after, doubling, five times (31 s in
-/// all), so a runtime that restarts or is slow to start still names the
-/// containers it runs. A container no runtime knows is not asked again.
+/// When a lookup no runtime answered with a description (unreachable,
+/// timed out, an error status, or not knowing the id yet) is tried again:
+/// 1 s after, doubling, five times (31 s in all), so a runtime that
+/// restarts or is slow to start still names the containers it runs, and a
+/// container whose first process runs before its runtime has registered it
+/// (a pod sandbox's `pause`, on a busy host) is named once it has.
 pub const RETRY_AFTER: [Duration; 5] = [
     Duration::from_secs(1),
     Duration::from_secs(2),
@@ -193,7 +195,9 @@ impl Runtimes {
     }
 
     /// What the first runtime that knows `id` says of it; the bare id when
-    /// none does, and whether a runtime failed to answer (it may know it).
+    /// none does, and whether to ask again: a runtime failed to answer, or
+    /// none knew the id yet (its first process can run before its runtime
+    /// registers it).
     async fn describe(&mut self, id: &[u8]) -> (ContainerInfo, bool) {
         let bare = ContainerInfo {
             id: id.to_vec(),
@@ -202,31 +206,29 @@ impl Runtimes {
         let Ok(text) = std::str::from_utf8(id) else {
             return (bare, false);
         };
-        let mut failed = false;
+        // Whether any runtime was there to ask: one that answered or not,
+        // it may describe the container later.
+        let mut asked = false;
         for path in self.sockets.cri.clone() {
             if !path.exists() {
                 continue;
             }
+            asked = true;
             match self.describe_with(&path, text).await {
                 Ok(Some(info)) => return (info, false),
                 Ok(None) => {}
-                Err(e) => {
-                    tracing::debug!("container {text}: {e}");
-                    failed = true;
-                }
+                Err(e) => tracing::debug!("container {text}: {e}"),
             }
         }
         if let Some(socket) = self.sockets.docker.as_ref().filter(|p| p.exists()) {
+            asked = true;
             match docker::inspect(socket, text, self.sockets.timeout).await {
                 Ok(Some(inspect)) => return (docker::describe(&inspect), false),
                 Ok(None) => {}
-                Err(e) => {
-                    tracing::debug!("container {text}: {e}");
-                    failed = true;
-                }
+                Err(e) => tracing::debug!("container {text}: {e}"),
             }
         }
-        (bare, failed)
+        (bare, asked)
     }
 
     async fn client(&mut self, path: &Path) -> Result<(CriClient, String), CriError> {
@@ -696,21 +698,33 @@ mod tests {
         assert_eq!(retries.pop().unwrap().0, b"late");
     }
 
-    /// A docker engine that fails its first answer (a daemon restarting)
-    /// names the container on the retry a second later.
+    /// A docker engine that fails its first answer (a daemon restarting),
+    /// or does not know the container yet (its first process ran before
+    /// the engine registered it), names the container on the retry a
+    /// second later.
     #[test]
-    fn a_runtime_that_failed_is_asked_again() {
+    fn a_runtime_that_did_not_describe_it_is_asked_again() {
+        for first in [
+            ("500 Internal Server Error", r#"{"message":"restarting"}"#),
+            ("404 Not Found", r#"{"message":"No such container"}"#),
+        ] {
+            asked_again_after(first);
+        }
+    }
+
+    fn asked_again_after(first: (&'static str, &'static str)) {
         use std::io::Write as _;
-        let dir = std::env::temp_dir().join(format!("syscap-retry-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!(
+            "syscap-retry-{}-{}",
+            std::process::id(),
+            &first.0[..3]
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         let socket = dir.join("docker.sock");
         let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
         let engine = std::thread::spawn(move || {
             let inspect = r#"{"Id":"5f1ad6fe52c1b8a1d0c3b1d0a9f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d","Name":"/web","Image":"sha256:e8f31a1f","Config":{"Image":"busybox:1"}}"#;
-            let answers = [
-                ("500 Internal Server Error", r#"{"message":"restarting"}"#),
-                ("200 OK", inspect),
-            ];
+            let answers = [first, ("200 OK", inspect)];
             for (status, body) in answers {
                 let (mut conn, _) = listener.accept().unwrap();
                 let mut request = Vec::new();
@@ -746,7 +760,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         // The bare id at once, then the name.
-        assert_eq!(answers, ["", "web"]);
+        assert_eq!(answers, ["", "web"], "after {}", first.0);
         engine.join().unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
     }
