@@ -12,6 +12,9 @@
 //!   access, by the index) and [`StreamReader`] (front to back) read them
 //!   back, and a [`Decoder`] turns a chunk into [`Event`]s.
 //!   [`file::is_capture`] recognises a capture by its first bytes.
+//! - [`render`]: sysdig's text form of events (arguments, return values,
+//!   fd names); [`escape`]: names shown to people, their control
+//!   characters written as visible escapes (`\x1b`, `\n`).
 //! - [`codec`]: the compression of columns and blocks (zstd, LZ4, DEFLATE
 //!   or none).
 //! - `synth` (feature `synth`): synthetic but realistic workloads, for the
@@ -36,6 +39,7 @@
 
 pub mod codec;
 mod error;
+pub mod escape;
 pub mod event;
 pub mod state;
 mod varint;

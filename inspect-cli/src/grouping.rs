@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+use capture_format::escape::escaped;
 use capture_format::event::{Category, is_error_return, nr};
 use capture_format::file::{ContainerText, Event, Projection};
 use capture_format::state::label;
@@ -93,7 +94,8 @@ impl K8sGroups {
         *self.groups.entry(place(e)).or_default() += figures;
     }
 
-    /// The tree, or JSON rows (one per container).
+    /// The tree (names escaped: see [`capture_format::escape`]), or JSON
+    /// rows (one per container, names exact).
     pub fn write(&self, out: &mut dyn Write, json: bool) -> io::Result<()> {
         if json {
             for ((namespace, pod, container), f) in &self.groups {
@@ -112,7 +114,7 @@ impl K8sGroups {
             "NAMESPACE / POD / CONTAINER", "CALLS", "ERRORS", "BYTES", "CONNS"
         )?;
         let row = |out: &mut dyn Write, depth: usize, name: &str, f: &Figures| {
-            let name = format!("{:indent$}{name}", "", indent = depth * 2);
+            let name = format!("{:indent$}{}", "", escaped(name), indent = depth * 2);
             writeln!(
                 out,
                 "{name:<48} {:>10} {:>8} {:>10} {:>6}",

@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
+use capture_format::escape::escaped;
 use inspect_cli::scan::{ImportReport, Input};
 use serde::Serialize;
 
@@ -61,7 +62,7 @@ pub fn run(path: &Path, json: bool, out: &mut impl Write) -> anyhow::Result<()> 
         Err(_) => capture_format::file::ByteSource::size(input.reader.source()).unwrap_or(0),
     };
     for line in input.imported.iter().flat_map(ImportReport::warnings) {
-        eprintln!("syscap: warning: {}: {line}", path.display());
+        crate::warn(path, &line);
     }
     let reader = &input.reader;
     let h = reader.header();
@@ -106,7 +107,7 @@ pub fn run(path: &Path, json: bool, out: &mut impl Write) -> anyhow::Result<()> 
             .collect(),
     };
     if let Some(t) = reader.truncation() {
-        eprintln!("syscap: warning: {}: {t}", path.display());
+        crate::warn(path, &t);
     }
     if json {
         serde_json::to_writer_pretty(&mut *out, &info)?;
@@ -116,9 +117,12 @@ pub fn run(path: &Path, json: bool, out: &mut impl Write) -> anyhow::Result<()> 
     write_table(&info, out)
 }
 
+/// The facts as a table; what the capture names (host, rule, tags,
+/// processes) escaped (see [`capture_format::escape`]).
 fn write_table(i: &Info, out: &mut impl Write) -> anyhow::Result<()> {
-    let row =
-        |out: &mut dyn Write, k: &str, v: &dyn std::fmt::Display| writeln!(out, "{k:<12} {v}");
+    let row = |out: &mut dyn Write, k: &str, v: &dyn std::fmt::Display| {
+        writeln!(out, "{k:<12} {}", escaped(&v.to_string()))
+    };
     row(out, "file", &format_args!("{} ({} bytes)", i.file, i.bytes))?;
     row(out, "producer", &i.producer)?;
     row(out, "host", &i.host)?;
@@ -152,11 +156,17 @@ fn write_table(i: &Info, out: &mut impl Write) -> anyhow::Result<()> {
     }
     writeln!(out, "\ntop system calls")?;
     for (name, n) in &i.top_syscalls {
-        writeln!(out, "  {name:<20} {n:>12}")?;
+        writeln!(out, "  {:<20} {n:>12}", escaped(name))?;
     }
     writeln!(out, "\ntop processes")?;
     for p in &i.top_processes {
-        writeln!(out, "  {:<20} {:>8} {:>12}", p.name, p.pid, p.events)?;
+        writeln!(
+            out,
+            "  {:<20} {:>8} {:>12}",
+            escaped(&p.name),
+            p.pid,
+            p.events
+        )?;
     }
     Ok(())
 }

@@ -6,9 +6,11 @@ mod stored;
 mod stream;
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::os::unix::ffi::OsStrExt as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use capture_format::escape::escaped;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
@@ -147,10 +149,30 @@ fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) if e.is::<stream::NoMatch>() => ExitCode::from(EXIT_NO_MATCH),
         Err(e) => {
-            eprintln!("syscap: {e:#}");
+            eprintln!("syscap: {}", shown_error(&e));
             ExitCode::from(EXIT_INPUT)
         }
     }
+}
+
+/// An error as it is shown: one line, with the names in it (S3 keys, file
+/// names, what a capture says) escaped, so that none forges a line or
+/// drives the terminal; a bad filter keeps the caret line under it.
+fn shown_error(e: &anyhow::Error) -> String {
+    if let Some(bad) = e.downcast_ref::<stream::BadFilter>() {
+        let caret: Vec<_> = bad.caret.lines().map(escaped).collect();
+        return format!("filter: {}\n{}", escaped(&bad.message), caret.join("\n"));
+    }
+    escaped(&format!("{e:#}")).into_owned()
+}
+
+/// One warning line on stderr about `path`, escaped as errors are.
+fn warn(path: &Path, what: &dyn std::fmt::Display) {
+    eprintln!(
+        "syscap: warning: {}: {}",
+        escaped(path.as_os_str().as_bytes()),
+        escaped(&what.to_string())
+    );
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

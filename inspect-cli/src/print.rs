@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use capture_format::escape::{escape_into, is_plain};
 use capture_format::event::{ArgKind, is_error_return};
 use capture_format::file::{Event, Projection};
 use capture_format::render::{Bytes, render_arg, render_ends, render_ret, write_clock};
@@ -116,13 +117,16 @@ impl Format {
 }
 
 /// Prints events; reuses its buffers, so printing allocates nothing per
-/// event.
+/// event. Text lines show names with their control characters escaped
+/// (`\x1b`, `\n`: see [`capture_format::escape`]); JSON is exact.
 #[derive(Debug)]
 pub struct Printer {
     format: Format,
     env: Env,
     line: Vec<u8>,
     scratch: Vec<u8>,
+    /// The default line before escaping, when it needs any.
+    unescaped: Vec<u8>,
     clock: Clock,
 }
 
@@ -157,6 +161,7 @@ impl Printer {
             env,
             line: Vec::with_capacity(512),
             scratch: Vec::new(),
+            unescaped: Vec::new(),
             clock: Clock::default(),
         }
     }
@@ -165,7 +170,16 @@ impl Printer {
     pub fn print(&mut self, e: &Event<'_>, out: &mut impl Write) -> io::Result<()> {
         self.line.clear();
         match &self.format {
-            Format::Default => default_line(e, &mut self.clock, &mut self.line),
+            Format::Default => {
+                default_line(e, &mut self.clock, &mut self.line);
+                // Everything but the names is printable ASCII: one check
+                // of the whole line finds any name that needs escaping.
+                if !is_plain(&self.line) {
+                    std::mem::swap(&mut self.line, &mut self.unescaped);
+                    self.line.clear();
+                    escape_into(&self.unescaped, &mut self.line);
+                }
+            }
             Format::Template(pieces) => {
                 let show_incomplete = matches!(pieces.first(), Some(Piece::ShowIncomplete));
                 for piece in pieces {
@@ -178,7 +192,7 @@ impl Printer {
                                 // value is not printed.
                                 return Ok(());
                             }
-                            write_value(&v, &mut self.line);
+                            show_value(&v, &mut self.line);
                         }
                         Piece::ShowIncomplete => {}
                     }
@@ -223,6 +237,15 @@ pub fn write_value(v: &Value<'_>, out: &mut Vec<u8>) {
         Value::Ip(ip) => {
             let _ = write!(out, "{ip}");
         }
+    }
+}
+
+/// A value as people read it: as [`write_value`] writes it, a name's
+/// control characters escaped (`\x1b`, `\n`).
+pub fn show_value(v: &Value<'_>, out: &mut Vec<u8>) {
+    match v {
+        Value::Str(s) => escape_into(s, out),
+        other => write_value(other, out),
     }
 }
 

@@ -70,20 +70,20 @@ impl StreamArgs {
         let filter = if text.trim().is_empty() {
             None
         } else {
-            Some(
-                Filter::new(&text)
-                    .map_err(|e| anyhow::anyhow!("filter: {e}\n{}", e.caret(&text)))?,
-            )
+            Some(Filter::new(&text).map_err(|e| BadFilter {
+                message: e.to_string(),
+                caret: e.caret(&text),
+            })?)
         };
         let wanted = wanted_types([filter.as_ref(), also]);
         let mut inputs = Vec::with_capacity(paths.len());
         for p in paths {
             let input = open(&PathBuf::from(p), wanted.clone())?;
             if let Some(t) = input.reader.truncation() {
-                eprintln!("syscap: warning: {}: {t}", input.path.display());
+                crate::warn(&input.path, &t);
             }
             for line in input.imported.iter().flat_map(scan::ImportReport::warnings) {
-                eprintln!("syscap: warning: {}: {line}", input.path.display());
+                crate::warn(&input.path, &line);
             }
             inputs.push(input);
         }
@@ -125,6 +125,15 @@ impl StreamArgs {
             },
         })
     }
+}
+
+/// A filter that does not parse: what is wrong, then the filter's line
+/// with a caret under the problem.
+#[derive(Debug, thiserror::Error)]
+#[error("filter: {message}\n{caret}")]
+pub struct BadFilter {
+    pub message: String,
+    pub caret: String,
 }
 
 /// The event types an event must have to pass every filter, when the
@@ -259,7 +268,7 @@ impl Stream {
         if let Some((stats, error)) = stream.finish() {
             let report = scan::ImportReport { stats, error };
             for line in report.warnings() {
-                eprintln!("syscap: warning: {}: {line}", input.path.display());
+                crate::warn(&input.path, &line);
             }
         }
         Ok(true)
@@ -640,7 +649,7 @@ fn import_scap(input: &Path, output: &Path, stdout: &mut impl Write) -> anyhow::
         error: importer.take_error(),
     };
     for line in report.warnings() {
-        eprintln!("syscap: warning: {}: {line}", input.display());
+        crate::warn(input, &line);
     }
     let bytes = std::fs::metadata(output).map_or(0, |m| m.len());
     writeln!(

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+use capture_format::escape::escaped;
 use capture_format::event::{Arg, Category, EventType, errno_name, is_error_return, nr};
 use capture_format::file::{Event, FdEnds, Projection};
 use capture_format::render::{Bytes, render_ends};
@@ -316,7 +317,8 @@ impl Summary {
         }
     }
 
-    /// Writes the summary as aligned tables, or as JSON.
+    /// Writes the summary as aligned tables (names escaped: see
+    /// [`capture_format::escape`]), or as JSON (names exact).
     pub fn write(&self, out: &mut dyn Write, json: bool) -> io::Result<()> {
         let sections = self.sections();
         if json {
@@ -368,12 +370,12 @@ impl Summary {
             let width = s
                 .rows
                 .iter()
-                .map(|r| r.key.chars().count())
+                .map(|r| escaped(&r.key).chars().count())
                 .max()
                 .unwrap_or(0)
                 .clamp(8, 60);
             for r in &s.rows {
-                let key: String = r.key.chars().take(60).collect();
+                let key: String = escaped(&r.key).chars().take(60).collect();
                 let figures = match s.units {
                     Units::Count => format!("{:>10}", r.a),
                     Units::CountTime => format!("{:>10} {:>10}", r.a, format_time(r.b)),
@@ -428,10 +430,7 @@ impl Summary {
                 writeln!(out, "  ... {} more", self.tree.len() - MAX_TREE_LINES)?;
                 break;
             }
-            let cmd: String = self
-                .tree
-                .get(&pid)
-                .map_or("", |t| t.1.as_str())
+            let cmd: String = escaped(self.tree.get(&pid).map_or("", |t| t.1.as_str()))
                 .chars()
                 .take(100)
                 .collect();

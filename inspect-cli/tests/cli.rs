@@ -731,3 +731,217 @@ shop                                                      2        2         0B 
 "
     );
 }
+
+/// The state of a capture whose names are hostile: ESC sequences,
+/// carriage returns and newlines in a process's comm, exe, arguments,
+/// working directory and user, a file name, a container's name and its
+/// pod's labels.
+fn hostile_snapshot() -> capture_format::state::Snapshot {
+    use capture_format::state::{ContainerInfo, FdInfo, FdKind, ProcessInfo, Snapshot, ThreadInfo};
+    Snapshot {
+        processes: vec![
+            ProcessInfo {
+                pid: 1,
+                exe: b"bash".to_vec(),
+                user: b"root".to_vec(),
+                ..ProcessInfo::default()
+            },
+            ProcessInfo {
+                pid: 10,
+                ppid: 1,
+                exe: b"ev\x1b[31mil".to_vec(),
+                exepath: b"/tmp/\x1b]0;pwned\x07x".to_vec(),
+                args: b"-c\0echo\nFAKE line\0".to_vec(),
+                cwd: b"/tmp/\rcwd".to_vec(),
+                user: b"r\x1b[8moot".to_vec(),
+                container_id: b"bbbbbbbbbbbb".to_vec(),
+                ..ProcessInfo::default()
+            },
+        ],
+        threads: vec![
+            ThreadInfo {
+                tid: 1,
+                pid: 1,
+                comm: b"bash".to_vec(),
+                ..ThreadInfo::default()
+            },
+            ThreadInfo {
+                tid: 10,
+                pid: 10,
+                comm: b"ev\x1b[2Jil\r".to_vec(),
+                ..ThreadInfo::default()
+            },
+        ],
+        fds: vec![FdInfo {
+            pid: 10,
+            fd: 3,
+            kind: FdKind::File,
+            name: b"/etc/\x1b[2Jpasswd".to_vec(),
+            ..FdInfo::default()
+        }],
+        containers: vec![ContainerInfo {
+            id: b"bbbbbbbbbbbb".to_vec(),
+            name: b"\x1b[31mred\ncontainer".to_vec(),
+            kind: b"containerd".to_vec(),
+            labels: b"io.kubernetes.pod.name=pod\rFAKE\0io.kubernetes.pod.namespace=ns\x1b[0m\0"
+                .to_vec(),
+            ..ContainerInfo::default()
+        }],
+        ..Snapshot::default()
+    }
+}
+
+/// A capture of [`hostile_snapshot`]'s process opening, reading, writing,
+/// executing and changing directory with hostile names, with ESC, CR and
+/// newline in the host and rule names, the filter and a tag.
+fn write_hostile_capture(path: &Path) {
+    use capture_format::event::{EventType, OwnedArg, OwnedRecord};
+    use capture_format::file::{CaptureHeader, TriggerInfo, WriterOptions};
+    use capture_format::synth::Workload;
+
+    let snapshot = hostile_snapshot();
+    let call = |ts: u64, name: &str, ret: i64, args: Vec<OwnedArg>| OwnedRecord {
+        ty: EventType::from_name(name).unwrap(),
+        ts,
+        latency: 1000,
+        tid: 10,
+        pid: 10,
+        ret,
+        args,
+        ..OwnedRecord::default()
+    };
+    let (int, text) = (OwnedArg::Int, |s: &[u8]| OwnedArg::Str(s.to_vec()));
+    let data = |s: &[u8]| OwnedArg::Bytes(s.to_vec());
+    let records = vec![
+        call(
+            1_000,
+            "openat",
+            4,
+            vec![
+                int(-100),
+                text(b"/tmp/a\rFAKE\nsyscap: injected"),
+                int(0),
+                int(0),
+            ],
+        ),
+        call(
+            2_000,
+            "read",
+            12,
+            vec![int(4), int(12), data(b"\x1b[2J hi\r\n")],
+        ),
+        call(3_000, "write", 5, vec![int(3), int(5), data(b"x\x1bq\ny")]),
+        call(
+            4_000,
+            "execve",
+            0,
+            vec![text(b"/tmp/\x1b]0;pwned\x07x"), text(b"x\0-e\0\x1b[31m\0")],
+        ),
+        call(5_000, "chdir", 0, vec![text(b"/\x1b[1mhome")]),
+    ];
+    let header = CaptureHeader {
+        hostname: "host\x1b[5m".into(),
+        trigger: Some(TriggerInfo {
+            rule: "rule\rFAKE".into(),
+            ts: 1_000,
+            reason: "why\nFAKE".into(),
+        }),
+        filter: "proc.name = \"\x1b\"".into(),
+        tags: vec![("team".into(), "a\x1b[2Jb".into())],
+        ..CaptureHeader::default()
+    };
+    let (bytes, _) = Workload { snapshot, records }
+        .write_to(Vec::new(), &header, WriterOptions::default())
+        .unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// What a person reads must hold no control character but the newline
+/// ending each line and the tabs some chisels separate columns with, and
+/// no line forged by a name.
+fn assert_shown_safely(what: &str, text: &str) {
+    assert!(
+        !text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t'),
+        "{what}: a control character reached the output:\n{text:?}"
+    );
+    assert!(
+        text.lines()
+            .all(|l| !l.starts_with("FAKE") && !l.starts_with("syscap: injected")),
+        "{what}: a name forged a line:\n{text}"
+    );
+}
+
+/// Names from a capture never reach the terminal raw: every text output
+/// (print's default line and `-p` fields, info, summary, the k8s summary,
+/// chisels, warnings and errors) writes their control characters as
+/// visible escapes; JSON keeps them exact.
+#[test]
+fn hostile_names_are_escaped_in_every_text_output() {
+    let dir = tempdir("hostile");
+    let capture = dir.join("hostile.syscap");
+    write_hostile_capture(&capture);
+    let path = capture.to_str().unwrap();
+    let fields = "%proc.name %proc.exe %proc.exepath %proc.args %proc.cwd %user.name \
+        %fd.name %container.name %k8s.pod.name %k8s.ns.name %evt.args";
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["info", path],
+        vec!["print", path],
+        vec!["print", path, "-p", fields],
+        vec!["summary", path],
+        vec!["summary", "--by", "k8s", path],
+        vec!["chisel", "topfiles_bytes", path],
+        vec!["chisel", "topprocs_file", path],
+        vec!["chisel", "topcontainers_file", path],
+        vec!["chisel", "fdbytes_by", path, "proc.exepath"],
+        vec!["chisel", "fdcount_by", path, "fd.name"],
+        vec!["chisel", "echo_fds", path],
+        vec!["chisel", "scallslower", path, "0"],
+        vec!["chisel", "fileslower", path, "0"],
+        vec!["chisel", "proc_exec_time", path],
+        vec!["chisel", "spy_users", path],
+        vec!["chisel", "ps", path],
+        vec!["chisel", "lsof", path],
+    ];
+    let mut all = String::new();
+    for args in runs {
+        let (code, out, err) = syscap(&args);
+        let what = args.join(" ").replace(path, "CAPTURE");
+        assert_eq!(code, 0, "{what}: {err}");
+        assert_shown_safely(&what, &out);
+        assert_shown_safely(&what, &err);
+        let _ = writeln!(all, "$ syscap {what}\n{}", out.replace(path, "CAPTURE"));
+    }
+    golden("hostile.txt", &all);
+
+    // JSON keeps every byte (serde's escapes).
+    let (code, out, err) = syscap(&["print", path, "--json", "-n", "1"]);
+    assert_eq!(code, 0, "{err}");
+    let line: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(line["proc.name"], "ev\x1b[2Jil\r", "{out}");
+    assert_eq!(line["fd.name"], "/tmp/a\rFAKE\nsyscap: injected", "{out}");
+    let (_, out, _) = syscap(&["info", "--json", path]);
+    let info: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(info["host"], "host\x1b[5m");
+
+    // Errors and warnings name files as they are shown too: a file whose
+    // name holds ESC and a newline, cut short, then not a capture at all.
+    let bytes = std::fs::read(&capture).unwrap();
+    let odd = dir.join("cut\x1b[2J\nFAKE.syscap");
+    std::fs::write(&odd, &bytes[..bytes.len() - 10]).unwrap();
+    let (code, _, err) = syscap(&["info", odd.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("cut\\x1b[2J\\nFAKE.syscap: truncated"),
+        "{err}"
+    );
+    assert_shown_safely("a cut capture's warning", &err);
+    std::fs::write(&odd, b"not a capture").unwrap();
+    let (code, _, err) = syscap(&["info", odd.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cut\\x1b[2J\\nFAKE.syscap"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_shown_safely("an error", &err);
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -14,6 +14,7 @@ mod table;
 
 use std::io::{self, Write};
 
+use capture_format::escape::escaped;
 use capture_format::file::{Event, Projection};
 use triggers::filter::{Env, Filter};
 
@@ -182,9 +183,10 @@ fn extend_string(s: &str, width: usize) -> String {
     }
 }
 
-/// Captured bytes as text (invalid UTF-8 shown as U+FFFD).
+/// Captured bytes as a chisel's text output shows them: control
+/// characters and bytes that are not UTF-8 escaped (`\x1b`, `\n`, `\xff`).
 fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    escaped(b).into_owned()
 }
 
 /// Bytes as sysdig's chisels show them: `832B`, `11.40KB`, `2.94M`.

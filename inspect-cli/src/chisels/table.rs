@@ -5,6 +5,7 @@
 
 use std::io::{self, Write};
 
+use capture_format::escape::escaped;
 use capture_format::event::EventType;
 use capture_format::file::{Event, Projection};
 use hashbrown::HashMap;
@@ -252,10 +253,11 @@ impl Chisel for Table {
             let parts = split(k);
             let mut line = extend_string(&self.show(v), WIDTH);
             for (i, part) in parts.iter().enumerate() {
+                let part = escaped(part);
                 if i + 1 < parts.len() {
-                    line.push_str(&extend_string(part, WIDTH));
+                    line.push_str(&extend_string(&part, WIDTH));
                 } else {
-                    line.push_str(part);
+                    line.push_str(&part);
                 }
             }
             writeln!(out, "{line}")?;

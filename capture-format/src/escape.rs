@@ -1,0 +1,180 @@
+//! Names shown to people. What a capture or a storage server names (file
+//! names, arguments, process, container and pod names, S3 keys and their
+//! metadata) is chosen by whoever ran the programs or wrote the objects: an
+//! escape sequence in it would drive the reader's terminal, a carriage
+//! return or a newline would forge or hide lines. Text output writes such
+//! characters as visible escapes instead, so the name stays unambiguous:
+//!
+//! - `\t`, `\n`, `\r`, and `\xNN` for the other ASCII control characters
+//!   (`\x1b` for ESC, `\x7f` for DEL) and for bytes that are not UTF-8;
+//! - `\u{NN}` for the C1 control characters (U+0080 to U+009F, which some
+//!   terminals obey as ESC sequences) and for the characters that reorder
+//!   or break the text around them (the bidirectional controls, U+2028 and
+//!   U+2029).
+//!
+//! Everything else, including other UTF-8 text and a plain backslash, is
+//! shown as it is, as sysdig shows names. JSON output needs none of this:
+//! its own escaping is exact.
+
+use std::borrow::Cow;
+
+/// True for a byte that is not printable ASCII (a control character, DEL,
+/// or part of a multi-byte character): such text takes the slow path.
+#[inline]
+fn is_special(b: u8) -> bool {
+    // 0x20..=0x7e map to 0..=0x5e; below 0x20 wraps above 0xdf.
+    b.wrapping_sub(0x20) >= 0x5f
+}
+
+/// True when `text` is all printable ASCII and shows as it is: the common
+/// case, checked 16 bytes at a time without a branch per byte, so that the
+/// print path pays almost nothing for it.
+#[inline]
+pub fn is_plain(text: &[u8]) -> bool {
+    let mut blocks = text.chunks_exact(16);
+    for block in &mut blocks {
+        if block
+            .iter()
+            .fold(false, |special, &b| special | is_special(b))
+        {
+            return false;
+        }
+    }
+    !blocks.remainder().iter().any(|&b| is_special(b))
+}
+
+/// Appends `text` to `out` with the characters above escaped.
+#[inline]
+pub fn escape_into(text: &[u8], out: &mut Vec<u8>) {
+    if is_plain(text) {
+        out.extend_from_slice(text);
+    } else {
+        escape_slow(text, out);
+    }
+}
+
+/// `text` as it is shown: borrowed when nothing needs escaping.
+pub fn escaped<T: AsRef<[u8]> + ?Sized>(text: &T) -> Cow<'_, str> {
+    let bytes = text.as_ref();
+    if is_plain(bytes)
+        && let Ok(plain) = std::str::from_utf8(bytes)
+    {
+        return Cow::Borrowed(plain);
+    }
+    let mut out = Vec::with_capacity(bytes.len() + 8);
+    escape_slow(bytes, &mut out);
+    // Every byte written is ASCII or a whole character of the input.
+    Cow::Owned(
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    )
+}
+
+/// Characters that are valid UTF-8 and still not shown as they are.
+fn is_hidden(c: char) -> bool {
+    matches!(
+        c,
+        '\u{80}'..='\u{9f}'
+            | '\u{061c}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+    )
+}
+
+fn push_hex_byte(b: u8, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.extend_from_slice(&[
+        b'\\',
+        b'x',
+        HEX[usize::from(b >> 4)],
+        HEX[usize::from(b & 0xf)],
+    ]);
+}
+
+fn escape_slow(text: &[u8], out: &mut Vec<u8>) {
+    for chunk in text.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\t' => out.extend_from_slice(b"\\t"),
+                '\n' => out.extend_from_slice(b"\\n"),
+                '\r' => out.extend_from_slice(b"\\r"),
+                // ASCII: the match says it fits a byte.
+                '\0'..='\x1f' | '\x7f' => push_hex_byte(c as u8, out),
+                c if is_hidden(c) => {
+                    out.extend_from_slice(format!("\\u{{{:x}}}", u32::from(c)).as_bytes());
+                }
+                c => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+            }
+        }
+        for &b in chunk.invalid() {
+            push_hex_byte(b, out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_become_visible_escapes() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"/etc/passwd", "/etc/passwd"),
+            (b"", ""),
+            (b"a b~", "a b~"),
+            (b"\x1b[2J\x1b]0;owned\x07", "\\x1b[2J\\x1b]0;owned\\x07"),
+            (b"evil\rgood", "evil\\rgood"),
+            (b"one\ntwo\tthree", "one\\ntwo\\tthree"),
+            (b"\0\x7f", "\\x00\\x7f"),
+            (b"back\\slash", "back\\slash"),
+            ("règle 東京".as_bytes(), "règle 東京"),
+            ("\u{9b}31m".as_bytes(), "\\u{9b}31m"),
+            ("abc\u{202e}gpj.exe".as_bytes(), "abc\\u{202e}gpj.exe"),
+            ("line\u{2028}sep".as_bytes(), "line\\u{2028}sep"),
+            (b"\xff\xfe ok \xc3", "\\xff\\xfe ok \\xc3"),
+            // Long enough for the 16-byte blocks, the special byte in
+            // the second block and in the remainder.
+            (
+                b"0123456789abcdef0123\x1b456789abcdef",
+                "0123456789abcdef0123\\x1b456789abcdef",
+            ),
+            (
+                b"0123456789abcdef0123456789abcdef\n",
+                "0123456789abcdef0123456789abcdef\\n",
+            ),
+        ];
+        for &(text, want) in cases {
+            assert_eq!(escaped(text), want, "{text:?}");
+            let mut out = b"> ".to_vec();
+            escape_into(text, &mut out);
+            assert_eq!(out, [b"> ", want.as_bytes()].concat(), "{text:?}");
+            assert_eq!(
+                is_plain(text),
+                text.iter().all(|b| (0x20..0x7f).contains(b)),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn plain_text_is_borrowed() {
+        assert!(matches!(escaped("web-01"), Cow::Borrowed("web-01")));
+        assert!(matches!(escaped("é"), Cow::Owned(_)));
+    }
+
+    #[test]
+    fn every_byte_is_either_plain_or_escaped() {
+        for b in 0..=u8::MAX {
+            let byte = [b];
+            let shown = escaped(&byte);
+            let printable = (0x20..0x7f).contains(&b);
+            assert_eq!(shown.len() == 1, printable, "{b:#x}: {shown}");
+            assert!(
+                shown.chars().all(|c| !c.is_control()),
+                "{b:#x} shows as {shown:?}"
+            );
+        }
+    }
+}
