@@ -99,6 +99,20 @@ pub fn metadata_value(text: &str) -> String {
 /// The text of a metadata value written by [`metadata_value`] (anything
 /// else is taken as it is).
 pub fn metadata_text(value: &str) -> String {
+    String::from_utf8_lossy(&percent_decode(value, false)).into_owned()
+}
+
+/// A key as `ListObjectsV2` sends it when asked for `encoding-type=url` (XML
+/// 1.0 cannot carry control characters, so S3 percent-encodes the keys, a
+/// space as `+`); `None` when the decoded bytes are not UTF-8, which no S3
+/// key is.
+pub(crate) fn listed_key(encoded: &str) -> Option<String> {
+    String::from_utf8(percent_decode(encoded, true)).ok()
+}
+
+/// `%XX` decoded (a `%` not followed by two hex digits is kept), and `+`
+/// as a space when `plus_is_space`.
+fn percent_decode(value: &str, plus_is_space: bool) -> Vec<u8> {
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -112,13 +126,17 @@ pub fn metadata_text(value: &str) -> String {
                 out.push(b);
                 i += 3;
             }
+            (b'+', _) if plus_is_space => {
+                out.push(b' ');
+                i += 1;
+            }
             (b, _) => {
                 out.push(b);
                 i += 1;
             }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 #[cfg(test)]
@@ -186,5 +204,23 @@ mod tests {
         }
         assert_eq!(metadata_text("100%"), "100%", "not ours: kept");
         assert_eq!(metadata_text("%zz%4"), "%zz%4");
+        assert_eq!(metadata_text("a+b"), "a+b", "metadata is not form-encoded");
+    }
+
+    #[test]
+    fn listed_keys_are_url_decoded() {
+        for (encoded, key) in [
+            ("prod/h1/a.syscap", Some("prod/h1/a.syscap")),
+            ("prod/a+b%2Bc%25", Some("prod/a b+c%")),
+            ("prod/a%20b", Some("prod/a b")),
+            (
+                "x/%1B%5B2J%0D%0AFAKE.syscap",
+                Some("x/\x1b[2J\r\nFAKE.syscap"),
+            ),
+            ("r%C3%A8gle", Some("règle")),
+            ("%FF", None),
+        ] {
+            assert_eq!(listed_key(encoded).as_deref(), key, "{encoded}");
+        }
     }
 }

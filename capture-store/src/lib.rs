@@ -31,7 +31,8 @@ use std::path::{Path, PathBuf};
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart, ServerSideEncryption,
+    ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart, EncodingType,
+    ServerSideEncryption,
 };
 use tokio::io::AsyncReadExt as _;
 
@@ -324,17 +325,34 @@ impl Store {
             }),
             Backend::S3 { client, bucket, .. } => {
                 let mut out = Vec::new();
+                // XML 1.0 cannot carry a key's control characters (one such
+                // key would fail the whole listing): S3 percent-encodes the
+                // keys when asked.
                 let mut pages = client
                     .list_objects_v2()
                     .bucket(bucket)
                     .prefix(prefix)
+                    .encoding_type(EncodingType::Url)
                     .into_paginator()
                     .send();
                 while let Some(page) = pages.next().await {
                     let page =
                         page.map_err(|e| StoreError::s3("ListObjectsV2", bucket, prefix, &e))?;
+                    let encoded = page.encoding_type() == Some(&EncodingType::Url);
                     for object in page.contents() {
                         let Some(key) = object.key() else { continue };
+                        let decoded;
+                        let key = if encoded {
+                            decoded = key::listed_key(key).ok_or_else(|| StoreError::S3 {
+                                operation: "ListObjectsV2",
+                                bucket: bucket.clone(),
+                                key: key.to_owned(),
+                                message: "a listed key is not UTF-8 once URL-decoded".into(),
+                            })?;
+                            decoded.as_str()
+                        } else {
+                            key
+                        };
                         if !key.ends_with(".syscap") {
                             continue;
                         }

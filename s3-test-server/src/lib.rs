@@ -31,6 +31,7 @@ const BINARY: &str = "syscap-s3-test-server";
 /// | objects kept | as files under the root: a restart keeps them, tests can edit them | in memory: a restart loses them |
 /// | signatures | checked (a wrong secret is `SignatureDoesNotMatch`) | not checked: any credentials pass |
 /// | SSE | answered as S3 does, SSE-S3 reported for objects stored without asking | the encryption asked for echoed; nothing reported otherwise |
+/// | keys | any (listed URL-encoded when asked, by our wrapper) | no newline (its router answers 404) |
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     /// s3s-fs (Rust, with our SSE answers), built from this workspace as

@@ -4,8 +4,10 @@
 //! `SYSCAP_TEST_S3_SECRET` (default `syscap`/`syscap-secret`). Prints
 //! `listening on http://127.0.0.1:PORT` once ready. Tests start it, stop it
 //! and start it again on the same port and files to play an outage. It
-//! answers for server-side encryption as S3 does (see [`sse`]).
+//! answers for server-side encryption as S3 does (see [`sse`]), and
+//! encodes listed keys when asked as S3 does (see [`listing`]).
 
+mod listing;
 mod sse;
 
 use std::process::ExitCode;

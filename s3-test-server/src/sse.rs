@@ -181,7 +181,8 @@ impl S3 for WithSse {
         self.fs.delete_objects(req).await
     }
 
-    // The rest as s3s-fs does it.
+    // The rest as s3s-fs does it (listings with the keys encoded as S3
+    // encodes them when asked: see `listing`).
 
     async fn create_bucket(
         &self,
@@ -229,7 +230,10 @@ impl S3 for WithSse {
         &self,
         req: S3Request<ListObjectsV2Input>,
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
-        self.fs.list_objects_v2(req).await
+        let asked = req.input.encoding_type.clone();
+        let mut resp = self.fs.list_objects_v2(req).await?;
+        crate::listing::encode(&mut resp.output, asked.as_ref());
+        Ok(resp)
     }
 
     async fn copy_object(
