@@ -58,6 +58,15 @@ pub enum StoreError {
         /// What the server said it applied (`no encryption` when it did not say).
         answered: String,
     },
+    /// A directory a download would be written through is a symbolic link.
+    #[error(
+        "{}: a symbolic link where a download needs a directory: not followed",
+        path.display()
+    )]
+    Symlink {
+        /// The link.
+        path: std::path::PathBuf,
+    },
     /// A ranged read returned fewer bytes than asked.
     #[error("{url}: {got} bytes at byte {offset}, expected {wanted}")]
     Short {

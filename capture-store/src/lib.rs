@@ -16,6 +16,8 @@
 //!   backends.
 //! - `key`: where a capture goes (`PREFIX/[RULE_PREFIX/]HOST/...`), its
 //!   metadata values, and safe local paths for downloads.
+//! - `local`: downloads on the local disk ([`Download`]): private files,
+//!   never through a link, never replacing a file unless asked.
 //! - `remote`: [`RemoteSource`], a stored capture read in place by ranged
 //!   GETs (the capture reader's byte source).
 //! - `error`: [`StoreError`], each naming the object and the operation.
@@ -25,6 +27,7 @@
 
 mod error;
 mod key;
+mod local;
 mod remote;
 
 use std::path::{Path, PathBuf};
@@ -40,6 +43,7 @@ pub use error::StoreError;
 pub use key::{
     CaptureFacts, capture_key, metadata_text, metadata_value, parse_key_name, safe_local_path,
 };
+pub use local::{CrcCheck, Download, create_dirs_under, create_private};
 pub use remote::RemoteSource;
 
 /// Files at least this large are uploaded in parts.
@@ -51,16 +55,6 @@ pub const TAG_METADATA_PREFIX: &str = "tag-";
 
 /// The metadata key of a stored capture's whole-file CRC32 (8 hex digits).
 pub const CRC_METADATA: &str = "crc32";
-
-/// What a download received.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Downloaded {
-    /// Bytes written.
-    pub bytes: u64,
-    /// Whether they were checked against a CRC32 stored with the object
-    /// (objects stored by older agents have none).
-    pub checked: bool,
-}
 
 /// Where captures go: parsed from `file:///dir`, a plain path, or
 /// `s3://bucket/prefix`.
@@ -465,111 +459,100 @@ impl Store {
         }
     }
 
-    /// Downloads `key` to `to` (through a temporary file in the same
-    /// directory, renamed when complete and checked against the CRC32
-    /// stored with it), calling `progress` with the bytes received so far.
+    /// Downloads `key` into a private temporary file beside `to` (whose
+    /// directory must exist: [`create_dirs_under`]), checked against the
+    /// CRC32 stored with it when there is one, calling `progress` with the
+    /// bytes received so far. [`Download::keep`] puts it at `to`.
     pub async fn download(
         &self,
         key: &str,
         to: &Path,
         mut progress: impl FnMut(u64),
-    ) -> Result<Downloaded, StoreError> {
+    ) -> Result<Download, StoreError> {
         let url = self.location.url_of(key);
         let io = |what: String| move |source| StoreError::Io { what, source };
-        let partial = to.with_extension("syscap.part");
-        let mut file = tokio::fs::File::create(&partial)
-            .await
-            .map_err(io(format!("cannot write {}", partial.display())))?;
-        let result = async {
-            let mut done = 0u64;
-            let mut crc = crc32fast::Hasher::new();
-            let expected: Option<u32>;
-            match &self.backend {
-                Backend::Dir(dir) => {
-                    expected = read_meta(&dir.join(key))
-                        .iter()
-                        .find(|(k, _)| k == CRC_METADATA)
-                        .and_then(|(_, v)| u32::from_str_radix(v, 16).ok());
-                    let mut src = tokio::fs::File::open(dir.join(key))
+        let dir = to.parent().unwrap_or(Path::new("."));
+        let (temp, file) =
+            local::create_temp(dir).map_err(io(format!("cannot write in {}", dir.display())))?;
+        // From here the temporary file is deleted on any failure.
+        let mut download = Download {
+            temp,
+            to: to.to_owned(),
+            bytes: 0,
+            crc: CrcCheck::Missing,
+            consumed: false,
+        };
+        let temp_name = download.temp.display().to_string();
+        let mut file = tokio::fs::File::from_std(file);
+        let mut crc = crc32fast::Hasher::new();
+        let stored: Option<String>;
+        match &self.backend {
+            Backend::Dir(dir) => {
+                stored = read_meta(&dir.join(key))
+                    .into_iter()
+                    .find(|(k, _)| k == CRC_METADATA)
+                    .map(|(_, v)| v);
+                let mut src = tokio::fs::File::open(dir.join(key))
+                    .await
+                    .map_err(io(format!("cannot read {url}")))?;
+                let mut buf = vec![0u8; 1 << 20];
+                loop {
+                    let n = src
+                        .read(&mut buf)
                         .await
                         .map_err(io(format!("cannot read {url}")))?;
-                    let mut buf = vec![0u8; 1 << 20];
-                    loop {
-                        let n = src
-                            .read(&mut buf)
-                            .await
-                            .map_err(io(format!("cannot read {url}")))?;
-                        if n == 0 {
-                            break;
-                        }
-                        tokio::io::AsyncWriteExt::write_all(&mut file, &buf[..n])
-                            .await
-                            .map_err(io(format!("cannot write {}", partial.display())))?;
-                        crc.update(&buf[..n]);
-                        done += n as u64;
-                        progress(done);
+                    if n == 0 {
+                        break;
                     }
-                }
-                Backend::S3 { client, bucket, .. } => {
-                    // Checksum mode: the SDK checks the object's checksum as
-                    // the body streams and fails the read on a mismatch.
-                    let out = client
-                        .get_object()
-                        .bucket(bucket)
-                        .key(key)
-                        .checksum_mode(ChecksumMode::Enabled)
-                        .send()
+                    tokio::io::AsyncWriteExt::write_all(&mut file, &buf[..n])
                         .await
-                        .map_err(|e| StoreError::s3("GetObject", bucket, key, &e))?;
-                    expected = out
-                        .metadata()
-                        .and_then(|m| m.get(CRC_METADATA))
-                        .and_then(|v| u32::from_str_radix(v, 16).ok());
-                    let mut body = out.body;
-                    while let Some(bytes) = body.try_next().await.map_err(|e| StoreError::Io {
-                        what: format!("cannot read {url} (checksum or transfer)"),
-                        source: std::io::Error::other(e),
-                    })? {
-                        tokio::io::AsyncWriteExt::write_all(&mut file, &bytes)
-                            .await
-                            .map_err(io(format!("cannot write {}", partial.display())))?;
-                        crc.update(&bytes);
-                        done += bytes.len() as u64;
-                        progress(done);
-                    }
+                        .map_err(io(format!("cannot write {temp_name}")))?;
+                    crc.update(&buf[..n]);
+                    download.bytes += n as u64;
+                    progress(download.bytes);
                 }
             }
-            let got = crc.finalize();
-            if let Some(expected) = expected
-                && expected != got
-            {
-                return Err(StoreError::Checksum {
-                    url: url.clone(),
-                    expected,
-                    got,
-                });
-            }
-            file.sync_all()
-                .await
-                .map_err(io(format!("cannot write {}", partial.display())))?;
-            Ok(Downloaded {
-                bytes: done,
-                checked: expected.is_some(),
-            })
-        }
-        .await;
-        match result {
-            Ok(done) => {
-                tokio::fs::rename(&partial, to)
+            Backend::S3 { client, bucket, .. } => {
+                // Checksum mode: the SDK checks the object's checksum as
+                // the body streams and fails the read on a mismatch.
+                let out = client
+                    .get_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .checksum_mode(ChecksumMode::Enabled)
+                    .send()
                     .await
-                    .map_err(io(format!("cannot write {}", to.display())))?;
-                Ok(done)
-            }
-            Err(e) => {
-                let _ = tokio::fs::remove_file(&partial).await;
-                Err(e)
+                    .map_err(|e| StoreError::s3("GetObject", bucket, key, &e))?;
+                stored = out.metadata().and_then(|m| m.get(CRC_METADATA)).cloned();
+                let mut body = out.body;
+                while let Some(bytes) = body.try_next().await.map_err(|e| StoreError::Io {
+                    what: format!("cannot read {url} (checksum or transfer)"),
+                    source: std::io::Error::other(e),
+                })? {
+                    tokio::io::AsyncWriteExt::write_all(&mut file, &bytes)
+                        .await
+                        .map_err(io(format!("cannot write {temp_name}")))?;
+                    crc.update(&bytes);
+                    download.bytes += bytes.len() as u64;
+                    progress(download.bytes);
+                }
             }
         }
+        let got = crc.finalize();
+        download.crc = match stored {
+            None => CrcCheck::Missing,
+            Some(v) => match u32::from_str_radix(&v, 16) {
+                Ok(expected) if v.len() == 8 && expected != got => {
+                    return Err(StoreError::Checksum { url, expected, got });
+                }
+                Ok(_) if v.len() == 8 => CrcCheck::Matched,
+                _ => CrcCheck::Unreadable(v),
+            },
+        };
+        file.sync_all()
+            .await
+            .map_err(io(format!("cannot write {temp_name}")))?;
+        Ok(download)
     }
 }
 

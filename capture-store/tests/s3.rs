@@ -8,7 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use capture_store::{
-    CRC_METADATA, Encryption, Location, MULTIPART_THRESHOLD, RemoteSource, S3Options, Store,
+    CRC_METADATA, CrcCheck, Encryption, Location, MULTIPART_THRESHOLD, RemoteSource, S3Options,
+    Store,
 };
 use s3_test_server::{Backend, KEY, S3TestServer, SECRET};
 
@@ -52,6 +53,16 @@ fn scratch(name: &str, backend: Backend) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// The temporary files of downloads left in `dir`.
+fn temporary_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "part"))
+        .map(|path| path.display().to_string())
+        .collect()
 }
 
 fn options(endpoint: &str, secret: &str) -> S3Options {
@@ -132,7 +143,7 @@ async fn uploads_lists_reads_and_fails_when_gone(backend: Backend) {
         big_bytes.len() as u64
     );
 
-    // A checked download.
+    // A checked download, private, in place once kept.
     let to = dir.join("copy.syscap");
     let mut seen = 0;
     let got = store
@@ -140,10 +151,20 @@ async fn uploads_lists_reads_and_fails_when_gone(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(
-        (got.bytes, got.checked, seen),
-        (big_bytes.len() as u64, true, big_bytes.len() as u64)
+        (got.bytes(), got.crc(), seen),
+        (
+            big_bytes.len() as u64,
+            &CrcCheck::Matched,
+            big_bytes.len() as u64
+        )
     );
+    assert!(!to.exists(), "not in place before it is kept");
+    got.keep(false).unwrap();
     assert!(std::fs::read(&to).unwrap() == big_bytes);
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&to).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "a capture is a secret");
+    assert_eq!(temporary_files(&dir), Vec::<String>::new());
     let crc = format!("{:08x}", crc32fast::hash(&big_bytes));
     assert!(
         listed[1].metadata.contains(&(CRC_METADATA.into(), crc)),
@@ -230,6 +251,7 @@ async fn a_corrupt_copy_is_caught() {
         .unwrap_err();
     assert!(e.to_string().contains("the copy is corrupt"), "{e}");
     assert!(!dir.join("bad.syscap").exists(), "no corrupt file left");
+    assert_eq!(temporary_files(&dir), Vec::<String>::new());
     let _ = std::fs::remove_dir_all(&dir);
 }
 

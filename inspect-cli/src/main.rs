@@ -42,7 +42,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Downloads stored captures (checksums verified).
+    /// Downloads stored captures (checksums verified), as new files only
+    /// readable by their owner.
     Get {
         /// `s3://BUCKET/KEY` (several allowed).
         #[arg(required = true)]
@@ -50,6 +51,13 @@ enum Command {
         /// Directory to write into (keys become paths under it).
         #[arg(short, long, default_value = ".")]
         output: PathBuf,
+        /// Replace files that exist.
+        #[arg(long)]
+        force: bool,
+        /// Keep objects that cannot be verified: stored without a CRC32,
+        /// with unreadable CRC32 metadata, or not a capture.
+        #[arg(long)]
+        no_verify: bool,
     },
     /// Header and index facts at once, without scanning the capture.
     Info {
@@ -199,7 +207,12 @@ fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
             json,
             out,
         ),
-        Command::Get { urls, output } => stored::get(&urls, &output, out),
+        Command::Get {
+            urls,
+            output,
+            force,
+            no_verify,
+        } => stored::get(&urls, &output, stored::GetOptions { force, no_verify }, out),
         Command::Info { captures, json } => {
             for (i, capture) in captures.iter().enumerate() {
                 if i > 0 && !json {

@@ -167,6 +167,20 @@ pub fn open_local(path: &Path) -> Result<(File, bool), ScanError> {
     Ok((file, scap))
 }
 
+/// Checks that `path` holds a capture without reading its events: a
+/// syscap capture's header and index open (a truncated one too), a `.scap`
+/// file has the first bytes of one.
+pub fn check_capture(path: &Path) -> Result<(), ScanError> {
+    let (file, scap) = open_local(path)?;
+    if !scap {
+        CaptureReader::open(Source::File(file)).map_err(|source| ScanError::Format {
+            path: path.to_owned(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
 impl Input {
     /// Opens `path`; a truncated capture opens with what it holds.
     pub fn open(path: &Path) -> Result<Self, ScanError> {

@@ -2,10 +2,12 @@
 //! them here.
 
 use std::io::Write;
-use std::path::Path;
+use std::os::unix::ffi::OsStrExt as _;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use capture_store::{StoredObject, parse_key_name, safe_local_path};
+use capture_format::escape::escaped;
+use capture_store::{CrcCheck, StoredObject, parse_key_name, safe_local_path};
 use inspect_cli::remote;
 use inspect_cli::window::parse_time;
 use serde::Serialize;
@@ -106,31 +108,56 @@ pub fn ls(
         "{:<31} {:<16} {:<24} {:>9} {:>10} {:>10}  KEY",
         "TIME", "HOST", "RULE", "DURATION", "EVENTS", "BYTES"
     )?;
+    // Keys and metadata are whoever wrote to the bucket's: escaped.
     for r in &rows {
         writeln!(
             out,
             "{:<31} {:<16} {:<24} {:>8.1}s {:>10} {:>10}  {}",
-            r.time, r.host, r.rule, r.duration_s, r.events, r.bytes, r.key
+            escaped(&r.time),
+            escaped(&r.host),
+            escaped(&r.rule),
+            r.duration_s,
+            r.events,
+            r.bytes,
+            escaped(&r.key)
         )?;
     }
     Ok(())
 }
 
+/// How `get` treats what is already there and what it cannot check.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GetOptions {
+    /// Replace files that exist.
+    pub force: bool,
+    /// Keep objects that cannot be verified (no CRC32, unreadable CRC32
+    /// metadata, not a capture).
+    pub no_verify: bool,
+}
+
+/// One object to download.
+struct Planned {
+    url: String,
+    store: std::sync::Arc<capture_store::Store>,
+    key: String,
+    to: PathBuf,
+}
+
 /// Downloads each of `urls` into `dir`, under a path made of its key's
-/// components (no key can write outside `dir`).
-pub fn get(urls: &[String], dir: &Path, out: &mut impl Write) -> anyhow::Result<()> {
+/// components (no key can write outside `dir`). Everything that would go
+/// wrong on the local side (two keys for one path, an existing file) is
+/// refused before anything is downloaded.
+pub fn get(
+    urls: &[String],
+    dir: &Path,
+    options: GetOptions,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     use std::io::IsTerminal as _;
-    for url in urls {
-        let (store, key) = remote::open(url)?;
-        if key.is_empty() {
-            anyhow::bail!("{url}: names no capture (s3://BUCKET/KEY)");
-        }
-        let to = safe_local_path(dir, &key);
-        if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
-        }
-        let size = remote::runtime().block_on(store.size(&key))?;
+    let plan = plan_downloads(urls, dir, options)?;
+    for p in &plan {
+        capture_store::create_dirs_under(dir, &p.to)?;
+        let size = remote::runtime().block_on(p.store.size(&p.key))?;
         let bar = if std::io::stderr().is_terminal() {
             indicatif::ProgressBar::new(size)
         } else {
@@ -142,20 +169,108 @@ pub fn get(urls: &[String], dir: &Path, out: &mut impl Write) -> anyhow::Result<
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
-        bar.set_message(key.rsplit('/').next().unwrap_or_default().to_owned());
-        let got = remote::runtime().block_on(store.download(&key, &to, |n| bar.set_position(n)))?;
+        bar.set_message(escaped(p.key.rsplit('/').next().unwrap_or_default()).into_owned());
+        let download =
+            remote::runtime().block_on(p.store.download(&p.key, &p.to, |n| bar.set_position(n)));
         bar.finish_and_clear();
+        let download = download?;
+        let unverified = unverified(&download);
+        if let Some(why) = &unverified
+            && !options.no_verify
+        {
+            // Dropped: the temporary file goes, nothing is kept.
+            anyhow::bail!("{}: {why}: not kept (--no-verify keeps it)", p.url);
+        }
+        let bytes = download.bytes();
+        download.keep(options.force)?;
         writeln!(
             out,
-            "{} ({} bytes, {})",
-            to.display(),
-            got.bytes,
-            if got.checked {
-                "CRC32 checked"
-            } else {
-                "stored without a CRC32: not checked"
-            }
+            "{} ({bytes} bytes, {})",
+            escaped(p.to.as_os_str().as_bytes()),
+            unverified.map_or_else(
+                || "CRC32 checked".to_owned(),
+                |why| format!("not verified: {why}")
+            )
         )?;
     }
     Ok(())
+}
+
+/// Where each of `urls` goes under `dir`, refusing two keys for one path
+/// (or one's path inside the other's), and paths that exist unless
+/// `options.force`. The same object named twice is downloaded once.
+fn plan_downloads(
+    urls: &[String],
+    dir: &Path,
+    options: GetOptions,
+) -> anyhow::Result<Vec<Planned>> {
+    let mut plan: Vec<Planned> = Vec::new();
+    for url in urls {
+        let (store, key) = remote::open(url)?;
+        if key.is_empty() {
+            anyhow::bail!("{url}: names no capture (s3://BUCKET/KEY)");
+        }
+        let url = store.location().url_of(&key);
+        if plan.iter().any(|p| p.url == url) {
+            continue;
+        }
+        let to = safe_local_path(dir, &key);
+        if let Some(other) = plan.iter().find(|p| p.to == to) {
+            anyhow::bail!(
+                "{} and {url} would both be written to {}: get them into different directories",
+                other.url,
+                to.display()
+            );
+        }
+        if let Some(other) = plan
+            .iter()
+            .find(|p| p.to.starts_with(&to) || to.starts_with(&p.to))
+        {
+            let outer = if to.starts_with(&other.to) {
+                &other.to
+            } else {
+                &to
+            };
+            anyhow::bail!(
+                "{} and {url}: one would be written at {} and the other inside it: get them into different directories",
+                other.url,
+                outer.display()
+            );
+        }
+        if !options.force && std::fs::symlink_metadata(&to).is_ok() {
+            anyhow::bail!(
+                "{}: exists, not overwritten with {url} (--force overwrites it)",
+                to.display()
+            );
+        }
+        plan.push(Planned {
+            url,
+            store,
+            key,
+            to,
+        });
+    }
+    Ok(plan)
+}
+
+/// Why a download cannot be verified, if it cannot: the CRC32 the agent
+/// stores with every capture is missing or unreadable, or the bytes are not
+/// a capture.
+fn unverified(download: &capture_store::Download) -> Option<String> {
+    match download.crc() {
+        CrcCheck::Matched => {}
+        CrcCheck::Missing => {
+            return Some("stored without a CRC32, the copy cannot be checked".into());
+        }
+        CrcCheck::Unreadable(value) => {
+            return Some(format!(
+                "its crc32 metadata {value:?} is not 8 hex digits, the copy cannot be checked"
+            ));
+        }
+    }
+    let error = inspect_cli::scan::check_capture(download.path()).err()?;
+    // The cause, without the temporary file's name.
+    let cause =
+        std::error::Error::source(&error).map_or_else(|| error.to_string(), ToString::to_string);
+    Some(format!("not a capture ({cause})"))
 }

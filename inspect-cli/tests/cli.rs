@@ -7,8 +7,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 fn syscap(args: &[&str]) -> (i32, String, String) {
+    syscap_with(args, &[])
+}
+
+/// `syscap ARGS` with these environment variables: exit status, stdout,
+/// stderr.
+fn syscap_with(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_syscap"))
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .expect("syscap runs");
     (
@@ -944,4 +951,403 @@ fn hostile_names_are_escaped_in_every_text_output() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert_shown_safely("an error", &err);
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+// Captures in S3: `ls` and `get` against real S3 servers.
+
+use s3_test_server::{Backend, KEY, S3TestServer, SECRET};
+
+/// `on_each_s3_server![f, g]`: tests `s3s_fs::f`, `moto::f`, ... each
+/// running `fn f(Backend)` against its own server.
+macro_rules! on_each_s3_server {
+    ($($test:ident),* $(,)?) => {
+        mod s3s_fs {
+            $(
+                #[test]
+                fn $test() {
+                    super::$test(super::Backend::S3sFs);
+                }
+            )*
+        }
+        mod moto {
+            $(
+                #[test]
+                fn $test() {
+                    super::$test(super::Backend::Moto);
+                }
+            )*
+        }
+    };
+}
+
+on_each_s3_server![
+    get_writes_private_new_files_and_replaces_only_when_forced,
+    get_never_writes_through_a_symbolic_link,
+    get_refuses_two_keys_for_one_path_before_downloading,
+    a_failed_get_deletes_only_its_own_temporary_file,
+    get_refuses_what_it_cannot_verify,
+    ls_and_get_escape_keys_and_metadata,
+];
+
+/// A test's S3 server (bucket `caps`), its directory, and clients to put
+/// objects into it as an agent does and as anybody could.
+struct S3 {
+    server: S3TestServer,
+    dir: PathBuf,
+    runtime: tokio::runtime::Runtime,
+    store: capture_store::Store,
+    client: aws_sdk_s3::Client,
+}
+
+impl S3 {
+    fn start(name: &str, backend: Backend) -> Self {
+        let dir = tempdir(&format!("s3-{name}-{backend}"));
+        let server = S3TestServer::start_with(backend, &dir.join("s3")).unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let store = runtime
+            .block_on(capture_store::Store::open(
+                capture_store::Location::parse("s3://caps").unwrap(),
+                &capture_store::S3Options {
+                    region: Some("us-east-1".into()),
+                    endpoint: Some(server.endpoint()),
+                    path_style: true,
+                    encryption: None,
+                    static_credentials: Some((KEY.into(), SECRET.into())),
+                },
+            ))
+            .unwrap();
+        let config = aws_sdk_s3::config::Builder::new()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .endpoint_url(server.endpoint())
+            .force_path_style(true)
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                KEY, SECRET, None, None, "test",
+            ))
+            .build();
+        let client = aws_sdk_s3::Client::from_conf(config);
+        Self {
+            server,
+            dir,
+            runtime,
+            store,
+            client,
+        }
+    }
+
+    /// `syscap ARGS` with the server's settings.
+    fn syscap(&self, args: &[&str]) -> (i32, String, String) {
+        let endpoint = self.server.endpoint();
+        syscap_with(
+            args,
+            &[
+                ("AWS_ACCESS_KEY_ID", KEY),
+                ("AWS_SECRET_ACCESS_KEY", SECRET),
+                ("AWS_REGION", "us-east-1"),
+                ("SYSCAP_S3_ENDPOINT", &endpoint),
+                ("SYSCAP_S3_PATH_STYLE", "true"),
+            ],
+        )
+    }
+
+    /// Stores `body` as `key` as the agent does: with `metadata` and the
+    /// whole file's CRC32.
+    fn store(&self, key: &str, body: &[u8], metadata: &[(&str, &str)]) {
+        let file = self.dir.join("upload");
+        std::fs::write(&file, body).unwrap();
+        let metadata: Vec<(String, String)> = metadata
+            .iter()
+            .map(|&(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        self.runtime
+            .block_on(self.store.put_file(&file, key, &metadata))
+            .unwrap_or_else(|e| panic!("{key:?}: {e}"));
+    }
+
+    /// Puts `body` as `key` with exactly `metadata`, as anyone with write
+    /// access to the bucket could.
+    fn put(&self, key: &str, body: &[u8], metadata: &[(&str, &str)]) {
+        let metadata = metadata
+            .iter()
+            .map(|&(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        self.runtime
+            .block_on(
+                self.client
+                    .put_object()
+                    .bucket("caps")
+                    .key(key)
+                    .body(body.to_vec().into())
+                    .set_metadata(Some(metadata))
+                    .send(),
+            )
+            .unwrap_or_else(|e| panic!("{key:?}: {e:?}"));
+    }
+
+    /// A real capture's bytes.
+    fn capture_bytes(&self) -> Vec<u8> {
+        std::fs::read(capture(&self.dir, 300)).unwrap()
+    }
+}
+
+impl Drop for S3 {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Every file under `dir`, relative to it (links listed, not followed).
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut dirs = vec![dir.to_owned()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if entry.file_type().unwrap().is_dir() {
+                dirs.push(path);
+            } else {
+                found.push(path.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// A download is a new file only its owner can read, checked, with no
+/// temporary file left; an existing file is replaced only with `--force`.
+fn get_writes_private_new_files_and_replaces_only_when_forced(backend: Backend) {
+    let s3 = S3::start("get", backend);
+    let bytes = s3.capture_bytes();
+    s3.store("prod/h1/a.syscap", &bytes, &[]);
+    let out_dir = s3.dir.join("out");
+    let out = out_dir.to_str().unwrap();
+    let to = out_dir.join("prod/h1/a.syscap");
+    let (code, said, err) = s3.syscap(&["get", "s3://caps/prod/h1/a.syscap", "-o", out]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        said,
+        format!("{} ({} bytes, CRC32 checked)\n", to.display(), bytes.len())
+    );
+    assert!(std::fs::read(&to).unwrap() == bytes);
+    assert_eq!(mode_of(&to), 0o600, "a capture is a secret");
+    assert_eq!(files_under(&out_dir), ["prod/h1/a.syscap"]);
+
+    std::fs::write(&to, b"mine").unwrap();
+    let (code, _, err) = s3.syscap(&["get", "s3://caps/prod/h1/a.syscap", "-o", out]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        format!(
+            "syscap: {}: exists, not overwritten with s3://caps/prod/h1/a.syscap (--force overwrites it)\n",
+            to.display()
+        )
+    );
+    assert_eq!(std::fs::read(&to).unwrap(), b"mine");
+    let (code, _, err) = s3.syscap(&["get", "--force", "s3://caps/prod/h1/a.syscap", "-o", out]);
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::read(&to).unwrap() == bytes);
+    assert_eq!(mode_of(&to), 0o600);
+    assert_eq!(files_under(&out_dir), ["prod/h1/a.syscap"]);
+}
+
+/// A key never writes through a symbolic link under the target directory:
+/// not a directory that is a link, and not a file that is one (replaced,
+/// with `--force`, by the download itself).
+fn get_never_writes_through_a_symbolic_link(backend: Backend) {
+    let s3 = S3::start("links", backend);
+    let bytes = s3.capture_bytes();
+    s3.store("prod/h1/a.syscap", &bytes, &[]);
+    let out_dir = s3.dir.join("out");
+    let outside = s3.dir.join("outside");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    let out = out_dir.to_str().unwrap();
+
+    std::os::unix::fs::symlink(&outside, out_dir.join("prod")).unwrap();
+    let (code, _, err) = s3.syscap(&["get", "s3://caps/prod/h1/a.syscap", "-o", out]);
+    assert_eq!(code, 2);
+    assert!(err.contains("prod: a symbolic link"), "{err}");
+    assert_eq!(files_under(&outside), Vec::<String>::new());
+
+    std::fs::remove_file(out_dir.join("prod")).unwrap();
+    std::fs::create_dir_all(out_dir.join("prod/h1")).unwrap();
+    let precious = outside.join("precious");
+    std::fs::write(&precious, b"precious").unwrap();
+    let to = out_dir.join("prod/h1/a.syscap");
+    std::os::unix::fs::symlink(&precious, &to).unwrap();
+    let (code, _, err) = s3.syscap(&["get", "s3://caps/prod/h1/a.syscap", "-o", out]);
+    assert_eq!(code, 2);
+    assert!(err.contains("exists, not overwritten"), "{err}");
+    let (code, _, err) = s3.syscap(&["get", "--force", "s3://caps/prod/h1/a.syscap", "-o", out]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(std::fs::read(&precious).unwrap(), b"precious");
+    assert!(
+        !std::fs::symlink_metadata(&to)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(std::fs::read(&to).unwrap() == bytes);
+}
+
+/// Keys that would be written to one path (`//` and `..` are dropped from
+/// paths), or one inside the other, are refused before anything is
+/// downloaded, naming both; the same object named twice is fetched once.
+fn get_refuses_two_keys_for_one_path_before_downloading(backend: Backend) {
+    let s3 = S3::start("collide", backend);
+    let bytes = s3.capture_bytes();
+    for key in ["prod/h1/a.syscap", "prod/h1//a.syscap", "capture.syscap"] {
+        s3.store(key, &bytes, &[]);
+    }
+    let out_dir = s3.dir.join("out");
+    let out = out_dir.to_str().unwrap();
+    for (urls, path) in [
+        (
+            ["s3://caps/prod/h1/a.syscap", "s3://caps/prod/h1//a.syscap"],
+            "would both be written to",
+        ),
+        (
+            ["s3://caps/capture.syscap", "s3://caps/.."],
+            "would both be written to",
+        ),
+        (
+            ["s3://caps/prod/h1/a.syscap", "s3://caps/prod/h1"],
+            "one would be written at",
+        ),
+    ] {
+        let (code, _, err) = s3.syscap(&["get", urls[0], urls[1], "-o", out]);
+        assert_eq!(code, 2, "{urls:?}");
+        assert!(
+            err.starts_with(&format!("syscap: {} and {}: ", urls[0], urls[1]))
+                || err.starts_with(&format!("syscap: {} and {} {path}", urls[0], urls[1])),
+            "{err}"
+        );
+        assert!(err.contains(path), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert_eq!(files_under(&out_dir), Vec::<String>::new(), "{urls:?}");
+    }
+    let url = "s3://caps/prod/h1/a.syscap";
+    let (code, said, err) = s3.syscap(&["get", url, url, "-o", out]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(said.lines().count(), 1, "{said}");
+}
+
+/// A download that fails (here its CRC32 does not match) deletes its own
+/// temporary file and nothing else: not a file another download could be
+/// writing.
+fn a_failed_get_deletes_only_its_own_temporary_file(backend: Backend) {
+    let s3 = S3::start("failed", backend);
+    let bytes = s3.capture_bytes();
+    s3.put("prod/h1/a.syscap", &bytes, &[("crc32", "00000000")]);
+    let out_dir = s3.dir.join("out");
+    let theirs = out_dir.join("prod/h1/a.syscap.part");
+    std::fs::create_dir_all(theirs.parent().unwrap()).unwrap();
+    std::fs::write(&theirs, b"another download").unwrap();
+    let (code, _, err) = s3.syscap(&[
+        "get",
+        "s3://caps/prod/h1/a.syscap",
+        "-o",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("the copy is corrupt"), "{err}");
+    assert_eq!(files_under(&out_dir), ["prod/h1/a.syscap.part"]);
+    assert_eq!(std::fs::read(&theirs).unwrap(), b"another download");
+}
+
+/// An object that cannot be verified (stored without the CRC32 the agent
+/// stores, with one that does not parse, or not a capture) is said so in
+/// one line, not kept, and exits 2; `--no-verify` keeps it and says it is
+/// not verified.
+fn get_refuses_what_it_cannot_verify(backend: Backend) {
+    let s3 = S3::start("verify", backend);
+    let bytes = s3.capture_bytes();
+    s3.put("v/none.syscap", &bytes, &[]);
+    s3.put("v/bad.syscap", &bytes, &[("crc32", "zzzz")]);
+    s3.store("v/text.syscap", b"hello, not a capture", &[]);
+    let out_dir = s3.dir.join("out");
+    let out = out_dir.to_str().unwrap();
+    for (key, why) in [
+        (
+            "v/none.syscap",
+            "stored without a CRC32, the copy cannot be checked",
+        ),
+        (
+            "v/bad.syscap",
+            "its crc32 metadata \"zzzz\" is not 8 hex digits, the copy cannot be checked",
+        ),
+        ("v/text.syscap", "not a capture (not a syscap capture"),
+    ] {
+        let url = format!("s3://caps/{key}");
+        let (code, said, err) = s3.syscap(&["get", &url, "-o", out]);
+        assert_eq!((code, said.as_str()), (2, ""), "{key}: {err}");
+        assert!(err.starts_with(&format!("syscap: {url}: {why}")), "{err}");
+        assert!(
+            err.ends_with(": not kept (--no-verify keeps it)\n"),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(!out_dir.join(key).exists(), "{key}");
+        let left = files_under(&out_dir);
+        assert!(
+            !left
+                .iter()
+                .any(|f| Path::new(f).extension().is_some_and(|e| e == "part")),
+            "{left:?}"
+        );
+
+        let (code, said, err) = s3.syscap(&["get", "--no-verify", &url, "-o", out]);
+        assert_eq!(code, 0, "{key}: {err}");
+        assert!(said.contains(&format!("not verified: {why}")), "{said}");
+        assert_eq!(mode_of(&out_dir.join(key)), 0o600);
+    }
+}
+
+/// Keys and metadata in S3 are whoever could write to the bucket's: `ls`
+/// and `get` show their control characters escaped (the listing itself
+/// works whatever the keys hold); `ls --json` keeps them exact.
+fn ls_and_get_escape_keys_and_metadata(backend: Backend) {
+    let s3 = S3::start("ls", backend);
+    let bytes = s3.capture_bytes();
+    let key = "prod/web\x1b]0;owned\x07/20261125T231205Z_r\x1b[2J_id\r.syscap";
+    let host = capture_store::metadata_value("web\x1b[31m\nFAKE");
+    s3.store(key, &bytes, &[("host", &host), ("rule", "r")]);
+    s3.store("prod/plain/a.syscap", &bytes, &[("host", "plain")]);
+    let (code, listed, err) = s3.syscap(&["ls", "s3://caps/prod"]);
+    assert_eq!(code, 0, "{err}");
+    assert_shown_safely("ls", &listed);
+    assert_eq!(listed.lines().count(), 3, "{listed}");
+    assert!(listed.contains("web\\x1b[31m\\nFAKE"), "{listed}");
+    assert!(
+        listed.contains("prod/web\\x1b]0;owned\\x07/20261125T231205Z_r\\x1b[2J_id\\r.syscap"),
+        "{listed}"
+    );
+    let (code, json, err) = s3.syscap(&["ls", "s3://caps/prod", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        rows.iter()
+            .any(|r| r["key"] == key && r["host"] == "web\x1b[31m\nFAKE"),
+        "{json}"
+    );
+
+    let out_dir = s3.dir.join("out");
+    let url = format!("s3://caps/{key}");
+    let (code, said, err) = s3.syscap(&["get", &url, "-o", out_dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_shown_safely("get", &said);
+    assert!(std::fs::read(out_dir.join(key)).unwrap() == bytes);
 }
