@@ -1,9 +1,11 @@
 //! The commands that stream events: `print` and `convert`.
 
 use std::io::{BufWriter, Write};
+use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use capture_format::escape::escaped;
 use capture_format::event::EventType;
 use capture_format::file::{Chunk, Decoder, Projection};
 use inspect_cli::print::{Format, Printer};
@@ -378,8 +380,7 @@ pub fn convert(input: &Path, output: &Path, stdout: &mut impl Write) -> anyhow::
             Ok(printer.print(e, stdout).map(|()| true)?)
         });
     }
-    let file = std::fs::File::create(output)
-        .with_context(|| format!("cannot write {}", output.display()))?;
+    let file = create_output(output)?;
     removing_on_error(output, || {
         let mut file = BufWriter::new(file);
         stream.for_each_event(Projection::ALL, |e| {
@@ -574,7 +575,7 @@ fn around(words: &[String], filter: Option<&str>, out: &mut impl Write) -> anyho
     let mut tracker = Tracker::from_snapshot(&snapshot);
     let mut header = first.reader.header().clone();
     header.filter = format!("around {ms} ms of: {filter}");
-    let file = std::fs::File::create(output).with_context(|| format!("cannot write {output}"))?;
+    let file = create_output(Path::new(output))?;
     removing_on_error(Path::new(output), || {
         let mut writer = Writer::new(BufWriter::new(file), &header, WriterOptions::default())
             .with_context(|| format!("cannot write {output}"))?;
@@ -611,8 +612,9 @@ fn around(words: &[String], filter: Option<&str>, out: &mut impl Write) -> anyho
             .with_context(|| format!("cannot write {output}"))?;
         writeln!(
             out,
-            "{written} events around {} matches written to {output}",
-            intervals.len()
+            "{written} events around {} matches written to {}",
+            intervals.len(),
+            escaped(output)
         )?;
         Ok(())
     })
@@ -631,8 +633,7 @@ fn import_scap(input: &Path, output: &Path, stdout: &mut impl Write) -> anyhow::
         );
     }
     let mut importer = Importer::new(file).with_context(|| input.display().to_string())?;
-    let out = std::fs::File::create(output)
-        .with_context(|| format!("cannot write {}", output.display()))?;
+    let out = create_output(output)?;
     let out = removing_on_error(output, || {
         importer
             .write_capture(BufWriter::new(out), WriterOptions::default())
@@ -655,11 +656,32 @@ fn import_scap(input: &Path, output: &Path, stdout: &mut impl Write) -> anyhow::
     writeln!(
         stdout,
         "{}: {} events, {} records, {bytes} bytes",
-        output.display(),
+        escaped(output.as_os_str().as_bytes()),
         report.stats.events,
         report.stats.records
     )?;
     Ok(())
+}
+
+/// Creates (or truncates) an output file only its owner can read: a
+/// capture, or its events as JSON, is as secret as what it recorded. An
+/// existing regular file is narrowed to `0600` too (a device such as
+/// `/dev/null` is left as it is).
+fn create_output(path: &Path) -> anyhow::Result<std::fs::File> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let context = || format!("cannot write {}", path.display());
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(context)?;
+    if file.metadata().with_context(context)?.is_file() {
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .with_context(context)?;
+    }
+    Ok(file)
 }
 
 /// Runs `write`, removing `path` if it fails: a half-written output is
@@ -669,7 +691,8 @@ fn removing_on_error<T>(
     write: impl FnOnce() -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let result = write();
-    if result.is_err() {
+    // A file, not a device such as /dev/null it was written to.
+    if result.is_err() && std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file()) {
         let _ = std::fs::remove_file(path);
     }
     result

@@ -953,6 +953,38 @@ fn hostile_names_are_escaped_in_every_text_output() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// Every output file of a capture (a converted capture or its events as
+/// JSON, the `around` chisel's capture) is readable by its owner only, an
+/// existing file too.
+#[test]
+fn outputs_are_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempdir("private");
+    let path = capture(&dir, 2_000);
+    let json = dir.join("events.jsonl");
+    let (code, _, err) = syscap(&["convert", path.to_str().unwrap(), json.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(mode(&json), 0o600);
+    std::fs::set_permissions(&json, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, _, err) = syscap(&["convert", path.to_str().unwrap(), json.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(mode(&json), 0o600, "an existing output is narrowed");
+    let around = dir.join("around.syscap");
+    let (code, _, err) = syscap(&[
+        "chisel",
+        "around",
+        path.to_str().unwrap(),
+        "1",
+        around.to_str().unwrap(),
+        "--filter",
+        "evt.type = execve",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(mode(&around), 0o600);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 // Captures in S3: `ls` and `get` against real S3 servers.
 
 use s3_test_server::{Backend, KEY, S3TestServer, SECRET};
