@@ -27,7 +27,8 @@ const FIRST_SPECIAL: u8 = 0x5f;
 /// case. The largest shifted byte decides. It is folded 16 bytes at a time
 /// in one vector register (the last block overlapping the one before, so
 /// there is no byte-by-byte tail), about 100 instructions for a 190-byte
-/// line: the print path pays little for the check.
+/// line; 8 to 15 bytes are two overlapping words. The print path pays
+/// little for the check.
 #[inline]
 pub fn is_plain(text: &[u8]) -> bool {
     const BLOCK: usize = 16;
@@ -37,6 +38,11 @@ pub fn is_plain(text: &[u8]) -> bool {
             .fold(0u8, |max, &b| max.max(b.wrapping_sub(0x20)))
     };
     let Some(last) = text.len().checked_sub(BLOCK) else {
+        // Short names (a comm is at most 15 bytes): two overlapping words.
+        if let (Some(first), Some(end)) = (text.first_chunk::<8>(), text.last_chunk::<8>()) {
+            return word_is_plain(u64::from_le_bytes(*first))
+                && word_is_plain(u64::from_le_bytes(*end));
+        }
         return shifted_max(text) < FIRST_SPECIAL;
     };
     let mut lanes = [0u8; BLOCK];
@@ -48,6 +54,20 @@ pub fn is_plain(text: &[u8]) -> bool {
     text.chunks_exact(BLOCK).for_each(&mut fold);
     fold(&text[last..]);
     lanes.into_iter().max().unwrap_or(0) < FIRST_SPECIAL
+}
+
+/// True when the 8 bytes of `word` are all printable ASCII: none with its
+/// high bit set (0x80 and above), none below 0x20, none equal to 0x7f (the
+/// classic word tests for a byte less than n and for a zero byte, exact
+/// when asking whether there is one).
+#[inline]
+fn word_is_plain(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word;
+    let del = word ^ (ONES * 0x7f);
+    let is_del = del.wrapping_sub(ONES) & !del;
+    (word | below_space | is_del) & HIGH == 0
 }
 
 /// Appends `text` to `out` with the characters above escaped.
@@ -167,13 +187,14 @@ mod tests {
 
     #[test]
     fn printable_ascii_of_any_length_is_plain() {
-        let printable: Vec<u8> = (0x20..0x7f).collect();
+        // Short (one or two words), one block, blocks and an overlap.
+        let printable: Vec<u8> = (0x20..0x4a).collect();
         for len in 0..printable.len() {
             for text in [&printable[..len], &printable[printable.len() - len..]] {
                 assert!(is_plain(text), "{:?}", String::from_utf8_lossy(text));
                 let mut odd = text.to_vec();
                 for at in 0..len {
-                    for special in [0x00, 0x1f, 0x7f, 0x80, 0xff] {
+                    for special in (0..=u8::MAX).filter(|b| !(0x20..0x7f).contains(b)) {
                         let was = std::mem::replace(&mut odd[at], special);
                         assert!(!is_plain(&odd), "{special:#x} at {at} of {len}");
                         odd[at] = was;
