@@ -539,20 +539,28 @@ impl Store {
             }
         }
         let got = crc.finalize();
-        download.crc = match stored {
+        download.crc = match stored.as_deref().map(crc_of_metadata) {
             None => CrcCheck::Missing,
-            Some(v) => match u32::from_str_radix(&v, 16) {
-                Ok(expected) if v.len() == 8 && expected != got => {
-                    return Err(StoreError::Checksum { url, expected, got });
-                }
-                Ok(_) if v.len() == 8 => CrcCheck::Matched,
-                _ => CrcCheck::Unreadable(v),
-            },
+            Some(Some(expected)) if expected != got => {
+                return Err(StoreError::Checksum { url, expected, got });
+            }
+            Some(Some(_)) => CrcCheck::Matched,
+            Some(None) => CrcCheck::Unreadable(stored.unwrap_or_default()),
         };
         file.sync_all()
             .await
             .map_err(io(format!("cannot write {temp_name}")))?;
         Ok(download)
+    }
+}
+
+/// The CRC32 a `crc32` metadata value says: exactly 8 hex digits, as
+/// [`Store::put_file`] writes it.
+fn crc_of_metadata(value: &str) -> Option<u32> {
+    if value.len() == 8 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        u32::from_str_radix(value, 16).ok()
+    } else {
+        None
     }
 }
 
@@ -818,6 +826,22 @@ async fn upload_parts(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crc_metadata_is_exactly_8_hex_digits() {
+        for (value, crc) in [
+            ("0a1b2c3d", Some(0x0a1b_2c3d)),
+            ("0A1B2C3D", Some(0x0a1b_2c3d)),
+            ("00000000", Some(0)),
+            ("+a1b2c3d", None),
+            ("a1b2c3d", None),
+            ("0a1b2c3d0", None),
+            ("zzzz", None),
+            ("", None),
+        ] {
+            assert_eq!(crc_of_metadata(value), crc, "{value:?}");
+        }
+    }
 
     #[test]
     fn the_server_must_say_it_applied_the_encryption_asked_for() {
