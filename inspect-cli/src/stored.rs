@@ -237,11 +237,18 @@ fn plan_downloads(
                 outer.display()
             );
         }
-        if !options.force && std::fs::symlink_metadata(&to).is_ok() {
-            anyhow::bail!(
+        match std::fs::symlink_metadata(&to) {
+            Ok(found) if found.is_dir() => {
+                anyhow::bail!(
+                    "{}: a directory, where {url} would be written",
+                    to.display()
+                );
+            }
+            Ok(_) if !options.force => anyhow::bail!(
                 "{}: exists, not overwritten with {url} (--force overwrites it)",
                 to.display()
-            );
+            ),
+            _ => {}
         }
         plan.push(Planned {
             url,

@@ -1272,6 +1272,17 @@ fn get_refuses_two_keys_for_one_path_before_downloading(backend: Backend) {
     let (code, said, err) = s3.syscap(&["get", url, url, "-o", out]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(said.lines().count(), 1, "{said}");
+    // A directory where a key's file would go is refused up front, even
+    // with --force.
+    std::fs::create_dir_all(out_dir.join("capture.syscap")).unwrap();
+    let (code, _, err) = s3.syscap(&["get", "--force", "s3://caps/capture.syscap", "-o", out]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(
+            "capture.syscap: a directory, where s3://caps/capture.syscap would be written"
+        ),
+        "{err}"
+    );
 }
 
 /// A download that fails (here its CRC32 does not match) deletes its own
