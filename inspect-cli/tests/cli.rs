@@ -205,6 +205,7 @@ fn print_default_format_and_json_match_the_golden_files() {
         assert!(v["evt.type"].is_string() && v["evt.num"].is_u64(), "{line}");
     }
     golden("print-json.txt", &out);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -236,6 +237,7 @@ fn print_filters_windows_and_limits() {
     assert_eq!((code, out.as_str(), err.as_str()), (1, "", ""));
     let (code, _, _) = syscap(&["print", path, "proc.name", "=", "nosuchprocess"]);
     assert_eq!(code, 1);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -264,6 +266,7 @@ fn print_rejects_bad_filters_formats_and_times_with_exit_2() {
         err.contains("/nonexistent.syscap: no such capture file"),
         "{err}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -271,6 +274,7 @@ fn print_into_a_closed_pipe_exits_quietly() {
     let dir = tempdir("print-pipe");
     let path = capture(&dir, 50_000);
     exits_quietly_when_the_pipe_closes(&["print", path.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -285,6 +289,7 @@ fn convert_writes_json_lines() {
     for line in text.lines() {
         serde_json::from_str::<serde_json::Value>(line).unwrap();
     }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -324,6 +329,7 @@ fn chisels_match_the_golden_files() {
         );
     }
     golden("chisels.txt", &all);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -374,6 +380,7 @@ fn chisel_json_list_and_errors() {
         assert_eq!(code, 2, "{args:?}");
         assert!(err.contains(want), "{args:?}: {err}");
     }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -408,6 +415,7 @@ fn summary_matches_the_golden_file_and_json_has_every_section() {
             .sum::<u64>(),
         doc["events"].as_u64().unwrap()
     );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -449,6 +457,7 @@ fn around_exports_the_events_near_each_match_to_a_new_capture() {
     let (code, _, err) = syscap(&["chisel", "around", p, "1", o]);
     assert_eq!(code, 2);
     assert!(err.contains("--filter"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// The sample `.scap` captures of sysdig/libs: the directory `SCAP_SAMPLES`
@@ -737,6 +746,7 @@ shop                                                      2        2         0B 
     shop-web                                              2        2         0B      0
 "
     );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// The state of a capture whose names are hostile: ESC sequences,
