@@ -1,7 +1,8 @@
 //! `.scap` flags are in libs' own `PPM_*` namespace (`scap-format.md` §10);
 //! syscap stores Linux values. These tables translate the sets whose bits
-//! differ; sets that equal Linux (prot, access, whence, shutdown, socket
-//! families) pass through.
+//! differ, both ways (the importer reads `PPM_*` values, the `.scap` writer
+//! writes them); sets that equal Linux (prot, access, whence, shutdown,
+//! socket families) pass through.
 
 /// `(PPM bit, Linux bits)` pairs of the `file_flags` table.
 const OPEN: &[(u32, u32)] = &[
@@ -131,6 +132,61 @@ pub fn to_linux(table: &str, v: i64) -> i64 {
     i64::from(linux)
 }
 
+/// The `PPM_*` bits of Linux bits `v`, by `table` read backwards. Entries
+/// whose Linux value has more bits are matched first (`O_SYNC` holds
+/// `O_DSYNC`'s bit, `O_TMPFILE` `O_DIRECTORY`'s), and the later of two
+/// entries with the same Linux value wins (`CLONE_NEWCGROUP` over the
+/// long-gone `CLONE_STOPPED`).
+fn ppm_bits(table: &[(u32, u32)], v: u32) -> u32 {
+    let mut order: Vec<usize> = (0..table.len()).collect();
+    order.sort_by_key(|&i| {
+        (
+            std::cmp::Reverse(table[i].1.count_ones()),
+            std::cmp::Reverse(i),
+        )
+    });
+    let mut left = v;
+    let mut ppm = 0;
+    for i in order {
+        let (p, linux) = table[i];
+        if left & linux == linux {
+            ppm |= p;
+            left &= !linux;
+        }
+    }
+    ppm
+}
+
+/// Linux open flags to PPM open flags.
+pub fn open_flags_to_ppm(v: u32) -> u32 {
+    // Access mode: Linux 0 read, 1 write, 2 both; PPM 1, 2, 3.
+    let access = match v & 3 {
+        1 => 2,
+        2 | 3 => 3,
+        _ => 1,
+    };
+    access | ppm_bits(OPEN, v & !3)
+}
+
+/// Translates Linux value `v` of a parameter using flag table `table` into
+/// the `PPM_*` value a `.scap` file holds: [`to_linux`] backwards.
+pub fn to_ppm(table: &str, v: i64) -> i64 {
+    #[expect(clippy::cast_possible_truncation, reason = "flag sets are 32 bits")]
+    #[expect(clippy::cast_sign_loss, reason = "flag sets are bit patterns")]
+    let u = v as u32;
+    let ppm = match table {
+        "file_flags" => open_flags_to_ppm(u),
+        "clone_flags" => ppm_bits(CLONE, u),
+        "mmap_flags" => ppm_bits(MMAP, u),
+        "fcntl_commands" => match FCNTL.iter().find(|&&(_, linux)| linux == u) {
+            Some(&(ppm, _)) => ppm,
+            None => return v,
+        },
+        _ => return v,
+    };
+    i64::from(ppm)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +209,33 @@ mod tests {
         ];
         for &(table, ppm, linux) in cases {
             assert_eq!(to_linux(table, ppm), linux, "{table} {ppm:#x}");
+        }
+    }
+
+    #[test]
+    fn translations_backwards() {
+        let cases: &[(&str, i64, i64)] = &[
+            // O_RDONLY|O_CLOEXEC
+            ("file_flags", 0o2_000_000, 0x1001),
+            // O_WRONLY|O_CREAT|O_TRUNC
+            ("file_flags", 0o1101, 0x106),
+            ("file_flags", 2, 0x3),
+            // O_SYNC holds O_DSYNC's bit; O_TMPFILE holds O_DIRECTORY's.
+            ("file_flags", 0o4_010_002, 0x83),
+            ("file_flags", 0o20_200_002, 0x2003),
+            ("file_flags", 0o200_000, 0x401),
+            ("clone_flags", 0x003d_0f00, 41_990_659),
+            // CLONE_NEWCGROUP, not CLONE_STOPPED (the same Linux bit).
+            ("clone_flags", 0x0200_0000, 0x1000_0000),
+            ("mmap_flags", 0x22, 0xa),
+            ("fcntl_commands", 1030, 26),
+            ("fcntl_commands", 0, 1),
+            ("fcntl_commands", 99, 99),
+            ("prot_flags", 3, 3),
+        ];
+        for &(table, linux, ppm) in cases {
+            assert_eq!(to_ppm(table, linux), ppm, "{table} {linux:#o}");
+            assert_eq!(to_linux(table, ppm), linux, "{table} {ppm:#x} round trip");
         }
     }
 }
