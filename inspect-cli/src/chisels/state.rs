@@ -88,7 +88,7 @@ impl State {
         threads.sort_by_key(|t| t.tid);
         for t in threads {
             let process = snap.processes.iter().find(|p| p.pid == t.pid);
-            let user = user_of(process);
+            let user = user_of(snap, process);
             let (virt, res, limit) =
                 process.map_or((0, 0, 0), |p| (p.vm_size, p.vm_rss, p.fd_limit));
             writeln!(
@@ -119,7 +119,7 @@ impl State {
         )?;
         for (t, f) in thread_fds(snap) {
             let process = snap.processes.iter().find(|p| p.pid == f.pid);
-            let user = user_of(process);
+            let user = user_of(snap, process);
             // sysdig's lsof shows a kind it does not know as <NA>.
             let kind = match f.kind {
                 FdKind::Unknown => "<NA>",
@@ -266,11 +266,62 @@ pub(super) const NETSTAT: ChiselInfo = ChiselInfo {
     make: |_, _| Ok(make(Table::Netstat)),
 };
 
-/// A process's user name; `<NA>` for a uid the capture's user table does
-/// not name (or a process it does not know), as sysdig shows it.
-fn user_of(process: Option<&ProcessInfo>) -> String {
-    match process.map(|p| text(&p.user)) {
-        Some(user) if !user.is_empty() => user,
-        _ => "<NA>".to_owned(),
+/// A process's user name, as the snapshot names it or else its user table
+/// names the uid (as sysdig and `print`'s `user.name` do); `<NA>` for a uid
+/// the table does not name (or a process it does not know).
+fn user_of(snap: &Snapshot, process: Option<&ProcessInfo>) -> String {
+    let Some(p) = process else {
+        return "<NA>".to_owned();
+    };
+    if !p.user.is_empty() {
+        return text(&p.user);
+    }
+    snap.users
+        .iter()
+        .find(|u| u.uid == p.uid)
+        .map_or_else(|| "<NA>".to_owned(), |u| text(&u.name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use capture_format::state::{ThreadInfo, UserInfo};
+
+    /// A snapshot whose processes carry a uid but no user name (the
+    /// synthetic workload's): the user table names them.
+    #[test]
+    fn ps_names_users_by_the_user_table() {
+        let process = |pid: i64, uid: u32, user: &str| ProcessInfo {
+            pid,
+            uid,
+            user: user.as_bytes().to_vec(),
+            ..ProcessInfo::default()
+        };
+        let snap = Snapshot {
+            processes: vec![process(1, 0, ""), process(2, 33, "www"), process(3, 77, "")],
+            threads: (1..=3)
+                .map(|tid| ThreadInfo {
+                    tid,
+                    pid: tid,
+                    comm: b"sh".to_vec(),
+                    ..ThreadInfo::default()
+                })
+                .collect(),
+            users: vec![UserInfo {
+                uid: 0,
+                name: b"root".to_vec(),
+                ..UserInfo::default()
+            }],
+            ..Snapshot::default()
+        };
+        let mut out = Vec::new();
+        State::write_ps(&snap, &mut out).unwrap();
+        let users: Vec<String> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| l.split_whitespace().nth(2).unwrap().to_owned())
+            .collect();
+        assert_eq!(users, ["root", "www", "<NA>"]);
     }
 }
