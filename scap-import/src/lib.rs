@@ -22,6 +22,8 @@
 //!   one syscap record; state follows the events as sysdig's does.
 //! - `pipeline`: [`ChunkStream`], an import on background threads handing
 //!   over encoded chunks as they are filled, for reading a file once.
+//! - `export`: the other way, [`ScapWriter`]: syscap records and a state
+//!   snapshot written as a `.scap` file sysdig 0.29.3 reads.
 //!
 //! The data flows one way:
 //!
@@ -38,6 +40,7 @@
 mod block;
 mod decode;
 mod events;
+mod export;
 mod import;
 mod pipeline;
 mod ppm;
@@ -56,6 +59,7 @@ pub use decode::{
 pub use events::{
     Direction, ParamInfo, ParamType, ScapEventInfo, event_info, event_types, syscall_code_name,
 };
+pub use export::{ExportError, ExportStats, ScapWriter};
 pub use import::{ImportStats, Importer, capture_header};
 pub use pipeline::ChunkStream;
 pub use tables::{
