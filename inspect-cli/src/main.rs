@@ -1,6 +1,7 @@
 //! `syscap`: the inspector. `main` wires the commands of the library
 //! modules to the command line.
 
+mod convert;
 mod info;
 mod stored;
 mod stream;
@@ -125,16 +126,17 @@ enum Command {
         #[arg(long, value_name = "N")]
         rows: Option<usize>,
     },
-    /// Converts a capture: a sysdig/Falco `.scap` file to a syscap capture
-    /// (OUTPUT ending in `.syscap`), or any capture to JSON lines (one object
-    /// per event).
+    /// Converts a capture (syscap, `.scap` or `.scap.gz`) to the type
+    /// OUTPUT's name says: `.syscap`, sysdig's `.scap` (`.scap.gz`
+    /// gzip'd), or JSON lines (`.jsonl`, `.json`, `-` for standard output).
     #[command(
-        after_help = "Examples:\n  syscap convert trace.scap.gz trace.syscap\n  syscap convert trace.syscap trace.jsonl\n  syscap convert trace.scap - | head"
+        after_help = "Examples:\n  syscap convert trace.scap.gz trace.syscap\n  syscap convert web.syscap web.scap   # for sysdig -r and Sysdig Inspect\n  syscap convert trace.syscap trace.jsonl\n  syscap convert trace.scap - | head"
     )]
     Convert {
         /// Capture file (syscap, `.scap` or `.scap.gz`).
         input: PathBuf,
-        /// Output file (`-` for standard output).
+        /// Output file (`.syscap`, `.scap`, `.scap.gz`, `.jsonl`, `.json`;
+        /// `-` for standard output).
         output: PathBuf,
     },
     /// The fields of the filter language, with what they mean.
@@ -241,7 +243,7 @@ fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
             }
             stream::chisel(&words, filter.as_deref(), json, rows, out)
         }
-        Command::Convert { input, output } => stream::convert(&input, &output, out),
+        Command::Convert { input, output } => convert::run(&input, &output, out),
         Command::Fields => Ok(triggers::filter::write_field_list(out)?),
     }
 }

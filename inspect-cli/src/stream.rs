@@ -1,4 +1,4 @@
-//! The commands that stream events: `print` and `convert`.
+//! The commands that stream events: `print`, `summary` and `chisel`.
 
 use std::io::{BufWriter, Write};
 use std::os::unix::ffi::OsStrExt as _;
@@ -40,6 +40,15 @@ pub struct Stream {
 }
 
 impl StreamArgs {
+    /// One capture, no filter or window.
+    pub fn files(path: &Path) -> Self {
+        Self {
+            words: vec![path.display().to_string()],
+            since: None,
+            until: None,
+        }
+    }
+
     /// Opens the captures; `.scap` files are imported whole first, so that
     /// their index is known (summary, around).
     pub fn open(&self) -> anyhow::Result<Stream> {
@@ -364,36 +373,6 @@ pub fn print(
 #[error("no event matched")]
 pub struct NoMatch;
 
-pub fn convert(input: &Path, output: &Path, stdout: &mut impl Write) -> anyhow::Result<()> {
-    if output.extension().is_some_and(|e| e == "syscap") {
-        return import_scap(input, output, stdout);
-    }
-    let args = StreamArgs {
-        words: vec![input.display().to_string()],
-        since: None,
-        until: None,
-    };
-    let stream = args.open_streaming(None)?;
-    let mut printer = Printer::new(Format::Json(None), stream.env.clone());
-    if output == Path::new("-") {
-        return stream.for_each_event(Projection::ALL, |e| {
-            Ok(printer.print(e, stdout).map(|()| true)?)
-        });
-    }
-    let file = create_output(output)?;
-    removing_on_error(output, || {
-        let mut file = BufWriter::new(file);
-        stream.for_each_event(Projection::ALL, |e| {
-            printer
-                .print(e, &mut file)
-                .with_context(|| format!("cannot write {}", output.display()))?;
-            Ok(true)
-        })?;
-        file.flush()
-            .with_context(|| format!("cannot write {}", output.display()))
-    })
-}
-
 pub fn chisel(
     words: &[String],
     filter: Option<&str>,
@@ -618,49 +597,6 @@ fn around(words: &[String], filter: Option<&str>, out: &mut impl Write) -> anyho
         )?;
         Ok(())
     })
-}
-
-/// `convert IN.scap OUT.syscap`: the whole `.scap` file into a compressed,
-/// indexed syscap capture.
-fn import_scap(input: &Path, output: &Path, stdout: &mut impl Write) -> anyhow::Result<()> {
-    use capture_format::file::WriterOptions;
-    use scap_import::Importer;
-    let (file, scap) = scan::open_local(input)?;
-    if !scap {
-        anyhow::bail!(
-            "{}: not a .scap file (converting to .syscap reads sysdig/Falco captures)",
-            input.display()
-        );
-    }
-    let mut importer = Importer::new(file).with_context(|| input.display().to_string())?;
-    let out = create_output(output)?;
-    let out = removing_on_error(output, || {
-        importer
-            .write_capture(BufWriter::new(out), WriterOptions::default())
-            .with_context(|| format!("cannot write {}", output.display()))?
-            .into_inner()
-            .map_err(std::io::IntoInnerError::into_error)
-            .with_context(|| format!("cannot write {}", output.display()))?
-            .sync_all()
-            .with_context(|| format!("cannot write {}", output.display()))
-    });
-    out?;
-    let report = scan::ImportReport {
-        stats: importer.stats(),
-        error: importer.take_error(),
-    };
-    for line in report.warnings() {
-        crate::warn(input, &line);
-    }
-    let bytes = std::fs::metadata(output).map_or(0, |m| m.len());
-    writeln!(
-        stdout,
-        "{}: {} events, {} records, {bytes} bytes",
-        escaped(output.as_os_str().as_bytes()),
-        report.stats.events,
-        report.stats.records
-    )?;
-    Ok(())
 }
 
 /// Creates (or truncates) an output file only its owner can read: a

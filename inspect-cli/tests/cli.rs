@@ -1404,3 +1404,7 @@ fn ls_and_get_escape_keys_and_metadata(backend: Backend) {
     assert_shown_safely("get", &said);
     assert!(std::fs::read(out_dir.join(key)).unwrap() == bytes);
 }
+
+/// `convert` to sysdig's `.scap`, checked with the real sysdig.
+#[path = "cli/convert_scap.rs"]
+mod convert_scap;
