@@ -506,7 +506,7 @@ fn a_synthetic_capture_converts_to_what_sysdig_prints_as_syscap_does() {
 /// as the agent records them: a containerised nginx (IPv6 accept, a file
 /// served, a unix socket, an IPv4 client socket, a thread the capture
 /// sees only through `procfork`), a cron forking and exec'ing logrotate
-/// (procfork, both returns of clone, execve, exit_group, procexit),
+/// (`procfork`, both returns of clone, execve, `exit_group`, `procexit`),
 /// UDP over IPv6, a unix connect, a shell exec'ing `id`, a failed open,
 /// calls sysdig 0.29.3 has no events for, a container the runtime
 /// described mid-capture, kernel drops, a trigger marker and procinfo.
@@ -1160,7 +1160,7 @@ fn convert_takes_any_input_to_the_output_its_name_asks_for() {
     let left: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".part"))
+        .filter(|n| Path::new(n).extension().is_some_and(|e| e == "part"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
     std::fs::remove_dir_all(dir).unwrap();
