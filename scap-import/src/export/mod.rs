@@ -521,3 +521,144 @@ fn container_json(c: &ContainerInfo) -> String {
     root.insert("container".into(), serde_json::Value::Object(m));
     serde_json::Value::Object(root).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use capture_format::event::{OwnedArg, OwnedRecord, OwnedSockAddr, OwnedSockTuple};
+    use capture_format::state::{FdInfo, FdKind, ProcessInfo, SocketEnds, ThreadInfo};
+    use proptest::prelude::*;
+
+    /// Mostly short, now and then up to `max` bytes.
+    fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            20 => prop::collection::vec(any::<u8>(), 0..24),
+            1 => (0..max).prop_map(|n| vec![b'x'; n]),
+        ]
+    }
+
+    fn arg() -> impl Strategy<Value = OwnedArg> {
+        let v4 = || {
+            any::<([u8; 4], u16)>().prop_map(|(ip, p)| std::net::SocketAddrV4::new(ip.into(), p))
+        };
+        let v6 = || {
+            any::<([u8; 16], u16)>()
+                .prop_map(|(ip, p)| std::net::SocketAddrV6::new(ip.into(), p, 0, 0))
+        };
+        prop_oneof![
+            Just(OwnedArg::Absent),
+            any::<i64>().prop_map(OwnedArg::Int),
+            bytes(5000).prop_map(OwnedArg::Str),
+            bytes(70_000).prop_map(OwnedArg::Bytes),
+            v4().prop_map(|a| OwnedArg::SockAddr(OwnedSockAddr::V4(a))),
+            v6().prop_map(|a| OwnedArg::SockAddr(OwnedSockAddr::V6(a))),
+            bytes(200).prop_map(|p| OwnedArg::SockAddr(OwnedSockAddr::Unix(p))),
+            any::<u16>().prop_map(|f| OwnedArg::SockAddr(OwnedSockAddr::Other(f))),
+            (v4(), v4())
+                .prop_map(|(src, dst)| OwnedArg::SockTuple(OwnedSockTuple::V4 { src, dst })),
+            (v6(), v6())
+                .prop_map(|(src, dst)| OwnedArg::SockTuple(OwnedSockTuple::V6 { src, dst })),
+            (any::<u64>(), any::<u64>(), bytes(200)).prop_map(|(src, dst, path)| {
+                OwnedArg::SockTuple(OwnedSockTuple::Unix { src, dst, path })
+            }),
+        ]
+    }
+
+    fn record() -> impl Strategy<Value = OwnedRecord> {
+        (
+            prop_oneof![0u16..470, 1024u16..1040, any::<u16>()],
+            0u8..8,
+            any::<u64>(),
+            any::<u64>(),
+            any::<u16>(),
+            -3i64..40,
+            -3i64..40,
+            any::<i64>(),
+            prop::collection::vec(arg(), 0..20),
+        )
+            .prop_map(
+                |(ty, flags, ts, latency, cpu, tid, pid, ret, args)| OwnedRecord {
+                    ty: EventType(ty),
+                    flags: RecordFlags(flags),
+                    ts,
+                    latency,
+                    cpu,
+                    tid,
+                    pid,
+                    ret,
+                    args,
+                },
+            )
+    }
+
+    fn snapshot() -> impl Strategy<Value = Snapshot> {
+        let process = (-2i64..40, bytes(5000), bytes(12), bytes(2000), any::<u32>()).prop_map(
+            |(pid, args, container_id, cwd, uid)| ProcessInfo {
+                pid,
+                args,
+                container_id,
+                cwd,
+                uid,
+                ..ProcessInfo::default()
+            },
+        );
+        let thread = (-2i64..40, -2i64..40, bytes(2000)).prop_map(|(tid, pid, comm)| ThreadInfo {
+            tid,
+            pid,
+            comm,
+            ..ThreadInfo::default()
+        });
+        let fd = (-2i64..40, any::<i64>(), 0u8..20, bytes(3000), arg()).prop_map(
+            |(pid, fd, kind, name, end)| FdInfo {
+                pid,
+                fd,
+                kind: FdKind::from_u8(kind),
+                name,
+                ends: match end {
+                    OwnedArg::SockAddr(a) => SocketEnds::Local(a),
+                    OwnedArg::SockTuple(t) => SocketEnds::Tuple(t),
+                    _ => SocketEnds::None,
+                },
+                ..FdInfo::default()
+            },
+        );
+        (
+            prop::collection::vec(process, 0..6),
+            prop::collection::vec(thread, 0..8),
+            prop::collection::vec(fd, 0..10),
+        )
+            .prop_map(|(processes, threads, fds)| Snapshot {
+                processes,
+                threads,
+                fds,
+                ..Snapshot::default()
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        /// Whatever the records and the state, the writer does not panic
+        /// and writes blocks the importer reads to the end, none corrupt.
+        #[test]
+        fn any_records_make_a_file_the_importer_reads(
+            snap in snapshot(),
+            records in prop::collection::vec(record(), 0..30),
+        ) {
+            let header = CaptureHeader {
+                hostname: "h".repeat(300),
+                ..CaptureHeader::default()
+            };
+            let mut w = ScapWriter::new(Vec::new(), &header, &snap).unwrap();
+            for r in &records {
+                r.with_record(|rec| w.write(rec)).unwrap();
+            }
+            let (bytes, stats) = w.finish().unwrap();
+            prop_assert_eq!(stats.records, records.len() as u64);
+            let mut importer = crate::Importer::new(std::io::Cursor::new(bytes)).unwrap();
+            importer.run(|_| Ok::<(), ()>(())).unwrap();
+            prop_assert!(importer.error().is_none(), "{:?}", importer.error());
+            prop_assert_eq!(importer.stats().corrupt, 0);
+        }
+    }
+}
