@@ -27,7 +27,6 @@ mod encode;
 mod plan;
 mod state;
 
-use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use hashbrown::HashSet;
@@ -76,37 +75,36 @@ pub struct ExportStats {
 }
 
 impl ExportStats {
-    /// One line saying what was left out and why, when anything was.
+    /// One line saying what was left out and why, when anything was, and
+    /// that sysdig will refuse the file when it has no event at all.
     pub fn note(&self) -> Option<String> {
-        let mut parts: Vec<String> = self
-            .left_out
-            .iter()
-            .map(|(ty, n)| format!("{n} {}", ty.name()))
-            .collect();
-        if parts.is_empty() && self.unnamed_calls == 0 {
-            return None;
-        }
-        let mut line = String::new();
-        if !parts.is_empty() {
+        let mut said: Vec<String> = Vec::new();
+        if !self.left_out.is_empty() {
+            let mut parts: Vec<String> = self
+                .left_out
+                .iter()
+                .map(|(ty, n)| format!("{n} {}", ty.name()))
+                .collect();
             let last = parts.pop().unwrap_or_default();
             let list = if parts.is_empty() {
                 last
             } else {
                 format!("{} and {last}", parts.join(", "))
             };
-            line = format!("left out {list} records (sysdig 0.29 has no event for them)");
+            said.push(format!(
+                "left out {list} records (sysdig 0.29 has no event for them)"
+            ));
         }
         if self.unnamed_calls > 0 {
-            if !line.is_empty() {
-                line.push_str("; ");
-            }
-            let _ = write!(
-                line,
+            said.push(format!(
                 "{} calls of system calls sysdig 0.29 does not know are named <unknown>",
                 self.unnamed_calls
-            );
+            ));
         }
-        Some(line)
+        if self.events == 0 {
+            said.push("no events: sysdig refuses a .scap file without any".to_owned());
+        }
+        (!said.is_empty()).then(|| said.join("; "))
     }
 
     fn leave_out(&mut self, ty: EventType) {
@@ -633,6 +631,46 @@ mod tests {
                 fds,
                 ..Snapshot::default()
             })
+    }
+
+    #[test]
+    fn the_note_says_what_was_left_out() {
+        let stats = |left_out: Vec<(EventType, u64)>, unnamed_calls, events| ExportStats {
+            records: 9,
+            events,
+            unnamed_calls,
+            left_out,
+        };
+        let cases = [
+            (stats(vec![], 0, 4), None),
+            (
+                stats(vec![(EventType::DROP, 2)], 0, 4),
+                Some("left out 2 drop records (sysdig 0.29 has no event for them)"),
+            ),
+            (
+                stats(
+                    vec![
+                        (EventType::PROC_FORK, 1),
+                        (EventType::OTHER, 3),
+                        (EventType::DROP, 1),
+                    ],
+                    2,
+                    4,
+                ),
+                Some(
+                    "left out 1 procfork, 3 other and 1 drop records (sysdig 0.29 has no event \
+                     for them); 2 calls of system calls sysdig 0.29 does not know are named \
+                     <unknown>",
+                ),
+            ),
+            (
+                stats(vec![], 0, 0),
+                Some("no events: sysdig refuses a .scap file without any"),
+            ),
+        ];
+        for (stats, want) in cases {
+            assert_eq!(stats.note().as_deref(), want, "{stats:?}");
+        }
     }
 
     proptest! {
