@@ -4,6 +4,8 @@
 //! writes them); sets that equal Linux (prot, access, whence, shutdown,
 //! socket families) pass through.
 
+use std::sync::LazyLock;
+
 /// `(PPM bit, Linux bits)` pairs of the `file_flags` table.
 const OPEN: &[(u32, u32)] = &[
     (0x4, 0o100),           // O_CREAT
@@ -132,23 +134,27 @@ pub fn to_linux(table: &str, v: i64) -> i64 {
     i64::from(linux)
 }
 
-/// The `PPM_*` bits of Linux bits `v`, by `table` read backwards. Entries
-/// whose Linux value has more bits are matched first (`O_SYNC` holds
-/// `O_DSYNC`'s bit, `O_TMPFILE` `O_DIRECTORY`'s), and the later of two
-/// entries with the same Linux value wins (`CLONE_NEWCGROUP` over the
-/// long-gone `CLONE_STOPPED`).
-fn ppm_bits(table: &[(u32, u32)], v: u32) -> u32 {
-    let mut order: Vec<usize> = (0..table.len()).collect();
-    order.sort_by_key(|&i| {
-        (
-            std::cmp::Reverse(table[i].1.count_ones()),
-            std::cmp::Reverse(i),
-        )
+/// `table` in the order it is read backwards: entries whose Linux value
+/// has more bits first (`O_SYNC` holds `O_DSYNC`'s bit, `O_TMPFILE`
+/// `O_DIRECTORY`'s), and of two entries with the same Linux value the
+/// later (`CLONE_NEWCGROUP` over the long-gone `CLONE_STOPPED`).
+fn backwards(table: &[(u32, u32)]) -> Vec<(u32, u32)> {
+    let mut order: Vec<(usize, (u32, u32))> = table.iter().copied().enumerate().collect();
+    order.sort_by_key(|&(i, (_, linux))| {
+        (std::cmp::Reverse(linux.count_ones()), std::cmp::Reverse(i))
     });
+    order.into_iter().map(|(_, e)| e).collect()
+}
+
+static OPEN_BACKWARDS: LazyLock<Vec<(u32, u32)>> = LazyLock::new(|| backwards(OPEN));
+static CLONE_BACKWARDS: LazyLock<Vec<(u32, u32)>> = LazyLock::new(|| backwards(CLONE));
+static MMAP_BACKWARDS: LazyLock<Vec<(u32, u32)>> = LazyLock::new(|| backwards(MMAP));
+
+/// The `PPM_*` bits of Linux bits `v`, by a table in [`backwards`] order.
+fn ppm_bits(table: &[(u32, u32)], v: u32) -> u32 {
     let mut left = v;
     let mut ppm = 0;
-    for i in order {
-        let (p, linux) = table[i];
+    for &(p, linux) in table {
         if left & linux == linux {
             ppm |= p;
             left &= !linux;
@@ -165,7 +171,7 @@ pub fn open_flags_to_ppm(v: u32) -> u32 {
         2 | 3 => 3,
         _ => 1,
     };
-    access | ppm_bits(OPEN, v & !3)
+    access | ppm_bits(&OPEN_BACKWARDS, v & !3)
 }
 
 /// Translates Linux value `v` of a parameter using flag table `table` into
@@ -176,8 +182,8 @@ pub fn to_ppm(table: &str, v: i64) -> i64 {
     let u = v as u32;
     let ppm = match table {
         "file_flags" => open_flags_to_ppm(u),
-        "clone_flags" => ppm_bits(CLONE, u),
-        "mmap_flags" => ppm_bits(MMAP, u),
+        "clone_flags" => ppm_bits(&CLONE_BACKWARDS, u),
+        "mmap_flags" => ppm_bits(&MMAP_BACKWARDS, u),
         "fcntl_commands" => match FCNTL.iter().find(|&&(_, linux)| linux == u) {
             Some(&(ppm, _)) => ppm,
             None => return v,
