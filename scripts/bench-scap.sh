@@ -2,7 +2,8 @@
 # syscap against sysdig on a large .scap file, side by side in one run: the
 # events of a sample capture repeated with shifted timestamps to EVENTS
 # (default 2 M), read by sysdig, by syscap directly, and by syscap from the
-# converted .syscap file. Prints times, events/s, speed-ups and file sizes.
+# converted .syscap file, and the .syscap converted back to .scap. Prints
+# times, events/s, speed-ups and file sizes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS=${EVENTS:-2000000}
@@ -48,6 +49,13 @@ row "print every event > /dev/null" "" "print FILE"
 gz=$(mean "$S" chisel topfiles_bytes "$WORK/big.scap.gz")
 gzs=$(mean sysdig -r "$WORK/big.scap.gz" -c topfiles_bytes)
 awk -v a="$gzs" -v b="$gz" 'BEGIN { printf "| chisel topfiles_bytes, .scap.gz | %.3f s | %.3f s | | %.2fx | |\n", a, b, a / b }'
+conv=$(mean "$S" convert "$WORK/big.syscap" "$WORK/back.scap")
+convgz=$(mean "$S" convert "$WORK/big.syscap" "$WORK/back.scap.gz")
+back=$("$S" convert "$WORK/big.syscap" "$WORK/back.scap" 2>/dev/null | grep -o "[0-9]* events" | cut -d" " -f1)
+awk -v a="$conv" -v b="$convgz" -v n="$back" 'BEGIN {
+    printf "\nconvert .syscap -> .scap: %.3f s (%.2f M events/s); -> .scap.gz: %.3f s (%.2f M events/s)\n",
+        a, n / a / 1e6, b, n / b / 1e6 }'
+echo "peak RSS, syscap convert .syscap -> .scap: $(/usr/bin/time -f %M "$S" convert "$WORK/big.syscap" "$WORK/back.scap" 2>&1 >/dev/null | tail -1) KiB"
 echo
 size() { stat -c %s "$1"; }
 awk -v raw="$(size "$WORK/big.scap")" -v gz="$(size "$WORK/big.scap.gz")" -v sc="$(size "$WORK/big.syscap")" 'BEGIN {
