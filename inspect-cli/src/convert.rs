@@ -6,13 +6,13 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
-
 use std::os::unix::ffi::OsStrExt as _;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use capture_format::escape::escaped;
-use capture_format::file::{CaptureHeader, Projection, Writer, WriterOptions};
+use capture_format::event::{Arg, EventType, Record};
+use capture_format::file::{CaptureHeader, Projection, ThreadView, Writer, WriterOptions};
 use capture_format::state::{Snapshot, Tracker};
 use inspect_cli::print::{Format, Printer};
 use inspect_cli::scan;
@@ -244,10 +244,53 @@ fn export<W: Write>(
 ) -> anyhow::Result<(W, scap_import::ExportStats)> {
     let mut writer = scap_import::ScapWriter::new(out, header, snapshot)?;
     stream.for_each_event(Projection::ALL, |e| {
+        // The capture's thread tables name threads its snapshot and records
+        // may not (a command the agent started itself).
+        if let Some(t) = e.thread()
+            && !t.exe().is_empty()
+            && !writer.knows_thread(t.tid())
+        {
+            with_thread_info(&t, e.ts(), e.cpu(), |info| writer.describe_thread(info));
+        }
         e.with_record(|rec| writer.write(rec))?;
         Ok(true)
     })?;
     Ok(writer.finish()?)
+}
+
+/// Calls `f` with the `threadinfo` record of what `t`, a row of a chunk's
+/// thread table, says of its thread at `ts`.
+fn with_thread_info<T>(
+    t: &ThreadView<'_>,
+    ts: u64,
+    cpu: u16,
+    f: impl FnOnce(&Record<'_>) -> T,
+) -> T {
+    let args = [
+        Arg::Int(t.ppid()),
+        Arg::Str(t.comm()),
+        Arg::Str(t.exe()),
+        Arg::Str(t.exepath()),
+        Arg::Str(t.args()),
+        Arg::Str(t.cwd()),
+        Arg::Int(i64::from(t.uid())),
+        Arg::Int(i64::from(t.gid())),
+        Arg::Int(i64::from(t.loginuid())),
+        Arg::Absent,
+        Arg::Absent,
+        Arg::Absent,
+        Arg::Str(t.container_id()),
+        Arg::Str(t.pod_uid()),
+    ];
+    f(&Record {
+        ty: EventType::THREAD_INFO,
+        ts,
+        cpu,
+        tid: t.tid(),
+        pid: t.pid(),
+        args: &args,
+        ..Record::default()
+    })
 }
 
 #[cfg(test)]

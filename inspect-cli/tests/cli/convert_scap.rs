@@ -1165,3 +1165,122 @@ fn convert_takes_any_input_to_the_output_its_name_asks_for() {
     assert!(left.is_empty(), "{left:?}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A command the agent starts itself (`syscap-agent capture -- CMD`) is
+/// in no snapshot and no record says who it is: the capture's thread
+/// tables do, and sysdig learns it from them (its program, arguments,
+/// parent, user and directory before and after its exec).
+/// The capture of [`a_command_the_agent_started_is_known_to_sysdig`],
+/// written at `original`.
+fn write_command_capture(original: &Path) {
+    use capture_format::event::{EventType, OwnedArg, OwnedRecord, nr};
+    use capture_format::file::{CaptureHeader, Writer, WriterOptions};
+    use capture_format::state::{ProcessInfo, Snapshot, ThreadInfo, Tracker, UserInfo};
+    let process = |pid: i64, ppid: i64, exe: &str, args: &str| ProcessInfo {
+        pid,
+        ppid,
+        vpid: pid,
+        exe: exe.rsplit('/').next().unwrap().as_bytes().to_vec(),
+        exepath: exe.as_bytes().to_vec(),
+        args: args.as_bytes().to_vec(),
+        cwd: b"/home/alice".to_vec(),
+        uid: 1000,
+        gid: 1000,
+        loginuid: 1000,
+        fd_limit: 1024,
+        ..ProcessInfo::default()
+    };
+    let thread = |tid: i64, comm: &str| ThreadInfo {
+        tid,
+        pid: tid,
+        vtid: tid,
+        comm: comm.as_bytes().to_vec(),
+        ..ThreadInfo::default()
+    };
+    let snapshot = Snapshot {
+        processes: vec![process(300, 1, "/bin/bash", "")],
+        threads: vec![thread(300, "bash")],
+        users: vec![UserInfo {
+            uid: 1000,
+            gid: 1000,
+            name: b"alice".to_vec(),
+            ..UserInfo::default()
+        }],
+        ..Snapshot::default()
+    };
+    let header = CaptureHeader {
+        start_ts: host_start(),
+        ..CaptureHeader::default()
+    };
+    let mut writer = Writer::new(
+        std::fs::File::create(original).unwrap(),
+        &header,
+        WriterOptions::default(),
+    )
+    .unwrap();
+    writer.write_snapshot(&snapshot).unwrap();
+    // The agent forks its command after the snapshot and tells its own
+    // state, not the file's records.
+    let mut tracker = Tracker::from_snapshot(&snapshot);
+    let agent = "/usr/bin/syscap-agent";
+    tracker.insert_process(process(500, 300, agent, "capture\0-o\0c.syscap\0--\0ls\0"));
+    tracker.insert_thread(thread(500, "syscap-agent"));
+    let text = |s: &str| OwnedArg::Str(s.as_bytes().to_vec());
+    let int = OwnedArg::Int;
+    let open = || {
+        let cache = text("/etc/ld.so.cache");
+        (
+            nr::OPENAT,
+            3,
+            vec![int(-100), cache, int(0o2_000_000), int(0)],
+        )
+    };
+    let calls = [
+        open(),
+        (nr::CLOSE, 0, vec![int(3)]),
+        (nr::EXECVE, 0, vec![text("/bin/ls"), text("ls\0")]),
+        open(),
+        (
+            nr::READ,
+            4,
+            vec![int(3), int(832), OwnedArg::Bytes(b"\x7fELF".to_vec())],
+        ),
+    ];
+    for (i, (nr, ret, args)) in calls.into_iter().enumerate() {
+        let rec = OwnedRecord {
+            ty: EventType(nr),
+            ts: host_start() + 1_000 * (i as u64 + 1),
+            latency: 300,
+            tid: 500,
+            pid: 500,
+            ret,
+            args,
+            ..OwnedRecord::default()
+        };
+        rec.with_record(|rec| {
+            let ctx = tracker.apply(rec);
+            writer.write(rec, &ctx)
+        })
+        .unwrap();
+    }
+    writer.finish().unwrap();
+}
+
+#[test]
+fn a_command_the_agent_started_is_known_to_sysdig() {
+    let dir = tempdir("convert-scap-command");
+    let original = dir.join("command.syscap");
+    write_command_capture(&original);
+    let converted = dir.join("command.scap");
+    let note = convert(&original, &converted);
+    assert!(note.is_empty(), "{note}");
+    // sysdig's ps shows its table after the first event, which introduced
+    // the command: one row more than the snapshot's.
+    let expected: Expected = &[("ps", &["sysdig: 500     500     alice       0B"])];
+    assert_report(
+        "command.scap",
+        &compare(&original, &converted, "evt.num > 0"),
+        expected,
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

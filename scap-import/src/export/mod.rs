@@ -179,6 +179,25 @@ impl<W: Write> ScapWriter<W> {
         Ok(w)
     }
 
+    /// Whether the state knows who thread `tid` is (its process's
+    /// program).
+    pub fn knows_thread(&self, tid: i64) -> bool {
+        self.tracker
+            .thread(tid)
+            .and_then(|t| self.tracker.process(t.pid))
+            .is_some_and(|p| !p.exe.is_empty())
+    }
+
+    /// Takes what a producer knows of a thread the state does not (a
+    /// `threadinfo` record, written nowhere): a capture's own thread
+    /// tables know a command the agent started itself, which no snapshot
+    /// and no record describes. Its next record introduces it to sysdig.
+    pub fn describe_thread(&mut self, info: &Record<'_>) {
+        if info.ty == EventType::THREAD_INFO {
+            self.tracker.apply(info);
+        }
+    }
+
     /// What was written and left out so far.
     pub fn stats(&self) -> &ExportStats {
         &self.stats
@@ -203,9 +222,14 @@ impl<W: Write> ScapWriter<W> {
         let plan = plan(rec.ty);
         let returned = !rec.flags.contains(RecordFlags::NO_RETURN);
         let forks = matches!(plan, Plan::Call { forks: true, .. }) && returned;
-        // The thread sysdig learns of at its own clone exit needs no
-        // introduction.
-        if rec.tid > 0 && self.known.insert(rec.tid) && !(forks && rec.ret == 0) {
+        // A thread is introduced before its first event (a record left out
+        // writes none); the one sysdig learns of at its own clone exit
+        // needs no introduction.
+        if rec.tid > 0
+            && !matches!(plan, Plan::LeftOut)
+            && self.known.insert(rec.tid)
+            && !(forks && rec.ret == 0)
+        {
             self.introduce(rec);
         }
         if forks && rec.ret > 0 {
