@@ -1,7 +1,6 @@
 //! The commands that stream events: `print`, `summary` and `chisel`.
 
 use std::io::{BufWriter, Write};
-use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
