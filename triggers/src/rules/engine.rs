@@ -118,11 +118,17 @@ impl Engine {
     #[must_use]
     pub fn reload(mut self, set: RuleSet) -> Self {
         let mut next = Self::new(set);
+        // By name, so that a reload of many rules takes linear time.
+        let mut old: HashMap<&str, &mut State> = HashMap::with_capacity(self.rules.len());
+        for (rule, state) in &mut self.rules {
+            old.entry(rule.name.as_str()).or_insert(state);
+        }
         for (rule, state) in &mut next.rules {
-            if let Some((_, old)) = self.rules.iter_mut().find(|(r, _)| r.name == rule.name) {
-                *state = std::mem::take(old);
+            if let Some(old) = old.get_mut(rule.name.as_str()) {
+                *state = std::mem::take(*old);
             }
         }
+        drop(old);
         next.running = self.running;
         next.refused = self.refused;
         next

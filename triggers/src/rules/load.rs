@@ -1,6 +1,8 @@
 //! Reads and validates a rules file. Every error names the file, the line
 //! and column, and the rule; unknown keys are errors.
 
+use std::collections::HashSet;
+
 use super::model::{CaptureSpec, Condition, Metric, Rule, RuleSet};
 use super::template::Template;
 use super::yaml::{self, Node, Pos, Style};
@@ -64,10 +66,13 @@ pub fn load(file: &str, text: &str) -> Result<RuleSet, RuleError> {
     let Node::Seq(items, _) = rules else {
         return Err(cx.err(rules.pos(), "'rules' must be a list"));
     };
+    // Names seen so far: a set, so that a file of many rules loads in
+    // linear time.
+    let mut names = HashSet::with_capacity(items.len());
     for item in items {
         let (rule, pos) = rule(&mut cx, item)?;
-        if let Some(dup) = set.rules.iter().find(|r| r.name == rule.name) {
-            return Err(cx.err(pos, format!("a second rule named '{}'", dup.name)));
+        if !names.insert(rule.name.clone()) {
+            return Err(cx.err(pos, format!("a second rule named '{}'", rule.name)));
         }
         set.rules.push(rule);
         cx.rule = None;
@@ -473,6 +478,8 @@ fn capture(cx: &Ctx<'_>, node: &Node, condition: &Condition) -> Result<CaptureSp
         let Node::Map(tags, _) = n else {
             return Err(cx.err(n.pos(), "'tags' must be a mapping (key: value)"));
         };
+        // Stored as S3 object metadata, whose names ignore case.
+        let mut seen = HashSet::with_capacity(tags.len());
         for (k, v) in tags {
             let (key, pos) = scalar(cx, k)?;
             if key.is_empty()
@@ -486,8 +493,7 @@ fn capture(cx: &Ctx<'_>, node: &Node, condition: &Condition) -> Result<CaptureSp
                     format!("tag '{key}': a tag name is 1 to 64 letters, digits, '-' or '_'"),
                 ));
             }
-            // Stored as S3 object metadata, whose names ignore case.
-            if spec.tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(key)) {
+            if !seen.insert(key.to_ascii_lowercase()) {
                 return Err(cx.err(pos, format!("tag '{key}' is given twice")));
             }
             spec.tags

@@ -1,6 +1,8 @@
 //! Rules files from text to firings: validation errors with positions, and
 //! every condition kind driven by synthetic streams and a simulated clock.
 
+use std::fmt::Write as _;
+
 use capture_format::file::{CaptureReader, Projection};
 use triggers::filter::{Env, ProcessFacts};
 use triggers::rules::{Engine, Firing, Metric, MetricSample, Refusal, load};
@@ -432,4 +434,64 @@ fn a_flat_baseline_and_bad_samples_do_not_fire_anomalies() {
     assert!(out.is_empty(), "{:?}", out.first().map(|f| &f.reason));
     engine.on_metric(&sample(22, Metric::OpenFds, 200.0, None), &mut out);
     assert_eq!(out.len(), 1);
+}
+
+/// Runs `work` on a thread and fails if it takes longer than `deadline`
+/// (without waiting for it to end).
+fn within(deadline: std::time::Duration, what: &str, work: impl FnOnce() + Send + 'static) {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        work();
+        let _ = done.send(());
+    });
+    assert!(
+        finished.recv_timeout(deadline).is_ok(),
+        "{what} took longer than {deadline:?}"
+    );
+}
+
+#[test]
+fn many_rules_and_tags_load_and_reload_in_linear_time() {
+    // Far beyond any real file: a check that compares each rule (or tag)
+    // with all those before it makes 5e9 comparisons here (minutes in a
+    // debug build); a linear load takes a few seconds.
+    const N: usize = 100_000;
+    let deadline = std::time::Duration::from_mins(1);
+    let mut rules = String::from("rules:\n");
+    for i in 0..N {
+        writeln!(rules, "  - {{name: r{i}, condition: {{manual: true}}}}").unwrap();
+    }
+    let mut tags = String::from(
+        "rules:\n  - name: tagged\n    condition: {manual: true}\n    capture:\n      tags:\n",
+    );
+    for i in 0..N {
+        writeln!(tags, "        t{i}: v").unwrap();
+    }
+    let text = rules.clone();
+    within(deadline, "loading 100k rules", move || {
+        let set = load("rules.yaml", &text).unwrap();
+        assert_eq!(set.rules.len(), N);
+    });
+    within(deadline, "loading 100k tags", move || {
+        let set = load("rules.yaml", &tags).unwrap();
+        assert_eq!(set.rules[0].capture.tags.len(), N);
+    });
+    within(deadline, "reloading 100k rules", move || {
+        let engine = Engine::new(load("rules.yaml", &rules).unwrap());
+        let mut engine = engine.reload(load("rules.yaml", &rules).unwrap());
+        assert!(engine.trigger("r99999", T0).is_ok());
+    });
+    // Duplicates are still refused, and named where the second one is.
+    let dup = "rules:\n  - {name: a, condition: {manual: true}}\n  - {name: a, condition: {manual: true}}\n";
+    assert_eq!(
+        load("rules.yaml", dup).unwrap_err().to_string(),
+        "rules.yaml:3:6: rule 'a': a second rule named 'a'"
+    );
+    let dup = "rules:\n  - name: a\n    condition: {manual: true}\n    capture: {tags: {Team: x, team: y}}\n";
+    assert!(
+        load("rules.yaml", dup)
+            .unwrap_err()
+            .to_string()
+            .contains("tag 'team' is given twice")
+    );
 }
