@@ -5,9 +5,10 @@
 mod harness;
 
 use capture_format::event::{Arg, EventType, OwnedArg, OwnedRecord, RecordFlags};
+use capture_format::file::hostile::{self, CountingAlloc, SnapshotTable, peak_alloc};
 use capture_format::file::{
-    CaptureHeader, CaptureReader, Chunk, Decoder, Projection, StreamItem, StreamReader,
-    TriggerInfo, Writer, WriterOptions, finish_truncated,
+    BlockKind, CaptureHeader, CaptureReader, Chunk, Decoder, Index, Projection, StreamItem,
+    StreamReader, TriggerInfo, Writer, WriterOptions, finish_truncated,
 };
 use capture_format::state::Tracker;
 use capture_format::synth::{SynthOptions, generate};
@@ -568,4 +569,311 @@ mod properties {
             prop_assert_eq!(got, records);
         }
     }
+}
+
+// Every test of this binary counts the bytes its thread allocates, so that
+// hostile files can be held to a memory bound.
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+/// Where the footer of a finished capture is, from its trailer.
+fn footer_at(bytes: &[u8]) -> u64 {
+    let t = &bytes[bytes.len() - 24..];
+    u64::from_le_bytes(t[..8].try_into().unwrap())
+}
+
+/// Opens `bytes` with both readers and reads everything (snapshots and
+/// chunks); returns the first error of each reader, and the most bytes
+/// this thread held meanwhile.
+fn read_everything(bytes: &[u8]) -> (Vec<String>, usize) {
+    let (errors, peak) = peak_alloc(|| {
+        let mut errors = Vec::new();
+        match CaptureReader::open(bytes) {
+            Ok(reader) => {
+                if let Err(e) = reader.snapshot(0) {
+                    errors.push(e.to_string());
+                }
+                let (_, chunk_errors) = read_all_lines(&reader);
+                errors.extend(chunk_errors);
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+        let mut chunk = Chunk::default();
+        match StreamReader::new(bytes) {
+            Ok(mut stream) => loop {
+                match stream.next_item(&mut chunk, Projection::ALL) {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e) => {
+                        errors.push(format!("stream: {e}"));
+                        break;
+                    }
+                }
+            },
+            Err(e) => errors.push(format!("stream: {e}")),
+        }
+        errors
+    });
+    (errors, peak)
+}
+
+#[test]
+fn hostile_metadata_is_refused_before_it_costs_memory() {
+    // Each of these files is a few kilobytes; readers that trusted them
+    // took up to gigabytes (issue 20).
+    let zero_footer = hostile::zero_footer(1 << 30);
+    let small_zero_footer = hostile::zero_footer(64 << 10);
+    let repeats = hostile::footer_repeating_a_chunk(100_000, 3);
+    let rows_past_budget = hostile::snapshot_rows(SnapshotTable::Users, 600_000, 100_000);
+    let mut cases: Vec<(String, Vec<u8>, String)> = vec![
+        (
+            "a footer of 1 GiB of zeros".into(),
+            zero_footer.clone(),
+            format!(
+                "footer at byte {} claims 1073741824 bytes, more than the limit",
+                footer_at(&zero_footer)
+            ),
+        ),
+        (
+            "a footer of 64 KiB of zeros (an index of nothing)".into(),
+            small_zero_footer.clone(),
+            format!(
+                "corrupt footer at byte {}: the snapshot block at byte {} is not in the index",
+                footer_at(&small_zero_footer),
+                hostile::data_start(&small_zero_footer)
+            ),
+        ),
+        (
+            "a footer listing one chunk 100 000 times".into(),
+            repeats.clone(),
+            // Refused by its size (1.4 MB from 559 bytes); a less
+            // compressible one by the rows its tables may hold, or by its
+            // chunks overlapping (below).
+            format!("footer at byte {}", footer_at(&repeats)),
+        ),
+        (
+            "a snapshot of 600 000 users and 100 KB of other bytes".into(),
+            rows_past_budget.clone(),
+            format!(
+                "corrupt snapshot at byte {}: its tables hold 600000 rows, more than the",
+                hostile::data_start(&rows_past_budget)
+            ),
+        ),
+    ];
+    for table in SnapshotTable::ALL {
+        let bytes = hostile::snapshot_rows(table, 2_000_000, 0);
+        let want = format!("snapshot at byte {} claims", hostile::data_start(&bytes));
+        cases.push((format!("2 000 000 empty {}", table.name()), bytes, want));
+    }
+    // Every case is checked, and every one that fails is listed.
+    let mut failed = Vec::new();
+    for (what, bytes, want) in cases {
+        let (errors, peak) = read_everything(&bytes);
+        if errors.is_empty()
+            || !errors
+                .iter()
+                .all(|e| e.contains(&want) && !e.contains('\n'))
+        {
+            failed.push(format!(
+                "{what} ({} bytes): expected every reader to say '{want}', got {errors:?}",
+                bytes.len()
+            ));
+        }
+        if peak >= 8 << 20 {
+            failed.push(format!(
+                "{what} ({} bytes): the readers held {peak} bytes",
+                bytes.len()
+            ));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
+/// Changes that make an index contradict its file.
+type Edit = Box<dyn Fn(&mut Index)>;
+
+/// Cases of corrupt indexes of `index`, a capture of three chunks of four
+/// events after a snapshot: what is wrong, the change, and what the
+/// reader must say after `corrupt footer at byte N: `.
+#[expect(
+    clippy::too_many_lines,
+    reason = "a table of cases, one per line of thought"
+)]
+fn corrupt_index_cases(index: &Index) -> Vec<(&'static str, Edit, String)> {
+    let c = index.chunks.clone();
+    let snap = index.snapshots[0];
+    let end = |i: usize| c[i].offset + 12 + u64::from(c[i].len);
+    vec![
+        (
+            "a chunk listed twice",
+            Box::new(|i| i.chunks[1] = i.chunks[0].clone()),
+            format!(
+                "chunk 1 (at byte {0}) does not come after chunk 0 (at byte {0})",
+                c[0].offset
+            ),
+        ),
+        (
+            "chunks out of order",
+            Box::new(|i| i.chunks.swap(0, 1)),
+            format!(
+                "chunk 1 (at byte {}) does not come after chunk 0 (at byte {})",
+                c[0].offset, c[1].offset
+            ),
+        ),
+        (
+            "a chunk inside another",
+            Box::new(|i| i.chunks[1].offset = i.chunks[0].offset + 1),
+            format!(
+                "it lists a block at byte {}, inside the block before it (which ends at byte {})",
+                c[0].offset + 1,
+                end(0)
+            ),
+        ),
+        (
+            "a chunk before the data",
+            Box::new(|i| i.chunks[0].offset = 20),
+            format!(
+                "it lists a block at byte 20, inside the capture header (which ends at byte {snap})"
+            ),
+        ),
+        (
+            "a chunk past the footer",
+            Box::new(|i| i.chunks[2].len += 1000),
+            format!(
+                "it lists a block at byte {} that runs past the footer",
+                c[2].offset
+            ),
+        ),
+        (
+            "a chunk left out",
+            Box::new(|i| {
+                i.chunks.remove(1);
+                i.events -= 4;
+            }),
+            format!(
+                "the chunk block at byte {} is not in the index",
+                c[1].offset
+            ),
+        ),
+        (
+            "no chunks at all",
+            Box::new(|i| {
+                i.chunks.clear();
+                i.events = 0;
+            }),
+            format!(
+                "the chunk block at byte {} is not in the index",
+                c[0].offset
+            ),
+        ),
+        (
+            "the snapshot left out",
+            Box::new(|i| i.snapshots.clear()),
+            format!("the snapshot block at byte {snap} is not in the index"),
+        ),
+        (
+            "a snapshot where a chunk is",
+            Box::new(|i| i.snapshots[0] = i.chunks[0].offset),
+            format!("the snapshot block at byte {snap} is not in the index"),
+        ),
+        (
+            "a snapshot listed twice",
+            Box::new(|i| i.snapshots.push(i.snapshots[0])),
+            format!("the snapshot at byte {snap} does not come after the one at byte {snap}"),
+        ),
+        (
+            "a snapshot past the data",
+            Box::new(|i| {
+                let at = i.chunks[2].offset + 12 + u64::from(i.chunks[2].len);
+                i.snapshots.push(at);
+            }),
+            format!(
+                "it lists a snapshot at byte {}, where there is none",
+                end(2)
+            ),
+        ),
+        (
+            "a wrong total",
+            Box::new(|i| i.events += 1),
+            "its chunks hold 12 events, it says 13".into(),
+        ),
+        (
+            "types that do not add up",
+            Box::new(|i| i.chunks[0].types[0].1 += 1),
+            format!(
+                "chunk 0 (at byte {}) holds 4 events, its event types count 5",
+                c[0].offset
+            ),
+        ),
+        (
+            "an empty chunk",
+            Box::new(|i| {
+                i.chunks[0].events = 0;
+                i.chunks[0].types.clear();
+                i.events -= 4;
+            }),
+            format!("chunk 0 (at byte {}) holds 0 events", c[0].offset),
+        ),
+    ]
+}
+
+#[test]
+fn corrupt_indexes_are_errors_naming_the_footer() {
+    let good = hostile::small_capture(12, 4);
+    let index = hostile::index_of(&good);
+    assert_eq!((index.chunks.len(), index.snapshots.len()), (3, 1));
+    let mut failed = Vec::new();
+    for (what, edit, want) in corrupt_index_cases(&index) {
+        let mut bad = index.clone();
+        edit(&mut bad);
+        let bytes = hostile::with_index(&good, &bad);
+        let want = format!("corrupt footer at byte {}: {want}", footer_at(&bytes));
+        match CaptureReader::open(bytes.as_slice()) {
+            Err(e) if e.to_string().starts_with(&want) => {}
+            Err(e) => failed.push(format!("{what}: {e}, expected: {want}")),
+            Ok(r) => failed.push(format!(
+                "{what}: opened ({} chunks, {} events), expected: {want}",
+                r.index().chunks.len(),
+                r.index().events
+            )),
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
+#[test]
+fn a_chunk_the_index_miscounts_is_an_error_when_read() {
+    let good = hostile::small_capture(12, 4);
+    let index = hostile::index_of(&good);
+    let c = &index.chunks;
+    // A chunk whose events the index miscounts opens, and says so when read.
+    let mut miscounted = index.clone();
+    miscounted.chunks[0].events = 5;
+    miscounted.chunks[0].types = vec![(EventType(39), 5)];
+    miscounted.events = 13;
+    let bytes = hostile::with_index(&good, &miscounted);
+    let reader = CaptureReader::open(bytes.as_slice()).unwrap();
+    let (lines, errors) = read_all_lines(&reader);
+    assert_eq!(lines.len(), 8);
+    assert_eq!(
+        errors,
+        [format!(
+            "corrupt chunk at byte {}: it holds 4 events, the index says 5",
+            c[0].offset
+        )]
+    );
+}
+
+#[test]
+fn blocks_of_kinds_from_newer_writers_may_sit_between_listed_blocks() {
+    let good = hostile::small_capture(12, 4);
+    // Blocks of kinds this reader does not know, from a newer writer, may
+    // sit between the blocks the index lists.
+    let newer = hostile::with_block_before_footer(&good, BlockKind::Unknown(*b"XTRA"), b"later");
+    let reader = CaptureReader::open(newer.as_slice()).unwrap();
+    assert!(reader.truncation().is_none());
+    assert_eq!(
+        read_all_lines(&reader),
+        read_all_lines(&CaptureReader::open(good.as_slice()).unwrap())
+    );
 }

@@ -6,7 +6,7 @@ use hashbrown::HashMap;
 
 use super::chunk::ChunkSummary;
 use super::rows::{Field, FieldKind, FieldKind::Bytes as B, FieldKind::Varint as V, RowWriter};
-use super::rows::{TableError, TableReader, put_table_header};
+use super::rows::{RowBudget, TableError, put_table_header};
 use crate::event::EventType;
 use crate::varint::{Cursor, put_u64};
 
@@ -239,8 +239,8 @@ pub(crate) fn encode(index: &Index) -> Vec<u8> {
     out
 }
 
-/// Decodes an index.
-pub(crate) fn decode(bytes: &[u8]) -> Result<Index, TableError> {
+/// Decodes an index; its tables hold at most what `budget` allows.
+pub(crate) fn decode(bytes: &[u8], mut budget: RowBudget) -> Result<Index, TableError> {
     let mut cur = Cursor::new(bytes);
     let mut index = Index {
         events: cur.u64()?,
@@ -250,12 +250,12 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Index, TableError> {
         ..Index::default()
     };
     let mut f = [Field::Missing; 7];
-    let t = TableReader::new(&mut cur, COMM)?;
+    let t = budget.table(&mut cur, COMM)?;
     for _ in 0..t.rows() {
         t.row(&mut cur, &mut f)?;
         index.comms.push(f[0].bytes().to_vec());
     }
-    let t = TableReader::new(&mut cur, CHUNK)?;
+    let t = budget.table(&mut cur, CHUNK)?;
     let mut first_num = 1;
     for _ in 0..t.rows() {
         t.row(&mut cur, &mut f)?;
@@ -282,18 +282,18 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Index, TableError> {
         });
         first_num += u64::from(events);
     }
-    let t = TableReader::new(&mut cur, SNAPSHOT)?;
+    let t = budget.table(&mut cur, SNAPSHOT)?;
     for _ in 0..t.rows() {
         t.row(&mut cur, &mut f)?;
         index.snapshots.push(f[0].u());
     }
-    let t = TableReader::new(&mut cur, PAIR)?;
+    let t = budget.table(&mut cur, PAIR)?;
     for _ in 0..t.rows() {
         t.row(&mut cur, &mut f)?;
         let ty = u16::try_from(f[0].u()).unwrap_or(u16::MAX);
         index.types.push((EventType(ty), f[1].u()));
     }
-    let t = TableReader::new(&mut cur, PROCESS)?;
+    let t = budget.table(&mut cur, PROCESS)?;
     for _ in 0..t.rows() {
         t.row(&mut cur, &mut f)?;
         index.processes.push(ProcessTotal {

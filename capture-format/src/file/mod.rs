@@ -5,6 +5,9 @@
 mod block;
 pub mod chunk;
 mod header;
+#[cfg(feature = "synth")]
+#[doc(hidden)]
+pub mod hostile;
 mod index;
 mod reader;
 mod rows;
@@ -27,9 +30,16 @@ pub use writer::{ChunkEncoder, Writer, WriterOptions};
 use crate::codec::{Compressor, Decompressor};
 use crate::varint::{Cursor, put_u64};
 use crate::{Error, Result};
+use rows::RowBudget;
 
 /// Largest snapshot or footer once decompressed.
 const MAX_META_RAW: usize = 1 << 30;
+/// A snapshot or footer decompresses to at most this many times the bytes
+/// it stores (plus [`MAX_META_SLACK`]): real ones shrink 1.2 to 20 times,
+/// a zstd bomb a thousand times and more (FORMAT.md §3.3).
+const MAX_META_RATIO: usize = 1024;
+/// What any snapshot or footer may decompress to, however small.
+const MAX_META_SLACK: usize = 1 << 20;
 
 /// Compresses a metadata structure into a block payload:
 /// codec, raw length, stored bytes.
@@ -43,32 +53,39 @@ fn pack_meta(compressor: &mut Compressor, raw: &[u8]) -> std::io::Result<Vec<u8>
     Ok(payload)
 }
 
-/// Inverse of [`pack_meta`].
+/// Inverse of [`pack_meta`]; also returns how many rows the tables in it
+/// may hold (by the bytes it stores).
 fn unpack_meta(
     payload: &[u8],
     decompressor: &mut Decompressor,
     what: &'static str,
     offset: u64,
-) -> Result<Vec<u8>> {
+) -> Result<(Vec<u8>, RowBudget)> {
     let mut cur = Cursor::new(payload);
     let bad = |detail: &str| Error::corrupt(what, offset, detail);
     let codec = cur.u8().map_err(|e| bad(e.describe()))?;
     let raw_len = cur.u64().map_err(|e| bad(e.describe()))?;
+    let stored = &payload[cur.position()..];
+    // Refused before anything is allocated.
+    let limit = stored
+        .len()
+        .saturating_mul(MAX_META_RATIO)
+        .saturating_add(MAX_META_SLACK)
+        .min(MAX_META_RAW);
     let raw_len = usize::try_from(raw_len)
         .ok()
-        .filter(|&n| n <= MAX_META_RAW)
+        .filter(|&n| n <= limit)
         .ok_or(Error::TooLarge {
             what,
             offset,
             size: raw_len,
-            limit: MAX_META_RAW as u64,
+            limit: limit as u64,
         })?;
-    let stored = &payload[cur.position()..];
     let mut raw = Vec::new();
     decompressor
         .decompress(codec, stored, raw_len, &mut raw)
         .map_err(|e| bad(&e.to_string()))?;
-    Ok(raw)
+    Ok((raw, RowBudget::for_stored(payload.len())))
 }
 
 /// Prints raw and stored bytes per column over all chunks (a development aid).

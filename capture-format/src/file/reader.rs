@@ -11,7 +11,7 @@ use super::block::{
     BLOCK_HEADER_LEN, BlockHeader, BlockKind, FILE_HEADER_LEN, FILE_MAGIC, FORMAT_MAJOR,
     MAX_BLOCK_PAYLOAD, TRAILER_LEN, parse_block_header, parse_file_header, parse_trailer,
 };
-use super::chunk::{Chunk, ChunkHeader, ChunkSummary, EncodedChunk, Projection};
+use super::chunk::{Chunk, ChunkHeader, ChunkSummary, EncodedChunk, MAX_CHUNK_EVENTS, Projection};
 use super::header::CaptureHeader;
 use super::index::{Index, IndexBuilder};
 use super::source::ByteSource;
@@ -142,6 +142,15 @@ impl Decoder {
             meta.len,
         )?;
         chunk.decode(payload, meta.offset, projection, &mut self.decompressor)?;
+        if chunk.len() != meta.events as usize {
+            let found = chunk.len();
+            chunk.clear();
+            return Err(Error::corrupt(
+                "chunk",
+                meta.offset,
+                format!("it holds {found} events, the index says {}", meta.events),
+            ));
+        }
         chunk.set_first_num(meta.first_num);
         Ok(())
     }
@@ -326,8 +335,8 @@ impl<S: ByteSource> CaptureReader<S> {
             BlockKind::Snapshot,
             h.len,
         )?;
-        let raw = unpack_meta(payload, &mut dec.decompressor, "snapshot", offset)?;
-        snapshot::decode(&raw)
+        let (raw, budget) = unpack_meta(payload, &mut dec.decompressor, "snapshot", offset)?;
+        snapshot::decode(&raw, budget)
             .map(Some)
             .map_err(|e| Error::corrupt("snapshot", offset, e.to_string()))
     }
@@ -388,6 +397,8 @@ fn read_footer<S: ByteSource + ?Sized>(
         return Ok(None);
     }
     let len = t.footer_len - 12; // BLOCK_HEADER_LEN, checked above
+    // A footer that fails its CRC is a damaged end, as a cut file is: the
+    // caller scans. One that passes it but contradicts the file is corrupt.
     let Ok(payload) = fetch_block(
         &mut dec.block,
         source,
@@ -397,20 +408,163 @@ fn read_footer<S: ByteSource + ?Sized>(
     ) else {
         return Ok(None);
     };
-    let raw = unpack_meta(payload, &mut dec.decompressor, "footer", t.footer_offset)?;
-    let index = index::decode(&raw)
+    let (raw, budget) = unpack_meta(payload, &mut dec.decompressor, "footer", t.footer_offset)?;
+    let index = index::decode(&raw, budget)
         .map_err(|e| Error::corrupt("footer", t.footer_offset, e.to_string()))?;
-    // An index that points outside the data is not trusted: scan instead.
-    let fits = |offset: u64, len: u32| {
-        offset >= data_start
-            && len <= MAX_BLOCK_PAYLOAD
-            && offset
-                .checked_add(BLOCK_HEADER_LEN as u64 + u64::from(len))
-                .is_some_and(|end| end <= t.footer_offset)
-    };
-    let valid = index.chunks.iter().all(|c| fits(c.offset, c.len))
-        && index.snapshots.iter().all(|&s| fits(s, 0));
-    Ok(valid.then_some(index))
+    check_index(&index, source, data_start, t.footer_offset)?;
+    Ok(Some(index))
+}
+
+/// A block the index lists: where it starts, and where it ends when the
+/// index says (chunks; a snapshot's end is in its own block header).
+#[derive(Clone, Copy)]
+struct Listed {
+    offset: u64,
+    end: Option<u64>,
+}
+
+/// Checks that `index`, from the footer at `data_end`, describes the data
+/// region `data_start..data_end` of `source`, as FORMAT.md §3.5 requires:
+/// chunks in file order, not overlapping, inside the region, with
+/// consistent event counts; snapshots likewise; and every chunk and
+/// snapshot block of the region listed. A footer that says otherwise is
+/// corrupt (an error naming its offset): a reader that trusted it would
+/// read a chunk many times, or miss chunks it does not list. Reads one
+/// block header per snapshot and per gap between listed blocks (a file
+/// syscap writes has none), so that `info` on a remote capture stays
+/// cheap.
+fn check_index<S: ByteSource + ?Sized>(
+    index: &Index,
+    source: &S,
+    data_start: u64,
+    data_end: u64,
+) -> Result<()> {
+    let corrupt = |detail: String| Error::corrupt("footer", data_end, detail);
+    let mut listed = Vec::with_capacity(index.chunks.len() + index.snapshots.len());
+    let mut events = 0u64;
+    for (i, c) in index.chunks.iter().enumerate() {
+        let at = format!("chunk {i} (at byte {})", c.offset);
+        if c.events == 0 || c.events > MAX_CHUNK_EVENTS {
+            return Err(corrupt(format!(
+                "{at} holds {} events (1 to {MAX_CHUNK_EVENTS})",
+                c.events
+            )));
+        }
+        let typed: u64 = c.types.iter().map(|&(_, n)| u64::from(n)).sum();
+        if typed != u64::from(c.events) {
+            return Err(corrupt(format!(
+                "{at} holds {} events, its event types count {typed}",
+                c.events
+            )));
+        }
+        if i > 0 && c.offset <= index.chunks[i - 1].offset {
+            return Err(corrupt(format!(
+                "{at} does not come after chunk {} (at byte {})",
+                i - 1,
+                index.chunks[i - 1].offset
+            )));
+        }
+        events += u64::from(c.events);
+        let end = c
+            .offset
+            .checked_add(BLOCK_HEADER_LEN as u64 + u64::from(c.len))
+            .filter(|_| c.len > 0 && c.len <= MAX_BLOCK_PAYLOAD)
+            .ok_or_else(|| corrupt(format!("{at} is {} bytes long", c.len)))?;
+        listed.push(Listed {
+            offset: c.offset,
+            end: Some(end),
+        });
+    }
+    if events != index.events {
+        return Err(corrupt(format!(
+            "its chunks hold {events} events, it says {}",
+            index.events
+        )));
+    }
+    if let Some(&[before, after]) = index.snapshots.windows(2).find(|w| w[1] <= w[0]) {
+        return Err(corrupt(format!(
+            "the snapshot at byte {after} does not come after the one at byte {before}"
+        )));
+    }
+    listed.extend(
+        index
+            .snapshots
+            .iter()
+            .map(|&offset| Listed { offset, end: None }),
+    );
+    // Chunks and snapshots are each in file order (checked below): a
+    // stable sort merges them.
+    listed.sort_by_key(|b| b.offset);
+    let mut pos = data_start;
+    for (n, b) in listed.iter().enumerate() {
+        pos = check_gap(source, pos, b.offset, data_end)?;
+        if b.offset < pos {
+            let what = if n == 0 {
+                "the capture header"
+            } else {
+                "the block before it"
+            };
+            return Err(corrupt(format!(
+                "it lists a block at byte {}, inside {what} (which ends at byte {pos})",
+                b.offset
+            )));
+        }
+        pos = if let Some(end) = b.end {
+            end
+        } else {
+            let h = read_block_header(source, b.offset, data_end)?
+                .filter(|h| h.kind == BlockKind::Snapshot && h.len <= MAX_BLOCK_PAYLOAD)
+                .ok_or_else(|| {
+                    corrupt(format!(
+                        "it lists a snapshot at byte {}, where there is none",
+                        b.offset
+                    ))
+                })?;
+            b.offset + BLOCK_HEADER_LEN as u64 + u64::from(h.len)
+        };
+        if pos > data_end {
+            return Err(corrupt(format!(
+                "it lists a block at byte {} that runs past the footer (to byte {pos})",
+                b.offset
+            )));
+        }
+    }
+    check_gap(source, pos, data_end, data_end)?;
+    Ok(())
+}
+
+/// Walks the unlisted bytes `pos..next` of the data region: only blocks of
+/// kinds this reader does not know (a newer writer's) may be there. Returns
+/// where the walk ended (`next`, or past it when a block overlaps `next`;
+/// the caller says so).
+fn check_gap<S: ByteSource + ?Sized>(
+    source: &S,
+    mut pos: u64,
+    next: u64,
+    data_end: u64,
+) -> Result<u64> {
+    while pos < next {
+        let h = read_block_header(source, pos, next)?.ok_or_else(|| {
+            Error::corrupt(
+                "footer",
+                data_end,
+                format!("bytes {pos} to {next} are in no block the index lists"),
+            )
+        })?;
+        if let BlockKind::Unknown(_) = h.kind {
+            pos += BLOCK_HEADER_LEN as u64 + u64::from(h.len);
+        } else {
+            return Err(Error::corrupt(
+                "footer",
+                data_end,
+                format!(
+                    "the {} block at byte {pos} is not in the index",
+                    h.kind.name()
+                ),
+            ));
+        }
+    }
+    Ok(pos)
 }
 
 /// Summarises a chunk payload as the writer would have, for a rebuilt index.
@@ -675,9 +829,9 @@ impl<R: Read> StreamReader<R> {
                     return Ok(Some(StreamItem::Chunk));
                 }
                 BlockKind::Snapshot => {
-                    let raw =
+                    let (raw, budget) =
                         unpack_meta(&self.payload, &mut self.decompressor, "snapshot", offset)?;
-                    let snap = snapshot::decode(&raw)
+                    let snap = snapshot::decode(&raw, budget)
                         .map_err(|e| Error::corrupt("snapshot", offset, e.to_string()))?;
                     return Ok(Some(StreamItem::Snapshot(snap)));
                 }

@@ -82,6 +82,19 @@ pub(crate) enum TableError {
     },
     /// A field kind byte this reader does not know.
     UnknownKind(u8),
+    /// More rows than the bytes left could hold (each field of a row takes
+    /// at least a byte).
+    RowsPastEnd {
+        rows: usize,
+        fields: usize,
+        bytes: usize,
+    },
+    /// The tables of a compressed block hold more rows than its stored
+    /// size allows ([`RowBudget`]).
+    TooManyRows {
+        rows: usize,
+        limit: usize,
+    },
 }
 
 impl From<CursorError> for TableError {
@@ -98,7 +111,67 @@ impl std::fmt::Display for TableError {
                 write!(f, "field {field} has an unexpected kind")
             }
             TableError::UnknownKind(k) => write!(f, "unknown field kind {k}"),
+            TableError::RowsPastEnd {
+                rows,
+                fields,
+                bytes,
+            } => write!(
+                f,
+                "a table of {rows} rows of {fields} fields in the {bytes} bytes left"
+            ),
+            TableError::TooManyRows { rows, limit } => write!(
+                f,
+                "its tables hold {rows} rows, more than the {limit} its stored size allows \
+                 ({ROWS_PER_STORED_BYTE} per byte, FORMAT.md §3.3)"
+            ),
         }
+    }
+}
+
+/// Rows a compressed metadata block (snapshot, footer) may hold per byte it
+/// stores. Their rows list distinct things (a pid, a thread, an fd, a
+/// chunk's offset), and no codec stores a row that differs from the others
+/// in less than about a byte; an empty row repeated a million times
+/// compresses to almost nothing, and would cost hundreds of bytes each
+/// once decoded.
+pub(crate) const ROWS_PER_STORED_BYTE: usize = 4;
+/// Rows any block may hold, whatever its size.
+const ROWS_SLACK: usize = 1024;
+
+/// How many rows the tables of one block may still hold.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RowBudget {
+    limit: usize,
+    used: usize,
+}
+
+impl RowBudget {
+    /// The budget of a block that stores `stored` bytes.
+    pub(crate) fn for_stored(stored: usize) -> Self {
+        Self {
+            limit: stored
+                .saturating_mul(ROWS_PER_STORED_BYTE)
+                .saturating_add(ROWS_SLACK),
+            used: 0,
+        }
+    }
+
+    /// Reads the header of the next table (as [`TableReader::new`]) and
+    /// takes its rows out of the budget.
+    pub(crate) fn table(
+        &mut self,
+        cur: &mut Cursor<'_>,
+        expected: &[FieldKind],
+    ) -> Result<TableReader, TableError> {
+        let table = TableReader::new(cur, expected)?;
+        self.used = self.used.saturating_add(table.rows);
+        if self.used > self.limit {
+            return Err(TableError::TooManyRows {
+                rows: self.used,
+                limit: self.limit,
+            });
+        }
+        Ok(table)
     }
 }
 
@@ -117,6 +190,15 @@ impl TableReader {
         // check above.
         if rows > 0 && nfields == 0 {
             return Err(TableError::Cursor(CursorError::Overflow));
+        }
+        // Each field of each row takes at least a byte, after the kinds.
+        let left = cur.remaining() - nfields;
+        if rows.checked_mul(nfields).is_none_or(|n| n > left) {
+            return Err(TableError::RowsPastEnd {
+                rows,
+                fields: nfields,
+                bytes: left,
+            });
         }
         let mut kinds = Vec::with_capacity(nfields);
         for i in 0..nfields {
@@ -185,6 +267,50 @@ mod tests {
         let mut f = [Field::Missing; 4];
         t.row(&mut cur, &mut f).unwrap();
         assert_eq!((f[2].u(), f[3]), (7, Field::Missing));
+    }
+
+    #[test]
+    fn rows_are_bounded_by_the_bytes_that_hold_them() {
+        // (rows, fields, bytes of row data, whether the header is accepted)
+        let cases = [
+            (3, 2, 6, true),
+            (3, 2, 5, false),
+            (0, 2, 0, true),
+            (1, 0, 9, false),
+            (usize::MAX / 2, 3, 9, false),
+        ];
+        for (rows, fields, data, ok) in cases {
+            let mut buf = Vec::new();
+            put_u64(&mut buf, rows as u64);
+            put_u64(&mut buf, fields as u64);
+            buf.resize(buf.len() + fields + data, 0);
+            let got = TableReader::new(&mut Cursor::new(&buf), &[]);
+            assert_eq!(
+                got.is_ok(),
+                ok,
+                "{rows} rows of {fields} fields in {data} bytes"
+            );
+        }
+        // A block storing 10 bytes holds at most 4 * 10 + 1024 rows in all.
+        let mut buf = Vec::new();
+        for rows in [1000, 64, 1] {
+            put_table_header(&mut buf, rows, &[Varint]);
+            buf.resize(buf.len() + rows, 0);
+        }
+        let mut budget = RowBudget::for_stored(10);
+        let mut cur = Cursor::new(&buf);
+        for expected in [Ok(()), Ok(()), Err((1065, 1064))] {
+            let got = budget.table(&mut cur, &[Varint]).map(|t| {
+                for _ in 0..t.rows() {
+                    t.row(&mut cur, &mut [Field::Missing]).unwrap();
+                }
+            });
+            let got = got.map_err(|e| match e {
+                TableError::TooManyRows { rows, limit } => (rows, limit),
+                other => panic!("{other}"),
+            });
+            assert_eq!(got, expected);
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Encoding of the state snapshot block.
 
 use super::rows::{Field, FieldKind, FieldKind::Bytes as B, FieldKind::Varint as V, RowWriter};
-use super::rows::{TableError, TableReader, put_table_header};
+use super::rows::{RowBudget, TableError, put_table_header};
 use super::sockaddr::{get_ends, put_ends};
 use crate::state::{
     ContainerInfo, FdInfo, FdKind, GroupInfo, L4Proto, ProcessInfo, Snapshot, SocketRole,
@@ -15,6 +15,12 @@ const PROCESS: &[FieldKind] = &[V, V, V, B, B, B, B, V, V, V, B, B, B, B, V, V, 
 const THREAD: &[FieldKind] = &[V, V, V, B];
 const FD: &[FieldKind] = &[V, V, V, B, V, V, B, V];
 const CONTAINER: &[FieldKind] = &[B, B, B, B, B, B, B, B, V, B];
+
+/// The fields of table `i`, in the order the block stores its tables.
+#[cfg(feature = "synth")]
+pub(crate) fn fields(i: usize) -> &'static [FieldKind] {
+    [USER, GROUP, PROCESS, THREAD, FD, CONTAINER][i]
+}
 
 /// Encodes `snap` (without compression).
 pub(crate) fn encode(snap: &Snapshot) -> Vec<u8> {
@@ -96,8 +102,8 @@ fn small(f: Field<'_>) -> u8 {
     u8::try_from(f.u()).unwrap_or(u8::MAX)
 }
 
-/// Decodes a snapshot.
-pub(crate) fn decode(bytes: &[u8]) -> Result<Snapshot, TableError> {
+/// Decodes a snapshot; its tables hold at most what `budget` allows.
+pub(crate) fn decode(bytes: &[u8], mut budget: RowBudget) -> Result<Snapshot, TableError> {
     let mut cur = Cursor::new(bytes);
     let mut snap = Snapshot {
         ts: cur.u64()?,
@@ -105,7 +111,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Snapshot, TableError> {
     };
     let mut f = [Field::Missing; 24];
 
-    let t = TableReader::new(&mut cur, USER)?;
+    let t = budget.table(&mut cur, USER)?;
     for _ in 0..t.rows() {
         t.row(&mut cur, &mut f)?;
         snap.users.push(UserInfo {
@@ -116,7 +122,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Snapshot, TableError> {
             shell: f[4].bytes().to_vec(),
         });
     }
-    let t = TableReader::new(&mut cur, GROUP)?;
+    let t = budget.table(&mut cur, GROUP)?;
     for _ in 0..t.rows() {
         t.row(&mut cur, &mut f)?;
         snap.groups.push(GroupInfo {
@@ -124,7 +130,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Snapshot, TableError> {
             name: f[1].bytes().to_vec(),
         });
     }
-    let t = TableReader::new(&mut cur, PROCESS)?;
+    let t = budget.table(&mut cur, PROCESS)?;
     for _ in 0..t.rows() {
         t.row(&mut cur, &mut f)?;
         snap.processes.push(ProcessInfo {
@@ -151,7 +157,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Snapshot, TableError> {
             container: ContainerInfo::default(),
         });
     }
-    let t = TableReader::new(&mut cur, THREAD)?;
+    let t = budget.table(&mut cur, THREAD)?;
     for _ in 0..t.rows() {
         t.row(&mut cur, &mut f)?;
         snap.threads.push(ThreadInfo {
@@ -162,7 +168,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Snapshot, TableError> {
             comm: f[3].bytes().to_vec(),
         });
     }
-    let t = TableReader::new(&mut cur, FD)?;
+    let t = budget.table(&mut cur, FD)?;
     for _ in 0..t.rows() {
         t.row(&mut cur, &mut f)?;
         snap.fds.push(FdInfo {
@@ -180,7 +186,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Snapshot, TableError> {
     if cur.is_empty() {
         return Ok(snap);
     }
-    let t = TableReader::new(&mut cur, CONTAINER)?;
+    let t = budget.table(&mut cur, CONTAINER)?;
     for _ in 0..t.rows() {
         t.row(&mut cur, &mut f)?;
         let text = |i: usize| f[i].bytes().to_vec();

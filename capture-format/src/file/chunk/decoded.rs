@@ -649,7 +649,7 @@ impl Chunk {
         Ok(())
     }
 
-    fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.len = 0;
         self.projection = None;
         self.ty.clear();
