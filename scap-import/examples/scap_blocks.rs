@@ -14,28 +14,30 @@ fn main() {
             Ok(Some(b)) => {
                 match b.kind {
                     BlockKind::MachineInfo => println!("machine: {:?}", machine_info(&body)),
-                    BlockKind::ProcessList(v) => match process_list(v, &body, b.offset) {
-                        Ok(threads) => {
-                            println!("process list v{v}: {} threads", threads.len());
-                            for t in threads.iter().filter(|t| t.comm == b"curl") {
-                                println!(
-                                    "  tid {} pid {} ptid {} comm {} uid {} cwd {}",
-                                    t.tid,
-                                    t.pid,
-                                    t.ptid,
-                                    String::from_utf8_lossy(&t.comm),
-                                    t.uid,
-                                    String::from_utf8_lossy(&t.cwd)
-                                );
+                    BlockKind::ProcessList(v) => {
+                        match process_list(v, &body[..], body.len(), b.offset) {
+                            Ok(threads) => {
+                                println!("process list v{v}: {} threads", threads.len());
+                                for t in threads.iter().filter(|t| t.comm == b"curl") {
+                                    println!(
+                                        "  tid {} pid {} ptid {} comm {} uid {} cwd {}",
+                                        t.tid,
+                                        t.pid,
+                                        t.ptid,
+                                        String::from_utf8_lossy(&t.comm),
+                                        t.uid,
+                                        String::from_utf8_lossy(&t.cwd)
+                                    );
+                                }
                             }
+                            Err(e) => eprintln!("{path}: {e}"),
                         }
-                        Err(e) => eprintln!("{path}: {e}"),
-                    },
-                    BlockKind::FdList(v) => match fd_list(v, &body, b.offset) {
+                    }
+                    BlockKind::FdList(v) => match fd_list(v, &body[..], body.len(), b.offset) {
                         Ok((_, fds)) => *counts.entry("fds".into()).or_default() += fds.len(),
                         Err(e) => eprintln!("{path}: {e}"),
                     },
-                    BlockKind::UserList(v) => match user_list(v, &body, b.offset) {
+                    BlockKind::UserList(v) => match user_list(v, &body[..], body.len(), b.offset) {
                         Ok((users, groups)) => {
                             println!(
                                 "user list v{v}: {} users, {} groups",

@@ -160,7 +160,9 @@ pub struct MachineInfo {
 }
 
 /// Reads the blocks of a `.scap` stream, raw or gzip-compressed, one at a
-/// time; memory is bounded by the largest block.
+/// time; memory is bounded by the largest block, or, for blocks read as a
+/// stream ([`BlockReader::next_header`], [`BlockReader::body`]), by what
+/// the caller keeps of them.
 pub struct BlockReader {
     input: Box<dyn BufRead + Send>,
     offset: u64,
@@ -168,6 +170,42 @@ pub struct BlockReader {
     /// Bytes of the block last lent by [`BlockReader::next_block_ref`],
     /// consumed on the next call.
     lent: usize,
+    /// The block whose header was read and whose body and trailer are not
+    /// all read yet.
+    open: Option<OpenBlock>,
+}
+
+/// A block being read.
+#[derive(Clone, Copy, Debug)]
+struct OpenBlock {
+    block: Block,
+    /// Its total length.
+    len: u32,
+    /// Bytes of its body (padding included) not read yet.
+    left: u64,
+}
+
+/// The body of the open block, as a stream (see [`BlockReader::body`]).
+#[derive(Debug)]
+pub struct BodyReader<'a> {
+    reader: &'a mut BlockReader,
+}
+
+impl Read for BodyReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(open) = &mut self.reader.open else {
+            return Ok(0);
+        };
+        let want = usize::try_from(open.left)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let n = self.reader.input.read(&mut buf[..want])?;
+        if n == 0 && want > 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        open.left -= n as u64;
+        Ok(n)
+    }
 }
 
 impl std::fmt::Debug for BlockReader {
@@ -236,6 +274,7 @@ impl BlockReader {
             offset: 0,
             started: false,
             lent: 0,
+            open: None,
         }
     }
 
@@ -246,6 +285,7 @@ impl BlockReader {
         &'s mut self,
         scratch: &'s mut Vec<u8>,
     ) -> Result<Option<(Block, &'s [u8])>, ScapError> {
+        self.finish()?;
         self.input.consume(std::mem::take(&mut self.lent));
         let offset = self.offset;
         let io = |source| ScapError::Io { offset, source };
@@ -294,6 +334,21 @@ impl BlockReader {
     /// The next block, with its body (the bytes between the length and the
     /// trailer, padding included) in `body`; `None` at a clean end of file.
     pub fn next_block(&mut self, body: &mut Vec<u8>) -> Result<Option<Block>, ScapError> {
+        let Some(block) = self.next_header()? else {
+            return Ok(None);
+        };
+        self.read_body(body)?;
+        Ok(Some(block))
+    }
+
+    /// The header of the next block (the rest of the one before is read
+    /// and checked first); its body is read next, with
+    /// [`BlockReader::read_body`], or as a stream with
+    /// [`BlockReader::body`] and [`BlockReader::finish`]. `None` at a clean
+    /// end of file.
+    pub fn next_header(&mut self) -> Result<Option<Block>, ScapError> {
+        self.finish()?;
+        self.input.consume(std::mem::take(&mut self.lent));
         let offset = self.offset;
         let mut head = [0u8; 8];
         let n = self.read_full(&mut head)?;
@@ -323,35 +378,94 @@ impl BlockReader {
                 "total length {len} is above the {MAX_BLOCK_LEN}-byte limit"
             )));
         }
-        let body_len = len as usize - 12;
+        self.started = true;
+        let block = Block {
+            offset,
+            id,
+            kind: BlockKind::of(id),
+        };
+        self.open = Some(OpenBlock {
+            block,
+            len,
+            left: u64::from(len) - 12,
+        });
+        Ok(Some(block))
+    }
+
+    /// Bytes of the open block's body (padding included), read or not.
+    pub fn body_len(&self) -> usize {
+        self.open.map_or(0, |o| o.len as usize - 12)
+    }
+
+    /// The rest of the open block's body as a stream; [`BlockReader::finish`]
+    /// (or the next header) then checks its trailer.
+    pub fn body(&mut self) -> BodyReader<'_> {
+        BodyReader { reader: self }
+    }
+
+    /// Reads the rest of the open block's body into `body` and checks its
+    /// trailer (and, for a section header, its fields).
+    pub fn read_body(&mut self, body: &mut Vec<u8>) -> Result<(), ScapError> {
         body.clear();
+        let Some(open) = self.open else {
+            return Ok(());
+        };
         // Grows with the bytes that arrive, not with the announced length: a
         // cut or lying header costs no more memory than the file holds.
-        let want = u64::from(len) - 8;
         let got = (&mut self.input)
-            .take(want)
+            .take(open.left)
             .read_to_end(body)
             .map_err(|source| ScapError::Io {
-                offset: offset + 8 + body.len() as u64,
+                offset: open.block.offset + 8 + body.len() as u64,
                 source,
             })?;
-        if (got as u64) < want {
-            return Err(ScapError::Truncated { offset, len });
+        if (got as u64) < open.left {
+            return Err(ScapError::Truncated {
+                offset: open.block.offset,
+                len: open.len,
+            });
         }
-        let trailer = u32_at(body, body_len);
-        if trailer != len {
-            return Err(bad(format!(
-                "trailer length {trailer} differs from the header's {len}"
-            )));
+        self.open = Some(OpenBlock { left: 0, ..open });
+        self.finish()?;
+        if open.block.kind == BlockKind::SectionHeader {
+            section_header(body, open.block.offset)?;
         }
-        body.truncate(body_len);
-        self.offset += u64::from(len);
-        let kind = BlockKind::of(id);
-        if kind == BlockKind::SectionHeader {
-            section_header(body, offset)?;
+        Ok(())
+    }
+
+    /// Skips what is left of the open block's body and checks its trailer;
+    /// nothing when no block is open.
+    pub fn finish(&mut self) -> Result<(), ScapError> {
+        let Some(open) = self.open else {
+            return Ok(());
+        };
+        let offset = open.block.offset;
+        let truncated = ScapError::Truncated {
+            offset,
+            len: open.len,
+        };
+        let skipped = io::copy(&mut (&mut self.input).take(open.left), &mut io::sink())
+            .map_err(|source| ScapError::Io { offset, source })?;
+        if skipped < open.left {
+            return Err(truncated);
         }
-        self.started = true;
-        Ok(Some(Block { offset, id, kind }))
+        let mut trailer = [0u8; 4];
+        if self.read_full(&mut trailer)? < 4 {
+            return Err(truncated);
+        }
+        let trailer = u32::from_le_bytes(trailer);
+        if trailer != open.len {
+            return Err(ScapError::BadBlock {
+                offset,
+                detail: format!(
+                    "trailer length {trailer} differs from the header's {}",
+                    open.len
+                ),
+            });
+        }
+        self.open = None;
+        self.offset += u64::from(open.len);
+        Ok(())
     }
 }
 

@@ -43,8 +43,17 @@ pub struct ImportStats {
     pub extra_sections: u32,
 }
 
+/// The body of the open block, buffered: tables are read a few bytes at a
+/// time.
+fn table(blocks: &mut BlockReader) -> std::io::BufReader<super::BodyReader<'_>> {
+    std::io::BufReader::with_capacity(64 << 10, blocks.body())
+}
+
 /// Most blocks read ahead looking for an event with a time.
 const MAX_AHEAD: usize = 4096;
+/// Most bytes of blocks read ahead (events of 64 KiB of zeros each are
+/// 64 bytes of gzip).
+const MAX_AHEAD_BYTES: usize = 16 << 20;
 
 /// The time of an event block, 0 for other blocks.
 fn event_time(block: &Block, body: &[u8]) -> u64 {
@@ -88,11 +97,13 @@ fn first_time(ahead: &VecDeque<(Block, Vec<u8>)>) -> u64 {
 /// kind of block comes, or the file ends); a read error is left for the
 /// run to meet again.
 fn read_to_a_time(blocks: &mut BlockReader, ahead: &mut VecDeque<(Block, Vec<u8>)>) {
-    while first_time(ahead) == 0 && ahead.len() < MAX_AHEAD {
+    let mut bytes = ahead.iter().map(|(_, body)| body.len()).sum::<usize>();
+    while first_time(ahead) == 0 && ahead.len() < MAX_AHEAD && bytes < MAX_AHEAD_BYTES {
         let mut body = Vec::new();
         match blocks.next_block(&mut body) {
             Ok(Some(block)) => {
                 let event = matches!(block.kind, BlockKind::Event { .. });
+                bytes += body.len();
                 ahead.push_back((block, body));
                 if !event {
                     return;
@@ -175,40 +186,53 @@ impl Importer {
 
     fn from_blocks(mut blocks: BlockReader) -> Result<Self, ScapError> {
         let mut body = Vec::new();
-        let mut threads = Vec::new();
+        let mut threads: Vec<ScapThread> = Vec::new();
         let mut fds: Vec<(i64, Vec<ScapFd>)> = Vec::new();
         let mut snapshot = Snapshot::default();
         let mut machine = None;
         let mut interfaces = Vec::new();
         let mut sections = 0;
         let mut ahead = VecDeque::new();
-        while let Some(block) = blocks.next_block(&mut body)? {
+        // Tables are read as streams, entry by entry: a list of millions of
+        // entries (a 256 MiB block of zeros is 250 KB of gzip) costs the
+        // entries kept, and the parsers keep one per thread, fd, user or
+        // group.
+        while let Some(block) = blocks.next_header()? {
+            let (offset, len) = (block.offset, blocks.body_len());
             match block.kind {
+                BlockKind::ProcessList(v) => {
+                    threads.extend(process_list(v, table(&mut blocks), len, offset)?);
+                }
+                BlockKind::FdList(v) => fds.push(fd_list(v, table(&mut blocks), len, offset)?),
+                BlockKind::UserList(v) => {
+                    let (users, groups) = user_list(v, table(&mut blocks), len, offset)?;
+                    snapshot.users.extend(users);
+                    snapshot.groups.extend(groups);
+                }
+                BlockKind::InterfaceList(v) => {
+                    interfaces.extend(interface_list(v, table(&mut blocks), len, offset)?);
+                }
                 BlockKind::SectionHeader => {
+                    blocks.read_body(&mut body)?;
                     sections += 1;
                     if sections > 1 {
                         ahead.push_back((block, std::mem::take(&mut body)));
                         break;
                     }
                 }
-                BlockKind::MachineInfo => machine = Some(machine_info(&body)),
-                BlockKind::ProcessList(v) => threads.extend(process_list(v, &body, block.offset)?),
-                BlockKind::FdList(v) => fds.push(fd_list(v, &body, block.offset)?),
-                BlockKind::UserList(v) => {
-                    let (users, groups) = user_list(v, &body, block.offset)?;
-                    snapshot.users.extend(users);
-                    snapshot.groups.extend(groups);
+                BlockKind::MachineInfo => {
+                    blocks.read_body(&mut body)?;
+                    machine = Some(machine_info(&body));
                 }
                 BlockKind::Event { .. } => {
+                    blocks.read_body(&mut body)?;
                     ahead.push_back((block, std::mem::take(&mut body)));
                     read_to_a_time(&mut blocks, &mut ahead);
                     break;
                 }
-                BlockKind::InterfaceList(v) => {
-                    interfaces.extend(interface_list(v, &body, block.offset)?);
-                }
                 BlockKind::Unknown(_) => {}
             }
+            blocks.finish()?;
         }
         let mut state = State {
             types: vec![None; super::events::event_types()],
@@ -444,20 +468,18 @@ fn build_snapshot(
     for t in threads {
         pids.insert(t.tid, t.pid);
     }
-    let user = |uid: u32| {
-        snap.users
-            .iter()
-            .find(|u| u.uid == uid)
-            .map(|u| u.name.clone())
-            .unwrap_or_default()
-    };
-    let group = |gid: u32| {
-        snap.groups
-            .iter()
-            .find(|g| g.gid == gid)
-            .map(|g| g.name.clone())
-            .unwrap_or_default()
-    };
+    // By id, so that many threads of many users take linear time (the
+    // first of a uid or gid listed twice, as a search of the list found).
+    let mut users: HashMap<u32, &[u8]> = HashMap::with_capacity(snap.users.len());
+    for u in &snap.users {
+        users.entry(u.uid).or_insert(&u.name);
+    }
+    let mut groups: HashMap<u32, &[u8]> = HashMap::with_capacity(snap.groups.len());
+    for g in &snap.groups {
+        groups.entry(g.gid).or_insert(&g.name);
+    }
+    let user = |uid: u32| users.get(&uid).map(|n| n.to_vec()).unwrap_or_default();
+    let group = |gid: u32| groups.get(&gid).map(|n| n.to_vec()).unwrap_or_default();
     let mut processes: Vec<ProcessInfo> = Vec::new();
     let mut seen: HashMap<i64, usize> = HashMap::new();
     for t in threads {

@@ -41,16 +41,19 @@ mod block;
 mod decode;
 mod events;
 mod export;
+#[cfg(feature = "synth")]
+#[doc(hidden)]
+pub mod hostile;
 mod import;
 mod pipeline;
 mod ppm;
 mod tables;
-#[cfg(test)]
+#[cfg(any(test, feature = "synth"))]
 mod testfile;
 
 pub use block::{
-    BYTE_ORDER_MAGIC, Block, BlockKind, BlockReader, MAX_BLOCK_LEN, MachineInfo, SHB, ScapError,
-    SectionHeader, decompressed, is_scap, machine_info, section_header, write_block,
+    BYTE_ORDER_MAGIC, Block, BlockKind, BlockReader, BodyReader, MAX_BLOCK_LEN, MachineInfo, SHB,
+    ScapError, SectionHeader, decompressed, is_scap, machine_info, section_header, write_block,
 };
 use block::{u16_at, u32_at, u64_at};
 pub use decode::{

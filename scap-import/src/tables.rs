@@ -1,6 +1,8 @@
 //! The metadata tables of a `.scap` section: process list (versions 1 to 9)
 //! and user list (versions 1 and 2), `scap-format.md` §4.2 and §4.5.
 
+use std::io::Read;
+
 use super::ScapError;
 use capture_format::state::{GroupInfo, UserInfo};
 
@@ -49,15 +51,30 @@ pub struct ScapThread {
     pub loginuid: u32,
 }
 
-/// Reads fields of one block body, naming the block's offset on errors.
-struct Reader<'a> {
-    body: &'a [u8],
+/// Reads the fields of one block body as a stream, naming the block's
+/// offset on errors: a table of millions of entries costs no more memory
+/// than the entries kept.
+struct Reader<R> {
+    body: R,
+    /// Bytes of the body.
+    len: usize,
+    /// Bytes read.
     at: usize,
     block: u64,
     what: &'static str,
 }
 
-impl<'a> Reader<'a> {
+impl<R: Read> Reader<R> {
+    fn new(body: R, len: usize, block: u64, what: &'static str) -> Self {
+        Self {
+            body,
+            len,
+            at: 0,
+            block,
+            what,
+        }
+    }
+
     fn err(&self, detail: impl std::fmt::Display) -> ScapError {
         ScapError::BadBlock {
             offset: self.block,
@@ -65,39 +82,75 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8], ScapError> {
-        let end = self.at.checked_add(n).filter(|&e| e <= self.body.len());
-        let Some(end) = end else {
-            return Err(self.err(format!(
-                "{n} bytes needed, {} left",
-                self.body.len() - self.at
-            )));
-        };
-        let bytes = &self.body[self.at..end];
-        self.at = end;
-        Ok(bytes)
+    /// Fails unless `n` more bytes are in the body.
+    fn need(&self, n: usize) -> Result<(), ScapError> {
+        if n > self.remaining() {
+            return Err(self.err(format!("{n} bytes needed, {} left", self.remaining())));
+        }
+        Ok(())
+    }
+
+    fn io(&self, source: std::io::Error) -> ScapError {
+        if source.kind() == std::io::ErrorKind::UnexpectedEof {
+            // The stream ends inside the block: the file was cut.
+            ScapError::Truncated {
+                offset: self.block,
+                len: u32::try_from(self.len + 12).unwrap_or(u32::MAX),
+            }
+        } else {
+            ScapError::Io {
+                offset: self.block + 8 + self.at as u64,
+                source,
+            }
+        }
+    }
+
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), ScapError> {
+        self.need(buf.len())?;
+        self.body.read_exact(buf).map_err(|e| self.io(e))?;
+        self.at += buf.len();
+        Ok(())
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], ScapError> {
+        let mut out = [0; N];
+        self.fill(&mut out)?;
+        Ok(out)
+    }
+
+    /// `n` bytes (callers bound `n`: a few KiB at most).
+    fn take(&mut self, n: usize) -> Result<Vec<u8>, ScapError> {
+        self.need(n)?;
+        let mut out = vec![0; n];
+        self.fill(&mut out)?;
+        Ok(out)
+    }
+
+    fn skip(&mut self, n: usize) -> Result<(), ScapError> {
+        self.need(n)?;
+        let skipped = std::io::copy(&mut (&mut self.body).take(n as u64), &mut std::io::sink())
+            .map_err(|e| self.io(e))?;
+        if skipped < n as u64 {
+            return Err(self.io(std::io::ErrorKind::UnexpectedEof.into()));
+        }
+        self.at += n;
+        Ok(())
     }
 
     fn u8(&mut self) -> Result<u8, ScapError> {
-        Ok(self.take(1)?[0])
+        Ok(self.array::<1>()?[0])
     }
 
     fn u16(&mut self) -> Result<u16, ScapError> {
-        Ok(u16::from_le_bytes(
-            self.take(2)?.try_into().unwrap_or_default(),
-        ))
+        self.array().map(u16::from_le_bytes)
     }
 
     fn u32(&mut self) -> Result<u32, ScapError> {
-        Ok(u32::from_le_bytes(
-            self.take(4)?.try_into().unwrap_or_default(),
-        ))
+        self.array().map(u32::from_le_bytes)
     }
 
     fn u64(&mut self) -> Result<u64, ScapError> {
-        Ok(u64::from_le_bytes(
-            self.take(8)?.try_into().unwrap_or_default(),
-        ))
+        self.array().map(u64::from_le_bytes)
     }
 
     fn i64(&mut self) -> Result<i64, ScapError> {
@@ -112,7 +165,7 @@ impl<'a> Reader<'a> {
                 "a string of {n} bytes, above the {limit}-byte limit"
             )));
         }
-        Ok(self.take(n)?.to_vec())
+        self.take(n)
     }
 
     /// Where the entry starting here ends, when entries carry their length
@@ -125,7 +178,7 @@ impl<'a> Reader<'a> {
         let len = self.u32()? as usize;
         let end = start
             .checked_add(len)
-            .filter(|&e| e <= self.body.len() && len >= 4);
+            .filter(|&e| e <= self.len && len >= 4);
         end.map(Some)
             .ok_or_else(|| self.err(format!("an entry of {len} bytes")))
     }
@@ -138,26 +191,54 @@ impl<'a> Reader<'a> {
                 "an entry's fields run past its length (to byte {end})"
             )));
         }
-        self.at = end;
-        Ok(())
+        self.skip(end - self.at)
     }
 
     fn remaining(&self) -> usize {
-        self.body.len() - self.at
+        self.len - self.at
     }
 }
 
-/// Parses a process list block of `version` (1 to 9) at `offset`.
-pub fn process_list(version: u8, body: &[u8], offset: u64) -> Result<Vec<ScapThread>, ScapError> {
+/// Entries keyed by `K`, in the order first seen; a later entry with the
+/// same key replaces the earlier one. A table of a million copies of one
+/// entry keeps one.
+struct Keyed<K, T> {
+    entries: Vec<T>,
+    at: hashbrown::HashMap<K, usize>,
+}
+
+impl<K: std::hash::Hash + Eq, T> Keyed<K, T> {
+    fn new() -> Self {
+        Self {
+            entries: Vec::new(),
+            at: hashbrown::HashMap::new(),
+        }
+    }
+
+    fn insert(&mut self, key: K, entry: T) {
+        match self.at.entry(key) {
+            hashbrown::hash_map::Entry::Occupied(i) => self.entries[*i.get()] = entry,
+            hashbrown::hash_map::Entry::Vacant(slot) => {
+                slot.insert(self.entries.len());
+                self.entries.push(entry);
+            }
+        }
+    }
+}
+
+/// Parses a process list block of `version` (1 to 9) at `offset`, its
+/// `len`-byte body read from `body`. A thread listed again replaces the
+/// entry before.
+pub fn process_list(
+    version: u8,
+    body: impl Read,
+    len: usize,
+    offset: u64,
+) -> Result<Vec<ScapThread>, ScapError> {
     const PATH: usize = 1024;
     const LONG: usize = 4096;
-    let mut r = Reader {
-        body,
-        at: 0,
-        block: offset,
-        what: "process list",
-    };
-    let mut threads = Vec::new();
+    let mut r = Reader::new(body, len, offset, "process list");
+    let mut threads = Keyed::new();
     while r.remaining() >= 4 {
         let entry_end = r.entry_end(version >= 9)?;
         let mut t = ScapThread {
@@ -211,15 +292,15 @@ pub fn process_list(version: u8, body: &[u8], offset: u64) -> Result<Vec<ScapThr
             let left = end.saturating_sub(r.at);
             if left >= 4 {
                 if left > 29 {
-                    r.take(12)?;
+                    r.skip(12)?;
                 }
                 t.loginuid = r.u32()?;
             }
             r.finish_entry(end)?;
         }
-        threads.push(t);
+        threads.insert(t.tid, t);
     }
-    Ok(threads)
+    Ok(threads.entries)
 }
 
 /// What an fd list entry says beyond its number, by `scap_fd_type`.
@@ -286,18 +367,19 @@ pub struct ScapFd {
     pub info: ScapFdInfo,
 }
 
-/// Parses an fd list block of `version` (1 or 2) at `offset`: the thread
-/// whose table it is, and its fds.
-pub fn fd_list(version: u8, body: &[u8], offset: u64) -> Result<(i64, Vec<ScapFd>), ScapError> {
+/// Parses an fd list block of `version` (1 or 2) at `offset`, its
+/// `len`-byte body read from `body`: the thread whose table it is, and its
+/// fds. An fd listed again replaces the entry before.
+pub fn fd_list(
+    version: u8,
+    body: impl Read,
+    len: usize,
+    offset: u64,
+) -> Result<(i64, Vec<ScapFd>), ScapError> {
     const NAME: usize = 1024;
-    let mut r = Reader {
-        body,
-        at: 0,
-        block: offset,
-        what: "fd list",
-    };
+    let mut r = Reader::new(body, len, offset, "fd list");
     let tid = r.i64()?;
-    let mut fds = Vec::new();
+    let mut fds = Keyed::new();
     while r.remaining() >= 4 {
         let entry_end = r.entry_end(version >= 2)?;
         let fd = r.i64()?;
@@ -308,8 +390,8 @@ pub fn fd_list(version: u8, body: &[u8], offset: u64) -> Result<(i64, Vec<ScapFd
             1 | 2 | 7 | 9..=15 | 17..=21 => ScapFdInfo::Name(r.str16(NAME)?),
             3 | 4 => {
                 let n = if kind == 3 { 4 } else { 16 };
-                let local = r.take(n)?.to_vec();
-                let remote = r.take(n)?.to_vec();
+                let local = r.take(n)?;
+                let remote = r.take(n)?;
                 ScapFdInfo::Connected {
                     local,
                     remote,
@@ -319,7 +401,7 @@ pub fn fd_list(version: u8, body: &[u8], offset: u64) -> Result<(i64, Vec<ScapFd
                 }
             }
             5 | 6 => ScapFdInfo::Server {
-                ip: r.take(if kind == 5 { 4 } else { 16 })?.to_vec(),
+                ip: r.take(if kind == 5 { 4 } else { 16 })?,
                 port: r.u16()?,
                 l4proto: r.u8()?,
             },
@@ -351,51 +433,54 @@ pub fn fd_list(version: u8, body: &[u8], offset: u64) -> Result<(i64, Vec<ScapFd
         if let Some(end) = entry_end {
             r.finish_entry(end)?;
         }
-        fds.push(ScapFd {
+        fds.insert(
             fd,
-            ino,
-            kind,
-            info,
-        });
+            ScapFd {
+                fd,
+                ino,
+                kind,
+                info,
+            },
+        );
     }
-    Ok((tid, fds))
+    Ok((tid, fds.entries))
 }
 
-/// Parses a user list block of `version` (1 or 2) at `offset`.
+/// Parses a user list block of `version` (1 or 2) at `offset`, its
+/// `len`-byte body read from `body`. A user (uid) or group (gid) listed
+/// again replaces the entry before.
 pub fn user_list(
     version: u8,
-    body: &[u8],
+    body: impl Read,
+    len: usize,
     offset: u64,
 ) -> Result<(Vec<UserInfo>, Vec<GroupInfo>), ScapError> {
     const NAME: usize = 255;
-    let mut r = Reader {
-        body,
-        at: 0,
-        block: offset,
-        what: "user list",
-    };
-    let (mut users, mut groups) = (Vec::new(), Vec::new());
+    let mut r = Reader::new(body, len, offset, "user list");
+    let (mut users, mut groups) = (Keyed::new(), Keyed::new());
     while r.remaining() >= 4 {
         let entry_end = r.entry_end(version >= 2)?;
         if r.u8()? == 0 {
-            users.push(UserInfo {
+            let user = UserInfo {
                 uid: r.u32()?,
                 gid: r.u32()?,
                 name: r.str16(NAME)?,
                 home: r.str16(NAME)?,
                 shell: r.str16(NAME)?,
-            });
+            };
+            users.insert(user.uid, user);
         } else {
-            groups.push(GroupInfo {
+            let group = GroupInfo {
                 gid: r.u32()?,
                 name: r.str16(NAME)?,
-            });
+            };
+            groups.insert(group.gid, group);
         }
         if let Some(end) = entry_end {
             r.finish_entry(end)?;
         }
     }
-    Ok((users, groups))
+    Ok((users.entries, groups.entries))
 }
 
 /// One network interface address of an interface list.
@@ -414,24 +499,22 @@ pub struct ScapInterface {
     pub link_speed: Option<u64>,
 }
 
-/// Parses an interface list block of `version` (1 or 2) at `offset`
-/// (`scap-format.md` §4.4; v2 entry lengths do not count themselves).
+/// Parses an interface list block of `version` (1 or 2) at `offset`, its
+/// `len`-byte body read from `body` (`scap-format.md` §4.4; v2 entry
+/// lengths do not count themselves). An interface listed again (same name,
+/// addresses and speed) is kept once.
 pub fn interface_list(
     version: u8,
-    body: &[u8],
+    body: impl Read,
+    len: usize,
     offset: u64,
 ) -> Result<Vec<ScapInterface>, ScapError> {
-    let mut r = Reader {
-        body,
-        at: 0,
-        block: offset,
-        what: "interface list",
-    };
-    let mut interfaces = Vec::new();
+    let mut r = Reader::new(body, len, offset, "interface list");
+    let mut interfaces = Keyed::new();
     while r.remaining() >= 4 {
         let end = if version >= 2 {
             let len = r.u32()? as usize;
-            let end = r.at.checked_add(len).filter(|&e| e <= body.len());
+            let end = r.at.checked_add(len).filter(|&e| e <= r.len);
             Some(end.ok_or_else(|| r.err(format!("an entry of {len} bytes")))?)
         } else {
             None
@@ -448,23 +531,31 @@ pub fn interface_list(
             4 => (16, false),
             other => return Err(r.err(format!("interface type {other}"))),
         };
-        let addr = r.take(width)?.to_vec();
-        let netmask = r.take(width)?.to_vec();
-        let broadcast = r.take(width)?.to_vec();
+        // Address, netmask and broadcast address, read without allocating:
+        // an entry seen before costs nothing.
+        let mut addrs = [[0u8; 16]; 3];
+        for a in &mut addrs {
+            r.fill(&mut a[..width])?;
+        }
         let link_speed = if speed { Some(r.u64()?) } else { None };
-        let name = r.take(name_len)?.to_vec();
+        let name = r.take(name_len)?;
         if let Some(end) = end {
             r.finish_entry(end)?;
         }
-        interfaces.push(ScapInterface {
-            name,
-            addr,
-            netmask,
-            broadcast,
-            link_speed,
-        });
+        let key = (name, width, addrs, link_speed);
+        if !interfaces.at.contains_key(&key) {
+            let [addr, netmask, broadcast] = addrs.map(|a| a[..width].to_vec());
+            let interface = ScapInterface {
+                name: key.0.clone(),
+                addr,
+                netmask,
+                broadcast,
+                link_speed,
+            };
+            interfaces.insert(key, interface);
+        }
     }
-    Ok(interfaces)
+    Ok(interfaces.entries)
 }
 
 #[cfg(test)]
@@ -472,6 +563,31 @@ mod tests {
     use super::*;
 
     use crate::testfile::s16;
+
+    // The parsers over bodies in memory.
+    fn process_list(version: u8, body: &[u8], offset: u64) -> Result<Vec<ScapThread>, ScapError> {
+        super::process_list(version, body, body.len(), offset)
+    }
+
+    fn fd_list(version: u8, body: &[u8], offset: u64) -> Result<(i64, Vec<ScapFd>), ScapError> {
+        super::fd_list(version, body, body.len(), offset)
+    }
+
+    fn user_list(
+        version: u8,
+        body: &[u8],
+        offset: u64,
+    ) -> Result<(Vec<UserInfo>, Vec<GroupInfo>), ScapError> {
+        super::user_list(version, body, body.len(), offset)
+    }
+
+    fn interface_list(
+        version: u8,
+        body: &[u8],
+        offset: u64,
+    ) -> Result<Vec<ScapInterface>, ScapError> {
+        super::interface_list(version, body, body.len(), offset)
+    }
 
     /// One process-list entry of `version`: pid 100, parent 1.
     fn entry(version: u8, tid: i64, comm: &[u8], tail: &[u8]) -> Vec<u8> {

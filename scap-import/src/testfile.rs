@@ -124,6 +124,7 @@ pub(crate) fn section_header() -> Vec<u8> {
 }
 
 /// An fd list (v1) of `tid` with regular files `(fd, path)`.
+#[cfg(test)]
 pub(crate) fn fd_list_v1(tid: i64, files: &[(i64, &[u8])]) -> Vec<u8> {
     let mut body = tid.to_le_bytes().to_vec();
     for &(fd, path) in files {
