@@ -10,7 +10,7 @@ use std::io::Read;
 
 use super::decode::{STATE_ONLY, ScapEvent, Value, decode_event};
 use super::events::{ScapEventInfo, event_info, syscall_code_name};
-use super::tables::{ScapFd, ScapFdInfo, ScapInterface, ScapThread, interface_list};
+use super::tables::{Keyed, ScapFd, ScapFdInfo, ScapInterface, ScapThread, interface_list};
 use super::{
     Block, BlockKind, BlockReader, MachineInfo, ScapError, fd_list, machine_info, ppm,
     process_list, user_list,
@@ -186,7 +186,9 @@ impl Importer {
 
     fn from_blocks(mut blocks: BlockReader) -> Result<Self, ScapError> {
         let mut body = Vec::new();
-        let mut threads: Vec<ScapThread> = Vec::new();
+        // One entry per thread, user and group, across blocks as within.
+        let mut threads = Keyed::new();
+        let (mut users, mut groups) = (Keyed::new(), Keyed::new());
         let mut fds: Vec<(i64, Vec<ScapFd>)> = Vec::new();
         let mut snapshot = Snapshot::default();
         let mut machine = None;
@@ -201,13 +203,20 @@ impl Importer {
             let (offset, len) = (block.offset, blocks.body_len());
             match block.kind {
                 BlockKind::ProcessList(v) => {
-                    threads.extend(process_list(v, table(&mut blocks), len, offset)?);
+                    for t in process_list(v, table(&mut blocks), len, offset)? {
+                        threads.insert(t.tid, t);
+                    }
                 }
                 BlockKind::FdList(v) => fds.push(fd_list(v, table(&mut blocks), len, offset)?),
                 BlockKind::UserList(v) => {
-                    let (users, groups) = user_list(v, table(&mut blocks), len, offset)?;
-                    snapshot.users.extend(users);
-                    snapshot.groups.extend(groups);
+                    let (listed_users, listed_groups) =
+                        user_list(v, table(&mut blocks), len, offset)?;
+                    for u in listed_users {
+                        users.insert(u.uid, u);
+                    }
+                    for g in listed_groups {
+                        groups.insert(g.gid, g);
+                    }
                 }
                 BlockKind::InterfaceList(v) => {
                     interfaces.extend(interface_list(v, table(&mut blocks), len, offset)?);
@@ -238,7 +247,9 @@ impl Importer {
             types: vec![None; super::events::event_types()],
             ..State::default()
         };
-        build_snapshot(&mut snapshot, &threads, &fds, &mut state.pids);
+        snapshot.users = users.entries;
+        snapshot.groups = groups.entries;
+        build_snapshot(&mut snapshot, &threads.entries, &fds, &mut state.pids);
         snapshot.ts = machine.as_ref().map_or(0, |m: &MachineInfo| m.boot_ts);
         let first_ts = first_time(&ahead);
         state.last_ts = first_ts;
@@ -528,11 +539,15 @@ fn build_snapshot(
         })
         .collect();
     let servers = server_ports(fds);
+    // One per (process, fd): the lists of two threads of a process are one.
+    let mut by_fd = Keyed::new();
     for (tid, list) in fds {
         let pid = pids.get(tid).copied().unwrap_or(*tid);
-        snap.fds
-            .extend(list.iter().map(|fd| fd_info(pid, fd, &servers)));
+        for fd in list {
+            by_fd.insert((pid, fd.fd), fd_info(pid, fd, &servers));
+        }
     }
+    snap.fds = by_fd.entries;
 }
 
 /// Converts a parameter value into an argument of kind `kind`.

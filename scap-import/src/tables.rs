@@ -202,20 +202,20 @@ impl<R: Read> Reader<R> {
 /// Entries keyed by `K`, in the order first seen; a later entry with the
 /// same key replaces the earlier one. A table of a million copies of one
 /// entry keeps one.
-struct Keyed<K, T> {
-    entries: Vec<T>,
+pub(crate) struct Keyed<K, T> {
+    pub(crate) entries: Vec<T>,
     at: hashbrown::HashMap<K, usize>,
 }
 
 impl<K: std::hash::Hash + Eq, T> Keyed<K, T> {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             entries: Vec::new(),
             at: hashbrown::HashMap::new(),
         }
     }
 
-    fn insert(&mut self, key: K, entry: T) {
+    pub(crate) fn insert(&mut self, key: K, entry: T) {
         match self.at.entry(key) {
             hashbrown::hash_map::Entry::Occupied(i) => self.entries[*i.get()] = entry,
             hashbrown::hash_map::Entry::Vacant(slot) => {
