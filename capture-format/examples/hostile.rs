@@ -23,7 +23,11 @@ fn main() -> std::io::Result<()> {
     let mut files = vec![
         (
             "hostile-footer-repeats-a-chunk.syscap".to_owned(),
-            footer_repeating_a_chunk(scale(100_000, 2_000), 1_000),
+            footer_repeating_a_chunk(scale(100_000, 2_000), 1_000, true),
+        ),
+        (
+            "hostile-footer-repeats-a-chunk-stored.syscap".to_owned(),
+            footer_repeating_a_chunk(scale(100_000, 2_000), if small { 10 } else { 1_000 }, false),
         ),
         (
             "hostile-zero-footer.syscap".to_owned(),

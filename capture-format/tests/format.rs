@@ -623,7 +623,7 @@ fn hostile_metadata_is_refused_before_it_costs_memory() {
     // took up to gigabytes (issue 20).
     let zero_footer = hostile::zero_footer(1 << 30);
     let small_zero_footer = hostile::zero_footer(64 << 10);
-    let repeats = hostile::footer_repeating_a_chunk(100_000, 3);
+    let repeats = hostile::footer_repeating_a_chunk(100_000, 3, true);
     let rows_past_budget = hostile::snapshot_rows(SnapshotTable::Users, 600_000, 100_000);
     let mut cases: Vec<(String, Vec<u8>, String)> = vec![
         (

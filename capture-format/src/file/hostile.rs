@@ -116,8 +116,9 @@ pub fn with_index(bytes: &[u8], index: &Index) -> Vec<u8> {
 
 /// A capture whose footer lists its only chunk, of `events` events,
 /// `copies` times: readers that trust it read (and print) that chunk over
-/// and over.
-pub fn footer_repeating_a_chunk(copies: usize, events: u32) -> Vec<u8> {
+/// and over. The footer is compressed with zstd, or stored as it is when
+/// `!compressed` (then only the index checks refuse it).
+pub fn footer_repeating_a_chunk(copies: usize, events: u32, compressed: bool) -> Vec<u8> {
     let bytes = small_capture(events as usize, events);
     let mut index = index_of(&bytes);
     let chunk = index.chunks[0].clone();
@@ -128,7 +129,13 @@ pub fn footer_repeating_a_chunk(copies: usize, events: u32) -> Vec<u8> {
         })
         .collect();
     index.events = copies as u64 * u64::from(chunk.events);
-    with_index(&bytes, &index)
+    if compressed {
+        with_index(&bytes, &index)
+    } else {
+        let mut none = Compressor::new(Codec::None, 0).expect("no codec");
+        let payload = pack_meta(&mut none, &index::encode(&index)).expect("in memory");
+        with_footer_payload(&bytes, &payload)
+    }
 }
 
 /// A capture whose footer is `raw_len` zero bytes once decompressed: it
