@@ -13,11 +13,17 @@ fn syscap(args: &[&str]) -> (i32, String, String) {
 /// `syscap ARGS` with these environment variables: exit status, stdout,
 /// stderr.
 fn syscap_with(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_syscap"))
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .expect("syscap runs");
+    outcome(
+        &Command::new(env!("CARGO_BIN_EXE_syscap"))
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .expect("syscap runs"),
+    )
+}
+
+/// Exit code (-1 for a signal), stdout and stderr.
+fn outcome(out: &std::process::Output) -> (i32, String, String) {
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -1408,3 +1414,88 @@ fn ls_and_get_escape_keys_and_metadata(backend: Backend) {
 /// `convert` to sysdig's `.scap`, checked with the real sysdig.
 #[path = "cli/convert_scap.rs"]
 mod convert_scap;
+
+/// Runs `syscap` with at most `mib` MiB of address space (`ulimit -v`): a
+/// reader that tried to take more than that fails instead.
+fn syscap_within(mib: u64, args: &[&str]) -> (i32, String, String) {
+    outcome(
+        &Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -v {} && exec \"$0\" \"$@\"", mib * 1024))
+            .arg(env!("CARGO_BIN_EXE_syscap"))
+            .args(args)
+            .output()
+            .expect("sh runs"),
+    )
+}
+
+#[test]
+fn hostile_files_cost_little_and_say_what_is_wrong() {
+    use capture_format::file::hostile;
+    let dir = tempdir("hostile");
+    let write = |name: &str, bytes: Vec<u8>| {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let footer =
+        |bytes: &[u8]| u64::from_le_bytes(bytes[bytes.len() - 24..][..8].try_into().unwrap());
+    // Each of these took a reader from 1 to 12 GiB, or minutes (issue 20);
+    // each now costs a few MiB (the limit leaves room for the program).
+    let zero = hostile::zero_footer(1 << 30);
+    let zero_at = footer(&zero);
+    let zero = write("zero-footer.syscap", zero);
+    let repeats = hostile::footer_repeating_a_chunk(20_000, 100, false);
+    let repeats_at = footer(&repeats);
+    let repeats = write("repeats.syscap", repeats);
+    let rows = write(
+        "rows.syscap",
+        hostile::snapshot_rows(hostile::SnapshotTable::Processes, 2_000_000, 0),
+    );
+    let cases: Vec<(Vec<&str>, String)> = vec![
+        (
+            vec!["info", &zero],
+            format!("syscap: {zero}: footer at byte {zero_at} claims 1073741824 bytes"),
+        ),
+        (
+            vec!["summary", &zero],
+            format!("syscap: {zero}: footer at byte {zero_at} claims 1073741824 bytes"),
+        ),
+        (
+            vec!["print", &repeats],
+            format!(
+                "syscap: {repeats}: corrupt footer at byte {repeats_at}: chunk 1 (at byte 149) \
+                 does not come after chunk 0 (at byte 149)"
+            ),
+        ),
+        (
+            vec!["chisel", "ps", &rows],
+            format!("syscap: {rows}: snapshot at byte 62 claims 36000063 bytes"),
+        ),
+    ];
+    let mut failed = Vec::new();
+    for (args, want) in &cases {
+        let (code, out, err) = syscap_within(256, args);
+        if code != 2 || !err.starts_with(want.as_str()) || err.lines().count() != 1 {
+            failed.push(format!(
+                "{args:?}: exit {code}, {} lines out, stderr {err:?}; expected exit 2 and {want:?}",
+                out.lines().count()
+            ));
+        }
+    }
+    // A .scap.gz whose fd list is 32 MiB of one entry (32 KB of gzip):
+    // read as it is, it imports in little memory.
+    let scap = dir.join("fds.scap.gz");
+    let file = std::io::BufWriter::new(std::fs::File::create(&scap).unwrap());
+    scap_import::hostile::table_bomb(file, scap_import::hostile::ScapTable::Fds, 1, 32 << 20)
+        .unwrap();
+    let (code, out, err) = syscap_within(256, &["info", scap.to_str().unwrap()]);
+    if code != 0 || !out.contains("events       1\n") {
+        failed.push(format!(
+            "info on {}: exit {code}, {out:?}, {err:?}",
+            scap.display()
+        ));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
