@@ -443,23 +443,26 @@ fn check_index<S: ByteSource + ?Sized>(
     let mut listed = Vec::with_capacity(index.chunks.len() + index.snapshots.len());
     let mut events = 0u64;
     for (i, c) in index.chunks.iter().enumerate() {
-        let at = format!("chunk {i} (at byte {})", c.offset);
+        let at = || format!("chunk {i} (at byte {})", c.offset);
         if c.events == 0 || c.events > MAX_CHUNK_EVENTS {
             return Err(corrupt(format!(
-                "{at} holds {} events (1 to {MAX_CHUNK_EVENTS})",
+                "{} holds {} events (1 to {MAX_CHUNK_EVENTS})",
+                at(),
                 c.events
             )));
         }
         let typed: u64 = c.types.iter().map(|&(_, n)| u64::from(n)).sum();
         if typed != u64::from(c.events) {
             return Err(corrupt(format!(
-                "{at} holds {} events, its event types count {typed}",
+                "{} holds {} events, its event types count {typed}",
+                at(),
                 c.events
             )));
         }
         if i > 0 && c.offset <= index.chunks[i - 1].offset {
             return Err(corrupt(format!(
-                "{at} does not come after chunk {} (at byte {})",
+                "{} does not come after chunk {} (at byte {})",
+                at(),
                 i - 1,
                 index.chunks[i - 1].offset
             )));
@@ -469,7 +472,7 @@ fn check_index<S: ByteSource + ?Sized>(
             .offset
             .checked_add(BLOCK_HEADER_LEN as u64 + u64::from(c.len))
             .filter(|_| c.len > 0 && c.len <= MAX_BLOCK_PAYLOAD)
-            .ok_or_else(|| corrupt(format!("{at} is {} bytes long", c.len)))?;
+            .ok_or_else(|| corrupt(format!("{} is {} bytes long", at(), c.len)))?;
         listed.push(Listed {
             offset: c.offset,
             end: Some(end),
@@ -492,7 +495,7 @@ fn check_index<S: ByteSource + ?Sized>(
             .iter()
             .map(|&offset| Listed { offset, end: None }),
     );
-    // Chunks and snapshots are each in file order (checked below): a
+    // Chunks and snapshots are each in file order (checked above): a
     // stable sort merges them.
     listed.sort_by_key(|b| b.offset);
     let mut pos = data_start;
