@@ -53,8 +53,12 @@ fn write_with_library(path: &Path, events: usize) {
     w.write_to(file, &header, WriterOptions::default()).unwrap();
 }
 
+/// A fresh directory of this test process: each call gets its own, so two
+/// tests that pick the same name cannot remove each other's files.
 fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("syscap-cli-{name}-{}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("syscap-cli-{name}-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -1432,7 +1436,7 @@ fn syscap_within(mib: u64, args: &[&str]) -> (i32, String, String) {
 #[test]
 fn hostile_files_cost_little_and_say_what_is_wrong() {
     use capture_format::file::hostile;
-    let dir = tempdir("hostile");
+    let dir = tempdir("hostile-files");
     let write = |name: &str, bytes: Vec<u8>| {
         let path = dir.join(name);
         std::fs::write(&path, bytes).unwrap();
