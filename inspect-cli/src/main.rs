@@ -73,11 +73,17 @@ enum Command {
     #[command(after_help = "Examples:\n  \
         syscap print c.syscap proc.name = nginx and evt.type = openat\n  \
         syscap print c.syscap -p '%evt.num %proc.name %fd.name' evt.failed = true\n  \
-        syscap print c.syscap --since +2s --until +3s --json")]
+        syscap print c.syscap --since +2s --until +3s --json\n  \
+        syscap print c.syscap -A -t r evt.type = write   # buffers as text, relative times\n  \
+        syscap print c.syscap -pc                        # container name and id on each line")]
     Print {
         #[command(flatten)]
         stream: stream::StreamArgs,
-        /// A sysdig-style format of `%field` tokens.
+        #[command(flatten)]
+        display: stream::DisplayArgs,
+        /// A sysdig-style format of `%field` tokens; `-pc` (`-pcontainer`)
+        /// and `-pk` (`-pkubernetes`) add the container's name (or the
+        /// pod's) and id to the default line, as sysdig's do.
         #[arg(short = 'p', long = "format", value_name = "FORMAT")]
         format: Option<String>,
         /// JSON lines keyed by field name (only the `-p` fields if given).
@@ -226,10 +232,11 @@ fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
         }
         Command::Print {
             stream,
+            display,
             format,
             json,
             count,
-        } => stream::print(&stream, format.as_deref(), json, count, out),
+        } => stream::print(&stream, &display, format.as_deref(), json, count, out),
         Command::Summary { stream, json, by } => stream::summary(&stream, json, by, out),
         Command::Chisel {
             list,

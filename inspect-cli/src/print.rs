@@ -4,10 +4,10 @@
 use std::io::{self, Write};
 
 use capture_format::escape::{escape_into, is_plain};
-use capture_format::event::{ArgKind, is_error_return};
+use capture_format::event::{Arg, ArgKind, is_error_return};
 use capture_format::file::{Event, Projection};
 use capture_format::render::{Bytes, render_arg, render_ends, render_ret, write_clock};
-use triggers::filter::fields::value;
+use triggers::filter::fields::{ArgSel, value};
 use triggers::filter::{Env, Field, Value};
 
 /// A piece of a `-p` format.
@@ -116,18 +116,88 @@ impl Format {
     }
 }
 
+/// How data buffers (the `data` argument of reads and writes,
+/// `%evt.buffer`) are shown, as sysdig's `-A`, `-x`, `-X` and `-b` show
+/// them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BufferStyle {
+    /// Printable ASCII as is, other bytes as `.` (sysdig's default).
+    #[default]
+    Dots,
+    /// `-A`: a newline, then only the printable ASCII and the line ends
+    /// (`\r`, `\n` and `\r\n` each a newline).
+    Ascii,
+    /// `-x`: lines of `\t0xOFFS: 0102 0304 ...`, 16 bytes each.
+    Hex,
+    /// `-X`: as `-x`, then the 16 bytes as ASCII (others as `.`).
+    HexAscii,
+    /// `-b`: base64 (standard alphabet, padded).
+    Base64,
+}
+
+/// How the default line shows an event's time, as sysdig's `-t` does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TimeStyle {
+    /// `h`: the time of day (UTC), `HH:MM:SS.nnnnnnnnn`.
+    #[default]
+    Human,
+    /// `a`: seconds since the epoch, `1534527348.514632619`.
+    Absolute,
+    /// `r`: seconds since the capture's start.
+    Relative,
+    /// `d`: the call's latency (its enter to its exit); 0 when unknown.
+    Latency,
+    /// `D`: seconds since the event printed before it (0 for the first).
+    SincePrevious,
+}
+
+/// What the default line shows before the process, as sysdig's `-pc` and
+/// `-pk` add to its own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Columns {
+    /// `NUM TIME PROC(TID) ...`.
+    #[default]
+    Plain,
+    /// `-pc`: `NUM TIME CONTAINER.NAME (CONTAINER.ID) PROC(TID) ...`.
+    Container,
+    /// `-pk`: `NUM TIME K8S.POD.NAME (CONTAINER.ID) PROC(TID) ...`.
+    Kubernetes,
+}
+
+/// sysdig's display options of `print`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// `-A`, `-x`, `-X`, `-b`.
+    pub buffers: BufferStyle,
+    /// `-t`.
+    pub time: TimeStyle,
+    /// `-pc`, `-pk`.
+    pub columns: Columns,
+}
+
 /// Prints events; reuses its buffers, so printing allocates nothing per
 /// event. Text lines show names with their control characters escaped
-/// (`\x1b`, `\n`: see [`capture_format::escape`]); JSON is exact.
+/// (`\x1b`, `\n`: see [`capture_format::escape`]), except the newlines
+/// and tabs `-A`, `-x` and `-X` lay buffers out with (all other control
+/// characters of a buffer are dropped or shown as `.` or hex); JSON is
+/// exact.
 #[derive(Debug)]
 pub struct Printer {
     format: Format,
     env: Env,
+    options: Options,
     line: Vec<u8>,
     scratch: Vec<u8>,
     /// The default line before escaping, when it needs any.
     unescaped: Vec<u8>,
+    /// Where in the line buffers laid out by `-A`/`-x`/`-X` are: they are
+    /// not escaped.
+    laid_out: Vec<std::ops::Range<usize>>,
     clock: Clock,
+    /// The time of the event printed last (`-t D`).
+    previous: Option<u64>,
+    /// `container.name`, `container.id`, `k8s.pod.name`, for `-pc`/`-pk`.
+    container_fields: [Field; 3],
 }
 
 /// `HH:MM:SS.nnnnnnnnn` of a time, with the calendar work done once per
@@ -156,13 +226,31 @@ impl Clock {
 impl Printer {
     /// A printer of `format`; `env` gives relative times their origin.
     pub fn new(format: Format, env: Env) -> Self {
+        Self::with_options(format, env, Options::default())
+    }
+
+    /// A printer of `format` with sysdig's display options.
+    ///
+    /// # Panics
+    ///
+    /// Never: the container fields are the filter language's own.
+    pub fn with_options(format: Format, env: Env, options: Options) -> Self {
+        let known = |name| triggers::filter::field(name).expect("a field of the catalogue");
         Self {
             format,
             env,
+            options,
             line: Vec::with_capacity(512),
             scratch: Vec::new(),
             unescaped: Vec::new(),
+            laid_out: Vec::new(),
             clock: Clock::default(),
+            previous: None,
+            container_fields: [
+                known("container.name"),
+                known("container.id"),
+                known("k8s.pod.name"),
+            ],
         }
     }
 
@@ -171,13 +259,21 @@ impl Printer {
         self.line.clear();
         match &self.format {
             Format::Default => {
-                default_line(e, &mut self.clock, &mut self.line);
-                // Everything but the names is printable ASCII: one check
-                // of the whole line finds any name that needs escaping.
+                self.laid_out.clear();
+                self.default_line(e);
+                // Everything but the names (and laid-out buffers) is
+                // printable ASCII: one check of the whole line finds any
+                // name that needs escaping.
                 if !is_plain(&self.line) {
                     std::mem::swap(&mut self.line, &mut self.unescaped);
                     self.line.clear();
-                    escape_into(&self.unescaped, &mut self.line);
+                    let mut at = 0;
+                    for span in &self.laid_out {
+                        escape_into(&self.unescaped[at..span.start], &mut self.line);
+                        self.line.extend_from_slice(&self.unescaped[span.clone()]);
+                        at = span.end;
+                    }
+                    escape_into(&self.unescaped[at..], &mut self.line);
                 }
             }
             Format::Template(pieces) => {
@@ -186,6 +282,12 @@ impl Printer {
                     match piece {
                         Piece::Text(t) => self.line.extend_from_slice(t.as_bytes()),
                         Piece::Field(f, _) => {
+                            if self.options.buffers != BufferStyle::Dots
+                                && let Some(data) = buffer_of(*f, e)
+                            {
+                                write_buffer(data, self.options.buffers, &mut self.line);
+                                continue;
+                            }
                             let v = value(*f, e, &self.env, &mut self.scratch);
                             if matches!(v, Value::None) && !show_incomplete {
                                 // As sysdig: a line with a field that has no
@@ -266,58 +368,177 @@ fn json_str(s: &[u8], out: &mut Vec<u8>) {
     let _ = serde_json::to_writer(&mut *out, text.as_ref());
 }
 
-/// `NUM TIME PROC(TID) TYPE(ARGS) = RET <LATENCY>`, like strace with the
-/// process and time first; events that are not system calls show their
-/// arguments without a result.
-fn default_line(e: &Event<'_>, clock: &mut Clock, out: &mut Vec<u8>) {
-    let _ = write!(out, "{} ", e.num());
-    clock.write(e.ts(), out);
-    out.push(b' ');
-    match e.thread() {
-        Some(t) => {
-            out.extend_from_slice(t.comm());
-            let _ = write!(out, "({})", t.tid());
+impl Printer {
+    /// `NUM TIME PROC(TID) TYPE(ARGS) = RET <LATENCY>`, like strace with
+    /// the process and time first; events that are not system calls show
+    /// their arguments without a result.
+    fn default_line(&mut self, e: &Event<'_>) {
+        let out = &mut self.line;
+        let _ = write!(out, "{} ", e.num());
+        match self.options.time {
+            TimeStyle::Human => self.clock.write(e.ts(), out),
+            TimeStyle::Absolute => write_seconds(e.ts(), out),
+            TimeStyle::Relative => {
+                write_seconds(e.ts().saturating_sub(self.env.capture_start), out);
+            }
+            TimeStyle::Latency => {
+                write_seconds(if e.has_latency() { e.latency() } else { 0 }, out);
+            }
+            TimeStyle::SincePrevious => {
+                write_seconds(self.previous.map_or(0, |p| e.ts().saturating_sub(p)), out);
+            }
         }
-        None => {
-            let _ = write!(out, "<NA>({})", e.tid());
-        }
-    }
-    out.push(b' ');
-    let info = e.ty().info();
-    out.extend_from_slice(info.name.as_bytes());
-    out.push(b'(');
-    for (i, arg) in e.args().enumerate() {
-        if i > 0 {
-            out.extend_from_slice(b", ");
-        }
-        let (name, kind) = info
-            .args
-            .get(i)
-            .map_or(("arg", ArgKind::Hex), |a| (a.name, a.kind));
-        out.extend_from_slice(name.as_bytes());
-        out.push(b'=');
-        render_arg(e, kind, arg, &mut Bytes(out));
-    }
-    out.push(b')');
-    if e.ty().is_syscall() {
-        if e.returned() {
-            out.extend_from_slice(b" = ");
-            if e.has_result() {
-                render_ret(e, &mut Bytes(out));
+        self.previous = Some(e.ts());
+        out.push(b' ');
+        if self.options.columns != Columns::Plain {
+            let [name, id, pod] = self.container_fields;
+            let first = if self.options.columns == Columns::Container {
+                name
             } else {
-                out.push(b'?');
+                pod
+            };
+            show_value(&value(first, e, &self.env, &mut self.scratch), out);
+            out.extend_from_slice(b" (");
+            show_value(&value(id, e, &self.env, &mut self.scratch), out);
+            out.extend_from_slice(b") ");
+        }
+        match e.thread() {
+            Some(t) => {
+                out.extend_from_slice(t.comm());
+                let _ = write!(out, "({})", t.tid());
             }
-            if e.has_latency() {
-                let lat = e.latency();
-                let _ = write!(
-                    out,
-                    " <{}.{:06}>",
-                    lat / 1_000_000_000,
-                    (lat % 1_000_000_000) / 1000
-                );
+            None => {
+                let _ = write!(out, "<NA>({})", e.tid());
             }
-        } else {
-            out.extend_from_slice(b" = ?");
+        }
+        out.push(b' ');
+        let info = e.ty().info();
+        out.extend_from_slice(info.name.as_bytes());
+        out.push(b'(');
+        for (i, arg) in e.args().enumerate() {
+            if i > 0 {
+                out.extend_from_slice(b", ");
+            }
+            let (name, kind) = info
+                .args
+                .get(i)
+                .map_or(("arg", ArgKind::Hex), |a| (a.name, a.kind));
+            out.extend_from_slice(name.as_bytes());
+            out.push(b'=');
+            match arg {
+                Arg::Bytes(data) if self.options.buffers != BufferStyle::Dots => {
+                    let start = out.len();
+                    write_buffer(data, self.options.buffers, out);
+                    self.laid_out.push(start..out.len());
+                }
+                _ => render_arg(e, kind, arg, &mut Bytes(out)),
+            }
+        }
+        out.push(b')');
+        if e.ty().is_syscall() {
+            if e.returned() {
+                out.extend_from_slice(b" = ");
+                if e.has_result() {
+                    render_ret(e, &mut Bytes(out));
+                } else {
+                    out.push(b'?');
+                }
+                if e.has_latency() {
+                    let lat = e.latency();
+                    let _ = write!(
+                        out,
+                        " <{}.{:06}>",
+                        lat / 1_000_000_000,
+                        (lat % 1_000_000_000) / 1000
+                    );
+                }
+            } else {
+                out.extend_from_slice(b" = ?");
+            }
+        }
+    }
+}
+
+/// Nanoseconds as sysdig's `-t a`, `r`, `d` and `D` show them:
+/// `SECONDS.NNNNNNNNN`.
+fn write_seconds(ns: u64, out: &mut Vec<u8>) {
+    let _ = write!(out, "{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000);
+}
+
+/// The data buffer a `-p` field shows, if it shows one: `%evt.buffer`, or
+/// `%evt.arg.NAME`/`%evt.arg[N]` of a buffer argument.
+fn buffer_of<'a>(field: Field, e: &Event<'a>) -> Option<&'a [u8]> {
+    let i = match field {
+        Field::EvtBuffer => {
+            return e.args().find_map(|a| match a {
+                Arg::Bytes(b) => Some(b),
+                _ => None,
+            });
+        }
+        Field::EvtArg(ArgSel::Name(name)) => e.ty().info().arg_index(name)?,
+        Field::EvtArg(ArgSel::Index(i)) => usize::try_from(i).ok()?,
+        _ => return None,
+    };
+    match e.arg(i) {
+        Arg::Bytes(b) => Some(b),
+        _ => None,
+    }
+}
+
+/// Bytes per line of `-x` and `-X`, shown in groups of two.
+const HEX_LINE: usize = 16;
+
+/// Writes a data buffer in `style`, as sysdig 0.29.3 does; nothing it
+/// writes is a control character but the newlines and tabs of the layout.
+/// An empty buffer is nothing, in every style.
+pub fn write_buffer(data: &[u8], style: BufferStyle, out: &mut Vec<u8>) {
+    use base64::Engine as _;
+    if data.is_empty() {
+        return;
+    }
+    let printable = |b: u8| (0x20..0x7f).contains(&b);
+    match style {
+        BufferStyle::Dots => out.extend(data.iter().map(|&b| if printable(b) { b } else { b'.' })),
+        BufferStyle::Ascii => {
+            // As sysdig: a carriage return is a newline, and so is a line
+            // feed but right after one (`\r\n` is one newline).
+            out.push(b'\n');
+            let mut previous = 0;
+            for &b in data {
+                if printable(b) {
+                    out.push(b);
+                } else if b == b'\r' || (b == b'\n' && previous != b'\r') {
+                    out.push(b'\n');
+                }
+                previous = b;
+            }
+        }
+        BufferStyle::Hex | BufferStyle::HexAscii => {
+            for (n, line) in data.chunks(HEX_LINE).enumerate() {
+                let _ = write!(out, "\n\t0x{:04x}:", n * HEX_LINE);
+                for pair in line.chunks(2) {
+                    out.push(b' ');
+                    for b in pair {
+                        let _ = write!(out, "{b:02x}");
+                    }
+                }
+                if style == BufferStyle::HexAscii {
+                    let missing = HEX_LINE / 2 - line.len().div_ceil(2);
+                    out.resize(out.len() + missing * 5 + 2, b' ');
+                    out.extend(line.iter().map(|&b| if printable(b) { b } else { b'.' }));
+                }
+            }
+            out.push(b'\n');
+        }
+        BufferStyle::Base64 => {
+            let engine = &base64::engine::general_purpose::STANDARD;
+            let start = out.len();
+            out.resize(
+                start + base64::encoded_len(data.len(), true).unwrap_or(0),
+                0,
+            );
+            let written = engine.encode_slice(data, &mut out[start..]).unwrap_or(0);
+            out.truncate(start + written);
         }
     }
 }
@@ -421,6 +642,38 @@ mod tests {
         assert!(
             matches!(&trailing[..], [Piece::Text(_), Piece::Field(_, n), Piece::Text(t)] if n == "evt.time" && t == ".")
         );
+    }
+
+    #[test]
+    fn buffers_in_each_style() {
+        let cases: &[(&[u8], BufferStyle, &str)] = &[
+            (b"", BufferStyle::Ascii, ""),
+            (b"", BufferStyle::Hex, ""),
+            (b"a\x1bb\r\nc\rd\ne\t", BufferStyle::Dots, "a.b..c.d.e."),
+            (b"a\x1bb\r\nc\rd\ne\t", BufferStyle::Ascii, "\nab\nc\nd\ne"),
+            (b"abc", BufferStyle::Hex, "\n\t0x0000: 6162 63\n"),
+            (
+                b"0123456789abcdef\x00",
+                BufferStyle::Hex,
+                "\n\t0x0000: 3031 3233 3435 3637 3839 6162 6364 6566\n\t0x0010: 00\n",
+            ),
+            (
+                b"abc",
+                BufferStyle::HexAscii,
+                "\n\t0x0000: 6162 63                                abc\n",
+            ),
+            (b"ab\x00", BufferStyle::Base64, "YWIA"),
+            (b"a", BufferStyle::Base64, "YQ=="),
+        ];
+        for (data, style, want) in cases {
+            let mut out = b"x=".to_vec();
+            write_buffer(data, *style, &mut out);
+            assert_eq!(
+                String::from_utf8_lossy(&out[2..]),
+                *want,
+                "{data:?} {style:?}"
+            );
+        }
     }
 
     #[test]

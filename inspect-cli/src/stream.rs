@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use capture_format::escape::escaped;
 use capture_format::event::EventType;
 use capture_format::file::{Chunk, Decoder, Projection};
-use inspect_cli::print::{Format, Printer};
+use inspect_cli::print::{BufferStyle, Columns, Format, Options, Printer, TimeStyle};
 use inspect_cli::scan::{self, Input, Plan};
 use inspect_cli::window::parse_time;
 use triggers::filter::{Env, Filter};
@@ -26,6 +26,88 @@ pub struct StreamArgs {
     /// Only events before this time: RFC 3339, or `+5s` from the start.
     #[arg(long, value_name = "TIME")]
     until: Option<String>,
+}
+
+/// How `print` shows buffers and times: sysdig's `-A`, `-x`, `-X`, `-b`
+/// and `-t`.
+#[derive(clap::Args, Debug)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "one clap flag per sysdig option; they exclude each other"
+)]
+pub struct DisplayArgs {
+    /// Data buffers: only their printable text, newlines echoed (each
+    /// buffer starts on a new line).
+    #[arg(short = 'A', long = "print-ascii", conflicts_with_all = ["hex", "hex_ascii", "base64"])]
+    ascii: bool,
+    /// Data buffers in hex, 16 bytes a line.
+    #[arg(short = 'x', long = "print-hex", conflicts_with_all = ["hex_ascii", "base64"])]
+    hex: bool,
+    /// Data buffers in hex and ASCII, 16 bytes a line.
+    #[arg(short = 'X', long = "print-hex-ascii", conflicts_with = "base64")]
+    hex_ascii: bool,
+    /// Data buffers in base64.
+    #[arg(short = 'b', long = "print-base64")]
+    base64: bool,
+    /// The time column: h (time of day, UTC), a (seconds since the epoch),
+    /// r (since the capture's start), d (the call's latency), D (since
+    /// the event printed before).
+    #[arg(
+        short = 't',
+        long = "timetype",
+        value_enum,
+        value_name = "TYPE",
+        default_value = "h"
+    )]
+    time: TimeArg,
+}
+
+/// sysdig's `-t` letters.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum TimeArg {
+    /// The time of day (UTC).
+    #[value(name = "h")]
+    Human,
+    /// Seconds since the epoch.
+    #[value(name = "a")]
+    Absolute,
+    /// Seconds since the capture's start.
+    #[value(name = "r")]
+    Relative,
+    /// The call's latency.
+    #[value(name = "d")]
+    Latency,
+    /// Seconds since the event printed before.
+    #[value(name = "D")]
+    SincePrevious,
+}
+
+impl DisplayArgs {
+    fn options(&self, columns: Columns) -> Options {
+        let buffers = if self.ascii {
+            BufferStyle::Ascii
+        } else if self.hex {
+            BufferStyle::Hex
+        } else if self.hex_ascii {
+            BufferStyle::HexAscii
+        } else if self.base64 {
+            BufferStyle::Base64
+        } else {
+            BufferStyle::Dots
+        };
+        let time = match self.time {
+            TimeArg::Human => TimeStyle::Human,
+            TimeArg::Absolute => TimeStyle::Absolute,
+            TimeArg::Relative => TimeStyle::Relative,
+            TimeArg::Latency => TimeStyle::Latency,
+            TimeArg::SincePrevious => TimeStyle::SincePrevious,
+        };
+        Options {
+            buffers,
+            time,
+            columns,
+        }
+    }
 }
 
 /// The captures to read and the filter, split from the trailing words: the
@@ -335,12 +417,19 @@ impl Progress {
 
 pub fn print(
     args: &StreamArgs,
+    display: &DisplayArgs,
     format: Option<&str>,
     json: bool,
     count: Option<u64>,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let stream = args.open_streaming(None)?;
+    // `-pc` is `-p c`, as in sysdig.
+    let (columns, format) = match format {
+        Some("c" | "container") => (Columns::Container, None),
+        Some("k" | "kubernetes") => (Columns::Kubernetes, None),
+        other => (Columns::Plain, other),
+    };
     let pieces = format.map(Format::template).transpose()?;
     let format = match (pieces, json) {
         (None, false) => Format::Default,
@@ -348,7 +437,7 @@ pub fn print(
         (p, true) => Format::Json(p),
     };
     let projection = format.projection();
-    let mut printer = Printer::new(format, stream.env.clone());
+    let mut printer = Printer::with_options(format, stream.env.clone(), display.options(columns));
     let limit = count.unwrap_or(u64::MAX);
     let mut printed = 0;
     if limit == 0 {

@@ -1419,6 +1419,14 @@ fn ls_and_get_escape_keys_and_metadata(backend: Backend) {
 #[path = "cli/convert_scap.rs"]
 mod convert_scap;
 
+/// `print`'s display options (`-A`, `-x`, `-X`, `-b`, `-t`, `-pc`, `-pk`).
+#[path = "cli/print_options.rs"]
+mod print_options;
+
+/// Chisel details: a misspelled name's "did you mean".
+#[path = "cli/chisel_details.rs"]
+mod chisel_details;
+
 /// Runs `syscap` with at most `mib` MiB of address space (`ulimit -v`): a
 /// reader that tried to take more than that fails instead.
 fn syscap_within(mib: u64, args: &[&str]) -> (i32, String, String) {

@@ -53,9 +53,17 @@ pub trait Chisel {
 /// A chisel the user cannot run as asked.
 #[derive(Debug, thiserror::Error)]
 pub enum ChiselError {
-    /// No such chisel.
-    #[error("no chisel named '{0}' (syscap chisel --list shows them)")]
-    Unknown(String),
+    /// No such chisel; the registered name nearest to it, if one is near.
+    #[error(
+        "no chisel named '{name}' ({}syscap chisel --list shows them)",
+        suggestion.map_or(String::new(), |s| format!("did you mean {s}? "))
+    )]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// A chisel of a name within a typo or two of it.
+        suggestion: Option<&'static str>,
+    },
     /// Wrong arguments.
     #[error("chisel {chisel}: {message}")]
     Args {
@@ -141,7 +149,10 @@ pub fn make(name: &str, args: &[String]) -> Result<Box<dyn Chisel>, ChiselError>
     let info = CHISELS
         .iter()
         .find(|c| c.name == name)
-        .ok_or_else(|| ChiselError::Unknown(name.to_owned()))?;
+        .ok_or_else(|| ChiselError::Unknown {
+            name: name.to_owned(),
+            suggestion: suggest(name),
+        })?;
     if args.len() != info.args.len() {
         return Err(ChiselError::Args {
             chisel: info.name,
@@ -155,6 +166,17 @@ pub fn make(name: &str, args: &[String]) -> Result<Box<dyn Chisel>, ChiselError>
         });
     }
     (info.make)(info.name, args)
+}
+
+/// The chisel whose name is nearest to `name` (a swap of two neighbours
+/// is one edit), when it is within a few edits.
+fn suggest(name: &str) -> Option<&'static str> {
+    CHISELS
+        .iter()
+        .map(|c| (strsim::osa_distance(name, c.name), c.name))
+        .filter(|&(d, n)| d <= 1.max(n.len() / 4))
+        .min_by_key(|&(d, n)| (d, !n.starts_with(name)))
+        .map(|(_, n)| n)
 }
 
 /// Writes the list of chisels.
@@ -293,6 +315,36 @@ mod tests {
                 c.name
             );
         }
-        assert!(matches!(make("nope", &[]), Err(ChiselError::Unknown(_))));
+        assert!(matches!(
+            make("nope", &[]),
+            Err(ChiselError::Unknown {
+                suggestion: None,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn misspelled_chisels_get_the_nearest_name() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("topfile_bytes", Some("topfiles_bytes")),
+            ("topscals", Some("topscalls")),
+            ("lsfo", Some("lsof")),
+            ("netsat", Some("netstat")),
+            ("topconns_x", Some("topconns")),
+            ("spy_user", Some("spy_users")),
+            ("nothing_like_it", None),
+            ("", None),
+        ];
+        for (typed, want) in cases {
+            assert_eq!(suggest(typed), *want, "{typed}");
+        }
+        let e = make("topscals", &[]).err().map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some(
+                "no chisel named 'topscals' (did you mean topscalls? syscap chisel --list shows them)"
+            )
+        );
     }
 }
