@@ -1,11 +1,12 @@
 //! Any bytes given to everything `syscap print`, `summary` and `chisel` do
 //! with a capture: open, decode every chunk, print each event in the
-//! default, JSON and a `-p` format, summarise, run table and line chisels.
+//! default, JSON and a `-p` format (and with `-A`, `-x`, `-X`, `-b`, each
+//! `-t` and `-pc`/`-pk`), summarise, run table and line chisels.
 //! Errors are fine; panics, hangs and unbounded allocation are not.
 #![no_main]
 
 use capture_format::file::{CaptureReader, Chunk, Decoder, Projection};
-use inspect_cli::print::{Format, Printer};
+use inspect_cli::print::{BufferStyle, Columns, Format, Options, Printer, TimeStyle};
 use inspect_cli::summary::Summary;
 use libfuzzer_sys::fuzz_target;
 use triggers::filter::Env;
@@ -15,11 +16,39 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let env = Env::default();
-    let template = Format::template("%evt.num %proc.name %fd.name %evt.args %evt.res").unwrap();
+    let template =
+        Format::template("%evt.num %proc.name %fd.name %evt.args %evt.res %evt.buffer %evt.arg.data")
+            .unwrap();
+    let shown = |buffers, time, columns| Options {
+        buffers,
+        time,
+        columns,
+    };
     let mut printers = [
         Printer::new(Format::Default, env.clone()),
         Printer::new(Format::Json(None), env.clone()),
-        Printer::new(Format::Template(template), env.clone()),
+        Printer::new(Format::Template(template.clone()), env.clone()),
+        // sysdig's -A, -x, -X, -b with each -t and -pc/-pk.
+        Printer::with_options(
+            Format::Default,
+            env.clone(),
+            shown(BufferStyle::Ascii, TimeStyle::Relative, Columns::Container),
+        ),
+        Printer::with_options(
+            Format::Default,
+            env.clone(),
+            shown(BufferStyle::Hex, TimeStyle::SincePrevious, Columns::Kubernetes),
+        ),
+        Printer::with_options(
+            Format::Default,
+            env.clone(),
+            shown(BufferStyle::HexAscii, TimeStyle::Latency, Columns::Plain),
+        ),
+        Printer::with_options(
+            Format::Template(template),
+            env.clone(),
+            shown(BufferStyle::Base64, TimeStyle::Absolute, Columns::Plain),
+        ),
     ];
     let index = reader.index();
     let mut summary = Summary::new(index.ts_min, index.ts_max);

@@ -1423,7 +1423,7 @@ mod convert_scap;
 #[path = "cli/print_options.rs"]
 mod print_options;
 
-/// Chisel details: a misspelled name's "did you mean".
+/// Chisel details, as sysdig's: names, rows, sockets, empty tables.
 #[path = "cli/chisel_details.rs"]
 mod chisel_details;
 

@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use capture_format::event::{Arg, Category};
 use capture_format::file::{Event, Projection};
+use capture_format::render::{Bytes, render_ends};
 use triggers::filter::{Env, Filter};
 
 use super::{Chisel, ChiselInfo, format_bytes, own_filter, text};
@@ -31,11 +32,17 @@ impl Chisel for EchoFds {
             return Ok(());
         };
         let res = u64::try_from(e.ret()).unwrap_or(0);
-        let fd = e.fd().map(|f| text(f.name())).unwrap_or_default();
-        let (name, pname) = e.thread().map_or((String::new(), String::new()), |t| {
-            let parent = t.parent().map(|p| text(p.comm()));
-            (text(t.comm()), parent.unwrap_or_default())
-        });
+        // As sysdig's: the fd by its `fd.name` (a socket by its ends), the
+        // process by its `proc.name` alone.
+        let fd = e
+            .fd()
+            .map(|f| {
+                let mut name = Vec::new();
+                render_ends(f.ends(), f.name(), &mut Bytes(&mut name));
+                text(&name)
+            })
+            .unwrap_or_default();
+        let name = e.thread().map_or_else(String::new, |t| text(t.comm()));
         let read = e.ty().info().category.0 & Category::IO_READ.0 != 0;
         let (verb, dir) = if read {
             ("Read", "from")
@@ -44,7 +51,7 @@ impl Chisel for EchoFds {
         };
         writeln!(
             out,
-            "------ {verb} {} {dir} {fd} ({name} ({pname}))",
+            "------ {verb} {} {dir} {fd} ({name})",
             format_bytes(res)
         )?;
         let mut line = Vec::with_capacity(data.len() + 1);

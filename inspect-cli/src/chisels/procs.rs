@@ -261,6 +261,10 @@ pub(super) const LIST_LOGIN_SHELLS: ChiselInfo = ChiselInfo {
 
 struct FdCountBy {
     key: Field,
+    /// `fd.name`.
+    fd_name: Field,
+    /// The fd's number and name.
+    fd_key: Vec<u8>,
     sets: BTreeMap<Vec<u8>, BTreeSet<Vec<u8>>>,
     scratch: Vec<u8>,
     buf: Vec<u8>,
@@ -276,8 +280,16 @@ impl Chisel for FdCountBy {
     no_begin!();
     fn event(&mut self, e: &Event<'_>, env: &Env, _: &mut dyn Write) -> io::Result<()> {
         let Some(fd) = e.fd() else { return Ok(()) };
-        if fd.num() <= 0 || fd.name().is_empty() {
+        if fd.num() <= 0 {
             return Ok(());
+        }
+        // As sysdig's: an fd is its number and its `fd.name` (a socket's
+        // is its ends: `::1:40000->::1:80`), so one counts with any name.
+        self.fd_key.clear();
+        let _ = write!(self.fd_key, "{}", fd.num());
+        match value(self.fd_name, e, env, &mut self.scratch) {
+            Value::Str(name) if !name.is_empty() => self.fd_key.extend_from_slice(name),
+            _ => return Ok(()),
         }
         let v = value(self.key, e, env, &mut self.scratch);
         if matches!(v, Value::None) {
@@ -286,8 +298,8 @@ impl Chisel for FdCountBy {
         self.buf.clear();
         write_value(&v, &mut self.buf);
         let set = self.sets.entry(self.buf.clone()).or_default();
-        if !set.contains(fd.name()) {
-            set.insert(fd.name().to_vec());
+        if !set.contains(&self.fd_key) {
+            set.insert(self.fd_key.clone());
         }
         Ok(())
     }
@@ -313,6 +325,8 @@ pub(super) const FDCOUNT_BY: ChiselInfo = ChiselInfo {
         })?;
         Ok(Box::new(FdCountBy {
             key,
+            fd_name: triggers::filter::field("fd.name").expect("a field of the catalogue"),
+            fd_key: Vec::new(),
             sets: BTreeMap::new(),
             scratch: Vec::new(),
             buf: Vec::new(),

@@ -249,6 +249,14 @@ impl Chisel for Table {
         }
         writeln!(out, "{}", header.trim_end())?;
         writeln!(out, "{}", "-".repeat(80))?;
+        if rows.is_empty() && self.measure == Measure::ThreadCpu {
+            // An empty CPU table would read as "no CPU used".
+            writeln!(
+                out,
+                "(no CPU figures: no procinfo event among the events read; sysdig's and \
+                 Falco's drivers write one per thread every second, syscap-agent does not)"
+            )?;
+        }
         for (k, v) in rows {
             let parts = split(k);
             let mut line = extend_string(&self.show(v), WIDTH);
@@ -446,8 +454,10 @@ table_chisel!(
         key_names: &["Syscall"],
         measure: Measure::Count,
         value_name: "# Calls",
-        filter: "",
-        top: 10,
+        // As sysdig's: a context switch is no system call, and 30 rows;
+        // nor are syscap's own records, which sysdig has no event for.
+        filter: "not evt.type in (switch, procfork, procexec, threadinfo, drop, other)",
+        top: 30,
         units: Units::None,
     }
 );
@@ -461,7 +471,7 @@ table_chisel!(
         measure: Measure::Latency,
         value_name: "Time",
         filter: "",
-        top: 10,
+        top: 30,
         units: Units::Time,
     }
 );
