@@ -57,7 +57,7 @@ pub fn format_ts(ns: u64) -> String {
 pub fn run(path: &Path, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
     // A .scap file is imported first: its figures are those of the records.
     let input = Input::open(path)?;
-    let bytes = match std::fs::metadata(path) {
+    let bytes = match std::fs::metadata(inspect_cli::scan::local_path(path)) {
         Ok(m) => m.len(),
         Err(_) => capture_format::file::ByteSource::size(input.reader.source()).unwrap_or(0),
     };
@@ -123,7 +123,11 @@ fn write_table(i: &Info, out: &mut impl Write) -> anyhow::Result<()> {
     let row = |out: &mut dyn Write, k: &str, v: &dyn std::fmt::Display| {
         writeln!(out, "{k:<12} {}", escaped(&v.to_string()))
     };
-    row(out, "file", &format_args!("{} ({} bytes)", i.file, i.bytes))?;
+    row(
+        out,
+        "file",
+        &format_args!("{} ({})", i.file, inspect_cli::units::human_bytes(i.bytes)),
+    )?;
     row(out, "producer", &i.producer)?;
     row(out, "host", &i.host)?;
     if !i.kernel.is_empty() {

@@ -13,6 +13,7 @@
 //!   container.
 //! - [`chisels`]: sysdig's chisels, a trait and a registry.
 //! - `remote` (feature `s3`): captures in S3.
+//! - [`units`]: sizes as people read them.
 //!
 //! Data flows: capture -> [`scan`] (index, filter's event types and
 //! process names, window) -> decoded chunks -> the filter (`triggers`) ->
@@ -25,4 +26,5 @@ pub mod print;
 pub mod remote;
 pub mod scan;
 pub mod summary;
+pub mod units;
 pub mod window;

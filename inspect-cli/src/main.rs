@@ -26,7 +26,8 @@ enum Command {
     /// Lists the captures stored under `s3://BUCKET/PREFIX` (or a directory).
     #[command(after_help = "Examples:\n  \
         syscap ls s3://captures/prod\n  \
-        syscap ls s3://captures/prod --host web-1 --rule shell-in-web-server --since 2026-11-25T00:00:00Z")]
+        syscap ls s3://captures/prod --host web-1 --rule shell-in-web-server --since 2026-11-25T00:00:00Z\n  \
+        syscap ls file:///var/lib/syscap/captures --since 1h")]
     Ls {
         /// `s3://BUCKET/PREFIX` or `file:///DIR`.
         url: String,
@@ -36,7 +37,9 @@ enum Command {
         /// Only captures of this rule.
         #[arg(long)]
         rule: Option<String>,
-        /// Only captures that end at or after this time (RFC 3339).
+        /// Only captures that end at or after this time: a duration ago
+        /// (`30m`, `1h`, `2d`), a clock time today (`19:45:33`, in the local
+        /// time zone; `19:45:33Z` in UTC), or RFC 3339.
         #[arg(long, value_name = "TIME")]
         since: Option<String>,
         /// JSON lines.

@@ -60,3 +60,17 @@ pub fn open(url: &str) -> Result<(Arc<Store>, String), StoreError> {
     let store = runtime().block_on(Store::open(location, &s3_options()))?;
     Ok((Arc::new(store), key))
 }
+
+/// The store holding the one capture `url` names, and its key:
+/// `s3://BUCKET/KEY`, or `file:///DIR/NAME` (a capture in a directory
+/// store, or any file: its directory, and its name as the key).
+pub fn open_object(url: &str) -> Result<(Arc<Store>, String), StoreError> {
+    if let Location::Dir(path) = Location::parse(url)?
+        && let (Some(dir), Some(name)) = (path.parent(), path.file_name())
+    {
+        let store =
+            runtime().block_on(Store::open(Location::Dir(dir.to_owned()), &s3_options()))?;
+        return Ok((Arc::new(store), name.to_string_lossy().into_owned()));
+    }
+    open(url)
+}

@@ -159,12 +159,50 @@ pub fn open_local(path: &Path) -> Result<(File, bool), ScanError> {
         path: path.to_owned(),
         source,
     };
-    let file = File::open(path).map_err(open_err)?;
+    let file = if path == Path::new(STDIN) {
+        spool_stdin().map_err(open_err)?
+    } else {
+        File::open(local_path(path)).map_err(open_err)?
+    };
     let mut head = [0u8; capture_format::file::FILE_MAGIC.len()];
     let n = std::os::unix::fs::FileExt::read_at(&file, &mut head, 0).map_err(open_err)?;
     let head = &head[..n];
     let scap = !capture_format::file::is_capture(head) && scap_import::is_scap(head);
     Ok((file, scap))
+}
+
+/// The word naming standard input as a capture.
+pub const STDIN: &str = "-";
+
+/// The local file a capture's name names: `file:///PATH` is `/PATH` (as
+/// `syscap ls file:///DIR` takes a directory), any other name itself.
+pub fn local_path(path: &Path) -> &Path {
+    path.to_str()
+        .and_then(|p| p.strip_prefix("file://"))
+        .filter(|p| p.starts_with('/'))
+        .map_or(path, Path::new)
+}
+
+/// True for a word that names a capture: an existing file (or
+/// `file:///PATH`), `-` (standard input), or a stored capture (`s3://`).
+pub fn names_capture(word: &str) -> bool {
+    #[cfg(feature = "s3")]
+    if crate::remote::is_remote(word) {
+        return true;
+    }
+    word == STDIN || local_path(Path::new(word)).is_file()
+}
+
+/// Standard input copied into a private temporary file (created `0600`,
+/// unnamed: gone when closed): syscap's format is read from its index at
+/// the end, and `.scap` files are looked at before they are read, so the
+/// bytes must be seekable; memory stays bounded, whatever their size.
+fn spool_stdin() -> std::io::Result<File> {
+    use std::io::{Seek as _, SeekFrom};
+    let mut file = tempfile::tempfile()?;
+    std::io::copy(&mut std::io::stdin().lock(), &mut file)?;
+    file.seek(SeekFrom::Start(0))?;
+    Ok(file)
 }
 
 /// Checks that `path` holds a capture without reading its events: a

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use capture_format::escape::escaped;
 use capture_store::{CrcCheck, StoredObject, parse_key_name, safe_local_path};
 use inspect_cli::remote;
-use inspect_cli::window::parse_time;
+use inspect_cli::window::parse_since;
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -76,8 +76,9 @@ pub fn ls(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let (store, prefix) = remote::open(url)?;
+    let now = jiff::Zoned::now();
     let since = since
-        .map(|t| parse_time(t, 0).context("--since"))
+        .map(|t| parse_since(t, &now).context("--since"))
         .transpose()?;
     let objects = remote::runtime().block_on(store.list(&prefix))?;
     let mut rows: Vec<Row> = objects
@@ -106,7 +107,7 @@ pub fn ls(
     writeln!(
         out,
         "{:<31} {:<16} {:<24} {:>9} {:>10} {:>10}  KEY",
-        "TIME", "HOST", "RULE", "DURATION", "EVENTS", "BYTES"
+        "TIME", "HOST", "RULE", "DURATION", "EVENTS", "SIZE"
     )?;
     // Keys and metadata are whoever wrote to the bucket's: escaped.
     for r in &rows {
@@ -118,7 +119,7 @@ pub fn ls(
             escaped(&r.rule),
             r.duration_s,
             r.events,
-            r.bytes,
+            inspect_cli::units::human_bytes(r.bytes),
             escaped(&r.key)
         )?;
     }
@@ -206,9 +207,9 @@ fn plan_downloads(
 ) -> anyhow::Result<Vec<Planned>> {
     let mut plan: Vec<Planned> = Vec::new();
     for url in urls {
-        let (store, key) = remote::open(url)?;
+        let (store, key) = remote::open_object(url)?;
         if key.is_empty() {
-            anyhow::bail!("{url}: names no capture (s3://BUCKET/KEY)");
+            anyhow::bail!("{url}: names no capture (s3://BUCKET/KEY or file:///DIR/NAME)");
         }
         let url = store.location().url_of(&key);
         if plan.iter().any(|p| p.url == url) {

@@ -152,7 +152,7 @@ impl StreamArgs {
         let split = self
             .words
             .iter()
-            .position(|w| !Path::new(w).is_file() && !inspect_cli::remote::is_remote(w))
+            .position(|w| !scan::names_capture(w))
             .unwrap_or(self.words.len());
         let (paths, filter_words) = self.words.split_at(split);
         if paths.is_empty() {
@@ -474,10 +474,7 @@ pub fn chisel(
     if name == "around" {
         return around(rest, filter, out);
     }
-    let captures = rest
-        .iter()
-        .take_while(|w| Path::new(w).is_file() || inspect_cli::remote::is_remote(w))
-        .count();
+    let captures = rest.iter().take_while(|w| scan::names_capture(w)).count();
     if captures == 0 {
         anyhow::bail!(
             "chisel {name}: {}: no such capture file",
@@ -585,7 +582,7 @@ fn around(words: &[String], filter: Option<&str>, out: &mut impl Write) -> anyho
 
     let usage = "chisel around: takes CAPTURE... MS OUTPUT and --filter EXPR";
     let filter = filter.context(usage)?;
-    let captures = words.iter().take_while(|w| Path::new(w).is_file()).count();
+    let captures = words.iter().take_while(|w| scan::names_capture(w)).count();
     let [ms, output] = &words[captures..] else {
         anyhow::bail!("{usage}");
     };

@@ -1427,6 +1427,10 @@ mod print_options;
 #[path = "cli/chisel_details.rs"]
 mod chisel_details;
 
+/// `file://` URLs and standard input as captures; `ls --since`; sizes.
+#[path = "cli/files.rs"]
+mod files;
+
 /// Runs `syscap` with at most `mib` MiB of address space (`ulimit -v`): a
 /// reader that tried to take more than that fails instead.
 fn syscap_within(mib: u64, args: &[&str]) -> (i32, String, String) {
