@@ -502,7 +502,9 @@ pub fn chisel(
             .snapshot(0)
             .with_context(|| input.path.display().to_string())?;
         if let Some(snapshot) = snapshot {
-            chisel.state(snapshot);
+            chisel
+                .state(snapshot, stream.filter.as_ref(), &stream.env)
+                .with_context(|| format!("chisel {name}"))?;
         }
         chisel.finish(out, json)?;
         return Ok(());

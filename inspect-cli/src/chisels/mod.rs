@@ -30,8 +30,16 @@ pub trait Chisel {
     fn needs_events(&self) -> bool {
         true
     }
-    /// The state snapshot the capture starts with.
-    fn state(&mut self, _snapshot: capture_format::state::Snapshot) {}
+    /// The state snapshot the capture starts with, and the user's filter
+    /// (`--filter`), which table chisels apply to each thread and fd.
+    fn state(
+        &mut self,
+        _snapshot: capture_format::state::Snapshot,
+        _filter: Option<&Filter>,
+        _env: &Env,
+    ) -> Result<(), capture_format::Error> {
+        Ok(())
+    }
     /// Called once before the first event (headers of line-per-event
     /// chisels).
     fn begin(&mut self, out: &mut dyn Write, json: bool) -> io::Result<()>;

@@ -2,6 +2,7 @@
 //! print them. sysdig dumps its tables at the first event; syscap reads the
 //! state snapshot the capture starts with, which is the same moment.
 
+use std::collections::HashSet;
 use std::io::{self, Write};
 
 use capture_format::event::{OwnedSockAddr, OwnedSockTuple};
@@ -21,6 +22,74 @@ enum Table {
 struct State {
     table: Table,
     snapshot: Option<Snapshot>,
+    /// With a filter, the (tid, fd) pairs it matches.
+    matching: Option<HashSet<(i64, i64)>>,
+}
+
+/// The (tid, fd) pairs of `snap` that `filter` matches, as sysdig's
+/// `get_thread_table` applies a chisel's filter: each fd of each thread
+/// as an event of that thread on that fd. The events are a `read` of 0
+/// bytes per pair, written with the snapshot into a capture in memory
+/// (which names them as any capture does) and read back.
+fn matching_pairs(
+    snap: &Snapshot,
+    filter: &Filter,
+    env: &Env,
+) -> Result<HashSet<(i64, i64)>, capture_format::Error> {
+    use capture_format::event::{EventType, OwnedArg, OwnedRecord};
+    use capture_format::file::{
+        CaptureHeader, CaptureReader, Chunk, Decoder, Writer, WriterOptions,
+    };
+    use capture_format::state::Tracker;
+
+    let read = EventType::from_name("read").expect("read is a system call");
+    let pairs: Vec<(i64, i64, i64)> = thread_fds(snap)
+        .map(|(t, f)| (t.tid, t.pid, f.fd))
+        .collect();
+    let mut writer = Writer::new(
+        Vec::new(),
+        &CaptureHeader::default(),
+        WriterOptions::default(),
+    )?;
+    writer.write_snapshot(snap)?;
+    let mut tracker = Tracker::from_snapshot(snap);
+    for (i, &(tid, pid, fd)) in pairs.iter().enumerate() {
+        let record = OwnedRecord {
+            ty: read,
+            ts: i as u64 + 1,
+            tid,
+            pid,
+            ret: 0,
+            args: vec![
+                OwnedArg::Int(fd),
+                OwnedArg::Int(0),
+                OwnedArg::Bytes(Vec::new()),
+            ],
+            ..OwnedRecord::default()
+        };
+        record.with_record(|rec| {
+            let ctx = tracker.apply(rec);
+            writer.write(rec, &ctx)
+        })?;
+    }
+    let (bytes, _) = writer.finish()?;
+    let reader = CaptureReader::open(&bytes[..])?;
+    let mut matcher = filter.matcher();
+    let (mut decoder, mut chunk) = (Decoder::new(), Chunk::default());
+    let mut found = HashSet::new();
+    let mut pair = pairs.iter();
+    for i in 0..reader.index().chunks.len() {
+        decoder.read_chunk(&reader, i, Projection::ALL, &mut chunk)?;
+        for e in chunk.events() {
+            let Some(&(tid, _, fd)) = pair.next() else {
+                break;
+            };
+            if matcher.matches(&e, env) {
+                found.insert((tid, fd));
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// Every thread (by tid) with the fds of its process (by number): sysdig's
@@ -106,7 +175,11 @@ impl State {
         Ok(())
     }
 
-    fn write_lsof(snap: &Snapshot, out: &mut dyn Write) -> io::Result<()> {
+    fn write_lsof(
+        snap: &Snapshot,
+        matching: Option<&HashSet<(i64, i64)>>,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
         writeln!(
             out,
             "{}{}{}{}{}{}NAME",
@@ -117,7 +190,7 @@ impl State {
             extend_string("FD", 8),
             extend_string("TYPE", 12)
         )?;
-        for (t, f) in thread_fds(snap) {
+        for (t, f) in thread_fds(snap).filter(|(t, f)| shown(matching, t.tid, f.fd)) {
             let process = snap.processes.iter().find(|p| p.pid == f.pid);
             let user = user_of(snap, process);
             // sysdig's lsof shows a kind it does not know as <NA>.
@@ -140,7 +213,11 @@ impl State {
         Ok(())
     }
 
-    fn write_netstat(snap: &Snapshot, out: &mut dyn Write) -> io::Result<()> {
+    fn write_netstat(
+        snap: &Snapshot,
+        matching: Option<&HashSet<(i64, i64)>>,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
         writeln!(
             out,
             "{}{}{}{}TID/PID/Program Name",
@@ -149,7 +226,9 @@ impl State {
             extend_string("Client Address", 25),
             extend_string("State", 15)
         )?;
-        for (t, f) in thread_fds(snap).filter(|(_, f)| f.kind.is_inet()) {
+        for (t, f) in
+            thread_fds(snap).filter(|(t, f)| f.kind.is_inet() && shown(matching, t.tid, f.fd))
+        {
             let proto = match f.l4proto {
                 L4Proto::Unknown => "<NA>",
                 known => known.name(),
@@ -179,6 +258,11 @@ impl State {
         }
         Ok(())
     }
+}
+
+/// True when the fd is shown: no filter, or it matches.
+fn shown(matching: Option<&HashSet<(i64, i64)>>, tid: i64, fd: i64) -> bool {
+    matching.is_none_or(|m| m.contains(&(tid, fd)))
 }
 
 /// An fd's name as sysdig shows it (connections as `client->server`).
@@ -214,8 +298,22 @@ impl Chisel for State {
         false
     }
 
-    fn state(&mut self, snapshot: Snapshot) {
+    fn state(
+        &mut self,
+        mut snapshot: Snapshot,
+        filter: Option<&Filter>,
+        env: &Env,
+    ) -> Result<(), capture_format::Error> {
+        if let Some(filter) = filter {
+            let found = matching_pairs(&snapshot, filter, env)?;
+            // ps lists the threads with a matching fd; lsof and netstat
+            // the matching fds.
+            let tids: HashSet<i64> = found.iter().map(|&(tid, _)| tid).collect();
+            snapshot.threads.retain(|t| tids.contains(&t.tid));
+            self.matching = Some(found);
+        }
         self.snapshot = Some(snapshot);
+        Ok(())
     }
 
     fn begin(&mut self, _: &mut dyn Write, _: bool) -> io::Result<()> {
@@ -232,8 +330,8 @@ impl Chisel for State {
         };
         match self.table {
             Table::Ps => Self::write_ps(snap, out),
-            Table::Lsof => Self::write_lsof(snap, out),
-            Table::Netstat => Self::write_netstat(snap, out),
+            Table::Lsof => Self::write_lsof(snap, self.matching.as_ref(), out),
+            Table::Netstat => Self::write_netstat(snap, self.matching.as_ref(), out),
         }
     }
 }
@@ -242,6 +340,7 @@ fn make(table: Table) -> Box<dyn Chisel> {
     Box::new(State {
         table,
         snapshot: None,
+        matching: None,
     })
 }
 

@@ -133,3 +133,38 @@ fn an_empty_cpu_table_says_why() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `ps`, `lsof` and `netstat` apply `--filter` to each thread's fds as
+/// sysdig's apply their filter argument: the same rows as sysdig's (in
+/// any order: sysdig lists a thread's fds in hash order).
+#[test]
+fn table_chisels_apply_the_filter() {
+    let samples = scap_samples();
+    let sorted = |text: &str| -> Vec<String> {
+        let mut lines: Vec<String> = text.lines().map(|l| l.trim_end().to_owned()).collect();
+        lines.sort();
+        lines
+    };
+    for sample in ["test_ipv6_client", "curl_google", "single_ipv6_conn"] {
+        let path = samples.join(sample).with_extension("scap");
+        let path = path.to_str().unwrap();
+        for chisel in ["lsof", "ps", "netstat"] {
+            let (_, all, _) = syscap(&["chisel", chisel, path]);
+            for filter in [
+                "proc.name=bash",
+                "fd.type=ipv6",
+                "fd.num=3",
+                "proc.name=nothing",
+            ] {
+                let theirs = sysdig(&["-r", path, "-c", chisel, filter]);
+                let (code, ours, err) = syscap(&["chisel", chisel, path, "--filter", filter]);
+                assert_eq!(code, 0, "{err}");
+                assert_eq!(sorted(&ours), sorted(&theirs), "{sample} {chisel} {filter}");
+                if filter == "proc.name=nothing" {
+                    assert_eq!(ours.lines().count(), 1, "{ours}");
+                    assert!(all.lines().count() > 1, "{sample} {chisel}: {all}");
+                }
+            }
+        }
+    }
+}
