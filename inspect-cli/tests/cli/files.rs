@@ -72,6 +72,22 @@ fn file_urls_and_stdin_everywhere() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.starts_with("syscap: -: "), "{err}");
 
+    // around reads its captures twice: not standard input.
+    let (code, _, err) = syscap_stdin(
+        &[
+            "chisel",
+            "around",
+            "-",
+            "10",
+            "/dev/null",
+            "--filter",
+            "evt.type = read",
+        ],
+        &synth,
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("give it a file, not -"), "{err}");
+
     // get copies a file:// capture; one without the agent's CRC32 only
     // with --no-verify, as from S3.
     let url = format!("file://{}", synth.display());
