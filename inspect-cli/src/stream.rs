@@ -472,6 +472,11 @@ pub fn chisel(
         .split_first()
         .context("which chisel? (syscap chisel --list)")?;
     if name == "around" {
+        if rest.iter().any(|w| w == scan::STDIN) {
+            anyhow::bail!(
+                "chisel around reads its captures twice: give it a file, not - (standard input)"
+            );
+        }
         return around(rest, filter, out);
     }
     let captures = rest.iter().take_while(|w| scan::names_capture(w)).count();
@@ -590,11 +595,6 @@ fn around(words: &[String], filter: Option<&str>, out: &mut impl Write) -> anyho
     };
     if captures == 0 {
         anyhow::bail!("{usage}");
-    }
-    if words[..captures].iter().any(|w| w == scan::STDIN) {
-        anyhow::bail!(
-            "chisel around reads its captures twice: give it a file, not - (standard input)"
-        );
     }
     let ms: u64 = ms.parse().map_err(|_| {
         anyhow::anyhow!("chisel around: {ms:?} is not a whole number of milliseconds")
