@@ -485,6 +485,9 @@ fn buffer_of<'a>(field: Field, e: &Event<'a>) -> Option<&'a [u8]> {
     }
 }
 
+/// Lower-case hex digits.
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
 /// Bytes per line of `-x` and `-X`, shown in groups of two.
 const HEX_LINE: usize = 16;
 
@@ -518,8 +521,11 @@ pub fn write_buffer(data: &[u8], style: BufferStyle, out: &mut Vec<u8>) {
                 let _ = write!(out, "\n\t0x{:04x}:", n * HEX_LINE);
                 for pair in line.chunks(2) {
                     out.push(b' ');
-                    for b in pair {
-                        let _ = write!(out, "{b:02x}");
+                    for &b in pair {
+                        out.extend_from_slice(&[
+                            HEX[usize::from(b >> 4)],
+                            HEX[usize::from(b & 15)],
+                        ]);
                     }
                 }
                 if style == BufferStyle::HexAscii {
