@@ -42,6 +42,8 @@ enum Test {
     Str(Op, Vec<Vec<u8>>),
     Glob(globset::GlobMatcher),
     Ip(Op, Vec<IpAddr>),
+    /// In one of the networks (address, prefix length).
+    Net(Op, Vec<(IpAddr, u8)>),
 }
 
 impl Filter {
@@ -235,10 +237,33 @@ fn eval(node: &Node, e: &Event<'_>, env: &Env, scratch: &mut Vec<u8>) -> bool {
             t.ancestors()
                 .any(|a| test_value(test, Value::Str(a.comm())))
         }
+        Node::Check(Field::ProcApid(None), test) => {
+            let Some(t) = e.thread() else { return false };
+            t.ancestors()
+                .any(|a| test_value(test, u64::try_from(a.pid()).map_or(Value::None, Value::Num)))
+        }
+        Node::Check(Field::EvtAround(center), Test::Num(_, d)) => {
+            let delta = d.first().copied().unwrap_or(0).saturating_mul(1_000_000);
+            (i128::from(e.ts()) - i128::from(*center)).abs() <= delta
+        }
         Node::Check(field, test) => {
+            if let Some((client, server)) = either_end(*field) {
+                return test_value(test, value(client, e, env, scratch))
+                    || test_value(test, value(server, e, env, scratch));
+            }
             let v = value(*field, e, env, scratch);
             test_value(test, v)
         }
+    }
+}
+
+/// The filter-only fields of either end of a connection (`fd.ip`,
+/// `fd.port`, `fd.net`): the client's field and the server's.
+fn either_end(field: Field) -> Option<(Field, Field)> {
+    match field {
+        Field::FdIp | Field::FdNet => Some((Field::FdCip, Field::FdSip)),
+        Field::FdPort => Some((Field::FdCport, Field::FdSport)),
+        _ => None,
     }
 }
 
@@ -260,6 +285,10 @@ fn test_value(test: &Test, v: Value<'_>) -> bool {
             let hit = ips.iter().any(|&x| same_ip(x, ip));
             if *op == Op::Ne { !hit } else { hit }
         }
+        (Test::Net(op, nets), Value::Ip(ip)) => {
+            let hit = nets.iter().any(|&(net, len)| in_net(ip, net, len));
+            if *op == Op::Ne { !hit } else { hit }
+        }
         _ => false,
     }
 }
@@ -267,6 +296,22 @@ fn test_value(test: &Test, v: Value<'_>) -> bool {
 /// IPv4-mapped IPv6 addresses equal their IPv4 form, as sysdig shows them.
 fn same_ip(a: IpAddr, b: IpAddr) -> bool {
     a.to_canonical() == b.to_canonical()
+}
+
+/// True when `ip` is in the network `net/len` (IPv4-mapped addresses
+/// count as IPv4).
+fn in_net(ip: IpAddr, net: IpAddr, len: u8) -> bool {
+    match (ip.to_canonical(), net.to_canonical()) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        _ => false,
+    }
 }
 
 fn compare(op: Op, lhs: i128, rhs: &[i128]) -> bool {
@@ -319,10 +364,16 @@ fn compile(expr: &Expr) -> Result<Node, FilterError> {
             let test = compile_test(f, &field.name_text(), *op, values)?;
             // `!=` is `not =`, so that a missing value fails both, as in
             // sysdig.
-            if *op == Op::Ne && !matches!(test, Test::Ip(..)) {
+            // Fields of either end (fd.ip) are `not =` too: neither end
+            // has the address.
+            if *op == Op::Ne
+                && (!matches!(test, Test::Ip(..) | Test::Net(..)) || either_end(f).is_some())
+            {
                 let eq = match test {
                     Test::Num(_, v) => Test::Num(Op::Eq, v),
                     Test::Str(_, v) => Test::Str(Op::Eq, v),
+                    Test::Ip(_, v) => Test::Ip(Op::Eq, v),
+                    Test::Net(_, v) => Test::Net(Op::Eq, v),
                     other => other,
                 };
                 return Ok(Node::All(vec![
@@ -346,6 +397,12 @@ fn compile_test(field: Field, name: &str, op: Op, values: &[Literal]) -> Result<
     let span = values.first().map(|v| v.span).unwrap_or_default();
     if op == Op::Exists {
         return Ok(Test::Exists);
+    }
+    if matches!(field, Field::EvtAround(_)) && op != Op::Eq {
+        return Err(FilterError::new(
+            format!("{name} takes '=' and a number of ms (evt.around[T]=D)"),
+            span,
+        ));
     }
     if let Some(test) = type_test(field, op, values) {
         return test;
@@ -411,8 +468,44 @@ fn compile_test(field: Field, name: &str, op: Op, values: &[Literal]) -> Result<
                 .collect::<Result<_, _>>()?;
             Ok(Test::Ip(op, ips))
         }
+        Kind::Net => compile_net(op, name, values),
         Kind::Str => compile_str(op, name, values),
     }
+}
+
+fn compile_net(op: Op, name: &str, values: &[Literal]) -> Result<Test, FilterError> {
+    if !matches!(op, Op::Eq | Op::Ne | Op::In) {
+        return Err(FilterError::new(
+            format!("operator '{}' does not apply to {name}", op.text()),
+            values.first().map(|v| v.span).unwrap_or_default(),
+        ));
+    }
+    let nets = values
+        .iter()
+        .map(|v| {
+            parse_net(&v.text).ok_or_else(|| {
+                FilterError::new(
+                    format!(
+                        "'{}' is not a network (10.0.0.0/8, fd00::/8) or an IP address",
+                        v.text
+                    ),
+                    v.span,
+                )
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Test::Net(op, nets))
+}
+
+/// `10.0.0.0/8`, `fd00::/8`, or one address (a network of one).
+fn parse_net(text: &str) -> Option<(IpAddr, u8)> {
+    let (ip, len) = match text.split_once('/') {
+        Some((ip, len)) => (ip.parse::<IpAddr>().ok()?, Some(len.parse::<u8>().ok()?)),
+        None => (text.parse::<IpAddr>().ok()?, None),
+    };
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let len = len.unwrap_or(max);
+    (len <= max).then_some((ip, len))
 }
 
 fn compile_str(op: Op, name: &str, values: &[Literal]) -> Result<Test, FilterError> {
@@ -618,6 +711,27 @@ mod tests {
     }
 
     #[test]
+    fn networks() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("10.1.2.3", "10.0.0.0/8", true),
+            ("11.1.2.3", "10.0.0.0/8", false),
+            ("10.1.2.3", "10.1.2.3", true),
+            ("10.1.2.3", "0.0.0.0/0", true),
+            ("::ffff:10.1.2.3", "10.0.0.0/8", true),
+            ("fd00::1", "fd00::/8", true),
+            ("fe00::1", "fd00::/8", false),
+            ("10.1.2.3", "fd00::/8", false),
+        ];
+        for &(ip, net, want) in cases {
+            let (n, len) = parse_net(net).unwrap();
+            assert_eq!(in_net(ip.parse().unwrap(), n, len), want, "{ip} in {net}");
+        }
+        for bad in ["10.0.0.0/33", "10.0.0/8", "x", "::/129", "10.0.0.0/"] {
+            assert_eq!(parse_net(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn compile_errors_name_the_problem() {
         let cases: &[(&str, &str)] = &[
             (
@@ -645,6 +759,14 @@ mod tests {
             (
                 "proc.name > a",
                 "operator '>' does not apply to proc.name at 1:13",
+            ),
+            (
+                "fd.net = 10.0.0.0/33",
+                "'10.0.0.0/33' is not a network (10.0.0.0/8, fd00::/8) or an IP address at 1:10",
+            ),
+            (
+                "evt.around[1000] > 5",
+                "evt.around[1000] takes '=' and a number of ms (evt.around[T]=D) at 1:20",
             ),
             (
                 "fd.name glob '[a'",

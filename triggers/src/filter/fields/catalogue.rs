@@ -22,6 +22,8 @@ pub enum Kind {
     Str,
     /// IP address.
     Ip,
+    /// IP address compared with networks (`10.0.0.0/8`).
+    Net,
 }
 
 /// A field of the language.
@@ -43,6 +45,35 @@ pub enum Field {
     EvtIsIo,
     EvtIsIoRead,
     EvtIsIoWrite,
+    EvtTimeS,
+    EvtTimeIso8601,
+    EvtDatetime,
+    EvtDatetimeS,
+    EvtOutputtime,
+    EvtRawtimeS,
+    EvtRawtimeNs,
+    EvtReltimeS,
+    EvtReltimeNs,
+    EvtLatencyS,
+    EvtLatencyNs,
+    EvtLatencyHuman,
+    SyscallType,
+    EvtInfo,
+    EvtIoDir,
+    EvtIsSyslog,
+    EvtCount,
+    EvtCountError,
+    EvtCountErrorFile,
+    EvtCountErrorNet,
+    EvtCountErrorMemory,
+    EvtCountErrorOther,
+    EvtCountExit,
+    EvtIsOpenRead,
+    EvtIsOpenWrite,
+    EvtIsOpenExec,
+    /// `evt.around[T] = D` (filters only): within D ms of time T (ns
+    /// since the epoch).
+    EvtAround(u64),
     /// `evt.arg.NAME` / `evt.arg[N]`: an argument, rendered as sysdig does.
     EvtArg(ArgSel),
     /// `evt.rawarg.NAME`: an argument's raw value.
@@ -60,10 +91,22 @@ pub enum Field {
     /// `proc.aname`: any ancestor's name; `proc.aname[N]`: the Nth (1 is
     /// the parent).
     ProcAname(Option<u32>),
+    /// `proc.apid`: any ancestor's pid (filters only); `proc.apid[N]`: the
+    /// Nth's (0 is the process itself).
+    ProcApid(Option<u32>),
+    ProcExeline,
+    ProcPcmdline,
+    ProcDuration,
+    ProcVpid,
+    ProcLoginshellid,
     ThreadTid,
+    ThreadVtid,
+    ThreadIsmain,
     UserUid,
     UserName,
+    UserLoginuid,
     GroupGid,
+    GroupName,
     FdNum,
     FdName,
     FdType,
@@ -80,6 +123,21 @@ pub enum Field {
     FdRport,
     FdL4proto,
     FdSockfamily,
+    FdIsServer,
+    FdConnected,
+    FdUid,
+    FdContainername,
+    FdContainerdirectory,
+    /// `fd.ip` (filters only): the client or the server IP.
+    FdIp,
+    /// `fd.port` (filters only): the client or the server port.
+    FdPort,
+    /// `fd.net` (filters only): the client or the server IP, in a network.
+    FdNet,
+    FdCnet,
+    FdSnet,
+    FdLnet,
+    FdRnet,
     ContainerId,
     ContainerFullId,
     ContainerName,
@@ -139,10 +197,52 @@ pub static FIELDS: &[FieldInfo] = &[
         "event time (UTC), as HH:MM:SS.nnnnnnnnn",
     ),
     f(
+        "evt.time.s",
+        Field::EvtTimeS,
+        Kind::Str,
+        "event time (UTC), as HH:MM:SS",
+    ),
+    f(
+        "evt.time.iso8601",
+        Field::EvtTimeIso8601,
+        Kind::Str,
+        "event time, as 2018-08-17T17:35:48.514632619+0000",
+    ),
+    f(
+        "evt.datetime",
+        Field::EvtDatetime,
+        Kind::Str,
+        "event time (UTC) with the date, as 2018-08-17 17:35:48.514632619",
+    ),
+    f(
+        "evt.datetime.s",
+        Field::EvtDatetimeS,
+        Kind::Str,
+        "event time (UTC) with the date, as 2018-08-17 17:35:48",
+    ),
+    f(
+        "evt.outputtime",
+        Field::EvtOutputtime,
+        Kind::Str,
+        "event time as printed (sysdig's -t default: evt.time)",
+    ),
+    f(
         "evt.rawtime",
         Field::EvtRawtime,
         Kind::Num,
         "event time, in ns since the epoch",
+    ),
+    f(
+        "evt.rawtime.s",
+        Field::EvtRawtimeS,
+        Kind::Num,
+        "event time, whole seconds since the epoch",
+    ),
+    f(
+        "evt.rawtime.ns",
+        Field::EvtRawtimeNs,
+        Kind::Num,
+        "event time, the ns within its second",
     ),
     f(
         "evt.reltime",
@@ -151,10 +251,28 @@ pub static FIELDS: &[FieldInfo] = &[
         "event time, in ns since the start of the capture",
     ),
     f(
+        "evt.reltime.s",
+        Field::EvtReltimeS,
+        Kind::Num,
+        "whole seconds since the start of the capture",
+    ),
+    f(
+        "evt.reltime.ns",
+        Field::EvtReltimeNs,
+        Kind::Num,
+        "the ns part of the time since the start of the capture",
+    ),
+    f(
         "evt.type",
         Field::EvtType,
         Kind::Str,
         "event type: the system call's name (open, read...) or the event's (procexit...)",
+    ),
+    f(
+        "syscall.type",
+        Field::SyscallType,
+        Kind::Str,
+        "the system call's name; no value for events that are not system calls",
     ),
     f(
         "evt.dir",
@@ -193,6 +311,24 @@ pub static FIELDS: &[FieldInfo] = &[
         "time from entry to return, in ns",
     ),
     f(
+        "evt.latency.s",
+        Field::EvtLatencyS,
+        Kind::Num,
+        "whole seconds of the latency",
+    ),
+    f(
+        "evt.latency.ns",
+        Field::EvtLatencyNs,
+        Kind::Num,
+        "the ns part of the latency",
+    ),
+    f(
+        "evt.latency.human",
+        Field::EvtLatencyHuman,
+        Kind::Str,
+        "the latency for people: 835ns, 3.43us, 12ms, 1.50s",
+    ),
+    f(
         "evt.buflen",
         Field::EvtBuflen,
         Kind::Size,
@@ -223,6 +359,84 @@ pub static FIELDS: &[FieldInfo] = &[
         "true for calls that write data",
     ),
     f(
+        "evt.io_dir",
+        Field::EvtIoDir,
+        Kind::Str,
+        "read or write, for calls that read or write data",
+    ),
+    f(
+        "evt.is_syslog",
+        Field::EvtIsSyslog,
+        Kind::Bool,
+        "true for writes to /dev/log",
+    ),
+    f(
+        "evt.is_open_read",
+        Field::EvtIsOpenRead,
+        Kind::Bool,
+        "true for opens (open, openat, openat2) for reading",
+    ),
+    f(
+        "evt.is_open_write",
+        Field::EvtIsOpenWrite,
+        Kind::Bool,
+        "true for opens (open, openat, openat2) for writing",
+    ),
+    f(
+        "evt.is_open_exec",
+        Field::EvtIsOpenExec,
+        Kind::Bool,
+        "true for opens and creats that create a file with an execute permission",
+    ),
+    f(
+        "evt.count",
+        Field::EvtCount,
+        Kind::Num,
+        "1, for counting events",
+    ),
+    f(
+        "evt.count.error",
+        Field::EvtCountError,
+        Kind::Num,
+        "1 for calls that failed",
+    ),
+    f(
+        "evt.count.error.file",
+        Field::EvtCountErrorFile,
+        Kind::Num,
+        "1 for failed calls on a file or a directory",
+    ),
+    f(
+        "evt.count.error.net",
+        Field::EvtCountErrorNet,
+        Kind::Num,
+        "1 for failed calls on a socket",
+    ),
+    f(
+        "evt.count.error.memory",
+        Field::EvtCountErrorMemory,
+        Kind::Num,
+        "1 for failed memory calls (brk, mmap...)",
+    ),
+    f(
+        "evt.count.error.other",
+        Field::EvtCountErrorOther,
+        Kind::Num,
+        "1 for other calls that failed",
+    ),
+    f(
+        "evt.count.exit",
+        Field::EvtCountExit,
+        Kind::Num,
+        "1 for calls that returned",
+    ),
+    f(
+        "evt.around[T]",
+        Field::EvtAround(0),
+        Kind::Num,
+        "filters only: evt.around[T]=D keeps events within D ms of T (an evt.rawtime)",
+    ),
+    f(
         "evt.arg.NAME",
         Field::EvtArg(ArgSel::Index(0)),
         Kind::Str,
@@ -239,6 +453,12 @@ pub static FIELDS: &[FieldInfo] = &[
         Field::EvtArgs,
         Kind::Str,
         "all arguments, as NAME=VALUE pairs",
+    ),
+    f(
+        "evt.info",
+        Field::EvtInfo,
+        Kind::Str,
+        "the event's details: its arguments, as evt.args",
     ),
     f(
         "proc.name",
@@ -273,6 +493,18 @@ pub static FIELDS: &[FieldInfo] = &[
         "process name and arguments",
     ),
     f(
+        "proc.exeline",
+        Field::ProcExeline,
+        Kind::Str,
+        "argv[0] and the arguments",
+    ),
+    f(
+        "proc.pcmdline",
+        Field::ProcPcmdline,
+        Kind::Str,
+        "the parent's name and arguments",
+    ),
+    f(
         "proc.args",
         Field::ProcArgs,
         Kind::Str,
@@ -285,10 +517,53 @@ pub static FIELDS: &[FieldInfo] = &[
         Kind::Str,
         "name of any ancestor; proc.aname[N] the Nth (1 is the parent)",
     ),
+    f(
+        "proc.apid",
+        Field::ProcApid(None),
+        Kind::Num,
+        "pid of any ancestor; proc.apid[N] the Nth's (1 is the parent, 0 the process)",
+    ),
+    f(
+        "proc.duration",
+        Field::ProcDuration,
+        Kind::Duration,
+        "ns since the process started",
+    ),
+    f(
+        "proc.vpid",
+        Field::ProcVpid,
+        Kind::Num,
+        "process id in its pid namespace",
+    ),
+    f(
+        "proc.loginshellid",
+        Field::ProcLoginshellid,
+        Kind::Num,
+        "pid of the eldest shell (sh, bash, zsh...) among the process and its ancestors",
+    ),
     f("thread.tid", Field::ThreadTid, Kind::Num, "thread id"),
+    f(
+        "thread.vtid",
+        Field::ThreadVtid,
+        Kind::Num,
+        "thread id in its pid namespace",
+    ),
+    f(
+        "thread.ismain",
+        Field::ThreadIsmain,
+        Kind::Bool,
+        "true for the main thread of its process",
+    ),
     f("user.uid", Field::UserUid, Kind::Num, "user id"),
     f("user.name", Field::UserName, Kind::Str, "user name"),
+    f(
+        "user.loginuid",
+        Field::UserLoginuid,
+        Kind::Signed,
+        "audit (login) user id; -1 when unset",
+    ),
     f("group.gid", Field::GroupGid, Kind::Num, "group id"),
+    f("group.name", Field::GroupName, Kind::Str, "group name"),
     f("fd.num", Field::FdNum, Kind::Signed, "fd number"),
     f(
         "fd.name",
@@ -349,6 +624,78 @@ pub static FIELDS: &[FieldInfo] = &[
         Field::FdSockfamily,
         Kind::Str,
         "socket family: ip or unix",
+    ),
+    f(
+        "fd.is_server",
+        Field::FdIsServer,
+        Kind::Bool,
+        "true when the process is the server end of the socket",
+    ),
+    f(
+        "fd.connected",
+        Field::FdConnected,
+        Kind::Bool,
+        "true for a connected socket",
+    ),
+    f(
+        "fd.uid",
+        Field::FdUid,
+        Kind::Str,
+        "the thread id and the fd number, written one after the other",
+    ),
+    f(
+        "fd.containername",
+        Field::FdContainername,
+        Kind::Str,
+        "the container id (empty on the host), ':' and the fd name",
+    ),
+    f(
+        "fd.containerdirectory",
+        Field::FdContainerdirectory,
+        Kind::Str,
+        "the container id (empty on the host), ':' and the fd's directory",
+    ),
+    f(
+        "fd.ip",
+        Field::FdIp,
+        Kind::Ip,
+        "filters only: the client or the server IP",
+    ),
+    f(
+        "fd.port",
+        Field::FdPort,
+        Kind::Num,
+        "filters only: the client or the server port",
+    ),
+    f(
+        "fd.net",
+        Field::FdNet,
+        Kind::Net,
+        "filters only: the client or the server IP is in the network (fd.net = 10.0.0.0/8)",
+    ),
+    f(
+        "fd.cnet",
+        Field::FdCnet,
+        Kind::Net,
+        "filters only: the client IP is in the network",
+    ),
+    f(
+        "fd.snet",
+        Field::FdSnet,
+        Kind::Net,
+        "filters only: the server IP is in the network",
+    ),
+    f(
+        "fd.lnet",
+        Field::FdLnet,
+        Kind::Net,
+        "filters only: the local IP is in the network",
+    ),
+    f(
+        "fd.rnet",
+        Field::FdRnet,
+        Kind::Net,
+        "filters only: the remote IP is in the network",
     ),
     f(
         "container.id",
@@ -460,6 +807,7 @@ pub fn write_field_list(out: &mut impl std::io::Write) -> std::io::Result<()> {
             Kind::Bool => "bool",
             Kind::Str => "text",
             Kind::Ip => "ip",
+            Kind::Net => "network",
         };
         writeln!(out, "{:<18} {kind:<9} {}", f.name, f.description)?;
     }
@@ -515,12 +863,25 @@ pub fn resolve(name: &str, arg: Option<&str>) -> Result<Field, String> {
                 F::K8sPodLabel(key)
             })
         }
-        "proc.aname" => match arg {
-            None => Ok(F::ProcAname(None)),
-            Some(a) => match a.parse::<u32>() {
-                Ok(n) if n > 0 => Ok(F::ProcAname(Some(n))),
-                _ => Err(format!("proc.aname[N] needs N >= 1, found '{a}'")),
-            },
+        "proc.aname" | "proc.apid" => {
+            let n = match arg {
+                None => None,
+                Some(a) => Some(a.parse::<u32>().map_err(|_| {
+                    format!("{name}[N] needs a number N (0 is the process), found '{a}'")
+                })?),
+            };
+            Ok(if name == "proc.aname" {
+                F::ProcAname(n)
+            } else {
+                F::ProcApid(n)
+            })
+        }
+        "evt.around" => match arg.map(str::parse::<u64>) {
+            Some(Ok(t)) => Ok(F::EvtAround(t)),
+            _ => Err(
+                "evt.around needs a time: evt.around[T]=D, T in ns since the epoch (as evt.rawtime), D in ms"
+                    .to_owned(),
+            ),
         },
         _ => match FIELDS.iter().find(|f| f.name == name) {
             Some(info) => plain(info.field),
@@ -601,19 +962,56 @@ impl Field {
     }
 
     /// The chunk columns needed to read this field.
+    #[expect(clippy::too_many_lines, reason = "one arm per group of fields")]
     pub fn projection(self) -> Projection {
         use Field as F;
         match self {
-            F::EvtNum | F::EvtType | F::EvtIsIo | F::EvtIsIoRead | F::EvtIsIoWrite => {
-                Projection::MINIMAL
-            }
-            F::EvtTime | F::EvtRawtime | F::EvtReltime => Projection::TIME,
-            F::EvtDir => Projection::FLAGS,
+            F::EvtNum
+            | F::EvtType
+            | F::EvtIsIo
+            | F::EvtIsIoRead
+            | F::EvtIsIoWrite
+            | F::SyscallType
+            | F::EvtIoDir
+            | F::EvtCount => Projection::MINIMAL,
+            F::EvtTime
+            | F::EvtRawtime
+            | F::EvtReltime
+            | F::EvtTimeS
+            | F::EvtTimeIso8601
+            | F::EvtDatetime
+            | F::EvtDatetimeS
+            | F::EvtOutputtime
+            | F::EvtRawtimeS
+            | F::EvtRawtimeNs
+            | F::EvtReltimeS
+            | F::EvtReltimeNs
+            | F::EvtAround(_) => Projection::TIME,
+            F::EvtDir | F::EvtCountExit => Projection::FLAGS,
             F::EvtCpu => Projection::CPU,
-            F::EvtRes | F::EvtRawres | F::EvtFailed => Projection::RET | Projection::FLAGS,
-            F::EvtLatency => Projection::LATENCY,
-            F::EvtBuflen | F::EvtBuffer | F::EvtArg(_) | F::EvtRawarg(_) | F::EvtArgs => {
-                Projection::ARGS | Projection::FLAGS
+            F::EvtRes
+            | F::EvtRawres
+            | F::EvtFailed
+            | F::EvtCountError
+            | F::EvtCountErrorFile
+            | F::EvtCountErrorNet
+            | F::EvtCountErrorMemory
+            | F::EvtCountErrorOther => Projection::RET | Projection::FLAGS,
+            F::EvtLatency | F::EvtLatencyS | F::EvtLatencyNs | F::EvtLatencyHuman => {
+                Projection::LATENCY
+            }
+            F::EvtBuflen
+            | F::EvtBuffer
+            | F::EvtArg(_)
+            | F::EvtRawarg(_)
+            | F::EvtArgs
+            | F::EvtInfo
+            | F::EvtIsOpenRead
+            | F::EvtIsOpenWrite
+            | F::EvtIsOpenExec => Projection::ARGS | Projection::FLAGS,
+            F::ProcDuration => Projection::THREAD | Projection::TIME,
+            F::FdUid | F::FdContainername | F::FdContainerdirectory => {
+                Projection::THREAD | Projection::FD | Projection::ARGS
             }
             F::ProcName
             | F::ProcPid
@@ -625,10 +1023,19 @@ impl Field {
             | F::ProcArgs
             | F::ProcCwd
             | F::ProcAname(_)
+            | F::ProcApid(_)
+            | F::ProcExeline
+            | F::ProcPcmdline
+            | F::ProcVpid
+            | F::ProcLoginshellid
             | F::ThreadTid
+            | F::ThreadVtid
+            | F::ThreadIsmain
             | F::UserUid
             | F::UserName
+            | F::UserLoginuid
             | F::GroupGid
+            | F::GroupName
             | F::ContainerId
             | F::ContainerFullId
             | F::ContainerName
@@ -660,7 +1067,17 @@ impl Field {
             | F::FdLport
             | F::FdRport
             | F::FdL4proto
-            | F::FdSockfamily => Projection::FD,
+            | F::FdSockfamily
+            | F::EvtIsSyslog
+            | F::FdIsServer
+            | F::FdConnected
+            | F::FdIp
+            | F::FdPort
+            | F::FdNet
+            | F::FdCnet
+            | F::FdSnet
+            | F::FdLnet
+            | F::FdRnet => Projection::FD,
             F::TriggerRule => Projection::ARGS,
         }
     }
@@ -706,7 +1123,12 @@ mod tests {
             assert_eq!(resolve(name, None).unwrap_err(), want);
         }
         assert!(resolve("evt.arg", Some("nosuchname")).is_err());
-        assert!(resolve("proc.aname", Some("0")).is_err());
+        assert!(resolve("proc.aname", Some("x")).is_err());
+        assert_eq!(
+            resolve("proc.apid", Some("0")),
+            Ok(Field::ProcApid(Some(0)))
+        );
+        assert!(resolve("evt.around", None).is_err());
         assert!(resolve("proc.name", Some("1")).is_err());
     }
 }

@@ -93,11 +93,19 @@ pub fn value<'a>(field: Field, e: &Event<'a>, env: &'a Env, scratch: &'a mut Vec
             }
         }
         F::EvtFailed => Value::Bool(e.returned() && is_error_return(e.ret())),
-        F::EvtLatency => {
-            if e.has_latency() {
-                Value::Num(e.latency())
-            } else {
-                Value::None
+        F::EvtLatency | F::EvtLatencyS | F::EvtLatencyNs | F::EvtLatencyHuman => {
+            if !e.has_latency() {
+                return Value::None;
+            }
+            let ns = e.latency();
+            match field {
+                F::EvtLatencyS => Value::Num(ns / NS),
+                F::EvtLatencyNs => Value::Num(ns % NS),
+                F::EvtLatencyHuman => {
+                    write_human_duration(ns, scratch);
+                    text(scratch)
+                }
+                _ => Value::Num(ns),
             }
         }
         F::EvtBuflen => {
@@ -116,7 +124,16 @@ pub fn value<'a>(field: Field, e: &Event<'a>, env: &'a Env, scratch: &'a mut Vec
         ),
         F::EvtIsIoRead => Value::Bool(e.ty().info().category.intersects(Category::IO_READ)),
         F::EvtIsIoWrite => Value::Bool(e.ty().info().category.intersects(Category::IO_WRITE)),
-        F::EvtBuffer | F::EvtArg(_) | F::EvtRawarg(_) | F::EvtArgs => arg_value(field, e, scratch),
+        F::EvtBuffer | F::EvtArg(_) | F::EvtRawarg(_) | F::EvtArgs | F::EvtInfo => {
+            arg_value(field, e, scratch)
+        }
+        F::ProcDuration => thread(e, |t| match t.start_ts() {
+            0 => Value::None,
+            start => Value::Num(e.ts().saturating_sub(start)),
+        }),
+        F::FdUid | F::FdContainername | F::FdContainerdirectory => {
+            fd_thread_value(field, e, scratch)
+        }
         F::TriggerRule => {
             if e.ty() == EventType::TRIGGER
                 && let Arg::Str(rule) = e.arg(0)
@@ -129,6 +146,73 @@ pub fn value<'a>(field: Field, e: &Event<'a>, env: &'a Env, scratch: &'a mut Vec
                 Value::Str(env.trigger_rule.as_bytes())
             }
         }
+        _ => event_value(field, e, env, scratch),
+    }
+}
+
+/// The event fields sysdig derives from times, results and types
+/// (`evt.datetime`, `evt.count.error`, `evt.is_open_read`...); none for
+/// filter-only fields (`evt.around`: the matcher compares the time).
+fn event_value<'a>(
+    field: Field,
+    e: &Event<'a>,
+    env: &'a Env,
+    scratch: &'a mut Vec<u8>,
+) -> Value<'a> {
+    use Field as F;
+    match field {
+        F::EvtTimeS | F::EvtTimeIso8601 | F::EvtDatetime | F::EvtDatetimeS | F::EvtOutputtime => {
+            write_time(field, e.ts(), scratch);
+            Value::Str(&scratch[..])
+        }
+        F::EvtRawtimeS => Value::Num(e.ts() / NS),
+        F::EvtRawtimeNs => Value::Num(e.ts() % NS),
+        F::EvtReltimeS => Value::Num(e.ts().saturating_sub(env.capture_start) / NS),
+        F::EvtReltimeNs => Value::Num(e.ts().saturating_sub(env.capture_start) % NS),
+        F::SyscallType if e.ty().is_syscall() => Value::Str(e.ty().name().as_bytes()),
+        F::EvtIoDir => {
+            let cat = e.ty().info().category;
+            if cat.intersects(Category::IO_READ) {
+                Value::Str(b"read")
+            } else if cat.intersects(Category::IO_WRITE) {
+                Value::Str(b"write")
+            } else {
+                Value::None
+            }
+        }
+        F::EvtCount => Value::Num(1),
+        F::EvtCountExit => count(e.returned()),
+        F::EvtCountError
+        | F::EvtCountErrorFile
+        | F::EvtCountErrorNet
+        | F::EvtCountErrorMemory
+        | F::EvtCountErrorOther => {
+            // As sysdig: by the fd the call was on when there is one, else
+            // by the call (file calls count when they take or make an fd:
+            // access does not).
+            let info = e.ty().info();
+            let cat = info.category;
+            let (file, net, memory) = match e.fd().map(|f| f.kind()) {
+                Some(FdKind::File | FdKind::Directory) => (true, false, false),
+                Some(k) if k.is_inet() || k == FdKind::Unix => (false, true, false),
+                _ => (
+                    cat.intersects(Category::FILE)
+                        && (cat.intersects(Category::OPENS_FD)
+                            || info.args.iter().any(|a| a.kind == ArgKind::Fd)),
+                    cat.intersects(Category::NET),
+                    cat.intersects(Category::MEMORY),
+                ),
+            };
+            let wanted = match field {
+                F::EvtCountErrorFile => file,
+                F::EvtCountErrorNet => net,
+                F::EvtCountErrorMemory => memory,
+                F::EvtCountErrorOther => !(file || net || memory),
+                _ => true,
+            };
+            count(wanted && e.has_result() && is_error_return(e.ret()))
+        }
+        F::EvtIsOpenRead | F::EvtIsOpenWrite | F::EvtIsOpenExec => open_mode(field, e),
         _ => Value::None,
     }
 }
@@ -174,7 +258,8 @@ fn arg_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value
                 _ => Value::None,
             }
         }
-        F::EvtArgs => {
+        // sysdig decodes writes to syslog here; syscap shows the arguments.
+        F::EvtArgs | F::EvtInfo => {
             render_args(e, &mut Bytes(scratch));
             text(scratch)
         }
@@ -185,47 +270,49 @@ fn arg_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value
 /// Process, thread and user fields.
 fn process_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value<'a> {
     use Field as F;
-    let text = |scratch: &'a mut Vec<u8>| Value::Str(&scratch[..]);
     match field {
         F::ProcName => thread(e, |t| Value::Str(or_na(t.comm()))),
         F::ProcPid => thread(e, |t| num(t.pid())),
         F::ProcPpid => thread(e, |t| num(t.ppid())),
         F::ProcPname => thread(e, |t| {
-            t.parent().map_or(Value::None, |p| Value::Str(p.comm()))
+            creator(t).map_or(Value::None, |p| Value::Str(p.comm()))
         }),
         F::ProcExe => thread(e, |t| Value::Str(or_na(t.exe()))),
         F::ProcExepath => thread(e, |t| Value::Str(t.exepath())),
-        F::ProcCmdline => {
-            let Some(t) = e.thread() else {
-                return Value::None;
-            };
-            if t.comm().is_empty() {
-                return Value::Str(NA);
-            }
-            scratch.extend_from_slice(t.comm());
-            for a in split_nul(t.args()) {
-                scratch.push(b' ');
-                scratch.extend_from_slice(a);
-            }
-            text(scratch)
-        }
-        F::ProcArgs => {
-            let Some(t) = e.thread() else {
-                return Value::None;
-            };
-            for (i, a) in split_nul(t.args()).enumerate() {
-                if i > 0 {
-                    scratch.push(b' ');
-                }
-                scratch.extend_from_slice(a);
-            }
-            text(scratch)
+        F::ProcCmdline | F::ProcExeline | F::ProcPcmdline | F::ProcArgs => {
+            command_line(field, e, scratch)
         }
         F::ProcCwd => thread(e, |t| Value::Str(t.cwd())),
+        F::ProcAname(Some(0)) => thread(e, |t| Value::Str(or_na(t.comm()))),
         F::ProcAname(Some(n)) => thread(e, |t| {
-            t.ancestors()
-                .nth(n as usize - 1)
+            lineage(t)
+                .nth(n as usize)
                 .map_or(Value::None, |a| Value::Str(a.comm()))
+        }),
+        F::ProcApid(Some(n)) => thread(e, |t| {
+            lineage(t)
+                .nth(n as usize)
+                .map_or(Value::None, |a| num(a.pid()))
+        }),
+        // Any ancestor: the matcher walks them; as a value, the parent.
+        F::ProcApid(None) => thread(e, |t| t.parent().map_or(Value::None, |p| num(p.pid()))),
+        F::ProcVpid => thread(e, |t| positive(t.vpid())),
+        F::ThreadVtid => thread(e, |t| positive(t.vtid())),
+        F::ThreadIsmain => thread(e, |t| Value::Bool(t.tid() == t.pid())),
+        F::ProcLoginshellid => thread(e, |t| {
+            lineage(t)
+                .filter(|a| is_shell(a.comm()))
+                .last()
+                .map_or(Value::None, |a| num(a.pid()))
+        }),
+        // The kernel's "unset" (u32::MAX) is sysdig's -1.
+        F::UserLoginuid => thread(e, |t| Value::Signed(i64::from(t.loginuid().cast_signed()))),
+        F::GroupName => thread(e, |t| {
+            if t.group().is_empty() {
+                Value::None
+            } else {
+                Value::Str(t.group())
+            }
         }),
         // Any ancestor: the matcher walks them; as a value, the parent.
         F::ProcAname(None) => thread(e, |t| {
@@ -263,6 +350,68 @@ fn process_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> V
                 t.container_id()
             })
         }),
+        _ => Value::None,
+    }
+}
+
+/// `proc.cmdline`, `proc.exeline`, `proc.pcmdline`, `proc.args`.
+fn command_line<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value<'a> {
+    use Field as F;
+    let text = |scratch: &'a mut Vec<u8>| Value::Str(&scratch[..]);
+    match field {
+        F::ProcCmdline => {
+            let Some(t) = e.thread() else {
+                return Value::None;
+            };
+            if t.comm().is_empty() {
+                return Value::Str(NA);
+            }
+            scratch.extend_from_slice(t.comm());
+            for a in split_nul(t.args()) {
+                scratch.push(b' ');
+                scratch.extend_from_slice(a);
+            }
+            text(scratch)
+        }
+        F::ProcExeline => {
+            let Some(t) = e.thread() else {
+                return Value::None;
+            };
+            // As sysdig: argv[0], a space, and the arguments (a trailing
+            // space when there are none).
+            scratch.extend_from_slice(or_na(t.exe()));
+            scratch.push(b' ');
+            for (i, a) in split_nul(t.args()).enumerate() {
+                if i > 0 {
+                    scratch.push(b' ');
+                }
+                scratch.extend_from_slice(a);
+            }
+            text(scratch)
+        }
+        F::ProcPcmdline => {
+            let Some(p) = e.thread().and_then(creator) else {
+                return Value::None;
+            };
+            scratch.extend_from_slice(or_na(p.comm()));
+            for a in split_nul(p.args()) {
+                scratch.push(b' ');
+                scratch.extend_from_slice(a);
+            }
+            text(scratch)
+        }
+        F::ProcArgs => {
+            let Some(t) = e.thread() else {
+                return Value::None;
+            };
+            for (i, a) in split_nul(t.args()).enumerate() {
+                if i > 0 {
+                    scratch.push(b' ');
+                }
+                scratch.extend_from_slice(a);
+            }
+            text(scratch)
+        }
         _ => Value::None,
     }
 }
@@ -342,6 +491,165 @@ fn or_na(text: &[u8]) -> &[u8] {
     if text.is_empty() { NA } else { text }
 }
 
+/// Nanoseconds in a second.
+const NS: u64 = 1_000_000_000;
+
+fn count(yes: bool) -> Value<'static> {
+    if yes { Value::Num(1) } else { Value::None }
+}
+
+/// A field of the event's time, in the field's format (UTC).
+fn write_time(field: Field, ns: u64, out: &mut Vec<u8>) {
+    let ts = jiff::Timestamp::from_nanosecond(i128::from(ns)).unwrap_or_default();
+    let t = ts.to_zoned(jiff::tz::TimeZone::UTC);
+    let (date, sep, nanos, zone) = match field {
+        Field::EvtTimeS => (false, ' ', false, false),
+        Field::EvtTimeIso8601 => (true, 'T', true, true),
+        Field::EvtDatetime => (true, ' ', true, false),
+        Field::EvtDatetimeS => (true, ' ', false, false),
+        _ => (false, ' ', true, false),
+    };
+    let mut w = Bytes(out);
+    if date {
+        let _ = write!(w, "{:04}-{:02}-{:02}{sep}", t.year(), t.month(), t.day());
+    }
+    let _ = write!(w, "{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second());
+    if nanos {
+        let _ = write!(w, ".{:09}", t.subsec_nanosecond());
+    }
+    if zone {
+        let _ = write!(w, "+0000");
+    }
+}
+
+/// A duration as sysdig shows it to people: `835ns`, `3.43us`, `12us`,
+/// `1.04ms`, `3.11s` (two decimals, cut, below 10 of the unit).
+fn write_human_duration(ns: u64, out: &mut Vec<u8>) {
+    let mut w = Bytes(out);
+    let (unit, name) = match ns {
+        0..1_000 => {
+            let _ = write!(w, "{ns}ns");
+            return;
+        }
+        1_000..1_000_000 => (1_000, "us"),
+        1_000_000..NS => (1_000_000, "ms"),
+        _ => (NS, "s"),
+    };
+    let whole = ns / unit;
+    if whole >= 10 {
+        let _ = write!(w, "{whole}{name}");
+    } else {
+        let _ = write!(w, "{whole}.{:02}{name}", ns % unit * 100 / unit);
+    }
+}
+
+/// `evt.is_open_read`, `_write` and `_exec` of an open (its flags and
+/// mode arguments, as Linux has them).
+fn open_mode(field: Field, e: &Event<'_>) -> Value<'static> {
+    const O_ACCMODE: i64 = 0o3;
+    const O_CREAT: i64 = 0o100;
+    const O_TMPFILE: i64 = 0o20_200_000;
+    const EXEC_BITS: i64 = 0o111;
+    let name = e.ty().name();
+    if !e.returned() || !matches!(name, "open" | "openat" | "openat2" | "creat") {
+        return Value::Bool(false);
+    }
+    let int = |arg: &str| e.arg_named(arg).and_then(|a| a.as_int());
+    // creat is open(O_CREAT|O_WRONLY|O_TRUNC).
+    let flags = if name == "creat" {
+        0o1101
+    } else {
+        int("flags").unwrap_or(0)
+    };
+    let mode = int("mode").unwrap_or(0);
+    Value::Bool(match field {
+        Field::EvtIsOpenRead => name != "creat" && matches!(flags & O_ACCMODE, 0 | 2),
+        Field::EvtIsOpenWrite => matches!(flags & O_ACCMODE, 1 | 2),
+        _ => (flags & O_CREAT != 0 || flags & O_TMPFILE == O_TMPFILE) && mode & EXEC_BITS != 0,
+    })
+}
+
+/// The process and its ancestors, the process first.
+fn lineage(t: ThreadView<'_>) -> impl Iterator<Item = ThreadView<'_>> {
+    std::iter::successors(Some(t), ThreadView::parent)
+}
+
+/// The thread that started `t`, as sysdig sees it (`proc.pname`): the
+/// process's parent for a main thread; for another thread, its process
+/// (which created it).
+fn creator(t: ThreadView<'_>) -> Option<ThreadView<'_>> {
+    if t.tid() == t.pid() {
+        t.parent()
+    } else {
+        Some(t)
+    }
+}
+
+/// The shells `proc.loginshellid` looks for.
+fn is_shell(comm: &[u8]) -> bool {
+    matches!(
+        comm,
+        b"sh" | b"bash" | b"ash" | b"dash" | b"csh" | b"tcsh" | b"ksh" | b"zsh"
+    )
+}
+
+/// A namespace id: none when the capture does not know it.
+fn positive(id: i64) -> Value<'static> {
+    if id > 0 { num(id) } else { Value::None }
+}
+
+/// Fd fields that also need the thread: `fd.uid`, `fd.containername`,
+/// `fd.containerdirectory`.
+fn fd_thread_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value<'a> {
+    let Some(t) = e.thread() else {
+        return Value::None;
+    };
+    let f = e.fd();
+    match (field, f) {
+        (Field::FdUid, Some(f)) => {
+            let _ = write!(Bytes(scratch), "{}{}", t.tid(), f.num());
+        }
+        (Field::FdContainername, f) => {
+            // An fd the state does not know has an empty name (as fd.name).
+            if f.is_none() && fd_value(Field::FdName, e, scratch) == Value::None {
+                return Value::None;
+            }
+            scratch.clear();
+            scratch.extend_from_slice(t.container_id());
+            scratch.push(b':');
+            if let Some(f) = f {
+                render_ends(f.ends(), f.name(), &mut Bytes(scratch));
+            }
+        }
+        (Field::FdContainerdirectory, Some(f)) => {
+            let Some(dir) = directory(f) else {
+                return Value::None;
+            };
+            scratch.extend_from_slice(t.container_id());
+            scratch.push(b':');
+            scratch.extend_from_slice(dir);
+        }
+        _ => return Value::None,
+    }
+    Value::Str(&scratch[..])
+}
+
+/// The directory of a file fd, or the directory an fd is.
+fn directory(f: FdView<'_>) -> Option<&[u8]> {
+    if !matches!(f.kind(), FdKind::File | FdKind::Directory) {
+        return None;
+    }
+    let name = f.name();
+    if f.kind() == FdKind::Directory {
+        return Some(name);
+    }
+    match name.iter().rposition(|&b| b == b'/') {
+        Some(0) => Some(b"/"),
+        Some(i) => Some(&name[..i]),
+        None => None,
+    }
+}
+
 /// Fd fields.
 fn fd_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value<'a> {
     use Field as F;
@@ -380,20 +688,7 @@ fn fd_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value<
             scratch.extend_from_slice(f.kind().typechar().encode_utf8(&mut buf).as_bytes());
             text(scratch)
         }
-        F::FdDirectory => fd(e, |f| {
-            if !matches!(f.kind(), FdKind::File | FdKind::Directory) {
-                return Value::None;
-            }
-            let name = f.name();
-            if f.kind() == FdKind::Directory {
-                return Value::Str(name);
-            }
-            match name.iter().rposition(|&b| b == b'/') {
-                Some(0) => Value::Str(b"/"),
-                Some(i) => Value::Str(&name[..i]),
-                None => Value::None,
-            }
-        }),
+        F::FdDirectory => fd(e, |f| directory(f).map_or(Value::None, Value::Str)),
         F::FdFilename => fd(e, |f| {
             if f.kind() != FdKind::File {
                 return Value::None;
@@ -425,6 +720,20 @@ fn fd_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value<
             FdKind::Unix => Value::Str(b"unix"),
             _ => Value::None,
         }),
+        F::FdIsServer => fd(e, |f| Value::Bool(f.role() == SocketRole::Server)),
+        F::FdConnected => fd(e, |f| {
+            Value::Bool(f.kind().is_inet() && matches!(f.ends(), FdEnds::Tuple(_)))
+        }),
+        // As their client and server fields; fd.ip, fd.port and fd.net are
+        // for filters, whose matcher tries both ends.
+        F::FdCnet => fd_value(F::FdCip, e, scratch),
+        F::FdSnet => fd_value(F::FdSip, e, scratch),
+        F::FdLnet => fd_value(F::FdLip, e, scratch),
+        F::FdRnet => fd_value(F::FdRip, e, scratch),
+        F::EvtIsSyslog => Value::Bool(
+            e.ty().info().category.intersects(Category::IO_WRITE)
+                && e.fd().is_some_and(|f| f.name() == b"/dev/log"),
+        ),
         _ => Value::None,
     }
 }
@@ -481,4 +790,63 @@ fn endpoint(e: &Event<'_>, which: Field) -> Option<SocketAddr> {
         Field::FdLip => local,
         _ => remote,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_durations_as_sysdig_shows_them() {
+        // Values and texts from `sysdig -p '%evt.latency %evt.latency.human'`.
+        let cases: &[(u64, &str)] = &[
+            (0, "0ns"),
+            (985, "985ns"),
+            (1_050, "1.05us"),
+            (1_791, "1.79us"),
+            (3_435, "3.43us"),
+            (18_923, "18us"),
+            (1_047_581, "1.04ms"),
+            (11_951_897, "11ms"),
+            (3_117_403_965, "3.11s"),
+            (42_000_000_000, "42s"),
+        ];
+        for &(ns, want) in cases {
+            let mut out = Vec::new();
+            write_human_duration(ns, &mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), want, "{ns}");
+        }
+    }
+
+    #[test]
+    fn time_formats_as_sysdig_shows_them() {
+        // sysdig -p on curl_google.scap's event 211.
+        let ns = 1_534_527_348_514_632_619;
+        let cases: &[(Field, &str)] = &[
+            (Field::EvtTimeS, "17:35:48"),
+            (Field::EvtTimeIso8601, "2018-08-17T17:35:48.514632619+0000"),
+            (Field::EvtDatetime, "2018-08-17 17:35:48.514632619"),
+            (Field::EvtDatetimeS, "2018-08-17 17:35:48"),
+            (Field::EvtOutputtime, "17:35:48.514632619"),
+        ];
+        for &(field, want) in cases {
+            let mut out = Vec::new();
+            write_time(field, ns, &mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), want, "{field:?}");
+        }
+    }
+
+    #[test]
+    fn shells() {
+        for (comm, want) in [
+            (&b"bash"[..], true),
+            (b"zsh", true),
+            (b"sh", true),
+            (b"bash2", false),
+            (b"", false),
+            (b"fish", false),
+        ] {
+            assert_eq!(is_shell(comm), want, "{comm:?}");
+        }
+    }
 }
