@@ -33,6 +33,18 @@ pub enum Op {
     Pmatch,
     /// The field has a value.
     Exists,
+    /// Matches a regular expression, whole (RE2 syntax, as the `regex`
+    /// crate reads it).
+    Regex,
+    /// Shell glob, ignoring ASCII case.
+    IGlob,
+    /// Contains bytes, written in hex (`evt.buffer bcontains 7f454c46`).
+    BContains,
+    /// Starts with bytes, written in hex.
+    BStartsWith,
+    /// A value of the field (several for `proc.aname`, `fd.ip`...) is one
+    /// of a list.
+    Intersects,
 }
 
 impl Op {
@@ -53,6 +65,11 @@ impl Op {
             Op::In => "in",
             Op::Pmatch => "pmatch",
             Op::Exists => "exists",
+            Op::Regex => "regex",
+            Op::IGlob => "iglob",
+            Op::BContains => "bcontains",
+            Op::BStartsWith => "bstartswith",
+            Op::Intersects => "intersects",
         }
     }
 
@@ -66,6 +83,11 @@ impl Op {
             "in" => Op::In,
             "pmatch" => Op::Pmatch,
             "exists" => Op::Exists,
+            "regex" => Op::Regex,
+            "iglob" => Op::IGlob,
+            "bcontains" => Op::BContains,
+            "bstartswith" => Op::BStartsWith,
+            "intersects" => Op::Intersects,
             _ => return None,
         })
     }
@@ -92,6 +114,37 @@ pub struct Literal {
     pub span: Span,
 }
 
+/// A transformer of a field's text: `tolower(proc.name)`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Transform {
+    /// `tolower()`: ASCII letters to lower case.
+    ToLower,
+    /// `toupper()`: ASCII letters to upper case.
+    ToUpper,
+    /// `b64()`: base64 decoded (no value when it is not base64).
+    B64,
+}
+
+impl Transform {
+    /// The transformer as written, without its parentheses.
+    pub fn text(self) -> &'static str {
+        match self {
+            Transform::ToLower => "tolower",
+            Transform::ToUpper => "toupper",
+            Transform::B64 => "b64",
+        }
+    }
+
+    pub(crate) fn from_word(word: &str) -> Option<Self> {
+        Some(match word {
+            "tolower" => Transform::ToLower,
+            "toupper" => Transform::ToUpper,
+            "b64" => Transform::B64,
+            _ => return None,
+        })
+    }
+}
+
 /// A field reference: `proc.name`, `evt.arg.fd`, `proc.aname[2]`.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct FieldRef {
@@ -99,6 +152,9 @@ pub struct FieldRef {
     pub name: String,
     /// The argument: `fd` in `evt.arg.fd`, `2` in `proc.aname[2]`.
     pub arg: Option<String>,
+    /// Transformers, in the order they apply: `tolower(b64(x))` is
+    /// `[B64, ToLower]`.
+    pub transforms: Vec<Transform>,
     /// Where.
     pub span: Span,
 }
@@ -118,7 +174,8 @@ pub enum Expr {
         field: FieldRef,
         /// The operator.
         op: Op,
-        /// The values (none for `exists`, several for `in` and `pmatch`).
+        /// The values (none for `exists`, several for `in`, `intersects`
+        /// and `pmatch`).
         values: Vec<Literal>,
     },
 }

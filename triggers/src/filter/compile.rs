@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use capture_format::event::{Category, EventType};
 use capture_format::file::{ChunkMeta, ChunkSummary, Event, Index, Projection};
 
-use super::ast::{Expr, Literal, Op};
+use super::ast::{Expr, Literal, Op, Transform};
 use super::error::FilterError;
 use super::fields::{Env, Field, Kind, Value, resolve, value};
 use super::parser::parse;
@@ -30,6 +30,9 @@ enum Node {
     Any(Vec<Node>),
     Not(Box<Node>),
     Check(Field, Test),
+    /// A check of a field's text after transformers (`tolower(proc.name)`),
+    /// in the order they apply.
+    Transformed(Field, Box<[Transform]>, Test),
 }
 
 #[derive(Debug, Clone)]
@@ -41,6 +44,8 @@ enum Test {
     Bool(bool),
     Str(Op, Vec<Vec<u8>>),
     Glob(globset::GlobMatcher),
+    /// A whole-value match (the pattern is anchored at compile time).
+    Regex(regex::bytes::Regex),
     Ip(Op, Vec<IpAddr>),
     /// In one of the networks (address, prefix length).
     Net(Op, Vec<(IpAddr, u8)>),
@@ -181,7 +186,7 @@ impl Filter {
             match node {
                 Node::All(p) | Node::Any(p) => p.iter().all(walk),
                 Node::Not(inner) => walk(inner),
-                Node::Check(f, _) => {
+                Node::Check(f, _) | Node::Transformed(f, ..) => {
                     ProcessFacts::default().value(*f, &mut Vec::new()).is_some()
                         || *f == Field::ProcCmdline
                 }
@@ -204,6 +209,14 @@ impl Filter {
                 Node::Check(f, test) => {
                     let v = p.value(*f, &mut Vec::new()).unwrap_or(Value::None);
                     test_value(test, v)
+                }
+                Node::Transformed(f, transforms, test) => {
+                    if *f == Field::ProcCmdline {
+                        p.value(Field::ProcCmdline, scratch);
+                        return test_transformed(transforms, test, Value::Str(scratch));
+                    }
+                    let v = p.value(*f, &mut Vec::new()).unwrap_or(Value::None);
+                    test_transformed(transforms, test, v)
                 }
             }
         }
@@ -246,6 +259,10 @@ fn eval(node: &Node, e: &Event<'_>, env: &Env, scratch: &mut Vec<u8>) -> bool {
             let delta = d.first().copied().unwrap_or(0).saturating_mul(1_000_000);
             (i128::from(e.ts()) - i128::from(*center)).abs() <= delta
         }
+        Node::Transformed(field, transforms, test) => {
+            let v = value(*field, e, env, scratch);
+            test_transformed(transforms, test, v)
+        }
         Node::Check(field, test) => {
             if let Some((client, server)) = either_end(*field) {
                 return test_value(test, value(client, e, env, scratch))
@@ -256,6 +273,47 @@ fn eval(node: &Node, e: &Event<'_>, env: &Env, scratch: &mut Vec<u8>) -> bool {
         }
     }
 }
+
+thread_local! {
+    /// The text transformers write: two buffers (b64 decodes from one into
+    /// the other), kept so that matching allocates nothing once warm.
+    static TRANSFORMED: std::cell::RefCell<(Vec<u8>, Vec<u8>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Tests `v` after `transforms`; a value that is not text, or not base64
+/// for `b64()`, fails.
+fn test_transformed(transforms: &[Transform], test: &Test, v: Value<'_>) -> bool {
+    use base64::Engine as _;
+    let Value::Str(s) = v else {
+        return false;
+    };
+    TRANSFORMED.with_borrow_mut(|(text, spare)| {
+        text.clear();
+        text.extend_from_slice(s);
+        for t in transforms {
+            match t {
+                Transform::ToLower => text.make_ascii_lowercase(),
+                Transform::ToUpper => text.make_ascii_uppercase(),
+                Transform::B64 => {
+                    spare.clear();
+                    if B64.decode_vec(&text[..], spare).is_err() {
+                        return false;
+                    }
+                    std::mem::swap(text, spare);
+                }
+            }
+        }
+        test_value(test, Value::Str(text))
+    })
+}
+
+/// Standard base64, with or without its padding.
+const B64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
 
 /// The filter-only fields of either end of a connection (`fd.ip`,
 /// `fd.port`, `fd.net`): the client's field and the server's.
@@ -281,6 +339,7 @@ fn test_value(test: &Test, v: Value<'_>) -> bool {
             use std::os::unix::ffi::OsStrExt;
             g.is_match(std::ffi::OsStr::from_bytes(s))
         }
+        (Test::Regex(re), Value::Str(s)) => re.is_match(s),
         (Test::Ip(op, ips), Value::Ip(ip)) => {
             let hit = ips.iter().any(|&x| same_ip(x, ip));
             if *op == Op::Ne { !hit } else { hit }
@@ -333,12 +392,12 @@ fn match_str(op: Op, s: &[u8], needles: &[Vec<u8>]) -> bool {
     match op {
         Op::Eq => s == n(),
         Op::Ne => s != n(),
-        Op::Contains => memchr::memmem::find(s, n()).is_some(),
+        Op::Contains | Op::BContains => memchr::memmem::find(s, n()).is_some(),
         Op::IContains => {
             let n = n();
             n.is_empty() || s.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
         }
-        Op::StartsWith => s.starts_with(n()),
+        Op::StartsWith | Op::BStartsWith => s.starts_with(n()),
         Op::EndsWith => s.ends_with(n()),
         Op::In => needles.iter().any(|x| x == s),
         Op::Pmatch => needles.iter().any(|dir| {
@@ -361,6 +420,35 @@ fn compile(expr: &Expr) -> Result<Node, FilterError> {
         Expr::Check { field, op, values } => {
             let f = resolve(&field.name, field.arg.as_deref())
                 .map_err(|m| FilterError::new(m, field.span))?;
+            // One value each, `intersects` is `in`; fields of several values
+            // (proc.aname, fd.ip) try each.
+            let op = &if *op == Op::Intersects { Op::In } else { *op };
+            let transforms: Box<[Transform]> = field.transforms.clone().into();
+            if let Some(t) = transforms.first() {
+                if f.kind() != Kind::Str || matches!(f, Field::ProcAname(None)) {
+                    return Err(FilterError::new(
+                        format!(
+                            "{}() applies to a text field, not {}",
+                            t.text(),
+                            field.name_text()
+                        ),
+                        field.span,
+                    ));
+                }
+                let test = compile_str(*op, &field.name_text(), values)?;
+                let mk = |test| Node::Transformed(f, transforms.clone(), test);
+                return Ok(if *op == Op::Ne {
+                    let Test::Str(_, v) = test else {
+                        unreachable!("compile_str makes Str tests for '!='")
+                    };
+                    Node::All(vec![
+                        mk(Test::Exists),
+                        Node::Not(Box::new(mk(Test::Str(Op::Eq, v)))),
+                    ])
+                } else {
+                    mk(test)
+                });
+            }
             let test = compile_test(f, &field.name_text(), *op, values)?;
             // `!=` is `not =`, so that a missing value fails both, as in
             // sysdig.
@@ -497,6 +585,40 @@ fn compile_net(op: Op, name: &str, values: &[Literal]) -> Result<Test, FilterErr
     Ok(Test::Net(op, nets))
 }
 
+/// The one line of a regex error that says what is wrong (the crate's
+/// message also draws the pattern).
+fn regex_problem(e: &regex::Error) -> String {
+    match e {
+        regex::Error::Syntax(text) => text
+            .lines()
+            .find_map(|l| l.strip_prefix("error: "))
+            .unwrap_or("syntax error")
+            .to_owned(),
+        regex::Error::CompiledTooBig(limit) => format!("it compiles to more than {limit} bytes"),
+        other => other
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+    }
+}
+
+/// `7f454c46` (either case) as bytes.
+fn parse_hex(text: &str) -> Option<Vec<u8>> {
+    if text.is_empty() || !text.len().is_multiple_of(2) {
+        return None;
+    }
+    text.as_bytes()
+        .chunks(2)
+        .map(|pair| {
+            let digit = |c: u8| (c as char).to_digit(16);
+            #[expect(clippy::cast_possible_truncation, reason = "two hex digits fit a byte")]
+            Some((digit(pair[0])? * 16 + digit(pair[1])?) as u8)
+        })
+        .collect()
+}
+
 /// `10.0.0.0/8`, `fd00::/8`, or one address (a network of one).
 fn parse_net(text: &str) -> Option<(IpAddr, u8)> {
     let (ip, len) = match text.split_once('/') {
@@ -515,14 +637,36 @@ fn compile_str(op: Op, name: &str, values: &[Literal]) -> Result<Test, FilterErr
             format!("operator '{}' does not apply to {name}", op.text()),
             span,
         )),
-        Op::Glob => {
+        Op::Glob | Op::IGlob => {
             let v = &values[0];
             let glob = globset::GlobBuilder::new(&v.text)
                 .literal_separator(false)
                 .backslash_escape(true)
+                .case_insensitive(op == Op::IGlob)
                 .build()
                 .map_err(|e| FilterError::new(format!("bad glob: {}", e.kind()), v.span))?;
             Ok(Test::Glob(glob.compile_matcher()))
+        }
+        Op::Regex => {
+            let v = &values[0];
+            // Whole values, as libs' RE2 full match.
+            let re = regex::bytes::Regex::new(&format!("^(?:{})$", v.text)).map_err(|e| {
+                FilterError::new(format!("bad regex: {}", regex_problem(&e)), v.span)
+            })?;
+            Ok(Test::Regex(re))
+        }
+        Op::BContains | Op::BStartsWith => {
+            let v = &values[0];
+            let bytes = parse_hex(&v.text).ok_or_else(|| {
+                FilterError::new(
+                    format!(
+                        "'{}' is not bytes in hex (an even number of 0-9, a-f: 7f454c46)",
+                        v.text
+                    ),
+                    v.span,
+                )
+            })?;
+            Ok(Test::Str(op, vec![bytes]))
         }
         _ => {
             let needles = values.iter().map(|v| v.text.as_bytes().to_vec()).collect();
@@ -639,7 +783,7 @@ fn collect_projection(node: &Node, p: &mut Projection) {
     match node {
         Node::All(parts) | Node::Any(parts) => parts.iter().for_each(|n| collect_projection(n, p)),
         Node::Not(inner) => collect_projection(inner, p),
-        Node::Check(f, _) => *p |= f.projection(),
+        Node::Check(f, _) | Node::Transformed(f, ..) => *p |= f.projection(),
     }
 }
 
@@ -656,7 +800,7 @@ fn types_of(node: &Node) -> Option<BTreeSet<u16>> {
             .map(types_of)
             .collect::<Option<Vec<_>>>()
             .map(|sets| sets.into_iter().flatten().collect()),
-        Node::Not(_) | Node::Check(..) => None,
+        Node::Not(_) | Node::Check(..) | Node::Transformed(..) => None,
     }
 }
 
@@ -683,7 +827,7 @@ fn comms_of(node: &Node) -> Option<BTreeSet<Vec<u8>>> {
             .map(comms_of)
             .collect::<Option<Vec<_>>>()
             .map(|sets| sets.into_iter().flatten().collect()),
-        Node::Not(_) | Node::Check(..) => None,
+        Node::Not(_) | Node::Check(..) | Node::Transformed(..) => None,
     }
 }
 
@@ -707,6 +851,56 @@ mod tests {
         ];
         for &(text, kind, want) in cases {
             assert_eq!(parse_quantity(text, kind), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn hex_bytes() {
+        let cases: &[(&str, Option<&[u8]>)] = &[
+            ("7f454c46", Some(b"\x7fELF")),
+            ("CAFEbabe", Some(&[0xca, 0xfe, 0xba, 0xbe])),
+            ("00", Some(&[0])),
+            ("", None),
+            ("7", None),
+            ("7g", None),
+            ("é1", None),
+        ];
+        for &(text, want) in cases {
+            assert_eq!(parse_hex(text).as_deref(), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn transformers_and_string_operators() {
+        let cases: &[(&str, &[Transform], &[u8], bool)] = &[
+            ("= bash", &[Transform::ToLower], b"BaSh", true),
+            ("= BASH", &[Transform::ToUpper], b"bash", true),
+            ("= hello", &[Transform::B64], b"aGVsbG8=", true),
+            ("= hello", &[Transform::B64], b"aGVsbG8", true),
+            ("exists", &[Transform::B64], b"not base64!", false),
+            (
+                "= hello",
+                &[Transform::B64, Transform::ToLower],
+                b"SEVMTE8=",
+                true,
+            ),
+            ("regex 'ba.h'", &[], b"bash", true),
+            ("regex 'ba'", &[], b"bash", false),
+            ("regex 'b.*'", &[], b"bash", true),
+            ("iglob 'B*SH'", &[], b"bash", true),
+            ("glob 'B*SH'", &[], b"bash", false),
+            ("bcontains 6173", &[], b"bash", true),
+            ("bstartswith 6173", &[], b"bash", false),
+            ("bstartswith 6261", &[], b"bash", true),
+            ("intersects (sh, bash)", &[], b"bash", true),
+        ];
+        for &(rest, transforms, text, want) in cases {
+            let f = Filter::new(&format!("proc.name {rest}")).unwrap();
+            let (Node::Check(_, test) | Node::Transformed(_, _, test)) = &f.root else {
+                panic!("{rest}: {:?}", f.root);
+            };
+            let got = test_transformed(transforms, test, Value::Str(text));
+            assert_eq!(got, want, "{transforms:?} {rest} on {text:?}");
         }
     }
 
@@ -767,6 +961,23 @@ mod tests {
             (
                 "evt.around[1000] > 5",
                 "evt.around[1000] takes '=' and a number of ms (evt.around[T]=D) at 1:20",
+            ),
+            ("fd.name regex 'a(b'", "bad regex: unclosed group at 1:15"),
+            (
+                "evt.buffer bcontains 7f4",
+                "'7f4' is not bytes in hex (an even number of 0-9, a-f: 7f454c46) at 1:22",
+            ),
+            (
+                "evt.buffer bstartswith zz",
+                "'zz' is not bytes in hex (an even number of 0-9, a-f: 7f454c46) at 1:24",
+            ),
+            (
+                "tolower(proc.pid) = 1",
+                "tolower() applies to a text field, not proc.pid at 1:1",
+            ),
+            (
+                "proc.pid regex 1",
+                "operator 'regex' does not apply to proc.pid at 1:16",
             ),
             (
                 "fd.name glob '[a'",

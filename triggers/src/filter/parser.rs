@@ -2,7 +2,7 @@
 //! `and`, `or`, `not`, parentheses, `field op value`, `field in (a, b)`,
 //! `field exists`.
 
-use super::ast::{Expr, FieldRef, Literal, Op};
+use super::ast::{Expr, FieldRef, Literal, Op, Transform};
 use super::error::{FilterError, Span};
 use super::lexer::{Tok, Token, tokenize};
 
@@ -155,10 +155,81 @@ impl Parser<'_> {
             Tok::Word(w) if ["and", "or"].iter().any(|k| is_keyword(&w, k)) => Err(
                 FilterError::new(format!("expected a condition before '{w}'"), t.span),
             ),
+            Tok::Word(w) if self.transformer_call(&w) => {
+                let field = self.transformed(&w, t.span)?;
+                self.check(field)
+            }
             Tok::Word(w) => self.check(field_ref(&w, t.span)?),
             other => Err(FilterError::new(
                 format!("expected a field, found {}", describe(&other)),
                 t.span,
+            )),
+        }
+    }
+
+    /// True when `word` names a transformer and a '(' follows it.
+    fn transformer_call(&self, word: &str) -> bool {
+        Transform::from_word(word).is_some()
+            && matches!(
+                self.peek(),
+                Some(Token {
+                    tok: Tok::LParen,
+                    ..
+                })
+            )
+    }
+
+    /// `tolower(FIELD)`, `toupper(b64(FIELD))`: the '(' is next.
+    fn transformed(&mut self, word: &str, span: Span) -> Result<FieldRef, FilterError> {
+        let transform = Transform::from_word(word).expect("checked by transformer_call");
+        self.next();
+        self.enter(span)?;
+        let inner = match self.next().cloned() {
+            Some(Token {
+                tok: Tok::Word(w),
+                span,
+            }) if self.transformer_call(&w) => self.transformed(&w, span)?,
+            Some(Token {
+                tok: Tok::Word(w),
+                span,
+            }) if !["and", "or", "not"].iter().any(|k| is_keyword(&w, k)) => field_ref(&w, span)?,
+            Some(other) => {
+                return Err(FilterError::new(
+                    format!(
+                        "expected a field in {word}(), found {}",
+                        describe(&other.tok)
+                    ),
+                    other.span,
+                ));
+            }
+            None => {
+                return Err(FilterError::new(
+                    format!("expected a field in {word}()"),
+                    self.eof_span(),
+                ));
+            }
+        };
+        self.depth -= 1;
+        match self.next().cloned() {
+            Some(Token {
+                tok: Tok::RParen,
+                span: close,
+            }) => {
+                let mut field = inner;
+                field.transforms.push(transform);
+                field.span = Span::new(span.start, close.end);
+                Ok(field)
+            }
+            Some(other) => Err(FilterError::new(
+                format!(
+                    "expected ')' after the field of {word}(), found {}",
+                    describe(&other.tok)
+                ),
+                other.span,
+            )),
+            None => Err(FilterError::new(
+                format!("expected ')' to close {word}("),
+                self.eof_span(),
             )),
         }
     }
@@ -208,7 +279,7 @@ impl Parser<'_> {
         let (op, op_span) = op;
         let values = match op {
             Op::Exists => Vec::new(),
-            Op::In | Op::Pmatch => self.list(op, op_span)?,
+            Op::In | Op::Pmatch | Op::Intersects => self.list(op, op_span)?,
             _ => vec![self.value(op, op_span)?],
         };
         Ok(Expr::Check { field, op, values })
@@ -289,7 +360,7 @@ impl Parser<'_> {
 }
 
 impl FieldRef {
-    /// The field as written.
+    /// The field as written (without its transformers).
     pub fn name_text(&self) -> String {
         match &self.arg {
             Some(a) if self.name == "evt.arg" || self.name == "evt.rawarg" => {
@@ -311,6 +382,7 @@ pub(crate) fn field_ref(word: &str, span: Span) -> Result<FieldRef, FilterError>
         return Ok(FieldRef {
             name: word[..open].to_string(),
             arg: Some(inner.to_string()),
+            transforms: Vec::new(),
             span,
         });
     }
@@ -319,6 +391,7 @@ pub(crate) fn field_ref(word: &str, span: Span) -> Result<FieldRef, FilterError>
             return Ok(FieldRef {
                 name: prefix.trim_end_matches('.').to_string(),
                 arg: Some(arg.to_string()),
+                transforms: Vec::new(),
                 span,
             });
         }
@@ -326,6 +399,7 @@ pub(crate) fn field_ref(word: &str, span: Span) -> Result<FieldRef, FilterError>
     Ok(FieldRef {
         name: word.to_string(),
         arg: None,
+        transforms: Vec::new(),
         span,
     })
 }
@@ -405,6 +479,32 @@ mod tests {
                 check("fd.name", Op::Pmatch, &["/etc", "/usr"]),
             ),
             (
+                "proc.aname intersects (bash, sh)",
+                check("proc.aname", Op::Intersects, &["bash", "sh"]),
+            ),
+            (
+                "fd.name regex '.*[.]so'",
+                check("fd.name", Op::Regex, &[".*[.]so"]),
+            ),
+            (
+                "evt.buffer bcontains 7f454c46",
+                check("evt.buffer", Op::BContains, &["7f454c46"]),
+            ),
+            (
+                "tolower(b64(proc.name)) iglob 'A*'",
+                Expr::Check {
+                    field: FieldRef {
+                        transforms: vec![Transform::B64, Transform::ToLower],
+                        ..field_ref("proc.name", Span::default()).unwrap()
+                    },
+                    op: Op::IGlob,
+                    values: vec![Literal {
+                        text: "A*".into(),
+                        span: Span::default(),
+                    }],
+                },
+            ),
+            (
                 "A = 'x y' AND B != \"z\"",
                 Expr::And(vec![
                     check("A", Op::Eq, &["x y"]),
@@ -439,6 +539,19 @@ mod tests {
                 "expected an operator after 'x', found 'frobs' at 1:3",
             ),
             ("", "empty filter at 1:1"),
+            (
+                "tolower(proc.name",
+                "expected ')' to close tolower( at 1:18",
+            ),
+            (
+                "toupper() = a",
+                "expected a field in toupper(), found ')' at 1:9",
+            ),
+            (
+                "b64(a b) = 1",
+                "expected ')' after the field of b64(), found 'b' at 1:7",
+            ),
+            ("x intersects 1", "expected '(' after 'intersects' at 1:14"),
             (
                 "x = 1 y = 2",
                 "expected 'and', 'or' or the end, found 'y' at 1:7",
@@ -488,6 +601,9 @@ mod properties {
             Just("!="), Just(">="), Just("in"), Just("("), Just(")"), Just(","), Just("and"),
             Just("or"), Just("not"), Just("exists"), Just("glob"), Just("'x*'"), Just("10ms"),
             Just("open"), Just("1.2.3.4"), Just("evt.arg.fd"), Just("proc.aname[2]"),
+            Just("regex"), Just("'a.*('"), Just("iglob"), Just("bcontains"), Just("bstartswith"),
+            Just("7f45"), Just("intersects"), Just("tolower"), Just("toupper"), Just("b64"),
+            Just("fd.net"), Just("10.0.0.0/8"), Just("evt.around[1]"), Just("fd.ip"),
         ], 0..24)) {
             let text = words.join(" ");
             let _ = parse(&text);

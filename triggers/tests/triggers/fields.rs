@@ -139,3 +139,26 @@ fn new_fields_show_as_sysdig_shows_them() {
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
+
+#[test]
+fn operators_and_transformers() {
+    check(&[
+        ("fd.name regex '/var/(www|log)/.*'", &[1, 3, 4]),
+        // The whole value must match.
+        ("fd.name regex 'www'", &[]),
+        ("fd.name iglob '/VAR/WWW/*'", &[1, 3]),
+        ("evt.buffer bcontains 6c6c6f", &[3]),
+        ("evt.buffer bstartswith 474554", &[4]),
+        ("evt.buffer bstartswith 6c6c6f", &[]),
+        ("proc.aname intersects (nginx, foo)", &[8, 9]),
+        ("evt.type intersects (read, write)", &[3, 4]),
+        ("toupper(proc.name) = NGINX", &[1, 2, 3, 4, 5, 6, 7]),
+        ("toupper(proc.name) != NGINX", &[8, 9]),
+        ("not toupper(proc.name) = NGINX", &[8, 9]),
+        ("tolower(toupper(fd.name)) contains index", &[1, 3]),
+        ("toupper(fd.name) in (/VAR/WWW/INDEX.HTML)", &[1, 3]),
+        // No buffer or name here is base64 (decoding is unit-tested in compile).
+        ("b64(evt.buffer) exists", &[]),
+        ("b64(proc.name) exists", &[]),
+    ]);
+}
