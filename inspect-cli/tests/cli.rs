@@ -1431,6 +1431,11 @@ mod chisel_details;
 #[path = "cli/files.rs"]
 mod files;
 
+/// sysdig's field list and the values of fields added for it, checked with
+/// the real sysdig.
+#[path = "cli/sysdig_fields.rs"]
+mod sysdig_fields;
+
 /// Runs `syscap` with at most `mib` MiB of address space (`ulimit -v`): a
 /// reader that tried to take more than that fails instead.
 fn syscap_within(mib: u64, args: &[&str]) -> (i32, String, String) {

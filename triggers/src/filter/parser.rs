@@ -386,7 +386,8 @@ pub(crate) fn field_ref(word: &str, span: Span) -> Result<FieldRef, FilterError>
             span,
         });
     }
-    for prefix in ["evt.arg.", "evt.rawarg."] {
+    // sysdig's spelling of a pod label: k8s.pod.label.KEY.
+    for prefix in ["evt.arg.", "evt.rawarg.", "k8s.pod.label."] {
         if let Some(arg) = word.strip_prefix(prefix) {
             return Ok(FieldRef {
                 name: prefix.trim_end_matches('.').to_string(),

@@ -776,6 +776,12 @@ pub static FIELDS: &[FieldInfo] = &[
         "Kubernetes pod UID",
     ),
     f(
+        "k8s.pod.id",
+        Field::K8sPodUid,
+        Kind::Str,
+        "Kubernetes pod UID (sysdig's name for k8s.pod.uid)",
+    ),
+    f(
         "k8s.pod.label[KEY]",
         Field::K8sPodLabel(""),
         Kind::Str,
@@ -795,8 +801,197 @@ pub static FIELDS: &[FieldInfo] = &[
     ),
 ];
 
+/// Why syscap cannot answer a field.
+const NO_PLUGINS: &str = "plugin events: syscap records system calls, not plugin events";
+const NO_PREVIOUS: &str = "not yet: needs the previous event, which fields do not see";
+const NO_MEMORY: &str =
+    "syscap records no memory sizes (sysdig reads them from /proc and from execve's exit)";
+const NO_FD_COUNTS: &str = "syscap records no fd counts or fd limits of processes";
+const NO_CPU: &str = "needs the driver's scheduler events and CPU samples; syscap records none";
+const NO_CGROUPS: &str = "syscap keeps a process's container id, not its cgroup paths";
+const NO_SESSIONS: &str = "syscap records no session or process-group ids";
+const NO_PROBES: &str = "syscap records no container health checks or probes";
+const NO_MOUNTS: &str = "syscap records no container mounts";
+const NO_PASSWD: &str = "syscap records user names, not home directories or shells";
+const NO_SERVICES: &str =
+    "not yet: port numbers to service names (sysdig looks them up in /etc/services)";
+const NO_DNS: &str = "needs DNS answers; syscap records none";
+const NO_DEVICES: &str = "syscap records no device numbers of files";
+const NO_POLL_FDS: &str = "syscap records poll's fd array as a pointer, not the fds in it";
+const NO_SYSLOG: &str = "not yet: decoding the messages written to /dev/log";
+const NO_K8S_API: &str = "needs the Kubernetes API server; syscap records what the container \
+    runtime says (pod name, namespace, uid, labels)";
+const NO_MESOS: &str = "syscap records no Mesos or Marathon metadata";
+const NO_TRACERS: &str = "needs sysdig's tracer events (spans); syscap records none";
+
+/// The fields `sysdig -l` lists (sysdig 0.29) that syscap does not answer,
+/// and why.
+pub static UNANSWERED: &[(&str, &str)] = &[
+    ("evt.pluginname", NO_PLUGINS),
+    ("evt.plugininfo", NO_PLUGINS),
+    ("evt.deltatime", NO_PREVIOUS),
+    ("evt.deltatime.s", NO_PREVIOUS),
+    ("evt.deltatime.ns", NO_PREVIOUS),
+    (
+        "evt.type.is",
+        "not yet: use evt.type = NAME (evt.type.is.NAME is 1 or 0)",
+    ),
+    (
+        "evt.category",
+        "not yet: syscap's event table has no sysdig categories",
+    ),
+    (
+        "evt.is_wait",
+        "not yet: syscap's event table does not mark the calls that wait",
+    ),
+    (
+        "evt.wait_latency",
+        "not yet: syscap's event table does not mark the calls that wait",
+    ),
+    (
+        "evt.abspath",
+        "not yet: needs the path of the call's directory fd joined to its name",
+    ),
+    ("proc.env", "syscap records no environment variables"),
+    (
+        "proc.nthreads",
+        "not yet: a chunk's thread table holds the threads it uses, not all of them",
+    ),
+    (
+        "proc.nchilds",
+        "not yet: a chunk's thread table holds the threads it uses, not all of them",
+    ),
+    ("proc.fdopencount", NO_FD_COUNTS),
+    ("proc.fdlimit", NO_FD_COUNTS),
+    ("proc.fdusage", NO_FD_COUNTS),
+    ("proc.vmsize", NO_MEMORY),
+    ("proc.vmrss", NO_MEMORY),
+    ("proc.vmswap", NO_MEMORY),
+    ("thread.vmsize", NO_MEMORY),
+    ("thread.vmrss", NO_MEMORY),
+    (
+        "thread.pfmajor",
+        "needs the driver's page-fault counters; syscap records none",
+    ),
+    (
+        "thread.pfminor",
+        "needs the driver's page-fault counters; syscap records none",
+    ),
+    ("thread.exectime", NO_CPU),
+    ("thread.totexectime", NO_CPU),
+    ("thread.cpu", NO_CPU),
+    ("thread.cpu.user", NO_CPU),
+    ("thread.cpu.system", NO_CPU),
+    ("thread.cgroups", NO_CGROUPS),
+    ("thread.cgroup", NO_CGROUPS),
+    ("proc.sid", NO_SESSIONS),
+    ("proc.sname", NO_SESSIONS),
+    ("proc.vpgid", NO_SESSIONS),
+    ("proc.tty", "syscap records no controlling terminal"),
+    ("proc.is_container_healthcheck", NO_PROBES),
+    ("proc.is_container_liveness_probe", NO_PROBES),
+    ("proc.is_container_readiness_probe", NO_PROBES),
+    (
+        "proc.is_exe_writable",
+        "syscap records no permissions of executables",
+    ),
+    ("user.homedir", NO_PASSWD),
+    ("user.shell", NO_PASSWD),
+    (
+        "user.loginname",
+        "not yet: syscap names the users of processes, not login uids",
+    ),
+    ("container.image.id", "syscap records no image id"),
+    ("container.mounts", NO_MOUNTS),
+    ("container.mount", NO_MOUNTS),
+    ("container.mount.source", NO_MOUNTS),
+    ("container.mount.dest", NO_MOUNTS),
+    ("container.mount.mode", NO_MOUNTS),
+    ("container.mount.rdwr", NO_MOUNTS),
+    ("container.mount.propagation", NO_MOUNTS),
+    ("container.healthcheck", NO_PROBES),
+    ("container.liveness_probe", NO_PROBES),
+    ("container.readiness_probe", NO_PROBES),
+    ("fd.proto", NO_SERVICES),
+    ("fd.cproto", NO_SERVICES),
+    ("fd.sproto", NO_SERVICES),
+    ("fd.lproto", NO_SERVICES),
+    ("fd.rproto", NO_SERVICES),
+    (
+        "fd.name_changed",
+        "not yet: needs the fd's name before the event",
+    ),
+    ("fd.cip.name", NO_DNS),
+    ("fd.sip.name", NO_DNS),
+    ("fd.lip.name", NO_DNS),
+    ("fd.rip.name", NO_DNS),
+    ("fd.dev", NO_DEVICES),
+    ("fd.dev.major", NO_DEVICES),
+    ("fd.dev.minor", NO_DEVICES),
+    ("syslog.facility.str", NO_SYSLOG),
+    ("syslog.facility", NO_SYSLOG),
+    ("syslog.severity.str", NO_SYSLOG),
+    ("syslog.severity", NO_SYSLOG),
+    ("syslog.message", NO_SYSLOG),
+    ("fdlist.nums", NO_POLL_FDS),
+    ("fdlist.names", NO_POLL_FDS),
+    ("fdlist.cips", NO_POLL_FDS),
+    ("fdlist.sips", NO_POLL_FDS),
+    ("fdlist.cports", NO_POLL_FDS),
+    ("fdlist.sports", NO_POLL_FDS),
+    (
+        "k8s.pod.labels",
+        "not yet: syscap answers one label, k8s.pod.label[KEY]",
+    ),
+    ("k8s.rc.name", NO_K8S_API),
+    ("k8s.rc.id", NO_K8S_API),
+    ("k8s.rc.label", NO_K8S_API),
+    ("k8s.rc.labels", NO_K8S_API),
+    ("k8s.svc.name", NO_K8S_API),
+    ("k8s.svc.id", NO_K8S_API),
+    ("k8s.svc.label", NO_K8S_API),
+    ("k8s.svc.labels", NO_K8S_API),
+    ("k8s.ns.id", NO_K8S_API),
+    ("k8s.ns.label", NO_K8S_API),
+    ("k8s.ns.labels", NO_K8S_API),
+    ("k8s.rs.name", NO_K8S_API),
+    ("k8s.rs.id", NO_K8S_API),
+    ("k8s.rs.label", NO_K8S_API),
+    ("k8s.rs.labels", NO_K8S_API),
+    ("k8s.deployment.name", NO_K8S_API),
+    ("k8s.deployment.id", NO_K8S_API),
+    ("k8s.deployment.label", NO_K8S_API),
+    ("k8s.deployment.labels", NO_K8S_API),
+    ("mesos.task.name", NO_MESOS),
+    ("mesos.task.id", NO_MESOS),
+    ("mesos.task.label", NO_MESOS),
+    ("mesos.task.labels", NO_MESOS),
+    ("mesos.framework.name", NO_MESOS),
+    ("mesos.framework.id", NO_MESOS),
+    ("marathon.app.name", NO_MESOS),
+    ("marathon.app.id", NO_MESOS),
+    ("marathon.app.label", NO_MESOS),
+    ("marathon.app.labels", NO_MESOS),
+    ("marathon.group.name", NO_MESOS),
+    ("marathon.group.id", NO_MESOS),
+    ("span.id", NO_TRACERS),
+    ("span.time", NO_TRACERS),
+    ("span.ntags", NO_TRACERS),
+    ("span.nargs", NO_TRACERS),
+    ("span.tags", NO_TRACERS),
+    ("span.tag", NO_TRACERS),
+    ("span.args", NO_TRACERS),
+    ("span.arg", NO_TRACERS),
+    ("span.enterargs", NO_TRACERS),
+    ("span.enterarg", NO_TRACERS),
+    ("span.duration", NO_TRACERS),
+    ("span.duration.human", NO_TRACERS),
+    ("evtin.span.*", NO_TRACERS),
+];
+
 /// Writes the field list as `syscap fields` shows it: one field a line,
-/// name, kind and description.
+/// name, kind and description; then the fields of sysdig's list that
+/// syscap does not answer, each with the reason.
 pub fn write_field_list(out: &mut impl std::io::Write) -> std::io::Result<()> {
     for f in FIELDS {
         let kind = match f.kind {
@@ -810,6 +1005,10 @@ pub fn write_field_list(out: &mut impl std::io::Write) -> std::io::Result<()> {
             Kind::Net => "network",
         };
         writeln!(out, "{:<18} {kind:<9} {}", f.name, f.description)?;
+    }
+    writeln!(out, "\nsysdig fields syscap does not answer:")?;
+    for (name, why) in UNANSWERED {
+        writeln!(out, "{name:<34} {why}")?;
     }
     Ok(())
 }
@@ -1102,6 +1301,20 @@ mod tests {
                 f.name
             );
             assert_eq!(field.kind(), f.kind, "{}", f.name);
+        }
+    }
+
+    #[test]
+    fn unanswered_fields_are_not_answered() {
+        for (name, why) in UNANSWERED {
+            let listed = FIELDS.iter().any(|f| {
+                f.name
+                    .split(['[', ' '])
+                    .next()
+                    .is_some_and(|n| n.trim_end_matches(".NAME") == *name)
+            });
+            assert!(!listed, "{name} is answered and listed as not: {why}");
+            assert!(!why.is_empty());
         }
     }
 

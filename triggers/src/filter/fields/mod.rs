@@ -13,5 +13,7 @@
 mod catalogue;
 mod extract;
 
-pub use catalogue::{ArgSel, FIELDS, Field, FieldInfo, Kind, resolve, write_field_list};
+pub use catalogue::{
+    ArgSel, FIELDS, Field, FieldInfo, Kind, UNANSWERED, resolve, write_field_list,
+};
 pub use extract::{Env, Value, value};

@@ -1,0 +1,168 @@
+//! The fields of sysdig's list against the real sysdig 0.29.3 (a missing
+//! sysdig fails these tests): `syscap fields` accounts for every field
+//! `sysdig -l` lists, and fields added for that list print what
+//! `sysdig -p` prints on the public sample captures.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+use super::{scap_samples, syscap};
+
+const SEP: &str = "\x1f";
+
+/// sysdig's output for `args`; a sysdig that cannot run fails the test.
+fn sysdig(args: &[&str]) -> String {
+    let out = Command::new("sysdig")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("sysdig does not run ({e}): scripts/setup.sh installs Debian's sysdig 0.29.3")
+        });
+    assert!(out.status.success(), "sysdig {args:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A `-p` format printing every line, the fields separated by [`SEP`].
+fn format(fields: &[&str]) -> String {
+    let names: Vec<String> = fields.iter().map(|f| format!("%{f}")).collect();
+    format!("*{}", names.join(SEP))
+}
+
+#[test]
+fn syscap_fields_accounts_for_every_field_sysdig_lists() {
+    let (code, ours, err) = syscap(&["fields"]);
+    assert_eq!(code, 0, "{err}");
+    let (answered, unanswered) = ours
+        .split_once("\nsysdig fields syscap does not answer:\n")
+        .expect("syscap fields has a section of the fields it does not answer");
+    // `evt.arg.NAME`, `k8s.pod.label[KEY]` and `evt.around[T]` are sysdig's
+    // `evt.arg`, `k8s.pod.label` and `evt.around`.
+    let names = |text: &str| -> BTreeSet<String> {
+        text.lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .map(|n| {
+                n.split('[')
+                    .next()
+                    .unwrap()
+                    .trim_end_matches(".NAME")
+                    .to_owned()
+            })
+            .collect()
+    };
+    let (answered, unanswered) = (names(answered), names(unanswered));
+    let listed = sysdig(&["-l"]);
+    let sysdig_fields: Vec<&str> = listed
+        .lines()
+        .filter(|l| l.starts_with(|c: char| c.is_ascii_lowercase()))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(sysdig_fields.len() > 250, "{}", sysdig_fields.len());
+    let mut missing = Vec::new();
+    for f in &sysdig_fields {
+        let group = f.starts_with("evtin.span.") && unanswered.contains("evtin.span.*");
+        match (answered.contains(*f), unanswered.contains(*f) || group) {
+            (true, false) | (false, true) => {}
+            (true, true) => missing.push(format!("{f}: answered and listed as not")),
+            (false, false) => missing.push(format!("{f}: neither answered nor explained")),
+        }
+    }
+    assert!(missing.is_empty(), "\n{}", missing.join("\n"));
+    let n = sysdig_fields
+        .iter()
+        .filter(|f| answered.contains(**f))
+        .count();
+    assert!(n >= 105, "syscap answers {n} of sysdig's fields");
+}
+
+/// Fields whose values sysdig computes as syscap does; compared on every
+/// call's exit line. A cell where sysdig shows `<NA>` accepts any value
+/// (syscap merged the call's enter event, or knows state sysdig lacks).
+const FIELDS: &[&str] = &[
+    "evt.latency.human",
+    "evt.latency.s",
+    "syscall.type",
+    "evt.io_dir",
+    "evt.count",
+    "evt.count.error",
+    "evt.count.error.file",
+    "evt.count.error.net",
+    "evt.count.error.memory",
+    "evt.count.error.other",
+    "evt.count.exit",
+    "evt.is_open_read",
+    "evt.is_open_write",
+    "evt.is_open_exec",
+    "evt.is_syslog",
+    "proc.exeline",
+    "proc.pcmdline",
+    "proc.pname",
+    "proc.apid[1]",
+    "proc.aname[0]",
+    "proc.loginshellid",
+    "user.loginuid",
+    "thread.ismain",
+    "fd.connected",
+];
+
+#[test]
+fn new_fields_print_what_sysdig_prints() {
+    let samples = scap_samples();
+    let mut failures = Vec::new();
+    for sample in ["curl_google", "test_ipv6_client", "single_ipv6_conn"] {
+        let path = samples.join(sample).with_extension("scap");
+        let path = path.to_str().unwrap();
+        let mut fields = vec!["thread.tid", "evt.type"];
+        fields.extend(FIELDS);
+        let theirs = sysdig(&["-r", path, "-p", &format(&fields), "evt.dir=<"]);
+        let (code, ours, err) = syscap(&["print", path, "-p", &format(&fields), "evt.dir=<"]);
+        assert_eq!(code, 0, "{err}");
+        let (theirs, ours): (Vec<&str>, Vec<&str>) =
+            (theirs.lines().collect(), ours.lines().collect());
+        assert_eq!(theirs.len(), ours.len(), "{sample}: as many calls");
+        for (n, (a, b)) in theirs.iter().zip(&ours).enumerate() {
+            for ((name, x), y) in fields.iter().zip(a.split(SEP)).zip(b.split(SEP)) {
+                if x != y && x != "<NA>" {
+                    failures.push(format!(
+                        "{sample} line {}: {name}: sysdig {x:?}, syscap {y:?}",
+                        n + 1
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// The time formats: for every syscap event whose time is one of sysdig's
+/// events' (a call's entry), the texts are sysdig's.
+#[test]
+fn time_fields_print_what_sysdig_prints() {
+    let times = [
+        "evt.rawtime",
+        "evt.time",
+        "evt.time.s",
+        "evt.time.iso8601",
+        "evt.datetime",
+        "evt.datetime.s",
+        "evt.rawtime.s",
+        "evt.rawtime.ns",
+    ];
+    let path = scap_samples().join("curl_google.scap");
+    let path = path.to_str().unwrap();
+    let theirs: BTreeMap<String, String> = sysdig(&["-r", path, "-p", &format(&times)])
+        .lines()
+        .filter_map(|l| l.split_once(SEP))
+        .map(|(t, rest)| (t.to_owned(), rest.to_owned()))
+        .collect();
+    let (code, ours, err) = syscap(&["print", path, "-p", &format(&times)]);
+    assert_eq!(code, 0, "{err}");
+    let mut compared = 0;
+    for line in ours.lines() {
+        let (t, rest) = line.split_once(SEP).unwrap();
+        if let Some(want) = theirs.get(t) {
+            assert_eq!(rest, want, "at {t}");
+            compared += 1;
+        }
+    }
+    assert!(compared > 500, "{compared} events compared");
+}
