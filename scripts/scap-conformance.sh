@@ -141,6 +141,16 @@ check_sample() {
     "$syscap" print "$s" -p "$f" 'evt.dir=<' >"$sc" 2>/dev/null || true
     cells "$sd" "$sc"; compare "$sample.sockets"
 
+    # 3b. Fields added for sysdig's field list (issue 21).
+    f=$(fields evt.type thread.tid evt.latency.human evt.latency.s syscall.type evt.io_dir \
+        evt.count.error evt.count.error.file evt.count.error.net evt.count.error.memory \
+        evt.count.error.other evt.count.exit evt.is_open_read evt.is_open_write evt.is_open_exec \
+        proc.exeline proc.pcmdline proc.pname proc.apid[1] proc.loginshellid user.loginuid \
+        thread.ismain fd.connected)
+    sysdig -r "$r" 'evt.dir=<' -p "$f" 2>/dev/null >"$sd"
+    "$syscap" print "$s" -p "$f" 'evt.dir=<' >"$sc" 2>/dev/null || true
+    cells "$sd" "$sc"; compare "$sample.fields"
+
     # 4. Arguments of every call (enter and exit events merged), per thread.
     local args=(evt.arg.fd evt.arg.size evt.arg.res evt.rawarg.res evt.arg.data evt.arg.tuple
         evt.arg.name evt.arg.flags evt.arg.mode evt.arg.prot evt.arg.addr evt.arg.length
