@@ -46,6 +46,10 @@ fn benches(c: &mut Criterion) {
         "evt.type=openat and evt.failed=true and fd.name startswith /usr/lib",
         "fd.name contains .so and proc.name != find and not evt.res=SUCCESS",
         "proc.aname=cron and evt.type=execve",
+        // The newer operators and transformers.
+        "fd.name regex '/usr/lib/.*[.]so[.0-9]*' and proc.name != find",
+        "toupper(proc.name) = NGINX and fd.name iglob '*.SO*'",
+        "evt.buffer bcontains 7f454c46 or fd.net = 10.0.0.0/8",
     ] {
         let filter = Filter::new(text).unwrap();
         g.bench_function(text, |b| {

@@ -19,10 +19,10 @@ use std::process::Command;
 
 use super::{syscap, tempdir};
 
-const SEP: &str = "\x1f";
+pub(super) const SEP: &str = "\x1f";
 
 /// sysdig's output for `args`; a sysdig that cannot run fails the test.
-fn sysdig(args: &[&str]) -> String {
+pub(super) fn sysdig(args: &[&str]) -> String {
     let out = Command::new("sysdig")
         .args(args)
         .output()
@@ -38,7 +38,7 @@ fn sysdig(args: &[&str]) -> String {
 }
 
 /// A `-p` format printing every line, the fields separated by [`SEP`].
-fn format(fields: &[&str]) -> String {
+pub(super) fn format(fields: &[&str]) -> String {
     let names: Vec<String> = fields.iter().map(|f| format!("%{f}")).collect();
     format!("*{}", names.join(SEP))
 }

@@ -4,29 +4,9 @@
 //! `sysdig -p` prints on the public sample captures.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
 
+use super::convert_scap::{SEP, format, sysdig};
 use super::{scap_samples, syscap};
-
-const SEP: &str = "\x1f";
-
-/// sysdig's output for `args`; a sysdig that cannot run fails the test.
-fn sysdig(args: &[&str]) -> String {
-    let out = Command::new("sysdig")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("sysdig does not run ({e}): scripts/setup.sh installs Debian's sysdig 0.29.3")
-        });
-    assert!(out.status.success(), "sysdig {args:?}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A `-p` format printing every line, the fields separated by [`SEP`].
-fn format(fields: &[&str]) -> String {
-    let names: Vec<String> = fields.iter().map(|f| format!("%{f}")).collect();
-    format!("*{}", names.join(SEP))
-}
 
 #[test]
 fn syscap_fields_accounts_for_every_field_sysdig_lists() {

@@ -363,7 +363,7 @@ impl FieldRef {
     /// The field as written (without its transformers).
     pub fn name_text(&self) -> String {
         match &self.arg {
-            Some(a) if self.name == "evt.arg" || self.name == "evt.rawarg" => {
+            Some(a) if ["evt.arg", "evt.rawarg", "evt.type.is"].contains(&self.name.as_str()) => {
                 format!("{}.{a}", self.name)
             }
             Some(a) => format!("{}[{a}]", self.name),
@@ -387,7 +387,7 @@ pub(crate) fn field_ref(word: &str, span: Span) -> Result<FieldRef, FilterError>
         });
     }
     // sysdig's spelling of a pod label: k8s.pod.label.KEY.
-    for prefix in ["evt.arg.", "evt.rawarg.", "k8s.pod.label."] {
+    for prefix in ["evt.arg.", "evt.rawarg.", "evt.type.is.", "k8s.pod.label."] {
         if let Some(arg) = word.strip_prefix(prefix) {
             return Ok(FieldRef {
                 name: prefix.trim_end_matches('.').to_string(),

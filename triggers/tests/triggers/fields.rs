@@ -68,6 +68,8 @@ fn new_fields_select_the_right_events() {
         ("evt.is_open_write=true", &[]),
         ("evt.is_open_exec=true", &[]),
         ("syscall.type=read", &[3]),
+        ("evt.type.is.openat=1", &[1, 2]),
+        ("evt.type.is.openat=0 and evt.num < 4", &[3]),
         ("evt.io_dir=write", &[4]),
         ("evt.count.error=1", &[2]),
         ("evt.count.exit=1 and evt.type=execve", &[8]),

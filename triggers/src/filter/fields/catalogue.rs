@@ -71,6 +71,8 @@ pub enum Field {
     EvtIsOpenRead,
     EvtIsOpenWrite,
     EvtIsOpenExec,
+    /// `evt.type.is.NAME`: 1 for events of that type, 0 for others.
+    EvtTypeIs(u16),
     /// `evt.around[T] = D` (filters only): within D ms of time T (ns
     /// since the epoch).
     EvtAround(u64),
@@ -267,6 +269,12 @@ pub static FIELDS: &[FieldInfo] = &[
         Field::EvtType,
         Kind::Str,
         "event type: the system call's name (open, read...) or the event's (procexit...)",
+    ),
+    f(
+        "evt.type.is.NAME",
+        Field::EvtTypeIs(0),
+        Kind::Num,
+        "1 for events of type NAME (evt.type.is.open), 0 for others",
     ),
     f(
         "syscall.type",
@@ -833,10 +841,6 @@ pub static UNANSWERED: &[(&str, &str)] = &[
     ("evt.deltatime.s", NO_PREVIOUS),
     ("evt.deltatime.ns", NO_PREVIOUS),
     (
-        "evt.type.is",
-        "not yet: use evt.type = NAME (evt.type.is.NAME is 1 or 0)",
-    ),
-    (
         "evt.category",
         "not yet: syscap's event table has no sysdig categories",
     ),
@@ -1075,6 +1079,14 @@ pub fn resolve(name: &str, arg: Option<&str>) -> Result<Field, String> {
                 F::ProcApid(n)
             })
         }
+        "evt.type.is" => match arg.map(EventType::from_name) {
+            Some(Some(t)) => Ok(F::EvtTypeIs(t.0)),
+            Some(None) => Err(format!(
+                "unknown event type '{}' in evt.type.is",
+                arg.unwrap_or_default()
+            )),
+            None => Err("evt.type.is needs an event type: evt.type.is.NAME".to_owned()),
+        },
         "evt.around" => match arg.map(str::parse::<u64>) {
             Some(Ok(t)) => Ok(F::EvtAround(t)),
             _ => Err(
@@ -1172,6 +1184,7 @@ impl Field {
             | F::EvtIsIoWrite
             | F::SyscallType
             | F::EvtIoDir
+            | F::EvtTypeIs(_)
             | F::EvtCount => Projection::MINIMAL,
             F::EvtTime
             | F::EvtRawtime
@@ -1290,6 +1303,7 @@ mod tests {
     fn every_listed_field_resolves() {
         for f in FIELDS {
             let (name, arg) = match f.name.strip_suffix(".NAME") {
+                Some("evt.type.is") => ("evt.type.is", Some("open")),
                 Some(base) => (base, Some("fd")),
                 None => (f.name, None),
             };

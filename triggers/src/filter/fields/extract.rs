@@ -181,6 +181,7 @@ fn event_value<'a>(
             }
         }
         F::EvtCount => Value::Num(1),
+        F::EvtTypeIs(t) => Value::Num(u64::from(e.ty().0 == t)),
         F::EvtCountExit => count(e.returned()),
         F::EvtCountError
         | F::EvtCountErrorFile
@@ -354,66 +355,38 @@ fn process_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> V
     }
 }
 
-/// `proc.cmdline`, `proc.exeline`, `proc.pcmdline`, `proc.args`.
+/// `proc.cmdline`, `proc.exeline`, `proc.pcmdline`, `proc.args`: a name
+/// and the arguments, space-separated.
 fn command_line<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value<'a> {
     use Field as F;
-    let text = |scratch: &'a mut Vec<u8>| Value::Str(&scratch[..]);
-    match field {
-        F::ProcCmdline => {
-            let Some(t) = e.thread() else {
-                return Value::None;
-            };
-            if t.comm().is_empty() {
-                return Value::Str(NA);
-            }
-            scratch.extend_from_slice(t.comm());
-            for a in split_nul(t.args()) {
-                scratch.push(b' ');
-                scratch.extend_from_slice(a);
-            }
-            text(scratch)
-        }
-        F::ProcExeline => {
-            let Some(t) = e.thread() else {
-                return Value::None;
-            };
-            // As sysdig: argv[0], a space, and the arguments (a trailing
-            // space when there are none).
-            scratch.extend_from_slice(or_na(t.exe()));
+    let Some(t) = e.thread() else {
+        return Value::None;
+    };
+    let (head, t) = match field {
+        F::ProcCmdline if t.comm().is_empty() => return Value::Str(NA),
+        F::ProcCmdline => (Some(t.comm()), t),
+        F::ProcExeline => (Some(or_na(t.exe())), t),
+        F::ProcPcmdline => match creator(t) {
+            Some(p) => (Some(or_na(p.comm())), p),
+            None => return Value::None,
+        },
+        _ => (None, t),
+    };
+    let mut args = split_nul(t.args()).peekable();
+    if let Some(head) = head {
+        scratch.extend_from_slice(head);
+        // As sysdig, exeline has the space even without arguments.
+        if field == F::ProcExeline || args.peek().is_some() {
             scratch.push(b' ');
-            for (i, a) in split_nul(t.args()).enumerate() {
-                if i > 0 {
-                    scratch.push(b' ');
-                }
-                scratch.extend_from_slice(a);
-            }
-            text(scratch)
         }
-        F::ProcPcmdline => {
-            let Some(p) = e.thread().and_then(creator) else {
-                return Value::None;
-            };
-            scratch.extend_from_slice(or_na(p.comm()));
-            for a in split_nul(p.args()) {
-                scratch.push(b' ');
-                scratch.extend_from_slice(a);
-            }
-            text(scratch)
-        }
-        F::ProcArgs => {
-            let Some(t) = e.thread() else {
-                return Value::None;
-            };
-            for (i, a) in split_nul(t.args()).enumerate() {
-                if i > 0 {
-                    scratch.push(b' ');
-                }
-                scratch.extend_from_slice(a);
-            }
-            text(scratch)
-        }
-        _ => Value::None,
     }
+    for (i, a) in args.enumerate() {
+        if i > 0 {
+            scratch.push(b' ');
+        }
+        scratch.extend_from_slice(a);
+    }
+    Value::Str(&scratch[..])
 }
 
 /// Container and Kubernetes fields.
