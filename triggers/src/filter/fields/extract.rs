@@ -584,10 +584,9 @@ fn fd_thread_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) ->
         }
         (Field::FdContainername, f) => {
             // An fd the state does not know has an empty name (as fd.name).
-            if f.is_none() && fd_value(Field::FdName, e, scratch) == Value::None {
+            if f.is_none() && unknown_fd_name(e) == Value::None {
                 return Value::None;
             }
-            scratch.clear();
             scratch.extend_from_slice(t.container_id());
             scratch.push(b':');
             if let Some(f) = f {
@@ -605,6 +604,23 @@ fn fd_thread_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) ->
         _ => return Value::None,
     }
     Value::Str(&scratch[..])
+}
+
+/// The name of an fd the state does not know: sysdig shows an empty name
+/// (and no value at all for events without an fd).
+fn unknown_fd_name(e: &Event<'_>) -> Value<'static> {
+    let info = e.ty().info();
+    let has_fd = info
+        .args
+        .iter()
+        .position(|a| a.kind == ArgKind::Fd)
+        .and_then(|i| e.arg(i).as_int())
+        .is_some_and(|n| n >= 0);
+    if has_fd && info.typed {
+        Value::Str(b"")
+    } else {
+        Value::None
+    }
 }
 
 /// The directory of a file fd, or the directory an fd is.
@@ -631,20 +647,7 @@ fn fd_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value<
         F::FdNum => fd(e, |f| Value::Signed(f.num())),
         F::FdName => {
             let Some(f) = e.fd() else {
-                // An fd the state does not know: sysdig shows an empty name
-                // (and no value at all for events without an fd).
-                let info = e.ty().info();
-                let has_fd = info
-                    .args
-                    .iter()
-                    .position(|a| a.kind == capture_format::event::ArgKind::Fd)
-                    .and_then(|i| e.arg(i).as_int())
-                    .is_some_and(|n| n >= 0);
-                return if has_fd && info.typed {
-                    Value::Str(b"")
-                } else {
-                    Value::None
-                };
+                return unknown_fd_name(e);
             };
             match f.ends() {
                 FdEnds::None => Value::Str(f.name()),
@@ -699,10 +702,10 @@ fn fd_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value<
         }),
         // As their client and server fields; fd.ip, fd.port and fd.net are
         // for filters, whose matcher tries both ends.
-        F::FdCnet => fd_value(F::FdCip, e, scratch),
-        F::FdSnet => fd_value(F::FdSip, e, scratch),
-        F::FdLnet => fd_value(F::FdLip, e, scratch),
-        F::FdRnet => fd_value(F::FdRip, e, scratch),
+        F::FdCnet => endpoint(e, F::FdCip).map_or(Value::None, |a| Value::Ip(a.ip())),
+        F::FdSnet => endpoint(e, F::FdSip).map_or(Value::None, |a| Value::Ip(a.ip())),
+        F::FdLnet => endpoint(e, F::FdLip).map_or(Value::None, |a| Value::Ip(a.ip())),
+        F::FdRnet => endpoint(e, F::FdRip).map_or(Value::None, |a| Value::Ip(a.ip())),
         F::EvtIsSyslog => Value::Bool(
             e.ty().info().category.intersects(Category::IO_WRITE)
                 && e.fd().is_some_and(|f| f.name() == b"/dev/log"),
