@@ -905,6 +905,27 @@ mod tests {
     }
 
     #[test]
+    fn process_conditions_take_transformers() {
+        let p = ProcessFacts {
+            name: b"Nginx".to_vec(),
+            args: b"-g daemon".to_vec(),
+            ..ProcessFacts::default()
+        };
+        let cases: &[(&str, bool)] = &[
+            ("tolower(proc.name) = nginx", true),
+            ("toupper(proc.name) = nginx", false),
+            ("tolower(proc.cmdline) = 'nginx -g daemon'", true),
+            ("proc.name regex 'N.*x'", true),
+            ("proc.name iglob 'ng*'", true),
+        ];
+        for &(text, want) in cases {
+            let f = Filter::new(text).unwrap();
+            assert!(f.uses_only_process_fields(), "{text}");
+            assert_eq!(f.matches_process(&p), want, "{text}");
+        }
+    }
+
+    #[test]
     fn networks() {
         let cases: &[(&str, &str, bool)] = &[
             ("10.1.2.3", "10.0.0.0/8", true),

@@ -997,6 +997,7 @@ pub static UNANSWERED: &[(&str, &str)] = &[
 /// name, kind and description; then the fields of sysdig's list that
 /// syscap does not answer, each with the reason.
 pub fn write_field_list(out: &mut impl std::io::Write) -> std::io::Result<()> {
+    let width = FIELDS.iter().map(|f| f.name.len()).max().unwrap_or(0);
     for f in FIELDS {
         let kind = match f.kind {
             Kind::Num => "number",
@@ -1008,11 +1009,12 @@ pub fn write_field_list(out: &mut impl std::io::Write) -> std::io::Result<()> {
             Kind::Ip => "ip",
             Kind::Net => "network",
         };
-        writeln!(out, "{:<18} {kind:<9} {}", f.name, f.description)?;
+        writeln!(out, "{:<width$} {kind:<9} {}", f.name, f.description)?;
     }
     writeln!(out, "\nsysdig fields syscap does not answer:")?;
+    let width = UNANSWERED.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
     for (name, why) in UNANSWERED {
-        writeln!(out, "{name:<34} {why}")?;
+        writeln!(out, "{name:<width$} {why}")?;
     }
     Ok(())
 }
