@@ -146,7 +146,7 @@ check_sample() {
         evt.count.error evt.count.error.file evt.count.error.net evt.count.error.memory \
         evt.count.error.other evt.count.exit evt.is_open_read evt.is_open_write evt.is_open_exec \
         proc.exeline proc.pcmdline proc.pname proc.apid[1] proc.loginshellid user.loginuid \
-        thread.ismain fd.connected)
+        thread.ismain fd.connected evt.is_wait evt.wait_latency)
     sysdig -r "$r" 'evt.dir=<' -p "$f" 2>/dev/null >"$sd"
     "$syscap" print "$s" -p "$f" 'evt.dir=<' >"$sc" 2>/dev/null || true
     cells "$sd" "$sc"; compare "$sample.fields"

@@ -73,6 +73,8 @@ const FIELDS: &[&str] = &[
     "evt.is_open_write",
     "evt.is_open_exec",
     "evt.is_syslog",
+    "evt.is_wait",
+    "evt.wait_latency",
     "proc.exeline",
     "proc.pcmdline",
     "proc.pname",

@@ -68,6 +68,8 @@ fn new_fields_select_the_right_events() {
         ("evt.is_open_write=true", &[]),
         ("evt.is_open_exec=true", &[]),
         ("syscall.type=read", &[3]),
+        ("evt.is_wait=true", &[]),
+        ("evt.wait_latency exists", &[]),
         ("evt.type.is.openat=1", &[1, 2]),
         ("evt.type.is.openat=0 and evt.num < 4", &[3]),
         ("evt.io_dir=write", &[4]),

@@ -71,6 +71,8 @@ pub enum Field {
     EvtIsOpenRead,
     EvtIsOpenWrite,
     EvtIsOpenExec,
+    EvtIsWait,
+    EvtWaitLatency,
     /// `evt.type.is.NAME`: 1 for events of that type, 0 for others.
     EvtTypeIs(u16),
     /// `evt.around[T] = D` (filters only): within D ms of time T (ns
@@ -395,6 +397,18 @@ pub static FIELDS: &[FieldInfo] = &[
         Field::EvtIsOpenExec,
         Kind::Bool,
         "true for opens and creats that create a file with an execute permission",
+    ),
+    f(
+        "evt.is_wait",
+        Field::EvtIsWait,
+        Kind::Bool,
+        "true for calls that wait: poll, ppoll, select, epoll_wait, nanosleep",
+    ),
+    f(
+        "evt.wait_latency",
+        Field::EvtWaitLatency,
+        Kind::Duration,
+        "the latency of a call that waits, in ns",
     ),
     f(
         "evt.count",
@@ -845,14 +859,6 @@ pub static UNANSWERED: &[(&str, &str)] = &[
         "not yet: syscap's event table has no sysdig categories",
     ),
     (
-        "evt.is_wait",
-        "not yet: syscap's event table does not mark the calls that wait",
-    ),
-    (
-        "evt.wait_latency",
-        "not yet: syscap's event table does not mark the calls that wait",
-    ),
-    (
         "evt.abspath",
         "not yet: needs the path of the call's directory fd joined to its name",
     ),
@@ -1187,6 +1193,7 @@ impl Field {
             | F::SyscallType
             | F::EvtIoDir
             | F::EvtTypeIs(_)
+            | F::EvtIsWait
             | F::EvtCount => Projection::MINIMAL,
             F::EvtTime
             | F::EvtRawtime
@@ -1211,9 +1218,11 @@ impl Field {
             | F::EvtCountErrorNet
             | F::EvtCountErrorMemory
             | F::EvtCountErrorOther => Projection::RET | Projection::FLAGS,
-            F::EvtLatency | F::EvtLatencyS | F::EvtLatencyNs | F::EvtLatencyHuman => {
-                Projection::LATENCY
-            }
+            F::EvtLatency
+            | F::EvtLatencyS
+            | F::EvtLatencyNs
+            | F::EvtLatencyHuman
+            | F::EvtWaitLatency => Projection::LATENCY,
             F::EvtBuflen
             | F::EvtBuffer
             | F::EvtArg(_)

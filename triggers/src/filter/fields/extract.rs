@@ -93,21 +93,11 @@ pub fn value<'a>(field: Field, e: &Event<'a>, env: &'a Env, scratch: &'a mut Vec
             }
         }
         F::EvtFailed => Value::Bool(e.returned() && is_error_return(e.ret())),
-        F::EvtLatency | F::EvtLatencyS | F::EvtLatencyNs | F::EvtLatencyHuman => {
-            if !e.has_latency() {
-                return Value::None;
-            }
-            let ns = e.latency();
-            match field {
-                F::EvtLatencyS => Value::Num(ns / NS),
-                F::EvtLatencyNs => Value::Num(ns % NS),
-                F::EvtLatencyHuman => {
-                    write_human_duration(ns, scratch);
-                    text(scratch)
-                }
-                _ => Value::Num(ns),
-            }
-        }
+        F::EvtLatency
+        | F::EvtLatencyS
+        | F::EvtLatencyNs
+        | F::EvtLatencyHuman
+        | F::EvtWaitLatency => latency(field, e, scratch),
         F::EvtBuflen => {
             let cat = e.ty().info().category;
             if cat.intersects(Category::IO_READ | Category::IO_WRITE) && e.returned() {
@@ -181,6 +171,7 @@ fn event_value<'a>(
             }
         }
         F::EvtCount => Value::Num(1),
+        F::EvtIsWait => Value::Bool(waits(e.ty())),
         F::EvtTypeIs(t) => Value::Num(u64::from(e.ty().0 == t)),
         F::EvtCountExit => count(e.returned()),
         F::EvtCountError
@@ -462,6 +453,32 @@ const NA: &[u8] = b"<NA>";
 /// name or executable, so empty means unknown.
 fn or_na(text: &[u8]) -> &[u8] {
     if text.is_empty() { NA } else { text }
+}
+
+/// `evt.latency` and its forms.
+fn latency<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value<'a> {
+    if !e.has_latency() || (field == Field::EvtWaitLatency && !waits(e.ty())) {
+        return Value::None;
+    }
+    let ns = e.latency();
+    match field {
+        Field::EvtLatencyS => Value::Num(ns / NS),
+        Field::EvtLatencyNs => Value::Num(ns % NS),
+        Field::EvtLatencyHuman => {
+            write_human_duration(ns, scratch);
+            Value::Str(&scratch[..])
+        }
+        _ => Value::Num(ns),
+    }
+}
+
+/// True for the calls sysdig says wait (`evt.is_wait`): its event table
+/// marks these.
+fn waits(ty: EventType) -> bool {
+    matches!(
+        ty.name(),
+        "poll" | "ppoll" | "select" | "epoll_wait" | "nanosleep"
+    )
 }
 
 /// Nanoseconds in a second.
