@@ -5,32 +5,17 @@
 use capture_format::file::{CaptureReader, Projection};
 use triggers::filter::{Env, Filter, Value, field, fields::value};
 
-use super::filter::{T0, capture};
+use super::filter::{T0, capture, selected};
 
 /// Each filter's selected events (by number), with every column and with
 /// the filter's own columns.
 fn check(cases: &[(&str, &[u64])]) {
     let bytes = capture();
-    let reader = CaptureReader::open(&bytes[..]).unwrap();
-    let env = Env {
-        capture_start: T0,
-        ..Env::default()
-    };
     let mut failures = Vec::new();
     for &(text, want) in cases {
         let filter = Filter::new(text).unwrap_or_else(|e| panic!("{text}: {e}"));
         for projection in [Projection::ALL, filter.projection()] {
-            let mut m = filter.matcher();
-            let mut got = Vec::new();
-            for c in 0..reader.index().chunks.len() {
-                let chunk = reader.read_chunk(c, projection).unwrap();
-                got.extend(
-                    chunk
-                        .events()
-                        .filter(|e| m.matches(e, &env))
-                        .map(|e| e.num()),
-                );
-            }
+            let got = selected(&bytes, &filter, projection);
             if got != want {
                 failures.push(format!("{text:<50} want {want:?}, got {got:?}"));
             }

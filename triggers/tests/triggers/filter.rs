@@ -188,7 +188,8 @@ fn assert_selects(bytes: &[u8], cases: &[(&str, &[u64])]) {
     }
 }
 
-fn selected(bytes: &[u8], filter: &Filter, projection: Projection) -> Vec<u64> {
+/// The events (by number) `filter` selects, reading `projection`.
+pub fn selected(bytes: &[u8], filter: &Filter, projection: Projection) -> Vec<u64> {
     let reader = CaptureReader::open(bytes).unwrap();
     let env = Env {
         capture_start: T0,
