@@ -499,7 +499,13 @@ pub fn chisel(
         since: None,
         until: None,
     };
-    let stream = args.open_streaming(chisel.filter())?;
+    // A chisel with an interval needs the time of every event, not just
+    // of those its filter names.
+    let stream = if chisel.interval().is_some() {
+        args.open_streaming(None)?
+    } else {
+        args.open_streaming(chisel.filter())?
+    };
     if !chisel.needs_events() {
         let input = &stream.inputs[0];
         let snapshot = input
@@ -523,9 +529,28 @@ pub fn chisel(
     chisel.begin(out, json)?;
     let env = stream.env.clone();
     let mut first_last: Option<(u64, u64)> = None;
+    let interval = chisel.interval().filter(|&n| n > 0);
+    // The interval the last tick (or the first event) fell in.
+    let mut ticked: Option<u64> = None;
     stream.for_each_event(projection, |e| {
         let ts = e.ts();
         first_last = Some(first_last.map_or((ts, ts), |(a, b)| (a.min(ts), b.max(ts))));
+        if let Some(n) = interval {
+            // A call is two events to sysdig, its entry and its exit;
+            // records come in exit order, so an entry may lie before the
+            // last tick: it never ticks backwards.
+            for t in [ts, e.ts_exit()] {
+                let slot = t - t % n;
+                match ticked {
+                    None => ticked = Some(slot),
+                    Some(last) if slot > last => {
+                        chisel.tick(t, out)?;
+                        ticked = Some(slot);
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
         if let Some(m) = own.as_mut()
             && !m.matches(e, &env)
         {

@@ -385,6 +385,26 @@ fn chisel_json_list_and_errors() {
             vec!["chisel", "topscalls", "/nonexistent"],
             "/nonexistent: no such capture file",
         ),
+        (
+            vec!["chisel", "spy_port", path],
+            "chisel spy_port: takes 1 to 2 arguments (host_port, [disable_colors]), got 0",
+        ),
+        (
+            vec!["chisel", "spy_port", path, "http"],
+            "\"http\" is not a port number",
+        ),
+        (
+            vec!["chisel", "spy_ip", path, "10.0.0.300"],
+            "\"10.0.0.300\" is not an IP address",
+        ),
+        (
+            vec!["chisel", "spy_file", path, "X"],
+            "read_or_write is R, W or RW",
+        ),
+        (
+            vec!["chisel", "httptop", path, "latency"],
+            "by is ncalls, time or bytes",
+        ),
     ] {
         let (code, _, err) = syscap(&args);
         assert_eq!(code, 2, "{args:?}");
@@ -1435,6 +1455,10 @@ mod files;
 /// the real sysdig.
 #[path = "cli/sysdig_fields.rs"]
 mod sysdig_fields;
+
+/// The chisels that follow I/O and HTTP, against the real sysdig.
+#[path = "cli/chisels_sysdig.rs"]
+mod chisels_sysdig;
 
 /// Runs `syscap` with at most `mib` MiB of address space (`ulimit -v`): a
 /// reader that tried to take more than that fails instead.

@@ -75,6 +75,7 @@ pub(super) const ECHO_FDS: ChiselInfo = ChiselInfo {
     name: "echo_fds",
     description: "Print the data read and written by processes",
     args: &[],
+    optional: &[],
     make: |_, _| {
         Ok(Box::new(EchoFds {
             filter: own_filter("evt.is_io = true and evt.rawres > 0"),

@@ -6,7 +6,11 @@
 //! A chisel is a [`Chisel`] (begin, one call per event, finish) listed in
 //! [`CHISELS`]; adding one is a file and a line here.
 
+mod bottlenecks;
+mod containers;
 mod echo_fds;
+mod http;
+mod iodata;
 mod procs;
 mod slower;
 mod state;
@@ -42,15 +46,30 @@ pub trait Chisel {
     }
     /// Called once before the first event (headers of line-per-event
     /// chisels).
-    fn begin(&mut self, out: &mut dyn Write, json: bool) -> io::Result<()>;
+    fn begin(&mut self, _out: &mut dyn Write, _json: bool) -> io::Result<()> {
+        Ok(())
+    }
     /// Called for every event that passes both filters.
     fn event(&mut self, e: &Event<'_>, env: &Env, out: &mut dyn Write) -> io::Result<()>;
     /// The time the events span, from the first to the last event read
     /// (before the chisel's own filter), told before [`Chisel::finish`]:
     /// tables of CPU time show it as a share of that.
     fn span(&mut self, _ns: u64) {}
+    /// sysdig's `set_interval_ns`: the period of [`Chisel::tick`], if the
+    /// chisel has one.
+    fn interval(&self) -> Option<u64> {
+        None
+    }
+    /// Called, before the event, when an event (before the chisel's own
+    /// filter) falls in a later interval than the previous call's, with
+    /// that event's time: what sysdig's `on_interval` does on a file.
+    fn tick(&mut self, _ts: u64, _out: &mut dyn Write) -> io::Result<()> {
+        Ok(())
+    }
     /// Called once at the end (tables).
-    fn finish(&mut self, out: &mut dyn Write, json: bool) -> io::Result<()>;
+    fn finish(&mut self, _out: &mut dyn Write, _json: bool) -> io::Result<()> {
+        Ok(())
+    }
     /// Shows at most `rows` rows (0: all) instead of the chisel's own limit;
     /// false for chisels without a row limit.
     fn set_rows(&mut self, _rows: usize) -> bool {
@@ -93,6 +112,8 @@ pub struct ChiselInfo {
     pub description: &'static str,
     /// Its arguments: (name, meaning).
     pub args: &'static [(&'static str, &'static str)],
+    /// Arguments that may follow them.
+    pub optional: &'static [(&'static str, &'static str)],
     make: Make,
 }
 
@@ -112,6 +133,8 @@ pub static CHISELS: &[ChiselInfo] = &[
     table::TOPPROCS_FILE,
     table::TOPPROCS_NET,
     table::TOPPROCS_ERRORS,
+    table::TOPPROCS_CPU,
+    table::TOPPORTS_SERVER,
     table::TOPCONNS,
     table::TOPCONTAINERS_CPU,
     table::TOPCONTAINERS_NET,
@@ -124,7 +147,20 @@ pub static CHISELS: &[ChiselInfo] = &[
     slower::FILESLOWER,
     slower::NETLOWER,
     slower::SCALLSLOWER,
+    bottlenecks::BOTTLENECKS,
+    http::HTTPLOG,
+    http::HTTPTOP,
     echo_fds::ECHO_FDS,
+    iodata::IOBYTES,
+    iodata::IOBYTES_FILE,
+    iodata::IOBYTES_NET,
+    iodata::STDIN,
+    iodata::STDOUT,
+    iodata::STDERR,
+    iodata::SPY_PORT,
+    iodata::SPY_IP,
+    iodata::SPY_FILE,
+    iodata::SPY_LOGS,
     procs::FDCOUNT_BY,
     procs::PROC_EXEC_TIME,
     procs::SPY_USERS,
@@ -132,6 +168,7 @@ pub static CHISELS: &[ChiselInfo] = &[
     state::PS,
     state::LSOF,
     state::NETSTAT,
+    containers::LSCONTAINERS,
     AROUND,
 ];
 
@@ -144,6 +181,7 @@ const AROUND: ChiselInfo = ChiselInfo {
         ("ms", "milliseconds before and after"),
         ("output", "capture file to write"),
     ],
+    optional: &[],
     make: |name, _| {
         Err(ChiselError::Args {
             chisel: name,
@@ -161,14 +199,25 @@ pub fn make(name: &str, args: &[String]) -> Result<Box<dyn Chisel>, ChiselError>
             name: name.to_owned(),
             suggestion: suggest(name),
         })?;
-    if args.len() != info.args.len() {
+    let (least, most) = (info.args.len(), info.args.len() + info.optional.len());
+    if !(least..=most).contains(&args.len()) {
+        let names: Vec<String> = info
+            .args
+            .iter()
+            .map(|a| a.0.to_owned())
+            .chain(info.optional.iter().map(|a| format!("[{}]", a.0)))
+            .collect();
+        let takes = if least == most {
+            least.to_string()
+        } else {
+            format!("{least} to {most}")
+        };
         return Err(ChiselError::Args {
             chisel: info.name,
             message: format!(
-                "takes {} argument{} ({}), got {}",
-                info.args.len(),
-                if info.args.len() == 1 { "" } else { "s" },
-                info.args.iter().map(|a| a.0).collect::<Vec<_>>().join(", "),
+                "takes {takes} argument{} ({}), got {}",
+                if most == 1 { "" } else { "s" },
+                names.join(", "),
                 args.len()
             ),
         });
@@ -190,7 +239,16 @@ fn suggest(name: &str) -> Option<&'static str> {
 /// Writes the list of chisels.
 pub fn write_list(out: &mut impl Write) -> io::Result<()> {
     for c in CHISELS {
-        let args: Vec<String> = c.args.iter().map(|a| a.0.to_uppercase()).collect();
+        let args: Vec<String> = c
+            .args
+            .iter()
+            .map(|a| a.0.to_uppercase())
+            .chain(
+                c.optional
+                    .iter()
+                    .map(|a| format!("[{}]", a.0.to_uppercase())),
+            )
+            .collect();
         let head = format!("{} {}", c.name, args.join(" "));
         writeln!(out, "{:<24}{}", head.trim_end(), c.description)?;
     }
@@ -308,6 +366,7 @@ mod tests {
                 .iter()
                 .map(|(name, _)| match *name {
                     "field" => "proc.name".to_owned(),
+                    "host_ip" => "::1".to_owned(),
                     _ => "10".to_owned(),
                 })
                 .collect();
@@ -316,6 +375,7 @@ mod tests {
             }
             assert!(make(c.name, &args).is_ok(), "{}", c.name);
             let mut more = args.clone();
+            more.extend(c.optional.iter().map(|_| String::new()));
             more.push("x".into());
             assert!(
                 matches!(make(c.name, &more), Err(ChiselError::Args { .. })),

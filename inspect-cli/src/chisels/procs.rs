@@ -91,6 +91,7 @@ pub(super) const PROC_EXEC_TIME: ChiselInfo = ChiselInfo {
     name: "proc_exec_time",
     description: "Show process execution time",
     args: &[],
+    optional: &[],
     make: |_, _| {
         Ok(Box::new(ProcExecTime {
             filter: own_filter("evt.type = procexit"),
@@ -201,6 +202,7 @@ pub(super) const SPY_USERS: ChiselInfo = ChiselInfo {
     name: "spy_users",
     description: "Display interactive user activity",
     args: &[],
+    optional: &[],
     make: |_, _| {
         Ok(Box::new(SpyUsers {
             filter: own_filter(
@@ -251,6 +253,7 @@ pub(super) const LIST_LOGIN_SHELLS: ChiselInfo = ChiselInfo {
     name: "list_login_shells",
     description: "List the login shell IDs",
     args: &[],
+    optional: &[],
     make: |_, _| {
         Ok(Box::new(LoginShells {
             filter: own_filter("evt.type = execve"),
@@ -318,6 +321,7 @@ pub(super) const FDCOUNT_BY: ChiselInfo = ChiselInfo {
     name: "fdcount_by",
     description: "FD count, aggregated by an arbitrary filter field",
     args: &[("field", "the filter field used for grouping")],
+    optional: &[],
     make: |name, args| {
         let key = triggers::filter::field(&args[0]).map_err(|message| ChiselError::Args {
             chisel: name,

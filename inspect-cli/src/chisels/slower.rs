@@ -127,6 +127,7 @@ pub(super) const FILESLOWER: ChiselInfo = ChiselInfo {
     name: "fileslower",
     description: "Trace slow file I/O",
     args: MS,
+    optional: &[],
     make: |name, args| make(Kind::File, name, args),
 };
 
@@ -134,6 +135,7 @@ pub(super) const NETLOWER: ChiselInfo = ChiselInfo {
     name: "netlower",
     description: "Trace slow network I/O",
     args: MS,
+    optional: &[],
     make: |name, args| make(Kind::Net, name, args),
 };
 
@@ -141,5 +143,6 @@ pub(super) const SCALLSLOWER: ChiselInfo = ChiselInfo {
     name: "scallslower",
     description: "Trace slow syscalls",
     args: MS,
+    optional: &[],
     make: |name, args| make(Kind::Syscall, name, args),
 };

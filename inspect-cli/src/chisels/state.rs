@@ -348,6 +348,7 @@ pub(super) const PS: ChiselInfo = ChiselInfo {
     name: "ps",
     description: "List the running processes (at the start of the capture)",
     args: &[],
+    optional: &[],
     make: |_, _| Ok(make(Table::Ps)),
 };
 
@@ -355,6 +356,7 @@ pub(super) const LSOF: ChiselInfo = ChiselInfo {
     name: "lsof",
     description: "List the open file descriptors (at the start of the capture)",
     args: &[],
+    optional: &[],
     make: |_, _| Ok(make(Table::Lsof)),
 };
 
@@ -362,6 +364,7 @@ pub(super) const NETSTAT: ChiselInfo = ChiselInfo {
     name: "netstat",
     description: "List the network connections (at the start of the capture)",
     args: &[],
+    optional: &[],
     make: |_, _| Ok(make(Table::Netstat)),
 };
 

@@ -34,7 +34,7 @@ enum Measure {
 
 /// How values are shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Units {
+pub(super) enum Units {
     None,
     Bytes,
     Time,
@@ -71,7 +71,7 @@ struct Table {
 }
 
 /// Key parts are joined with this, as sysdig does.
-const SEP: &[u8] = b"\x01\x01";
+pub(super) const SEP: &[u8] = b"\x01\x01";
 /// Columns are this wide.
 const WIDTH: usize = 20;
 /// A jiffy, the unit of `procinfo`'s CPU times (`USER_HZ` = 100).
@@ -107,18 +107,6 @@ impl Table {
             })
             .collect();
         Self::new(spec, keys)
-    }
-
-    fn show(&self, v: u64) -> String {
-        match self.units {
-            Units::None => v.to_string(),
-            Units::Bytes => format_bytes(v),
-            Units::Time => format_time(v),
-            Units::TimeShare if self.span > 0 => {
-                format!("{:.2}%", v as f64 / self.span as f64 * 100.0)
-            }
-            Units::TimeShare => "0.00%".to_owned(),
-        }
     }
 
     /// ns of CPU `e` (a `procinfo`) says its thread used since its last
@@ -212,7 +200,58 @@ impl Chisel for Table {
     }
 
     fn finish(&mut self, out: &mut dyn Write, json: bool) -> io::Result<()> {
-        let mut rows: Vec<(&[u8], u64)> = self.totals.iter().map(|(k, v)| (&k[..], *v)).collect();
+        let names: Vec<&str> = self.keys.iter().map(|(_, n)| n.as_str()).collect();
+        let table = Shown {
+            value_name: self.value_name,
+            key_names: &names,
+            units: self.units,
+            span: self.span,
+            top: self.top,
+            // An empty CPU table would read as "no CPU used".
+            when_empty: (self.measure == Measure::ThreadCpu).then_some(
+                "(no CPU figures: no procinfo event among the events read; sysdig's and \
+                 Falco's drivers write one per thread every second, syscap-agent does not)",
+            ),
+        };
+        table.write(&self.totals, out, json)
+    }
+}
+
+/// How a table of totals is shown: sysdig's `print_sorted_table`.
+pub(super) struct Shown<'a> {
+    pub value_name: &'a str,
+    pub key_names: &'a [&'a str],
+    pub units: Units,
+    /// ns the events span ([`Units::TimeShare`]).
+    pub span: u64,
+    /// Rows shown (0: all).
+    pub top: usize,
+    /// Says why a table is empty, where an empty one would mislead.
+    pub when_empty: Option<&'a str>,
+}
+
+impl Shown<'_> {
+    fn show(&self, v: u64) -> String {
+        match self.units {
+            Units::None => v.to_string(),
+            Units::Bytes => format_bytes(v),
+            Units::Time => format_time(v),
+            Units::TimeShare if self.span > 0 => {
+                format!("{:.2}%", v as f64 / self.span as f64 * 100.0)
+            }
+            Units::TimeShare => "0.00%".to_owned(),
+        }
+    }
+
+    /// Writes the largest `top` totals; keys are their parts joined by
+    /// [`SEP`].
+    pub fn write(
+        &self,
+        totals: &HashMap<Box<[u8]>, u64>,
+        out: &mut dyn Write,
+        json: bool,
+    ) -> io::Result<()> {
+        let mut rows: Vec<(&[u8], u64)> = totals.iter().map(|(k, v)| (&k[..], *v)).collect();
         // Largest first; ties in key order, so output is stable.
         rows.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         if self.top > 0 {
@@ -227,8 +266,8 @@ impl Chisel for Table {
                 .iter()
                 .map(|(k, v)| {
                     let mut obj = serde_json::Map::new();
-                    for ((_, name), part) in self.keys.iter().zip(split(k)) {
-                        obj.insert(name.clone(), part.into());
+                    for (name, part) in self.key_names.iter().zip(split(k)) {
+                        obj.insert((*name).to_owned(), part.into());
                     }
                     let value = match self.units {
                         Units::TimeShare if self.span > 0 => {
@@ -244,18 +283,15 @@ impl Chisel for Table {
             return writeln!(out);
         }
         let mut header = extend_string(self.value_name, WIDTH);
-        for (_, name) in &self.keys {
+        for name in self.key_names {
             header.push_str(&extend_string(name, WIDTH));
         }
         writeln!(out, "{}", header.trim_end())?;
         writeln!(out, "{}", "-".repeat(80))?;
-        if rows.is_empty() && self.measure == Measure::ThreadCpu {
-            // An empty CPU table would read as "no CPU used".
-            writeln!(
-                out,
-                "(no CPU figures: no procinfo event among the events read; sysdig's and \
-                 Falco's drivers write one per thread every second, syscap-agent does not)"
-            )?;
+        if rows.is_empty()
+            && let Some(note) = self.when_empty
+        {
+            writeln!(out, "{note}")?;
         }
         for (k, v) in rows {
             let parts = split(k);
@@ -280,6 +316,7 @@ macro_rules! table_chisel {
             name: $name,
             description: $description,
             args: &[],
+            optional: &[],
             make: |_, _| {
                 const SPEC: Spec = $spec;
                 Ok(Box::new(Table::from_spec(&SPEC)))
@@ -432,6 +469,34 @@ table_chisel!(
     }
 );
 table_chisel!(
+    TOPPROCS_CPU,
+    "topprocs_cpu",
+    "Top processes by CPU usage",
+    Spec {
+        keys: &["proc.name", "proc.pid"],
+        key_names: &["Process", "PID"],
+        measure: Measure::ThreadCpu,
+        value_name: "CPU%",
+        filter: "evt.type = procinfo",
+        top: 10,
+        units: Units::TimeShare,
+    }
+);
+table_chisel!(
+    TOPPORTS_SERVER,
+    "topports_server",
+    "Top TCP/UDP server ports by R+W bytes",
+    Spec {
+        keys: &["fd.sport"],
+        key_names: &["Srv Port"],
+        measure: Measure::Res,
+        value_name: "Bytes",
+        filter: NET_IO,
+        top: 100,
+        units: Units::Bytes,
+    }
+);
+table_chisel!(
     TOPCONNS,
     "topconns",
     "Top network connections by total bytes",
@@ -493,6 +558,7 @@ pub(super) const FDBYTES_BY: ChiselInfo = ChiselInfo {
     name: "fdbytes_by",
     description: "I/O bytes, aggregated by an arbitrary filter field",
     args: &[("field", "the filter field used for grouping")],
+    optional: &[],
     make: |name, args| {
         const SPEC: Spec = Spec {
             keys: &[],
@@ -511,6 +577,7 @@ pub(super) const FDTIME_BY: ChiselInfo = ChiselInfo {
     name: "fdtime_by",
     description: "FD time group by",
     args: &[("field", "the filter field used for grouping")],
+    optional: &[],
     make: |name, args| {
         const SPEC: Spec = Spec {
             keys: &[],
