@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use capture_format::event::{Arg, EventType, Record};
 use capture_format::file::{
-    CaptureHeader, Chunk, ChunkEncoder, Decoder as ChunkDecoder, Index, Writer, WriterOptions,
+    CaptureHeader, Chunk, ChunkEncoder, Decoder as ChunkDecoder, Index, Window, Writer,
+    WriterOptions,
 };
 use capture_format::state::{
     ContainerInfo, ProcessInfo, ThreadInfo, Tracker, changes_state, with_container_record,
@@ -341,6 +342,8 @@ struct Session {
     filter: Option<FilterStage>,
     drops_seen: u64,
     containers: ContainerWatch,
+    /// When recording started (the header's start), ns since the epoch.
+    start_ts: u64,
 }
 
 impl Session {
@@ -486,7 +489,13 @@ pub fn run(
         &mut status,
     )
     .and_then(|stopped| {
-        // What the kernel queued before we stopped is part of the capture.
+        // The capture's window ends here; what the kernel queued before
+        // is part of it.
+        let window = Window {
+            start: session.start_ts,
+            end: host::realtime_ns(),
+        };
+        session.sink.writer.set_window(window);
         session.drain()?;
         session.record_drops()?;
         if let Some(stage) = session.filter.as_mut() {
@@ -668,6 +677,7 @@ fn start(
         filter,
         drops_seen: 0,
         containers,
+        start_ts,
     };
     Ok((session, child))
 }

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use capture_format::event::{Arg, EventType, Record};
 use capture_format::file::{
-    CaptureHeader, Chunk, Decoder, Projection, TriggerInfo, Writer, WriterOptions,
+    CaptureHeader, Chunk, Decoder, Projection, TriggerInfo, Window, Writer, WriterOptions,
 };
 use capture_format::state::{Context, Snapshot, Tracker};
 use triggers::filter::{Env, Filter};
@@ -394,6 +394,8 @@ struct Keeper<'a> {
     env: Env,
     scratch: Vec<u8>,
     marker: bool,
+    /// The latest return time of the events read (kept or not).
+    latest: u64,
 }
 
 impl<'a> Keeper<'a> {
@@ -407,6 +409,7 @@ impl<'a> Keeper<'a> {
             },
             scratch: Vec::new(),
             marker: false,
+            latest: 0,
         }
     }
 
@@ -416,6 +419,7 @@ impl<'a> Keeper<'a> {
         let spec = self.spec;
         for e in chunk.events() {
             let (ts, latency) = (e.ts(), e.latency());
+            self.latest = self.latest.max(ts.saturating_add(latency));
             if !self.marker && ts >= spec.trigger_ts {
                 self.mark(out)?;
             }
@@ -478,6 +482,9 @@ fn run(
     let mut decoder = Decoder::new();
     let mut chunk = Chunk::default();
     let mut last_ts = spec.since;
+    // Whether the stream went past the capture's end (else it stopped
+    // early: the agent stopped, the capture was cut short or full).
+    let mut reached_until = false;
     let mut history_left = history;
     let result = loop {
         let message = match out.patience() {
@@ -515,6 +522,7 @@ fn run(
         read.store(seq, Ordering::Release);
         last_ts = encoded.summary.ts_max;
         if encoded.summary.ts_min > spec.until {
+            reached_until = true;
             break Ok(());
         }
         let sealed = if history_left > 0 {
@@ -536,6 +544,8 @@ fn run(
     // Nothing more to read: the recorder stops offering chunks at once
     // (rather than count a capture that is finishing as one that lags).
     drop(input);
+    out.writer
+        .set_window(window(spec, snapshot, reached_until, keeper.latest));
     let result = result.and_then(|()| {
         if keeper.marker {
             Ok(())
@@ -546,6 +556,22 @@ fn run(
         }
     });
     finish(out, result, spool, metrics)
+}
+
+/// The time a capture covers: from `since`, or from the state it starts
+/// from when the ring held less history than asked for, to `until`, or to
+/// the latest return read when it stopped before.
+fn window(spec: &SessionSpec, snapshot: &Snapshot, reached_until: bool, latest: u64) -> Window {
+    let start = spec.since.max(snapshot.ts);
+    let end = if reached_until {
+        spec.until
+    } else {
+        latest.min(spec.until)
+    };
+    Window {
+        start,
+        end: end.max(start),
+    }
 }
 
 /// Finishes the file whatever happened (every complete chunk is kept) and
@@ -737,6 +763,79 @@ mod tests {
         session.join().unwrap().unwrap();
         assert_eq!(read.load(Ordering::Acquire), 4);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A chunk of one call that entered at `entered` and returned `latency`
+    /// later.
+    fn blocked_call(seq: u64, entered: u64, latency: u64) -> RingChunk {
+        let mut encoder =
+            capture_format::file::ChunkEncoder::new(WriterOptions::default()).unwrap();
+        let rec = Record {
+            ty: EventType(202), // futex
+            ts: entered,
+            latency,
+            tid: 1,
+            pid: 1,
+            ..Record::default()
+        };
+        encoder.push(&rec, &Tracker::new().unresolved()).unwrap();
+        RingChunk {
+            seq,
+            chunk: Arc::new(encoder.seal().unwrap().unwrap()),
+        }
+    }
+
+    /// The capture: a futex that blocked 12 s returns inside a
+    /// 3-second window (10 s to 13 s). Its record keeps its entry time
+    /// (-2 s), but the capture's start, end and duration are its window;
+    /// stopped early, it ends at the latest return it read.
+    #[test]
+    fn a_capture_spans_its_window_not_its_calls_entry_times() {
+        // (stream after the futex, agent stops early, window)
+        let cases = [
+            (vec![chunk(2, 14 * SECOND)], false, (10, 13)),
+            (vec![chunk(2, 12 * SECOND)], true, (10, 12)),
+        ];
+        for (i, (after, stop, (start, end))) in cases.into_iter().enumerate() {
+            let (dir, spool, mut spec, tx, input) = fixture(&format!("window{i}"), 11 * SECOND, 0);
+            spec.since = 10 * SECOND;
+            spec.until = 13 * SECOND;
+            tx.send(SessionInput::Chunk(blocked_call(1, 0, 12 * SECOND)))
+                .unwrap();
+            for c in after {
+                tx.send(SessionInput::Chunk(c)).unwrap();
+            }
+            if stop {
+                tx.send(SessionInput::Stop).unwrap();
+            }
+            drop(tx);
+            let snapshot = Snapshot {
+                ts: 5 * SECOND,
+                ..Snapshot::default()
+            };
+            let read = AtomicU64::new(0);
+            run(
+                &spec,
+                &snapshot,
+                input,
+                0,
+                &read,
+                &spool,
+                &Metrics::default(),
+            )
+            .unwrap();
+            let ready = spool.ready();
+            let reader = CaptureReader::open(std::fs::File::open(&ready[0]).unwrap()).unwrap();
+            let index = reader.index();
+            assert_eq!(index.ts_min, 0, "the futex keeps its entry time");
+            assert_eq!(
+                index.span(),
+                (start * SECOND, end * SECOND),
+                "case {i}: {:?}",
+                index.window
+            );
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
 
     /// A capture cut short keeps, and publishes, every event it was sent

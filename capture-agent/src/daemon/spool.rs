@@ -382,15 +382,13 @@ pub fn describe(path: &Path, prefix: &str) -> io::Result<(String, Vec<(String, S
     let h = reader.header();
     let index = reader.index();
     let trigger = h.trigger.clone().unwrap_or_default();
+    // The time the capture covers, not its records' entry times.
+    let (start, end) = index.span();
     let facts = CaptureFacts {
         host: h.hostname.clone(),
         rule: trigger.rule.clone(),
         id: h.capture_id.clone(),
-        trigger_ts: if trigger.ts > 0 {
-            trigger.ts
-        } else {
-            index.ts_min
-        },
+        trigger_ts: if trigger.ts > 0 { trigger.ts } else { start },
     };
     let mut metadata = vec![
         (
@@ -401,8 +399,8 @@ pub fn describe(path: &Path, prefix: &str) -> io::Result<(String, Vec<(String, S
             "host".to_owned(),
             capture_store::metadata_value(&h.hostname),
         ),
-        ("start".to_owned(), index.ts_min.to_string()),
-        ("end".to_owned(), index.ts_max.to_string()),
+        ("start".to_owned(), start.to_string()),
+        ("end".to_owned(), end.to_string()),
         ("events".to_owned(), index.events.to_string()),
         ("drops".to_owned(), index.drops.to_string()),
         (

@@ -300,6 +300,83 @@ fn history_before_an_event_trigger(backend: Backend) {
     agent.stop();
 }
 
+/// The futex: a call that blocked long before a trigger capture's
+/// window returns inside it. Its record keeps its entry time, but the
+/// capture's start, end and duration (the footer, `syscap info`, the
+/// object's metadata that `syscap ls` shows) are its window: from the
+/// trigger (`--before 0`) for 2 s, not from the call's entry.
+pub fn trigger_capture_spans_its_window_not_a_call_blocked_before() {
+    let dir = scratch("daemon-window");
+    let s3 = S3::start(&dir.join("s3")).unwrap();
+    let agent = Agent::start(&AgentSetup::new(&dir, MANUAL, &s3));
+    let reader = crate::support::blocked_reader(&dir.join("late.txt"));
+    let pid = reader.id();
+    let blocked = Instant::now();
+    // The scenario itself, not a guess at timing: the read has to block a
+    // while before the window starts.
+    while blocked.elapsed() < Duration::from_millis(1500) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let before = crate::support::now_ns();
+    agent.trigger("by-hand", "0", "2s");
+    let triggered = crate::support::now_ns();
+    crate::support::release(reader);
+    agent.wait_for("stored s3://caps/prod/test-host/", 1);
+    // JSON lines, one capture each.
+    let listed: serde_json::Value =
+        serde_json::from_str(&syscap(&s3, &["ls", "s3://caps/prod", "--json"])).unwrap();
+    let key = listed["key"].as_str().unwrap().to_owned();
+    let got = dir.join("got");
+    syscap(
+        &s3,
+        &[
+            "get",
+            &format!("s3://caps/{key}"),
+            "-o",
+            got.to_str().unwrap(),
+        ],
+    );
+    let file = walk_files(&got).pop().expect("a capture downloaded");
+    let cap = crate::support::Captured::read(&file);
+    let read = cap.find("the helper's read", |r| {
+        r.ty == "read" && r.ret == 3 && r.tid == i64::from(pid)
+    });
+    assert!(read.ts < before, "the read keeps its entry time: {read}");
+    let (start, end) = cap.index.span();
+    assert!(
+        (before..=triggered).contains(&start),
+        "start {start} not between {before} and {triggered}: {}",
+        crate::support::span_facts(&cap.index)
+    );
+    assert_eq!(
+        end - start,
+        2_000_000_000,
+        "{}",
+        crate::support::span_facts(&cap.index)
+    );
+    let url = format!("s3://caps/{key}");
+    let info: serde_json::Value =
+        serde_json::from_str(&syscap(&s3, &["info", "--json", &url])).unwrap();
+    assert_eq!(info["duration_s"].as_f64(), Some(2.0), "{info}");
+    assert_eq!(listed["duration_s"].as_f64(), Some(2.0), "{listed}");
+    assert_eq!(listed["time"], info["start"], "{listed} {info}");
+    agent.stop();
+}
+
+/// Every regular file under `dir`.
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk_files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
 /// A rule's `capture` options reach the kernel, the file and S3: its
 /// snaplen raises what the kernel records while it runs (600 bytes kept of
 /// a 600-byte write, where the ring keeps 80) or cuts what the capture keeps

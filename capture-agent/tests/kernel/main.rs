@@ -34,9 +34,13 @@ use daemon::{
     run_captures_the_history_before_an_event_trigger,
     run_captures_the_history_before_an_event_trigger_on_moto,
     s3_outage_loses_nothing_and_duplicates_nothing, sighup_reloads_rules_and_metrics_answer,
-    spool_another_user_could_change_is_refused, wrong_credentials_keep_the_capture,
+    spool_another_user_could_change_is_refused,
+    trigger_capture_spans_its_window_not_a_call_blocked_before, wrong_credentials_keep_the_capture,
 };
-use support::{Captured, Tmpfs, agent, helper, run_cases, scratch, start_agent};
+use support::{
+    Captured, Tmpfs, agent, blocked_reader, helper, now_ns, release, run_cases, scratch,
+    span_facts, start_agent,
+};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
         execve_records_argv,
         failed_open_is_enoent,
         blocking_calls_keep_their_entry_time,
+        a_capture_spans_its_window,
         no_latency_records_calls_at_their_return,
         exec_from_a_thread_is_recorded,
         rename_and_unlink,
@@ -70,6 +75,7 @@ fn main() -> ExitCode {
         pid_filter_covers_children_already_running,
         run_captures_the_history_before_an_event_trigger,
         run_captures_the_history_before_an_event_trigger_on_moto,
+        trigger_capture_spans_its_window_not_a_call_blocked_before,
         rule_capture_options_reach_the_kernel_the_file_and_s3,
         s3_outage_loses_nothing_and_duplicates_nothing,
         killed_agent_recovers_its_captures,
@@ -450,6 +456,50 @@ fn blocking_calls_keep_their_entry_time() {
         sleep.latency < 1_000_000_000,
         "{sleep}: {} ns",
         sleep.latency
+    );
+}
+
+/// A capture's start, end and duration are its window (from when it
+/// started recording to when it stopped), whatever its events: here only
+/// the few calls of a helper that was blocked in `read` when the capture
+/// started and returns after, where the events alone would say a few
+/// milliseconds, starting when the read returned. `syscap info` says the
+/// same.
+fn a_capture_spans_its_window() {
+    let dir = scratch("window");
+    let output = dir.join("window.syscap");
+    let reader = blocked_reader(&dir.join("late.txt"));
+    let filter = format!("proc.pid = {}", reader.id());
+    let before = now_ns();
+    let agent = start_agent(&output, &["--duration", "2", "-f", &filter]);
+    let started = now_ns();
+    release(reader);
+    agent.finish();
+    let cap = Captured::read(&output);
+    cap.find("the helper's write", |r| r.ty == "write");
+    let (start, end) = cap.index.span();
+    assert!(
+        (before..=started).contains(&start),
+        "start {start} not between {before} and {started}: {}",
+        span_facts(&cap.index)
+    );
+    let duration = end.saturating_sub(start);
+    assert!(
+        (2_000_000_000..2_500_000_000).contains(&duration),
+        "{duration} ns: {}",
+        span_facts(&cap.index)
+    );
+    let syscap = s3_test_server::workspace_binary("syscap", "inspect-cli").unwrap();
+    let out = Command::new(syscap)
+        .args(["info", "--json"])
+        .arg(&output)
+        .output()
+        .unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        info["duration_s"].as_f64(),
+        Some(duration as f64 / 1e9),
+        "{info}"
     );
 }
 

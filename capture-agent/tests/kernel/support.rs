@@ -361,3 +361,59 @@ impl Captured {
         s
     }
 }
+
+/// Now, ns since the epoch (the clock captures are stamped with).
+pub fn now_ns() -> u64 {
+    u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    )
+    .unwrap()
+}
+
+/// A helper that says `ready` and then waits in `read` on its stdin pipe,
+/// until a line comes: returns once the kernel shows it blocked in `read`
+/// (`/proc/PID/syscall`), or panics after a minute.
+pub fn blocked_reader(file: &Path) -> Child {
+    let cmd = helper("late-write");
+    let mut child = Command::new(&cmd[0])
+        .args(&cmd[1..])
+        .arg(file)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert_eq!(ready, "ready\n");
+    let syscall = format!("/proc/{}/syscall", child.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_mins(1);
+    // Syscall 0 is read on x86-64.
+    while !std::fs::read_to_string(&syscall).is_ok_and(|s| s.starts_with("0 ")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the helper never blocked in read"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child
+}
+
+/// Lets a [`blocked_reader`] go and waits for it to exit.
+pub fn release(mut reader: Child) {
+    use std::io::Write as _;
+    reader.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    assert!(reader.wait().unwrap().success());
+}
+
+/// What an index says of a capture's time, for failure messages.
+pub fn span_facts(index: &Index) -> String {
+    format!(
+        "events {} to {}, window {:?}",
+        index.ts_min, index.ts_max, index.window
+    )
+}

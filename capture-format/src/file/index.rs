@@ -75,6 +75,22 @@ pub struct Index {
     pub types: Vec<(EventType, u64)>,
     /// Events per process, most active first.
     pub processes: Vec<ProcessTotal>,
+    /// The time the capture was recording, when its writer said (see
+    /// [`Index::span`]).
+    pub window: Option<Window>,
+}
+
+/// The time a capture covers: from when it started recording (or, for a
+/// triggered capture, the start of the history it asked for) to when it
+/// stopped, ns since the epoch. Records are stamped when their call
+/// entered, so a call that blocked across the start shows an earlier time
+/// than the window's start; the window says what the capture covers.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Window {
+    /// Start, ns since the epoch.
+    pub start: u64,
+    /// End, ns since the epoch.
+    pub end: u64,
 }
 
 impl Index {
@@ -85,6 +101,16 @@ impl Index {
             .enumerate()
             .filter(move |(_, c)| c.ts_max >= from && c.ts_min <= to)
             .map(|(i, _)| i)
+    }
+
+    /// Start and end of the capture (ns since the epoch): its recorded
+    /// [`Window`], or for a file without one (a `.scap` import, a capture
+    /// finished after a crash) its earliest and latest event times.
+    pub fn span(&self) -> (u64, u64) {
+        match self.window {
+            Some(w) => (w.start, w.end),
+            None => (self.ts_min, self.ts_max),
+        }
     }
 
     /// The index of command name `comm`.
@@ -155,6 +181,10 @@ impl IndexBuilder {
         });
         idx.events += u64::from(s.events);
         idx.drops = idx.drops.saturating_add(s.drops);
+    }
+
+    pub(crate) fn set_window(&mut self, window: Window) {
+        self.index.window = Some(window);
     }
 
     pub(crate) fn add_snapshot(&mut self, offset: u64) {
@@ -236,6 +266,11 @@ pub(crate) fn encode(index: &Index) -> Vec<u8> {
             .u(u64::from(p.comm))
             .u(p.events);
     }
+    // Appended fields: readers that do not know them stop before.
+    if let Some(w) = index.window {
+        put_u64(&mut out, w.start);
+        put_u64(&mut out, w.end);
+    }
     out
 }
 
@@ -302,5 +337,49 @@ pub(crate) fn decode(bytes: &[u8], mut budget: RowBudget) -> Result<Index, Table
             events: f[2].u(),
         });
     }
+    if !cur.is_empty() {
+        index.window = Some(Window {
+            start: cur.u64()?,
+            end: cur.u64()?,
+        });
+    }
     Ok(index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::file::rows::RowBudget;
+
+    /// The window is an appended field: a footer without it (an older
+    /// writer's, an import's) reads as before, and its span is its events'.
+    #[test]
+    fn the_window_round_trips_and_is_the_span_when_written() {
+        let window = Window {
+            start: 10_000,
+            end: 13_000,
+        };
+        // (window written, span read back)
+        let cases = [(None, (7_000, 12_500)), (Some(window), (10_000, 13_000))];
+        for (written, span) in cases {
+            let index = Index {
+                events: 2,
+                ts_min: 7_000,
+                ts_max: 12_500,
+                window: written,
+                ..Index::default()
+            };
+            let bytes = encode(&index);
+            let read = decode(&bytes, RowBudget::for_stored(bytes.len())).unwrap();
+            assert_eq!(read, index);
+            assert_eq!(read.span(), span, "{written:?}");
+        }
+        // A cut window is an error, not a guess.
+        let mut bytes = encode(&Index {
+            window: Some(window),
+            ..Index::default()
+        });
+        bytes.pop();
+        assert!(decode(&bytes, RowBudget::for_stored(bytes.len())).is_err());
+    }
 }

@@ -21,7 +21,7 @@ pub use chunk::{
     Chunk, ChunkSummary, ContainerText, EncodedChunk, Event, FdView, Projection, ThreadView,
 };
 pub use header::{CaptureHeader, TriggerInfo};
-pub use index::{ChunkMeta, Index, ProcessTotal};
+pub use index::{ChunkMeta, Index, ProcessTotal, Window};
 pub use reader::{CaptureReader, Decoder, StreamItem, StreamReader, Truncation, finish_truncated};
 pub use sockaddr::FdEnds;
 pub use source::{ByteSource, SeekSource};

@@ -9,7 +9,7 @@ use super::block::{
 use super::chunk::{ChunkBuilder, EncodedChunk};
 use super::chunk::{MAX_ARGS, MAX_CHUNK_EVENTS, MAX_RECORD_BYTES};
 use super::header::CaptureHeader;
-use super::index::{Index, IndexBuilder};
+use super::index::{Index, IndexBuilder, Window};
 use super::{index, pack_meta, snapshot};
 use crate::codec::{Codec, Compressor};
 use crate::event::{Arg, Record, SockAddr, SockTuple};
@@ -210,6 +210,12 @@ impl<W: Write> Writer<W> {
     /// The underlying writer (to `fsync` a file, say).
     pub fn get_ref(&self) -> &W {
         &self.out
+    }
+
+    /// Records the time the capture covers (see [`Window`]), written into
+    /// the footer by [`Writer::finish`].
+    pub fn set_window(&mut self, window: Window) {
+        self.index.set_window(window);
     }
 
     /// Seals the open chunk, writes the footer index and the trailer, and
