@@ -271,15 +271,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let text = if json {
                 serde_json::to_string_pretty(&status).unwrap_or_default()
             } else {
-                status
-                    .as_object()
-                    .map(|o| {
-                        o.iter()
-                            .map(|(k, v)| format!("{k:<20} {v}"))
-                            .collect::<Vec<_>>()
-                            .join("\n")
-                    })
-                    .unwrap_or_default()
+                capture_agent::daemon::control::status_text(&status)
+                    .trim_end()
+                    .to_owned()
             };
             writeln!(out, "{text}")?;
             Ok(ExitCode::SUCCESS)
@@ -399,7 +393,7 @@ fn capture(args: CaptureArgs) -> anyhow::Result<ExitCode> {
         events,
         report.elapsed.as_secs_f64(),
         options.output.display(),
-        human_bytes(report.bytes),
+        capture_agent::daemon::control::human_bytes(report.bytes),
         report.bytes as f64 / events.max(1) as f64,
         match report.stopped_by {
             StopReason::MaxSize => "; stopped at --max-size",
@@ -447,7 +441,7 @@ fn show_status(status: Status<'_>, tty: bool, output: &str) {
             "\r\x1b[K{} events ({:.0}/s), {}, {} drops",
             p.events,
             p.events as f64 / secs,
-            human_bytes(p.bytes),
+            capture_agent::daemon::control::human_bytes(p.bytes),
             p.drops
         );
     }
@@ -463,25 +457,24 @@ fn exit_code_of(status: std::process::ExitStatus) -> ExitCode {
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit + 1 < UNITS.len() {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
-}
-
 fn check_rules(file: &std::path::Path) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let set = triggers::rules::load(&file.display().to_string(), &text)?;
+    let set = match triggers::rules::check(&file.display().to_string(), &text) {
+        Ok(set) => set,
+        Err(errors) => {
+            // Every error, one line each (file:line:column: rule: what).
+            let (last, others) = errors.split_last().expect("errors are never empty");
+            for e in others {
+                say!("syscap-agent: {e}");
+            }
+            if others.is_empty() {
+                anyhow::bail!("{last}");
+            }
+            say!("syscap-agent: {last}");
+            anyhow::bail!("{} errors in {}", errors.len(), file.display());
+        }
+    };
     let mut out = std::io::stdout().lock();
     for rule in &set.rules {
         writeln!(out, "{rule}")?;

@@ -46,6 +46,28 @@ fn check_rules_accepts_the_example_and_names_errors_by_line() {
             bad.display()
         )
     );
+    // Every error, not just the first.
+    std::fs::write(
+        &bad,
+        "rules:\n  - name: x\n    condition: {event: 'evt.tpye = open'}\n  - name: y\n    condition: {manual: maybe}\n",
+    )
+    .unwrap();
+    let (code, out, err) = agent(&["check-rules", bad.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(out.is_empty());
+    let lines: Vec<&str> = err.lines().collect();
+    let file = bad.display();
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(
+        lines[0].starts_with(&format!("syscap-agent: {file}:3:25: rule 'x': ")),
+        "{err}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("syscap-agent: {file}:5:")),
+        "{err}"
+    );
+    assert!(lines[1].contains("rule 'y': "), "{err}");
+    assert_eq!(lines[2], format!("syscap-agent: 2 errors in {file}"));
     let (code, _, err) = agent(&["check-rules", "/nonexistent/rules.yaml"]);
     assert_ne!(code, 0);
     assert!(err.contains("cannot read /nonexistent/rules.yaml"), "{err}");

@@ -88,13 +88,31 @@ pub fn load_rules(path: Option<&std::path::Path>) -> Result<RuleSet, DaemonError
     })
 }
 
+/// The rules the agent starts with: an invalid file is an error, but a
+/// missing one (or none configured) is said in one line and the agent runs
+/// with no rules (SIGHUP loads the file once it is there).
+fn startup_rules(path: Option<&std::path::Path>) -> Result<RuleSet, DaemonError> {
+    let missing = match path {
+        None => "no rules file is configured (`rules` in agent.toml, or SYSCAP_RULES)".to_owned(),
+        Some(p)
+            if std::fs::symlink_metadata(p)
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) =>
+        {
+            format!("the rules file {} does not exist", p.display())
+        }
+        Some(_) => return load_rules(path),
+    };
+    tracing::warn!("{missing}: no rule can fire (SIGHUP loads the rules once the file is there)");
+    load_rules(None)
+}
+
 /// Runs the agent until SIGTERM or SIGINT.
 pub fn run(config: AgentConfig) -> Result<(), DaemonError> {
     // Everything the agent creates (spool files, the control socket before
     // its chmod) is its own: captures hold other users' data.
     // SAFETY: umask has no preconditions.
     unsafe { libc::umask(0o077) };
-    let rules = load_rules(config.rules.as_deref())?;
+    let rules = startup_rules(config.rules.as_deref())?;
     let spool_err = |source| DaemonError::Spool {
         path: config.spool.clone(),
         source,

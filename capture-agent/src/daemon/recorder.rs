@@ -462,7 +462,11 @@ impl Recorder {
                         "bytes": self.ring.bytes(),
                         "seconds": self.ring.seconds(),
                     },
-                    "captures_running": self.running.iter().map(|r| r.rule.clone()).collect::<Vec<_>>(),
+                    "captures_running": self.running.iter().map(|r| serde_json::json!({
+                        "rule": r.rule,
+                        "start": r.window.start,
+                        "end": r.window.end,
+                    })).collect::<Vec<_>>(),
                     "captures_finished": self.metrics.captures_finished.load(Ordering::Relaxed),
                     "uploads_pending": self.metrics.uploads_pending.load(Ordering::Relaxed),
                     "uploads_done": self.metrics.uploads_done.load(Ordering::Relaxed),

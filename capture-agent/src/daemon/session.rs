@@ -73,6 +73,8 @@ pub struct Feed {
     pub rule: String,
     /// Bytes of each I/O buffer it keeps.
     pub snaplen: u32,
+    /// The time it covers, as planned (it may stop before its end).
+    pub window: Window,
     input: Sender<SessionInput>,
     /// The last chunk the capture has read (its `seq`).
     read: Arc<AtomicU64>,
@@ -166,6 +168,7 @@ pub fn spawn(
     let mut feed = Feed {
         rule: spec.rule.clone(),
         snaplen: spec.snaplen,
+        window: window(&spec, &snapshot, true, 0),
         input: tx,
         read: read.clone(),
         unread: VecDeque::new(),
@@ -637,6 +640,7 @@ mod tests {
             let mut feed = Feed {
                 rule: "r".into(),
                 snaplen: 80,
+                window: Window::default(),
                 input,
                 read: Arc::new(AtomicU64::new(0)),
                 unread: VecDeque::new(),

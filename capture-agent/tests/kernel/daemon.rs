@@ -94,7 +94,13 @@ impl AgentSetup<'_> {
 
 impl Agent {
     pub(crate) fn start(setup: &AgentSetup<'_>) -> Self {
-        let mut child = setup.command().spawn().unwrap();
+        Self::spawn(setup.command(), setup)
+    }
+
+    /// Starts `command` (from `setup`, maybe changed) and waits until it
+    /// says it runs.
+    fn spawn(mut command: Command, setup: &AgentSetup<'_>) -> Self {
+        let mut child = command.spawn().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
         let stderr = child.stderr.take().unwrap();
         let sink = log.clone();
@@ -360,6 +366,73 @@ pub fn trigger_capture_spans_its_window_not_a_call_blocked_before() {
     assert_eq!(info["duration_s"].as_f64(), Some(2.0), "{info}");
     assert_eq!(listed["duration_s"].as_f64(), Some(2.0), "{listed}");
     assert_eq!(listed["time"], info["start"], "{listed} {info}");
+    agent.stop();
+}
+
+/// `run` with its rules file missing says so in one line and runs; SIGHUP
+/// loads the file once it is there. `status` then shows, with units, the
+/// capture a trigger started and its window (--json for scripts).
+pub fn run_warns_when_its_rules_file_is_missing_and_status_reads() {
+    let dir = scratch("daemon-no-rules");
+    let s3 = S3::start(&dir.join("s3")).unwrap();
+    let setup = AgentSetup::new(&dir, MANUAL, &s3);
+    let command = setup.command();
+    let rules = dir.join("rules.yaml");
+    std::fs::remove_file(&rules).unwrap();
+    let agent = Agent::spawn(command, &setup);
+    let warned: Vec<String> = agent
+        .lines()
+        .into_iter()
+        .filter(|l| l.contains("rules"))
+        .filter(|l| !l.contains("running:"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(
+        warned[0].contains("WARN")
+            && warned[0].contains(&format!(
+                "the rules file {} does not exist",
+                rules.display()
+            )),
+        "{warned:?}"
+    );
+    let (refused, _) = agent.try_trigger("by-hand", "1s", "30s");
+    assert!(!refused, "no rule yet");
+    std::fs::write(&rules, MANUAL).unwrap();
+    agent.signal(libc::SIGHUP);
+    agent.wait_for("rules reloaded", 1);
+    let before = crate::support::now_ns();
+    agent.trigger("by-hand", "1s", "30s");
+    let json = agent.status().unwrap();
+    let running = &json["captures_running"][0];
+    assert_eq!(running["rule"], "by-hand", "{json}");
+    let (start, end) = (
+        running["start"].as_u64().unwrap(),
+        running["end"].as_u64().unwrap(),
+    );
+    // From 1 s before the trigger, or from the ring's oldest state when
+    // it holds less (the agent has just started), to 30 s after.
+    assert!(end >= before + 30_000_000_000, "{json}");
+    let seconds = (end - start) as f64 / 1e9;
+    assert!((30.0..=31.0).contains(&seconds), "{json}");
+    let out = Command::new(env!("CARGO_BIN_EXE_syscap-agent"))
+        .args(["status", "--socket"])
+        .arg(&agent.socket)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{text}");
+    assert!(text.starts_with("host               test-host\n"), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("capture running    by-hand from "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(line.ends_with(&format!("Z ({seconds:.1} s)")), "{text}");
+    assert!(text.contains("\nring               "), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("spool ") && l.contains("B, ")),
+        "{text}"
+    );
     agent.stop();
 }
 

@@ -41,43 +41,76 @@ impl Ctx<'_> {
     }
 }
 
-/// Parses and validates the rules in `text` (read from `file`).
+/// Parses and validates the rules in `text` (read from `file`); the first
+/// error when it is not valid (see [`check`] for all of them).
 pub fn load(file: &str, text: &str) -> Result<RuleSet, RuleError> {
+    check(file, text).map_err(|mut errors| errors.swap_remove(0))
+}
+
+/// Parses and validates the rules in `text` (read from `file`), reporting
+/// every error when it is not valid: the first of each rule that is wrong,
+/// each duplicate name, and what is wrong in `limits`, in file order. An
+/// error in the file's structure (YAML, the top level) is the only one.
+pub fn check(file: &str, text: &str) -> Result<RuleSet, Vec<RuleError>> {
     let mut cx = Ctx { file, rule: None };
     let root = match yaml::parse(text) {
         Ok(Some(root)) => root,
-        Ok(None) => return Err(cx.err(Pos { line: 1, column: 1 }, "the rules file is empty")),
-        Err((message, pos)) => return Err(cx.err(pos, format!("YAML: {message}"))),
+        Ok(None) => {
+            return Err(vec![
+                cx.err(Pos { line: 1, column: 1 }, "the rules file is empty"),
+            ]);
+        }
+        Err((message, pos)) => return Err(vec![cx.err(pos, format!("YAML: {message}"))]),
     };
-    let top = map(&cx, &root, &["rules", "limits"])?;
+    let top = map(&cx, &root, &["rules", "limits"]).map_err(|e| vec![e])?;
     let mut set = RuleSet {
         rules: Vec::new(),
         max_concurrent_captures: 2,
     };
+    let mut errors = Vec::new();
     if let Some(limits) = get(&top, "limits") {
-        let limits = map(&cx, limits, &["max_concurrent_captures"])?;
-        if let Some(n) = get(&limits, "max_concurrent_captures") {
-            set.max_concurrent_captures = integer(&cx, n, 1, 1000)?;
+        let limit = map(&cx, limits, &["max_concurrent_captures"]).and_then(|limits| {
+            get(&limits, "max_concurrent_captures")
+                .map(|n| integer(&cx, n, 1, 1000))
+                .transpose()
+        });
+        match limit {
+            Ok(Some(n)) => set.max_concurrent_captures = n,
+            Ok(None) => {}
+            Err(e) => errors.push(e),
         }
     }
     let Some(rules) = get(&top, "rules") else {
-        return Err(cx.err(root.pos(), "missing key 'rules'"));
+        errors.push(cx.err(root.pos(), "missing key 'rules'"));
+        return Err(errors);
     };
     let Node::Seq(items, _) = rules else {
-        return Err(cx.err(rules.pos(), "'rules' must be a list"));
+        errors.push(cx.err(rules.pos(), "'rules' must be a list"));
+        return Err(errors);
     };
     // Names seen so far: a set, so that a file of many rules loads in
     // linear time.
     let mut names = HashSet::with_capacity(items.len());
     for item in items {
-        let (rule, pos) = rule(&mut cx, item)?;
-        if !names.insert(rule.name.clone()) {
-            return Err(cx.err(pos, format!("a second rule named '{}'", rule.name)));
+        match rule(&mut cx, item) {
+            Ok((rule, pos)) => {
+                if names.insert(rule.name.clone()) {
+                    set.rules.push(rule);
+                } else {
+                    errors.push(cx.err(pos, format!("a second rule named '{}'", rule.name)));
+                }
+            }
+            Err(e) => errors.push(e),
         }
-        set.rules.push(rule);
         cx.rule = None;
     }
-    Ok(set)
+    // `limits` may come after `rules`: errors in file order.
+    errors.sort_by_key(|e| (e.line, e.column));
+    if errors.is_empty() {
+        Ok(set)
+    } else {
+        Err(errors)
+    }
 }
 
 type Entries<'n> = Vec<(&'n str, &'n Node, Pos)>;

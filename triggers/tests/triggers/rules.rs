@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use capture_format::file::{CaptureReader, Projection};
 use triggers::filter::{Env, ProcessFacts};
-use triggers::rules::{Engine, Firing, Metric, MetricSample, Refusal, load};
+use triggers::rules::{Engine, Firing, Metric, MetricSample, Refusal, check, load};
 
 use super::filter::{T0, capture};
 
@@ -117,6 +117,54 @@ fn invalid_files_are_refused_with_file_line_column_and_rule() {
         );
         assert!(!err.contains('\n'), "{err}");
     }
+}
+
+/// `check` reports every error of a file, each with its file, line, column
+/// and rule, in file order: the first of each wrong rule, a duplicate name,
+/// a wrong limit; the valid rules between them do not hide the later ones.
+/// `load` stops at the first.
+#[test]
+fn check_reports_every_error_in_file_order() {
+    let yaml = "rules:
+  - name: a
+    condition: {manual: true}
+    capture: {filter: 'proc.name = '}
+  - name: ok
+    condition: {manual: true}
+  - name: b
+    condition: {anomaly: open_fds, sigma: 0}
+  - name: ok
+    condition: {manual: true}
+  - name: c
+    condition: {manual: true}
+    enabled: maybe
+limits: {max_concurrent_captures: 0}
+";
+    let errors: Vec<String> = check("rules.yaml", yaml)
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let want = [
+        "rules.yaml:4:23: rule 'a': capture filter:",
+        "rules.yaml:8:43: rule 'b': 'sigma' must be above 0",
+        "rules.yaml:9:5: rule 'ok': a second rule named 'ok'",
+        "rules.yaml:13:14: rule 'c': 'enabled' is true or false",
+        "rules.yaml:14:",
+    ];
+    assert_eq!(errors.len(), want.len(), "{errors:#?}");
+    for (got, want) in errors.iter().zip(want) {
+        assert!(got.starts_with(want), "got:  {got}\nwant: {want}");
+    }
+    assert_eq!(load("rules.yaml", yaml).unwrap_err().to_string(), errors[0]);
+    assert_eq!(
+        check(
+            "rules.yaml",
+            "rules:\n  - name: ok\n    condition: {manual: true}\n"
+        )
+        .map(|s| s.rules.len()),
+        Ok(1)
+    );
 }
 
 /// The events of the filter tests' capture.
