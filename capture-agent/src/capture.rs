@@ -42,11 +42,26 @@ const WRITER: WriterOptions = WriterOptions {
     chunk_span_ns: 0,
 };
 
+/// Where a capture goes.
+#[derive(Debug, Clone)]
+pub enum Destination {
+    /// The capture file [`CaptureOptions::output`].
+    File,
+    /// The capture format on standard output (`-o -`): a pipe or a file the
+    /// shell opened.
+    Stdout,
+    /// Each event printed on standard output as it happens, as `syscap
+    /// print` prints it (live mode).
+    Print(inspect_cli::print::Format),
+}
+
 /// What to capture and where.
 #[derive(Debug)]
 pub struct CaptureOptions {
-    /// Capture file to write.
+    /// Capture file to write (`-` for standard output).
     pub output: PathBuf,
+    /// Where the capture goes.
+    pub destination: Destination,
     /// Stop after this long (whole-host captures).
     pub duration: Option<Duration>,
     /// Stop when the file reaches this many bytes.
@@ -163,9 +178,107 @@ pub struct CaptureReport {
     pub exit_status: Option<ExitStatus>,
 }
 
-/// Writes records to the capture file, resolving them through the tracker.
+/// Where a capture's bytes go: its file, or standard output (and the bytes
+/// written there).
+enum Out {
+    File(File),
+    Stdout(io::Stdout, u64),
+}
+
+impl io::Write for Out {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Out::File(f) => f.write(buf),
+            Out::Stdout(s, written) => {
+                let n = s.write(buf)?;
+                *written += n as u64;
+                Ok(n)
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Out::File(f) => f.flush(),
+            Out::Stdout(s, _) => s.flush(),
+        }
+    }
+}
+
+/// Live mode: records are packed into small chunks as a file would hold
+/// them, decoded, and each event printed by the inspector's printer (the
+/// same lines as `syscap print`), every time the ring is drained.
+struct LivePrinter {
+    encoder: ChunkEncoder,
+    decoder: ChunkDecoder,
+    chunk: Chunk,
+    projection: capture_format::file::Projection,
+    printer: inspect_cli::print::Printer,
+    out: BufWriter<io::Stdout>,
+    events: u64,
+}
+
+impl LivePrinter {
+    fn new(format: inspect_cli::print::Format, capture_start: u64) -> io::Result<Self> {
+        Ok(Self {
+            encoder: ChunkEncoder::new(WriterOptions {
+                level: 1,
+                chunk_events: FILTER_BATCH,
+                ..WriterOptions::default()
+            })?,
+            decoder: ChunkDecoder::new(),
+            chunk: Chunk::default(),
+            projection: format.projection(),
+            printer: inspect_cli::print::Printer::new(
+                format,
+                Env {
+                    capture_start,
+                    trigger_rule: String::new(),
+                },
+            ),
+            out: BufWriter::with_capacity(64 << 10, io::stdout()),
+            events: 0,
+        })
+    }
+
+    /// Prints what was pushed since the last time.
+    fn flush(&mut self) -> Result<(), CaptureError> {
+        let stdout_err = |source| CaptureError::Output {
+            path: PathBuf::from("-"),
+            source,
+        };
+        let Some(encoded) = self.encoder.seal().map_err(stdout_err)? else {
+            return Ok(());
+        };
+        // Numbered as in a file of the events printed (`evt.num` from 1).
+        self.decoder
+            .decode_encoded_numbered(&encoded, self.projection, &mut self.chunk, self.events + 1)
+            .map_err(|source| CaptureError::Format {
+                path: PathBuf::from("-"),
+                source,
+            })?;
+        for e in self.chunk.events() {
+            self.printer.print(&e, &mut self.out).map_err(stdout_err)?;
+            self.events += 1;
+        }
+        io::Write::flush(&mut self.out).map_err(stdout_err)
+    }
+}
+
+/// What a sink does with the records it keeps.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per capture; the writer is used for every record"
+)]
+enum Dest {
+    Writer(Writer<BufWriter<Out>>),
+    Print(Box<LivePrinter>),
+}
+
+/// Writes records to the capture file (or prints them), resolving them
+/// through the tracker.
 struct Sink {
-    writer: Writer<BufWriter<File>>,
+    dest: Dest,
     tracker: Tracker,
     path: PathBuf,
 }
@@ -179,12 +292,35 @@ impl Sink {
     fn write(&mut self, rec: &Record<'_>) -> Result<(), CaptureError> {
         let ctx = self.tracker.apply(rec);
         // The path is cloned only on error: this runs for every event.
-        self.writer
-            .write(rec, &ctx)
-            .map_err(|source| CaptureError::Format {
-                path: self.path.clone(),
-                source,
-            })
+        let format_err = |source| CaptureError::Format {
+            path: self.path.clone(),
+            source,
+        };
+        match &mut self.dest {
+            Dest::Writer(writer) => writer.write(rec, &ctx).map_err(format_err),
+            Dest::Print(live) => {
+                if live.encoder.push(rec, &ctx).map_err(format_err)? {
+                    live.flush()?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Events kept so far.
+    fn events(&self) -> u64 {
+        match &self.dest {
+            Dest::Writer(writer) => writer.events(),
+            Dest::Print(live) => live.events + u64::from(live.encoder.pending()),
+        }
+    }
+
+    /// Bytes written so far (none when printing).
+    fn bytes_written(&self) -> u64 {
+        match &self.dest {
+            Dest::Writer(writer) => writer.bytes_written(),
+            Dest::Print(_) => 0,
+        }
     }
 
     /// Applies `rec` to the tracker without writing it.
@@ -449,10 +585,21 @@ impl Session {
         Ok(())
     }
 
+    /// Prints what the filter stage and the printer hold (live mode).
+    fn flush_live(&mut self) -> Result<(), CaptureError> {
+        if let Some(stage) = self.filter.as_mut() {
+            stage.flush(&self.decoder, &mut self.sink)?;
+        }
+        match &mut self.sink.dest {
+            Dest::Print(live) => live.flush(),
+            Dest::Writer(_) => Ok(()),
+        }
+    }
+
     fn progress(&self, started: Instant) -> Progress {
         Progress {
-            events: self.sink.writer.events(),
-            bytes: self.sink.writer.bytes_written(),
+            events: self.sink.events(),
+            bytes: self.sink.bytes_written(),
             drops: self.drops_seen,
             elapsed: started.elapsed(),
         }
@@ -470,12 +617,20 @@ pub fn run(
         path: options.output.clone(),
         source,
     };
-    let file = create_private(&options.output).map_err(output_err)?;
-    let (mut session, mut child) = match start(file, options, &mut status) {
+    let out = match options.destination {
+        Destination::File => Some(Out::File(
+            create_private(&options.output).map_err(output_err)?,
+        )),
+        Destination::Stdout => Some(Out::Stdout(io::stdout(), 0)),
+        Destination::Print(_) => None,
+    };
+    let (mut session, mut child) = match start(out, options, &mut status) {
         Ok(started) => started,
         Err(e) => {
             // Nothing was recorded: leave no half-written file behind.
-            let _ = std::fs::remove_file(&options.output);
+            if matches!(options.destination, Destination::File) {
+                let _ = std::fs::remove_file(&options.output);
+            }
             return Err(e);
         }
     };
@@ -495,12 +650,12 @@ pub fn run(
             start: session.start_ts,
             end: host::realtime_ns(),
         };
-        session.sink.writer.set_window(window);
+        if let Dest::Writer(writer) = &mut session.sink.dest {
+            writer.set_window(window);
+        }
         session.drain()?;
         session.record_drops()?;
-        if let Some(stage) = session.filter.as_mut() {
-            stage.flush(&session.decoder, &mut session.sink)?;
-        }
+        session.flush_live()?;
         Ok(stopped)
     });
     let Session {
@@ -515,7 +670,9 @@ pub fn run(
         Err(e) => {
             // Keep what was recorded: finish the file if the disk lets us
             // (if not, readers still recover every complete chunk).
-            let _ = sink.writer.finish();
+            if let Dest::Writer(writer) = sink.dest {
+                let _ = writer.finish();
+            }
             return Err(e);
         }
     };
@@ -525,10 +682,25 @@ pub fn run(
     }
 
     let format_err = sink.format_err();
-    let (out, index) = sink.writer.finish().map_err(format_err)?;
-    let file = out.into_inner().map_err(|e| output_err(e.into_error()))?;
-    file.sync_all().map_err(output_err)?;
-    let bytes = file.metadata().map_err(output_err)?.len();
+    let (index, bytes) = match sink.dest {
+        Dest::Writer(writer) => {
+            let (out, index) = writer.finish().map_err(format_err)?;
+            match out.into_inner().map_err(|e| output_err(e.into_error()))? {
+                Out::File(file) => {
+                    file.sync_all().map_err(output_err)?;
+                    (index, file.metadata().map_err(output_err)?.len())
+                }
+                Out::Stdout(_, written) => (index, written),
+            }
+        }
+        Dest::Print(live) => (
+            Index {
+                events: live.events,
+                ..Index::default()
+            },
+            0,
+        ),
+    };
     Ok(CaptureReport {
         index,
         bytes,
@@ -572,7 +744,7 @@ pub fn create_private(path: &Path) -> io::Result<File> {
 /// Loads and attaches the kernel side, snapshots `/proc`, starts the file
 /// and the command: from here on every event is recorded.
 fn start(
-    file: File,
+    out: Option<Out>,
     options: &CaptureOptions,
     status: &mut impl FnMut(Status<'_>),
 ) -> Result<(Session, Option<Child>), CaptureError> {
@@ -623,13 +795,7 @@ fn start(
     if let Some(d) = options.duration {
         header.end_ts = start_ts.saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
     }
-    let format_err = |source| CaptureError::Format {
-        path: options.output.clone(),
-        source,
-    };
-    let out = BufWriter::with_capacity(1 << 20, file);
-    let mut writer = Writer::new(out, &header, WRITER).map_err(format_err)?;
-    writer.write_snapshot(&snapshot).map_err(format_err)?;
+    let dest = open_dest(out, options, &header, &snapshot, start_ts)?;
     let mut tracker = Tracker::from_snapshot(&snapshot);
     let processes = snapshot.processes.len();
     drop(snapshot);
@@ -653,7 +819,11 @@ fn start(
     };
     let child = match options.command.split_first() {
         Some((program, args)) => {
-            let (child, process, thread) = spawn(program, args, &tracker, self_pid)?;
+            // The capture itself is on stdout with `-o -`: the command's
+            // output goes to stderr instead, not into the capture's bytes.
+            let stdout_to_stderr = matches!(options.destination, Destination::Stdout);
+            let (child, process, thread) =
+                spawn(program, args, &tracker, self_pid, stdout_to_stderr)?;
             for t in std::iter::once(&mut tracker).chain(filter.as_mut().map(|f| &mut f.ahead)) {
                 t.insert_process(process.clone());
                 t.insert_thread(thread.clone());
@@ -670,7 +840,7 @@ fn start(
         probe,
         decoder: Decoder::new(boot_to_epoch),
         sink: Sink {
-            writer,
+            dest,
             tracker,
             path: options.output.clone(),
         },
@@ -680,6 +850,36 @@ fn start(
         start_ts,
     };
     Ok((session, child))
+}
+
+/// The capture's file (or stdout) with its header and starting state, or
+/// with no output, the live printer.
+fn open_dest(
+    out: Option<Out>,
+    options: &CaptureOptions,
+    header: &CaptureHeader,
+    snapshot: &capture_format::state::Snapshot,
+    start_ts: u64,
+) -> Result<Dest, CaptureError> {
+    let format_err = |source| CaptureError::Format {
+        path: options.output.clone(),
+        source,
+    };
+    if let Some(out) = out {
+        let out = BufWriter::with_capacity(1 << 20, out);
+        let mut writer = Writer::new(out, header, WRITER).map_err(format_err)?;
+        writer.write_snapshot(snapshot).map_err(format_err)?;
+        return Ok(Dest::Writer(writer));
+    }
+    let format = match &options.destination {
+        Destination::Print(format) => format.clone(),
+        Destination::File | Destination::Stdout => inspect_cli::print::Format::Default,
+    };
+    let live = LivePrinter::new(format, start_ts).map_err(|source| CaptureError::Output {
+        path: options.output.clone(),
+        source,
+    })?;
+    Ok(Dest::Print(Box::new(live)))
 }
 
 /// Processes of `snapshot` below any of `roots` (not the roots).
@@ -712,6 +912,7 @@ fn record_until_stop(
     status: &mut impl FnMut(Status<'_>),
 ) -> Result<(StopReason, Option<ExitStatus>), CaptureError> {
     let deadline = options.duration.map(|d| started + d);
+    let live = matches!(options.destination, Destination::Print(_));
     let mut last_tick = started;
     let mut drained = 0;
     loop {
@@ -740,9 +941,13 @@ fn record_until_stop(
         if deadline.is_some_and(|d| now >= d) {
             return Ok((StopReason::Duration, None));
         }
+        if live {
+            // Live: what was read is printed now, not when a batch fills.
+            session.flush_live()?;
+        }
         if options
             .max_size
-            .is_some_and(|max| session.sink.writer.bytes_written() >= max)
+            .is_some_and(|max| session.sink.bytes_written() >= max)
         {
             return Ok((StopReason::MaxSize, None));
         }
@@ -765,14 +970,23 @@ fn spawn(
     args: &[OsString],
     tracker: &Tracker,
     self_pid: u32,
+    stdout_to_stderr: bool,
 ) -> Result<(Child, ProcessInfo, ThreadInfo), CaptureError> {
-    let child = Command::new(program)
-        .args(args)
-        .spawn()
-        .map_err(|source| CaptureError::Spawn {
-            command: program.to_string_lossy().into_owned(),
-            source,
-        })?;
+    let spawn_err = |source| CaptureError::Spawn {
+        command: program.to_string_lossy().into_owned(),
+        source,
+    };
+    let mut command = Command::new(program);
+    command.args(args);
+    if stdout_to_stderr {
+        use std::os::fd::AsFd as _;
+        let stderr = io::stderr()
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(spawn_err)?;
+        command.stdout(stderr);
+    }
+    let child = command.spawn().map_err(spawn_err)?;
     let pid = i64::from(child.id());
     let mut process = tracker
         .process(i64::from(self_pid))

@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use capture_agent::capture::{self, CaptureOptions, Status, StopReason};
+use capture_agent::capture::{self, CaptureOptions, Destination, Status, StopReason};
 use capture_agent::containers::RuntimeSockets;
 use capture_agent::kernel::ProbeConfig;
 use capture_format::event::EventType;
@@ -53,6 +53,9 @@ enum Command {
     #[command(after_help = "Examples:\n  \
         syscap-agent capture -o ls.syscap -- ls -l /tmp\n  \
         syscap-agent capture -o host.syscap --duration 10s\n  \
+        syscap-agent capture proc.name = nginx and evt.type = openat   # live, like sysdig\n  \
+        syscap-agent capture -p '%proc.name %evt.type %fd.name' evt.type = openat\n  \
+        syscap-agent capture -o - --duration 10s > host.syscap\n  \
         syscap-agent capture -o nginx.syscap --comm nginx --syscalls openat,read,write,close")]
     Capture(CaptureArgs),
     /// Writes a capture of a synthetic but realistic workload (web server,
@@ -115,9 +118,22 @@ enum Command {
 
 #[derive(clap::Args, Debug)]
 struct CaptureArgs {
-    /// Capture file to write.
+    /// Capture file to write (`-`: the capture format on standard output);
+    /// without it, events are printed as they happen (live mode).
     #[arg(short, long)]
-    output: PathBuf,
+    output: Option<PathBuf>,
+    /// Live mode: a sysdig-style format of `%field` tokens for each event
+    /// (`%evt.num %proc.name %evt.type %fd.name`).
+    #[arg(short = 'p', long = "print", value_name = "FORMAT")]
+    print: Option<String>,
+    /// Live mode: JSON lines keyed by field name (only the `-p` fields if
+    /// given).
+    #[arg(short = 'j', long)]
+    json: bool,
+    /// A filter as trailing words, as sysdig takes it (`proc.name = nginx
+    /// and evt.type = openat`); with `-f`, both must match.
+    #[arg(value_name = "FILTER")]
+    filter_words: Vec<String>,
     /// Stop after this long: seconds (`10`), or with a unit (`500ms`,
     /// `2m`); without it and without a command, runs until Ctrl-C or
     /// SIGTERM.
@@ -286,6 +302,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 impl CaptureArgs {
+    /// A file, stdout (`-o -`) or live printing (no `-o`) with its format.
+    fn destination(&self) -> anyhow::Result<Destination> {
+        let args = self;
+        let destination = match (&args.output, &args.print, args.json) {
+            (None, print, json) => {
+                let pieces = print
+                    .as_deref()
+                    .map(inspect_cli::print::Format::template)
+                    .transpose()?;
+                Destination::Print(match (pieces, json) {
+                    (None, false) => inspect_cli::print::Format::Default,
+                    (Some(p), false) => inspect_cli::print::Format::Template(p),
+                    (p, true) => inspect_cli::print::Format::Json(p),
+                })
+            }
+            (Some(_), Some(_), _) | (Some(_), _, true) => {
+                anyhow::bail!("-p and -j print events as they happen: they take no -o")
+            }
+            (Some(path), None, false) if path.as_os_str() == "-" => Destination::Stdout,
+            (Some(_), None, false) => Destination::File,
+        };
+        Ok(destination)
+    }
+
     /// Checks the arguments and turns them into capture options.
     fn into_options(self) -> anyhow::Result<CaptureOptions> {
         let args = self;
@@ -310,14 +350,22 @@ impl CaptureArgs {
                     args.ring_size
                 )
             })?;
-        let filter = match &args.filter {
+        let destination = args.destination()?;
+        let words = args.filter_words.join(" ");
+        let filter_text = match (&args.filter, words.trim().is_empty()) {
+            (Some(f), false) => Some(format!("({f}) and ({words})")),
+            (Some(f), true) => Some(f.clone()),
+            (None, false) => Some(words),
+            (None, true) => None,
+        };
+        let filter = match &filter_text {
             Some(text) => Some(
                 triggers::filter::Filter::new(text)
                     .map_err(|e| anyhow::anyhow!("--filter: {e}\n{}", e.caret(text)))?,
             ),
             None => None,
         };
-        let mut filter_text: Vec<String> = args.filter.iter().cloned().collect();
+        let mut filter_text: Vec<String> = filter_text.into_iter().collect();
         if !args.pids.is_empty() {
             filter_text.push(format!(
                 "proc.pid in ({})",
@@ -335,7 +383,8 @@ impl CaptureArgs {
             filter_text.push(format!("evt.type in ({})", args.syscalls.join(", ")));
         }
         Ok(CaptureOptions {
-            output: args.output.clone(),
+            output: args.output.clone().unwrap_or_else(|| PathBuf::from("-")),
+            destination,
             duration: args.duration,
             max_size: Some(args.max_size),
             probe: ProbeConfig {
@@ -381,25 +430,38 @@ fn capture(args: CaptureArgs) -> anyhow::Result<ExitCode> {
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .context("cannot install signal handlers")?;
     }
-    let tty = std::io::stderr().is_terminal();
-    let output = options.output.display().to_string();
+    let live = matches!(options.destination, Destination::Print(_));
+    // No progress line between the events printed live.
+    let tty = std::io::stderr().is_terminal() && !live;
+    let output = match options.destination {
+        Destination::File => options.output.display().to_string(),
+        Destination::Stdout => "standard output".to_owned(),
+        Destination::Print(_) => "live output".to_owned(),
+    };
     let report = capture::run(&options, &stop, |status| show_status(status, tty, &output))?;
     if tty {
         say_raw!("\r\x1b[K");
     }
     let events = report.index.events;
-    say!(
-        "syscap-agent: {} events in {:.2} s written to {} ({}, {:.1} bytes/event){}",
-        events,
-        report.elapsed.as_secs_f64(),
-        options.output.display(),
-        capture_agent::daemon::control::human_bytes(report.bytes),
-        report.bytes as f64 / events.max(1) as f64,
-        match report.stopped_by {
-            StopReason::MaxSize => "; stopped at --max-size",
-            _ => "",
-        }
-    );
+    if live {
+        say!(
+            "syscap-agent: {events} events in {:.2} s",
+            report.elapsed.as_secs_f64()
+        );
+    } else {
+        say!(
+            "syscap-agent: {} events in {:.2} s written to {} ({}, {:.1} bytes/event){}",
+            events,
+            report.elapsed.as_secs_f64(),
+            output,
+            capture_agent::daemon::control::human_bytes(report.bytes),
+            report.bytes as f64 / events.max(1) as f64,
+            match report.stopped_by {
+                StopReason::MaxSize => "; stopped at --max-size",
+                _ => "",
+            }
+        );
+    }
     if report.drops > 0 {
         say!(
             "syscap-agent: warning: the kernel dropped {} records (ring buffer full); drop records mark where in the capture",

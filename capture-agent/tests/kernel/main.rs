@@ -59,6 +59,10 @@ fn main() -> ExitCode {
         failed_open_is_enoent,
         blocking_calls_keep_their_entry_time,
         a_capture_spans_its_window,
+        live_mode_prints_events_as_they_happen,
+        live_mode_formats_and_filters_like_syscap_print,
+        live_mode_exits_0_on_a_broken_pipe,
+        output_dash_writes_a_valid_capture_to_stdout,
         no_latency_records_calls_at_their_return,
         exec_from_a_thread_is_recorded,
         rename_and_unlink,
@@ -503,6 +507,205 @@ fn a_capture_spans_its_window() {
         Some(duration as f64 / 1e9),
         "{info}"
     );
+}
+
+/// Live mode (no `-o`): each event is printed as it happens, with the
+/// filter as trailing words (like `sysdig proc.name=nginx`): a line for an
+/// open of a marker file appears while the capture runs, long before it
+/// stops; SIGINT ends it with status 0.
+fn live_mode_prints_events_as_they_happen() {
+    let dir = scratch("live");
+    let marker = dir.join("live-marker.txt");
+    let marker_path = marker.to_str().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_syscap-agent"))
+        .args([
+            "capture",
+            "-p",
+            "%evt.num %evt.type %fd.name",
+            "fd.name",
+            "=",
+            marker_path,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    assert!(first.contains("capturing into live output"), "{first}");
+    std::fs::write(&marker, "x").unwrap();
+    // Read on a thread: a test that waited on a line that never comes
+    // would hang rather than fail.
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let line = rx
+        .recv_timeout(Duration::from_mins(1))
+        .expect("a line printed while the capture runs");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "printed while it runs, not at its end"
+    );
+    assert!(line.starts_with("1 openat "), "{line}");
+    assert!(line.ends_with(marker_path), "{line}");
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(i32::try_from(child.id()).unwrap(), libc::SIGINT) };
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert!(status.success(), "{status}: {rest}");
+    assert!(rest.contains(" events in "), "{rest}");
+}
+
+/// Live mode prints what `syscap print` prints of the same events: the
+/// default line, `-p` formats, `-j` JSON lines; `-f` and trailing words
+/// both filter. `-p` with `-o` is refused in one line.
+fn live_mode_formats_and_filters_like_syscap_print() {
+    let dir = scratch("live-format");
+    let file = dir.join("hostname.txt");
+    std::fs::write(&file, "live\n").unwrap();
+    let path = file.to_str().unwrap();
+    let live = |args: &[&str]| {
+        let out = agent(&[&["capture"], args, &["--", "cat", path]].concat());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // cat's own output first.
+        let text = String::from_utf8(out.stdout).unwrap();
+        text.strip_prefix("live\n").unwrap_or(&text).to_owned()
+    };
+    let opened = format!("evt.type = openat and fd.name = {path}");
+    let default = live(&[&opened]);
+    let lines: Vec<&str> = default.lines().collect();
+    assert_eq!(lines.len(), 1, "{default}");
+    assert!(
+        lines[0].starts_with("1 ")
+            && lines[0].contains(" cat(")
+            && lines[0].contains(&format!(
+                "openat(dirfd=AT_FDCWD, name={path}, flags=O_RDONLY"
+            )),
+        "{default}"
+    );
+    let printed = live(&[
+        "-f",
+        "evt.type = read",
+        "-p",
+        "%proc.name %evt.type %fd.name %evt.rawres",
+        "fd.name",
+        "=",
+        path,
+    ]);
+    assert_eq!(
+        printed.lines().next(),
+        Some(format!("cat read {path} 5").as_str()),
+        "{printed}"
+    );
+    let json = live(&["-j", &opened]);
+    let event: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    assert_eq!(event["evt.type"], "openat", "{json}");
+    assert_eq!(event["fd.name"], path, "{json}");
+    let refused = agent(&[
+        "capture",
+        "-o",
+        dir.join("x.syscap").to_str().unwrap(),
+        "-p",
+        "%evt.type",
+        "--",
+        "true",
+    ]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(
+        said.contains("-p and -j print events as they happen"),
+        "{said}"
+    );
+}
+
+/// Live output into a reader that stops (`| head -1`): the agent exits 0,
+/// saying nothing of a broken pipe.
+fn live_mode_exits_0_on_a_broken_pipe() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_syscap-agent"))
+        .args(["capture"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(!line.is_empty());
+    // The pipe is closed: the next events fail to print. Some process
+    // of this busy host makes a call within the minute.
+    let deadline = std::time::Instant::now() + Duration::from_mins(1);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running a minute after its output closed");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut said = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut said)
+        .unwrap();
+    assert!(status.success(), "{status}: {said}");
+    assert!(!said.contains("pipe"), "{said}");
+}
+
+/// `-o -` writes the capture format to standard output: into a file the
+/// shell opened it is a whole, valid capture.
+fn output_dash_writes_a_valid_capture_to_stdout() {
+    let dir = scratch("stdout");
+    let path = dir.join("out.syscap");
+    let file = std::fs::File::create(&path).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_syscap-agent"))
+        .args(["capture", "-o", "-", "--", "cat", "/etc/hostname"])
+        .stdout(file)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    let cap = Captured::read(&path);
+    cap.find("cat's open", |r| {
+        r.ty == "openat" && r.fd_name == "/etc/hostname"
+    });
+    let bytes = std::fs::metadata(&path).unwrap().len();
+    assert!(
+        said.contains(&format!(
+            "written to standard output ({}",
+            capture_agent_size(bytes)
+        )),
+        "{said}"
+    );
+}
+
+/// `n` bytes as the agent says them.
+fn capture_agent_size(n: u64) -> String {
+    if n < 1024 {
+        format!("{n} B")
+    } else if n < 1 << 20 {
+        format!("{:.1} KiB", n as f64 / 1024.0)
+    } else {
+        format!("{:.1} MiB", n as f64 / f64::from(1 << 20))
+    }
 }
 
 /// `--no-latency`: no entry program, every call recorded at its return
