@@ -78,6 +78,117 @@ pub struct CaptureOptions {
     /// Where container runtimes are asked about containers (none: not
     /// asked; containers are known by id).
     pub runtimes: Option<RuntimeSockets>,
+    /// Rotation into several files (a file destination only).
+    pub rotation: Option<Rotation>,
+}
+
+/// Rotation of a long capture into several files, each a whole capture
+/// (its header, the state it starts from, its window), as sysdig's `-C`,
+/// `-G` and `-W` rotate: the output name gets a number (`-C`, or `-G`
+/// without a time format) or is a strftime format of the file's start
+/// (`-G`, local time).
+#[derive(Debug, Clone, Default)]
+pub struct Rotation {
+    /// A new file once this many bytes were written (`-C`).
+    pub bytes: Option<u64>,
+    /// A new file every this long (`-G`).
+    pub every: Option<Duration>,
+    /// Keep only the last this many files (`-W`): with `-C` the numbers
+    /// wrap around (the oldest file is written over, as sysdig does),
+    /// otherwise the oldest file is deleted.
+    pub keep: Option<u32>,
+}
+
+/// Why a rotated file name cannot be made.
+#[derive(Debug, thiserror::Error)]
+#[error("-o {template}: not a time format: {source}")]
+pub struct NameError {
+    template: String,
+    #[source]
+    source: jiff::Error,
+}
+
+/// The names of a rotating capture's files and which are kept.
+#[derive(Debug)]
+struct Rotator {
+    rotation: Rotation,
+    template: String,
+    /// The number of the next file (per time slice with a time format).
+    number: u64,
+    /// Files written, oldest first.
+    written: std::collections::VecDeque<PathBuf>,
+    /// The header of every file.
+    header: CaptureHeader,
+    /// When recording into the current file started (its window's start),
+    /// ns since the epoch.
+    start_ts: u64,
+    /// When the current file was started.
+    file_started: Instant,
+    /// The files finished before the current one, and their events.
+    done_files: Vec<PathBuf>,
+    done_events: u64,
+}
+
+impl Rotator {
+    fn new(rotation: Rotation, output: &Path) -> Self {
+        Self {
+            rotation,
+            template: output.to_string_lossy().into_owned(),
+            number: 0,
+            written: std::collections::VecDeque::new(),
+            header: CaptureHeader::default(),
+            start_ts: 0,
+            file_started: Instant::now(),
+            done_files: Vec::new(),
+            done_events: 0,
+        }
+    }
+
+    /// The name of the next file, started at `now` (ns since the epoch).
+    fn name(&self, now: u64) -> Result<PathBuf, NameError> {
+        let mut name = self.template.clone();
+        let mut numbered = self.rotation.bytes.is_some();
+        if self.rotation.every.is_some() {
+            let zoned = jiff::Timestamp::from_nanosecond(i128::from(now))
+                .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+                .to_zoned(jiff::tz::TimeZone::system());
+            name =
+                jiff::fmt::strtime::format(&self.template, &zoned).map_err(|source| NameError {
+                    template: self.template.clone(),
+                    source,
+                })?;
+            // No time format: numbered instead.
+            numbered |= name == self.template;
+        }
+        if numbered {
+            let n = match (self.rotation.bytes, self.rotation.keep) {
+                (Some(_), Some(keep)) => self.number % u64::from(keep.max(1)),
+                _ => self.number,
+            };
+            name.push_str(&n.to_string());
+        }
+        Ok(PathBuf::from(name))
+    }
+
+    /// Counts the file that was started (`timed`: by `-G`), and returns the
+    /// files beyond the last `keep` to delete.
+    fn started(&mut self, path: &Path) -> Vec<PathBuf> {
+        self.written.retain(|p| p != path);
+        self.written.push_back(path.to_owned());
+        let mut gone = Vec::new();
+        if let Some(keep) = self.rotation.keep {
+            while self.written.len() > keep.max(1) as usize {
+                gone.extend(self.written.pop_front());
+            }
+        }
+        gone
+    }
+
+    /// The number of the next file after a rotation (by time or size).
+    fn advance(&mut self, by_time: bool) {
+        let timed = self.rotation.every.is_some() && self.template.contains('%');
+        self.number = if by_time && timed { 0 } else { self.number + 1 };
+    }
 }
 
 /// Why a capture failed.
@@ -176,6 +287,11 @@ pub struct CaptureReport {
     pub stopped_by: StopReason,
     /// The command's exit status, when a command was captured.
     pub exit_status: Option<ExitStatus>,
+    /// The files written, in order (several when rotating; deleted ones
+    /// too).
+    pub files: Vec<PathBuf>,
+    /// Events in all of them.
+    pub events: u64,
 }
 
 /// Where a capture's bytes go: its file, or standard output (and the bytes
@@ -281,6 +397,8 @@ struct Sink {
     dest: Dest,
     tracker: Tracker,
     path: PathBuf,
+    /// Rotation into several files.
+    rotation: Option<Rotator>,
 }
 
 impl Sink {
@@ -297,7 +415,20 @@ impl Sink {
             source,
         };
         match &mut self.dest {
-            Dest::Writer(writer) => writer.write(rec, &ctx).map_err(format_err),
+            Dest::Writer(writer) => {
+                writer.write(rec, &ctx).map_err(format_err)?;
+                // One comparison per record: the agent may be far behind
+                // the kernel and drain many megabytes at once.
+                let size_due = self
+                    .rotation
+                    .as_ref()
+                    .and_then(|r| r.rotation.bytes)
+                    .is_some_and(|max| writer.bytes_written() >= max);
+                if size_due {
+                    self.rotate(false)?;
+                }
+                Ok(())
+            }
             Dest::Print(live) => {
                 if live.encoder.push(rec, &ctx).map_err(format_err)? {
                     live.flush()?;
@@ -320,6 +451,98 @@ impl Sink {
         match &self.dest {
             Dest::Writer(writer) => writer.bytes_written(),
             Dest::Print(_) => 0,
+        }
+    }
+
+    /// Finishes the current file and starts the next one, with the state
+    /// as it is now: each file is a whole capture.
+    fn rotate(&mut self, by_time: bool) -> Result<(), CaptureError> {
+        let Some(mut rotator) = self.rotation.take() else {
+            return Ok(());
+        };
+        let result = self.rotate_with(&mut rotator, by_time);
+        self.rotation = Some(rotator);
+        result
+    }
+
+    fn rotate_with(&mut self, rotator: &mut Rotator, by_time: bool) -> Result<(), CaptureError> {
+        let now = host::realtime_ns();
+        rotator.advance(by_time);
+        let path = rotator.name(now).map_err(|e| CaptureError::Output {
+            path: self.path.clone(),
+            source: io::Error::other(e),
+        })?;
+        let output_err = |path: &Path| {
+            let path = path.to_owned();
+            move |source| CaptureError::Output { path, source }
+        };
+        let file = create_private(&path).map_err(output_err(&path))?;
+        let mut header = rotator.header.clone();
+        header.start_ts = now;
+        header.end_ts = 0;
+        let format_err = |path: &Path| {
+            let path = path.to_owned();
+            move |source| CaptureError::Format { path, source }
+        };
+        let mut next = Writer::new(
+            BufWriter::with_capacity(1 << 20, Out::File(file)),
+            &header,
+            WRITER,
+        )
+        .map_err(format_err(&path))?;
+        next.write_snapshot(&self.tracker.snapshot(now))
+            .map_err(format_err(&path))?;
+        let Dest::Writer(mut done) = std::mem::replace(&mut self.dest, Dest::Writer(next)) else {
+            return Ok(());
+        };
+        let done_path = std::mem::replace(&mut self.path, path.clone());
+        done.set_window(Window {
+            start: rotator.start_ts,
+            end: now,
+        });
+        rotator.done_events += done.events();
+        let (out, _) = done.finish().map_err(format_err(&done_path))?;
+        if let Out::File(file) = out
+            .into_inner()
+            .map_err(|e| output_err(&done_path)(e.into_error()))?
+        {
+            file.sync_all().map_err(output_err(&done_path))?;
+        }
+        rotator.done_files.push(done_path);
+        rotator.start_ts = now;
+        rotator.file_started = Instant::now();
+        for gone in rotator.started(&path) {
+            // Beyond -W: the oldest goes (already gone is fine).
+            let _ = std::fs::remove_file(gone);
+        }
+        Ok(())
+    }
+
+    /// Finishes the file (synced) or the printing; its index and size.
+    fn finish(self) -> Result<(Index, u64), CaptureError> {
+        let output_err = |source| CaptureError::Output {
+            path: self.path.clone(),
+            source,
+        };
+        let format_err = self.format_err();
+        match self.dest {
+            Dest::Writer(writer) => {
+                let (out, index) = writer.finish().map_err(format_err)?;
+                match out.into_inner().map_err(|e| output_err(e.into_error()))? {
+                    Out::File(file) => {
+                        file.sync_all().map_err(output_err)?;
+                        Ok((index, file.metadata().map_err(output_err)?.len()))
+                    }
+                    Out::Stdout(_, written) => Ok((index, written)),
+                }
+            }
+            Dest::Print(live) => Ok((
+                Index {
+                    events: live.events,
+                    ..Index::default()
+                },
+                0,
+            )),
         }
     }
 
@@ -480,6 +703,8 @@ struct Session {
     containers: ContainerWatch,
     /// When recording started (the header's start), ns since the epoch.
     start_ts: u64,
+    /// The file's header (the next files' too, when rotating).
+    header: CaptureHeader,
 }
 
 impl Session {
@@ -585,6 +810,29 @@ impl Session {
         Ok(())
     }
 
+    /// After the loop: takes what the kernel queued before the stop and
+    /// closes the window of the (last) file at the stop.
+    fn finish_recording(&mut self) -> Result<(), CaptureError> {
+        // The capture's window ends here; what the kernel queued before
+        // is part of it (and may start another file when rotating).
+        let end = host::realtime_ns();
+        self.drain()?;
+        self.record_drops()?;
+        self.flush_live()?;
+        let start = self
+            .sink
+            .rotation
+            .as_ref()
+            .map_or(self.start_ts, |r| r.start_ts);
+        if let Dest::Writer(writer) = &mut self.sink.dest {
+            writer.set_window(Window {
+                start,
+                end: end.max(start),
+            });
+        }
+        Ok(())
+    }
+
     /// Prints what the filter stage and the printer hold (live mode).
     fn flush_live(&mut self) -> Result<(), CaptureError> {
         if let Some(stage) = self.filter.as_mut() {
@@ -617,10 +865,23 @@ pub fn run(
         path: options.output.clone(),
         source,
     };
+    let rotator = options
+        .rotation
+        .clone()
+        .map(|r| Rotator::new(r, &options.output));
+    let first = match &rotator {
+        Some(r) => r
+            .name(host::realtime_ns())
+            .map_err(|e| output_err(io::Error::other(e)))?,
+        None => options.output.clone(),
+    };
     let out = match options.destination {
-        Destination::File => Some(Out::File(
-            create_private(&options.output).map_err(output_err)?,
-        )),
+        Destination::File => Some(Out::File(create_private(&first).map_err(|source| {
+            CaptureError::Output {
+                path: first.clone(),
+                source,
+            }
+        })?)),
         Destination::Stdout => Some(Out::Stdout(io::stdout(), 0)),
         Destination::Print(_) => None,
     };
@@ -629,11 +890,19 @@ pub fn run(
         Err(e) => {
             // Nothing was recorded: leave no half-written file behind.
             if matches!(options.destination, Destination::File) {
-                let _ = std::fs::remove_file(&options.output);
+                let _ = std::fs::remove_file(&first);
             }
             return Err(e);
         }
     };
+    session.sink.path.clone_from(&first);
+    if let Some(mut r) = rotator {
+        r.started(&first);
+        r.header = session.header.clone();
+        r.start_ts = session.start_ts;
+        r.file_started = Instant::now();
+        session.sink.rotation = Some(r);
+    }
     let started = Instant::now();
     let recorded = record_until_stop(
         &mut session,
@@ -643,27 +912,19 @@ pub fn run(
         started,
         &mut status,
     )
-    .and_then(|stopped| {
-        // The capture's window ends here; what the kernel queued before
-        // is part of it.
-        let window = Window {
-            start: session.start_ts,
-            end: host::realtime_ns(),
-        };
-        if let Dest::Writer(writer) = &mut session.sink.dest {
-            writer.set_window(window);
-        }
-        session.drain()?;
-        session.record_drops()?;
-        session.flush_live()?;
-        Ok(stopped)
-    });
+    .and_then(|stopped| session.finish_recording().map(|()| stopped));
     let Session {
         probe,
         sink,
         drops_seen,
         ..
     } = session;
+    let (mut done_files, done_events) = sink
+        .rotation
+        .as_ref()
+        .map(|r| (r.done_files.clone(), r.done_events))
+        .unwrap_or_default();
+    done_files.push(sink.path.clone());
     drop(probe);
     let (stopped_by, mut exit_status) = match recorded {
         Ok(stopped) => stopped,
@@ -681,27 +942,10 @@ pub fn run(
         exit_status = c.try_wait().ok().flatten();
     }
 
-    let format_err = sink.format_err();
-    let (index, bytes) = match sink.dest {
-        Dest::Writer(writer) => {
-            let (out, index) = writer.finish().map_err(format_err)?;
-            match out.into_inner().map_err(|e| output_err(e.into_error()))? {
-                Out::File(file) => {
-                    file.sync_all().map_err(output_err)?;
-                    (index, file.metadata().map_err(output_err)?.len())
-                }
-                Out::Stdout(_, written) => (index, written),
-            }
-        }
-        Dest::Print(live) => (
-            Index {
-                events: live.events,
-                ..Index::default()
-            },
-            0,
-        ),
-    };
+    let (index, bytes) = sink.finish()?;
     Ok(CaptureReport {
+        events: done_events + index.events,
+        files: done_files,
         index,
         bytes,
         drops: drops_seen,
@@ -841,6 +1085,7 @@ fn start(
         decoder: Decoder::new(boot_to_epoch),
         sink: Sink {
             dest,
+            rotation: None,
             tracker,
             path: options.output.clone(),
         },
@@ -848,6 +1093,7 @@ fn start(
         drops_seen: 0,
         containers,
         start_ts,
+        header,
     };
     Ok((session, child))
 }
@@ -945,6 +1191,13 @@ fn record_until_stop(
             // Live: what was read is printed now, not when a batch fills.
             session.flush_live()?;
         }
+        if session.sink.rotation.as_ref().is_some_and(|r| {
+            r.rotation
+                .every
+                .is_some_and(|every| r.file_started.elapsed() >= every)
+        }) {
+            session.sink.rotate(true)?;
+        }
         if options
             .max_size
             .is_some_and(|max| session.sink.bytes_written() >= max)
@@ -1009,4 +1262,50 @@ fn spawn(
         ..ThreadInfo::default()
     };
     Ok((child, process, thread))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// File names as sysdig's -C/-G/-W make them.
+    #[test]
+    fn rotated_files_are_named_as_sysdig_names_them() {
+        const MB: Option<u64> = Some(1_000_000);
+        const SECOND: Option<Duration> = Some(Duration::from_secs(1));
+        // 2026-07-01T12:00:00Z: the same year in every time zone.
+        let july = 1_782_907_200_000_000_000;
+        // (-C, -G, -W, template, file number, name)
+        let cases = [
+            (MB, None, None, "t.syscap", 0, "t.syscap0"),
+            (MB, None, None, "t.syscap", 7, "t.syscap7"),
+            (MB, None, Some(3), "t.syscap", 7, "t.syscap1"),
+            (None, SECOND, None, "t.syscap", 2, "t.syscap2"),
+            (None, SECOND, Some(3), "t-%Y.syscap", 5, "t-2026.syscap"),
+            (MB, SECOND, None, "t-%Y.syscap", 4, "t-2026.syscap4"),
+        ];
+        for (bytes, every, keep, template, number, want) in cases {
+            let mut r = Rotator::new(Rotation { bytes, every, keep }, Path::new(template));
+            r.number = number;
+            assert_eq!(
+                r.name(july).unwrap(),
+                PathBuf::from(want),
+                "{template} {number}"
+            );
+        }
+        // -W keeps the last files: the oldest goes; a name written again
+        // (numbers wrapping) is not counted twice.
+        let mut r = Rotator::new(
+            Rotation {
+                keep: Some(2),
+                ..Rotation::default()
+            },
+            Path::new("t"),
+        );
+        let gone: Vec<Vec<PathBuf>> = ["a", "b", "a", "c"]
+            .iter()
+            .map(|p| r.started(Path::new(p)))
+            .collect();
+        assert_eq!(gone, [vec![], vec![], vec![], vec![PathBuf::from("b")]]);
+    }
 }

@@ -57,7 +57,7 @@ enum Command {
         syscap-agent capture -p '%proc.name %evt.type %fd.name' evt.type = openat\n  \
         syscap-agent capture -o - --duration 10s > host.syscap\n  \
         syscap-agent capture -o nginx.syscap --comm nginx --syscalls openat,read,write,close")]
-    Capture(CaptureArgs),
+    Capture(Box<CaptureArgs>),
     /// Writes a capture of a synthetic but realistic workload (web server,
     /// database, cache, JVM, cron, find), for demos and benchmarks.
     Synth {
@@ -130,6 +130,19 @@ struct CaptureArgs {
     /// given).
     #[arg(short = 'j', long)]
     json: bool,
+    /// Rotate: a new file once this many megabytes (10^6 bytes, as
+    /// sysdig's -C) were written, named OUTPUT0, OUTPUT1...
+    #[arg(short = 'C', long = "file-size", value_name = "MB")]
+    file_size: Option<u64>,
+    /// Rotate: a new file every this many seconds, named by OUTPUT as a
+    /// strftime format of its start (`trace-%H%M%S.syscap`), or numbered
+    /// when it has none.
+    #[arg(short = 'G', long = "seconds", value_name = "SECONDS")]
+    seconds: Option<u64>,
+    /// With -C or -G: keep only the last COUNT files (with -C the numbers
+    /// wrap around, as sysdig's; otherwise the oldest file is deleted).
+    #[arg(short = 'W', long = "limit", value_name = "COUNT")]
+    limit: Option<u32>,
     /// A filter as trailing words, as sysdig takes it (`proc.name = nginx
     /// and evt.type = openat`); with `-f`, both must match.
     #[arg(value_name = "FILTER")]
@@ -241,7 +254,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Capture(args) => capture(args),
+        Command::Capture(args) => capture(*args),
         Command::Synth {
             output,
             events,
@@ -326,6 +339,27 @@ impl CaptureArgs {
         Ok(destination)
     }
 
+    /// `-C`, `-G`, `-W`: rotation, into files only.
+    fn rotation(&self, destination: &Destination) -> anyhow::Result<Option<capture::Rotation>> {
+        if self.file_size.is_none() && self.seconds.is_none() {
+            if self.limit.is_some() {
+                anyhow::bail!("-W keeps the last files of a rotation: it needs -C or -G");
+            }
+            return Ok(None);
+        }
+        if !matches!(destination, Destination::File) {
+            anyhow::bail!("-C and -G rotate capture files: they need -o FILE");
+        }
+        if self.file_size == Some(0) || self.seconds == Some(0) || self.limit == Some(0) {
+            anyhow::bail!("-C, -G and -W take a number above 0");
+        }
+        Ok(Some(capture::Rotation {
+            bytes: self.file_size.map(|mb| mb.saturating_mul(1_000_000)),
+            every: self.seconds.map(Duration::from_secs),
+            keep: self.limit,
+        }))
+    }
+
     /// Checks the arguments and turns them into capture options.
     fn into_options(self) -> anyhow::Result<CaptureOptions> {
         let args = self;
@@ -351,6 +385,7 @@ impl CaptureArgs {
                 )
             })?;
         let destination = args.destination()?;
+        let rotation = args.rotation(&destination)?;
         let words = args.filter_words.join(" ");
         let filter_text = match (&args.filter, words.trim().is_empty()) {
             (Some(f), false) => Some(format!("({f}) and ({words})")),
@@ -410,6 +445,7 @@ impl CaptureArgs {
                 ..RuntimeSockets::default()
             }),
             filter,
+            rotation,
             filter_text: if filter_text.len() > 1 {
                 filter_text
                     .iter()
@@ -442,7 +478,17 @@ fn capture(args: CaptureArgs) -> anyhow::Result<ExitCode> {
     if tty {
         say_raw!("\r\x1b[K");
     }
-    let events = report.index.events;
+    let events = report.events;
+    let output = match report.files.as_slice() {
+        [first, .., last] => format!(
+            "{} files ({} to {})",
+            report.files.len(),
+            first.display(),
+            last.display()
+        ),
+        [one] if matches!(options.destination, Destination::File) => one.display().to_string(),
+        _ => output,
+    };
     if live {
         say!(
             "syscap-agent: {events} events in {:.2} s",

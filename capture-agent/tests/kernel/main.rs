@@ -63,6 +63,7 @@ fn main() -> ExitCode {
         live_mode_formats_and_filters_like_syscap_print,
         live_mode_exits_0_on_a_broken_pipe,
         output_dash_writes_a_valid_capture_to_stdout,
+        rotation_by_size_and_by_time_writes_whole_captures,
         no_latency_records_calls_at_their_return,
         exec_from_a_thread_is_recorded,
         rename_and_unlink,
@@ -695,6 +696,101 @@ fn output_dash_writes_a_valid_capture_to_stdout() {
         )),
         "{said}"
     );
+}
+
+/// Rotation as sysdig's: `-C 1` starts a new file past 10^6 bytes, named
+/// OUTPUT0, OUTPUT1... (with `-W 2` the numbers wrap: only 0 and 1);
+/// `-G 1` a new file every second, named by OUTPUT as a strftime format,
+/// and `-W 2` keeps the last two. Each file is a whole capture (no
+/// truncation, its own state), their windows follow each other, and
+/// together they hold every event of the command.
+fn rotation_by_size_and_by_time_writes_whole_captures() {
+    let dir = scratch("rotation");
+    let sized = dir.join("sized");
+    std::fs::create_dir_all(&sized).unwrap();
+    let template = sized.join("r.syscap");
+    // Random bytes do not compress: 20 000 reads and writes of 256 bytes
+    // kept whole are about 10 MB of capture.
+    let out = agent(&[
+        "capture",
+        "-o",
+        template.to_str().unwrap(),
+        "-C",
+        "1",
+        "-W",
+        "2",
+        "--snaplen",
+        "256",
+        "--",
+        "dd",
+        "if=/dev/urandom",
+        "of=/dev/null",
+        "bs=256",
+        "count=20000",
+    ]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    let mut names: Vec<String> = std::fs::read_dir(&sized)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["r.syscap0", "r.syscap1"], "{said}");
+    assert!(said.contains(" files ("), "{said}");
+    for name in &names {
+        let cap = Captured::read(&sized.join(name));
+        assert!(cap.index.events > 0, "{name}");
+        cap.find("dd's reads", |r| r.ty == "read" && r.comm == "dd");
+        assert!(cap.index.window.is_some(), "{name}");
+    }
+
+    let timed = dir.join("timed");
+    std::fs::create_dir_all(&timed).unwrap();
+    let pattern = timed.join("t-%H%M%S.syscap");
+    let out = agent(&[
+        "capture",
+        "-o",
+        pattern.to_str().unwrap(),
+        "-G",
+        "1",
+        "-W",
+        "2",
+        "--duration",
+        "3500ms",
+    ]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    // A file a second for 3.5 s (more or less on a busy host).
+    let files: usize = said
+        .split("written to ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!((3..=5).contains(&files), "{said}");
+    let mut names: Vec<String> = std::fs::read_dir(&timed)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "the last two kept: {names:?}");
+    let spans: Vec<(u64, u64)> = names
+        .iter()
+        .map(|name| {
+            assert!(
+                name.len() == "t-HHMMSS.syscap".len() && name.starts_with("t-"),
+                "{name}"
+            );
+            let cap = Captured::read(&timed.join(name));
+            cap.index.span()
+        })
+        .collect();
+    assert_eq!(
+        spans[0].1, spans[1].0,
+        "one file's end is the next one's start"
+    );
+    let first = (spans[0].1 - spans[0].0) as f64 / 1e9;
+    assert!((1.0..2.0).contains(&first), "{first} s");
 }
 
 /// `n` bytes as the agent says them.
