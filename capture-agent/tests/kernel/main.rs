@@ -730,11 +730,7 @@ fn rotation_by_size_and_by_time_writes_whole_captures() {
     ]);
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{said}");
-    let mut names: Vec<String> = std::fs::read_dir(&sized)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
+    let names = sorted_names(&sized);
     assert_eq!(names, ["r.syscap0", "r.syscap1"], "{said}");
     assert!(said.contains(" files ("), "{said}");
     for name in &names {
@@ -768,11 +764,7 @@ fn rotation_by_size_and_by_time_writes_whole_captures() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{said}"));
     assert!((3..=5).contains(&files), "{said}");
-    let mut names: Vec<String> = std::fs::read_dir(&timed)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
+    let names = sorted_names(&timed);
     assert_eq!(names.len(), 2, "the last two kept: {names:?}");
     let spans: Vec<(u64, u64)> = names
         .iter()
@@ -791,6 +783,16 @@ fn rotation_by_size_and_by_time_writes_whole_captures() {
     );
     let first = (spans[0].1 - spans[0].0) as f64 / 1e9;
     assert!((1.0..2.0).contains(&first), "{first} s");
+}
+
+/// The names of the files in `dir`, sorted.
+fn sorted_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
 }
 
 /// `n` bytes as the agent says them.
