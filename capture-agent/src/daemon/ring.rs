@@ -37,6 +37,11 @@ pub struct PreTriggerRing {
     bytes: u64,
     max_bytes: u64,
     max_ns: u64,
+    /// Where the oldest chunk's events start: the last return time of the
+    /// chunk dropped before it (or the start state's time). Not the
+    /// chunk's earliest entry time, which a call that blocked long before
+    /// (a futex waiting 12 s) moves back.
+    covered_from: u64,
 }
 
 impl PreTriggerRing {
@@ -44,6 +49,7 @@ impl PreTriggerRing {
     /// `start` is the state before the first chunk.
     pub fn new(max_bytes: u64, max_seconds: u64, start: Snapshot) -> Self {
         Self {
+            covered_from: start.ts,
             chunks: VecDeque::new(),
             snapshots: VecDeque::from([RingSnapshot {
                 after_seq: 0,
@@ -67,6 +73,7 @@ impl PreTriggerRing {
                 break;
             }
             self.bytes -= oldest.chunk.len() as u64;
+            self.covered_from = oldest.chunk.summary.ts_max;
             self.chunks.pop_front();
         }
         // A snapshot is useful while every chunk after it is still here.
@@ -128,18 +135,17 @@ impl PreTriggerRing {
         self.chunks.is_empty()
     }
 
-    /// Seconds covered, from the oldest chunk's start to the newest's end.
+    /// Seconds covered, from where the oldest chunk's events start to the
+    /// newest's end.
     pub fn seconds(&self) -> f64 {
-        match (self.chunks.front(), self.chunks.back()) {
-            (Some(a), Some(b)) => {
-                b.chunk
-                    .summary
-                    .ts_max
-                    .saturating_sub(a.chunk.summary.ts_min) as f64
-                    / 1e9
-            }
-            _ => 0.0,
-        }
+        self.chunks.back().map_or(0.0, |newest| {
+            newest
+                .chunk
+                .summary
+                .ts_max
+                .saturating_sub(self.covered_from) as f64
+                / 1e9
+        })
     }
 }
 
@@ -206,6 +212,24 @@ mod tests {
         // follows it.
         let (s, chunks) = ring.history(0);
         assert_eq!((s.after_seq, chunks.len()), (10, 10));
+    }
+
+    /// The ring's seconds are the time its chunks cover, not back to the
+    /// entry of a call that blocked long before (12 s here).
+    #[test]
+    fn seconds_are_not_stretched_by_a_call_that_blocked_long() {
+        const S: u64 = 1_000_000_000;
+        let mut ring = PreTriggerRing::new(u64::MAX, 3, snapshot(100 * S));
+        let mut futex = super::fixtures::chunk(1, 101 * S);
+        Arc::make_mut(&mut futex.chunk).summary.ts_min = 89 * S;
+        ring.push(futex);
+        assert!((ring.seconds() - 1.0).abs() < 1e-9, "{}", ring.seconds());
+        for seq in 2..=6 {
+            ring.push(chunk(seq, (100 + seq) * S));
+        }
+        // Chunks 3 to 6 are left, after chunk 2 ended at 102 s.
+        assert_eq!(ring.first_seq(), Some(3));
+        assert!((ring.seconds() - 4.0).abs() < 1e-9, "{}", ring.seconds());
     }
 
     #[test]
