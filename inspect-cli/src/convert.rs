@@ -190,6 +190,10 @@ fn to_syscap(input: &Path, output: &Path, stdout: &mut impl Write) -> anyhow::Re
                 written += 1;
                 Ok(true)
             })?;
+            // The time the capture covers goes with it.
+            if let Some(window) = stream.inputs[0].reader.index().window {
+                writer.set_window(window);
+            }
             let (out, _) = writer.finish().with_context(what)?;
             finish(out).with_context(what)
         })?;

@@ -85,6 +85,61 @@ fn info_reports_header_and_index_facts() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// A capture's start, end and duration in `info` are its window (the
+/// footer's), not its records' times: here one call that entered 10 s
+/// before a 3 s window and returned inside it. `convert` to syscap keeps
+/// the window.
+#[test]
+fn info_spans_the_window_and_convert_keeps_it() {
+    use capture_format::event::{EventType, Record};
+    use capture_format::file::{CaptureHeader, Window, Writer, WriterOptions};
+    use capture_format::state::Tracker;
+    const S: u64 = 1_000_000_000;
+    let t0 = 1_796_688_000 * S;
+    let dir = tempdir("window");
+    let path = dir.join("window.syscap");
+    let header = CaptureHeader {
+        start_ts: t0,
+        ..CaptureHeader::default()
+    };
+    let mut writer = Writer::new(
+        std::fs::File::create(&path).unwrap(),
+        &header,
+        WriterOptions::default(),
+    )
+    .unwrap();
+    let futex = Record {
+        ty: EventType(202),
+        ts: t0 - 10 * S,
+        latency: 11 * S,
+        tid: 7,
+        pid: 7,
+        ..Record::default()
+    };
+    writer.write(&futex, &Tracker::new().unresolved()).unwrap();
+    writer.set_window(Window {
+        start: t0,
+        end: t0 + 3 * S,
+    });
+    writer.finish().unwrap();
+    let converted = dir.join("converted.syscap");
+    let (code, _, err) = syscap(&[
+        "convert",
+        path.to_str().unwrap(),
+        converted.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for file in [&path, &converted] {
+        let (code, json, err) = syscap(&["info", "--json", file.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+        let info: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(info["start"], "2026-12-08T00:00:00.000000000Z", "{json}");
+        assert_eq!(info["end"], "2026-12-08T00:00:03.000000000Z", "{json}");
+        assert_eq!(info["duration_s"], 3.0, "{json}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[test]
 fn a_cut_capture_reports_what_was_recovered() {
     let dir = tempdir("cut");
