@@ -494,6 +494,12 @@ fn capture(args: CaptureArgs) -> anyhow::Result<ExitCode> {
             "syscap-agent: {events} events in {:.2} s",
             report.elapsed.as_secs_f64()
         );
+    } else if report.files.len() > 1 {
+        // Rotated: the sizes are the files'.
+        say!(
+            "syscap-agent: {events} events in {:.2} s written to {output}",
+            report.elapsed.as_secs_f64()
+        );
     } else {
         say!(
             "syscap-agent: {} events in {:.2} s written to {} ({}, {:.1} bytes/event){}",
