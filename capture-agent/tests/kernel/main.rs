@@ -671,7 +671,8 @@ fn live_mode_exits_0_on_a_broken_pipe() {
 }
 
 /// `-o -` writes the capture format to standard output: into a file the
-/// shell opened it is a whole, valid capture.
+/// shell opened it is a whole, valid capture; into a pipe, `syscap print -`
+/// reads it as it comes.
 fn output_dash_writes_a_valid_capture_to_stdout() {
     let dir = scratch("stdout");
     let path = dir.join("out.syscap");
@@ -695,6 +696,22 @@ fn output_dash_writes_a_valid_capture_to_stdout() {
             capture_agent_size(bytes)
         )),
         "{said}"
+    );
+    // And through a pipe into the inspector, which reads it from stdin.
+    let syscap = s3_test_server::workspace_binary("syscap", "inspect-cli").unwrap();
+    let piped = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' capture -o - -- cat /etc/hostname | '{}' print - -p '%proc.name %evt.type %fd.name' 'evt.type = openat and fd.name = /etc/hostname'",
+            env!("CARGO_BIN_EXE_syscap-agent"),
+            syscap.display()
+        ))
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&piped.stdout),
+        "cat openat /etc/hostname\n"
     );
 }
 
