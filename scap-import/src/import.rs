@@ -149,9 +149,21 @@ impl Pending {
     }
 }
 
+/// A thread made by a clone exit.
+#[derive(Clone, Copy)]
+struct Cloned {
+    /// When.
+    ts: u64,
+    /// By the child's own exit (before the parent's).
+    by_child: bool,
+}
+
 #[derive(Default)]
 struct State {
+    /// The process of each live thread (tables, clones, execs).
     pids: HashMap<i64, i64>,
+    /// Threads made by a clone exit in this capture, until they exit.
+    clones: HashMap<i64, Cloned>,
     pending: HashMap<i64, Pending>,
     spare: Vec<Vec<u8>>,
     argv: Vec<u8>,
@@ -698,6 +710,12 @@ impl State {
                 // procexit ends a thread: a call still pending never returns.
                 if matches!(ev.info.name, "procexit") {
                     self.flush_tid(ev.tid, sink)?;
+                    self.single(&ev, sink)?;
+                    // Its tid may be used again: by a new thread, that
+                    // its own clone (or exec) describes.
+                    self.pids.remove(&ev.tid);
+                    self.clones.remove(&ev.tid);
+                    return Ok(());
                 }
                 return self.single(&ev, sink);
             }
@@ -899,31 +917,65 @@ impl State {
                 self.thread_info_record(tid, pid, Some(ptid), x, sink)?;
             }
         }
-        if !matches!(ty.0, nr::CLONE | nr::CLONE3 | nr::FORK | nr::VFORK) {
+        if !matches!(ty.0, nr::CLONE | nr::CLONE3 | nr::FORK | nr::VFORK) || ret < 0 {
             return Ok(());
         }
-        let flags = x
-            .int_of("flags")
-            .map_or(0, |f| ppm::to_linux("clone_flags", f));
+        let raw_flags = x.int_of("flags").unwrap_or(0);
+        let flags = ppm::to_linux("clone_flags", raw_flags);
         let thread = flags & i64::from(libc_clone_thread()) != 0;
-        if ret > 0 {
+        // The first of the two exits (the parent's, or the child's) makes
+        // the child, from what that exit says, as sysdig does; the second
+        // one changes nothing.
+        let (child, pid, parent) = if ret > 0 {
+            // A child in another pid namespace is only known by the number
+            // its parent sees there: it is made by its own exit.
+            let vtid = x.int_of("vtid").unwrap_or(tid);
+            if raw_flags & PPM_CL_CHILD_IN_PIDNS != 0 || vtid != tid {
+                return Ok(());
+            }
+            if self.clones.get(&ret).is_some_and(|c| c.by_child) {
+                return Ok(());
+            }
             let parent_pid = self.pid_of(tid);
-            self.pids.entry(ret).or_insert(if thread && parent_pid > 0 {
+            let pid = if thread && parent_pid > 0 {
                 parent_pid
             } else {
                 ret
-            });
-        } else if ret == 0 && !self.pids.contains_key(&tid) {
-            let pid = x.int_of("pid").unwrap_or(tid);
-            self.pids.insert(tid, pid);
-            if let Some(ptid) = x.int_of("ptid") {
-                self.fork_record(ptid, tid, pid, flags, x, sink)?;
-                // A new thread of a process keeps the process's parent.
-                let parent = (!thread).then_some(ptid);
-                self.thread_info_record(tid, pid, parent, x, sink)?;
+            };
+            (ret, pid, tid)
+        } else {
+            // Made already by the parent's exit, or known from the tables
+            // (unless it was made so long ago that this is a new life of
+            // its tid whose exit the capture missed).
+            let stale = self
+                .clones
+                .get(&tid)
+                .is_some_and(|c| x.ts.saturating_sub(c.ts) > CLONE_STALE_NS);
+            if self.pids.contains_key(&tid) && !stale {
+                return Ok(());
             }
+            let pid = x.int_of("pid").unwrap_or(tid);
+            // A thread's parent is its process's main thread.
+            let parent = if thread {
+                pid
+            } else {
+                x.int_of("ptid").unwrap_or(0)
+            };
+            (tid, pid, parent)
+        };
+        self.pids.insert(child, pid);
+        self.clones.insert(
+            child,
+            Cloned {
+                ts: x.ts,
+                by_child: ret == 0,
+            },
+        );
+        if parent > 0 {
+            self.fork_record(parent, child, pid, flags, x, sink)?;
         }
-        Ok(())
+        // A new thread of a process keeps the process's parent.
+        self.thread_info_record(child, pid, (!thread).then_some(parent), x, sink)
     }
 
     /// A `procfork` record: `ptid` created thread `tid` of process `pid`.
@@ -1185,6 +1237,14 @@ impl State {
     }
 }
 
+/// libs' flag on a clone exit whose child lives in another pid namespace.
+const PPM_CL_CHILD_IN_PIDNS: i64 = 1 << 29;
+
+/// How long after its clone a thread still waits for the clone's other
+/// exit (sysdig's `CLONE_STALE_TIME_NS`): a child's exit later than that
+/// starts a new life of its tid.
+const CLONE_STALE_NS: u64 = 2_000_000_000;
+
 /// Linux `CLONE_THREAD`.
 const fn libc_clone_thread() -> u32 {
     0x0001_0000
@@ -1406,6 +1466,156 @@ mod tests {
                 (p.ppid, &p.exe[..], &p.args[..], &p.cwd[..], p.fd_limit),
                 (100, &b"curl"[..], &b"-6\0"[..], &b"/home/u"[..], 1024)
             );
+        }
+    }
+
+    /// A clone exit (`CLONE_20_X`) of thread `tid` returning `res`, as its
+    /// thread: process `pid`, parent `ptid`, command `comm`, PPM `flags`,
+    /// uid `uid`, and `vtid` (the tid in its pid namespace).
+    struct CloneExit {
+        ts: u64,
+        tid: i64,
+        res: i64,
+        pid: i64,
+        ptid: i64,
+        comm: &'static str,
+        flags: u32,
+        uid: u32,
+        vtid: i64,
+    }
+
+    impl CloneExit {
+        fn block(&self) -> Vec<u8> {
+            let z = |s: &str| [s.as_bytes(), b"\0"].concat();
+            let params: Vec<Vec<u8>> = vec![
+                i64b(self.res),
+                z(&format!("/bin/{}", self.comm)),
+                z("-x"),
+                i64b(self.tid),
+                i64b(self.pid),
+                i64b(self.ptid),
+                z("/home/u"),
+                i64b(1024),
+                i64b(0),
+                i64b(0),
+                0u32.to_le_bytes().to_vec(),
+                0u32.to_le_bytes().to_vec(),
+                0u32.to_le_bytes().to_vec(),
+                z(self.comm),
+                Vec::new(),
+                self.flags.to_le_bytes().to_vec(),
+                self.uid.to_le_bytes().to_vec(),
+                self.uid.to_le_bytes().to_vec(),
+                i64b(self.vtid),
+                i64b(self.pid),
+            ];
+            let refs: Vec<&[u8]> = params.iter().map(Vec::as_slice).collect();
+            event_block(CLONE_X, self.ts, self.tid, &refs, true, None)
+        }
+    }
+
+    /// Thread 101 of each scenario: (comm, exe, ppid, uid) as the tracker
+    /// sees it after the events.
+    fn child_after(events: &[Vec<u8>]) -> Option<(String, String, i64, u32)> {
+        let (importer, records) = import(file(events));
+        let mut tracker = Tracker::from_snapshot(importer.snapshot());
+        for r in &records {
+            r.with_record(|r| {
+                tracker.apply(r);
+            });
+        }
+        let t = tracker.thread(101)?;
+        let p = tracker.process(t.pid)?;
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        Some((text(&t.comm), text(&p.exe), p.ppid, p.uid))
+    }
+
+    /// Which clone exit names a new thread, as sysdig decides: the first of
+    /// the parent's and the child's, from what that exit says (its comm,
+    /// exe, uid; the caller, or the child's own `ptid`, as parent); a
+    /// parent's exit for a child in another pid namespace, and a second
+    /// exit, change nothing; a tid used again is a new thread.
+    #[test]
+    fn the_first_clone_exit_describes_the_new_thread() {
+        const CLONE_PARENT: u32 = 0x100;
+        const CHILD_IN_PIDNS: u32 = 1 << 29;
+        let parent = |ts, comm, flags, vtid| CloneExit {
+            ts,
+            tid: 100,
+            res: 101,
+            pid: 100,
+            ptid: 1,
+            comm,
+            flags,
+            uid: 1000,
+            vtid,
+        };
+        let child = |ts, comm, flags, ptid| CloneExit {
+            ts,
+            tid: 101,
+            res: 0,
+            pid: 101,
+            ptid,
+            comm,
+            flags,
+            uid: 0,
+            vtid: 101,
+        };
+        let exit = |ts| event_block(PROCEXIT_E, ts, 101, &[&i64b(0)], true, None);
+        let want = |comm: &str, exe: &str, ppid, uid| Some((comm.into(), exe.into(), ppid, uid));
+        let cases: Vec<(&str, Vec<Vec<u8>>, _)> = vec![
+            (
+                "the parent's exit first: named from it, the caller is the parent",
+                vec![
+                    parent(10, "sh", 0, 100).block(),
+                    child(20, "child", 0, 100).block(),
+                ],
+                want("sh", "/bin/sh", 100, 1000),
+            ),
+            (
+                "the child's exit first: named from it, its ptid is the parent",
+                vec![
+                    child(10, "child", 0, 77).block(),
+                    parent(20, "sh", 0, 100).block(),
+                ],
+                want("child", "/bin/child", 77, 0),
+            ),
+            (
+                "runc's CLONE_PARENT child in a new pid namespace: its own exit",
+                vec![
+                    parent(10, "runc:[0:PARENT]", CLONE_PARENT | CHILD_IN_PIDNS, 100).block(),
+                    child(20, "runc:[1:CHILD]", CLONE_PARENT, 77).block(),
+                ],
+                want("runc:[1:CHILD]", "/bin/runc:[1:CHILD]", 77, 0),
+            ),
+            (
+                "a parent outside the child's pid namespace sees another tid",
+                vec![
+                    parent(10, "sh", 0, 5).block(),
+                    child(20, "child", 0, 77).block(),
+                ],
+                want("child", "/bin/child", 77, 0),
+            ),
+            (
+                "a tid used again after its exit is a new thread",
+                vec![
+                    child(10, "first", 0, 100).block(),
+                    exit(20),
+                    child(30, "second", 0, 77).block(),
+                ],
+                want("second", "/bin/second", 77, 0),
+            ),
+            (
+                "a child's exit 2 s after its clone: the old thread's exit was missed",
+                vec![
+                    parent(10, "sh", 0, 100).block(),
+                    child(3_000_000_000, "second", 0, 77).block(),
+                ],
+                want("second", "/bin/second", 77, 0),
+            ),
+        ];
+        for (what, events, want) in cases {
+            assert_eq!(child_after(&events), want, "{what}");
         }
     }
 

@@ -598,7 +598,15 @@ impl Tracker {
                 } else {
                     rec.ret
                 };
-                self.fork(rec.tid, pid, rec.ret, child_pid, flags, rec.ts_exit());
+                self.fork(
+                    rec.tid,
+                    pid,
+                    rec.ret,
+                    child_pid,
+                    flags,
+                    rec.ts_exit(),
+                    false,
+                );
             }
             nr::SETUID | nr::SETRESUID if ok => {
                 let uid = int("uid").or_else(|| int("euid")).unwrap_or(-1);
@@ -645,6 +653,7 @@ impl Tracker {
                         child_pid,
                         int("flags").unwrap_or(0),
                         rec.ts,
+                        true,
                     );
                 }
             }
@@ -879,6 +888,12 @@ impl Tracker {
         }
     }
 
+    /// `parent_tid` made thread `child_tid` of process `child_pid`. A clone
+    /// whose child is already known changes nothing (the `procfork` that
+    /// announced it came first); a `procfork` (`new_life`) for a known tid
+    /// starts the tid's new life: nothing of the old thread, nor of its
+    /// process when the child is a process, carries over.
+    #[expect(clippy::too_many_arguments, reason = "the facts of one fork, named")]
     fn fork(
         &mut self,
         parent_tid: i64,
@@ -887,16 +902,26 @@ impl Tracker {
         child_pid: i64,
         flags: i64,
         ts: u64,
+        new_life: bool,
     ) {
         // A thread is not its own child (corrupt input).
-        if child_tid == parent_tid
-            || child_tid <= 0
-            || self
-                .threads
-                .get(&child_tid)
-                .is_some_and(|t| t.pid == child_pid)
-        {
+        if child_tid == parent_tid || child_tid <= 0 {
             return;
+        }
+        let known = self
+            .threads
+            .get(&child_tid)
+            .is_some_and(|t| t.pid == child_pid);
+        if known && !new_life {
+            return;
+        }
+        let new_process = flags & CLONE_THREAD == 0 && child_pid != parent_pid;
+        if new_life {
+            self.remove_thread(child_tid);
+            if new_process && self.processes.remove(&child_pid).is_some() {
+                // Threads of the old process whose exits were missed.
+                self.threads.retain(|_, t| t.pid != child_pid);
+            }
         }
         // A new thread of a process the capture does not know (an imported
         // clone names the thread's parent process, not its own): nothing
@@ -1561,6 +1586,53 @@ mod tests {
         );
         let (comm, _, _) = run(&[rec("prctl", 10, 0, vec![i(15), s("worker-1"), i(0)])]);
         assert_eq!(comm, "worker-1");
+    }
+
+    /// A `procfork` for a tid the tables still hold (its exit was missed)
+    /// starts a new thread: nothing of the old one, nor of its process,
+    /// carries over; a clone record for a known child changes nothing.
+    #[test]
+    fn a_procfork_for_a_known_tid_starts_a_new_life() {
+        let mut t = Tracker::new();
+        t.insert_process(ProcessInfo {
+            pid: 10,
+            exe: b"bash".to_vec(),
+            ..ProcessInfo::default()
+        });
+        t.insert_thread(ThreadInfo {
+            tid: 10,
+            pid: 10,
+            comm: b"bash".to_vec(),
+            ..ThreadInfo::default()
+        });
+        t.insert_process(ProcessInfo {
+            pid: 20,
+            ppid: 5,
+            exe: b"old".to_vec(),
+            ..ProcessInfo::default()
+        });
+        for tid in [20, 21] {
+            t.insert_thread(ThreadInfo {
+                tid,
+                pid: 20,
+                comm: b"old".to_vec(),
+                ..ThreadInfo::default()
+            });
+        }
+        let who = |t: &Tracker| {
+            let th = t.thread(20).unwrap();
+            let p = t.process(20).unwrap();
+            (th.comm.clone(), p.exe.clone(), p.ppid)
+        };
+        rec("clone", 10, 20, vec![i(0)]).with_record(|r| {
+            t.apply(r);
+        });
+        assert_eq!(who(&t), (b"old".to_vec(), b"old".to_vec(), 5));
+        rec("procfork", 10, 0, vec![i(20), i(20), i(0)]).with_record(|r| {
+            t.apply(r);
+        });
+        assert_eq!(who(&t), (b"bash".to_vec(), b"bash".to_vec(), 10));
+        assert!(t.thread(21).is_none(), "the old process's other thread");
     }
 
     #[test]
