@@ -1,14 +1,26 @@
 //! Path resolution as sysdig does it for `fd.name`: relative paths are joined
 //! to the working directory (or the `*at` directory fd) and normalised
 //! lexically (`.`, `..`, repeated slashes), without touching the file system.
+//! A relative path whose base is not known (empty) stays relative, as
+//! sysdig shows it (`tls/libc.so.6`), not rooted at `/`.
 
-/// Joins `path` to `base` (when relative) and normalises the result.
+/// Joins `path` to `base` (when relative) and normalises the result; with
+/// an empty (unknown) `base`, a relative path is normalised and stays
+/// relative.
 pub fn resolve(base: &[u8], path: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(base.len() + path.len() + 1);
-    if !path.starts_with(b"/") {
+    let relative = !path.starts_with(b"/");
+    if relative {
         push_components(&mut out, base);
     }
     push_components(&mut out, path);
+    if relative && base.is_empty() && !path.is_empty() {
+        // `push_components` put a `/` before each part.
+        if !out.is_empty() {
+            out.remove(0);
+        }
+        return out;
+    }
     if out.is_empty() {
         out.push(b'/');
     }
@@ -43,7 +55,10 @@ mod tests {
             ("/home/u", "../../etc//passwd", "/etc/passwd"),
             ("/", "./x/./y/", "/x/y"),
             ("/a", "../../..", "/"),
-            ("", "rel", "/rel"),
+            // An unknown working directory: the path stays relative.
+            ("", "tls/libc.so.6", "tls/libc.so.6"),
+            ("", "./a//b/../c/", "a/c"),
+            ("", "../x", "x"),
             ("/tmp", "", "/tmp"),
         ];
         for &(base, path, want) in cases {

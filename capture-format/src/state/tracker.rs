@@ -826,7 +826,8 @@ impl Tracker {
     /// The absolute form of `path`, relative to `dirfd` (or the cwd).
     fn resolve_at(&self, pid: i64, dirfd: i64, path: &[u8]) -> Vec<u8> {
         let base: &[u8] = if dirfd == AT_FDCWD {
-            self.process(pid).map_or(b"/", |p| &p.cwd)
+            // Not known: the path stays relative.
+            self.process(pid).map_or(b"", |p| &p.cwd)
         } else {
             self.fd(pid, dirfd).map_or(b"", |f| &f.name)
         };
@@ -1332,6 +1333,7 @@ mod tests {
     /// one must resolve to (name and kind).
     type Case = (&'static str, Vec<OwnedRecord>, Option<(String, FdKind)>);
 
+    #[expect(clippy::too_many_lines, reason = "a table of cases")]
     fn resolution_cases() -> Vec<Case> {
         let fd = |name: &str, kind| Some((name.to_string(), kind));
         let tuple = OwnedArg::SockTuple(OwnedSockTuple::V4 {
@@ -1423,6 +1425,11 @@ mod tests {
                     ),
                 ],
                 fd("", FdKind::Ipv4),
+            ),
+            (
+                "a relative open of a thread whose cwd is not known stays relative",
+                vec![rec("open", 30, 3, vec![s("./tls//libc.so.6"), i(0), i(0)])],
+                fd("tls/libc.so.6", FdKind::File),
             ),
             (
                 "pipe makes two pipe fds",
