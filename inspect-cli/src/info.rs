@@ -23,8 +23,9 @@ struct Info {
     filter: String,
     snaplen: u32,
     tags: std::collections::BTreeMap<String, String>,
-    start: String,
-    end: String,
+    /// `None`: the capture holds no event sysdig would show.
+    start: Option<String>,
+    end: Option<String>,
     duration_s: f64,
     events: u64,
     drops: u64,
@@ -54,6 +55,21 @@ pub fn format_ts(ns: u64) -> String {
         .map_or_else(|_| ns.to_string(), |t| format!("{t:.9}"))
 }
 
+/// Whether the capture has a span: an event sysdig shows, with a time.
+/// sysdig hides the library's internal events (the driver's `procinfo`
+/// samples, container descriptions, drop notices), so a capture of only
+/// those (or whose events carry no time) starts nowhere, not in 1970.
+fn spans_time(index: &capture_format::file::Index) -> bool {
+    use capture_format::event::EventType;
+    let hidden = |t: EventType| {
+        matches!(
+            t,
+            EventType::PROC_INFO | EventType::CONTAINER | EventType::DROP
+        )
+    };
+    index.ts_min > 0 && index.types.iter().any(|&(t, n)| n > 0 && !hidden(t))
+}
+
 pub fn run(path: &Path, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
     // A .scap file is imported first: its figures are those of the records.
     let input = Input::open(path)?;
@@ -67,6 +83,10 @@ pub fn run(path: &Path, json: bool, out: &mut impl Write) -> anyhow::Result<()> 
     let reader = &input.reader;
     let h = reader.header();
     let index = reader.index();
+    // A capture's window (agent captures) is its span; otherwise its
+    // events', when sysdig would show any.
+    let shown = index.window.is_some() || spans_time(index);
+    let (first, last) = index.span();
     let info = Info {
         file: path.display().to_string(),
         bytes,
@@ -82,9 +102,13 @@ pub fn run(path: &Path, json: bool, out: &mut impl Write) -> anyhow::Result<()> 
         filter: h.filter.clone(),
         snaplen: h.snaplen,
         tags: h.tags.iter().cloned().collect(),
-        start: format_ts(index.span().0),
-        end: format_ts(index.span().1),
-        duration_s: index.span().1.saturating_sub(index.span().0) as f64 / 1e9,
+        start: shown.then(|| format_ts(first)),
+        end: shown.then(|| format_ts(last)),
+        duration_s: if shown {
+            last.saturating_sub(first) as f64 / 1e9
+        } else {
+            0.0
+        },
         events: index.events,
         drops: index.drops,
         chunks: index.chunks.len(),
@@ -149,8 +173,9 @@ fn write_table(i: &Info, out: &mut impl Write) -> anyhow::Result<()> {
         let tags: Vec<String> = i.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
         row(out, "tags", &tags.join(", "))?;
     }
-    row(out, "start", &i.start)?;
-    row(out, "end", &i.end)?;
+    let none = "none (no event sysdig shows)";
+    row(out, "start", &i.start.as_deref().unwrap_or(none))?;
+    row(out, "end", &i.end.as_deref().unwrap_or(none))?;
     row(out, "duration", &format_args!("{:.3} s", i.duration_s))?;
     row(out, "events", &i.events)?;
     row(out, "drops", &i.drops)?;

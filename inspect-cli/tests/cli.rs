@@ -1493,6 +1493,9 @@ fn ls_and_get_escape_keys_and_metadata(backend: Backend) {
 /// `convert` to sysdig's `.scap`, checked with the real sysdig.
 #[path = "cli/convert_scap.rs"]
 mod convert_scap;
+/// Which thread a call belongs to, checked with the real sysdig.
+#[path = "cli/thread_lives.rs"]
+mod thread_lives;
 
 /// `print`'s display options (`-A`, `-x`, `-X`, `-b`, `-t`, `-pc`, `-pk`).
 #[path = "cli/print_options.rs"]

@@ -149,6 +149,20 @@ impl Pending {
     }
 }
 
+/// What a `threadinfo` record describes.
+#[derive(Clone, Copy)]
+enum Newcomer {
+    /// A process first seen at its execve: everything the exit says.
+    Exec { ppid: i64 },
+    /// A new process (a clone's child): everything the exit says but the
+    /// working directory, which is its parent's (sysdig does not take the
+    /// exit's, which a child in a container reports empty).
+    Process { ppid: i64 },
+    /// A new thread of a process: its name only; the process keeps its
+    /// own facts (exe, args, user).
+    Thread,
+}
+
 /// A thread made by a clone exit.
 #[derive(Clone, Copy)]
 struct Cloned {
@@ -914,7 +928,7 @@ impl State {
                 && let Some(ptid) = x.int_of("ptid")
             {
                 self.fork_record(ptid, tid, pid, 0, x, sink)?;
-                self.thread_info_record(tid, pid, Some(ptid), x, sink)?;
+                self.thread_info_record(tid, pid, Newcomer::Exec { ppid: ptid }, x, sink)?;
             }
         }
         if !matches!(ty.0, nr::CLONE | nr::CLONE3 | nr::FORK | nr::VFORK) || ret < 0 {
@@ -974,8 +988,12 @@ impl State {
         if parent > 0 {
             self.fork_record(parent, child, pid, flags, x, sink)?;
         }
-        // A new thread of a process keeps the process's parent.
-        self.thread_info_record(child, pid, (!thread).then_some(parent), x, sink)
+        let what = if thread {
+            Newcomer::Thread
+        } else {
+            Newcomer::Process { ppid: parent }
+        };
+        self.thread_info_record(child, pid, what, x, sink)
     }
 
     /// A `procfork` record: `ptid` created thread `tid` of process `pid`.
@@ -1010,29 +1028,44 @@ impl State {
         &mut self,
         tid: i64,
         pid: i64,
-        ppid: Option<i64>,
+        what: Newcomer,
         x: &ScapEvent<'_>,
         sink: &mut impl FnMut(&Record<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
-        let text = |name| x.str_of(name).map_or(Arg::Absent, Arg::Str);
-        let int = |name| x.int_of(name).map_or(Arg::Absent, Arg::Int);
+        // A new thread of a known process only brings its name: the
+        // process keeps its own facts.
+        let all = !matches!(what, Newcomer::Thread);
+        let text = |name| {
+            x.str_of(name)
+                .filter(|_| all || name == "comm")
+                .map_or(Arg::Absent, Arg::Str)
+        };
+        let int = |name| x.int_of(name).filter(|_| all).map_or(Arg::Absent, Arg::Int);
         // Memory sizes are in KiB in `.scap` files.
         let kib = |name| {
             x.int_of(name)
+                .filter(|_| all)
                 .map_or(Arg::Absent, |v| Arg::Int(v.saturating_mul(1024)))
         };
         // The container (and pod) the cgroups name; a clone without cgroups
         // leaves the process's as they were.
-        let cgroups = x.str_of("cgroups");
+        let cgroups = x.str_of("cgroups").filter(|_| all);
         let (container, pod) = cgroups.map(container_of).unwrap_or_default();
         let known = cgroups.is_some();
         let args = [
-            ppid.map_or(Arg::Absent, Arg::Int),
+            match what {
+                Newcomer::Exec { ppid } | Newcomer::Process { ppid } => Arg::Int(ppid),
+                Newcomer::Thread => Arg::Absent,
+            },
             text("comm"),
             text("exe"),
             Arg::Absent,
             text("args"),
-            text("cwd"),
+            if matches!(what, Newcomer::Exec { .. }) {
+                text("cwd")
+            } else {
+                Arg::Absent
+            },
             int("uid"),
             int("gid"),
             int("loginuid"),

@@ -45,6 +45,9 @@ mod export;
 #[doc(hidden)]
 pub mod hostile;
 mod import;
+#[cfg(feature = "synth")]
+#[doc(hidden)]
+pub mod lives;
 mod pipeline;
 mod ppm;
 mod tables;

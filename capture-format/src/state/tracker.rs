@@ -609,8 +609,11 @@ impl Tracker {
                 );
             }
             nr::SETUID | nr::SETRESUID if ok => {
+                // The effective uid; setresuid's -1 leaves it as it was.
                 let uid = int("uid").or_else(|| int("euid")).unwrap_or(-1);
-                if let Ok(uid) = u32::try_from(uid) {
+                if let Ok(uid) = u32::try_from(uid)
+                    && (uid != u32::MAX || rec.ty.0 == nr::SETUID)
+                {
                     let user = self.user_name(uid);
                     self.update_process(pid, |p| {
                         p.uid = uid;
@@ -620,7 +623,9 @@ impl Tracker {
             }
             nr::SETGID | nr::SETRESGID if ok => {
                 let gid = int("gid").or_else(|| int("egid")).unwrap_or(-1);
-                if let Ok(gid) = u32::try_from(gid) {
+                if let Ok(gid) = u32::try_from(gid)
+                    && (gid != u32::MAX || rec.ty.0 == nr::SETGID)
+                {
                     let group = self.group_name(gid);
                     self.update_process(pid, |p| {
                         p.gid = gid;
@@ -1568,6 +1573,59 @@ mod tests {
         assert_ne!(p.key, before, "chunks must write the process again");
         assert!(t.process(11).unwrap().container.name.is_empty());
         assert_eq!(t.snapshot(0).containers.len(), 1);
+    }
+
+    /// The effective uid after setuid and setresuid, by name; setresuid's
+    /// -1 leaves it as it was (sudo: root stays root).
+    #[test]
+    fn setuid_and_setresuid_change_the_user_as_sysdig_does() {
+        let minus1 = i64::from(u32::MAX);
+        let cases: &[(&str, Vec<OwnedRecord>, &str)] = &[
+            ("setuid(0)", vec![rec("setuid", 10, 0, vec![i(0)])], "root"),
+            (
+                "setresuid(-1, 0, -1)",
+                vec![rec("setresuid", 10, 0, vec![i(minus1), i(0), i(minus1)])],
+                "root",
+            ),
+            (
+                "setresuid(0, -1, -1) after setuid(0)",
+                vec![
+                    rec("setuid", 10, 0, vec![i(0)]),
+                    rec("setresuid", 10, 0, vec![i(1000), i(minus1), i(minus1)]),
+                ],
+                "root",
+            ),
+            (
+                "a failed setuid",
+                vec![rec("setuid", 10, -1, vec![i(0)])],
+                "ubuntu",
+            ),
+        ];
+        for (what, records, want) in cases {
+            let mut t = Tracker::from_snapshot(&Snapshot {
+                users: [(0, "root"), (1000, "ubuntu")]
+                    .iter()
+                    .map(|&(uid, name)| UserInfo {
+                        uid,
+                        name: name.as_bytes().to_vec(),
+                        ..UserInfo::default()
+                    })
+                    .collect(),
+                ..Snapshot::default()
+            });
+            t.insert_process(ProcessInfo {
+                pid: 10,
+                uid: 1000,
+                ..ProcessInfo::default()
+            });
+            for r in records {
+                r.with_record(|r| {
+                    t.apply(r);
+                });
+            }
+            let user = &t.process(10).unwrap().user;
+            assert_eq!(String::from_utf8_lossy(user), *want, "{what}");
+        }
     }
 
     #[test]

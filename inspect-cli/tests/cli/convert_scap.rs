@@ -44,7 +44,7 @@ pub(super) fn format(fields: &[&str]) -> String {
 }
 
 /// `syscap print CAPTURE -p FORMAT FILTER`.
-fn syscap_lines(capture: &Path, fields: &[&str], filter: &str) -> Vec<String> {
+pub(super) fn syscap_lines(capture: &Path, fields: &[&str], filter: &str) -> Vec<String> {
     let (code, out, err) = syscap(&[
         "print",
         capture.to_str().unwrap(),
@@ -61,7 +61,7 @@ fn syscap_lines(capture: &Path, fields: &[&str], filter: &str) -> Vec<String> {
 }
 
 /// `sysdig -r CAPTURE -p FORMAT FILTER`.
-fn sysdig_lines(capture: &Path, fields: &[&str], filter: &str) -> Vec<String> {
+pub(super) fn sysdig_lines(capture: &Path, fields: &[&str], filter: &str) -> Vec<String> {
     sysdig(&[
         "-r",
         capture.to_str().unwrap(),

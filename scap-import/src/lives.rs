@@ -1,0 +1,324 @@
+//! A `.scap` file of thread lives, built on purpose for conformance checks
+//! against sysdig: how a new thread is named (by the first of its clone's
+//! two exits, a child in another pid namespace by its own), a tid used
+//! again after its thread exited, `setresuid` and `setuid`, and relative
+//! paths of a thread whose working directory is not known. The public
+//! sample captures show none of these.
+//!
+//! Every thread of a scenario opens a file after it is made, so that its
+//! process fields show in a call.
+
+use super::testfile::{block, event_block, process_entry, s16, section_header};
+
+const OPEN_E: u16 = 2;
+const OPEN_X: u16 = 3;
+const CLONE_E: u16 = 222;
+const CLONE_X: u16 = 223;
+const PROCEXIT_E: u16 = 186;
+const SETRESUID_E: u16 = 192;
+const SETRESUID_X: u16 = 193;
+const SETUID_E: u16 = 198;
+const SETUID_X: u16 = 199;
+/// PPM `CLONE_PARENT`.
+const CLONE_PARENT: u32 = 0x100;
+/// PPM `CLONE_THREAD`.
+const CLONE_THREAD: u32 = 0x2000;
+/// libs' flag: the child lives in another pid namespace.
+const CHILD_IN_PIDNS: u32 = 1 << 29;
+
+/// The process every scenario starts from: `sh`, pid 100, user 1000.
+pub const SHELL: i64 = 100;
+
+/// One clone exit: thread `tid` returns `res`.
+struct Clone {
+    tid: i64,
+    res: i64,
+    pid: i64,
+    ptid: i64,
+    comm: &'static str,
+    flags: u32,
+    uid: u32,
+    vtid: i64,
+    /// The working directory the exit reports (a child in a container
+    /// reports none).
+    cwd: &'static str,
+    /// `argv[1..]`, NUL-separated.
+    args: &'static str,
+}
+
+impl Clone {
+    fn exit(&self, ts: u64) -> Vec<u8> {
+        let z = |s: &str| [s.as_bytes(), b"\0"].concat();
+        let params: Vec<Vec<u8>> = vec![
+            self.res.to_le_bytes().to_vec(),
+            z(&format!("/usr/bin/{}", self.comm)),
+            z(self.args),
+            self.tid.to_le_bytes().to_vec(),
+            self.pid.to_le_bytes().to_vec(),
+            self.ptid.to_le_bytes().to_vec(),
+            z(self.cwd),
+            1024i64.to_le_bytes().to_vec(),
+            0u64.to_le_bytes().to_vec(),
+            0u64.to_le_bytes().to_vec(),
+            0u32.to_le_bytes().to_vec(),
+            0u32.to_le_bytes().to_vec(),
+            0u32.to_le_bytes().to_vec(),
+            z(self.comm),
+            Vec::new(),
+            self.flags.to_le_bytes().to_vec(),
+            self.uid.to_le_bytes().to_vec(),
+            self.uid.to_le_bytes().to_vec(),
+            self.vtid.to_le_bytes().to_vec(),
+            self.pid.to_le_bytes().to_vec(),
+        ];
+        let refs: Vec<&[u8]> = params.iter().map(Vec::as_slice).collect();
+        event_block(CLONE_X, ts, self.tid, &refs, true, None)
+    }
+}
+
+/// Events, each a tick after the last.
+struct Events {
+    ts: u64,
+    out: Vec<u8>,
+}
+
+impl Events {
+    fn push(&mut self, ty: u16, tid: i64, params: &[&[u8]]) {
+        self.ts += 1_000;
+        self.out
+            .extend(event_block(ty, self.ts, tid, params, true, None));
+    }
+
+    fn clone_exit(&mut self, c: &Clone) {
+        if c.res > 0 {
+            self.push(CLONE_E, c.tid, &[]);
+        }
+        self.ts += 1_000;
+        self.out.extend(c.exit(self.ts));
+    }
+
+    fn open(&mut self, tid: i64, path: &str) {
+        let name = [path.as_bytes(), b"\0"].concat();
+        let (flags, mode) = (0u32.to_le_bytes(), 0u32.to_le_bytes());
+        self.push(OPEN_E, tid, &[&name, &flags, &mode]);
+        self.push(OPEN_X, tid, &[&3i64.to_le_bytes(), &name, &flags, &mode]);
+    }
+
+    fn exit(&mut self, tid: i64) {
+        let zero = 0i64.to_le_bytes();
+        self.push(PROCEXIT_E, tid, &[&zero, &zero, &[0], &[0]]);
+    }
+}
+
+/// A user list (v1): root and `ubuntu` (1000).
+fn users() -> Vec<u8> {
+    let mut body = Vec::new();
+    for (uid, name) in [(0u32, &b"root"[..]), (1000, b"ubuntu")] {
+        body.push(0);
+        body.extend(uid.to_le_bytes());
+        body.extend(uid.to_le_bytes());
+        s16(&mut body, name);
+        s16(&mut body, b"/");
+        s16(&mut body, b"/bin/sh");
+    }
+    block(0x206, &body)
+}
+
+/// The file: `sh` (pid 100) in the tables, then one scenario after the
+/// other, each with threads of its own.
+pub fn thread_lives() -> Vec<u8> {
+    let mut f = section_header();
+    f.extend(block(0x211, &process_entry(5, SHELL, SHELL, 1, b"sh", &[])));
+    f.extend(users());
+    let mut e = Events {
+        ts: 1_700_000_000_000_000_000,
+        out: Vec::new(),
+    };
+    let parent = |res, comm, flags| Clone {
+        tid: SHELL,
+        res,
+        pid: SHELL,
+        ptid: 1,
+        comm,
+        flags,
+        uid: 1000,
+        vtid: SHELL,
+        cwd: "/home/u",
+        args: "--flag",
+    };
+    let child = |tid, comm, flags, ptid, uid| Clone {
+        tid,
+        res: 0,
+        pid: tid,
+        ptid,
+        comm,
+        flags,
+        uid,
+        vtid: tid,
+        cwd: "/home/u",
+        args: "--flag",
+    };
+    // The parent's exit first: the child is named from it.
+    e.clone_exit(&parent(201, "sh", 0));
+    e.clone_exit(&child(201, "child", 0, SHELL, 1000));
+    e.open(201, "/etc/a");
+    // The child's exit first: named from its own.
+    e.clone_exit(&child(202, "child", 0, SHELL, 0));
+    e.clone_exit(&parent(202, "sh", 0));
+    e.open(202, "/etc/b");
+    // runc: a CLONE_PARENT child in a new pid namespace, whose parent's
+    // exit comes first; the child's own exit names it, its parent is the
+    // grandparent (ptid 1); it reports no working directory, and keeps its
+    // parent's.
+    e.clone_exit(&parent(
+        301,
+        "runc:[0:PARENT]",
+        CLONE_PARENT | CHILD_IN_PIDNS,
+    ));
+    e.clone_exit(&Clone {
+        vtid: 1,
+        cwd: "",
+        ..child(301, "runc:[1:CHILD]", CLONE_PARENT | CHILD_IN_PIDNS, 1, 0)
+    });
+    e.open(301, "/etc/c");
+    e.open(301, "c2");
+    // A thread of the shell (whose table entry runs /usr/bin/curl): its
+    // clone exits say what its process runs.
+    let args = "-6\0http://www.google.com";
+    e.clone_exit(&Clone {
+        args,
+        ..parent(302, "curl", CLONE_THREAD)
+    });
+    e.clone_exit(&Clone {
+        pid: SHELL,
+        args,
+        ..child(302, "curl", CLONE_THREAD, 1, 1000)
+    });
+    e.open(302, "/etc/d");
+    // A tid used again after its thread exited.
+    e.clone_exit(&child(401, "first", 0, SHELL, 1000));
+    e.open(401, "/etc/e");
+    e.exit(401);
+    e.open(SHELL, "/etc/f");
+    e.clone_exit(&child(401, "second", 0, SHELL, 0));
+    e.open(401, "/etc/g");
+    // setresuid and setuid (sudo) give the thread a new user.
+    e.clone_exit(&child(501, "sudo", 0, SHELL, 1000));
+    let all = u32::MAX.to_le_bytes();
+    e.push(SETRESUID_E, 501, &[&all, &0u32.to_le_bytes(), &all]);
+    e.push(SETRESUID_X, 501, &[&0i64.to_le_bytes()]);
+    e.open(501, "/etc/h");
+    e.clone_exit(&child(502, "su", 0, SHELL, 1000));
+    e.push(SETUID_E, 502, &[&0u32.to_le_bytes()]);
+    e.push(SETUID_X, 502, &[&0i64.to_le_bytes()]);
+    e.open(502, "/etc/i");
+    // setresuid(1000, -1, -1) leaves the effective uid (root) as it was.
+    e.clone_exit(&child(503, "sudo", 0, SHELL, 0));
+    let ubuntu = 1000u32.to_le_bytes();
+    e.push(SETRESUID_E, 503, &[&ubuntu, &all, &all]);
+    e.push(SETRESUID_X, 503, &[&0i64.to_le_bytes()]);
+    e.open(503, "/etc/j");
+    // A thread never seen before: its working directory is not known.
+    e.open(601, "tls/libc.so.6");
+    e.open(601, "./x/../y");
+    f.extend(e.out);
+    f
+}
+
+/// Writes the tables of `.scap` stream `input`, then its event blocks
+/// repeated with shifted timestamps (each copy one second after the last
+/// ended) until there are at least `want` events: every tid of the sample
+/// lives again in each copy, after its exit in the copy before. Returns the
+/// number of events written.
+///
+/// # Errors
+/// Reading `input`, an `input` without events, or writing `output`.
+pub fn repeat(
+    input: impl std::io::Read + Send + 'static,
+    mut output: impl std::io::Write,
+    want: u64,
+) -> Result<u64, RepeatError> {
+    use super::{BlockKind, BlockReader, write_block};
+    let mut reader = BlockReader::new(input)?;
+    let mut body = Vec::new();
+    // (block id, has a flags word, body) of every event block.
+    let mut event_blocks: Vec<(u32, bool, Vec<u8>)> = Vec::new();
+    let (mut first_ts, mut last_ts) = (u64::MAX, 0);
+    while let Some(block) = reader.next_block(&mut body)? {
+        match block.kind {
+            BlockKind::Event { flags, .. } => {
+                let ts = event_ts(&body, flags);
+                first_ts = first_ts.min(ts);
+                last_ts = last_ts.max(ts);
+                event_blocks.push((block.id, flags, body.clone()));
+            }
+            // A second section would restart the tables: keep the first.
+            BlockKind::SectionHeader if !event_blocks.is_empty() => break,
+            _ => write_block(&mut output, block.id, &body).map_err(RepeatError::Write)?,
+        }
+    }
+    if event_blocks.is_empty() {
+        return Err(RepeatError::NoEvents);
+    }
+    let shift = last_ts - first_ts + 1_000_000_000;
+    let mut written = 0u64;
+    for copy in 0.. {
+        for (id, flags, body) in &mut event_blocks {
+            if copy > 0 {
+                let at = if *flags { 6 } else { 2 };
+                let ts = event_ts(body, *flags) + shift;
+                body[at..at + 8].copy_from_slice(&ts.to_le_bytes());
+            }
+            write_block(&mut output, *id, body).map_err(RepeatError::Write)?;
+            written += 1;
+        }
+        if written >= want {
+            break;
+        }
+    }
+    output.flush().map_err(RepeatError::Write)?;
+    Ok(written)
+}
+
+/// The time of an event block's body.
+fn event_ts(body: &[u8], flags: bool) -> u64 {
+    super::u64_at(body, if flags { 6 } else { 2 })
+}
+
+/// Why [`repeat`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RepeatError {
+    /// The input is not a readable `.scap` stream.
+    #[error(transparent)]
+    Read(#[from] super::ScapError),
+    /// The input has no event block.
+    #[error("the capture has no events to repeat")]
+    NoEvents,
+    /// Writing the output failed.
+    #[error("writing the repeated capture")]
+    Write(#[source] std::io::Error),
+}
+
+/// A file of events sysdig never shows: a container event stamped 0 (as
+/// writers put them first) and the driver's `procinfo` samples, with
+/// times. It has no start.
+pub fn hidden_only() -> Vec<u8> {
+    const CONTAINER_JSON_E: u16 = 324;
+    const PROCINFO_E: u16 = 234;
+    let mut f = section_header();
+    f.extend(block(0x211, &process_entry(5, SHELL, SHELL, 1, b"sh", &[])));
+    let json = b"{\"container\":{\"id\":\"3f4e8b1a9c2d\",\"name\":\"web\",\"type\":0}}\0";
+    f.extend(event_block(CONTAINER_JSON_E, 0, -1, &[json], true, None));
+    for ts in [1_700_000_000_000_000_000u64, 1_700_000_001_000_000_000] {
+        let cpu = 5u64.to_le_bytes();
+        f.extend(event_block(
+            PROCINFO_E,
+            ts,
+            SHELL,
+            &[&cpu, &cpu],
+            true,
+            None,
+        ));
+    }
+    f
+}
