@@ -57,16 +57,13 @@ pub fn format_ts(ns: u64) -> String {
 
 /// Whether the capture has a span: an event sysdig shows, with a time.
 /// sysdig hides the library's internal events (the driver's `procinfo`
-/// samples, container descriptions, drop notices), so a capture of only
-/// those (or whose events carry no time) starts nowhere, not in 1970.
+/// samples, drop notices) and the container descriptions a `.scap` starts
+/// with (the import stamps those with the time of the events after them,
+/// 0 when there are none), so a capture of only those starts nowhere, not
+/// in 1970.
 fn spans_time(index: &capture_format::file::Index) -> bool {
     use capture_format::event::EventType;
-    let hidden = |t: EventType| {
-        matches!(
-            t,
-            EventType::PROC_INFO | EventType::CONTAINER | EventType::DROP
-        )
-    };
+    let hidden = |t: EventType| matches!(t, EventType::PROC_INFO | EventType::DROP);
     index.ts_min > 0 && index.types.iter().any(|&(t, n)| n > 0 && !hidden(t))
 }
 

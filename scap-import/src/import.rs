@@ -55,42 +55,56 @@ const MAX_AHEAD: usize = 4096;
 /// 64 bytes of gzip).
 const MAX_AHEAD_BYTES: usize = 16 << 20;
 
-/// The time of an event block, 0 for other blocks.
-fn event_time(block: &Block, body: &[u8]) -> u64 {
+/// The time of an event block (0 for other blocks, and for events that do
+/// not place the capture in time), and whether it is a container event.
+/// `after_others`: an event other than a container event came before.
+fn event_time(block: &Block, body: &[u8], after_others: bool) -> (u64, bool) {
     match block.kind {
         BlockKind::Event { flags, .. } => {
             let at = if flags { 6 } else { 2 };
             // ts, tid, len, then the type.
             let ty = super::block::u16_at(body, at + 20);
-            if event_info(ty).is_some_and(|i| !sets_the_time(i)) {
-                0
+            let info = event_info(ty);
+            let container = info.is_some_and(is_container);
+            if info.is_some_and(|i| !sets_the_time(i, after_others)) {
+                (0, container)
             } else {
-                super::u64_at(body, at)
+                (super::u64_at(body, at), container)
             }
         }
-        _ => 0,
+        _ => (0, false),
     }
 }
 
-/// Whether events of this type place the capture in time. Container events
-/// say what is, not when: sysdig never delivers them (some writers stamp
-/// them 0, others with the time the capture was asked for). Internal events
-/// (`procinfo`, the CPU samples the driver writes every second) are hidden
-/// by sysdig, and a capture filtered on writing keeps them all, seconds
-/// before its first call and after its last. Both take the time of the
-/// events around them, so a capture starts and ends where sysdig's events
-/// do.
-fn sets_the_time(info: &ScapEventInfo) -> bool {
-    !(info.internal || info.name == "container")
+fn is_container(info: &ScapEventInfo) -> bool {
+    info.name == "container"
+}
+
+/// Whether events of this type place the capture in time. The container
+/// events a file starts with say what is, not when: sysdig reads them as
+/// the starting state and never shows them (some writers stamp them 0,
+/// others with the time the capture was asked for); a container event after
+/// any other event (a container started during the capture) is shown.
+/// Internal events (`procinfo`, the CPU samples the driver writes every
+/// second) are hidden by sysdig, and a capture filtered on writing keeps
+/// them all, seconds before its first call and after its last. Those take
+/// the time of the events around them, so a capture starts and ends where
+/// sysdig's events do.
+fn sets_the_time(info: &ScapEventInfo, after_others: bool) -> bool {
+    !(info.internal || (is_container(info) && !after_others))
 }
 
 /// The first time among blocks read ahead.
 fn first_time(ahead: &VecDeque<(Block, Vec<u8>)>) -> u64 {
-    ahead
-        .iter()
-        .map(|(b, body)| event_time(b, body))
-        .find(|&t| t > 0)
-        .unwrap_or(0)
+    let mut after_others = false;
+    for (b, body) in ahead {
+        let (ts, container) = event_time(b, body, after_others);
+        if ts > 0 {
+            return ts;
+        }
+        after_others |= matches!(b.kind, BlockKind::Event { .. }) && !container;
+    }
+    0
 }
 
 /// Reads blocks after the first event until one has a time (or another
@@ -196,6 +210,9 @@ struct State {
     first_corrupt: Option<ScapError>,
     /// The time of the last event that had one: events stamped 0 take it.
     last_ts: u64,
+    /// An event other than a container event was read: container events
+    /// are no longer the starting state.
+    after_others: bool,
 }
 
 impl Importer {
@@ -703,10 +720,13 @@ impl State {
                 return Ok(());
             }
         };
-        if ev.ts == 0 || !sets_the_time(ev.info) {
+        let after_others = self.after_others;
+        self.after_others |= !is_container(ev.info);
+        if ev.ts == 0 || !sets_the_time(ev.info, after_others) {
             // Before any event with a time (none in the blocks read ahead),
-            // a timeless event keeps its own.
-            if self.last_ts != 0 || ev.ts == 0 {
+            // a timeless event keeps its own; a container event of the
+            // starting state has none (sysdig shows it nowhere).
+            if self.last_ts != 0 || ev.ts == 0 || is_container(ev.info) {
                 ev.ts = self.last_ts;
             }
         } else {
@@ -1814,6 +1834,27 @@ mod tests {
         let (start, times) = start_and_times(&events);
         assert_eq!(start, 60);
         assert_eq!(times, [("container", 60), ("procexit", 60)]);
+    }
+
+    /// A container event after other events (a container started during
+    /// the capture) is shown by sysdig, at its own time: it places the
+    /// capture in time, also when only hidden events come before it.
+    #[test]
+    fn a_container_event_after_other_events_keeps_its_time() {
+        const PROCINFO_E: u16 = 234;
+        let cpu = [&5u64.to_le_bytes()[..], &7u64.to_le_bytes()];
+        let json = b"{\"container\":{\"id\":\"3f4e8b1a9c2d\",\"name\":\"web\"}}\0";
+        let events = [
+            event_block(PROCINFO_E, 10, 100, &cpu, true, None),
+            event_block(324, 25, -1, &[json], true, None),
+            event_block(PROCINFO_E, 30, 100, &cpu, true, None),
+        ];
+        let (start, times) = start_and_times(&events);
+        assert_eq!(start, 25);
+        assert_eq!(
+            times,
+            [("procinfo", 25), ("container", 25), ("procinfo", 25)]
+        );
     }
 
     /// The driver's CPU samples (`procinfo`, internal: sysdig hides them)

@@ -299,8 +299,9 @@ pub enum RepeatError {
     Write(#[source] std::io::Error),
 }
 
-/// A file of events sysdig never shows: a container event stamped 0 (as
-/// writers put them first) and the driver's `procinfo` samples, with
+/// A file of events sysdig never shows: container events first (one
+/// stamped 0, as some writers put them, one with the time the capture was
+/// asked for, as others do), then the driver's `procinfo` samples, with
 /// times. It has no start.
 pub fn hidden_only() -> Vec<u8> {
     const CONTAINER_JSON_E: u16 = 324;
@@ -308,7 +309,9 @@ pub fn hidden_only() -> Vec<u8> {
     let mut f = section_header();
     f.extend(block(0x211, &process_entry(5, SHELL, SHELL, 1, b"sh", &[])));
     let json = b"{\"container\":{\"id\":\"3f4e8b1a9c2d\",\"name\":\"web\",\"type\":0}}\0";
-    f.extend(event_block(CONTAINER_JSON_E, 0, -1, &[json], true, None));
+    for ts in [0, 1_699_999_999_000_000_000] {
+        f.extend(event_block(CONTAINER_JSON_E, ts, -1, &[json], true, None));
+    }
     for ts in [1_700_000_000_000_000_000u64, 1_700_000_001_000_000_000] {
         let cpu = 5u64.to_le_bytes();
         f.extend(event_block(
