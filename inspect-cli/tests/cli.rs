@@ -567,6 +567,23 @@ fn scap_samples() -> PathBuf {
     dir
 }
 
+/// sysdig's output for `args` (Debian's sysdig 0.29.3, the reference the
+/// sysdig comparisons run); a sysdig that cannot run fails the test.
+fn sysdig(args: &[&str]) -> String {
+    let out = Command::new("sysdig")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("sysdig does not run ({e}): scripts/setup.sh installs Debian's sysdig 0.29.3")
+        });
+    assert!(
+        out.status.success(),
+        "sysdig {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Needs the sample `.scap` captures ([`scap_samples`]).
 #[test]
 fn scap_files_read_everywhere_a_capture_is_accepted() {

@@ -3,7 +3,7 @@
 //! name, `topscalls`' rows, `fdcount_by` on sockets, `echo_fds`' names, an
 //! empty CPU table.
 
-use super::{scap_samples, syscap};
+use super::{scap_samples, syscap, sysdig};
 
 /// A misspelled chisel gets one line naming the nearest chisel.
 #[test]
@@ -26,18 +26,6 @@ fn a_misspelled_chisel_gets_a_did_you_mean() {
     let (code, _, err) = syscap(&["chisel", "zzzzzzzz", curl]);
     assert_eq!(code, 2);
     assert!(!err.contains("did you mean"), "{err}");
-}
-
-/// sysdig's output for `args`; a sysdig that cannot run fails the test.
-fn sysdig(args: &[&str]) -> String {
-    let out = std::process::Command::new("sysdig")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("sysdig does not run ({e}): scripts/setup.sh installs Debian's sysdig 0.29.3")
-        });
-    assert!(out.status.success(), "sysdig {args:?}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The second column of a table chisel's rows, sorted.

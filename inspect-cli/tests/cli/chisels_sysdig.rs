@@ -3,28 +3,19 @@
 //! `topprocs_cpu`) on the public `.scap` samples, against the real sysdig
 //! 0.29.3 (a missing sysdig fails these tests).
 
-use std::process::Command;
-
-use super::{scap_samples, syscap};
+use super::{scap_samples, syscap, sysdig};
 
 /// sysdig's output for `sysdig -r CAPTURE -c CHISEL ARGS...`, each line
 /// without its trailing spaces (sysdig pads table headers; syscap does
 /// not).
 fn sysdig_chisel(capture: &str, chisel: &[&str]) -> String {
     // sysdig takes a chisel's arguments as one word after its name.
-    let out = Command::new("sysdig")
-        .args(["-r", capture, "-c", chisel[0]])
-        .args((chisel.len() > 1).then(|| chisel[1..].join(" ")))
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("sysdig does not run ({e}): scripts/setup.sh installs Debian's sysdig 0.29.3")
-        });
-    assert!(
-        out.status.success(),
-        "sysdig -c {chisel:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    trimmed(&String::from_utf8_lossy(&out.stdout))
+    let args = chisel[1..].join(" ");
+    let mut words = vec!["-r", capture, "-c", chisel[0]];
+    if chisel.len() > 1 {
+        words.push(&args);
+    }
+    trimmed(&sysdig(&words))
 }
 
 /// `syscap chisel CHISEL CAPTURE ARGS...`, lines trimmed as sysdig's.

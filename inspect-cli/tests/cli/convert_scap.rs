@@ -15,27 +15,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use super::{syscap, tempdir};
+use super::{syscap, sysdig, tempdir};
 
 pub(super) const SEP: &str = "\x1f";
-
-/// sysdig's output for `args`; a sysdig that cannot run fails the test.
-pub(super) fn sysdig(args: &[&str]) -> String {
-    let out = Command::new("sysdig")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("sysdig does not run ({e}): scripts/setup.sh installs Debian's sysdig 0.29.3")
-        });
-    assert!(
-        out.status.success(),
-        "sysdig {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// A `-p` format printing every line, the fields separated by [`SEP`].
 pub(super) fn format(fields: &[&str]) -> String {

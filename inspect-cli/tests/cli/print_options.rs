@@ -4,25 +4,7 @@
 //! `scripts/setup.sh` installs; a missing sysdig fails these tests) on the
 //! public sample captures.
 
-use std::process::Command;
-
-use super::{scap_samples, syscap, tempdir, write_container_capture};
-
-/// sysdig's output for `args`; a sysdig that cannot run fails the test.
-fn sysdig(args: &[&str]) -> String {
-    let out = Command::new("sysdig")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("sysdig does not run ({e}): scripts/setup.sh installs Debian's sysdig 0.29.3")
-        });
-    assert!(
-        out.status.success(),
-        "sysdig {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use super::{scap_samples, syscap, sysdig, tempdir, write_container_capture};
 
 /// Every data buffer of the samples, in each style, as sysdig shows it:
 /// `%evt.buffer` of the exit events (where sysdig has the data) against

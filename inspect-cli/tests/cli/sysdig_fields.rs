@@ -5,8 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::convert_scap::{SEP, format, sysdig};
-use super::{scap_samples, syscap};
+use super::convert_scap::{SEP, format};
+use super::{scap_samples, syscap, sysdig};
 
 #[test]
 fn syscap_fields_accounts_for_every_field_sysdig_lists() {
