@@ -270,8 +270,9 @@ impl Chisel for HttpTop {
             By::Bytes => t.length,
         };
         let entry = self.totals.entry(key.into_boxed_slice()).or_default();
+        // Sums of a hostile capture's times saturate rather than wrap.
         entry.0 += 1;
-        entry.1 += value;
+        entry.1 = entry.1.saturating_add(value);
         Ok(())
     }
 

@@ -107,16 +107,16 @@ impl Chisel for IoBytes {
             out,
             "{} in:{read} out:{written} tot:{}",
             clock_s(ts),
-            read + written
+            read.saturating_add(written)
         )
     }
 
     fn event(&mut self, e: &Event<'_>, _: &Env, _: &mut dyn Write) -> io::Result<()> {
         let bytes = moved(e);
         if is_read(e) {
-            self.read += bytes;
+            self.read = self.read.saturating_add(bytes);
         } else {
-            self.written += bytes;
+            self.written = self.written.saturating_add(bytes);
         }
         self.last = e.ts_exit();
         Ok(())
@@ -128,7 +128,7 @@ impl Chisel for IoBytes {
     /// samples at the calls around them, so without this line a capture
     /// shorter than a second would show no bytes at all.
     fn finish(&mut self, out: &mut dyn Write, _: bool) -> io::Result<()> {
-        if self.read + self.written > 0 {
+        if self.read > 0 || self.written > 0 {
             self.tick(self.last - self.last % SECOND + SECOND, out)?;
         }
         Ok(())
