@@ -2,7 +2,8 @@
 //!
 //! A `.scap` file is a stream of pcapng-style blocks (type, total length,
 //! body, padding, the length again), raw or gzip-compressed, starting with
-//! a section header; see `../shared/notes/scap-format.md` §2–§5. This module
+//! a section header (libscap's savefile format: falcosecurity/libs,
+//! `userspace/libscap/scap_savefile.h`). This module
 //! reads blocks one at a time with bounded memory, names their kinds, and
 //! parses the section header and machine info. Events and the process, fd
 //! and user tables build on it.

@@ -35,7 +35,10 @@
 //!                       ─> pipeline (threads producing chunks)
 //! ```
 //!
-//! The format is described in `../shared/notes/scap-format.md`.
+//! The format is libscap's savefile format (falcosecurity/libs,
+//! `userspace/libscap/scap_savefile.c` and `scap_savefile.h`); the event
+//! table is generated from libs' `driver/event_table.c` by
+//! `scripts/gen-scap-events.py`.
 
 mod block;
 mod decode;
