@@ -1341,7 +1341,10 @@ impl Importer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testfile::{block, event_block, fd_list_v1, process_entry, section_header};
+    use crate::testfile::{
+        CHILD_IN_PIDNS, CLONE_PARENT, CLONE_X, CloneExit, block, event_block, fd_list_v1,
+        process_entry, section_header,
+    };
     use capture_format::event::{OwnedArg, OwnedRecord};
     use capture_format::state::Tracker;
 
@@ -1349,7 +1352,6 @@ mod tests {
     const OPEN_X: u16 = 3;
     const READ_E: u16 = 6;
     const READ_X: u16 = 7;
-    const CLONE_X: u16 = 223;
     /// Generic events name their system call by a `PPM_SC_*` code.
     const GENERIC_E: u16 = 0;
     const PPM_SC_EXIT_GROUP: u16 = 164;
@@ -1522,51 +1524,6 @@ mod tests {
         }
     }
 
-    /// A clone exit (`CLONE_20_X`) of thread `tid` returning `res`, as its
-    /// thread: process `pid`, parent `ptid`, command `comm`, PPM `flags`,
-    /// uid `uid`, and `vtid` (the tid in its pid namespace).
-    struct CloneExit {
-        ts: u64,
-        tid: i64,
-        res: i64,
-        pid: i64,
-        ptid: i64,
-        comm: &'static str,
-        flags: u32,
-        uid: u32,
-        vtid: i64,
-    }
-
-    impl CloneExit {
-        fn block(&self) -> Vec<u8> {
-            let z = |s: &str| [s.as_bytes(), b"\0"].concat();
-            let params: Vec<Vec<u8>> = vec![
-                i64b(self.res),
-                z(&format!("/bin/{}", self.comm)),
-                z("-x"),
-                i64b(self.tid),
-                i64b(self.pid),
-                i64b(self.ptid),
-                z("/home/u"),
-                i64b(1024),
-                i64b(0),
-                i64b(0),
-                0u32.to_le_bytes().to_vec(),
-                0u32.to_le_bytes().to_vec(),
-                0u32.to_le_bytes().to_vec(),
-                z(self.comm),
-                Vec::new(),
-                self.flags.to_le_bytes().to_vec(),
-                self.uid.to_le_bytes().to_vec(),
-                self.uid.to_le_bytes().to_vec(),
-                i64b(self.vtid),
-                i64b(self.pid),
-            ];
-            let refs: Vec<&[u8]> = params.iter().map(Vec::as_slice).collect();
-            event_block(CLONE_X, self.ts, self.tid, &refs, true, None)
-        }
-    }
-
     /// Thread 101 of each scenario: (comm, exe, ppid, uid) as the tracker
     /// sees it after the events.
     fn child_after(events: &[Vec<u8>]) -> Option<(String, String, i64, u32)> {
@@ -1590,79 +1547,78 @@ mod tests {
     /// exit, change nothing; a tid used again is a new thread.
     #[test]
     fn the_first_clone_exit_describes_the_new_thread() {
-        const CLONE_PARENT: u32 = 0x100;
-        const CHILD_IN_PIDNS: u32 = 1 << 29;
-        let parent = |ts, comm, flags, vtid| CloneExit {
-            ts,
-            tid: 100,
-            res: 101,
-            pid: 100,
-            ptid: 1,
-            comm,
-            flags,
-            uid: 1000,
-            vtid,
+        let parent = |ts, comm, flags, vtid| {
+            CloneExit {
+                tid: 100,
+                res: 101,
+                pid: 100,
+                ptid: 1,
+                comm,
+                exe_dir: "/bin",
+                args: "-x",
+                cwd: "/home/u",
+                flags,
+                uid: 1000,
+                vtid,
+            }
+            .block(ts)
         };
-        let child = |ts, comm, flags, ptid| CloneExit {
-            ts,
-            tid: 101,
-            res: 0,
-            pid: 101,
-            ptid,
-            comm,
-            flags,
-            uid: 0,
-            vtid: 101,
+        let child = |ts, comm, flags, ptid| {
+            CloneExit {
+                tid: 101,
+                res: 0,
+                pid: 101,
+                ptid,
+                comm,
+                exe_dir: "/bin",
+                args: "-x",
+                cwd: "/home/u",
+                flags,
+                uid: 0,
+                vtid: 101,
+            }
+            .block(ts)
         };
         let exit = |ts| event_block(PROCEXIT_E, ts, 101, &[&i64b(0)], true, None);
         let want = |comm: &str, exe: &str, ppid, uid| Some((comm.into(), exe.into(), ppid, uid));
         let cases: Vec<(&str, Vec<Vec<u8>>, _)> = vec![
             (
                 "the parent's exit first: named from it, the caller is the parent",
-                vec![
-                    parent(10, "sh", 0, 100).block(),
-                    child(20, "child", 0, 100).block(),
-                ],
+                vec![parent(10, "sh", 0, 100), child(20, "child", 0, 100)],
                 want("sh", "/bin/sh", 100, 1000),
             ),
             (
                 "the child's exit first: named from it, its ptid is the parent",
-                vec![
-                    child(10, "child", 0, 77).block(),
-                    parent(20, "sh", 0, 100).block(),
-                ],
+                vec![child(10, "child", 0, 77), parent(20, "sh", 0, 100)],
                 want("child", "/bin/child", 77, 0),
             ),
             (
                 "runc's CLONE_PARENT child in a new pid namespace: its own exit",
                 vec![
-                    parent(10, "runc:[0:PARENT]", CLONE_PARENT | CHILD_IN_PIDNS, 100).block(),
-                    child(20, "runc:[1:CHILD]", CLONE_PARENT, 77).block(),
+                    parent(10, "runc:[0:PARENT]", CLONE_PARENT | CHILD_IN_PIDNS, 100),
+                    child(20, "runc:[1:CHILD]", CLONE_PARENT, 77),
                 ],
                 want("runc:[1:CHILD]", "/bin/runc:[1:CHILD]", 77, 0),
             ),
             (
                 "a parent outside the child's pid namespace sees another tid",
-                vec![
-                    parent(10, "sh", 0, 5).block(),
-                    child(20, "child", 0, 77).block(),
-                ],
+                vec![parent(10, "sh", 0, 5), child(20, "child", 0, 77)],
                 want("child", "/bin/child", 77, 0),
             ),
             (
                 "a tid used again after its exit is a new thread",
                 vec![
-                    child(10, "first", 0, 100).block(),
+                    child(10, "first", 0, 100),
                     exit(20),
-                    child(30, "second", 0, 77).block(),
+                    child(30, "second", 0, 77),
                 ],
                 want("second", "/bin/second", 77, 0),
             ),
             (
                 "a child's exit 2 s after its clone: the old thread's exit was missed",
                 vec![
-                    parent(10, "sh", 0, 100).block(),
-                    child(3_000_000_000, "second", 0, 77).block(),
+                    parent(10, "sh", 0, 100),
+                    child(3_000_000_000, "second", 0, 77),
                 ],
                 want("second", "/bin/second", 77, 0),
             ),

@@ -8,73 +8,23 @@
 //! Every thread of a scenario opens a file after it is made, so that its
 //! process fields show in a call.
 
-use super::testfile::{block, event_block, process_entry, s16, section_header};
+use super::testfile::{
+    CHILD_IN_PIDNS, CLONE_PARENT, CloneExit, block, event_block, process_entry, s16, section_header,
+};
 
 const OPEN_E: u16 = 2;
 const OPEN_X: u16 = 3;
 const CLONE_E: u16 = 222;
-const CLONE_X: u16 = 223;
 const PROCEXIT_E: u16 = 186;
 const SETRESUID_E: u16 = 192;
 const SETRESUID_X: u16 = 193;
 const SETUID_E: u16 = 198;
 const SETUID_X: u16 = 199;
-/// PPM `CLONE_PARENT`.
-const CLONE_PARENT: u32 = 0x100;
 /// PPM `CLONE_THREAD`.
 const CLONE_THREAD: u32 = 0x2000;
-/// libs' flag: the child lives in another pid namespace.
-const CHILD_IN_PIDNS: u32 = 1 << 29;
 
 /// The process every scenario starts from: `sh`, pid 100, user 1000.
 pub const SHELL: i64 = 100;
-
-/// One clone exit: thread `tid` returns `res`.
-struct Clone {
-    tid: i64,
-    res: i64,
-    pid: i64,
-    ptid: i64,
-    comm: &'static str,
-    flags: u32,
-    uid: u32,
-    vtid: i64,
-    /// The working directory the exit reports (a child in a container
-    /// reports none).
-    cwd: &'static str,
-    /// `argv[1..]`, NUL-separated.
-    args: &'static str,
-}
-
-impl Clone {
-    fn exit(&self, ts: u64) -> Vec<u8> {
-        let z = |s: &str| [s.as_bytes(), b"\0"].concat();
-        let params: Vec<Vec<u8>> = vec![
-            self.res.to_le_bytes().to_vec(),
-            z(&format!("/usr/bin/{}", self.comm)),
-            z(self.args),
-            self.tid.to_le_bytes().to_vec(),
-            self.pid.to_le_bytes().to_vec(),
-            self.ptid.to_le_bytes().to_vec(),
-            z(self.cwd),
-            1024i64.to_le_bytes().to_vec(),
-            0u64.to_le_bytes().to_vec(),
-            0u64.to_le_bytes().to_vec(),
-            0u32.to_le_bytes().to_vec(),
-            0u32.to_le_bytes().to_vec(),
-            0u32.to_le_bytes().to_vec(),
-            z(self.comm),
-            Vec::new(),
-            self.flags.to_le_bytes().to_vec(),
-            self.uid.to_le_bytes().to_vec(),
-            self.uid.to_le_bytes().to_vec(),
-            self.vtid.to_le_bytes().to_vec(),
-            self.pid.to_le_bytes().to_vec(),
-        ];
-        let refs: Vec<&[u8]> = params.iter().map(Vec::as_slice).collect();
-        event_block(CLONE_X, ts, self.tid, &refs, true, None)
-    }
-}
 
 /// Events, each a tick after the last.
 struct Events {
@@ -89,12 +39,12 @@ impl Events {
             .extend(event_block(ty, self.ts, tid, params, true, None));
     }
 
-    fn clone_exit(&mut self, c: &Clone) {
+    fn clone_exit(&mut self, c: &CloneExit) {
         if c.res > 0 {
             self.push(CLONE_E, c.tid, &[]);
         }
         self.ts += 1_000;
-        self.out.extend(c.exit(self.ts));
+        self.out.extend(c.block(self.ts));
     }
 
     fn open(&mut self, tid: i64, path: &str) {
@@ -134,7 +84,7 @@ pub fn thread_lives() -> Vec<u8> {
         ts: 1_700_000_000_000_000_000,
         out: Vec::new(),
     };
-    let parent = |res, comm, flags| Clone {
+    let parent = |res, comm, flags| CloneExit {
         tid: SHELL,
         res,
         pid: SHELL,
@@ -143,10 +93,11 @@ pub fn thread_lives() -> Vec<u8> {
         flags,
         uid: 1000,
         vtid: SHELL,
+        exe_dir: "/usr/bin",
         cwd: "/home/u",
         args: "--flag",
     };
-    let child = |tid, comm, flags, ptid, uid| Clone {
+    let child = |tid, comm, flags, ptid, uid| CloneExit {
         tid,
         res: 0,
         pid: tid,
@@ -155,6 +106,7 @@ pub fn thread_lives() -> Vec<u8> {
         flags,
         uid,
         vtid: tid,
+        exe_dir: "/usr/bin",
         cwd: "/home/u",
         args: "--flag",
     };
@@ -175,7 +127,7 @@ pub fn thread_lives() -> Vec<u8> {
         "runc:[0:PARENT]",
         CLONE_PARENT | CHILD_IN_PIDNS,
     ));
-    e.clone_exit(&Clone {
+    e.clone_exit(&CloneExit {
         vtid: 1,
         cwd: "",
         ..child(301, "runc:[1:CHILD]", CLONE_PARENT | CHILD_IN_PIDNS, 1, 0)
@@ -185,11 +137,11 @@ pub fn thread_lives() -> Vec<u8> {
     // A thread of the shell (whose table entry runs /usr/bin/curl): its
     // clone exits say what its process runs.
     let args = "-6\0http://www.google.com";
-    e.clone_exit(&Clone {
+    e.clone_exit(&CloneExit {
         args,
         ..parent(302, "curl", CLONE_THREAD)
     });
-    e.clone_exit(&Clone {
+    e.clone_exit(&CloneExit {
         pid: SHELL,
         args,
         ..child(302, "curl", CLONE_THREAD, 1, 1000)

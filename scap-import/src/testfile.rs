@@ -154,3 +154,64 @@ pub(crate) fn event_block(
     };
     block(id, &event_body(ty, ts, tid, params, v2, flags))
 }
+
+/// libs' `CLONE_20_X` event code.
+pub(crate) const CLONE_X: u16 = 223;
+/// PPM `CLONE_PARENT`.
+pub(crate) const CLONE_PARENT: u32 = 0x100;
+/// libs' clone flag: the child lives in another pid namespace.
+pub(crate) const CHILD_IN_PIDNS: u32 = 1 << 29;
+
+/// A clone exit (`CLONE_20_X`, its 20 parameters as libs writes them) of
+/// thread `tid` returning `res`, describing the thread it returns in:
+/// process `pid`, parent `ptid`, command `comm` run from `exe_dir`, PPM
+/// `flags`, uid `uid`, `vtid` (the tid in its pid namespace).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CloneExit {
+    pub tid: i64,
+    pub res: i64,
+    pub pid: i64,
+    pub ptid: i64,
+    pub comm: &'static str,
+    /// Where `comm` is run from: the exe is `exe_dir/comm`.
+    pub exe_dir: &'static str,
+    /// `argv[1..]`, NUL-separated.
+    pub args: &'static str,
+    /// The working directory the exit reports (a child in a container
+    /// reports none).
+    pub cwd: &'static str,
+    pub flags: u32,
+    pub uid: u32,
+    pub vtid: i64,
+}
+
+impl CloneExit {
+    /// The event block, at `ts`.
+    pub(crate) fn block(&self, ts: u64) -> Vec<u8> {
+        let z = |s: &str| [s.as_bytes(), b"\0"].concat();
+        let params: Vec<Vec<u8>> = vec![
+            self.res.to_le_bytes().to_vec(),
+            z(&format!("{}/{}", self.exe_dir, self.comm)),
+            z(self.args),
+            self.tid.to_le_bytes().to_vec(),
+            self.pid.to_le_bytes().to_vec(),
+            self.ptid.to_le_bytes().to_vec(),
+            z(self.cwd),
+            1024i64.to_le_bytes().to_vec(),
+            0u64.to_le_bytes().to_vec(),
+            0u64.to_le_bytes().to_vec(),
+            0u32.to_le_bytes().to_vec(),
+            0u32.to_le_bytes().to_vec(),
+            0u32.to_le_bytes().to_vec(),
+            z(self.comm),
+            Vec::new(),
+            self.flags.to_le_bytes().to_vec(),
+            self.uid.to_le_bytes().to_vec(),
+            self.uid.to_le_bytes().to_vec(),
+            self.vtid.to_le_bytes().to_vec(),
+            self.pid.to_le_bytes().to_vec(),
+        ];
+        let refs: Vec<&[u8]> = params.iter().map(Vec::as_slice).collect();
+        event_block(CLONE_X, ts, self.tid, &refs, true, None)
+    }
+}
