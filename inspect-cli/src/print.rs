@@ -504,9 +504,10 @@ pub fn write_buffer(data: &[u8], style: BufferStyle, out: &mut Vec<u8>) {
         BufferStyle::Dots => out.extend(data.iter().map(|&b| if printable(b) { b } else { b'.' })),
         BufferStyle::Ascii => {
             // As sysdig: a carriage return is a newline, and so is a line
-            // feed but right after one (`\r\n` is one newline).
+            // feed but right after one (`\r\n` is one newline) or at the
+            // very start of the data (libs skips that one too).
             out.push(b'\n');
-            let mut previous = 0;
+            let mut previous = b'\r';
             for &b in data {
                 if printable(b) {
                     out.push(b);
@@ -657,6 +658,7 @@ mod tests {
             (b"", BufferStyle::Hex, ""),
             (b"a\x1bb\r\nc\rd\ne\t", BufferStyle::Dots, "a.b..c.d.e."),
             (b"a\x1bb\r\nc\rd\ne\t", BufferStyle::Ascii, "\nab\nc\nd\ne"),
+            (b"\nA\n\r\nB\t\x07", BufferStyle::Ascii, "\nA\n\nB"),
             (b"abc", BufferStyle::Hex, "\n\t0x0000: 6162 63\n"),
             (
                 b"0123456789abcdef\x00",

@@ -15,7 +15,8 @@ use capture_format::file::{Event, Projection};
 use hashbrown::HashMap;
 use triggers::filter::{Env, Filter};
 
-use super::iodata::dotted;
+use crate::print::{BufferStyle, write_buffer};
+
 use super::table::{SEP, Shown, Units};
 use super::{Chisel, ChiselError, ChiselInfo, own_filter, text};
 
@@ -144,7 +145,7 @@ impl Parser {
             return None;
         };
         self.buf.clear();
-        dotted(data, &mut self.buf);
+        write_buffer(data, BufferStyle::Dots, &mut self.buf);
         let key = (e.pid(), e.fd().map_or(-1, |f| f.num()));
         let ts = e.ts_exit();
         if let Some(request) = self.pending.remove(&key) {

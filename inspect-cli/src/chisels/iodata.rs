@@ -5,6 +5,7 @@
 
 use std::io::{self, Write};
 
+use crate::print::{BufferStyle, write_buffer};
 use capture_format::escape::escape_into;
 use capture_format::event::Category;
 use capture_format::file::{Event, Projection};
@@ -38,32 +39,6 @@ fn clock_s(ns: u64) -> String {
 /// `HH:MM:SS.nnnnnnnnn` (sysdig's `evt.time`).
 fn clock_ns(ns: u64) -> String {
     format!("{}.{:09}", clock_s(ns), ns % SECOND)
-}
-
-/// I/O data as sysdig's "normal" output shows it: printable ASCII as it
-/// is, every other byte (newlines too) a `.`.
-pub(super) fn dotted(data: &[u8], out: &mut Vec<u8>) {
-    out.extend(data.iter().map(|&b| {
-        if b.is_ascii_graphic() || b == b' ' {
-            b
-        } else {
-            b'.'
-        }
-    }));
-}
-
-/// I/O data as sysdig's "ascii" output (`-A`) shows it: printable ASCII,
-/// a carriage return as a line break and a line feed unless it ends a
-/// `\r\n` (or starts the data); every other byte is left out.
-fn ascii(data: &[u8], out: &mut Vec<u8>) {
-    for (j, &b) in data.iter().enumerate() {
-        match b {
-            b' '..=b'~' => out.push(b),
-            b'\r' => out.push(b'\n'),
-            b'\n' if j > 0 && data[j - 1] != b'\r' => out.push(b),
-            _ => {}
-        }
-    }
 }
 
 /// I/O data as written to a terminal: the line breaks kept, every other
@@ -280,7 +255,7 @@ impl Chisel for Spy {
         self.line.clear();
         self.line.extend_from_slice(&self.header);
         self.line.push(b'\n');
-        dotted(data, &mut self.line);
+        write_buffer(data, BufferStyle::Dots, &mut self.line);
         self.line.push(b'\n');
         out.write_all(&self.line)
     }
@@ -397,10 +372,7 @@ impl Chisel for SpyFile {
         self.line.push(b' ');
         // sysdig's ascii rendering of a buffer starts on a line of its own;
         // an empty one is nothing.
-        if !data.is_empty() {
-            self.line.push(b'\n');
-            ascii(data, &mut self.line);
-        }
+        write_buffer(data, BufferStyle::Ascii, &mut self.line);
         self.line.push(b'\n');
         out.write_all(&self.line)
     }
@@ -463,7 +435,7 @@ impl Chisel for SpyLogs {
             return Ok(());
         };
         self.text.clear();
-        ascii(data, &mut self.text);
+        write_buffer(data, BufferStyle::Ascii, &mut self.text);
         for msg in self.text.split(|&b| b == b'\n').filter(|m| !m.is_empty()) {
             self.line.clear();
             if let Some(t) = e.thread() {
@@ -533,27 +505,22 @@ fn quoted(s: &str) -> String {
 mod tests {
     use super::*;
 
-    type Render = fn(&[u8], &mut Vec<u8>);
-
     #[test]
     fn data_renderings() {
         let data = b"GET / HTTP/1.1\r\n\x1b[2Jok\tz\xff";
-        let cases: [(Render, &str); 3] = [
-            (dotted, "GET / HTTP/1.1...[2Jok.z."),
-            (ascii, "GET / HTTP/1.1\n[2Jokz"),
-            (lines, "GET / HTTP/1.1\\r\n\\x1b[2Jok\\tz\\xff"),
-        ];
-        let mut out = Vec::new();
-        ascii(b"\nA\n\r\nB\t\x07", &mut out);
-        assert_eq!(
-            out, b"A\n\nB",
-            "a leading line feed and one after a return are dropped"
-        );
-        for (render, want) in cases {
+        let shown = |style| {
             let mut out = Vec::new();
-            render(data, &mut out);
-            assert_eq!(String::from_utf8_lossy(&out), want);
-        }
+            write_buffer(data, style, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(shown(BufferStyle::Dots), "GET / HTTP/1.1...[2Jok.z.");
+        assert_eq!(shown(BufferStyle::Ascii), "\nGET / HTTP/1.1\n[2Jokz");
+        let mut out = Vec::new();
+        lines(data, &mut out);
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "GET / HTTP/1.1\\r\n\\x1b[2Jok\\tz\\xff"
+        );
     }
 
     #[test]
