@@ -14,6 +14,8 @@
 //!   were already running resolve.
 //! - [`containers`]: which container a process runs in (its cgroups) and
 //!   what the runtime says of it (CRI, in the background), as records.
+//! - [`cpu`]: each thread's CPU time, sampled once a second from `/proc`
+//!   into `procinfo` records (the CPU chisels read them).
 //! - [`host`]: facts about this machine for the capture header, and its
 //!   clocks.
 //! - [`capture`]: `syscap-agent capture`, one capture file from the kernel
@@ -31,6 +33,7 @@
 pub mod capture;
 pub mod config;
 pub mod containers;
+pub mod cpu;
 pub mod daemon;
 pub mod host;
 pub mod kernel;

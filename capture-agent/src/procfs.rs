@@ -217,12 +217,33 @@ fn start_ticks(stat: &[u8]) -> Option<u64> {
 /// Numeric field `n` (1-based, as in proc(5)) of `/proc/PID/stat`, counted
 /// after the parenthesised comm, which may contain spaces.
 fn stat_field(stat: &[u8], n: usize) -> Option<u64> {
+    stat_fields(stat, [n]).map(|[v]| v)
+}
+
+/// Numeric fields `ns` (1-based, ascending, as in proc(5)) of
+/// `/proc/PID/stat`, in one pass over the line.
+pub(crate) fn stat_fields<const N: usize>(stat: &[u8], ns: [usize; N]) -> Option<[u64; N]> {
     let after = &stat[stat.iter().rposition(|&b| b == b')')? + 1..];
-    let field = after
+    let mut fields = after
         .split(u8::is_ascii_whitespace)
-        .filter(|s| !s.is_empty())
-        .nth(n.checked_sub(3)?)?;
-    std::str::from_utf8(field).ok()?.parse().ok()
+        .filter(|s| !s.is_empty());
+    let mut out = [0; N];
+    // Field 3 is the first after the comm.
+    let mut at = 3;
+    for (slot, &n) in out.iter_mut().zip(&ns) {
+        let field = fields.nth(n.checked_sub(at)?)?;
+        at = n + 1;
+        *slot = std::str::from_utf8(field).ok()?.parse().ok()?;
+    }
+    Some(out)
+}
+
+/// The comm of a `/proc/PID/stat` line: between the first `(` and the last
+/// `)` (a comm may hold either).
+pub(crate) fn stat_comm(stat: &[u8]) -> Option<&[u8]> {
+    let open = stat.iter().position(|&b| b == b'(')?;
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    stat.get(open + 1..close)
 }
 
 /// What one process uses now, for per-process metric rules.
@@ -260,7 +281,8 @@ fn page_size() -> u64 {
     u64::try_from(p).ok().filter(|&p| p > 0).unwrap_or(4096)
 }
 
-fn clock_ticks() -> u64 {
+/// `USER_HZ`: the unit of `/proc`'s CPU times.
+pub(crate) fn clock_ticks() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     u64::try_from(t).ok().filter(|&t| t > 0).unwrap_or(100)
@@ -545,6 +567,11 @@ mod tests {
         assert_eq!(stat_field(stat, 14), Some(1), "utime");
         assert_eq!(stat_field(stat, 15), Some(2), "stime");
         assert_eq!(stat_field(stat, 2), None, "the comm is not a number");
+        assert_eq!(stat_fields(stat, [14, 15, 22]), Some([1, 2, 12345]));
+        assert_eq!(stat_fields(stat, [15, 14]), None, "ascending only");
+        assert_eq!(stat_fields(stat, [14, 99]), None, "past the end");
+        assert_eq!(stat_comm(stat), Some(&b"a) b"[..]));
+        assert_eq!(stat_comm(b"42 (x"), None);
     }
 
     #[test]
