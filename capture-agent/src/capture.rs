@@ -20,6 +20,7 @@ use capture_format::state::{
 use triggers::filter::{Env, Filter};
 
 use crate::containers::{ContainerMove, ContainerWatch, Lookups, RuntimeSockets};
+use crate::cpu::{self, CpuSampler, Sample};
 use crate::host;
 use crate::kernel::abi::{AbiError, RawEvent};
 use crate::kernel::recipes::Decoder;
@@ -399,6 +400,8 @@ struct Sink {
     path: PathBuf,
     /// Rotation into several files.
     rotation: Option<Rotator>,
+    /// A new file was started since the last CPU round.
+    rotated: bool,
 }
 
 impl Sink {
@@ -509,6 +512,7 @@ impl Sink {
             file.sync_all().map_err(output_err(&done_path))?;
         }
         rotator.done_files.push(done_path);
+        self.rotated = true;
         rotator.start_ts = now;
         rotator.file_started = Instant::now();
         for gone in rotator.started(&path) {
@@ -559,6 +563,7 @@ enum Staged {
     Drop { count: u64, ts: u64 },
     Container { info: ContainerInfo, ts: u64 },
     Move(ContainerMove),
+    Cpu { sample: Sample, ts: u64 },
 }
 
 impl Staged {
@@ -671,6 +676,14 @@ impl FilterStage {
                     with_container_record(info, *ts, |rec| sink.write(rec))?;
                 }
                 Staged::Move(moved) => moved.with_record(|rec| sink.write(rec))?,
+                Staged::Cpu { sample, ts } => sample.with_record(*ts, |rec| {
+                    if keep {
+                        sink.write(rec)
+                    } else {
+                        sink.skip(rec);
+                        Ok(())
+                    }
+                })?,
             }
         }
         self.staged.clear();
@@ -705,6 +718,10 @@ struct Session {
     start_ts: u64,
     /// The file's header (the next files' too, when rotating).
     header: CaptureHeader,
+    /// Threads' CPU time into the capture (not when printing live).
+    cpu: Option<CpuSampler>,
+    /// When the next CPU round is due.
+    next_cpu: Instant,
 }
 
 impl Session {
@@ -810,9 +827,70 @@ impl Session {
         Ok(())
     }
 
+    /// A round of CPU samples when one is due ([`cpu::PERIOD`], or a new
+    /// file started: it gets every thread's figure to count from).
+    fn sample_cpu_when_due(&mut self, now: Instant) -> Result<(), CaptureError> {
+        if std::mem::take(&mut self.sink.rotated)
+            && let Some(cpu) = self.cpu.as_mut()
+        {
+            cpu.sample_everything_next();
+        } else if now < self.next_cpu {
+            return Ok(());
+        }
+        self.sample_cpu()?;
+        // Once a second on average; a late round does not delay the next.
+        self.next_cpu += cpu::PERIOD;
+        if self.next_cpu <= now {
+            self.next_cpu = now + cpu::PERIOD;
+        }
+        Ok(())
+    }
+
+    /// A round of CPU samples into the capture: `procinfo` records of the
+    /// recorded threads that ran since the last round (all of them the
+    /// first time), as the driver writes them.
+    fn sample_cpu(&mut self) -> Result<(), CaptureError> {
+        let Self {
+            probe,
+            decoder,
+            sink,
+            filter,
+            cpu,
+            ..
+        } = self;
+        let Some(cpu) = cpu.as_mut() else {
+            return Ok(());
+        };
+        let pids = probe.traced_pids();
+        let samples = cpu.round(pids.as_deref());
+        let ts = host::realtime_ns();
+        for sample in samples {
+            match filter.as_mut() {
+                // A thread the capture does not know of is not described
+                // (and one that exited since it was read stays gone).
+                None if sink.tracker.thread(sample.tid).is_some() => {
+                    sample.with_record(ts, |rec| sink.write(rec))?;
+                }
+                Some(stage) if stage.ahead.thread(sample.tid).is_some() => {
+                    let staged = Staged::Cpu {
+                        sample: *sample,
+                        ts,
+                    };
+                    if sample.with_record(ts, |rec| stage.stage(staged, rec, &sink.path))? {
+                        stage.flush(decoder, sink)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// After the loop: takes what the kernel queued before the stop and
     /// closes the window of the (last) file at the stop.
     fn finish_recording(&mut self) -> Result<(), CaptureError> {
+        // The threads' CPU time up to the stop.
+        self.sample_cpu()?;
         // The capture's window ends here; what the kernel queued before
         // is part of it (and may start another file when rotating).
         let end = host::realtime_ns();
@@ -904,15 +982,21 @@ pub fn run(
         session.sink.rotation = Some(r);
     }
     let started = Instant::now();
-    let recorded = record_until_stop(
-        &mut session,
-        options,
-        stop,
-        child.as_mut(),
-        started,
-        &mut status,
-    )
-    .and_then(|stopped| session.finish_recording().map(|()| stopped));
+    session.next_cpu = started + cpu::PERIOD;
+    // The first CPU samples, from which the next ones count.
+    let recorded = session
+        .sample_cpu()
+        .and_then(|()| {
+            record_until_stop(
+                &mut session,
+                options,
+                stop,
+                child.as_mut(),
+                started,
+                &mut status,
+            )
+        })
+        .and_then(|stopped| session.finish_recording().map(|()| stopped));
     let Session {
         probe,
         sink,
@@ -1086,6 +1170,7 @@ fn start(
         sink: Sink {
             dest,
             rotation: None,
+            rotated: false,
             tracker,
             path: options.output.clone(),
         },
@@ -1094,6 +1179,9 @@ fn start(
         containers,
         start_ts,
         header,
+        cpu: (!matches!(options.destination, Destination::Print(_)))
+            .then(|| CpuSampler::new(PathBuf::from("/proc"), options.probe.comm.clone())),
+        next_cpu: Instant::now(),
     };
     Ok((session, child))
 }
@@ -1172,6 +1260,7 @@ fn record_until_stop(
             session.record_drops()?;
             status(Status::Running(&session.progress(started)));
         }
+        session.sample_cpu_when_due(now)?;
         if let Some(c) = child.as_deref_mut() {
             let exited = c.try_wait().map_err(|source| CaptureError::Spawn {
                 command: display_command(&options.command),

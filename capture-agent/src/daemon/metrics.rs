@@ -19,6 +19,10 @@ pub struct Metrics {
     pub ring_chunks: AtomicU64,
     /// Milliseconds the ring spans.
     pub ring_span_ms: AtomicU64,
+    /// Threads whose CPU time is followed.
+    pub cpu_threads: AtomicU64,
+    /// Microseconds the last round of CPU samples took.
+    pub cpu_round_us: AtomicU64,
     /// Captures started.
     pub captures_started: AtomicU64,
     /// Captures finished into the spool.
@@ -98,6 +102,18 @@ impl Metrics {
             "gauge",
             "Seconds of events the pre-trigger ring holds.",
             format!("{:.3}", get(&self.ring_span_ms) as f64 / 1000.0),
+        );
+        metric(
+            "cpu_sample_threads",
+            "gauge",
+            "Threads whose CPU time is sampled into procinfo records.",
+            get(&self.cpu_threads).to_string(),
+        );
+        metric(
+            "cpu_sample_round_seconds",
+            "gauge",
+            "Time the last round of CPU samples took (reading /proc).",
+            format!("{:.6}", get(&self.cpu_round_us) as f64 / 1e6),
         );
     }
 

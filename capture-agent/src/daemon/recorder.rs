@@ -2,7 +2,7 @@
 //! ring, the rules evaluated on each sealed chunk and on metrics sampled
 //! every second, and the chunks handed to the running captures.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
@@ -22,6 +22,7 @@ use super::session::{self, Feed, Offered, Outlets, SessionDone, SessionSpec};
 use super::spool::Spool;
 use crate::config::AgentConfig;
 use crate::containers::{ContainerWatch, Lookups};
+use crate::cpu::CpuSampler;
 use crate::host;
 use crate::kernel::abi::RawEvent;
 use crate::kernel::recipes::Decoder as RecordDecoder;
@@ -90,6 +91,8 @@ struct Recorder {
     snaplen: u32,
     /// Processes moving into containers, and what their runtimes say.
     containers: ContainerWatch,
+    /// Threads' CPU time, into the ring each second.
+    cpu: CpuSampler,
 }
 
 /// Starts recording: loads the kernel side, snapshots `/proc`. Errors here
@@ -164,6 +167,7 @@ pub fn start(
         base_snaplen: probe_config.snaplen,
         snaplen: probe_config.snaplen,
         containers,
+        cpu: CpuSampler::new(PathBuf::from("/proc"), None),
     };
     let handle = std::thread::Builder::new()
         .name("recorder".into())
@@ -342,8 +346,48 @@ impl Recorder {
         }
     }
 
-    /// Once a second: kernel drops, metric samples, processes.
+    /// The threads that ran since the last second, as `procinfo` records
+    /// (every thread that used any CPU the first time).
+    fn sample_cpu(&mut self) {
+        let Self {
+            cpu,
+            tracker,
+            encoder,
+            metrics,
+            ..
+        } = self;
+        let samples = cpu.round(None);
+        let ts = host::realtime_ns();
+        let mut full = false;
+        for sample in samples {
+            // A thread the recording does not know of is not described
+            // (and one that exited since it was read stays gone).
+            if tracker.thread(sample.tid).is_none() {
+                continue;
+            }
+            sample.with_record(ts, |rec| {
+                let ctx = tracker.apply(rec);
+                match encoder.push(rec, &ctx) {
+                    Ok(f) => full |= f,
+                    Err(e) => tracing::warn!("a CPU sample was refused: {e}"),
+                }
+            });
+        }
+        let cost = cpu.cost();
+        metrics::set(&metrics.cpu_threads, cost.threads_followed as u64);
+        metrics::set(
+            &metrics.cpu_round_us,
+            u64::try_from(cost.elapsed.as_micros()).unwrap_or(u64::MAX),
+        );
+        tracing::debug!("CPU samples: {cost:?}");
+        if full {
+            self.seal();
+        }
+    }
+
+    /// Once a second: CPU samples, kernel drops, metric samples, processes.
     fn tick(&mut self) {
+        self.sample_cpu();
         if let Ok(total) = self.probe.drops()
             && total > self.drops_seen
         {

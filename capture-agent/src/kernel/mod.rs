@@ -154,6 +154,8 @@ pub struct Probe {
     _ring_maps: Vec<MapData>,
     drops: PerCpuArray<MapData, u64>,
     traced: HashMap<MapData, u32, u8>,
+    /// Whether only the thread groups in `traced` are recorded.
+    filter_pids: bool,
     settings: Array<MapData, abi::Settings>,
     /// Whether the entry program runs ([`ProbeConfig::latency`]).
     latency: bool,
@@ -307,6 +309,7 @@ impl Probe {
             _ring_maps: ring_maps,
             drops,
             traced,
+            filter_pids: config.pids.is_some(),
             settings,
             latency: config.latency,
         };
@@ -334,6 +337,14 @@ impl Probe {
     /// set. Only meaningful when the probe was loaded with `pids`.
     pub fn trace_pid(&mut self, tgid: u32) -> Result<(), ProbeError> {
         self.traced.insert(tgid, 1, 0).map_err(map_err("TRACED"))
+    }
+
+    /// The thread groups recorded now, when the probe was loaded with
+    /// `pids` (the kernel adds their children and forgets those that
+    /// exited); `None` when every process is recorded.
+    pub fn traced_pids(&self) -> Option<Vec<u32>> {
+        self.filter_pids
+            .then(|| self.traced.keys().filter_map(Result::ok).collect())
     }
 
     /// Attaches every program: from here on events flow.

@@ -5,6 +5,7 @@
 //! `SYSCAP_SKIP_KERNEL_TESTS=1` asks to skip explicitly.
 
 mod containers;
+mod cpu;
 mod daemon;
 #[macro_use]
 mod support;
@@ -22,6 +23,9 @@ use capture_format::state::FdKind;
 use containers::{
     containers_are_named_from_the_cri, docker_containers_are_named,
     filtered_capture_names_containers,
+};
+use cpu::{
+    pid_capture_samples_only_its_processes, topprocs_cpu_agrees_with_proc_on_two_busy_loops,
 };
 use daemon::{
     full_spool_counts_lost_captures_and_leaves_no_empty_file, full_spool_drops_the_oldest_loudly,
@@ -79,6 +83,8 @@ fn main() -> ExitCode {
         full_disk_keeps_what_was_written,
         inspector_reads_a_real_capture,
         pid_filter_covers_children_already_running,
+        topprocs_cpu_agrees_with_proc_on_two_busy_loops,
+        pid_capture_samples_only_its_processes,
         run_captures_the_history_before_an_event_trigger,
         run_captures_the_history_before_an_event_trigger_on_moto,
         trigger_capture_spans_its_window_not_a_call_blocked_before,
@@ -209,6 +215,8 @@ fn run_helper(name: &str, args: &[String]) {
             let mut rest = String::new();
             let _ = std::io::stdin().read_to_string(&mut rest);
         }
+        // Busy ARGS[0] percent of the time, named ARGS[1], until killed.
+        "spin" => cpu::spin(args[0].parse().unwrap(), &args[1]),
         other => panic!("unknown helper {other}"),
     }
 }

@@ -1,0 +1,163 @@
+//! CPU time in the agent's captures: `procinfo` samples the CPU chisels
+//! read, checked against what `/proc` says of the same threads.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::inspector;
+use crate::support::{helper, scratch, start_agent};
+
+/// The `spin` helper: busy `duty` percent of each 20 ms, named `name`.
+pub fn spin(duty: u32, name: &str) {
+    let c_name = std::ffi::CString::new(name).unwrap();
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
+    let rc = unsafe { libc::prctl(libc::PR_SET_NAME, c_name.as_ptr()) };
+    assert_eq!(rc, 0, "prctl(PR_SET_NAME)");
+    println!("ready");
+    std::io::Write::flush(&mut std::io::stdout()).unwrap();
+    let period = Duration::from_millis(20);
+    let busy = period * duty / 100;
+    loop {
+        let started = Instant::now();
+        let mut x = 0u64;
+        while started.elapsed() < busy {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+        if let Some(idle) = period.checked_sub(busy).filter(|d| !d.is_zero()) {
+            std::thread::sleep(idle);
+        }
+    }
+}
+
+/// A busy loop in its own process, killed when dropped (passed or not).
+struct Spinner {
+    child: Child,
+    name: &'static str,
+}
+
+impl Spinner {
+    /// Starts one and waits until it runs under its name.
+    fn start(name: &'static str, duty: u32) -> Self {
+        let command = helper("spin");
+        let mut child = Command::new(&command[0])
+            .args(&command[1..])
+            .args([duty.to_string(), name.to_owned()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line, "ready\n", "{name}");
+        Self { child, name }
+    }
+
+    /// User plus system CPU it used so far, in clock ticks (`/proc`).
+    fn ticks(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
+        let after = &stat[stat.rfind(')').unwrap() + 1..];
+        let fields: Vec<u64> = after
+            .split_whitespace()
+            .skip(11) // fields 3 to 13
+            .take(2)
+            .map(|f| f.parse().unwrap())
+            .collect();
+        fields.iter().sum()
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Percent of one CPU each spinner used over the window `measure` runs in,
+/// as `/proc` counts it.
+fn proc_shares(spinners: &[Spinner], measure: impl FnOnce()) -> Vec<f64> {
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let before: Vec<u64> = spinners.iter().map(Spinner::ticks).collect();
+    let started = Instant::now();
+    measure();
+    let after: Vec<u64> = spinners.iter().map(Spinner::ticks).collect();
+    let secs = started.elapsed().as_secs_f64();
+    before
+        .iter()
+        .zip(&after)
+        .map(|(b, a)| (a - b) as f64 / hz / secs * 100.0)
+        .collect()
+}
+
+/// The share `topprocs_cpu` gives process `pid` named `name`, if listed.
+fn listed_share(table: &str, name: &str, pid: u32) -> Option<f64> {
+    table.lines().skip(2).find_map(|line| {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let pid_col = pid.to_string();
+        (cols.len() == 3 && cols[1] == name && cols[2] == pid_col)
+            .then(|| cols[0].trim_end_matches('%').parse().unwrap())
+    })
+}
+
+/// Two busy loops of different duty cycles under a whole-host capture:
+/// `topprocs_cpu` lists both, each with the share of a CPU `/proc` says it
+/// used over the capture, within 10 points (the machine may be busy with
+/// other work: shares of the window are compared, not absolute times).
+pub fn topprocs_cpu_agrees_with_proc_on_two_busy_loops() {
+    let dir = scratch("cpu-top");
+    let spinners = [
+        Spinner::start("spin-full", 100),
+        Spinner::start("spin-part", 40),
+    ];
+    let capture = dir.join("capture.syscap");
+    let path = capture.to_str().unwrap();
+    let expected = proc_shares(&spinners, || {
+        start_agent(&capture, &["--duration", "3s"]).finish();
+    });
+    let table = inspector(&["chisel", "--rows", "0", "topprocs_cpu", path]);
+    for (spinner, want) in spinners.iter().zip(&expected) {
+        let got = listed_share(&table, spinner.name, spinner.child.id())
+            .unwrap_or_else(|| panic!("{} is not listed:\n{table}", spinner.name));
+        eprintln!("{}: topprocs_cpu {got:.2}%, /proc {want:.2}%", spinner.name);
+        assert!(
+            (got - want).abs() <= 10.0,
+            "{}: topprocs_cpu says {got:.2}%, /proc {want:.2}%\n{table}",
+            spinner.name
+        );
+        assert!(*want > 5.0, "{} hardly ran: {want:.2}%", spinner.name);
+    }
+    // The host's row sums every process on it, the spinners' included.
+    let containers = inspector(&["chisel", "topcontainers_cpu", path]);
+    let host: f64 = containers
+        .lines()
+        .find_map(|l| l.strip_suffix("host"))
+        .and_then(|l| l.trim().trim_end_matches('%').parse().ok())
+        .unwrap_or_else(|| panic!("no host row:\n{containers}"));
+    assert!(
+        host + 10.0 >= expected.iter().sum::<f64>(),
+        "host {host}% < the spinners' {expected:?}\n{containers}"
+    );
+}
+
+/// A capture of one process (`--pid`) samples that process alone.
+pub fn pid_capture_samples_only_its_processes() {
+    let dir = scratch("cpu-pid");
+    let spinners = [
+        Spinner::start("spin-mine", 50),
+        Spinner::start("spin-other", 50),
+    ];
+    let capture = dir.join("capture.syscap");
+    let path = capture.to_str().unwrap();
+    let pid = spinners[0].child.id().to_string();
+    start_agent(&capture, &["--pid", &pid, "--duration", "2s"]).finish();
+    let table = inspector(&["chisel", "--rows", "0", "topprocs_cpu", path]);
+    let rows: Vec<&str> = table.lines().skip(2).collect();
+    assert_eq!(rows.len(), 1, "{table}");
+    assert!(
+        listed_share(&table, "spin-mine", spinners[0].child.id()).is_some_and(|s| s > 5.0),
+        "{table}"
+    );
+}
