@@ -73,6 +73,7 @@ pub enum Field {
     EvtIsOpenExec,
     EvtIsWait,
     EvtWaitLatency,
+    EvtCategory,
     /// `evt.type.is.NAME`: 1 for events of that type, 0 for others.
     EvtTypeIs(u16),
     /// `evt.around[T] = D` (filters only): within D ms of time T (ns
@@ -277,6 +278,12 @@ pub static FIELDS: &[FieldInfo] = &[
         Field::EvtTypeIs(0),
         Kind::Num,
         "1 for events of type NAME (evt.type.is.open), 0 for others",
+    ),
+    f(
+        "evt.category",
+        Field::EvtCategory,
+        Kind::Str,
+        "sysdig's event category: file, net, IPC, memory, process, signal, time, wait...; an I/O call's comes from its fd (file, net, ipc, unknown)",
     ),
     f(
         "syscall.type",
@@ -855,10 +862,6 @@ pub static UNANSWERED: &[(&str, &str)] = &[
     ("evt.deltatime.s", NO_PREVIOUS),
     ("evt.deltatime.ns", NO_PREVIOUS),
     (
-        "evt.category",
-        "not yet: syscap's event table has no sysdig categories",
-    ),
-    (
         "evt.abspath",
         "not yet: needs the path of the call's directory fd joined to its name",
     ),
@@ -1300,7 +1303,8 @@ impl Field {
             | F::FdCnet
             | F::FdSnet
             | F::FdLnet
-            | F::FdRnet => Projection::FD,
+            | F::FdRnet
+            | F::EvtCategory => Projection::FD,
             F::TriggerRule => Projection::ARGS,
         }
     }

@@ -723,6 +723,12 @@ fn fd_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value<
         F::FdSnet => endpoint(e, F::FdSip).map_or(Value::None, |a| Value::Ip(a.ip())),
         F::FdLnet => endpoint(e, F::FdLip).map_or(Value::None, |a| Value::Ip(a.ip())),
         F::FdRnet => endpoint(e, F::FdRip).map_or(Value::None, |a| Value::Ip(a.ip())),
+        F::EvtCategory => Value::Str(
+            e.ty()
+                .sysdig_category()
+                .name(e.fd().map(|f| f.kind()))
+                .as_bytes(),
+        ),
         F::EvtIsSyslog => Value::Bool(
             e.ty().info().category.intersects(Category::IO_WRITE)
                 && e.fd().is_some_and(|f| f.name() == b"/dev/log"),
