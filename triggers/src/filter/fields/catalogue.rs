@@ -74,6 +74,9 @@ pub enum Field {
     EvtIsWait,
     EvtWaitLatency,
     EvtCategory,
+    EvtDeltatime,
+    EvtDeltatimeS,
+    EvtDeltatimeNs,
     /// `evt.type.is.NAME`: 1 for events of that type, 0 for others.
     EvtTypeIs(u16),
     /// `evt.around[T] = D` (filters only): within D ms of time T (ns
@@ -266,6 +269,24 @@ pub static FIELDS: &[FieldInfo] = &[
         Field::EvtReltimeNs,
         Kind::Num,
         "the ns part of the time since the start of the capture",
+    ),
+    f(
+        "evt.deltatime",
+        Field::EvtDeltatime,
+        Kind::Duration,
+        "ns since the event before: in output, the event printed before (0 for the first); in a filter, the event read before",
+    ),
+    f(
+        "evt.deltatime.s",
+        Field::EvtDeltatimeS,
+        Kind::Num,
+        "whole seconds of evt.deltatime",
+    ),
+    f(
+        "evt.deltatime.ns",
+        Field::EvtDeltatimeNs,
+        Kind::Num,
+        "the ns part of evt.deltatime, shown as 9 digits",
     ),
     f(
         "evt.type",
@@ -832,7 +853,6 @@ pub static FIELDS: &[FieldInfo] = &[
 
 /// Why syscap cannot answer a field.
 const NO_PLUGINS: &str = "plugin events: syscap records system calls, not plugin events";
-const NO_PREVIOUS: &str = "not yet: needs the previous event, which fields do not see";
 const NO_MEMORY: &str =
     "syscap records no memory sizes (sysdig reads them from /proc and from execve's exit)";
 const NO_FD_COUNTS: &str = "syscap records no fd counts or fd limits of processes";
@@ -858,9 +878,6 @@ const NO_TRACERS: &str = "needs sysdig's tracer events (spans); syscap records n
 pub static UNANSWERED: &[(&str, &str)] = &[
     ("evt.pluginname", NO_PLUGINS),
     ("evt.plugininfo", NO_PLUGINS),
-    ("evt.deltatime", NO_PREVIOUS),
-    ("evt.deltatime.s", NO_PREVIOUS),
-    ("evt.deltatime.ns", NO_PREVIOUS),
     (
         "evt.abspath",
         "not yet: needs the path of the call's directory fd joined to its name",
@@ -1210,7 +1227,10 @@ impl Field {
             | F::EvtRawtimeNs
             | F::EvtReltimeS
             | F::EvtReltimeNs
-            | F::EvtAround(_) => Projection::TIME,
+            | F::EvtAround(_)
+            | F::EvtDeltatime
+            | F::EvtDeltatimeS
+            | F::EvtDeltatimeNs => Projection::TIME,
             F::EvtDir | F::EvtCountExit => Projection::FLAGS,
             F::EvtCpu => Projection::CPU,
             F::EvtRes

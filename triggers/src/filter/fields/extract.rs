@@ -26,6 +26,9 @@ pub enum Value<'a> {
     Signed(i64),
     /// Boolean.
     Bool(bool),
+    /// The ns within a second: a number, shown as 9 digits as sysdig
+    /// shows `evt.deltatime.ns`.
+    Frac(u64),
     /// Text (not necessarily UTF-8).
     Str(&'a [u8]),
     /// IP address.
@@ -39,6 +42,22 @@ pub struct Env {
     pub capture_start: u64,
     /// The rule that started the capture (for `trigger.rule`).
     pub trigger_rule: String,
+    /// The time of the event shown before this one, for `evt.deltatime`
+    /// (a printer sets it; a filter's [`Matcher`](crate::filter::Matcher)
+    /// keeps its own, of the event it read before).
+    pub previous: Option<u64>,
+}
+
+/// `evt.deltatime`, `.s` or `.ns` of an event at `ts` after one at
+/// `previous`: 0 for the first event, and for one whose entry (its time)
+/// came before the previous event's (records are in exit order).
+pub fn deltatime(field: Field, ts: u64, previous: Option<u64>) -> Value<'static> {
+    let delta = previous.map_or(0, |p| ts.saturating_sub(p));
+    match field {
+        Field::EvtDeltatimeS => Value::Num(delta / NS),
+        Field::EvtDeltatimeNs => Value::Frac(delta % NS),
+        _ => Value::Num(delta),
+    }
 }
 
 fn num(v: i64) -> Value<'static> {
@@ -171,6 +190,9 @@ fn event_value<'a>(
             }
         }
         F::EvtCount => Value::Num(1),
+        F::EvtDeltatime | F::EvtDeltatimeS | F::EvtDeltatimeNs => {
+            deltatime(field, e.ts(), env.previous)
+        }
         F::EvtIsWait => Value::Bool(waits(e.ty())),
         F::EvtTypeIs(t) => Value::Num(u64::from(e.ty().0 == t)),
         F::EvtCountExit => count(e.returned()),
@@ -794,6 +816,38 @@ fn endpoint(e: &Event<'_>, which: Field) -> Option<SocketAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deltatimes_count_from_the_previous_event() {
+        use Field as F;
+        // (field, ts, previous, value): sysdig's `.ns` shows 9 digits.
+        let cases: &[(Field, u64, Option<u64>, Value<'_>)] = &[
+            (F::EvtDeltatime, 5, None, Value::Num(0)),
+            (
+                F::EvtDeltatime,
+                1_534_527_348_514_648_551,
+                Some(1_534_527_348_514_632_619),
+                Value::Num(15_932),
+            ),
+            (F::EvtDeltatimeS, 3_500_000_001, Some(1), Value::Num(3)),
+            (
+                F::EvtDeltatimeNs,
+                3_500_000_001,
+                Some(1),
+                Value::Frac(500_000_000),
+            ),
+            (F::EvtDeltatimeNs, 9, None, Value::Frac(0)),
+            // An entry before the previous event's (exit order): 0.
+            (F::EvtDeltatime, 10, Some(20), Value::Num(0)),
+        ];
+        for &(field, ts, previous, want) in cases {
+            assert_eq!(
+                deltatime(field, ts, previous),
+                want,
+                "{field:?} {ts} {previous:?}"
+            );
+        }
+    }
 
     #[test]
     fn human_durations_as_sysdig_shows_them() {
