@@ -277,3 +277,74 @@ pub fn hidden_only() -> Vec<u8> {
     }
     f
 }
+
+/// A file of `*at` calls for `evt.abspath`: `sh` (working directory
+/// `/home/u`) opens `/srv/data` as fd 3, then calls openat, mkdirat,
+/// unlinkat, renameat2, symlinkat, linkat and fchmodat with paths relative
+/// to fd 3, to `AT_FDCWD` and absolute ones (with `.`, `..` and repeated
+/// slashes to normalise), and one openat on an fd never opened (9).
+pub fn at_calls() -> Vec<u8> {
+    const OPENAT_2_E: u16 = 306;
+    const OPENAT_2_X: u16 = 307;
+    const MKDIRAT_X: u16 = 305;
+    const UNLINKAT_2_X: u16 = 303;
+    const RENAMEAT2_X: u16 = 319;
+    const SYMLINKAT_X: u16 = 181;
+    const LINKAT_2_X: u16 = 311;
+    const FCHMODAT_X: u16 = 313;
+    const CWD: i64 = -100;
+    let mut f = section_header();
+    f.extend(block(0x211, &process_entry(5, SHELL, SHELL, 1, b"sh", &[])));
+    let mut e = Events {
+        ts: 1_700_000_000_000_000_000,
+        out: Vec::new(),
+    };
+    e.open(SHELL, "/srv/data");
+    let fd = |v: i64| v.to_le_bytes().to_vec();
+    let s = |v: &str| [v.as_bytes(), b"\0"].concat();
+    let u32le = |v: u32| v.to_le_bytes().to_vec();
+    let ok = fd(0);
+    for (n, (dirfd, name)) in [
+        (3, "logs/../app.log"),
+        (CWD, "notes.txt"),
+        (3, "/etc//passwd"),
+        (9, "z"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (dirfd, name, flags, mode) = (fd(dirfd), s(name), u32le(0), u32le(0));
+        e.push(OPENAT_2_E, SHELL, &[&dirfd, &name, &flags, &mode]);
+        let res = fd(5 + i64::try_from(n).unwrap_or(0));
+        let dev = u32le(0);
+        e.push(
+            OPENAT_2_X,
+            SHELL,
+            &[&res, &dirfd, &name, &flags, &mode, &dev],
+        );
+    }
+    let calls: [(u16, Vec<Vec<u8>>); 6] = [
+        (
+            MKDIRAT_X,
+            vec![ok.clone(), fd(3), s("new/./dir"), u32le(0o755)],
+        ),
+        (UNLINKAT_2_X, vec![ok.clone(), fd(3), s("old"), u32le(0)]),
+        (
+            RENAMEAT2_X,
+            vec![ok.clone(), fd(3), s("a"), fd(CWD), s("../b"), u32le(0)],
+        ),
+        (SYMLINKAT_X, vec![ok.clone(), s("/t"), fd(3), s("ln")]),
+        (
+            LINKAT_2_X,
+            vec![ok.clone(), fd(CWD), s("x"), fd(3), s("y"), u32le(0)],
+        ),
+        (FCHMODAT_X, vec![ok, fd(3), s("f"), u32le(0o644)]),
+    ];
+    for (ty, params) in &calls {
+        let params: Vec<&[u8]> = params.iter().map(Vec::as_slice).collect();
+        e.push(ty - 1, SHELL, &[]);
+        e.push(*ty, SHELL, &params);
+    }
+    f.extend(e.out);
+    f
+}

@@ -255,3 +255,37 @@ fn deltatime_counts_from_the_line_printed_before() {
     assert!(!want.is_empty());
     assert_eq!(got.lines().collect::<Vec<_>>(), want);
 }
+
+/// `evt.abspath` (and `.src`, `.dst`) of `*at` calls relative to a
+/// directory fd, to the working directory and absolute, as sysdig 0.29.3
+/// prints them; where sysdig does not know the directory fd it writes
+/// `<UNKNOWN>/NAME`, and syscap, which may know it from elsewhere in the
+/// capture, answers nothing.
+#[test]
+fn abspath_prints_what_sysdig_prints() {
+    let dir = super::tempdir("abspath");
+    let capture = dir.join("at-calls.scap");
+    std::fs::write(&capture, scap_import::lives::at_calls()).unwrap();
+    let fields = [
+        "evt.type",
+        "evt.abspath",
+        "evt.abspath.src",
+        "evt.abspath.dst",
+    ];
+    let theirs = super::convert_scap::sysdig_lines(&capture, &fields, "evt.dir=<");
+    let ours = super::convert_scap::syscap_lines(&capture, &fields, "evt.dir=<");
+    assert_eq!(ours.len(), theirs.len(), "{ours:?}\n{theirs:?}");
+    let unknown = format!("openat{SEP}<UNKNOWN>/z{SEP}<UNKNOWN>/z{SEP}<UNKNOWN>/z");
+    let mut compared = 0;
+    for (a, b) in ours.iter().zip(&theirs) {
+        if *b == unknown {
+            assert_eq!(*a, format!("openat{SEP}<NA>{SEP}<NA>{SEP}<NA>"));
+        } else {
+            assert_eq!(a.replace(SEP, " "), b.replace(SEP, " "));
+            compared += usize::from(b.contains('/'));
+        }
+    }
+    // The three openat, and mkdirat to fchmodat.
+    assert_eq!(compared, 9, "{theirs:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

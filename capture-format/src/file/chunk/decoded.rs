@@ -939,6 +939,23 @@ impl<'c> Event<'c> {
         })
     }
 
+    /// Fd `num` of the event's process as the chunk's fd table has it,
+    /// when the table has it under one name (for a `*at` call's directory
+    /// fd, which is not the event's fd); none when the table lacks it or
+    /// has several names for it (it was closed and opened again).
+    pub fn process_fd(&self, num: i64) -> Option<FdView<'c>> {
+        let pid = self.pid();
+        let mut rows = (0..self.chunk.fds.len())
+            .filter(|&row| self.chunk.fds[row].pid == pid && self.chunk.fds[row].fd == num);
+        let first = rows.next()?;
+        let name = self.chunk.fds[first].name;
+        rows.all(|row| self.chunk.fds[row].name == name)
+            .then_some(FdView {
+                chunk: self.chunk,
+                row: first,
+            })
+    }
+
     /// Arguments.
     pub fn args(&self) -> Args<'c> {
         let c = self.chunk;

@@ -74,6 +74,9 @@ pub enum Field {
     EvtIsWait,
     EvtWaitLatency,
     EvtCategory,
+    EvtAbspath,
+    EvtAbspathSrc,
+    EvtAbspathDst,
     EvtDeltatime,
     EvtDeltatimeS,
     EvtDeltatimeNs,
@@ -305,6 +308,24 @@ pub static FIELDS: &[FieldInfo] = &[
         Field::EvtCategory,
         Kind::Str,
         "sysdig's event category: file, net, IPC, memory, process, signal, time, wait...; an I/O call's comes from its fd (file, net, ipc, unknown)",
+    ),
+    f(
+        "evt.abspath",
+        Field::EvtAbspath,
+        Kind::Str,
+        "a *at call's path made absolute from its directory fd (or the working directory): openat, mkdirat, unlinkat, fchmodat, symlinkat; renameat and linkat's source",
+    ),
+    f(
+        "evt.abspath.src",
+        Field::EvtAbspathSrc,
+        Kind::Str,
+        "as evt.abspath: renameat and linkat's source path",
+    ),
+    f(
+        "evt.abspath.dst",
+        Field::EvtAbspathDst,
+        Kind::Str,
+        "as evt.abspath, but renameat and linkat's destination path",
     ),
     f(
         "syscall.type",
@@ -878,10 +899,6 @@ const NO_TRACERS: &str = "needs sysdig's tracer events (spans); syscap records n
 pub static UNANSWERED: &[(&str, &str)] = &[
     ("evt.pluginname", NO_PLUGINS),
     ("evt.plugininfo", NO_PLUGINS),
-    (
-        "evt.abspath",
-        "not yet: needs the path of the call's directory fd joined to its name",
-    ),
     ("proc.env", "syscap records no environment variables"),
     (
         "proc.nthreads",
@@ -1256,6 +1273,9 @@ impl Field {
             | F::EvtIsOpenWrite
             | F::EvtIsOpenExec => Projection::ARGS | Projection::FLAGS,
             F::ProcDuration => Projection::THREAD | Projection::TIME,
+            F::EvtAbspath | F::EvtAbspathSrc | F::EvtAbspathDst => {
+                Projection::ARGS | Projection::THREAD
+            }
             F::FdUid | F::FdContainername | F::FdContainerdirectory => {
                 Projection::THREAD | Projection::FD | Projection::ARGS
             }

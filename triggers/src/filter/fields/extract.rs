@@ -48,6 +48,65 @@ pub struct Env {
     pub previous: Option<u64>,
 }
 
+/// The `*at` calls whose path `evt.abspath` makes absolute, with the names
+/// of their directory fd and path arguments: the source (`evt.abspath`,
+/// `.src`) and the destination (`.dst`; the source again for calls with
+/// one path), as sysdig 0.29.3 has them.
+const ABSPATH_ARGS: &[(&str, [(&str, &str); 2])] = &[
+    ("openat", [("dirfd", "name"), ("dirfd", "name")]),
+    ("openat2", [("dirfd", "name"), ("dirfd", "name")]),
+    ("mkdirat", [("dirfd", "path"), ("dirfd", "path")]),
+    ("unlinkat", [("dirfd", "name"), ("dirfd", "name")]),
+    ("fchmodat", [("dirfd", "filename"), ("dirfd", "filename")]),
+    (
+        "symlinkat",
+        [("linkdirfd", "linkpath"), ("linkdirfd", "linkpath")],
+    ),
+    (
+        "renameat",
+        [("olddirfd", "oldpath"), ("newdirfd", "newpath")],
+    ),
+    (
+        "renameat2",
+        [("olddirfd", "oldpath"), ("newdirfd", "newpath")],
+    ),
+    ("linkat", [("olddir", "oldpath"), ("newdir", "newpath")]),
+];
+
+/// `evt.abspath`: the path argument joined to its directory: itself when
+/// absolute, the thread's working directory for `AT_FDCWD`, else the
+/// directory fd's name (none when the chunk does not know the fd), and
+/// normalised as sysdig does (`.`, `..`, repeated slashes).
+fn abspath<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value<'a> {
+    const AT_FDCWD: i64 = -100;
+    let info = e.ty().info();
+    let Some((_, pairs)) = ABSPATH_ARGS.iter().find(|(name, _)| *name == info.name) else {
+        return Value::None;
+    };
+    let (dirfd, path) = pairs[usize::from(field == Field::EvtAbspathDst)];
+    let (Some(dirfd), Some(path)) = (info.arg_index(dirfd), info.arg_index(path)) else {
+        return Value::None;
+    };
+    let (Arg::Int(dirfd), Arg::Str(path)) = (e.arg(dirfd), e.arg(path)) else {
+        return Value::None;
+    };
+    let base: &[u8] = if path.starts_with(b"/") {
+        b"/"
+    } else if dirfd == AT_FDCWD {
+        match e.thread() {
+            Some(t) => t.cwd(),
+            None => return Value::None,
+        }
+    } else {
+        match e.process_fd(dirfd) {
+            Some(f) => f.name(),
+            None => return Value::None,
+        }
+    };
+    capture_format::state::resolve_into(base, path, scratch);
+    Value::Str(&scratch[..])
+}
+
 /// `evt.deltatime`, `.s` or `.ns` of an event at `ts` after one at
 /// `previous`: 0 for the first event, and for one whose entry (its time)
 /// came before the previous event's (records are in exit order).
@@ -190,6 +249,7 @@ fn event_value<'a>(
             }
         }
         F::EvtCount => Value::Num(1),
+        F::EvtAbspath | F::EvtAbspathSrc | F::EvtAbspathDst => abspath(field, e, scratch),
         F::EvtDeltatime | F::EvtDeltatimeS | F::EvtDeltatimeNs => {
             deltatime(field, e.ts(), env.previous)
         }
@@ -816,6 +876,21 @@ fn endpoint(e: &Event<'_>, which: Field) -> Option<SocketAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn abspath_arguments_are_in_the_event_table() {
+        for (name, pairs) in ABSPATH_ARGS {
+            let ty = EventType::from_name(name).unwrap_or_else(|| panic!("{name}"));
+            let info = ty.info();
+            for (dirfd, path) in pairs {
+                let (Some(d), Some(p)) = (info.arg_index(dirfd), info.arg_index(path)) else {
+                    panic!("{name}: no {dirfd} or {path}");
+                };
+                assert_eq!(info.args[d].kind, ArgKind::DirFd, "{name} {dirfd}");
+                assert_eq!(info.args[p].kind, ArgKind::Path, "{name} {path}");
+            }
+        }
+    }
 
     #[test]
     fn deltatimes_count_from_the_previous_event() {
