@@ -289,3 +289,47 @@ fn abspath_prints_what_sysdig_prints() {
     assert_eq!(compared, 9, "{theirs:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `proc.sid`, `proc.sname`, `proc.vpgid` and `proc.tty` as sysdig 0.29.3
+/// prints them, on scap-import's file of sessions (the process list's
+/// session and process group, inherited by a fork, an execve exit's
+/// terminal and process group, setsid); the samples' old drivers say
+/// nothing of them (-1, -1, 0), as sysdig shows.
+#[test]
+fn sessions_print_what_sysdig_prints() {
+    let dir = super::tempdir("sessions");
+    let capture = dir.join("sessions.scap");
+    std::fs::write(&capture, scap_import::lives::sessions()).unwrap();
+    let fields = [
+        "evt.type",
+        "thread.tid",
+        "proc.name",
+        "proc.sid",
+        "proc.sname",
+        "proc.vpgid",
+        "proc.tty",
+    ];
+    let theirs =
+        super::convert_scap::sysdig_lines(&capture, &fields, "evt.type=open and evt.dir=<");
+    let ours = super::convert_scap::syscap_lines(&capture, &fields, "evt.type=open and evt.dir=<");
+    assert_eq!(ours, theirs);
+    // Not only the unknown values.
+    assert!(
+        theirs.iter().any(|l| l.ends_with(&format!("{SEP}34816"))),
+        "{theirs:?}"
+    );
+    let samples = scap_samples();
+    for sample in ["curl_google", "test_ipv6_client", "single_ipv6_conn"] {
+        let path = samples.join(sample).with_extension("scap");
+        let theirs = super::convert_scap::sysdig_lines(&path, &fields, "evt.dir=<");
+        let ours = super::convert_scap::syscap_lines(&path, &fields, "evt.dir=<");
+        assert_eq!(ours.len(), theirs.len(), "{sample}");
+        for (a, b) in ours.iter().zip(&theirs) {
+            // Where sysdig does not know the thread, syscap may.
+            if !b.contains("<NA>") {
+                assert_eq!(a, b, "{sample}");
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -110,6 +110,10 @@ pub enum Field {
     ProcDuration,
     ProcVpid,
     ProcLoginshellid,
+    ProcSid,
+    ProcSname,
+    ProcVpgid,
+    ProcTty,
     ThreadTid,
     ThreadVtid,
     ThreadIsmain,
@@ -612,6 +616,30 @@ pub static FIELDS: &[FieldInfo] = &[
         Kind::Num,
         "pid of the eldest shell (sh, bash, zsh...) among the process and its ancestors",
     ),
+    f(
+        "proc.sid",
+        Field::ProcSid,
+        Kind::Signed,
+        "session id of the process; -1 when the capture does not say",
+    ),
+    f(
+        "proc.sname",
+        Field::ProcSname,
+        Kind::Str,
+        "name of the session leader: the ancestor whose pid is proc.sid, else the eldest ancestor in the same session",
+    ),
+    f(
+        "proc.vpgid",
+        Field::ProcVpgid,
+        Kind::Signed,
+        "process group id, as seen in the process's pid namespace; -1 when the capture does not say",
+    ),
+    f(
+        "proc.tty",
+        Field::ProcTty,
+        Kind::Num,
+        "controlling terminal (the kernel's tty_nr); 0 for none",
+    ),
     f("thread.tid", Field::ThreadTid, Kind::Num, "thread id"),
     f(
         "thread.vtid",
@@ -879,7 +907,6 @@ const NO_MEMORY: &str =
 const NO_FD_COUNTS: &str = "syscap records no fd counts or fd limits of processes";
 const NO_CPU: &str = "needs the driver's scheduler events and CPU samples; syscap records none";
 const NO_CGROUPS: &str = "syscap keeps a process's container id, not its cgroup paths";
-const NO_SESSIONS: &str = "syscap records no session or process-group ids";
 const NO_PROBES: &str = "syscap records no container health checks or probes";
 const NO_MOUNTS: &str = "syscap records no container mounts";
 const NO_PASSWD: &str = "syscap records user names, not home directories or shells";
@@ -931,10 +958,6 @@ pub static UNANSWERED: &[(&str, &str)] = &[
     ("thread.cpu.system", NO_CPU),
     ("thread.cgroups", NO_CGROUPS),
     ("thread.cgroup", NO_CGROUPS),
-    ("proc.sid", NO_SESSIONS),
-    ("proc.sname", NO_SESSIONS),
-    ("proc.vpgid", NO_SESSIONS),
-    ("proc.tty", "syscap records no controlling terminal"),
     ("proc.is_container_healthcheck", NO_PROBES),
     ("proc.is_container_liveness_probe", NO_PROBES),
     ("proc.is_container_readiness_probe", NO_PROBES),
@@ -1294,6 +1317,10 @@ impl Field {
             | F::ProcPcmdline
             | F::ProcVpid
             | F::ProcLoginshellid
+            | F::ProcSid
+            | F::ProcSname
+            | F::ProcVpgid
+            | F::ProcTty
             | F::ThreadTid
             | F::ThreadVtid
             | F::ThreadIsmain

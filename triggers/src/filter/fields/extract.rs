@@ -379,6 +379,20 @@ fn process_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> V
                 .last()
                 .map_or(Value::None, |a| num(a.pid()))
         }),
+        F::ProcSid => thread(e, |t| Value::Signed(t.sid())),
+        F::ProcVpgid => thread(e, |t| Value::Signed(t.vpgid())),
+        F::ProcTty => thread(e, |t| Value::Num(u64::from(t.tty()))),
+        // As sysdig: the session leader by its pid, or when it is gone,
+        // the eldest ancestor still in the session.
+        F::ProcSname => thread(e, |t| {
+            let leader = lineage(t)
+                .find(|a| a.pid() == t.sid())
+                .or_else(|| lineage(t).take_while(|a| a.sid() == t.sid()).last());
+            // A thread known by its id alone has no name: none, as sysdig.
+            leader
+                .filter(|a| !a.comm().is_empty())
+                .map_or(Value::None, |a| Value::Str(a.comm()))
+        }),
         // The kernel's "unset" (u32::MAX) is sysdig's -1.
         F::UserLoginuid => thread(e, |t| Value::Signed(i64::from(t.loginuid().cast_signed()))),
         F::GroupName => thread(e, |t| {
