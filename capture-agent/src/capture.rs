@@ -351,6 +351,7 @@ impl LivePrinter {
                 Env {
                     capture_start,
                     trigger_rule: String::new(),
+                    previous: None,
                 },
             ),
             out: BufWriter::with_capacity(64 << 10, io::stdout()),
@@ -602,6 +603,7 @@ impl FilterStage {
             env: Env {
                 capture_start,
                 trigger_rule: String::new(),
+                previous: None,
             },
             ahead: tracker,
             staging: ChunkEncoder::new(WriterOptions {

@@ -194,8 +194,6 @@ pub struct Printer {
     /// not escaped.
     laid_out: Vec<std::ops::Range<usize>>,
     clock: Clock,
-    /// The time of the event printed last (`-t D`).
-    previous: Option<u64>,
     /// `container.name`, `container.id`, `k8s.pod.name`, for `-pc`/`-pk`.
     container_fields: [Field; 3],
 }
@@ -245,7 +243,6 @@ impl Printer {
             unescaped: Vec::new(),
             laid_out: Vec::new(),
             clock: Clock::default(),
-            previous: None,
             container_fields: [
                 known("container.name"),
                 known("container.id"),
@@ -320,6 +317,8 @@ impl Printer {
             }
         }
         self.line.push(b'\n');
+        // The time `-t D` and `evt.deltatime` count from.
+        self.env.previous = Some(e.ts());
         out.write_all(&self.line)
     }
 }
@@ -333,6 +332,9 @@ pub fn write_value(v: &Value<'_>, out: &mut Vec<u8>) {
         }
         Value::Signed(n) => {
             let _ = write!(out, "{n}");
+        }
+        Value::Frac(n) => {
+            let _ = write!(out, "{n:09}");
         }
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Str(s) => out.extend_from_slice(s),
@@ -355,6 +357,9 @@ fn json_value(v: &Value<'_>, out: &mut Vec<u8>) {
     match v {
         Value::None => out.extend_from_slice(b"null"),
         Value::Str(s) => json_str(s, out),
+        Value::Frac(n) => {
+            let _ = write!(out, "{n}");
+        }
         Value::Ip(ip) => {
             let _ = write!(out, "\"{ip}\"");
         }
@@ -385,10 +390,10 @@ impl Printer {
                 write_seconds(if e.has_latency() { e.latency() } else { 0 }, out);
             }
             TimeStyle::SincePrevious => {
-                write_seconds(self.previous.map_or(0, |p| e.ts().saturating_sub(p)), out);
+                let previous = self.env.previous;
+                write_seconds(previous.map_or(0, |p| e.ts().saturating_sub(p)), out);
             }
         }
-        self.previous = Some(e.ts());
         out.push(b' ');
         if self.options.columns != Columns::Plain {
             let [name, id, pod] = self.container_fields;

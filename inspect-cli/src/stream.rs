@@ -214,6 +214,7 @@ impl StreamArgs {
             env: Env {
                 capture_start: start,
                 trigger_rule,
+                previous: None,
             },
         })
     }

@@ -561,6 +561,9 @@ fn build_snapshot(
             vm_size: u64::from(t.vmsize_kb) * 1024,
             vm_rss: u64::from(t.vmrss_kb) * 1024,
             fd_limit: t.fdlimit,
+            sid: t.sid,
+            vpgid: t.vpgid,
+            tty: t.tty,
             ..ProcessInfo::default()
         };
         if let Some(&i) = seen.get(&t.pid) {
@@ -949,6 +952,8 @@ impl State {
             {
                 self.fork_record(ptid, tid, pid, 0, x, sink)?;
                 self.thread_info_record(tid, pid, Newcomer::Exec { ppid: ptid }, x, sink)?;
+            } else {
+                self.terminal_record(tid, pid, x, sink)?;
             }
         }
         if !matches!(ty.0, nr::CLONE | nr::CLONE3 | nr::FORK | nr::VFORK) || ret < 0 {
@@ -1098,6 +1103,9 @@ impl State {
                 Arg::Absent
             },
             if known { Arg::Str(&pod) } else { Arg::Absent },
+            Arg::Absent,
+            int("vpgid"),
+            int("tty"),
         ];
         let rec = Record {
             ty: EventType::THREAD_INFO,
@@ -1106,6 +1114,39 @@ impl State {
             tid,
             pid,
             args: &args,
+            ..Record::default()
+        };
+        self.stats.records += 1;
+        sink(&rec)
+    }
+
+    /// What an execve exit says of a known process's terminal and process
+    /// group (`tty`, `vpgid`: newer drivers), as a `threadinfo` record.
+    fn terminal_record<E>(
+        &mut self,
+        tid: i64,
+        pid: i64,
+        x: &ScapEvent<'_>,
+        sink: &mut impl FnMut(&Record<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let (vpgid, tty) = (x.int_of("vpgid"), x.int_of("tty"));
+        if vpgid.is_none() && tty.is_none() {
+            return Ok(());
+        }
+        let info = EventType::THREAD_INFO.info();
+        let mut args = [Arg::Absent; 17];
+        for (name, v) in [("vpgid", vpgid), ("tty", tty)] {
+            if let (Some(i), Some(v)) = (info.arg_index(name), v) {
+                args[i] = Arg::Int(v);
+            }
+        }
+        let rec = Record {
+            ty: EventType::THREAD_INFO,
+            ts: x.ts,
+            cpu: x.cpu,
+            tid,
+            pid,
+            args: &args[..info.args.len()],
             ..Record::default()
         };
         self.stats.records += 1;

@@ -277,3 +277,151 @@ pub fn hidden_only() -> Vec<u8> {
     }
     f
 }
+
+/// A file of `*at` calls for `evt.abspath`: `sh` (working directory
+/// `/home/u`) opens `/srv/data` as fd 3, then calls openat, mkdirat,
+/// unlinkat, renameat2, symlinkat, linkat and fchmodat with paths relative
+/// to fd 3, to `AT_FDCWD` and absolute ones (with `.`, `..` and repeated
+/// slashes to normalise), and one openat on an fd never opened (9).
+pub fn at_calls() -> Vec<u8> {
+    const OPENAT_2_E: u16 = 306;
+    const OPENAT_2_X: u16 = 307;
+    const MKDIRAT_X: u16 = 305;
+    const UNLINKAT_2_X: u16 = 303;
+    const RENAMEAT2_X: u16 = 319;
+    const SYMLINKAT_X: u16 = 181;
+    const LINKAT_2_X: u16 = 311;
+    const FCHMODAT_X: u16 = 313;
+    const CWD: i64 = -100;
+    let mut f = section_header();
+    f.extend(block(0x211, &process_entry(5, SHELL, SHELL, 1, b"sh", &[])));
+    let mut e = Events {
+        ts: 1_700_000_000_000_000_000,
+        out: Vec::new(),
+    };
+    e.open(SHELL, "/srv/data");
+    let fd = |v: i64| v.to_le_bytes().to_vec();
+    let s = |v: &str| [v.as_bytes(), b"\0"].concat();
+    let u32le = |v: u32| v.to_le_bytes().to_vec();
+    let ok = fd(0);
+    for (n, (dirfd, name)) in [
+        (3, "logs/../app.log"),
+        (CWD, "notes.txt"),
+        (3, "/etc//passwd"),
+        (9, "z"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (dirfd, name, flags, mode) = (fd(dirfd), s(name), u32le(0), u32le(0));
+        e.push(OPENAT_2_E, SHELL, &[&dirfd, &name, &flags, &mode]);
+        let res = fd(5 + i64::try_from(n).unwrap_or(0));
+        let dev = u32le(0);
+        e.push(
+            OPENAT_2_X,
+            SHELL,
+            &[&res, &dirfd, &name, &flags, &mode, &dev],
+        );
+    }
+    let calls: [(u16, Vec<Vec<u8>>); 6] = [
+        (
+            MKDIRAT_X,
+            vec![ok.clone(), fd(3), s("new/./dir"), u32le(0o755)],
+        ),
+        (UNLINKAT_2_X, vec![ok.clone(), fd(3), s("old"), u32le(0)]),
+        (
+            RENAMEAT2_X,
+            vec![ok.clone(), fd(3), s("a"), fd(CWD), s("../b"), u32le(0)],
+        ),
+        (SYMLINKAT_X, vec![ok.clone(), s("/t"), fd(3), s("ln")]),
+        (
+            LINKAT_2_X,
+            vec![ok.clone(), fd(CWD), s("x"), fd(3), s("y"), u32le(0)],
+        ),
+        (FCHMODAT_X, vec![ok, fd(3), s("f"), u32le(0o644)]),
+    ];
+    for (ty, params) in &calls {
+        let params: Vec<&[u8]> = params.iter().map(Vec::as_slice).collect();
+        e.push(ty - 1, SHELL, &[]);
+        e.push(*ty, SHELL, &params);
+    }
+    f.extend(e.out);
+    f
+}
+
+/// A file of sessions, process groups and terminals: `sh` (pid 100) in a
+/// v8 process list with session 7 and process group 8; a child it forks
+/// (which inherits them), that execs `bash` with a terminal (`tty_nr` 34816)
+/// and process group 300 (an execve exit of sysdig 0.29.3's driver), then
+/// starts a session of its own (setsid).
+pub fn sessions() -> Vec<u8> {
+    const EXECVE_19_E: u16 = 292;
+    const EXECVE_19_X: u16 = 293;
+    const SETSID_E: u16 = 274;
+    const SETSID_X: u16 = 275;
+    let mut f = section_header();
+    f.extend(block(0x214, &process_entry(8, SHELL, SHELL, 1, b"sh", &[])));
+    f.extend(users());
+    let mut e = Events {
+        ts: 1_700_000_000_000_000_000,
+        out: Vec::new(),
+    };
+    let child = |tid, res| CloneExit {
+        tid,
+        res,
+        pid: tid,
+        ptid: SHELL,
+        comm: "sh",
+        flags: 0,
+        uid: 1000,
+        vtid: tid,
+        exe_dir: "/bin",
+        cwd: "/home/u",
+        args: "",
+    };
+    e.open(SHELL, "/etc/a");
+    e.clone_exit(&CloneExit {
+        tid: SHELL,
+        pid: SHELL,
+        ptid: 1,
+        ..child(SHELL, 300)
+    });
+    e.clone_exit(&child(300, 0));
+    e.open(300, "/etc/b");
+    let z = |s: &str| [s.as_bytes(), b"\0"].concat();
+    let i64le = |v: i64| v.to_le_bytes().to_vec();
+    let u64le = |v: u64| v.to_le_bytes().to_vec();
+    let u32le = |v: u32| v.to_le_bytes().to_vec();
+    e.push(EXECVE_19_E, 300, &[&z("/bin/bash")]);
+    let params: Vec<Vec<u8>> = vec![
+        i64le(0),
+        z("/bin/bash"),
+        z("-i"),
+        i64le(300),
+        i64le(300),
+        i64le(SHELL),
+        z("/home/u"),
+        u64le(1024),
+        u64le(0),
+        u64le(0),
+        u32le(0),
+        u32le(0),
+        u32le(0),
+        z("bash"),
+        z(""),
+        z(""),
+        u32le(34816),
+        i64le(300),
+        u32le(1000),
+        u32le(0),
+    ];
+    let params: Vec<&[u8]> = params.iter().map(Vec::as_slice).collect();
+    e.push(EXECVE_19_X, 300, &params);
+    e.open(300, "/etc/c");
+    e.push(SETSID_E, 300, &[]);
+    e.push(SETSID_X, 300, &[&i64le(300)]);
+    e.open(300, "/etc/d");
+    e.open(SHELL, "/etc/e");
+    f.extend(e.out);
+    f
+}

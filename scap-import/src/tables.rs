@@ -17,6 +17,11 @@ pub struct ScapThread {
     pub ptid: i64,
     /// Session id (V6+; -1 before).
     pub sid: i64,
+    /// Process group id in its pid namespace (V8+; -1 before).
+    pub vpgid: i64,
+    /// Controlling terminal, `tty_nr` (the V9 tail of newer writers; 0
+    /// before).
+    pub tty: u32,
     /// Thread name.
     pub comm: Vec<u8>,
     /// `argv[0]`.
@@ -246,6 +251,7 @@ pub fn process_list(
             pid: r.i64()?,
             ptid: r.i64()?,
             sid: -1,
+            vpgid: -1,
             vtid: -1,
             vpid: -1,
             loginuid: u32::MAX,
@@ -255,7 +261,7 @@ pub fn process_list(
             t.sid = r.i64()?;
         }
         if version >= 8 {
-            r.i64()?; // vpgid
+            t.vpgid = r.i64()?;
         }
         t.comm = r.str16(PATH)?;
         t.exe = r.str16(PATH)?;
@@ -292,7 +298,8 @@ pub fn process_list(
             let left = end.saturating_sub(r.at);
             if left >= 4 {
                 if left > 29 {
-                    r.skip(12)?;
+                    r.skip(8)?; // pidns_init_start_ts
+                    t.tty = r.u32()?;
                 }
                 t.loginuid = r.u32()?;
             }

@@ -152,6 +152,7 @@ pub fn start(
         env: Env {
             capture_start: now,
             trigger_rule: String::new(),
+            previous: None,
         },
         firings: Vec::new(),
         running: Vec::new(),

@@ -409,6 +409,7 @@ impl<'a> Keeper<'a> {
             env: Env {
                 capture_start: spec.since,
                 trigger_rule: spec.rule.clone(),
+                previous: None,
             },
             scratch: Vec::new(),
             marker: false,

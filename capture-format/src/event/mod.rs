@@ -15,7 +15,7 @@ mod x86_64;
 use std::net::{SocketAddrV4, SocketAddrV6};
 
 pub use names::{errno_name, flag_names, signal_name, value_name};
-pub use table::{ArgDef, ArgKind, Category, EventInfo, FlagSet, RetKind};
+pub use table::{ArgDef, ArgKind, Category, EventInfo, FlagSet, RetKind, SysdigCategory};
 
 /// What a record describes: an x86-64 system call (by number) or a kernel or
 /// metadata event (from 1024 on).
@@ -73,6 +73,11 @@ impl EventType {
     /// True for system calls (x86-64 or imported from another architecture).
     pub fn is_syscall(self) -> bool {
         self.0 < Self::FIRST_KERNEL_EVENT
+    }
+
+    /// sysdig's category of this type (`evt.category`).
+    pub fn sysdig_category(self) -> SysdigCategory {
+        table::sysdig_category(self)
     }
 
     /// Every type the table knows, in number order.

@@ -120,6 +120,8 @@ pub const PTRACE: u16 = 101;
 pub const SETUID: u16 = 105;
 /// `setgid`.
 pub const SETGID: u16 = 106;
+/// `setsid`.
+pub const SETSID: u16 = 112;
 /// `setresuid`.
 pub const SETRESUID: u16 = 117;
 /// `setresgid`.

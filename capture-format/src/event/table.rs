@@ -158,6 +158,128 @@ impl std::ops::BitOr for Category {
     }
 }
 
+/// sysdig's category of an event type (libs' `EC_*`), as `evt.category`
+/// shows it; from `sysdig-categories.tsv`, generated from the libs sysdig
+/// 0.29.3 reads with.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub enum SysdigCategory {
+    /// No category (a call sysdig's driver does not know).
+    #[default]
+    Unknown,
+    Other,
+    File,
+    Net,
+    Ipc,
+    Memory,
+    Process,
+    Sleep,
+    System,
+    Signal,
+    User,
+    Time,
+    Processing,
+    /// I/O named by the fd's type (`file`, `net`, `ipc`, else `unknown`).
+    IoByFd,
+    /// I/O of a call sysdig's driver wrote as a generic event: no fd, so
+    /// `unknown`.
+    IoGeneric,
+    Wait,
+    Scheduler,
+    Internal,
+}
+
+impl SysdigCategory {
+    /// The text of `evt.category`; `fd` is the type of the call's fd, for
+    /// the I/O categories.
+    pub fn name(self, fd: Option<crate::state::FdKind>) -> &'static str {
+        use crate::state::FdKind as K;
+        match self {
+            Self::Unknown | Self::IoGeneric => "unknown",
+            Self::Other => "other",
+            Self::File => "file",
+            Self::Net => "net",
+            Self::Ipc => "IPC",
+            Self::Memory => "memory",
+            Self::Process => "process",
+            Self::Sleep => "sleep",
+            Self::System => "system",
+            Self::Signal => "signal",
+            Self::User => "user",
+            Self::Time => "time",
+            Self::Processing => "processing",
+            Self::Wait => "wait",
+            Self::Scheduler => "scheduler",
+            Self::Internal => "internal",
+            Self::IoByFd => match fd {
+                Some(K::File | K::Directory) => "file",
+                Some(K::Ipv4 | K::Ipv6) => "net",
+                Some(K::Pipe | K::Unix | K::Event | K::SignalFd | K::Inotify) => "ipc",
+                _ => "unknown",
+            },
+        }
+    }
+
+    /// Reads a line's category (`IO_READ`) and source (`fd`, `generic`,
+    /// `event`).
+    fn parse(category: &str, source: &str) -> Option<Self> {
+        Some(match (category, source) {
+            ("IO_READ" | "IO_WRITE" | "IO_OTHER", "fd") => Self::IoByFd,
+            ("IO_READ" | "IO_WRITE" | "IO_OTHER", _) => Self::IoGeneric,
+            ("UNKNOWN", _) => Self::Unknown,
+            ("OTHER", _) => Self::Other,
+            ("FILE", _) => Self::File,
+            ("NET", _) => Self::Net,
+            ("IPC", _) => Self::Ipc,
+            ("MEMORY", _) => Self::Memory,
+            ("PROCESS", _) => Self::Process,
+            ("SLEEP", _) => Self::Sleep,
+            ("SYSTEM", _) => Self::System,
+            ("SIGNAL", _) => Self::Signal,
+            ("USER", _) => Self::User,
+            ("TIME", _) => Self::Time,
+            ("PROCESSING", _) => Self::Processing,
+            ("WAIT", _) => Self::Wait,
+            ("SCHEDULER", _) => Self::Scheduler,
+            ("INTERNAL", _) => Self::Internal,
+            _ => return None,
+        })
+    }
+}
+
+static SYSDIG_CATEGORIES_TSV: &str = include_str!("sysdig-categories.tsv");
+
+/// Categories by type number; syscap's own events that sysdig lacks get the
+/// category of what they are (execs and forks: process; triggers and
+/// thread descriptions: internal).
+static SYSDIG_CATEGORIES: LazyLock<HashMap<EventType, SysdigCategory>> = LazyLock::new(|| {
+    let mut map: HashMap<EventType, SysdigCategory> = [
+        (EventType::PROC_EXEC, SysdigCategory::Process),
+        (EventType::PROC_FORK, SysdigCategory::Process),
+        (EventType::TRIGGER, SysdigCategory::Internal),
+        (EventType::THREAD_INFO, SysdigCategory::Internal),
+    ]
+    .into_iter()
+    .collect();
+    for line in SYSDIG_CATEGORIES_TSV
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+    {
+        let mut cols = line.split('\t');
+        let (Some(name), Some(category), Some(source)) = (cols.next(), cols.next(), cols.next())
+        else {
+            continue;
+        };
+        if let (Some(ty), Some(c)) = (by_name(name), SysdigCategory::parse(category, source)) {
+            map.insert(ty, c);
+        }
+    }
+    map
+});
+
+pub(super) fn sysdig_category(ty: EventType) -> SysdigCategory {
+    SYSDIG_CATEGORIES.get(&ty).copied().unwrap_or_default()
+}
+
 /// One argument position.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct ArgDef {
@@ -311,6 +433,49 @@ mod tests {
                 "type {nr}"
             );
             assert_eq!(EventType::from_name(name), Some(EventType(nr)));
+        }
+    }
+
+    #[test]
+    fn every_category_line_names_a_type_and_a_category() {
+        for line in SYSDIG_CATEGORIES_TSV
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+        {
+            let cols: Vec<&str> = line.split('\t').collect();
+            assert_eq!(cols.len(), 3, "{line:?}");
+            assert!(by_name(cols[0]).is_some(), "{line:?}: no such type");
+            assert!(
+                SysdigCategory::parse(cols[1], cols[2]).is_some(),
+                "{line:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn sysdig_categories() {
+        use crate::state::FdKind as K;
+        let cases: &[(&str, Option<K>, &str)] = &[
+            ("read", Some(K::Ipv4), "net"),
+            ("read", Some(K::File), "file"),
+            ("close", Some(K::Pipe), "ipc"),
+            ("write", Some(K::Unknown), "unknown"),
+            ("ioctl", None, "unknown"),
+            ("futex", None, "IPC"),
+            ("exit_group", None, "unknown"),
+            ("rt_sigaction", None, "signal"),
+            ("clock_gettime", None, "time"),
+            ("poll", None, "wait"),
+            ("switch", None, "scheduler"),
+            ("procexit", None, "process"),
+            ("open", Some(K::File), "file"),
+            ("pread", Some(K::File), "file"),
+            ("procexec", None, "process"),
+            ("syscall_500", None, "unknown"),
+        ];
+        for &(name, fd, want) in cases {
+            let ty = EventType::from_name(name).unwrap_or(EventType(500));
+            assert_eq!(ty.sysdig_category().name(fd), want, "{name} {fd:?}");
         }
     }
 

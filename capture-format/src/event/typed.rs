@@ -783,6 +783,9 @@ pub(super) static KERNEL_EVENTS: &[EventInfo] = &[
             a("vm_rss", Size),
             a("container_id", Str),
             a("pod_uid", Str),
+            a("sid", Pid),
+            a("vpgid", Pid),
+            a("tty", Int),
         ],
     ),
 ];

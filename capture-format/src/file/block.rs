@@ -17,7 +17,7 @@ pub fn is_capture(head: &[u8]) -> bool {
 /// Major version: readers refuse files with another major.
 pub const FORMAT_MAJOR: u16 = 1;
 /// Minor version: additions that older readers can skip.
-pub const FORMAT_MINOR: u16 = 1;
+pub const FORMAT_MINOR: u16 = 2;
 /// Bytes of the file header.
 pub const FILE_HEADER_LEN: usize = 16;
 /// Bytes of a block header.

@@ -61,6 +61,13 @@ impl<'a> Field<'a> {
     pub(crate) fn i(self) -> i64 {
         crate::varint::unzigzag(self.u())
     }
+    /// A signed value, `missing` when the writer did not have the field.
+    pub(crate) fn i_or(self, missing: i64) -> i64 {
+        match self {
+            Field::Missing => missing,
+            v => v.i(),
+        }
+    }
     pub(crate) fn u32(self) -> u32 {
         u32::try_from(self.u()).unwrap_or(u32::MAX)
     }

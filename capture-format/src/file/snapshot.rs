@@ -11,7 +11,9 @@ use crate::varint::{Cursor, put_u64};
 
 const USER: &[FieldKind] = &[V, V, B, B, B];
 const GROUP: &[FieldKind] = &[V, B];
-const PROCESS: &[FieldKind] = &[V, V, V, B, B, B, B, V, V, V, B, B, B, B, V, V, V, V];
+const PROCESS: &[FieldKind] = &[
+    V, V, V, B, B, B, B, V, V, V, B, B, B, B, V, V, V, V, V, V, V,
+];
 const THREAD: &[FieldKind] = &[V, V, V, B];
 const FD: &[FieldKind] = &[V, V, V, B, V, V, B, V];
 const CONTAINER: &[FieldKind] = &[B, B, B, B, B, B, B, B, V, B];
@@ -59,7 +61,10 @@ pub(crate) fn encode(snap: &Snapshot) -> Vec<u8> {
             .u(p.start_ts)
             .u(p.vm_size)
             .u(p.vm_rss)
-            .u(p.fd_limit);
+            .u(p.fd_limit)
+            .i(p.sid)
+            .i(p.vpgid)
+            .u(u64::from(p.tty));
     }
     put_table_header(&mut out, snap.threads.len(), THREAD);
     for t in &snap.threads {
@@ -133,29 +138,7 @@ pub(crate) fn decode(bytes: &[u8], mut budget: RowBudget) -> Result<Snapshot, Ta
     let t = budget.table(&mut cur, PROCESS)?;
     for _ in 0..t.rows() {
         t.row(&mut cur, &mut f)?;
-        snap.processes.push(ProcessInfo {
-            key: 0,
-            pid: f[0].i(),
-            ppid: f[1].i(),
-            vpid: f[2].i(),
-            exe: f[3].bytes().to_vec(),
-            exepath: f[4].bytes().to_vec(),
-            args: f[5].bytes().to_vec(),
-            cwd: f[6].bytes().to_vec(),
-            uid: f[7].u32(),
-            gid: f[8].u32(),
-            loginuid: f[9].u32(),
-            user: f[10].bytes().to_vec(),
-            group: f[11].bytes().to_vec(),
-            container_id: f[12].bytes().to_vec(),
-            pod_uid: f[13].bytes().to_vec(),
-            start_ts: f[14].u(),
-            // Absent in files written before these fields existed: 0.
-            vm_size: f[15].u(),
-            vm_rss: f[16].u(),
-            fd_limit: f[17].u(),
-            container: ContainerInfo::default(),
-        });
+        snap.processes.push(process_row(&f));
     }
     let t = budget.table(&mut cur, THREAD)?;
     for _ in 0..t.rows() {
@@ -204,4 +187,83 @@ pub(crate) fn decode(bytes: &[u8], mut budget: RowBudget) -> Result<Snapshot, Ta
         });
     }
     Ok(snap)
+}
+
+/// A row of the process table.
+fn process_row(f: &[Field<'_>]) -> ProcessInfo {
+    ProcessInfo {
+        key: 0,
+        pid: f[0].i(),
+        ppid: f[1].i(),
+        vpid: f[2].i(),
+        exe: f[3].bytes().to_vec(),
+        exepath: f[4].bytes().to_vec(),
+        args: f[5].bytes().to_vec(),
+        cwd: f[6].bytes().to_vec(),
+        uid: f[7].u32(),
+        gid: f[8].u32(),
+        loginuid: f[9].u32(),
+        user: f[10].bytes().to_vec(),
+        group: f[11].bytes().to_vec(),
+        container_id: f[12].bytes().to_vec(),
+        pod_uid: f[13].bytes().to_vec(),
+        start_ts: f[14].u(),
+        // Absent in files written before these fields existed: 0 (the
+        // session and process group: -1, unknown).
+        vm_size: f[15].u(),
+        vm_rss: f[16].u(),
+        fd_limit: f[17].u(),
+        sid: f[18].i_or(-1),
+        vpgid: f[19].i_or(-1),
+        tty: f[20].u32(),
+        container: ContainerInfo::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sessions, process groups and terminals round-trip; a 1.1 snapshot
+    /// (processes of 18 fields) reads them as unknown: -1, -1, 0.
+    #[test]
+    fn sessions_round_trip_and_older_snapshots_lack_them() {
+        let p = ProcessInfo {
+            pid: 300,
+            sid: 7,
+            vpgid: 300,
+            tty: 34_816,
+            ..ProcessInfo::default()
+        };
+        let snap = Snapshot {
+            processes: vec![p],
+            ..Snapshot::default()
+        };
+        let bytes = encode(&snap);
+        let back = decode(&bytes, RowBudget::for_stored(bytes.len())).unwrap();
+        let q = &back.processes[0];
+        assert_eq!((q.pid, q.sid, q.vpgid, q.tty), (300, 7, 300, 34_816));
+        // The same snapshot as 1.1 wrote it: no users, groups, threads,
+        // fds or containers, one process of 18 fields.
+        let mut old = Vec::new();
+        put_u64(&mut old, 0);
+        put_table_header(&mut old, 0, USER);
+        put_table_header(&mut old, 0, GROUP);
+        put_table_header(&mut old, 1, &PROCESS[..18]);
+        RowWriter(&mut old).i(300).i(1).i(300);
+        for _ in 0..4 {
+            RowWriter(&mut old).b(b"");
+        }
+        RowWriter(&mut old).u(0).u(0).u(0);
+        for _ in 0..4 {
+            RowWriter(&mut old).b(b"");
+        }
+        RowWriter(&mut old).u(0).u(0).u(0).u(0);
+        for kinds in [THREAD, FD, CONTAINER] {
+            put_table_header(&mut old, 0, kinds);
+        }
+        let back = decode(&old, RowBudget::for_stored(old.len())).unwrap();
+        let q = &back.processes[0];
+        assert_eq!((q.pid, q.sid, q.vpgid, q.tty), (300, -1, -1, 0));
+    }
 }

@@ -11,7 +11,7 @@ pub use model::{
     ContainerInfo, FdInfo, FdKind, GroupInfo, L4Proto, ProcessInfo, Snapshot, SocketEnds,
     SocketRole, ThreadInfo, UserInfo, label, split_nul,
 };
-pub use path::resolve;
+pub use path::{resolve, resolve_into};
 pub use tracker::{
     Context, Tracker, changes_state, container_type_name, container_type_number,
     with_container_move_record, with_container_record,

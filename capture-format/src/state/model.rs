@@ -3,7 +3,7 @@
 use crate::event::{OwnedSockAddr, OwnedSockTuple};
 
 /// A process: what its threads share.
-#[derive(Clone, PartialEq, Eq, Debug, Default)]
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub struct ProcessInfo {
     /// Changes whenever a field changes; lets writers deduplicate cheaply.
     pub key: u64,
@@ -43,9 +43,48 @@ pub struct ProcessInfo {
     pub vm_rss: u64,
     /// Soft limit on open files (`RLIMIT_NOFILE`; 0: unknown).
     pub fd_limit: u64,
+    /// Session id (-1: unknown).
+    pub sid: i64,
+    /// Process group id inside its pid namespace (-1: unknown).
+    pub vpgid: i64,
+    /// Controlling terminal, as the kernel's device number `tty_nr` (0:
+    /// none or unknown).
+    pub tty: u32,
     /// What the capture knows of the container `container_id` names
     /// (empty when nothing described it).
     pub container: ContainerInfo,
+}
+
+impl Default for ProcessInfo {
+    /// Nothing known: ids 0, the session and process group -1 (sysdig's
+    /// unknown).
+    fn default() -> Self {
+        Self {
+            key: 0,
+            pid: 0,
+            ppid: 0,
+            vpid: 0,
+            exe: Vec::new(),
+            exepath: Vec::new(),
+            args: Vec::new(),
+            cwd: Vec::new(),
+            uid: 0,
+            gid: 0,
+            loginuid: 0,
+            user: Vec::new(),
+            group: Vec::new(),
+            container_id: Vec::new(),
+            pod_uid: Vec::new(),
+            start_ts: 0,
+            vm_size: 0,
+            vm_rss: 0,
+            fd_limit: 0,
+            sid: -1,
+            vpgid: -1,
+            tty: 0,
+            container: ContainerInfo::default(),
+        }
+    }
 }
 
 /// A container, as its runtime describes it (a `.scap` container event, or

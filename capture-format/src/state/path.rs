@@ -9,22 +9,28 @@
 /// relative.
 pub fn resolve(base: &[u8], path: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(base.len() + path.len() + 1);
+    resolve_into(base, path, &mut out);
+    out
+}
+
+/// [`resolve`] into `out` (cleared first), to reuse its memory.
+pub fn resolve_into(base: &[u8], path: &[u8], out: &mut Vec<u8>) {
+    out.clear();
     let relative = !path.starts_with(b"/");
     if relative {
-        push_components(&mut out, base);
+        push_components(out, base);
     }
-    push_components(&mut out, path);
+    push_components(out, path);
     if relative && base.is_empty() && !path.is_empty() {
         // `push_components` put a `/` before each part.
         if !out.is_empty() {
             out.remove(0);
         }
-        return out;
+        return;
     }
     if out.is_empty() {
         out.push(b'/');
     }
-    out
 }
 
 fn push_components(out: &mut Vec<u8>, path: &[u8]) {
@@ -45,7 +51,7 @@ fn push_components(out: &mut Vec<u8>, path: &[u8]) {
 
 #[cfg(test)]
 mod tests {
-    use super::resolve;
+    use super::{resolve, resolve_into};
 
     #[test]
     fn resolves_like_sysdig() {
@@ -64,6 +70,10 @@ mod tests {
         for &(base, path, want) in cases {
             let got = resolve(base.as_bytes(), path.as_bytes());
             assert_eq!(String::from_utf8_lossy(&got), want, "{base} + {path}");
+            // Into a buffer that held something else.
+            let mut reused = b"/left/over".to_vec();
+            resolve_into(base.as_bytes(), path.as_bytes(), &mut reused);
+            assert_eq!(reused, got, "{base} + {path}");
         }
     }
 }

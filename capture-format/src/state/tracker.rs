@@ -621,6 +621,9 @@ impl Tracker {
                     });
                 }
             }
+            // As sysdig: the new session's id; the process group is not
+            // followed.
+            nr::SETSID if ok => self.update_process(pid, |p| p.sid = rec.ret),
             nr::SETGID | nr::SETRESGID if ok => {
                 let gid = int("gid").or_else(|| int("egid")).unwrap_or(-1);
                 if let Ok(gid) = u32::try_from(gid)
@@ -706,6 +709,9 @@ impl Tracker {
                     p.fd_limit = size("fdlimit").unwrap_or(p.fd_limit);
                     p.vm_size = size("vm_size").unwrap_or(p.vm_size);
                     p.vm_rss = size("vm_rss").unwrap_or(p.vm_rss);
+                    p.sid = int("sid").unwrap_or(p.sid);
+                    p.vpgid = int("vpgid").unwrap_or(p.vpgid);
+                    p.tty = id("tty").unwrap_or(p.tty);
                     text(&mut p.pod_uid, "pod_uid");
                     if let Some(id) = bytes("container_id") {
                         p.container_id = id.to_vec();
@@ -1088,7 +1094,7 @@ pub fn with_container_move_record<T>(
     f: impl FnOnce(&Record<'_>) -> T,
 ) -> T {
     let info = EventType::THREAD_INFO.info();
-    let mut args = [Arg::Absent; 14];
+    let mut args = [Arg::Absent; 17];
     for (name, value) in [("container_id", container_id), ("pod_uid", pod_uid)] {
         if let Some(i) = info.arg_index(name) {
             args[i] = Arg::Str(value);
@@ -1155,6 +1161,7 @@ fn changes_state_syscall(ty: EventType) -> bool {
                 | nr::VFORK
                 | nr::SETUID
                 | nr::SETRESUID
+                | nr::SETSID
                 | nr::SETGID
                 | nr::SETRESGID
                 | nr::PRCTL
@@ -1541,6 +1548,44 @@ mod tests {
             assert_eq!((p.uid, p.gid, p.fd_limit), (33, 33, 8192));
             assert_eq!(p.loginuid, u32::MAX, "not given: unchanged");
         });
+    }
+
+    /// Sessions as sysdig follows them: a `threadinfo` gives the terminal
+    /// and process group (what it does not give stays), a fork inherits
+    /// them, setsid moves the caller to a session of its own, a failed one
+    /// changes nothing.
+    #[test]
+    fn sessions_follow_threadinfo_forks_and_setsid() {
+        type Session = (i64, i64, u32);
+        let mut t = Tracker::new();
+        t.insert_process(ProcessInfo {
+            pid: 100,
+            sid: 7,
+            vpgid: 8,
+            ..ProcessInfo::default()
+        });
+        let at = |name: &str| EventType::THREAD_INFO.info().arg_index(name).unwrap();
+        let mut args = vec![OwnedArg::Absent; EventType::THREAD_INFO.info().args.len()];
+        args[at("tty")] = i(34_816);
+        rec("threadinfo", 100, 0, args).with_record(|r| {
+            t.apply(r);
+        });
+        let cases: &[(&str, i64, i64, Session)] = &[
+            // (call, tid, return value, the caller's (sid, vpgid, tty) after)
+            ("getpid", 100, 100, (7, 8, 34_816)),
+            ("fork", 100, 300, (7, 8, 34_816)),
+            ("setsid", 300, -1, (7, 8, 34_816)),
+            ("setsid", 300, 300, (300, 8, 34_816)),
+        ];
+        for &(name, tid, ret, want) in cases {
+            rec(name, tid, ret, Vec::new()).with_record(|r| {
+                t.apply(r);
+            });
+            let pid = if name == "fork" { ret } else { tid };
+            let p = t.process(pid).unwrap();
+            assert_eq!((p.sid, p.vpgid, p.tty), want, "{name} -> {ret}");
+        }
+        assert_eq!(t.process(100).unwrap().sid, 7, "the parent keeps its own");
     }
 
     /// A container described after its processes started reaches them

@@ -11,7 +11,7 @@ use capture_format::file::{ChunkMeta, ChunkSummary, Event, Index, Projection};
 
 use super::ast::{Expr, Literal, Op, Transform};
 use super::error::FilterError;
-use super::fields::{Env, Field, Kind, Value, resolve, value};
+use super::fields::{Env, Field, Kind, Value, deltatime, resolve, value};
 use super::parser::parse;
 
 /// A compiled filter.
@@ -113,7 +113,7 @@ impl Filter {
 
     /// Evaluates the filter on `e`, with a caller's scratch buffer.
     pub fn matches_with(&self, e: &Event<'_>, env: &Env, scratch: &mut Vec<u8>) -> bool {
-        eval(&self.root, e, env, scratch)
+        eval(&self.root, e, env, env.previous, scratch)
     }
 
     /// A matcher (it keeps a scratch buffer for computed values).
@@ -121,6 +121,7 @@ impl Filter {
         Matcher {
             filter: self,
             scratch: Vec::new(),
+            previous: None,
         }
     }
 }
@@ -229,20 +230,36 @@ impl Filter {
 pub struct Matcher<'f> {
     filter: &'f Filter,
     scratch: Vec<u8>,
+    /// The time of the event asked about before (`evt.deltatime`: as
+    /// sysdig's filters, the delta to the event read before, matched or
+    /// not).
+    previous: Option<u64>,
 }
 
 impl Matcher<'_> {
     /// True when `e` matches.
     pub fn matches(&mut self, e: &Event<'_>, env: &Env) -> bool {
-        eval(&self.filter.root, e, env, &mut self.scratch)
+        let hit = eval(&self.filter.root, e, env, self.previous, &mut self.scratch);
+        self.previous = Some(e.ts());
+        hit
     }
 }
 
-fn eval(node: &Node, e: &Event<'_>, env: &Env, scratch: &mut Vec<u8>) -> bool {
+fn eval(
+    node: &Node,
+    e: &Event<'_>,
+    env: &Env,
+    previous: Option<u64>,
+    scratch: &mut Vec<u8>,
+) -> bool {
     match node {
-        Node::All(parts) => parts.iter().all(|p| eval(p, e, env, scratch)),
-        Node::Any(parts) => parts.iter().any(|p| eval(p, e, env, scratch)),
-        Node::Not(inner) => !eval(inner, e, env, scratch),
+        Node::All(parts) => parts.iter().all(|p| eval(p, e, env, previous, scratch)),
+        Node::Any(parts) => parts.iter().any(|p| eval(p, e, env, previous, scratch)),
+        Node::Not(inner) => !eval(inner, e, env, previous, scratch),
+        Node::Check(
+            field @ (Field::EvtDeltatime | Field::EvtDeltatimeS | Field::EvtDeltatimeNs),
+            test,
+        ) => test_value(test, deltatime(*field, e.ts(), previous)),
         Node::Check(_, Test::Types(types)) => types.contains(&e.ty().0),
         Node::Check(Field::ProcAname(None), test) => {
             // Any ancestor.
@@ -331,7 +348,7 @@ fn test_value(test: &Test, v: Value<'_>) -> bool {
     }
     match (test, v) {
         (Test::Exists, _) => true,
-        (Test::Num(op, rhs), Value::Num(n)) => compare(*op, i128::from(n), rhs),
+        (Test::Num(op, rhs), Value::Num(n) | Value::Frac(n)) => compare(*op, i128::from(n), rhs),
         (Test::Num(op, rhs), Value::Signed(n)) => compare(*op, i128::from(n), rhs),
         (Test::Bool(want), Value::Bool(b)) => *want == b,
         (Test::Str(op, needles), Value::Str(s)) => match_str(*op, s, needles),

@@ -152,7 +152,7 @@ impl Template {
 fn quote(v: Value<'_>) -> String {
     match v {
         Value::None => "''".into(),
-        Value::Num(n) => n.to_string(),
+        Value::Num(n) | Value::Frac(n) => n.to_string(),
         Value::Signed(n) => n.to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Ip(ip) => ip.to_string(),

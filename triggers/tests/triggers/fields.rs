@@ -39,6 +39,7 @@ fn shown(name: &str, num: u64) -> String {
     match value(f, &e, &env, &mut scratch) {
         Value::None => "<NA>".into(),
         Value::Num(n) => n.to_string(),
+        Value::Frac(n) => format!("{n:09}"),
         Value::Signed(n) => n.to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Str(s) => String::from_utf8_lossy(s).into_owned(),

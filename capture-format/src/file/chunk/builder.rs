@@ -25,8 +25,9 @@ use crate::varint::{put_i64, put_u64};
 /// Fields of a thread table row, all varints (strings are dictionary
 /// indices): tid, pid, ppid, vtid, vpid, comm, exe, exepath, args, cwd, uid,
 /// gid, loginuid, user, group, container id, pod uid, parent row + 1,
-/// start time.
-pub(crate) const THREAD_FIELDS: &[FieldKind] = &[FieldKind::Varint; 28];
+/// start time, the container's eight texts and privileged flag, session id,
+/// process group id (in its pid namespace), tty.
+pub(crate) const THREAD_FIELDS: &[FieldKind] = &[FieldKind::Varint; 31];
 /// Fields of an fd table row: pid, fd, kind, name, l4proto, role, ends,
 /// flags.
 pub(crate) const FD_FIELDS: &[FieldKind] = &[FieldKind::Varint; 8];
@@ -470,7 +471,11 @@ impl ChunkBuilder {
         for text in container_texts {
             RowWriter(&mut self.thread_rows).u(text.into());
         }
-        RowWriter(&mut self.thread_rows).u(c.privileged.into());
+        RowWriter(&mut self.thread_rows)
+            .u(c.privileged.into())
+            .i(p.sid)
+            .i(p.vpgid)
+            .u(p.tty.into());
         let row = u32::try_from(self.thread_stats.len()).expect("fewer than 2^32 threads");
         self.thread_stats.push((pid, comm, 0));
         self.thread_index.insert(key, row);

@@ -93,6 +93,12 @@ struct ThreadRow {
     /// in chunks written before they existed).
     container: [u32; CONTAINER_TEXTS],
     privileged: bool,
+    /// Session id, -1 when unknown (and in chunks written before 1.2).
+    sid: i64,
+    /// Process group id in its pid namespace, -1 when unknown.
+    vpgid: i64,
+    /// `tty_nr`, 0 for none.
+    tty: u32,
 }
 
 /// How many texts describe a container in the thread table.
@@ -575,7 +581,7 @@ impl Chunk {
         let mut cur = Cursor::new(raw);
         let table =
             TableReader::new(&mut cur, THREAD_FIELDS).map_err(|e| at.err(col::THREADS, e))?;
-        let mut f = [Field::Missing; 28];
+        let mut f = [Field::Missing; 31];
         self.threads.reserve(table.rows());
         for _ in 0..table.rows() {
             table
@@ -604,6 +610,9 @@ impl Chunk {
                 start_ts: f[18].u(),
                 container: [NO_STRING; CONTAINER_TEXTS],
                 privileged: f[27].u() != 0,
+                sid: f[28].i_or(-1),
+                vpgid: f[29].i_or(-1),
+                tty: f[30].u32(),
             };
             for (i, slot) in row.container.iter_mut().enumerate() {
                 if !matches!(f[19 + i], Field::Missing) {
@@ -939,6 +948,23 @@ impl<'c> Event<'c> {
         })
     }
 
+    /// Fd `num` of the event's process as the chunk's fd table has it,
+    /// when the table has it under one name (for a `*at` call's directory
+    /// fd, which is not the event's fd); none when the table lacks it or
+    /// has several names for it (it was closed and opened again).
+    pub fn process_fd(&self, num: i64) -> Option<FdView<'c>> {
+        let pid = self.pid();
+        let mut rows = (0..self.chunk.fds.len())
+            .filter(|&row| self.chunk.fds[row].pid == pid && self.chunk.fds[row].fd == num);
+        let first = rows.next()?;
+        let name = self.chunk.fds[first].name;
+        rows.all(|row| self.chunk.fds[row].name == name)
+            .then_some(FdView {
+                chunk: self.chunk,
+                row: first,
+            })
+    }
+
     /// Arguments.
     pub fn args(&self) -> Args<'c> {
         let c = self.chunk;
@@ -1140,6 +1166,21 @@ impl<'c> ThreadView<'c> {
     /// Login user id.
     pub fn loginuid(&self) -> u32 {
         self.r().loginuid
+    }
+
+    /// Session id (-1: unknown).
+    pub fn sid(&self) -> i64 {
+        self.r().sid
+    }
+
+    /// Process group id in the process's pid namespace (-1: unknown).
+    pub fn vpgid(&self) -> i64 {
+        self.r().vpgid
+    }
+
+    /// Controlling terminal (`tty_nr`; 0: none or unknown).
+    pub fn tty(&self) -> u32 {
+        self.r().tty
     }
     /// User name.
     pub fn user(&self) -> &'c [u8] {

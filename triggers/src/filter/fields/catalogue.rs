@@ -73,6 +73,13 @@ pub enum Field {
     EvtIsOpenExec,
     EvtIsWait,
     EvtWaitLatency,
+    EvtCategory,
+    EvtAbspath,
+    EvtAbspathSrc,
+    EvtAbspathDst,
+    EvtDeltatime,
+    EvtDeltatimeS,
+    EvtDeltatimeNs,
     /// `evt.type.is.NAME`: 1 for events of that type, 0 for others.
     EvtTypeIs(u16),
     /// `evt.around[T] = D` (filters only): within D ms of time T (ns
@@ -103,6 +110,10 @@ pub enum Field {
     ProcDuration,
     ProcVpid,
     ProcLoginshellid,
+    ProcSid,
+    ProcSname,
+    ProcVpgid,
+    ProcTty,
     ThreadTid,
     ThreadVtid,
     ThreadIsmain,
@@ -267,6 +278,24 @@ pub static FIELDS: &[FieldInfo] = &[
         "the ns part of the time since the start of the capture",
     ),
     f(
+        "evt.deltatime",
+        Field::EvtDeltatime,
+        Kind::Duration,
+        "ns since the event before: in output, the event printed before (0 for the first); in a filter, the event read before",
+    ),
+    f(
+        "evt.deltatime.s",
+        Field::EvtDeltatimeS,
+        Kind::Num,
+        "whole seconds of evt.deltatime",
+    ),
+    f(
+        "evt.deltatime.ns",
+        Field::EvtDeltatimeNs,
+        Kind::Num,
+        "the ns part of evt.deltatime, shown as 9 digits",
+    ),
+    f(
         "evt.type",
         Field::EvtType,
         Kind::Str,
@@ -277,6 +306,30 @@ pub static FIELDS: &[FieldInfo] = &[
         Field::EvtTypeIs(0),
         Kind::Num,
         "1 for events of type NAME (evt.type.is.open), 0 for others",
+    ),
+    f(
+        "evt.category",
+        Field::EvtCategory,
+        Kind::Str,
+        "sysdig's event category: file, net, IPC, memory, process, signal, time, wait...; an I/O call's comes from its fd (file, net, ipc, unknown)",
+    ),
+    f(
+        "evt.abspath",
+        Field::EvtAbspath,
+        Kind::Str,
+        "a *at call's path made absolute from its directory fd (or the working directory): openat, mkdirat, unlinkat, fchmodat, symlinkat; renameat and linkat's source",
+    ),
+    f(
+        "evt.abspath.src",
+        Field::EvtAbspathSrc,
+        Kind::Str,
+        "as evt.abspath: renameat and linkat's source path",
+    ),
+    f(
+        "evt.abspath.dst",
+        Field::EvtAbspathDst,
+        Kind::Str,
+        "as evt.abspath, but renameat and linkat's destination path",
     ),
     f(
         "syscall.type",
@@ -563,6 +616,30 @@ pub static FIELDS: &[FieldInfo] = &[
         Kind::Num,
         "pid of the eldest shell (sh, bash, zsh...) among the process and its ancestors",
     ),
+    f(
+        "proc.sid",
+        Field::ProcSid,
+        Kind::Signed,
+        "session id of the process; -1 when the capture does not say",
+    ),
+    f(
+        "proc.sname",
+        Field::ProcSname,
+        Kind::Str,
+        "name of the session leader: the ancestor whose pid is proc.sid, else the eldest ancestor in the same session",
+    ),
+    f(
+        "proc.vpgid",
+        Field::ProcVpgid,
+        Kind::Signed,
+        "process group id, as seen in the process's pid namespace; -1 when the capture does not say",
+    ),
+    f(
+        "proc.tty",
+        Field::ProcTty,
+        Kind::Num,
+        "controlling terminal (the kernel's tty_nr); 0 for none",
+    ),
     f("thread.tid", Field::ThreadTid, Kind::Num, "thread id"),
     f(
         "thread.vtid",
@@ -825,13 +902,11 @@ pub static FIELDS: &[FieldInfo] = &[
 
 /// Why syscap cannot answer a field.
 const NO_PLUGINS: &str = "plugin events: syscap records system calls, not plugin events";
-const NO_PREVIOUS: &str = "not yet: needs the previous event, which fields do not see";
 const NO_MEMORY: &str =
     "syscap records no memory sizes (sysdig reads them from /proc and from execve's exit)";
 const NO_FD_COUNTS: &str = "syscap records no fd counts or fd limits of processes";
 const NO_CPU: &str = "needs the driver's scheduler events and CPU samples; syscap records none";
 const NO_CGROUPS: &str = "syscap keeps a process's container id, not its cgroup paths";
-const NO_SESSIONS: &str = "syscap records no session or process-group ids";
 const NO_PROBES: &str = "syscap records no container health checks or probes";
 const NO_MOUNTS: &str = "syscap records no container mounts";
 const NO_PASSWD: &str = "syscap records user names, not home directories or shells";
@@ -851,17 +926,6 @@ const NO_TRACERS: &str = "needs sysdig's tracer events (spans); syscap records n
 pub static UNANSWERED: &[(&str, &str)] = &[
     ("evt.pluginname", NO_PLUGINS),
     ("evt.plugininfo", NO_PLUGINS),
-    ("evt.deltatime", NO_PREVIOUS),
-    ("evt.deltatime.s", NO_PREVIOUS),
-    ("evt.deltatime.ns", NO_PREVIOUS),
-    (
-        "evt.category",
-        "not yet: syscap's event table has no sysdig categories",
-    ),
-    (
-        "evt.abspath",
-        "not yet: needs the path of the call's directory fd joined to its name",
-    ),
     ("proc.env", "syscap records no environment variables"),
     (
         "proc.nthreads",
@@ -894,10 +958,6 @@ pub static UNANSWERED: &[(&str, &str)] = &[
     ("thread.cpu.system", NO_CPU),
     ("thread.cgroups", NO_CGROUPS),
     ("thread.cgroup", NO_CGROUPS),
-    ("proc.sid", NO_SESSIONS),
-    ("proc.sname", NO_SESSIONS),
-    ("proc.vpgid", NO_SESSIONS),
-    ("proc.tty", "syscap records no controlling terminal"),
     ("proc.is_container_healthcheck", NO_PROBES),
     ("proc.is_container_liveness_probe", NO_PROBES),
     ("proc.is_container_readiness_probe", NO_PROBES),
@@ -1207,7 +1267,10 @@ impl Field {
             | F::EvtRawtimeNs
             | F::EvtReltimeS
             | F::EvtReltimeNs
-            | F::EvtAround(_) => Projection::TIME,
+            | F::EvtAround(_)
+            | F::EvtDeltatime
+            | F::EvtDeltatimeS
+            | F::EvtDeltatimeNs => Projection::TIME,
             F::EvtDir | F::EvtCountExit => Projection::FLAGS,
             F::EvtCpu => Projection::CPU,
             F::EvtRes
@@ -1233,6 +1296,9 @@ impl Field {
             | F::EvtIsOpenWrite
             | F::EvtIsOpenExec => Projection::ARGS | Projection::FLAGS,
             F::ProcDuration => Projection::THREAD | Projection::TIME,
+            F::EvtAbspath | F::EvtAbspathSrc | F::EvtAbspathDst => {
+                Projection::ARGS | Projection::THREAD
+            }
             F::FdUid | F::FdContainername | F::FdContainerdirectory => {
                 Projection::THREAD | Projection::FD | Projection::ARGS
             }
@@ -1251,6 +1317,10 @@ impl Field {
             | F::ProcPcmdline
             | F::ProcVpid
             | F::ProcLoginshellid
+            | F::ProcSid
+            | F::ProcSname
+            | F::ProcVpgid
+            | F::ProcTty
             | F::ThreadTid
             | F::ThreadVtid
             | F::ThreadIsmain
@@ -1300,7 +1370,8 @@ impl Field {
             | F::FdCnet
             | F::FdSnet
             | F::FdLnet
-            | F::FdRnet => Projection::FD,
+            | F::FdRnet
+            | F::EvtCategory => Projection::FD,
             F::TriggerRule => Projection::ARGS,
         }
     }

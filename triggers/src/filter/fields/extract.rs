@@ -26,6 +26,9 @@ pub enum Value<'a> {
     Signed(i64),
     /// Boolean.
     Bool(bool),
+    /// The ns within a second: a number, shown as 9 digits as sysdig
+    /// shows `evt.deltatime.ns`.
+    Frac(u64),
     /// Text (not necessarily UTF-8).
     Str(&'a [u8]),
     /// IP address.
@@ -39,6 +42,81 @@ pub struct Env {
     pub capture_start: u64,
     /// The rule that started the capture (for `trigger.rule`).
     pub trigger_rule: String,
+    /// The time of the event shown before this one, for `evt.deltatime`
+    /// (a printer sets it; a filter's [`Matcher`](crate::filter::Matcher)
+    /// keeps its own, of the event it read before).
+    pub previous: Option<u64>,
+}
+
+/// The `*at` calls whose path `evt.abspath` makes absolute, with the names
+/// of their directory fd and path arguments: the source (`evt.abspath`,
+/// `.src`) and the destination (`.dst`; the source again for calls with
+/// one path), as sysdig 0.29.3 has them.
+const ABSPATH_ARGS: &[(&str, [(&str, &str); 2])] = &[
+    ("openat", [("dirfd", "name"), ("dirfd", "name")]),
+    ("openat2", [("dirfd", "name"), ("dirfd", "name")]),
+    ("mkdirat", [("dirfd", "path"), ("dirfd", "path")]),
+    ("unlinkat", [("dirfd", "name"), ("dirfd", "name")]),
+    ("fchmodat", [("dirfd", "filename"), ("dirfd", "filename")]),
+    (
+        "symlinkat",
+        [("linkdirfd", "linkpath"), ("linkdirfd", "linkpath")],
+    ),
+    (
+        "renameat",
+        [("olddirfd", "oldpath"), ("newdirfd", "newpath")],
+    ),
+    (
+        "renameat2",
+        [("olddirfd", "oldpath"), ("newdirfd", "newpath")],
+    ),
+    ("linkat", [("olddir", "oldpath"), ("newdir", "newpath")]),
+];
+
+/// `evt.abspath`: the path argument joined to its directory: itself when
+/// absolute, the thread's working directory for `AT_FDCWD`, else the
+/// directory fd's name (none when the chunk does not know the fd), and
+/// normalised as sysdig does (`.`, `..`, repeated slashes).
+fn abspath<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value<'a> {
+    const AT_FDCWD: i64 = -100;
+    let info = e.ty().info();
+    let Some((_, pairs)) = ABSPATH_ARGS.iter().find(|(name, _)| *name == info.name) else {
+        return Value::None;
+    };
+    let (dirfd, path) = pairs[usize::from(field == Field::EvtAbspathDst)];
+    let (Some(dirfd), Some(path)) = (info.arg_index(dirfd), info.arg_index(path)) else {
+        return Value::None;
+    };
+    let (Arg::Int(dirfd), Arg::Str(path)) = (e.arg(dirfd), e.arg(path)) else {
+        return Value::None;
+    };
+    let base: &[u8] = if path.starts_with(b"/") {
+        b"/"
+    } else if dirfd == AT_FDCWD {
+        match e.thread() {
+            Some(t) => t.cwd(),
+            None => return Value::None,
+        }
+    } else {
+        match e.process_fd(dirfd) {
+            Some(f) => f.name(),
+            None => return Value::None,
+        }
+    };
+    capture_format::state::resolve_into(base, path, scratch);
+    Value::Str(&scratch[..])
+}
+
+/// `evt.deltatime`, `.s` or `.ns` of an event at `ts` after one at
+/// `previous`: 0 for the first event, and for one whose entry (its time)
+/// came before the previous event's (records are in exit order).
+pub fn deltatime(field: Field, ts: u64, previous: Option<u64>) -> Value<'static> {
+    let delta = previous.map_or(0, |p| ts.saturating_sub(p));
+    match field {
+        Field::EvtDeltatimeS => Value::Num(delta / NS),
+        Field::EvtDeltatimeNs => Value::Frac(delta % NS),
+        _ => Value::Num(delta),
+    }
 }
 
 fn num(v: i64) -> Value<'static> {
@@ -171,6 +249,10 @@ fn event_value<'a>(
             }
         }
         F::EvtCount => Value::Num(1),
+        F::EvtAbspath | F::EvtAbspathSrc | F::EvtAbspathDst => abspath(field, e, scratch),
+        F::EvtDeltatime | F::EvtDeltatimeS | F::EvtDeltatimeNs => {
+            deltatime(field, e.ts(), env.previous)
+        }
         F::EvtIsWait => Value::Bool(waits(e.ty())),
         F::EvtTypeIs(t) => Value::Num(u64::from(e.ty().0 == t)),
         F::EvtCountExit => count(e.returned()),
@@ -296,6 +378,20 @@ fn process_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> V
                 .filter(|a| is_shell(a.comm()))
                 .last()
                 .map_or(Value::None, |a| num(a.pid()))
+        }),
+        F::ProcSid => thread(e, |t| Value::Signed(t.sid())),
+        F::ProcVpgid => thread(e, |t| Value::Signed(t.vpgid())),
+        F::ProcTty => thread(e, |t| Value::Num(u64::from(t.tty()))),
+        // As sysdig: the session leader by its pid, or when it is gone,
+        // the eldest ancestor still in the session.
+        F::ProcSname => thread(e, |t| {
+            let leader = lineage(t)
+                .find(|a| a.pid() == t.sid())
+                .or_else(|| lineage(t).take_while(|a| a.sid() == t.sid()).last());
+            // A thread known by its id alone has no name: none, as sysdig.
+            leader
+                .filter(|a| !a.comm().is_empty())
+                .map_or(Value::None, |a| Value::Str(a.comm()))
         }),
         // The kernel's "unset" (u32::MAX) is sysdig's -1.
         F::UserLoginuid => thread(e, |t| Value::Signed(i64::from(t.loginuid().cast_signed()))),
@@ -723,6 +819,12 @@ fn fd_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value<
         F::FdSnet => endpoint(e, F::FdSip).map_or(Value::None, |a| Value::Ip(a.ip())),
         F::FdLnet => endpoint(e, F::FdLip).map_or(Value::None, |a| Value::Ip(a.ip())),
         F::FdRnet => endpoint(e, F::FdRip).map_or(Value::None, |a| Value::Ip(a.ip())),
+        F::EvtCategory => Value::Str(
+            e.ty()
+                .sysdig_category()
+                .name(e.fd().map(|f| f.kind()))
+                .as_bytes(),
+        ),
         F::EvtIsSyslog => Value::Bool(
             e.ty().info().category.intersects(Category::IO_WRITE)
                 && e.fd().is_some_and(|f| f.name() == b"/dev/log"),
@@ -788,6 +890,53 @@ fn endpoint(e: &Event<'_>, which: Field) -> Option<SocketAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn abspath_arguments_are_in_the_event_table() {
+        for (name, pairs) in ABSPATH_ARGS {
+            let ty = EventType::from_name(name).unwrap_or_else(|| panic!("{name}"));
+            let info = ty.info();
+            for (dirfd, path) in pairs {
+                let (Some(d), Some(p)) = (info.arg_index(dirfd), info.arg_index(path)) else {
+                    panic!("{name}: no {dirfd} or {path}");
+                };
+                assert_eq!(info.args[d].kind, ArgKind::DirFd, "{name} {dirfd}");
+                assert_eq!(info.args[p].kind, ArgKind::Path, "{name} {path}");
+            }
+        }
+    }
+
+    #[test]
+    fn deltatimes_count_from_the_previous_event() {
+        use Field as F;
+        // (field, ts, previous, value): sysdig's `.ns` shows 9 digits.
+        let cases: &[(Field, u64, Option<u64>, Value<'_>)] = &[
+            (F::EvtDeltatime, 5, None, Value::Num(0)),
+            (
+                F::EvtDeltatime,
+                1_534_527_348_514_648_551,
+                Some(1_534_527_348_514_632_619),
+                Value::Num(15_932),
+            ),
+            (F::EvtDeltatimeS, 3_500_000_001, Some(1), Value::Num(3)),
+            (
+                F::EvtDeltatimeNs,
+                3_500_000_001,
+                Some(1),
+                Value::Frac(500_000_000),
+            ),
+            (F::EvtDeltatimeNs, 9, None, Value::Frac(0)),
+            // An entry before the previous event's (exit order): 0.
+            (F::EvtDeltatime, 10, Some(20), Value::Num(0)),
+        ];
+        for &(field, ts, previous, want) in cases {
+            assert_eq!(
+                deltatime(field, ts, previous),
+                want,
+                "{field:?} {ts} {previous:?}"
+            );
+        }
+    }
 
     #[test]
     fn human_durations_as_sysdig_shows_them() {

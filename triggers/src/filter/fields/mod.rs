@@ -16,4 +16,4 @@ mod extract;
 pub use catalogue::{
     ArgSel, FIELDS, Field, FieldInfo, Kind, UNANSWERED, resolve, write_field_list,
 };
-pub use extract::{Env, Value, value};
+pub use extract::{Env, Value, deltatime, value};
