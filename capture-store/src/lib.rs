@@ -309,6 +309,52 @@ impl Store {
         }
     }
 
+    /// A cheap check that the storage answers and takes captures: for a
+    /// directory, a file created (mode 0600), synced and removed in it; for
+    /// S3, one `ListObjectsV2` of at most one key under the prefix (what
+    /// the least-privilege policy of `deploy/aws/` allows, unlike
+    /// `HeadBucket`).
+    pub async fn check(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Dir(dir) => {
+                let dir = dir.clone();
+                tokio::task::spawn_blocking(move || {
+                    let probe = dir.join(format!(".syscap-check-{}", std::process::id()));
+                    // One left by a crashed agent of the same id.
+                    let _ = std::fs::remove_file(&probe);
+                    let result = std::fs::create_dir_all(&dir)
+                        .and_then(|()| local::create_private(&probe))
+                        .and_then(|file| file.sync_all());
+                    let _ = std::fs::remove_file(&probe);
+                    result.map_err(|source| StoreError::Io {
+                        what: format!("cannot write in {}", dir.display()),
+                        source,
+                    })
+                })
+                .await
+                .map_err(|e| StoreError::Io {
+                    what: "the storage check did not finish".into(),
+                    source: std::io::Error::other(e),
+                })?
+            }
+            Backend::S3 { client, bucket, .. } => {
+                let prefix = match self.prefix() {
+                    "" => String::new(),
+                    p => format!("{p}/"),
+                };
+                client
+                    .list_objects_v2()
+                    .bucket(bucket)
+                    .prefix(&prefix)
+                    .max_keys(1)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| StoreError::s3("ListObjectsV2", bucket, &prefix, &e))
+            }
+        }
+    }
+
     /// The captures under `prefix` (relative to the store's own prefix for
     /// a directory; a full key prefix for S3), with their metadata.
     pub async fn list(&self, prefix: &str) -> Result<Vec<StoredObject>, StoreError> {

@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use super::health::Health;
+
 /// Every figure the agent exports; updated lock-free from any thread.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -46,6 +48,8 @@ pub struct Metrics {
     pub captures_lost: AtomicU64,
     /// Rules reloads that failed validation.
     pub reload_failures: AtomicU64,
+    /// The recorder's rounds, for `/healthz`.
+    pub heartbeat: super::health::Heartbeat,
 }
 
 /// Adds 1.
@@ -211,9 +215,14 @@ pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a listener waits after a failed `accept` (out of open files).
 pub const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
-/// Serves `GET /metrics` on `listener` until the task is dropped, at most
-/// [`MAX_CONNECTIONS`] at once, each for at most [`CONNECTION_TIMEOUT`].
-pub async fn serve(listener: tokio::net::TcpListener, metrics: std::sync::Arc<Metrics>) {
+/// Serves `GET /metrics`, `/healthz` and `/readyz` (see [`super::health`])
+/// on `listener` until the task is dropped, at most [`MAX_CONNECTIONS`] at
+/// once, each for at most [`CONNECTION_TIMEOUT`].
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    metrics: std::sync::Arc<Metrics>,
+    health: std::sync::Arc<Health>,
+) {
     use http_body_util::Full;
     use hyper::body::Bytes;
     use hyper_util::rt::TokioIo;
@@ -237,15 +246,19 @@ pub async fn serve(listener: tokio::net::TcpListener, metrics: std::sync::Arc<Me
             }
         };
         failing = false;
-        let metrics = metrics.clone();
+        let (metrics, health) = (metrics.clone(), health.clone());
         let service =
             hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let metrics = metrics.clone();
+                let (metrics, health) = (metrics.clone(), health.clone());
                 async move {
-                    let (status, body) = if req.uri().path() == "/metrics" {
-                        (200, metrics.render())
-                    } else {
-                        (404, "not found: try /metrics\n".to_owned())
+                    let (status, body) = match req.uri().path() {
+                        "/metrics" => (200, metrics.render()),
+                        "/healthz" => Health::liveness(&metrics),
+                        "/readyz" => health.readiness(),
+                        _ => (
+                            404,
+                            "not found: try /metrics, /healthz or /readyz\n".to_owned(),
+                        ),
                     };
                     hyper::Response::builder()
                         .status(status)

@@ -3,10 +3,11 @@
 //! firing starts a capture thread that writes the ring's history and what
 //! follows into the spool; an uploader stores finished captures and deletes
 //! them only once the storage confirmed them. The control socket, the
-//! metrics endpoint and the signals (SIGTERM/SIGINT stop, SIGHUP reloads
+//! metrics endpoint (with the probes' `/healthz` and `/readyz`) and the signals (SIGTERM/SIGINT stop, SIGHUP reloads
 //! the rules) run on a small tokio runtime.
 
 pub mod control;
+pub mod health;
 pub mod metrics;
 mod recorder;
 pub mod ring;
@@ -188,9 +189,7 @@ async fn serve(
         wake.clone(),
         stop_rx.clone(),
     ));
-    if let Some(listener) = metrics_listener {
-        tokio::spawn(metrics::serve(listener, metrics.clone()));
-    }
+    let storage_check = serve_metrics(metrics_listener, &metrics, &store, &stop_rx);
     tokio::spawn(control_loop(control, commands.clone()));
 
     let (ended_tx, ended) = oneshot::channel::<()>();
@@ -231,6 +230,7 @@ async fn serve(
     .await;
     let _ = stop_tx.send(true);
     let _ = uploader.await;
+    let _ = storage_check.await;
     let _ = std::fs::remove_file(&config.control_socket);
     let left = spool.ready().len();
     if left == 0 {
@@ -239,6 +239,26 @@ async fn serve(
         tracing::warn!("stopped; {left} captures wait in the spool for the storage");
     }
     died.map_or(Ok(()), |why| Err(DaemonError::RecorderDied(why)))
+}
+
+/// Serves the metrics and the probes on `listener` (if any), and checks the
+/// storage for `/readyz` until `stop`: the checker's task.
+fn serve_metrics(
+    listener: Option<tokio::net::TcpListener>,
+    metrics: &Arc<Metrics>,
+    store: &Arc<Store>,
+    stop: &watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let health = Arc::new(health::Health::default());
+    let checker = tokio::spawn(health::check_storage(
+        store.clone(),
+        health.clone(),
+        stop.clone(),
+    ));
+    if let Some(listener) = listener {
+        tokio::spawn(metrics::serve(listener, metrics.clone(), health));
+    }
+    checker
 }
 
 /// The signals the agent handles.

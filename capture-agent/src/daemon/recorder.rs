@@ -184,6 +184,7 @@ impl Recorder {
     fn run(&mut self, commands: &Receiver<Command>) {
         let mut last_tick = Instant::now();
         let mut drained = 0;
+        self.metrics.heartbeat.beat();
         loop {
             if drained < BUSY_DRAIN
                 && let Err(e) = self.probe.wait(POLL)
@@ -205,6 +206,7 @@ impl Recorder {
                 // covers exactly the second before it.
                 self.seal();
                 self.tick();
+                self.metrics.heartbeat.beat();
             }
             loop {
                 match commands.try_recv() {

@@ -1032,6 +1032,47 @@ pub fn sighup_reloads_rules_and_metrics_answer() {
     agent.stop();
 }
 
+/// The probes: `/healthz` answers 200 while the recorder reads the kernel
+/// ring; `/readyz` answers 200 while the storage answers, 503 naming the
+/// storage once it stops, and 200 again once it is back.
+pub fn health_and_readiness_probes_follow_the_recorder_and_the_storage() {
+    let dir = scratch("daemon-probes");
+    let mut s3 = S3::start(&dir.join("s3")).unwrap();
+    let agent = Agent::start(&AgentSetup {
+        metrics: true,
+        ..AgentSetup::new(&dir, MANUAL, &s3)
+    });
+    let address = agent.metrics_address();
+    // The storage is checked in the background every 15 s: 20 s more for a
+    // busy machine.
+    let wait_for = |path: &str, status: &str, body: &str| {
+        let deadline = Instant::now() + Duration::from_secs(35);
+        loop {
+            let page = try_get(&address, path).unwrap_or_default();
+            if page.starts_with(status) && page.contains(body) {
+                return page;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "GET {path}: no {status:?} with {body:?}; last answer:\n{page}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let page = wait_for("/healthz", "HTTP/1.1 200", "ok: kernel programs attached");
+    assert!(page.contains(" events)"), "{page}");
+    wait_for("/readyz", "HTTP/1.1 200", "ok: storage reachable");
+    s3.stop();
+    wait_for("/readyz", "HTTP/1.1 503", "storage unreachable: ");
+    // Unready is not dead: the agent records on, spooling.
+    wait_for("/healthz", "HTTP/1.1 200", "ok:");
+    s3.restart().unwrap();
+    wait_for("/readyz", "HTTP/1.1 200", "ok: storage reachable");
+    let page = try_get(&address, "/nothing").unwrap();
+    assert!(page.starts_with("HTTP/1.1 404"), "{page}");
+    agent.stop();
+}
+
 /// An unprivileged user holds as many idle connections to the metrics
 /// endpoint as it can (up to a thousand) against an agent allowed 256 open
 /// files: `status`, `trigger`, an
@@ -1200,11 +1241,17 @@ fn scrape_metrics(address: &str) -> String {
 
 /// One GET of the metrics page, or `None` when no answer comes within 10 s.
 fn try_scrape_metrics(address: &str) -> Option<String> {
+    try_get(address, "/metrics")
+}
+
+/// One GET of `path`, status line and headers included, or `None` when no
+/// answer comes within 10 s.
+fn try_get(address: &str, path: &str) -> Option<String> {
     let mut http = std::net::TcpStream::connect(address).ok()?;
     http.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
     std::io::Write::write_all(
         &mut http,
-        b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
     )
     .ok()?;
     let mut page = String::new();

@@ -29,6 +29,7 @@ use cpu::{
 };
 use daemon::{
     full_spool_counts_lost_captures_and_leaves_no_empty_file, full_spool_drops_the_oldest_loudly,
+    health_and_readiness_probes_follow_the_recorder_and_the_storage,
     killed_agent_during_an_upload_stores_it_once,
     killed_agent_keeps_a_quiet_capture_up_to_the_last_second, killed_agent_recovers_its_captures,
     metrics_flood_leaves_capturing_and_control_working,
@@ -100,6 +101,7 @@ fn main() -> ExitCode {
         spool_another_user_could_change_is_refused,
         planted_symlinks_in_the_spool_are_never_followed,
         sighup_reloads_rules_and_metrics_answer,
+        health_and_readiness_probes_follow_the_recorder_and_the_storage,
         metrics_flood_leaves_capturing_and_control_working,
         per_process_metric_rules_fire_for_the_busy_process,
         containers_are_named_from_the_cri,
