@@ -29,6 +29,9 @@ pub const PERIOD: Duration = Duration::from_secs(1);
 /// sampled.
 pub const MAX_THREADS: usize = 1 << 18;
 
+/// Bytes a `stat` line fits in (about 300 with a 15-byte comm).
+const STAT_BYTES: usize = 1024;
+
 /// `procinfo`'s unit: jiffies of `USER_HZ`.
 const JIFFIES_PER_S: u64 = 100;
 
@@ -133,7 +136,7 @@ impl CpuSampler {
             everything: false,
             ticks_per_s: clock_ticks(),
             path: String::new(),
-            buf: Vec::with_capacity(1024),
+            buf: Vec::with_capacity(STAT_BYTES),
             pids: Vec::new(),
             samples: Vec::new(),
             cost: RoundCost::default(),
@@ -189,10 +192,18 @@ impl CpuSampler {
         &self.samples
     }
 
-    /// Reads `path` (in `self.path`) into `self.buf`.
+    /// Reads `path` (in `self.path`) into `self.buf`: in one `read` when
+    /// it fits, as a `stat` line does (`read_to_end` would read twice).
     fn read_path(&mut self) -> bool {
-        self.buf.clear();
-        File::open(Path::new(&self.path)).is_ok_and(|mut f| f.read_to_end(&mut self.buf).is_ok())
+        let Ok(mut file) = File::open(Path::new(&self.path)) else {
+            return false;
+        };
+        self.buf.resize(STAT_BYTES, 0);
+        let Ok(n) = file.read(&mut self.buf) else {
+            return false;
+        };
+        self.buf.truncate(n);
+        n < STAT_BYTES || file.read_to_end(&mut self.buf).is_ok()
     }
 
     fn set_path(&mut self, pid: u32, tid: Option<u32>) {

@@ -31,14 +31,14 @@ pub fn spin(duty: u32, name: &str) {
 }
 
 /// A busy loop in its own process, killed when dropped (passed or not).
-struct Spinner {
-    child: Child,
-    name: &'static str,
+pub struct Spinner {
+    pub child: Child,
+    pub name: &'static str,
 }
 
 impl Spinner {
     /// Starts one and waits until it runs under its name.
-    fn start(name: &'static str, duty: u32) -> Self {
+    pub fn start(name: &'static str, duty: u32) -> Self {
         let command = helper("spin");
         let mut child = Command::new(&command[0])
             .args(&command[1..])
@@ -93,7 +93,7 @@ fn proc_shares(spinners: &[Spinner], measure: impl FnOnce()) -> Vec<f64> {
 }
 
 /// The share `topprocs_cpu` gives process `pid` named `name`, if listed.
-fn listed_share(table: &str, name: &str, pid: u32) -> Option<f64> {
+pub fn listed_share(table: &str, name: &str, pid: u32) -> Option<f64> {
     table.lines().skip(2).find_map(|line| {
         let cols: Vec<&str> = line.split_whitespace().collect();
         let pid_col = pid.to_string();

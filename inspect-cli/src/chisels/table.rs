@@ -209,8 +209,9 @@ impl Chisel for Table {
             top: self.top,
             // An empty CPU table would read as "no CPU used".
             when_empty: (self.measure == Measure::ThreadCpu).then_some(
-                "(no CPU figures: no procinfo event among the events read; sysdig's and \
-                 Falco's drivers write one per thread every second, syscap-agent does not)",
+                "(no CPU figures: no procinfo event among the events read; syscap-agent \
+                 and sysdig's and Falco's drivers write one for each thread that ran, every \
+                 second)",
             ),
         };
         table.write(&self.totals, out, json)

@@ -905,7 +905,9 @@ const NO_PLUGINS: &str = "plugin events: syscap records system calls, not plugin
 const NO_MEMORY: &str =
     "syscap records no memory sizes (sysdig reads them from /proc and from execve's exit)";
 const NO_FD_COUNTS: &str = "syscap records no fd counts or fd limits of processes";
-const NO_CPU: &str = "needs the driver's scheduler events and CPU samples; syscap records none";
+const NO_SWITCHES: &str = "needs the driver's context-switch events; syscap records none";
+const CPU_SINCE: &str = "not as a field: the CPU since the thread's previous procinfo sample, \
+    which sysdig keeps per thread as it reads; topprocs_cpu and topcontainers_cpu sum it";
 const NO_CGROUPS: &str = "syscap keeps a process's container id, not its cgroup paths";
 const NO_PROBES: &str = "syscap records no container health checks or probes";
 const NO_MOUNTS: &str = "syscap records no container mounts";
@@ -951,11 +953,11 @@ pub static UNANSWERED: &[(&str, &str)] = &[
         "thread.pfminor",
         "needs the driver's page-fault counters; syscap records none",
     ),
-    ("thread.exectime", NO_CPU),
-    ("thread.totexectime", NO_CPU),
-    ("thread.cpu", NO_CPU),
-    ("thread.cpu.user", NO_CPU),
-    ("thread.cpu.system", NO_CPU),
+    ("thread.exectime", NO_SWITCHES),
+    ("thread.totexectime", NO_SWITCHES),
+    ("thread.cpu", CPU_SINCE),
+    ("thread.cpu.user", CPU_SINCE),
+    ("thread.cpu.system", CPU_SINCE),
     ("thread.cgroups", NO_CGROUPS),
     ("thread.cgroup", NO_CGROUPS),
     ("proc.is_container_healthcheck", NO_PROBES),
