@@ -45,6 +45,10 @@ pub fn snapshot(root: &Path, etc: &Path, ts: u64, boot_epoch_ns: u64) -> Snapsho
             continue;
         };
         process.user = user_names.get(&process.uid).cloned().unwrap_or_default();
+        process.login_user = user_names
+            .get(&process.loginuid)
+            .cloned()
+            .unwrap_or_default();
         process.group = group_names.get(&process.gid).cloned().unwrap_or_default();
         let mut threads = 0;
         if let Ok(tasks) = fs::read_dir(base.join("task")) {
