@@ -45,6 +45,10 @@ pub fn snapshot(root: &Path, etc: &Path, ts: u64, boot_epoch_ns: u64) -> Snapsho
             continue;
         };
         process.user = user_names.get(&process.uid).cloned().unwrap_or_default();
+        process.login_user = user_names
+            .get(&process.loginuid)
+            .cloned()
+            .unwrap_or_default();
         process.group = group_names.get(&process.gid).cloned().unwrap_or_default();
         let mut threads = 0;
         if let Ok(tasks) = fs::read_dir(base.join("task")) {
@@ -87,6 +91,8 @@ struct Status {
     uid: u32,
     gid: u32,
     nspid_last: Option<i64>,
+    /// The process group in the process's own pid namespace.
+    nspgid_last: Option<i64>,
     vm_size_kb: u64,
     vm_rss_kb: u64,
 }
@@ -98,6 +104,7 @@ fn read_status(path: &Path) -> Option<Status> {
         uid: 0,
         gid: 0,
         nspid_last: None,
+        nspgid_last: None,
         vm_size_kb: 0,
         vm_rss_kb: 0,
     };
@@ -121,6 +128,8 @@ fn read_status(path: &Path) -> Option<Status> {
             st.vm_rss_kb = first_u64(f);
         } else if let Some(mut f) = field(b"NSpid:") {
             st.nspid_last = f.next_back().and_then(parse_num);
+        } else if let Some(mut f) = field(b"NSpgid:") {
+            st.nspgid_last = f.next_back().and_then(parse_num);
         }
     }
     Some(st)
@@ -168,12 +177,11 @@ fn read_process(base: &Path, pid: i64, ticks: u64, boot_epoch_ns: u64) -> Option
         .unwrap_or(u32::MAX);
     let cgroup = fs::read(base.join("cgroup")).unwrap_or_default();
     let (container_id, pod_uid) = container_of(&cgroup);
-    let start_ts = fs::read(base.join("stat"))
-        .ok()
-        .and_then(|stat| start_ticks(&stat))
-        .map_or(0, |t| {
-            boot_epoch_ns.saturating_add(t.saturating_mul(1_000_000_000) / ticks.max(1))
-        });
+    let stat = fs::read(base.join("stat")).unwrap_or_default();
+    let start_ts = start_ticks(&stat).map_or(0, |t| {
+        boot_epoch_ns.saturating_add(t.saturating_mul(1_000_000_000) / ticks.max(1))
+    });
+    let (pgrp, sid, tty) = session_fields(&stat);
     Some(ProcessInfo {
         pid,
         ppid: status.ppid,
@@ -191,8 +199,25 @@ fn read_process(base: &Path, pid: i64, ticks: u64, boot_epoch_ns: u64) -> Option
         vm_size: status.vm_size_kb * 1024,
         vm_rss: status.vm_rss_kb * 1024,
         fd_limit: fd_limit(&base.join("limits")),
+        sid,
+        vpgid: status.nspgid_last.unwrap_or(pgrp),
+        tty,
         ..ProcessInfo::default()
     })
+}
+
+/// The process group, session (both -1 when unreadable) and controlling
+/// terminal (`tty_nr`, 0 for none) of `/proc/PID/stat`: fields 5 to 7.
+fn session_fields(stat: &[u8]) -> (i64, i64, u32) {
+    let id = |n| {
+        stat_field(stat, n)
+            .and_then(|v| i64::try_from(v).ok())
+            .unwrap_or(-1)
+    };
+    let tty = stat_field(stat, 7)
+        .and_then(|v| u32::try_from(v).ok())
+        .unwrap_or(0);
+    (id(5), id(6), tty)
 }
 
 /// The soft "Max open files" of `/proc/PID/limits` (0 when unreadable or
@@ -562,6 +587,7 @@ mod tests {
 
     #[test]
     fn stat_start_time_skips_the_comm() {
+        type Session = (i64, i64, u32);
         let stat = b"42 (a) b) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 12345 1000 10";
         assert_eq!(start_ticks(stat), Some(12345));
         assert_eq!(stat_field(stat, 14), Some(1), "utime");
@@ -572,6 +598,21 @@ mod tests {
         assert_eq!(stat_fields(stat, [14, 99]), None, "past the end");
         assert_eq!(stat_comm(stat), Some(&b"a) b"[..]));
         assert_eq!(stat_comm(b"42 (x"), None);
+        // (stat, (pgrp, session, tty_nr)): a shell on /dev/pts/0 (136, 0),
+        // a daemon without a terminal, and a stat cut short.
+        let cases: &[(&[u8], Session)] = &[
+            (b"7 (bash) S 6 7 7 34816 7 4194560", (7, 7, 34_816)),
+            (b"42 (a b) S 1 42 42 0 -1 4194560", (42, 42, 0)),
+            (b"9 (x) S 1", (-1, -1, 0)),
+        ];
+        for &(stat, want) in cases {
+            assert_eq!(
+                session_fields(stat),
+                want,
+                "{}",
+                String::from_utf8_lossy(stat)
+            );
+        }
     }
 
     #[test]

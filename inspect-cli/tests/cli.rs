@@ -1585,13 +1585,13 @@ fn hostile_files_cost_little_and_say_what_is_wrong() {
         (
             vec!["print", &repeats],
             format!(
-                "syscap: {repeats}: corrupt footer at byte {repeats_at}: chunk 1 (at byte 149) \
-                 does not come after chunk 0 (at byte 149)"
+                "syscap: {repeats}: corrupt footer at byte {repeats_at}: chunk 1 (at byte 154) \
+                 does not come after chunk 0 (at byte 154)"
             ),
         ),
         (
             vec!["chisel", "ps", &rows],
-            format!("syscap: {rows}: snapshot at byte 62 claims 36000063 bytes"),
+            format!("syscap: {rows}: snapshot at byte 62 claims 42000066 bytes"),
         ),
     ];
     let mut failed = Vec::new();

@@ -1120,8 +1120,9 @@ impl State {
         sink(&rec)
     }
 
-    /// What an execve exit says of a known process's terminal and process
-    /// group (`tty`, `vpgid`: newer drivers), as a `threadinfo` record.
+    /// What an execve exit says of a known process's terminal, process
+    /// group and login user (`tty`, `vpgid`, `loginuid`: newer drivers), as
+    /// a `threadinfo` record.
     fn terminal_record<E>(
         &mut self,
         tid: i64,
@@ -1129,13 +1130,13 @@ impl State {
         x: &ScapEvent<'_>,
         sink: &mut impl FnMut(&Record<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
-        let (vpgid, tty) = (x.int_of("vpgid"), x.int_of("tty"));
-        if vpgid.is_none() && tty.is_none() {
+        let given = ["vpgid", "tty", "loginuid"].map(|name| (name, x.int_of(name)));
+        if given.iter().all(|(_, v)| v.is_none()) {
             return Ok(());
         }
         let info = EventType::THREAD_INFO.info();
         let mut args = [Arg::Absent; 17];
-        for (name, v) in [("vpgid", vpgid), ("tty", tty)] {
+        for (name, v) in given {
             if let (Some(i), Some(v)) = (info.arg_index(name), v) {
                 args[i] = Arg::Int(v);
             }

@@ -204,6 +204,8 @@ fn process_row(f: &[Field<'_>]) -> ProcessInfo {
         gid: f[8].u32(),
         loginuid: f[9].u32(),
         user: f[10].bytes().to_vec(),
+        // Not stored: the tracker names it from the user table.
+        login_user: Vec::new(),
         group: f[11].bytes().to_vec(),
         container_id: f[12].bytes().to_vec(),
         pod_uid: f[13].bytes().to_vec(),

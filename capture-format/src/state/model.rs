@@ -29,6 +29,8 @@ pub struct ProcessInfo {
     pub loginuid: u32,
     /// User name of `uid`.
     pub user: Vec<u8>,
+    /// User name of `loginuid` (empty when unset or not in the user table).
+    pub login_user: Vec<u8>,
     /// Group name of `gid`.
     pub group: Vec<u8>,
     /// Container id (12 hex digits, as docker shows it), empty on the host.
@@ -72,6 +74,7 @@ impl Default for ProcessInfo {
             gid: 0,
             loginuid: 0,
             user: Vec::new(),
+            login_user: Vec::new(),
             group: Vec::new(),
             container_id: Vec::new(),
             pod_uid: Vec::new(),

@@ -166,6 +166,9 @@ impl Tracker {
         if info.user.is_empty() {
             info.user = self.user_name(info.uid);
         }
+        if info.login_user.is_empty() {
+            info.login_user = self.user_name(info.loginuid);
+        }
         if info.group.is_empty() {
             info.group = self.group_name(info.gid);
         }
@@ -684,6 +687,7 @@ impl Tracker {
                 let id = |name| int(name).and_then(|v| u32::try_from(v).ok());
                 let (uid, gid) = (id("uid"), id("gid"));
                 let user = uid.map(|u| self.user_name(u));
+                let login = id("loginuid").map(|u| (u, self.user_name(u)));
                 let group = gid.map(|g| self.group_name(g));
                 let text = |field: &mut Vec<u8>, name: &str| {
                     if let Some(v) = bytes(name) {
@@ -704,7 +708,10 @@ impl Tracker {
                         p.gid = gid;
                         p.group = group;
                     }
-                    p.loginuid = id("loginuid").unwrap_or(p.loginuid);
+                    if let Some((uid, name)) = login {
+                        p.loginuid = uid;
+                        p.login_user = name;
+                    }
                     let size = |name| int(name).and_then(|v| u64::try_from(v).ok());
                     p.fd_limit = size("fdlimit").unwrap_or(p.fd_limit);
                     p.vm_size = size("vm_size").unwrap_or(p.vm_size);
@@ -1547,6 +1554,14 @@ mod tests {
             );
             assert_eq!((p.uid, p.gid, p.fd_limit), (33, 33, 8192));
             assert_eq!(p.loginuid, u32::MAX, "not given: unchanged");
+        });
+        // A login uid names its user from the user table.
+        let at = EventType::THREAD_INFO.info().arg_index("loginuid").unwrap();
+        let mut args = vec![OwnedArg::Absent; EventType::THREAD_INFO.info().args.len()];
+        args[at] = i(33);
+        rec("threadinfo", 500, 0, args).with_record(|r| {
+            let p = t.apply(r).process.unwrap();
+            assert_eq!((p.loginuid, &p.login_user[..]), (33, &b"www-data"[..]));
         });
     }
 

@@ -290,11 +290,12 @@ fn abspath_prints_what_sysdig_prints() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `proc.sid`, `proc.sname`, `proc.vpgid` and `proc.tty` as sysdig 0.29.3
-/// prints them, on scap-import's file of sessions (the process list's
-/// session and process group, inherited by a fork, an execve exit's
-/// terminal and process group, setsid); the samples' old drivers say
-/// nothing of them (-1, -1, 0), as sysdig shows.
+/// `proc.sid`, `proc.sname`, `proc.vpgid`, `proc.tty` and
+/// `user.loginname` as sysdig 0.29.3 prints them, on scap-import's file of
+/// sessions (the process list's session and process group, inherited by a
+/// fork, an execve exit's terminal, process group and login uid, setsid);
+/// the samples' old drivers say nothing of them (-1, -1, 0, `<NA>`), as
+/// sysdig shows.
 #[test]
 fn sessions_print_what_sysdig_prints() {
     let dir = super::tempdir("sessions");
@@ -308,6 +309,8 @@ fn sessions_print_what_sysdig_prints() {
         "proc.sname",
         "proc.vpgid",
         "proc.tty",
+        "user.loginuid",
+        "user.loginname",
     ];
     let theirs =
         super::convert_scap::sysdig_lines(&capture, &fields, "evt.type=open and evt.dir=<");
@@ -315,7 +318,9 @@ fn sessions_print_what_sysdig_prints() {
     assert_eq!(ours, theirs);
     // Not only the unknown values.
     assert!(
-        theirs.iter().any(|l| l.ends_with(&format!("{SEP}34816"))),
+        theirs
+            .iter()
+            .any(|l| l.ends_with(&format!("{SEP}34816{SEP}1000{SEP}ubuntu"))),
         "{theirs:?}"
     );
     let samples = scap_samples();

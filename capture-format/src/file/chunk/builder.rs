@@ -26,8 +26,8 @@ use crate::varint::{put_i64, put_u64};
 /// indices): tid, pid, ppid, vtid, vpid, comm, exe, exepath, args, cwd, uid,
 /// gid, loginuid, user, group, container id, pod uid, parent row + 1,
 /// start time, the container's eight texts and privileged flag, session id,
-/// process group id (in its pid namespace), tty.
-pub(crate) const THREAD_FIELDS: &[FieldKind] = &[FieldKind::Varint; 31];
+/// process group id (in its pid namespace), tty, login user name.
+pub(crate) const THREAD_FIELDS: &[FieldKind] = &[FieldKind::Varint; 32];
 /// Fields of an fd table row: pid, fd, kind, name, l4proto, role, ends,
 /// flags.
 pub(crate) const FD_FIELDS: &[FieldKind] = &[FieldKind::Varint; 8];
@@ -436,6 +436,7 @@ impl ChunkBuilder {
             *slot = d.intern(s);
         }
         let [exe, exepath, args, cwd, user, group, container, pod] = strings;
+        let login_user = d.intern(&p.login_user);
         let c = &p.container;
         let container_texts = [
             &c.name,
@@ -475,7 +476,8 @@ impl ChunkBuilder {
             .u(c.privileged.into())
             .i(p.sid)
             .i(p.vpgid)
-            .u(p.tty.into());
+            .u(p.tty.into())
+            .u(login_user.into());
         let row = u32::try_from(self.thread_stats.len()).expect("fewer than 2^32 threads");
         self.thread_stats.push((pid, comm, 0));
         self.thread_index.insert(key, row);

@@ -99,6 +99,8 @@ struct ThreadRow {
     vpgid: i64,
     /// `tty_nr`, 0 for none.
     tty: u32,
+    /// Name of the login user ([`NO_STRING`] when unknown).
+    login_user: u32,
 }
 
 /// How many texts describe a container in the thread table.
@@ -581,7 +583,7 @@ impl Chunk {
         let mut cur = Cursor::new(raw);
         let table =
             TableReader::new(&mut cur, THREAD_FIELDS).map_err(|e| at.err(col::THREADS, e))?;
-        let mut f = [Field::Missing; 31];
+        let mut f = [Field::Missing; 32];
         self.threads.reserve(table.rows());
         for _ in 0..table.rows() {
             table
@@ -613,7 +615,11 @@ impl Chunk {
                 sid: f[28].i_or(-1),
                 vpgid: f[29].i_or(-1),
                 tty: f[30].u32(),
+                login_user: NO_STRING,
             };
+            if !matches!(f[31], Field::Missing) {
+                row.login_user = s(31)?;
+            }
             for (i, slot) in row.container.iter_mut().enumerate() {
                 if !matches!(f[19 + i], Field::Missing) {
                     *slot = s(19 + i)?;
@@ -1181,6 +1187,11 @@ impl<'c> ThreadView<'c> {
     /// Controlling terminal (`tty_nr`; 0: none or unknown).
     pub fn tty(&self) -> u32 {
         self.r().tty
+    }
+
+    /// Name of the login user (`loginuid`); empty when unset or unknown.
+    pub fn login_user(&self) -> &'c [u8] {
+        self.s(self.r().login_user)
     }
     /// User name.
     pub fn user(&self) -> &'c [u8] {

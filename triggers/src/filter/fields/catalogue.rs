@@ -120,6 +120,7 @@ pub enum Field {
     UserUid,
     UserName,
     UserLoginuid,
+    UserLoginname,
     GroupGid,
     GroupName,
     FdNum,
@@ -661,6 +662,12 @@ pub static FIELDS: &[FieldInfo] = &[
         Kind::Signed,
         "audit (login) user id; -1 when unset",
     ),
+    f(
+        "user.loginname",
+        Field::UserLoginname,
+        Kind::Str,
+        "audit (login) user name: of user.loginuid, from the capture's user table",
+    ),
     f("group.gid", Field::GroupGid, Kind::Num, "group id"),
     f("group.name", Field::GroupName, Kind::Str, "group name"),
     f("fd.num", Field::FdNum, Kind::Signed, "fd number"),
@@ -969,10 +976,6 @@ pub static UNANSWERED: &[(&str, &str)] = &[
     ),
     ("user.homedir", NO_PASSWD),
     ("user.shell", NO_PASSWD),
-    (
-        "user.loginname",
-        "not yet: syscap names the users of processes, not login uids",
-    ),
     ("container.image.id", "syscap records no image id"),
     ("container.mounts", NO_MOUNTS),
     ("container.mount", NO_MOUNTS),
@@ -1329,6 +1332,7 @@ impl Field {
             | F::UserUid
             | F::UserName
             | F::UserLoginuid
+            | F::UserLoginname
             | F::GroupGid
             | F::GroupName
             | F::ContainerId

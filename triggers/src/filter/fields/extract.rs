@@ -393,6 +393,10 @@ fn process_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> V
                 .filter(|a| !a.comm().is_empty())
                 .map_or(Value::None, |a| Value::Str(a.comm()))
         }),
+        F::UserLoginname => thread(e, |t| match t.login_user() {
+            b"" => Value::None,
+            name => Value::Str(name),
+        }),
         // The kernel's "unset" (u32::MAX) is sysdig's -1.
         F::UserLoginuid => thread(e, |t| Value::Signed(i64::from(t.loginuid().cast_signed()))),
         F::GroupName => thread(e, |t| {
