@@ -152,10 +152,10 @@ workload_id=$(podman inspect --format '{{.Id}}' "$workload")
 # The workload's writes reach the ring once it ran a moment: its marker
 # file exists.
 wait_for "the workload's marker" 60 podman exec "$workload" sh -c 'test -s /tmp/syscap-kube-marker'
-stored() { [ "$(grep -c 'stored s3://' "$work/agent.log")" -ge "$1" ]; }
+stored() { [ "$(grep -c "stored s3://.*_$1_" "$work/agent.log")" -ge "$2" ]; }
 podman exec "$agent" syscap-agent trigger on-demand --before 5s --after 1s
-wait_for "the first capture stored" 120 stored 1
-key=$(syscap ls s3://caps/kube --json | jq -r .key | head -1)
+wait_for "the first capture stored" 120 stored on-demand 1
+key=$(syscap ls s3://caps/kube --rule on-demand --json | jq -r .key | head -1)
 [ -n "$key" ] || { echo "kube-test: syscap ls lists nothing" >&2; exit 1; }
 syscap get "s3://caps/$key" -o "$work/got" >/dev/null 2>&1
 file=$(find "$work/got" -name '*.syscap' | head -1)
@@ -175,9 +175,9 @@ hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$agent_pid/status")
 echo "agent RSS in the container: $((rss / 1024)) MiB (peak $((hwm / 1024)) MiB)"
 
 echo "== SIGTERM during a capture, then podman kube down"
+fired() { [ "$(grep -c "rule $1 fired (" "$work/agent.log")" -ge "$2" ]; }
 podman exec "$agent" syscap-agent trigger on-demand --before 2s --after 10m
-fired() { [ "$(grep -c ' fired (' "$work/agent.log")" -ge "$1" ]; }
-wait_for "the long capture started" 60 fired "$(($(grep -c ' fired (' "$work/agent.log") + 1))"
+wait_for "the long capture started" 60 fired on-demand 2
 # What the kubelet does when the pod is deleted: SIGTERM, then SIGKILL
 # after terminationGracePeriodSeconds. podman 4.3's `kube down` kills at
 # once (no SIGTERM reaches the agent: checked), so the pod is stopped with
