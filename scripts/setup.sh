@@ -13,14 +13,19 @@
 #                            run against; containerd, runc and docker, which
 #                            run the containers whose metadata the agent must
 #                            find, from images built of busybox-static; and
-#                            the public .scap captures of falcosecurity/libs
+#                            the public .scap captures of falcosecurity/libs;
+#                            podman and catatonit (its pause image), which
+#                            play the Kubernetes pod (scripts/kube-test.sh),
+#                            python3-yaml that makes the pod, and systemd's
+#                            systemd-analyze, which checks the unit
 set -euo pipefail
 cd "$(dirname "$0")/.."
 purpose=${1:-build}
 packages=(build-essential pkg-config clang libbpf-dev)
 case $purpose in
     build) ;;
-    test) packages+=(strace sysdig python3 python3-venv containerd runc docker.io busybox-static jq curl) ;;
+    test) packages+=(strace sysdig python3 python3-venv containerd runc docker.io busybox-static jq curl
+    podman catatonit python3-yaml ca-certificates systemd) ;;
     *) echo "usage: scripts/setup.sh [build|test]" >&2; exit 2 ;;
 esac
 missing=()

@@ -33,6 +33,9 @@
 //! cri_sockets = ["/run/containerd/containerd.sock"]
 //! # then docker's (default /var/run/docker.sock; "" asks none)
 //! docker_socket = "/var/run/docker.sock"
+//! # the host's /proc, where the agent's own is another PID namespace's
+//! # (default /proc; SYSCAP_PROC_ROOT)
+//! proc_root = "/proc"
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -97,6 +100,7 @@ struct RawConfig {
 struct RawContainers {
     cri_sockets: Option<Vec<PathBuf>>,
     docker_socket: Option<PathBuf>,
+    proc_root: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -191,6 +195,10 @@ pub struct AgentConfig {
     pub latency: bool,
     /// Where container runtimes are asked about containers.
     pub runtimes: crate::containers::RuntimeSockets,
+    /// The host's `/proc` (processes, their files and cgroups): `/proc`
+    /// itself unless the agent runs in a PID namespace of its own with the
+    /// host's mounted elsewhere.
+    pub proc_root: PathBuf,
 }
 
 impl AgentConfig {
@@ -316,6 +324,10 @@ impl AgentConfig {
                 })?,
             latency,
             runtimes: crate::containers::RuntimeSockets::default(),
+            proc_root: var("SYSCAP_PROC_ROOT")
+                .map(PathBuf::from)
+                .or(raw.containers.proc_root)
+                .unwrap_or_else(|| PathBuf::from("/proc")),
         };
         if let Some(sockets) = var("SYSCAP_CRI_SOCKETS") {
             config.runtimes.cri = std::env::split_paths(&sockets).collect();
@@ -461,6 +473,31 @@ mod tests {
         for (text, env, want) in cases {
             let e = load(text, env).unwrap_err().to_string();
             assert!(e.contains(want), "{text:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn proc_root_from_file_and_environment() {
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+        let proc_roots: [Case<'_>; 3] = [
+            ("", &[], "/proc"),
+            (
+                "[containers]\nproc_root = \"/host/proc\"\n",
+                &[],
+                "/host/proc",
+            ),
+            (
+                "[containers]\nproc_root = \"/host/proc\"\n",
+                &[("SYSCAP_PROC_ROOT", "/hostfs/proc")],
+                "/hostfs/proc",
+            ),
+        ];
+        for (text, env, want) in proc_roots {
+            assert_eq!(
+                load(text, env).unwrap().proc_root,
+                Path::new(want),
+                "{text:?} {env:?}"
+            );
         }
     }
 }

@@ -113,7 +113,7 @@ pub fn start(
     probe.attach()?;
     let boot_to_epoch = host::boot_to_epoch_ns();
     let now = host::realtime_ns();
-    let snapshot = procfs::snapshot(Path::new("/proc"), Path::new("/etc"), now, boot_to_epoch);
+    let snapshot = procfs::snapshot(&config.proc_root, Path::new("/etc"), now, boot_to_epoch);
     let tracker = Tracker::from_snapshot(&snapshot);
     let lookups = if config.runtimes.any() {
         Some(
@@ -125,7 +125,8 @@ pub fn start(
     } else {
         None
     };
-    let mut containers = ContainerWatch::new(Path::new("/proc"), lookups);
+    let mut containers = ContainerWatch::new(&config.proc_root, lookups);
+    let process_sample = ProcessSampler::new(config.proc_root.clone());
     containers.describe_known(&tracker);
     let (tx, rx) = channel();
     let (done_tx, done_rx) = channel();
@@ -164,7 +165,7 @@ pub fn start(
         wake_uploader,
         drops_seen: 0,
         host_sample: HostSampler::default(),
-        process_sample: ProcessSampler::default(),
+        process_sample,
         base_snaplen: probe_config.snaplen,
         snaplen: probe_config.snaplen,
         containers,

@@ -81,6 +81,16 @@ mod tests {
                 "3f4e8b1a9c2d",
                 "",
             ),
+            // Read from inside a pod's own cgroup namespace: other
+            // containers' paths are relative to it.
+            (
+                &format!(
+                    "0::/../../kubepods-besteffort-pod1d2c3b4a_5e6f_4a7b_8c9d_0e1f2a3b4c5d.slice/cri-containerd-{id}.scope"
+                ),
+                "3f4e8b1a9c2d",
+                "1d2c3b4a-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+            ),
+            (&format!("0::/../libpod-{id}/container"), "3f4e8b1a9c2d", ""),
             // As a .scap process table or clone event carries them.
             (
                 &format!("cpuset=/docker/{id}\0cpu=/docker/{id}\0"),
