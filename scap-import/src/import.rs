@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::io::Read;
 
 use super::decode::{STATE_ONLY, ScapEvent, Value, decode_event};
-use super::events::{ScapEventInfo, event_info, syscall_code_name};
+use super::events::{Role, ScapEventInfo, event_info, syscall_code_name};
 use super::tables::{Keyed, ScapFd, ScapFdInfo, ScapInterface, ScapThread, interface_list};
 use super::{
     Block, BlockKind, BlockReader, MachineInfo, ScapError, fd_list, machine_info, ppm,
@@ -77,7 +77,7 @@ fn event_time(block: &Block, body: &[u8], after_others: bool) -> (u64, bool) {
 }
 
 fn is_container(info: &ScapEventInfo) -> bool {
-    info.name == "container"
+    info.role == Role::Container
 }
 
 /// Whether events of this type place the capture in time. The container
@@ -686,11 +686,6 @@ fn is_exec(ty: EventType) -> bool {
     matches!(ty.0, nr::EXECVE | nr::EXECVEAT)
 }
 
-fn is_pair_event(info: &ScapEventInfo) -> bool {
-    // Single-direction events have an unused exit partner.
-    info.is_enter() && super::events::event_info(info.ty + 1).is_some_and(|x| !x.unused)
-}
-
 impl State {
     /// True when the arguments of a `ty` record are to be decoded.
     fn wants_arguments(&self, ty: EventType) -> bool {
@@ -740,9 +735,9 @@ impl State {
             return Ok(());
         }
         if ev.info.is_enter() {
-            if !is_pair_event(ev.info) {
+            if !ev.info.paired {
                 // procexit ends a thread: a call still pending never returns.
-                if matches!(ev.info.name, "procexit") {
+                if ev.info.role == Role::ProcExit {
                     self.flush_tid(ev.tid, sink)?;
                     self.single(&ev, sink)?;
                     // Its tid may be used again: by a new thread, that
@@ -1118,13 +1113,13 @@ impl State {
         ev: &ScapEvent<'_>,
         sink: &mut impl FnMut(&Record<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
-        let ty = match ev.info.name {
-            "procexit" => EventType::PROC_EXIT,
-            "signaldeliver" => EventType::SIGNAL_DELIVER,
-            "procinfo" => EventType::PROC_INFO,
-            "switch" => EventType::SWITCH,
-            "container" if ev.info.param_index("id").is_some() => EventType::CONTAINER,
-            "container" if ev.info.param_index("json").is_some() => {
+        let ty = match ev.info.role {
+            Role::ProcExit => EventType::PROC_EXIT,
+            Role::SignalDeliver => EventType::SIGNAL_DELIVER,
+            Role::ProcInfo => EventType::PROC_INFO,
+            Role::Switch => EventType::SWITCH,
+            Role::Container if ev.info.param_index("id").is_some() => EventType::CONTAINER,
+            Role::Container if ev.info.param_index("json").is_some() => {
                 return self.container_json(ev, sink);
             }
             _ => return self.other(ev, sink),
@@ -1262,7 +1257,7 @@ impl State {
                 Value::SockAddr(_) | Value::SockTuple(_) | Value::Empty | Value::Malformed(_) => {}
             }
         }
-        let name = if ev.info.name == "syscall" {
+        let name = if ev.info.role == Role::Syscall {
             match ev.value(0) {
                 Some(Value::Int(c)) => u16::try_from(c)
                     .ok()
