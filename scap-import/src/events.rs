@@ -116,6 +116,10 @@ pub enum Direction {
 
 /// One entry of the `.scap` event table.
 #[derive(Clone, Debug)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts of the event table, each read per event"
+)]
 pub struct ScapEventInfo {
     /// Event type number.
     pub ty: u16,
