@@ -869,12 +869,37 @@ impl State {
                 self.argv.extend_from_slice(rest);
             }
         }
-        let mut args = [Arg::Absent; MAX_ARGS];
-        let n = if self.wants_arguments(ty) {
-            info.args.len().min(MAX_ARGS)
+        // An exit of an old format without `res` says the call returned,
+        // not what.
+        let returned = if result.is_some() {
+            RecordFlags::default()
         } else {
-            0
+            RecordFlags::NO_RESULT
         };
+        let (ts, latency, cpu, flags) = match (enter, exit) {
+            (Some(e), Some(x)) => (e.ts, x.ts.saturating_sub(e.ts), x.cpu, returned),
+            (None, Some(x)) => (x.ts, 0, x.cpu, returned),
+            (Some(e), None) => (e.ts, 0, e.cpu, RecordFlags::NO_RETURN),
+            (None, None) => return Ok(()),
+        };
+        let mut rec = Record {
+            ty,
+            flags,
+            ts,
+            latency,
+            cpu,
+            tid,
+            pid: self.pid_of(tid),
+            ret,
+            args: &[],
+        };
+        self.stats.records += 1;
+        if !self.wants_arguments(ty) {
+            // (Most records of a filtered read: no plan, no argument array.)
+            return sink(&rec);
+        }
+        let mut args = [Arg::Absent; MAX_ARGS];
+        let n = info.args.len().min(MAX_ARGS);
         let key = (
             enter.map_or(u16::MAX, |e| e.ty),
             exit.map_or(u16::MAX, |x| x.ty),
@@ -894,31 +919,7 @@ impl State {
                     .map_or(Arg::Absent, |(v, t)| to_arg(v, t, def.kind)),
             };
         }
-        // An exit of an old format without `res` says the call returned,
-        // not what.
-        let returned = if result.is_some() {
-            RecordFlags::default()
-        } else {
-            RecordFlags::NO_RESULT
-        };
-        let (ts, latency, cpu, flags) = match (enter, exit) {
-            (Some(e), Some(x)) => (e.ts, x.ts.saturating_sub(e.ts), x.cpu, returned),
-            (None, Some(x)) => (x.ts, 0, x.cpu, returned),
-            (Some(e), None) => (e.ts, 0, e.cpu, RecordFlags::NO_RETURN),
-            (None, None) => return Ok(()),
-        };
-        let rec = Record {
-            ty,
-            flags,
-            ts,
-            latency,
-            cpu,
-            tid,
-            pid: self.pid_of(tid),
-            ret,
-            args: &args[..n],
-        };
-        self.stats.records += 1;
+        rec.args = &args[..n];
         sink(&rec)
     }
 
@@ -1124,13 +1125,23 @@ impl State {
             }
             _ => return self.other(ev, sink),
         };
+        let tid = if ev.tid == -1 { 0 } else { ev.tid };
+        let mut rec = Record {
+            ty,
+            ts: ev.ts,
+            cpu: ev.cpu,
+            tid,
+            pid: self.pid_of(tid),
+            args: &[],
+            ..Record::default()
+        };
+        self.stats.records += 1;
+        if !self.wants_arguments(ty) {
+            return sink(&rec);
+        }
         let info = ty.info();
         let mut args = [Arg::Absent; MAX_ARGS];
-        let n = if self.wants_arguments(ty) {
-            info.args.len().min(MAX_ARGS)
-        } else {
-            0
-        };
+        let n = info.args.len().min(MAX_ARGS);
         let plan = self
             .plans
             .entry((ev.ty, u16::MAX))
@@ -1140,17 +1151,7 @@ impl State {
                 .value(None, Some(ev))
                 .map_or(Arg::Absent, |(v, t)| to_arg(v, t, def.kind));
         }
-        let tid = if ev.tid == -1 { 0 } else { ev.tid };
-        let rec = Record {
-            ty,
-            ts: ev.ts,
-            cpu: ev.cpu,
-            tid,
-            pid: self.pid_of(tid),
-            args: &args[..n],
-            ..Record::default()
-        };
-        self.stats.records += 1;
+        rec.args = &args[..n];
         sink(&rec)
     }
 
