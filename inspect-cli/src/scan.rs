@@ -267,10 +267,11 @@ impl Input {
     /// Opens `path` to be read once from start to end: a `.scap` file is
     /// imported on background threads while its chunks are read, instead of
     /// before (a syscap capture opens as with [`Input::open`]).
-    /// With `wanted`, only records of those types carry their arguments.
+    /// `selection` says which records of a `.scap` file are imported, and
+    /// which carry their arguments.
     pub fn open_streaming(
         path: &Path,
-        wanted: Option<Vec<capture_format::event::EventType>>,
+        selection: scap_import::Selection,
     ) -> Result<Self, ScanError> {
         #[cfg(feature = "s3")]
         if path.to_str().is_some_and(crate::remote::is_remote) {
@@ -280,12 +281,13 @@ impl Input {
         if !scap {
             return Self::over(path, Source::File(file));
         }
-        let stream = ChunkStream::start(file, in_memory_options(), wanted).map_err(|source| {
-            ScanError::Scap {
-                path: path.to_owned(),
-                source,
-            }
-        })?;
+        let stream =
+            ChunkStream::start(file, in_memory_options(), selection).map_err(|source| {
+                ScanError::Scap {
+                    path: path.to_owned(),
+                    source,
+                }
+            })?;
         // A capture of the header and the starting state only, so that the
         // header, start time and state are found as for any capture.
         let format_err = |source| ScanError::Format {

@@ -10,6 +10,7 @@ use capture_format::file::{Chunk, Decoder, Projection};
 use inspect_cli::print::{BufferStyle, Columns, Format, Options, Printer, TimeStyle};
 use inspect_cli::scan::{self, Input, Plan};
 use inspect_cli::window::parse_time;
+use scap_import::Selection;
 use triggers::filter::{Env, Filter};
 
 /// Captures, a filter and a time window: what every streaming command
@@ -146,7 +147,7 @@ impl StreamArgs {
 
     fn open_with(
         &self,
-        open: impl Fn(&Path, Option<Vec<EventType>>) -> Result<Input, scan::ScanError>,
+        open: impl Fn(&Path, Selection) -> Result<Input, scan::ScanError>,
         also: Option<&Filter>,
     ) -> anyhow::Result<Stream> {
         let split = self
@@ -167,7 +168,15 @@ impl StreamArgs {
                 caret: e.caret(&text),
             })?)
         };
-        let wanted = wanted_types([filter.as_ref(), also]);
+        // Events of other types than the filter names never reach the
+        // caller: a `.scap` import leaves them out. Not so when a chisel's
+        // own filter narrows the types: the events of the stream's filter
+        // all count for its span.
+        let wanted = match wanted_types([filter.as_ref(), also]) {
+            None => Selection::All,
+            Some(types) if also.is_none() => Selection::Only(types),
+            Some(types) => Selection::ArgumentsOf(types),
+        };
         let mut inputs = Vec::with_capacity(paths.len());
         for p in paths {
             let input = open(&PathBuf::from(p), wanted.clone())?;
@@ -339,12 +348,10 @@ impl Stream {
             .with_context(|| format!("{}: read once already", input.path.display()))?;
         let mut decoder = Decoder::new();
         let mut chunk = Chunk::default();
-        let mut num = 1;
-        while let Some(encoded) = stream.next_chunk() {
-            let encoded = encoded.with_context(|| input.path.display().to_string())?;
+        while let Some(streamed) = stream.next_chunk() {
+            let streamed = streamed.with_context(|| input.path.display().to_string())?;
+            let encoded = &streamed.chunk;
             let summary = &encoded.summary;
-            let first = num;
-            num += u64::from(summary.events);
             if plan.since.is_some_and(|t| summary.ts_max < t)
                 || plan.until.is_some_and(|t| summary.ts_min >= t)
                 || plan.filter.is_some_and(|f| !f.may_match_summary(summary))
@@ -352,8 +359,11 @@ impl Stream {
                 continue;
             }
             decoder
-                .decode_encoded_numbered(&encoded, plan.projection, &mut chunk, first)
+                .decode_encoded_numbered(encoded, plan.projection, &mut chunk, streamed.first)
                 .with_context(|| input.path.display().to_string())?;
+            if !streamed.nums.is_empty() {
+                chunk.renumber(&streamed.nums);
+            }
             if !handle(&chunk) {
                 return Ok(false);
             }

@@ -116,6 +116,10 @@ pub enum Direction {
 
 /// One entry of the `.scap` event table.
 #[derive(Clone, Debug)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts of the event table, each read per event"
+)]
 pub struct ScapEventInfo {
     /// Event type number.
     pub ty: u16,
@@ -131,6 +135,46 @@ pub struct ScapEventInfo {
     pub internal: bool,
     /// Parameters, in wire order (newest table; older files write a prefix).
     pub params: Vec<ParamInfo>,
+    /// An enter event whose exit partner is used (the two make one call);
+    /// single-direction events have an unused partner. Known from the table
+    /// once, not looked up per event.
+    pub paired: bool,
+    /// What the importer does with events of this name, found once.
+    pub(crate) role: Role,
+}
+
+/// The events the importer treats by name, told apart without comparing
+/// names per event.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Role {
+    /// Any other event.
+    Other,
+    /// `procexit`.
+    ProcExit,
+    /// `signaldeliver`.
+    SignalDeliver,
+    /// `procinfo`.
+    ProcInfo,
+    /// `switch`.
+    Switch,
+    /// `container`.
+    Container,
+    /// `syscall` (the generic event).
+    Syscall,
+}
+
+impl Role {
+    fn of(name: &str) -> Self {
+        match name {
+            "procexit" => Self::ProcExit,
+            "signaldeliver" => Self::SignalDeliver,
+            "procinfo" => Self::ProcInfo,
+            "switch" => Self::Switch,
+            "container" => Self::Container,
+            "syscall" => Self::Syscall,
+            _ => Self::Other,
+        }
+    }
 }
 
 impl ScapEventInfo {
@@ -192,7 +236,13 @@ fn parse_events(text: &'static str) -> Vec<ScapEventInfo> {
             large: flags.contains("LARGE_PAYLOAD"),
             internal: flags.contains("INTERNAL"),
             params,
+            paired: false,
+            role: Role::of(name),
         });
+    }
+    for ty in 0..table.len() {
+        let partner_used = table.get(ty + 1).is_some_and(|x| !x.unused);
+        table[ty].paired = table[ty].is_enter() && partner_used;
     }
     table
 }

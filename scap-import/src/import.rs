@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::io::Read;
 
 use super::decode::{STATE_ONLY, ScapEvent, Value, decode_event};
-use super::events::{ScapEventInfo, event_info, syscall_code_name};
+use super::events::{Role, ScapEventInfo, event_info, syscall_code_name};
 use super::tables::{Keyed, ScapFd, ScapFdInfo, ScapInterface, ScapThread, interface_list};
 use super::{
     Block, BlockKind, BlockReader, MachineInfo, ScapError, fd_list, machine_info, ppm,
@@ -77,7 +77,7 @@ fn event_time(block: &Block, body: &[u8], after_others: bool) -> (u64, bool) {
 }
 
 fn is_container(info: &ScapEventInfo) -> bool {
-    info.name == "container"
+    info.role == Role::Container
 }
 
 /// Whether events of this type place the capture in time. The container
@@ -689,11 +689,6 @@ fn is_exec(ty: EventType) -> bool {
     matches!(ty.0, nr::EXECVE | nr::EXECVEAT)
 }
 
-fn is_pair_event(info: &ScapEventInfo) -> bool {
-    // Single-direction events have an unused exit partner.
-    info.is_enter() && super::events::event_info(info.ty + 1).is_some_and(|x| !x.unused)
-}
-
 impl State {
     /// True when the arguments of a `ty` record are to be decoded.
     fn wants_arguments(&self, ty: EventType) -> bool {
@@ -743,9 +738,9 @@ impl State {
             return Ok(());
         }
         if ev.info.is_enter() {
-            if !is_pair_event(ev.info) {
+            if !ev.info.paired {
                 // procexit ends a thread: a call still pending never returns.
-                if matches!(ev.info.name, "procexit") {
+                if ev.info.role == Role::ProcExit {
                     self.flush_tid(ev.tid, sink)?;
                     self.single(&ev, sink)?;
                     // Its tid may be used again: by a new thread, that
@@ -877,12 +872,37 @@ impl State {
                 self.argv.extend_from_slice(rest);
             }
         }
-        let mut args = [Arg::Absent; MAX_ARGS];
-        let n = if self.wants_arguments(ty) {
-            info.args.len().min(MAX_ARGS)
+        // An exit of an old format without `res` says the call returned,
+        // not what.
+        let returned = if result.is_some() {
+            RecordFlags::default()
         } else {
-            0
+            RecordFlags::NO_RESULT
         };
+        let (ts, latency, cpu, flags) = match (enter, exit) {
+            (Some(e), Some(x)) => (e.ts, x.ts.saturating_sub(e.ts), x.cpu, returned),
+            (None, Some(x)) => (x.ts, 0, x.cpu, returned),
+            (Some(e), None) => (e.ts, 0, e.cpu, RecordFlags::NO_RETURN),
+            (None, None) => return Ok(()),
+        };
+        let mut rec = Record {
+            ty,
+            flags,
+            ts,
+            latency,
+            cpu,
+            tid,
+            pid: self.pid_of(tid),
+            ret,
+            args: &[],
+        };
+        self.stats.records += 1;
+        if !self.wants_arguments(ty) {
+            // (Most records of a filtered read: no plan, no argument array.)
+            return sink(&rec);
+        }
+        let mut args = [Arg::Absent; MAX_ARGS];
+        let n = info.args.len().min(MAX_ARGS);
         let key = (
             enter.map_or(u16::MAX, |e| e.ty),
             exit.map_or(u16::MAX, |x| x.ty),
@@ -902,31 +922,7 @@ impl State {
                     .map_or(Arg::Absent, |(v, t)| to_arg(v, t, def.kind)),
             };
         }
-        // An exit of an old format without `res` says the call returned,
-        // not what.
-        let returned = if result.is_some() {
-            RecordFlags::default()
-        } else {
-            RecordFlags::NO_RESULT
-        };
-        let (ts, latency, cpu, flags) = match (enter, exit) {
-            (Some(e), Some(x)) => (e.ts, x.ts.saturating_sub(e.ts), x.cpu, returned),
-            (None, Some(x)) => (x.ts, 0, x.cpu, returned),
-            (Some(e), None) => (e.ts, 0, e.cpu, RecordFlags::NO_RETURN),
-            (None, None) => return Ok(()),
-        };
-        let rec = Record {
-            ty,
-            flags,
-            ts,
-            latency,
-            cpu,
-            tid,
-            pid: self.pid_of(tid),
-            ret,
-            args: &args[..n],
-        };
-        self.stats.records += 1;
+        rec.args = &args[..n];
         sink(&rec)
     }
 
@@ -1160,24 +1156,34 @@ impl State {
         ev: &ScapEvent<'_>,
         sink: &mut impl FnMut(&Record<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
-        let ty = match ev.info.name {
-            "procexit" => EventType::PROC_EXIT,
-            "signaldeliver" => EventType::SIGNAL_DELIVER,
-            "procinfo" => EventType::PROC_INFO,
-            "switch" => EventType::SWITCH,
-            "container" if ev.info.param_index("id").is_some() => EventType::CONTAINER,
-            "container" if ev.info.param_index("json").is_some() => {
+        let ty = match ev.info.role {
+            Role::ProcExit => EventType::PROC_EXIT,
+            Role::SignalDeliver => EventType::SIGNAL_DELIVER,
+            Role::ProcInfo => EventType::PROC_INFO,
+            Role::Switch => EventType::SWITCH,
+            Role::Container if ev.info.param_index("id").is_some() => EventType::CONTAINER,
+            Role::Container if ev.info.param_index("json").is_some() => {
                 return self.container_json(ev, sink);
             }
             _ => return self.other(ev, sink),
         };
+        let tid = if ev.tid == -1 { 0 } else { ev.tid };
+        let mut rec = Record {
+            ty,
+            ts: ev.ts,
+            cpu: ev.cpu,
+            tid,
+            pid: self.pid_of(tid),
+            args: &[],
+            ..Record::default()
+        };
+        self.stats.records += 1;
+        if !self.wants_arguments(ty) {
+            return sink(&rec);
+        }
         let info = ty.info();
         let mut args = [Arg::Absent; MAX_ARGS];
-        let n = if self.wants_arguments(ty) {
-            info.args.len().min(MAX_ARGS)
-        } else {
-            0
-        };
+        let n = info.args.len().min(MAX_ARGS);
         let plan = self
             .plans
             .entry((ev.ty, u16::MAX))
@@ -1187,17 +1193,7 @@ impl State {
                 .value(None, Some(ev))
                 .map_or(Arg::Absent, |(v, t)| to_arg(v, t, def.kind));
         }
-        let tid = if ev.tid == -1 { 0 } else { ev.tid };
-        let rec = Record {
-            ty,
-            ts: ev.ts,
-            cpu: ev.cpu,
-            tid,
-            pid: self.pid_of(tid),
-            args: &args[..n],
-            ..Record::default()
-        };
-        self.stats.records += 1;
+        rec.args = &args[..n];
         sink(&rec)
     }
 
@@ -1304,7 +1300,7 @@ impl State {
                 Value::SockAddr(_) | Value::SockTuple(_) | Value::Empty | Value::Malformed(_) => {}
             }
         }
-        let name = if ev.info.name == "syscall" {
+        let name = if ev.info.role == Role::Syscall {
             match ev.value(0) {
                 Some(Value::Int(c)) => u16::try_from(c)
                     .ok()

@@ -70,7 +70,7 @@ pub use events::{
 };
 pub use export::{ExportError, ExportStats, ScapWriter};
 pub use import::{ImportStats, Importer, capture_header};
-pub use pipeline::ChunkStream;
+pub use pipeline::{ChunkStream, Selection, StreamedChunk};
 pub use tables::{
     ScapFd, ScapFdInfo, ScapInterface, ScapThread, fd_list, interface_list, process_list, user_list,
 };

@@ -25,10 +25,44 @@ fn in_memory(source: io::Error) -> capture_format::Error {
     capture_format::Error::Io { offset: 0, source }
 }
 
+/// Which records a [`ChunkStream`] hands over, and with what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Selection {
+    /// Every record, with its arguments.
+    All,
+    /// Every record; only those of these types (and those that change the
+    /// state) carry their arguments and are resolved (see
+    /// [`Importer::only_arguments_of`]).
+    ArgumentsOf(Vec<EventType>),
+    /// Only the records of these types, numbered as in the whole capture
+    /// (see [`StreamedChunk::nums`]): for a reader that shows nothing else.
+    /// The others still change the state, but are neither encoded nor
+    /// decoded.
+    Only(Vec<EventType>),
+}
+
+/// A chunk of a [`ChunkStream`].
+#[derive(Debug)]
+pub struct StreamedChunk {
+    /// The chunk, sealed.
+    pub chunk: EncodedChunk,
+    /// The number in the capture (`evt.num`, from 1) of its first record.
+    pub first: u64,
+    /// Records of the capture up to the end of this chunk's, the ones left
+    /// out included.
+    pub through: u64,
+    /// The number in the capture of each of its records when some were
+    /// left out ([`Selection::Only`]); empty when they are consecutive
+    /// from `first`.
+    pub nums: Vec<u64>,
+}
+
 /// What the record thread sends.
 enum Message {
-    /// A full chunk, to be sealed by the consumer.
-    Chunk(Box<ChunkEncoder>),
+    /// A full chunk, to be sealed by the consumer, with the numbers of its
+    /// records (empty: consecutive from the first) and of the last record
+    /// read.
+    Chunk(Box<ChunkEncoder>, Vec<u64>, u64),
     /// The end: what was skipped, and why reading stopped early.
     Done(ImportStats, Option<ScapError>),
     /// Building a chunk failed (a record the format cannot hold).
@@ -39,6 +73,8 @@ enum Message {
 pub struct ChunkStream {
     chunks: Receiver<Message>,
     recycle: SyncSender<Box<ChunkEncoder>>,
+    /// Records handed over so far, the ones left out included.
+    through: u64,
     snapshot: Snapshot,
     machine: Option<MachineInfo>,
     first_ts: u64,
@@ -134,31 +170,30 @@ fn spawn_reader(input: impl Read + Send + 'static) -> (PipeReader, JoinHandle<()
 
 impl ChunkStream {
     /// Reads the tables of `input` (errors there are returned), then starts
-    /// importing its events in the background into chunks of `options`.
-    /// With `wanted`, only records of those types carry their arguments
-    /// (see [`Importer::only_arguments_of`]).
+    /// importing its events in the background into chunks of `options`,
+    /// of the records `selection` says.
     pub fn start(
         input: impl Read + Send + 'static,
         options: WriterOptions,
-        wanted: Option<Vec<EventType>>,
+        selection: Selection,
     ) -> Result<Self, ScapError> {
         let (pipe, reader) = spawn_reader(input);
         let mut importer = Importer::from_raw(Box::new(pipe))?;
-        // Records nobody will see (not of a wanted type, changing no state)
-        // are kept for their place in the stream but not resolved.
-        let mut resolve = vec![true; usize::from(EventType::LAST_KERNEL_EVENT.0) + 1];
-        if let Some(types) = wanted {
-            resolve.fill(false);
+        // Records nobody will see (not of a wanted type) are kept for their
+        // place in the stream but not resolved unless they change the
+        // state; with `Only`, not kept either.
+        let mut wanted = vec![true; usize::from(EventType::LAST_KERNEL_EVENT.0) + 1];
+        let only = matches!(selection, Selection::Only(_));
+        if let Selection::ArgumentsOf(types) | Selection::Only(types) = selection {
+            wanted.fill(false);
             for ty in &types {
-                if let Some(r) = resolve.get_mut(usize::from(ty.0)) {
-                    *r = true;
+                if let Some(w) = wanted.get_mut(usize::from(ty.0)) {
+                    *w = true;
                 }
             }
             importer.only_arguments_of(types);
         }
-        let resolve = move |ty: EventType| {
-            resolve.get(usize::from(ty.0)).copied().unwrap_or(true) || changes_state(ty)
-        };
+        let wanted = move |ty: EventType| wanted.get(usize::from(ty.0)).copied().unwrap_or(true);
         let snapshot = importer.snapshot().clone();
         let machine = importer.machine().cloned();
         let first_ts = importer.first_ts();
@@ -174,26 +209,46 @@ impl ChunkStream {
                     return;
                 }
             };
+            // The numbers of the records in the open chunk (with `only`),
+            // and of the last record read.
+            let mut nums = Vec::new();
+            let mut num = 0u64;
             let result = importer.run(|rec| {
-                let ctx = if resolve(rec.ty) {
+                num += 1;
+                let keep = wanted(rec.ty);
+                if only && !keep {
+                    if changes_state(rec.ty) {
+                        tracker.apply(rec);
+                    }
+                    return Ok(());
+                }
+                let ctx = if keep || changes_state(rec.ty) {
                     tracker.apply(rec)
                 } else {
                     tracker.unresolved()
                 };
+                if only {
+                    nums.push(num);
+                }
                 if encoder.push(rec, &ctx)? {
                     let next = match spare.try_recv() {
                         Ok(e) => e,
                         Err(TryRecvError::Empty | TryRecvError::Disconnected) => new_encoder()?,
                     };
                     let full = std::mem::replace(&mut encoder, next);
-                    send.send(Message::Chunk(full)).map_err(|_| {
-                        capture_format::Error::Usage("the reader of the chunks stopped")
-                    })?;
+                    // (One vector per chunk, of a chunk's records at most.)
+                    let full_nums = std::mem::take(&mut nums);
+                    send.send(Message::Chunk(full, full_nums, num))
+                        .map_err(|_| {
+                            capture_format::Error::Usage("the reader of the chunks stopped")
+                        })?;
                 }
                 Ok::<(), capture_format::Error>(())
             });
             let last = match result {
-                Ok(()) if encoder.pending() > 0 => send.send(Message::Chunk(encoder)).is_ok(),
+                Ok(()) if encoder.pending() > 0 => {
+                    send.send(Message::Chunk(encoder, nums, num)).is_ok()
+                }
                 Ok(()) => true,
                 Err(e) => {
                     let _ = send.send(Message::Failed(e));
@@ -207,6 +262,7 @@ impl ChunkStream {
         Ok(Self {
             chunks,
             recycle,
+            through: 0,
             snapshot,
             machine,
             first_ts,
@@ -231,14 +287,23 @@ impl ChunkStream {
     }
 
     /// The next chunk, sealed here; `None` after the last one.
-    pub fn next_chunk(&mut self) -> Option<capture_format::Result<EncodedChunk>> {
+    pub fn next_chunk(&mut self) -> Option<capture_format::Result<StreamedChunk>> {
         loop {
             match self.chunks.recv() {
-                Ok(Message::Chunk(mut encoder)) => {
+                Ok(Message::Chunk(mut encoder, nums, through)) => {
                     let sealed = encoder.seal();
+                    let first = nums.first().copied().unwrap_or(self.through + 1);
+                    self.through = through;
                     let _ = self.recycle.try_send(encoder);
                     match sealed {
-                        Ok(Some(chunk)) => return Some(Ok(chunk)),
+                        Ok(Some(chunk)) => {
+                            return Some(Ok(StreamedChunk {
+                                chunk,
+                                first,
+                                through,
+                                nums,
+                            }));
+                        }
                         Ok(None) => {}
                         Err(e) => return Some(Err(in_memory(e))),
                     }

@@ -431,7 +431,13 @@ fn match_str(op: Op, s: &[u8], needles: &[Vec<u8>]) -> bool {
 
 fn compile(expr: &Expr) -> Result<Node, FilterError> {
     Ok(match expr {
-        Expr::And(parts) => Node::All(parts.iter().map(compile).collect::<Result<_, _>>()?),
+        Expr::And(parts) => {
+            let mut parts: Vec<Node> = parts.iter().map(compile).collect::<Result<_, _>>()?;
+            // The checks are pure: the cheap one on the type column goes
+            // first, so most events fail before a process or fd is read.
+            parts.sort_by_key(|p| !matches!(p, Node::Check(_, Test::Types(_))));
+            Node::All(parts)
+        }
         Expr::Or(parts) => Node::Any(parts.iter().map(compile).collect::<Result<_, _>>()?),
         Expr::Not(inner) => Node::Not(Box::new(compile(inner)?)),
         Expr::Check { field, op, values } => {
@@ -939,6 +945,41 @@ mod tests {
             let f = Filter::new(text).unwrap();
             assert!(f.uses_only_process_fields(), "{text}");
             assert_eq!(f.matches_process(&p), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn type_checks_come_first_in_a_conjunction() {
+        // (filter, the parts in evaluation order: the type check first,
+        // then the others as written)
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "proc.name = curl and evt.type = connect",
+                &["Types", "ProcName"],
+            ),
+            (
+                "fd.num > 2 and proc.pid > 1 and evt.type in (read, write)",
+                &["Types", "FdNum", "ProcPid"],
+            ),
+            (
+                "evt.type = open and proc.name = curl",
+                &["Types", "ProcName"],
+            ),
+        ];
+        for &(text, want) in cases {
+            let f = Filter::new(text).unwrap();
+            let Node::All(parts) = &f.root else {
+                panic!("{text}: {:?}", f.root);
+            };
+            let got: Vec<String> = parts
+                .iter()
+                .map(|p| match p {
+                    Node::Check(_, Test::Types(_)) => "Types".to_owned(),
+                    Node::Check(field, _) => format!("{field:?}"),
+                    other => format!("{other:?}"),
+                })
+                .collect();
+            assert_eq!(got, want, "{text}");
         }
     }
 

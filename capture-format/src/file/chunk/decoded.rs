@@ -149,6 +149,9 @@ struct FdRow {
 pub struct Chunk {
     len: usize,
     first_num: u64,
+    /// The number of each event, when they are not consecutive from
+    /// `first_num` (see [`Chunk::renumber`]); empty otherwise.
+    nums: Vec<u64>,
     ts_min: u64,
     ts_max: u64,
     projection: Option<Projection>,
@@ -665,6 +668,7 @@ impl Chunk {
     }
 
     pub(crate) fn clear(&mut self) {
+        self.nums.clear();
         self.len = 0;
         self.projection = None;
         self.ty.clear();
@@ -689,6 +693,19 @@ impl Chunk {
     /// Sets the number of the first event (`evt.num`, counted from 1).
     pub(crate) fn set_first_num(&mut self, n: u64) {
         self.first_num = n;
+        self.nums.clear();
+    }
+
+    /// Numbers the events (`evt.num`) one by one, for chunks whose events
+    /// are not consecutive in their capture: a reader that left out events
+    /// it would never show (see `scap_import::ChunkStream`). `nums` has one
+    /// number per event; given any other count, the numbers stay
+    /// consecutive.
+    pub fn renumber(&mut self, nums: &[u64]) {
+        self.nums.clear();
+        if nums.len() == self.len {
+            self.nums.extend_from_slice(nums);
+        }
     }
 
     /// Events held.
@@ -865,7 +882,10 @@ impl<'c> Event<'c> {
 
     /// Event number in the capture, from 1 (`evt.num`).
     pub fn num(&self) -> u64 {
-        self.chunk.first_num + self.i as u64
+        match self.chunk.nums.get(self.i) {
+            Some(&n) => n,
+            None => self.chunk.first_num + self.i as u64,
+        }
     }
 
     /// Type.
