@@ -128,6 +128,35 @@ fn projection_decodes_only_what_is_asked() {
     }
 }
 
+/// A reader that left events out numbers the rest one by one
+/// (`Chunk::renumber`); numbers that do not fit the chunk leave it
+/// consecutive.
+#[test]
+fn renumbered_chunks_number_each_event_as_told() {
+    let workload = generate(&SynthOptions {
+        events: 1_200,
+        ..SynthOptions::default()
+    });
+    let Written { bytes, .. } = write_workload(&workload, small_options());
+    let reader = CaptureReader::open(bytes.as_slice()).unwrap();
+    let chunk = reader.read_chunk(1, Projection::MINIMAL).unwrap();
+    let nums = |c: &Chunk| c.events().map(|e| e.num()).collect::<Vec<u64>>();
+    let consecutive = nums(&chunk);
+    assert!(consecutive[0] > 1 && consecutive.windows(2).all(|w| w[1] == w[0] + 1));
+    let spread: Vec<u64> = (0..consecutive.len() as u64).map(|i| 10 + 3 * i).collect();
+    let cases: [(&[u64], &[u64]); 3] = [
+        (&spread, &spread),
+        (&spread[1..], &consecutive),
+        (&[], &consecutive),
+    ];
+    for (given, want) in cases {
+        let mut c = chunk.clone();
+        c.renumber(&spread);
+        c.renumber(given);
+        assert_eq!(nums(&c), want, "renumbered with {} numbers", given.len());
+    }
+}
+
 #[test]
 fn header_trigger_and_event_kinds_round_trip() {
     let header = CaptureHeader {
