@@ -7,7 +7,9 @@
 #    API socket;
 # 3. plays the DaemonSet's pod template as a Pod (scripts/kube-pod.py says
 #    what differs) with `podman kube play`: the agent records the host from
-#    its container (host PIDs, podman's private cgroup namespace);
+#    its container (podman 4.3 gives the pod a PID namespace of its own
+#    whatever hostPID says, so the host's /proc is mounted for it; on a
+#    cgroup v2 host the pod also has a private cgroup namespace);
 # 4. GETs the probes' paths (/healthz, /readyz) and reads the agent's RSS;
 # 5. starts a second container writing a marker file, triggers a capture
 #    in the agent's container (`podman exec ... syscap-agent trigger`), waits
@@ -20,9 +22,10 @@
 #
 #   scripts/kube-test.sh [--no-build]   (--no-build: release binaries as built)
 #
-# Everything it starts is removed on exit (unless SYSCAP_KUBE_TEST_KEEP=1) (the agent's image stays: it is
-# what build-image.sh makes). Waits are for conditions, with generous
-# deadlines; no fixed sleeps.
+# Everything it starts is removed on exit, unless SYSCAP_KUBE_TEST_KEEP=1
+# (the agent's image stays: it is what build-image.sh makes; so does the
+# pause image podman builds from catatonit). Waits are for conditions, with
+# generous deadlines; no fixed sleeps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
@@ -186,13 +189,15 @@ grace=$(python3 -c "import yaml; print(yaml.safe_load(open('deploy/kubernetes/da
 stop_started=$SECONDS
 podman pod stop -t "$grace" syscap-kube-test >/dev/null
 stop_took=$((SECONDS - stop_started))
-podman logs "$agent" >"$work/agent.log" 2>&1
+# All it said, from podman (the follower may still be writing agent.log).
+final=$work/agent-final.log
+podman logs "$agent" >"$final" 2>&1
 podman kube down "$pod_yaml" >/dev/null
-grep -q 'stopping: finishing the running captures' "$work/agent.log" ||
+grep -q 'stopping: finishing the running captures' "$final" ||
     { echo "kube-test: the agent did not get SIGTERM" >&2; exit 1; }
-grep -q 'INFO stopped$' "$work/agent.log" ||
+grep -q 'INFO stopped$' "$final" ||
     { echo "kube-test: the agent did not stop with every capture stored" >&2; exit 1; }
-fired=$(grep -c ' fired (' "$work/agent.log")
+fired=$(grep -c ' fired (' "$final")
 stored=$(syscap ls s3://caps/kube --json | wc -l)
 on_demand=$(syscap ls s3://caps/kube --rule on-demand --json | wc -l)
 [ "$stored" -eq "$fired" ] && [ "$on_demand" -eq 2 ] || {
