@@ -15,6 +15,8 @@
 #    in the agent's container (`podman exec ... syscap-agent trigger`), waits
 #    for its upload, and reads it on the host with `syscap ls/get/print`:
 #    the marker's writes are there, named with the container's name and id;
+#    `kubectl syscap` (deploy/kubernetes/kubectl-syscap, with a kubectl
+#    stand-in that asks podman) triggers a capture filtered for a pod;
 # 6. triggers a long capture and stops the pod (SIGTERM, then SIGKILL after
 #    the DaemonSet's terminationGracePeriodSeconds, as the kubelet does)
 #    while it runs: the capture is finished and stored before the container
@@ -172,6 +174,31 @@ grep -q "^$expected" "$work/marker-events" || {
 }
 echo "capture $key: $(grep -c "^$expected" "$work/marker-events") marker events of $workload (${workload_id:0:12})"
 
+echo "== kubectl syscap (kubectl played by podman)"
+# A stand-in for kubectl that answers what the plugin asks: the pod's node,
+# the agent on it, and exec into the agent.
+mkdir -p "$work/bin"
+cat >"$work/bin/kubectl" <<EOF
+#!/usr/bin/env bash
+set -euo pipefail
+case "\$1 \$2" in
+    "get pod") echo kube-test-node ;;
+    "get pods") [[ " \$* " == *" --field-selector spec.nodeName=kube-test-node "* ]] && echo $agent ;;
+    "exec -n") shift 4; [ "\$1" = -- ] && shift; exec podman exec $agent "\$@" ;;
+    *) echo "kubectl stand-in: \$*" >&2; exit 1 ;;
+esac
+EOF
+chmod +x "$work/bin/kubectl"
+PATH=$work/bin:$PATH deploy/kubernetes/kubectl-syscap web-1 -n shop --before 2s --after 1s >"$work/plugin.out" 2>&1
+grep -q 'capture of rule on-demand started' "$work/plugin.out" &&
+    grep -q -- '--host kube-test-node --rule on-demand' "$work/plugin.out" ||
+    { echo "kube-test: kubectl syscap said:" >&2; cat "$work/plugin.out" >&2; exit 1; }
+wait_for "the plugin's capture stored" 120 stored on-demand 2
+plugin_key=$(syscap ls s3://caps/kube --rule on-demand --json | jq -r .key | grep -vxF "$key" | head -1)
+syscap info "s3://caps/$plugin_key" | grep -qF 'k8s.ns.name = shop and k8s.pod.name = web-1' ||
+    { echo "kube-test: the plugin's capture $plugin_key is not filtered for shop/web-1" >&2; exit 1; }
+echo "kubectl syscap: capture $plugin_key filtered for pod shop/web-1"
+
 agent_pid=$(podman inspect --format '{{.State.Pid}}' "$agent")
 rss=$(awk '/^VmRSS/ {print $2}' "/proc/$agent_pid/status")
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$agent_pid/status")
@@ -180,7 +207,7 @@ echo "agent RSS in the container: $((rss / 1024)) MiB (peak $((hwm / 1024)) MiB)
 echo "== SIGTERM during a capture, then podman kube down"
 fired() { [ "$(grep -c "rule $1 fired (" "$work/agent.log")" -ge "$2" ]; }
 podman exec "$agent" syscap-agent trigger on-demand --before 2s --after 10m
-wait_for "the long capture started" 60 fired on-demand 2
+wait_for "the long capture started" 60 fired on-demand 3
 # What the kubelet does when the pod is deleted: SIGTERM, then SIGKILL
 # after terminationGracePeriodSeconds. podman 4.3's `kube down` kills at
 # once (no SIGTERM reaches the agent: checked), so the pod is stopped with
@@ -200,8 +227,8 @@ grep -q 'INFO stopped$' "$final" ||
 fired=$(grep -c ' fired (' "$final")
 stored=$(syscap ls s3://caps/kube --json | wc -l)
 on_demand=$(syscap ls s3://caps/kube --rule on-demand --json | wc -l)
-[ "$stored" -eq "$fired" ] && [ "$on_demand" -eq 2 ] || {
-    echo "kube-test: $fired captures fired, $stored stored ($on_demand on-demand, expected 2)" >&2
+[ "$stored" -eq "$fired" ] && [ "$on_demand" -eq 3 ] || {
+    echo "kube-test: $fired captures fired, $stored stored ($on_demand on-demand, expected 3)" >&2
     exit 1
 }
 leftover=$(find "$work/host/spool" -name '*.syscap' | wc -l)
