@@ -58,13 +58,21 @@ echo 'root:x:0:' >"$rootfs/etc/group"
 cp capture-agent/examples/agent.toml capture-agent/examples/rules.yaml "$rootfs/etc/syscap/"
 tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$rootfs" -cf "$out/rootfs.tar" .
 
+# The image this tag named before, removed once the tag moves (unless a
+# container still uses it), so that rebuilds leave no dangling images.
+previous=$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
 podman import -q \
     --change 'CMD ["syscap-agent", "run", "--config", "/etc/syscap/agent.toml"]' \
     --change 'ENV PATH=/usr/local/bin' \
     --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' \
     --change 'WORKDIR /' \
-    --change "LABEL org.opencontainers.image.title=syscap-agent org.opencontainers.image.version=$version" \
+    --change "LABEL org.opencontainers.image.title=syscap-agent" \
+    --change "LABEL org.opencontainers.image.version=$version" \
     "$out/rootfs.tar" "$image" >/dev/null
+current=$(podman image inspect --format '{{.Id}}' "$image")
+if [ -n "$previous" ] && [ "$previous" != "$current" ]; then
+    podman rmi "$previous" >/dev/null 2>&1 || true
+fi
 rm -f "$out/syscap-agent.oci.tar"
 podman save -q --format oci-archive -o "$out/syscap-agent.oci.tar" "$image"
 size=$(podman image inspect --format '{{.Size}}' "$image")

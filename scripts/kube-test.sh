@@ -7,12 +7,16 @@
 #    API socket;
 # 3. plays the DaemonSet's pod template as a Pod (scripts/kube-pod.py says
 #    what differs) with `podman kube play`: the agent records the host from
-#    its container (host PIDs, podman's private cgroup namespace);
+#    its container (podman 4.3 gives the pod a PID namespace of its own
+#    whatever hostPID says, so the host's /proc is mounted for it; on a
+#    cgroup v2 host the pod also has a private cgroup namespace);
 # 4. GETs the probes' paths (/healthz, /readyz) and reads the agent's RSS;
 # 5. starts a second container writing a marker file, triggers a capture
 #    in the agent's container (`podman exec ... syscap-agent trigger`), waits
 #    for its upload, and reads it on the host with `syscap ls/get/print`:
 #    the marker's writes are there, named with the container's name and id;
+#    `kubectl syscap` (deploy/kubernetes/kubectl-syscap, with a kubectl
+#    stand-in that asks podman) triggers a capture filtered for a pod;
 # 6. triggers a long capture and stops the pod (SIGTERM, then SIGKILL after
 #    the DaemonSet's terminationGracePeriodSeconds, as the kubelet does)
 #    while it runs: the capture is finished and stored before the container
@@ -20,9 +24,10 @@
 #
 #   scripts/kube-test.sh [--no-build]   (--no-build: release binaries as built)
 #
-# Everything it starts is removed on exit (unless SYSCAP_KUBE_TEST_KEEP=1) (the agent's image stays: it is
-# what build-image.sh makes). Waits are for conditions, with generous
-# deadlines; no fixed sleeps.
+# Everything it starts is removed on exit, unless SYSCAP_KUBE_TEST_KEEP=1
+# (the agent's image stays: it is what build-image.sh makes; so does the
+# pause image podman builds from catatonit). Waits are for conditions, with
+# generous deadlines; no fixed sleeps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
@@ -169,6 +174,31 @@ grep -q "^$expected" "$work/marker-events" || {
 }
 echo "capture $key: $(grep -c "^$expected" "$work/marker-events") marker events of $workload (${workload_id:0:12})"
 
+echo "== kubectl syscap (kubectl played by podman)"
+# A stand-in for kubectl that answers what the plugin asks: the pod's node,
+# the agent on it, and exec into the agent.
+mkdir -p "$work/bin"
+cat >"$work/bin/kubectl" <<EOF
+#!/usr/bin/env bash
+set -euo pipefail
+case "\$1 \$2" in
+    "get pod") echo kube-test-node ;;
+    "get pods") [[ " \$* " == *" --field-selector spec.nodeName=kube-test-node "* ]] && echo $agent ;;
+    "exec -n") shift 4; [ "\$1" = -- ] && shift; exec podman exec $agent "\$@" ;;
+    *) echo "kubectl stand-in: \$*" >&2; exit 1 ;;
+esac
+EOF
+chmod +x "$work/bin/kubectl"
+PATH=$work/bin:$PATH deploy/kubernetes/kubectl-syscap web-1 -n shop --before 2s --after 1s >"$work/plugin.out" 2>&1
+grep -q 'capture of rule on-demand started' "$work/plugin.out" &&
+    grep -q -- '--host kube-test-node --rule on-demand' "$work/plugin.out" ||
+    { echo "kube-test: kubectl syscap said:" >&2; cat "$work/plugin.out" >&2; exit 1; }
+wait_for "the plugin's capture stored" 120 stored on-demand 2
+plugin_key=$(syscap ls s3://caps/kube --rule on-demand --json | jq -r .key | grep -vxF "$key" | head -1)
+syscap info "s3://caps/$plugin_key" | grep -qF 'k8s.ns.name = shop and k8s.pod.name = web-1' ||
+    { echo "kube-test: the plugin's capture $plugin_key is not filtered for shop/web-1" >&2; exit 1; }
+echo "kubectl syscap: capture $plugin_key filtered for pod shop/web-1"
+
 agent_pid=$(podman inspect --format '{{.State.Pid}}' "$agent")
 rss=$(awk '/^VmRSS/ {print $2}' "/proc/$agent_pid/status")
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$agent_pid/status")
@@ -177,7 +207,7 @@ echo "agent RSS in the container: $((rss / 1024)) MiB (peak $((hwm / 1024)) MiB)
 echo "== SIGTERM during a capture, then podman kube down"
 fired() { [ "$(grep -c "rule $1 fired (" "$work/agent.log")" -ge "$2" ]; }
 podman exec "$agent" syscap-agent trigger on-demand --before 2s --after 10m
-wait_for "the long capture started" 60 fired on-demand 2
+wait_for "the long capture started" 60 fired on-demand 3
 # What the kubelet does when the pod is deleted: SIGTERM, then SIGKILL
 # after terminationGracePeriodSeconds. podman 4.3's `kube down` kills at
 # once (no SIGTERM reaches the agent: checked), so the pod is stopped with
@@ -186,17 +216,19 @@ grace=$(python3 -c "import yaml; print(yaml.safe_load(open('deploy/kubernetes/da
 stop_started=$SECONDS
 podman pod stop -t "$grace" syscap-kube-test >/dev/null
 stop_took=$((SECONDS - stop_started))
-podman logs "$agent" >"$work/agent.log" 2>&1
+# All it said, from podman (the follower may still be writing agent.log).
+final=$work/agent-final.log
+podman logs "$agent" >"$final" 2>&1
 podman kube down "$pod_yaml" >/dev/null
-grep -q 'stopping: finishing the running captures' "$work/agent.log" ||
+grep -q 'stopping: finishing the running captures' "$final" ||
     { echo "kube-test: the agent did not get SIGTERM" >&2; exit 1; }
-grep -q 'INFO stopped$' "$work/agent.log" ||
+grep -q 'INFO stopped$' "$final" ||
     { echo "kube-test: the agent did not stop with every capture stored" >&2; exit 1; }
-fired=$(grep -c ' fired (' "$work/agent.log")
+fired=$(grep -c ' fired (' "$final")
 stored=$(syscap ls s3://caps/kube --json | wc -l)
 on_demand=$(syscap ls s3://caps/kube --rule on-demand --json | wc -l)
-[ "$stored" -eq "$fired" ] && [ "$on_demand" -eq 2 ] || {
-    echo "kube-test: $fired captures fired, $stored stored ($on_demand on-demand, expected 2)" >&2
+[ "$stored" -eq "$fired" ] && [ "$on_demand" -eq 3 ] || {
+    echo "kube-test: $fired captures fired, $stored stored ($on_demand on-demand, expected 3)" >&2
     exit 1
 }
 leftover=$(find "$work/host/spool" -name '*.syscap' | wc -l)

@@ -94,6 +94,10 @@ enum Command {
         /// (`10`), or with a unit (`500ms`, `2m`).
         #[arg(long, value_parser = parse_duration)]
         after: Option<Duration>,
+        /// Keep only the events this filter matches, with the rule's own
+        /// capture filter (both must match): `k8s.pod.name = web-1`.
+        #[arg(long, value_name = "EXPR")]
+        filter: Option<String>,
         /// The agent's control socket.
         #[arg(long, default_value = "/run/syscap/agent.sock")]
         socket: PathBuf,
@@ -273,8 +277,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rule,
             before,
             after,
+            filter,
             socket,
         } => {
+            if let Some(text) = &filter {
+                triggers::filter::Filter::new(text)
+                    .map_err(|e| anyhow::anyhow!("--filter {text:?}: {e}"))?;
+            }
             let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
             let answer = capture_agent::daemon::control::ask(
                 &socket,
@@ -282,6 +291,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     rule,
                     before_ms: before.map(ms),
                     after_ms: after.map(ms),
+                    filter,
                 },
             )?;
             if !answer.ok {

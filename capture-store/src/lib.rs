@@ -873,6 +873,45 @@ async fn upload_parts(
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn check_says_whether_a_directory_takes_captures() {
+        let base = std::env::temp_dir().join(format!("syscap-store-check-{}", std::process::id()));
+        std::fs::create_dir_all(&base).unwrap();
+        let file = base.join("a-file");
+        std::fs::write(&file, b"x").unwrap();
+        let cases: [(&str, PathBuf, bool); 3] = [
+            ("an existing directory", base.clone(), true),
+            ("a directory made on demand", base.join("new/sub"), true),
+            ("a path under a file", file.join("sub"), false),
+        ];
+        for (what, dir, ok) in cases {
+            let store = Store::open(Location::Dir(dir.clone()), &S3Options::default())
+                .await
+                .unwrap();
+            let result = store.check().await;
+            assert_eq!(result.is_ok(), ok, "{what}: {result:?}");
+            if let Err(e) = result {
+                assert!(
+                    e.to_string().contains(&*dir.to_string_lossy()),
+                    "{what}: {e}"
+                );
+            } else {
+                let left: Vec<_> = std::fs::read_dir(&dir)
+                    .unwrap()
+                    .flatten()
+                    .map(|e| e.file_name())
+                    .collect();
+                assert!(
+                    !left
+                        .iter()
+                        .any(|n| n.to_string_lossy().starts_with(".syscap-check")),
+                    "{what}: the check left {left:?}"
+                );
+            }
+        }
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
     #[test]
     fn crc_metadata_is_exactly_8_hex_digits() {
         for (value, crc) in [

@@ -22,6 +22,10 @@ pub enum Request {
         /// Milliseconds after, instead of the rule's.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         after_ms: Option<u64>,
+        /// A filter the capture keeps to, with the rule's own (both must
+        /// match).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        filter: Option<String>,
     },
     /// What the agent is doing.
     Status,

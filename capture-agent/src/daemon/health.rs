@@ -116,7 +116,7 @@ pub async fn check_storage(
     loop {
         let result = match tokio::time::timeout(STORAGE_CHECK_TIMEOUT, store.check()).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(e.to_string()),
+            Ok(Err(e)) => Err(super::spool::error_chain(&e)),
             Err(_) => Err(format!(
                 "no answer within {} s",
                 STORAGE_CHECK_TIMEOUT.as_secs()

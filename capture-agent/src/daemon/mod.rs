@@ -353,12 +353,14 @@ async fn control_loop(
                     rule,
                     before_ms,
                     after_ms,
+                    filter,
                 }) => {
                     let (reply, answer) = oneshot::channel();
                     let _ = commands.send(Command::Trigger {
                         rule,
                         before_ns: before_ms.map(|ms| ms.saturating_mul(1_000_000)),
                         after_ns: after_ms.map(|ms| ms.saturating_mul(1_000_000)),
+                        filter,
                         reply,
                     });
                     match answer.await {

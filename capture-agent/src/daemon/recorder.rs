@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use capture_format::event::{Arg, EventType, Record, is_error_return, nr};
 use capture_format::file::{Chunk, ChunkEncoder, Decoder, EncodedChunk, Projection, WriterOptions};
 use capture_format::state::{Tracker, with_container_record};
-use triggers::filter::{Env, ProcessFacts};
+use triggers::filter::{Env, Filter, ProcessFacts};
 use triggers::rules::{Engine, Firing, MetricSample, Refusal, RuleSet};
 
 use super::DaemonError;
@@ -47,6 +47,8 @@ pub enum Command {
         before_ns: Option<u64>,
         /// Length after, instead of the rule's `after`.
         after_ns: Option<u64>,
+        /// A filter the capture keeps to, with the rule's own.
+        filter: Option<String>,
         /// Where the answer goes.
         reply: tokio::sync::oneshot::Sender<Result<String, String>>,
     },
@@ -468,11 +470,26 @@ impl Recorder {
                 rule,
                 before_ns,
                 after_ns,
+                filter,
                 reply,
             } => {
+                // Checked before the rule fires, so that a bad filter costs
+                // the rule no cooldown and no slot.
+                if let Some(Err(e)) = filter.as_deref().map(Filter::new) {
+                    let _ = reply.send(Err(format!("filter: {e}")));
+                    return;
+                }
                 let ts = host::realtime_ns();
                 let answer = match self.engine.trigger(&rule, ts) {
                     Ok(mut firing) => {
+                        if let Some(extra) = &filter {
+                            let text = match &firing.filter {
+                                Some(own) => format!("({}) and ({extra})", own.text()),
+                                None => extra.clone(),
+                            };
+                            // Two filters that compile each compile joined.
+                            firing.filter = Filter::new(&text).ok();
+                        }
                         if let Some(b) = before_ns {
                             firing.capture.before = b;
                         }

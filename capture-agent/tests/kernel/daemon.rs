@@ -1040,6 +1040,75 @@ pub fn sighup_reloads_rules_and_metrics_answer() {
     agent.stop();
 }
 
+/// `trigger --filter` narrows the capture to what the filter matches (with
+/// the rule's own filter), and says so in the header; a filter that does
+/// not parse is refused in one line, by the client and by the agent, and
+/// costs the rule nothing.
+pub fn trigger_filter_narrows_the_capture() {
+    let dir = scratch("daemon-trigger-filter");
+    let s3 = S3::start(&dir.join("s3")).unwrap();
+    let agent = Agent::start(&AgentSetup::new(&dir, MANUAL, &s3));
+    let marker = dir.join("filtered-marker");
+    std::fs::write(&marker, "one\n").unwrap();
+    std::fs::write(dir.join("other-file"), "two\n").unwrap();
+    let filter = format!("fd.name = {}", marker.display());
+    let trigger = |filter: &str| {
+        Command::new(env!("CARGO_BIN_EXE_syscap-agent"))
+            .args(["trigger", "by-hand", "--before", "5s", "--after", "200ms"])
+            .args(["--filter", filter, "--socket"])
+            .arg(&agent.socket)
+            .output()
+            .unwrap()
+    };
+    let out = trigger("proc.nme = x");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("--filter") && err.contains("unknown field 'proc.nme'"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // The agent refuses it too (a client that did not check).
+    let answer = capture_agent::daemon::control::ask(
+        &agent.socket,
+        &capture_agent::daemon::control::Request::Trigger {
+            rule: "by-hand".into(),
+            before_ms: None,
+            after_ms: None,
+            filter: Some("evt.type = = x".into()),
+        },
+    )
+    .unwrap();
+    assert!(
+        !answer.ok && answer.message.starts_with("filter: "),
+        "{}",
+        answer.message
+    );
+    let out = trigger(&filter);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    agent.wait_for("stored s3://", 1);
+    let listed: serde_json::Value =
+        serde_json::from_str(&syscap(&s3, &["ls", "s3://caps/prod", "--json"])).unwrap();
+    let url = format!("s3://caps/{}", listed["key"].as_str().unwrap());
+    let names = syscap(
+        &s3,
+        &["print", &url, "-p", "%fd.name", "evt.type != trigger"],
+    );
+    let marker_name = marker.display().to_string();
+    assert!(
+        names.lines().count() >= 2,
+        "the open and the write at least:\n{names}"
+    );
+    assert!(names.lines().all(|l| l == marker_name), "{names}");
+    let info = syscap(&s3, &["info", &url]);
+    assert!(info.contains(&filter), "{info}");
+    agent.stop();
+}
+
 /// The probes: `/healthz` answers 200 while the recorder reads the kernel
 /// ring; `/readyz` answers 200 while the storage answers, 503 naming the
 /// storage once it stops, and 200 again once it is back.

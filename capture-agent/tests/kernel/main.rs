@@ -41,7 +41,8 @@ use daemon::{
     run_warns_when_its_rules_file_is_missing_and_status_reads,
     s3_outage_loses_nothing_and_duplicates_nothing, sighup_reloads_rules_and_metrics_answer,
     spool_another_user_could_change_is_refused,
-    trigger_capture_spans_its_window_not_a_call_blocked_before, wrong_credentials_keep_the_capture,
+    trigger_capture_spans_its_window_not_a_call_blocked_before, trigger_filter_narrows_the_capture,
+    wrong_credentials_keep_the_capture,
 };
 use support::{
     Captured, Tmpfs, agent, blocked_reader, helper, now_ns, release, run_cases, scratch,
@@ -102,6 +103,7 @@ fn main() -> ExitCode {
         planted_symlinks_in_the_spool_are_never_followed,
         sighup_reloads_rules_and_metrics_answer,
         health_and_readiness_probes_follow_the_recorder_and_the_storage,
+        trigger_filter_narrows_the_capture,
         metrics_flood_leaves_capturing_and_control_working,
         per_process_metric_rules_fire_for_the_busy_process,
         containers_are_named_from_the_cri,
