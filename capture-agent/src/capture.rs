@@ -564,7 +564,7 @@ enum Staged {
     Drop { count: u64, ts: u64 },
     Container { info: ContainerInfo, ts: u64 },
     Move(ContainerMove),
-    Cpu { sample: Sample, ts: u64 },
+    Cpu(Sample),
 }
 
 impl Staged {
@@ -678,7 +678,7 @@ impl FilterStage {
                     with_container_record(info, *ts, |rec| sink.write(rec))?;
                 }
                 Staged::Move(moved) => moved.with_record(|rec| sink.write(rec))?,
-                Staged::Cpu { sample, ts } => sample.with_record(*ts, |rec| {
+                Staged::Cpu(sample) => sample.with_record(|rec| {
                     if keep {
                         sink.write(rec)
                     } else {
@@ -864,21 +864,16 @@ impl Session {
             return Ok(());
         };
         let pids = probe.traced_pids();
-        let samples = cpu.round(pids.as_deref());
-        let ts = host::realtime_ns();
-        for sample in samples {
+        for sample in cpu.round(pids.as_deref()) {
             match filter.as_mut() {
                 // A thread the capture does not know of is not described
                 // (and one that exited since it was read stays gone).
                 None if sink.tracker.thread(sample.tid).is_some() => {
-                    sample.with_record(ts, |rec| sink.write(rec))?;
+                    sample.with_record(|rec| sink.write(rec))?;
                 }
                 Some(stage) if stage.ahead.thread(sample.tid).is_some() => {
-                    let staged = Staged::Cpu {
-                        sample: *sample,
-                        ts,
-                    };
-                    if sample.with_record(ts, |rec| stage.stage(staged, rec, &sink.path))? {
+                    let staged = Staged::Cpu(*sample);
+                    if sample.with_record(|rec| stage.stage(staged, rec, &sink.path))? {
                         stage.flush(decoder, sink)?;
                     }
                 }

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use capture_format::event::{Arg, EventType, Record};
 
+use crate::host;
 use crate::procfs::{clock_ticks, stat_comm, stat_fields};
 
 /// How often threads are sampled.
@@ -46,16 +47,18 @@ pub struct Sample {
     pub user: u64,
     /// System CPU since it started, jiffies.
     pub system: u64,
+    /// When it was read, ns since the epoch.
+    pub ts: u64,
 }
 
 impl Sample {
-    /// Calls `f` with the `procinfo` record of this sample at `ts`.
-    pub fn with_record<T>(&self, ts: u64, f: impl FnOnce(&Record<'_>) -> T) -> T {
+    /// Calls `f` with the `procinfo` record of this sample.
+    pub fn with_record<T>(&self, f: impl FnOnce(&Record<'_>) -> T) -> T {
         let jiffies = |v: u64| Arg::Int(i64::try_from(v).unwrap_or(i64::MAX));
         let args = [jiffies(self.user), jiffies(self.system)];
         f(&Record {
             ty: EventType::PROC_INFO,
-            ts,
+            ts: self.ts,
             tid: self.tid,
             pid: self.pid,
             args: &args,
@@ -264,6 +267,8 @@ impl CpuSampler {
     fn threads(&mut self, pid: u32, old: &[Thread]) -> Vec<Thread> {
         let mut threads = Vec::with_capacity(old.len().max(1));
         let task = self.root.join(pid.to_string()).join("task");
+        // The threads of a process are read within microseconds.
+        let ts = host::realtime_ns();
         let Ok(dir) = std::fs::read_dir(task) else {
             return threads;
         };
@@ -308,6 +313,7 @@ impl CpuSampler {
                     pid: i64::from(pid),
                     user,
                     system,
+                    ts,
                 });
             }
             threads.push(Thread {
@@ -487,8 +493,9 @@ mod tests {
             pid: 10,
             user: 30,
             system: 10,
+            ts: 99,
         };
-        s.with_record(99, |r| {
+        s.with_record(|r| {
             assert_eq!(
                 (r.ty, r.ts, r.tid, r.pid),
                 (EventType::PROC_INFO, 99, 11, 10)

@@ -360,16 +360,14 @@ impl Recorder {
             metrics,
             ..
         } = self;
-        let samples = cpu.round(None);
-        let ts = host::realtime_ns();
         let mut full = false;
-        for sample in samples {
+        for sample in cpu.round(None) {
             // A thread the recording does not know of is not described
             // (and one that exited since it was read stays gone).
             if tracker.thread(sample.tid).is_none() {
                 continue;
             }
-            sample.with_record(ts, |rec| {
+            sample.with_record(|rec| {
                 let ctx = tracker.apply(rec);
                 match encoder.push(rec, &ctx) {
                     Ok(f) => full |= f,
