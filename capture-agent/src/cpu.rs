@@ -129,9 +129,15 @@ impl CpuSampler {
     /// A sampler of the threads under `root` (normally `/proc`) whose comm
     /// is `comm` (any comm: `None`), never of this process.
     pub fn new(root: PathBuf, comm: Option<Vec<u8>>) -> Self {
+        // This process as `root` numbers it (the host's `/proc` seen from a
+        // container numbers it as the host does).
+        let self_pid = std::fs::read_link(root.join("self"))
+            .ok()
+            .and_then(|p| p.to_str()?.parse().ok())
+            .unwrap_or_else(std::process::id);
         Self {
             root,
-            self_pid: std::process::id(),
+            self_pid,
             comm,
             processes: HashMap::new(),
             followed: 0,
@@ -455,8 +461,9 @@ mod tests {
         assert_eq!(sorted(sampler.round(Some(&[20, 30]))), [(20, 20, 4, 0)]);
         let mut sampler = CpuSampler::new(proc.0.clone(), Some(b"worker".to_vec()));
         assert_eq!(sorted(sampler.round(None)), [(11, 10, 2, 0)]);
+        // This process as the root numbers it (its `self`).
+        std::os::unix::fs::symlink("10", proc.0.join("self")).unwrap();
         let mut sampler = CpuSampler::new(proc.0.clone(), None);
-        sampler.self_pid = 10;
         assert_eq!(
             sorted(sampler.round(None)),
             [(20, 20, 4, 0)],
