@@ -564,7 +564,7 @@ enum Staged {
     Drop { count: u64, ts: u64 },
     Container { info: ContainerInfo, ts: u64 },
     Move(ContainerMove),
-    Cpu { sample: Sample, ts: u64 },
+    Cpu(Sample),
 }
 
 impl Staged {
@@ -678,7 +678,7 @@ impl FilterStage {
                     with_container_record(info, *ts, |rec| sink.write(rec))?;
                 }
                 Staged::Move(moved) => moved.with_record(|rec| sink.write(rec))?,
-                Staged::Cpu { sample, ts } => sample.with_record(*ts, |rec| {
+                Staged::Cpu(sample) => sample.with_record(|rec| {
                     if keep {
                         sink.write(rec)
                     } else {
@@ -692,6 +692,33 @@ impl FilterStage {
         self.arena.clear();
         Ok(())
     }
+}
+
+/// Writes CPU samples as `procinfo` records (through the filter stage of a
+/// filtered capture).
+fn write_samples(
+    samples: &[Sample],
+    sink: &mut Sink,
+    mut filter: Option<&mut FilterStage>,
+    decoder: &Decoder,
+) -> Result<(), CaptureError> {
+    for sample in samples {
+        match filter.as_deref_mut() {
+            // A thread the capture does not know of is not described (and
+            // one that exited since it was read stays gone).
+            None if sink.tracker.thread(sample.tid).is_some() => {
+                sample.with_record(|rec| sink.write(rec))?;
+            }
+            Some(stage) if stage.ahead.thread(sample.tid).is_some() => {
+                let staged = Staged::Cpu(*sample);
+                if sample.with_record(|rec| stage.stage(staged, rec, &sink.path))? {
+                    stage.flush(decoder, sink)?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Calls `f` with the record that says the kernel dropped `count` records.
@@ -722,6 +749,8 @@ struct Session {
     header: CaptureHeader,
     /// Threads' CPU time into the capture (not when printing live).
     cpu: Option<CpuSampler>,
+    /// The first CPU samples, read as recording started, to be written.
+    first_cpu: Vec<Sample>,
     /// When the next CPU round is due.
     next_cpu: Instant,
 }
@@ -864,28 +893,13 @@ impl Session {
             return Ok(());
         };
         let pids = probe.traced_pids();
-        let samples = cpu.round(pids.as_deref());
-        let ts = host::realtime_ns();
-        for sample in samples {
-            match filter.as_mut() {
-                // A thread the capture does not know of is not described
-                // (and one that exited since it was read stays gone).
-                None if sink.tracker.thread(sample.tid).is_some() => {
-                    sample.with_record(ts, |rec| sink.write(rec))?;
-                }
-                Some(stage) if stage.ahead.thread(sample.tid).is_some() => {
-                    let staged = Staged::Cpu {
-                        sample: *sample,
-                        ts,
-                    };
-                    if sample.with_record(ts, |rec| stage.stage(staged, rec, &sink.path))? {
-                        stage.flush(decoder, sink)?;
-                    }
-                }
-                _ => {}
-            }
-        }
-        Ok(())
+        write_samples(cpu.round(pids.as_deref()), sink, filter.as_mut(), decoder)
+    }
+
+    /// Writes the CPU samples read as recording started.
+    fn write_first_cpu(&mut self) -> Result<(), CaptureError> {
+        let first = std::mem::take(&mut self.first_cpu);
+        write_samples(&first, &mut self.sink, self.filter.as_mut(), &self.decoder)
     }
 
     /// After the loop: takes what the kernel queued before the stop and
@@ -987,7 +1001,7 @@ pub fn run(
     session.next_cpu = started + cpu::PERIOD;
     // The first CPU samples, from which the next ones count.
     let recorded = session
-        .sample_cpu()
+        .write_first_cpu()
         .and_then(|()| {
             record_until_stop(
                 &mut session,
@@ -1105,6 +1119,7 @@ fn start(
 
     let boot_to_epoch = host::boot_to_epoch_ns();
     let start_ts = host::realtime_ns();
+    let (cpu, first_cpu) = first_cpu_samples(options, &probe);
     // Process start times count from boot, like the eBPF clock.
     let snapshot = procfs::snapshot(
         Path::new("/proc"),
@@ -1181,11 +1196,23 @@ fn start(
         containers,
         start_ts,
         header,
-        cpu: (!matches!(options.destination, Destination::Print(_)))
-            .then(|| CpuSampler::new(PathBuf::from("/proc"), options.probe.comm.clone())),
+        cpu,
+        first_cpu,
         next_cpu: Instant::now(),
     };
     Ok((session, child))
+}
+
+/// The CPU sampler of a capture (none when printing live) and the threads'
+/// CPU time at the start, from which the next samples count (written once
+/// the snapshot names the threads).
+fn first_cpu_samples(options: &CaptureOptions, probe: &Probe) -> (Option<CpuSampler>, Vec<Sample>) {
+    if matches!(options.destination, Destination::Print(_)) {
+        return (None, Vec::new());
+    }
+    let mut cpu = CpuSampler::new(PathBuf::from("/proc"), options.probe.comm.clone());
+    let first = cpu.round(probe.traced_pids().as_deref()).to_vec();
+    (Some(cpu), first)
 }
 
 /// The capture's file (or stdout) with its header and starting state, or

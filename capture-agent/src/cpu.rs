@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use capture_format::event::{Arg, EventType, Record};
 
+use crate::host;
 use crate::procfs::{clock_ticks, stat_comm, stat_fields};
 
 /// How often threads are sampled.
@@ -46,16 +47,18 @@ pub struct Sample {
     pub user: u64,
     /// System CPU since it started, jiffies.
     pub system: u64,
+    /// When it was read, ns since the epoch.
+    pub ts: u64,
 }
 
 impl Sample {
-    /// Calls `f` with the `procinfo` record of this sample at `ts`.
-    pub fn with_record<T>(&self, ts: u64, f: impl FnOnce(&Record<'_>) -> T) -> T {
+    /// Calls `f` with the `procinfo` record of this sample.
+    pub fn with_record<T>(&self, f: impl FnOnce(&Record<'_>) -> T) -> T {
         let jiffies = |v: u64| Arg::Int(i64::try_from(v).unwrap_or(i64::MAX));
         let args = [jiffies(self.user), jiffies(self.system)];
         f(&Record {
             ty: EventType::PROC_INFO,
-            ts,
+            ts: self.ts,
             tid: self.tid,
             pid: self.pid,
             args: &args,
@@ -126,9 +129,15 @@ impl CpuSampler {
     /// A sampler of the threads under `root` (normally `/proc`) whose comm
     /// is `comm` (any comm: `None`), never of this process.
     pub fn new(root: PathBuf, comm: Option<Vec<u8>>) -> Self {
+        // This process as `root` numbers it (the host's `/proc` seen from a
+        // container numbers it as the host does).
+        let self_pid = std::fs::read_link(root.join("self"))
+            .ok()
+            .and_then(|p| p.to_str()?.parse().ok())
+            .unwrap_or_else(std::process::id);
         Self {
             root,
-            self_pid: std::process::id(),
+            self_pid,
             comm,
             processes: HashMap::new(),
             followed: 0,
@@ -264,6 +273,8 @@ impl CpuSampler {
     fn threads(&mut self, pid: u32, old: &[Thread]) -> Vec<Thread> {
         let mut threads = Vec::with_capacity(old.len().max(1));
         let task = self.root.join(pid.to_string()).join("task");
+        // The threads of a process are read within microseconds.
+        let ts = host::realtime_ns();
         let Ok(dir) = std::fs::read_dir(task) else {
             return threads;
         };
@@ -308,6 +319,7 @@ impl CpuSampler {
                     pid: i64::from(pid),
                     user,
                     system,
+                    ts,
                 });
             }
             threads.push(Thread {
@@ -449,8 +461,9 @@ mod tests {
         assert_eq!(sorted(sampler.round(Some(&[20, 30]))), [(20, 20, 4, 0)]);
         let mut sampler = CpuSampler::new(proc.0.clone(), Some(b"worker".to_vec()));
         assert_eq!(sorted(sampler.round(None)), [(11, 10, 2, 0)]);
+        // This process as the root numbers it (its `self`).
+        std::os::unix::fs::symlink("10", proc.0.join("self")).unwrap();
         let mut sampler = CpuSampler::new(proc.0.clone(), None);
-        sampler.self_pid = 10;
         assert_eq!(
             sorted(sampler.round(None)),
             [(20, 20, 4, 0)],
@@ -487,8 +500,9 @@ mod tests {
             pid: 10,
             user: 30,
             system: 10,
+            ts: 99,
         };
-        s.with_record(99, |r| {
+        s.with_record(|r| {
             assert_eq!(
                 (r.ty, r.ts, r.tid, r.pid),
                 (EventType::PROC_INFO, 99, 11, 10)

@@ -539,6 +539,7 @@ pub fn chisel(
             .map_or(Projection::MINIMAL, Filter::projection);
     chisel.begin(out, json)?;
     let env = stream.env.clone();
+    let windows = recorded_windows(&stream.inputs);
     let mut first_last: Option<(u64, u64)> = None;
     let interval = chisel.interval().filter(|&n| n > 0);
     // The interval the last tick (or the first event) fell in.
@@ -571,9 +572,31 @@ pub fn chisel(
         Ok(true)
     })?;
     drop(own);
-    chisel.span(first_last.map_or(0, |(a, b)| b - a));
+    chisel.span(first_last.map_or(0, |(a, b)| match windows {
+        Some((start, end)) => b.min(end).saturating_sub(a.max(start)),
+        None => b - a,
+    }));
     chisel.finish(out, json)?;
     Ok(())
+}
+
+/// From the earliest start to the latest end of the captures' recorded
+/// windows, when every capture has one (an agent's capture; a `.scap`
+/// import has none). A record is stamped when its call entered, so a call
+/// that blocked across the start keeps an earlier time; sysdig's capture
+/// of the same window would hold only its exit, so the events span no
+/// more than the window.
+fn recorded_windows(inputs: &[Input]) -> Option<(u64, u64)> {
+    inputs
+        .iter()
+        .map(|i| i.reader.index().window)
+        .try_fold(None, |all: Option<(u64, u64)>, w| {
+            let w = w?;
+            Some(Some(all.map_or((w.start, w.end), |(a, b)| {
+                (a.min(w.start), b.max(w.end))
+            })))
+        })
+        .flatten()
 }
 
 /// What `summary --by` groups by.

@@ -2,7 +2,7 @@
 //! ring, the rules evaluated on each sealed chunk and on metrics sampled
 //! every second, and the chunks handed to the running captures.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
@@ -129,6 +129,7 @@ pub fn start(
     };
     let mut containers = ContainerWatch::new(&config.proc_root, lookups);
     let process_sample = ProcessSampler::new(config.proc_root.clone());
+    let cpu = CpuSampler::new(config.proc_root.clone(), None);
     containers.describe_known(&tracker);
     let (tx, rx) = channel();
     let (done_tx, done_rx) = channel();
@@ -171,7 +172,7 @@ pub fn start(
         base_snaplen: probe_config.snaplen,
         snaplen: probe_config.snaplen,
         containers,
-        cpu: CpuSampler::new(PathBuf::from("/proc"), None),
+        cpu,
     };
     let handle = std::thread::Builder::new()
         .name("recorder".into())
@@ -362,16 +363,14 @@ impl Recorder {
             metrics,
             ..
         } = self;
-        let samples = cpu.round(None);
-        let ts = host::realtime_ns();
         let mut full = false;
-        for sample in samples {
+        for sample in cpu.round(None) {
             // A thread the recording does not know of is not described
             // (and one that exited since it was read stays gone).
             if tracker.thread(sample.tid).is_none() {
                 continue;
             }
-            sample.with_record(ts, |rec| {
+            sample.with_record(|rec| {
                 let ctx = tracker.apply(rec);
                 match encoder.push(rec, &ctx) {
                     Ok(f) => full |= f,

@@ -2,11 +2,16 @@
 //! read, checked against what `/proc` says of the same threads.
 
 use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use capture_format::file::CaptureReader;
+
 use crate::inspector;
-use crate::support::{helper, scratch, start_agent};
+use crate::support::{helper, now_ns, scratch, start_agent};
 
 /// The `spin` helper: busy `duty` percent of each 20 ms, named `name`.
 pub fn spin(duty: u32, name: &str) {
@@ -53,19 +58,19 @@ impl Spinner {
         assert_eq!(line, "ready\n", "{name}");
         Self { child, name }
     }
+}
 
-    /// User plus system CPU it used so far, in clock ticks (`/proc`).
-    fn ticks(&self) -> u64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
-        let after = &stat[stat.rfind(')').unwrap() + 1..];
-        let fields: Vec<u64> = after
-            .split_whitespace()
-            .skip(11) // fields 3 to 13
-            .take(2)
-            .map(|f| f.parse().unwrap())
-            .collect();
-        fields.iter().sum()
-    }
+/// User plus system CPU process `pid` used so far, in clock ticks (`/proc`).
+fn ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 1..];
+    let fields: Vec<u64> = after
+        .split_whitespace()
+        .skip(11) // fields 3 to 13
+        .take(2)
+        .map(|f| f.parse().unwrap())
+        .collect();
+    fields.iter().sum()
 }
 
 impl Drop for Spinner {
@@ -75,19 +80,46 @@ impl Drop for Spinner {
     }
 }
 
-/// Percent of one CPU each spinner used over the window `measure` runs in,
-/// as `/proc` counts it.
-fn proc_shares(spinners: &[Spinner], measure: impl FnOnce()) -> Vec<f64> {
+/// Percent of one CPU each spinner used over the window of the capture
+/// `record` makes, as `/proc` counts it: their CPU times are read every
+/// 10 ms while it runs, and those read nearest the window's ends count
+/// (the agent itself competes for the CPUs while it records, not after,
+/// so a window as long as the agent's whole run would say more).
+fn proc_shares(spinners: &[Spinner], record: impl FnOnce() -> PathBuf) -> Vec<f64> {
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    let before: Vec<u64> = spinners.iter().map(Spinner::ticks).collect();
-    let started = Instant::now();
-    measure();
-    let after: Vec<u64> = spinners.iter().map(Spinner::ticks).collect();
-    let secs = started.elapsed().as_secs_f64();
-    before
+    let pids: Vec<u32> = spinners.iter().map(|s| s.child.id()).collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut readings = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                readings.push((now_ns(), pids.iter().map(|&p| ticks(p)).collect::<Vec<_>>()));
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            readings
+        })
+    };
+    let capture = record();
+    stop.store(true, Ordering::Relaxed);
+    let readings = reader.join().unwrap();
+    let reader = CaptureReader::open(std::fs::File::open(&capture).unwrap()).unwrap();
+    let window = reader.index().window.expect("the capture has a window");
+    let first = readings
         .iter()
-        .zip(&after)
+        .rev()
+        .find(|(ts, _)| *ts <= window.start)
+        .expect("a reading before the capture started");
+    let last = readings
+        .iter()
+        .find(|(ts, _)| *ts >= window.end)
+        .expect("a reading after the capture stopped");
+    let secs = (last.0 - first.0) as f64 / 1e9;
+    first
+        .1
+        .iter()
+        .zip(&last.1)
         .map(|(b, a)| (a - b) as f64 / hz / secs * 100.0)
         .collect()
 }
@@ -104,8 +136,9 @@ pub fn listed_share(table: &str, name: &str, pid: u32) -> Option<f64> {
 
 /// Two busy loops of different duty cycles under a whole-host capture:
 /// `topprocs_cpu` lists both, each with the share of a CPU `/proc` says it
-/// used over the capture, within 10 points (the machine may be busy with
-/// other work: shares of the window are compared, not absolute times).
+/// used over the capture's window, within 10 points (the machine may be
+/// busy with other work: shares of the window are compared, not absolute
+/// times).
 pub fn topprocs_cpu_agrees_with_proc_on_two_busy_loops() {
     let dir = scratch("cpu-top");
     let spinners = [
@@ -116,6 +149,7 @@ pub fn topprocs_cpu_agrees_with_proc_on_two_busy_loops() {
     let path = capture.to_str().unwrap();
     let expected = proc_shares(&spinners, || {
         start_agent(&capture, &["--duration", "3s"]).finish();
+        capture.clone()
     });
     let table = inspector(&["chisel", "--rows", "0", "topprocs_cpu", path]);
     for (spinner, want) in spinners.iter().zip(&expected) {

@@ -731,8 +731,8 @@ fn output_dash_writes_a_valid_capture_to_stdout() {
 /// OUTPUT0, OUTPUT1... (with `-W 2` the numbers wrap: only 0 and 1);
 /// `-G 1` a new file every second, named by OUTPUT as a strftime format,
 /// and `-W 2` keeps the last two. Each file is a whole capture (no
-/// truncation, its own state), their windows follow each other, and
-/// together they hold every event of the command.
+/// truncation, its own state and threads' CPU times), their windows follow
+/// each other, and together they hold every event of the command.
 fn rotation_by_size_and_by_time_writes_whole_captures() {
     let dir = scratch("rotation");
     let sized = dir.join("sized");
@@ -793,6 +793,7 @@ fn rotation_by_size_and_by_time_writes_whole_captures() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{said}"));
     assert!((3..=5).contains(&files), "{said}");
+    let used_cpu = threads_that_used_cpu();
     let names = sorted_names(&timed);
     assert_eq!(names.len(), 2, "the last two kept: {names:?}");
     let spans: Vec<(u64, u64)> = names
@@ -803,6 +804,19 @@ fn rotation_by_size_and_by_time_writes_whole_captures() {
                 "{name}"
             );
             let cap = Captured::read(&timed.join(name));
+            // Each file starts with every thread's CPU time, from which
+            // its next samples count.
+            let sampled: std::collections::HashSet<i64> = cap
+                .rows
+                .iter()
+                .filter(|r| r.ty == "procinfo")
+                .map(|r| r.tid)
+                .collect();
+            assert!(
+                sampled.len() * 2 >= used_cpu,
+                "{name}: {} threads sampled, {used_cpu} used CPU",
+                sampled.len()
+            );
             cap.index.span()
         })
         .collect();
@@ -812,6 +826,25 @@ fn rotation_by_size_and_by_time_writes_whole_captures() {
     );
     let first = (spans[0].1 - spans[0].0) as f64 / 1e9;
     assert!((1.0..2.0).contains(&first), "{first} s");
+}
+
+/// Threads of the host that used any CPU so far (`/proc`).
+fn threads_that_used_cpu() -> usize {
+    let used = |stat: &str| {
+        stat.rsplit_once(')').is_some_and(|(_, rest)| {
+            rest.split_whitespace()
+                .skip(11) // fields 3 to 13
+                .take(2)
+                .any(|ticks| ticks != "0")
+        })
+    };
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|p| std::fs::read_dir(p.path().join("task")).ok())
+        .flat_map(Iterator::flatten)
+        .filter(|t| std::fs::read_to_string(t.path().join("stat")).is_ok_and(|s| used(&s)))
+        .count()
 }
 
 /// The names of the files in `dir`, sorted.
