@@ -60,6 +60,7 @@ fn syscap_fields_accounts_for_every_field_sysdig_lists() {
 const FIELDS: &[&str] = &[
     "evt.latency.human",
     "evt.latency.s",
+    "evt.latency.ns",
     "syscall.type",
     "evt.io_dir",
     "evt.count",

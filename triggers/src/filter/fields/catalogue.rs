@@ -384,7 +384,7 @@ pub static FIELDS: &[FieldInfo] = &[
         "evt.latency.ns",
         Field::EvtLatencyNs,
         Kind::Num,
-        "the ns part of the latency",
+        "the ns part of the latency, shown as 9 digits",
     ),
     f(
         "evt.latency.human",

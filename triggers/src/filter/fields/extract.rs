@@ -563,7 +563,7 @@ fn latency<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value<'
     let ns = e.latency();
     match field {
         Field::EvtLatencyS => Value::Num(ns / NS),
-        Field::EvtLatencyNs => Value::Num(ns % NS),
+        Field::EvtLatencyNs => Value::Frac(ns % NS),
         Field::EvtLatencyHuman => {
             write_human_duration(ns, scratch);
             Value::Str(&scratch[..])
