@@ -123,8 +123,9 @@ struct Rotator {
     /// When recording into the current file started (its window's start),
     /// ns since the epoch.
     start_ts: u64,
-    /// When the current file was started.
-    file_started: Instant,
+    /// The second (event time, since the epoch) the current file's `-G`
+    /// slice began at.
+    slice_s: u64,
     /// The files finished before the current one, and their events.
     done_files: Vec<PathBuf>,
     done_events: u64,
@@ -139,7 +140,7 @@ impl Rotator {
             written: std::collections::VecDeque::new(),
             header: CaptureHeader::default(),
             start_ts: 0,
-            file_started: Instant::now(),
+            slice_s: 0,
             done_files: Vec::new(),
             done_events: 0,
         }
@@ -183,6 +184,16 @@ impl Rotator {
             }
         }
         gone
+    }
+
+    /// The second a `-G` rotation is due at, when an event at `ts` (ns) is
+    /// SECONDS or more whole seconds past the current file's slice: as
+    /// sysdig's, by the events' time, not the agent's clock (a capture
+    /// without events does not rotate).
+    fn due(&self, ts: u64) -> Option<u64> {
+        let every = self.rotation.every?.as_secs().max(1);
+        let s = ts / 1_000_000_000;
+        (s.saturating_sub(self.slice_s) >= every).then_some(s)
     }
 
     /// The number of the next file after a rotation (by time or size).
@@ -412,6 +423,10 @@ impl Sink {
     }
 
     fn write(&mut self, rec: &Record<'_>) -> Result<(), CaptureError> {
+        // Records come in return order: their returns' time moves on.
+        if let Some(s) = self.rotation.as_ref().and_then(|r| r.due(rec.ts_exit())) {
+            self.rotate(Some(s * 1_000_000_000))?;
+        }
         let ctx = self.tracker.apply(rec);
         // The path is cloned only on error: this runs for every event.
         let format_err = |source| CaptureError::Format {
@@ -429,7 +444,7 @@ impl Sink {
                     .and_then(|r| r.rotation.bytes)
                     .is_some_and(|max| writer.bytes_written() >= max);
                 if size_due {
-                    self.rotate(false)?;
+                    self.rotate(None)?;
                 }
                 Ok(())
             }
@@ -459,19 +474,24 @@ impl Sink {
     }
 
     /// Finishes the current file and starts the next one, with the state
-    /// as it is now: each file is a whole capture.
-    fn rotate(&mut self, by_time: bool) -> Result<(), CaptureError> {
+    /// as it is now: each file is a whole capture. `at`: a `-G` rotation at
+    /// that event time (ns), which names the file and ends the window;
+    /// none: by size, now.
+    fn rotate(&mut self, at: Option<u64>) -> Result<(), CaptureError> {
         let Some(mut rotator) = self.rotation.take() else {
             return Ok(());
         };
-        let result = self.rotate_with(&mut rotator, by_time);
+        let result = self.rotate_with(&mut rotator, at);
         self.rotation = Some(rotator);
         result
     }
 
-    fn rotate_with(&mut self, rotator: &mut Rotator, by_time: bool) -> Result<(), CaptureError> {
-        let now = host::realtime_ns();
-        rotator.advance(by_time);
+    fn rotate_with(&mut self, rotator: &mut Rotator, at: Option<u64>) -> Result<(), CaptureError> {
+        let now = at.unwrap_or_else(host::realtime_ns);
+        rotator.advance(at.is_some());
+        if at.is_some() {
+            rotator.slice_s = now / 1_000_000_000;
+        }
         let path = rotator.name(now).map_err(|e| CaptureError::Output {
             path: self.path.clone(),
             source: io::Error::other(e),
@@ -515,7 +535,6 @@ impl Sink {
         rotator.done_files.push(done_path);
         self.rotated = true;
         rotator.start_ts = now;
-        rotator.file_started = Instant::now();
         for gone in rotator.started(&path) {
             // Beyond -W: the oldest goes (already gone is fine).
             let _ = std::fs::remove_file(gone);
@@ -994,7 +1013,7 @@ pub fn run(
         r.started(&first);
         r.header = session.header.clone();
         r.start_ts = session.start_ts;
-        r.file_started = Instant::now();
+        r.slice_s = session.start_ts / 1_000_000_000;
         session.sink.rotation = Some(r);
     }
     let started = Instant::now();
@@ -1309,13 +1328,6 @@ fn record_until_stop(
             // Live: what was read is printed now, not when a batch fills.
             session.flush_live()?;
         }
-        if session.sink.rotation.as_ref().is_some_and(|r| {
-            r.rotation
-                .every
-                .is_some_and(|every| r.file_started.elapsed() >= every)
-        }) {
-            session.sink.rotate(true)?;
-        }
         if options
             .max_size
             .is_some_and(|max| session.sink.bytes_written() >= max)
@@ -1385,6 +1397,33 @@ fn spawn(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// -G rotates by the events' time, in whole seconds from the slice's
+    /// start second, as sysdig's cycle writer.
+    #[test]
+    fn timed_rotation_is_due_by_event_time() {
+        const S: u64 = 1_000_000_000;
+        // (-G, slice start second, event time in ns, due at)
+        let cases: &[(Option<u64>, u64, u64, Option<u64>)] = &[
+            (Some(2), 100, 101 * S + S - 1, None),
+            (Some(2), 100, 102 * S, Some(102)),
+            (Some(2), 100, 105 * S + 7, Some(105)),
+            // An event before the slice (its entry was earlier): not due.
+            (Some(2), 100, 99 * S, None),
+            (None, 100, 200 * S, None),
+        ];
+        for &(every, slice_s, ts, want) in cases {
+            let mut r = Rotator::new(
+                Rotation {
+                    every: every.map(Duration::from_secs),
+                    ..Rotation::default()
+                },
+                Path::new("t-%H%M%S.syscap"),
+            );
+            r.slice_s = slice_s;
+            assert_eq!(r.due(ts), want, "-G {every:?} from {slice_s}: {ts}");
+        }
+    }
 
     /// File names as sysdig's -C/-G/-W make them.
     #[test]

@@ -138,9 +138,9 @@ struct CaptureArgs {
     /// sysdig's -C) were written, named OUTPUT0, OUTPUT1...
     #[arg(short = 'C', long = "file-size", value_name = "MB")]
     file_size: Option<u64>,
-    /// Rotate: a new file every this many seconds, named by OUTPUT as a
-    /// strftime format of its start (`trace-%H%M%S.syscap`), or numbered
-    /// when it has none.
+    /// Rotate: a new file every this many seconds of the events' time (as
+    /// sysdig's), named by OUTPUT as a strftime format of its start
+    /// (`trace-%H%M%S.syscap`), or numbered when it has none.
     #[arg(short = 'G', long = "seconds", value_name = "SECONDS")]
     seconds: Option<u64>,
     /// With -C or -G: keep only the last COUNT files (with -C the numbers

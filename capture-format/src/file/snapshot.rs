@@ -206,6 +206,8 @@ fn process_row(f: &[Field<'_>]) -> ProcessInfo {
         user: f[10].bytes().to_vec(),
         // Not stored: the tracker names it from the user table.
         login_user: Vec::new(),
+        // Not stored: the tracker counts the snapshot's threads.
+        threads: 0,
         group: f[11].bytes().to_vec(),
         container_id: f[12].bytes().to_vec(),
         pod_uid: f[13].bytes().to_vec(),

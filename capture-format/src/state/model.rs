@@ -52,6 +52,9 @@ pub struct ProcessInfo {
     /// Controlling terminal, as the kernel's device number `tty_nr` (0:
     /// none or unknown).
     pub tty: u32,
+    /// Threads the capture knows alive in the process (kept by the state
+    /// tracker; 0: not counted).
+    pub threads: u32,
     /// What the capture knows of the container `container_id` names
     /// (empty when nothing described it).
     pub container: ContainerInfo,
@@ -85,6 +88,7 @@ impl Default for ProcessInfo {
             sid: -1,
             vpgid: -1,
             tty: 0,
+            threads: 0,
             container: ContainerInfo::default(),
         }
     }

@@ -173,7 +173,10 @@ impl Tracker {
             info.group = self.group_name(info.gid);
         }
         let pid = info.pid;
-        self.process_entry(pid).info = info;
+        let entry = self.process_entry(pid);
+        // The threads the tracker counts, not the caller's.
+        info.threads = entry.threads;
+        entry.info = info;
     }
 
     /// Adds or replaces a thread; its process is created when missing.
@@ -346,12 +349,16 @@ impl Tracker {
     }
 
     fn add_thread(&mut self, info: ThreadInfo) {
-        self.process_entry(info.pid).threads += 1;
+        let pid = info.pid;
+        self.process_entry(pid).threads += 1;
         if let Some(old) = self.threads.insert(info.tid, info)
             && let Some(p) = self.processes.get_mut(&old.pid)
         {
             p.threads = p.threads.saturating_sub(1);
+            let old_pid = old.pid;
+            self.count_threads(old_pid);
         }
+        self.count_threads(pid);
     }
 
     fn remove_thread(&mut self, tid: i64) {
@@ -363,6 +370,19 @@ impl Tracker {
             if p.threads == 0 {
                 self.processes.remove(&thread.pid);
             }
+        }
+        self.count_threads(thread.pid);
+    }
+
+    /// Shows process `pid`'s thread count in its description
+    /// (`proc.nthreads`), which then changes key.
+    fn count_threads(&mut self, pid: i64) {
+        let key = self.new_key();
+        if let Some(p) = self.processes.get_mut(&pid)
+            && p.info.threads != p.threads
+        {
+            p.info.threads = p.threads;
+            p.info.key = key;
         }
     }
 
@@ -1711,6 +1731,47 @@ mod tests {
         );
         let (comm, _, _) = run(&[rec("prctl", 10, 0, vec![i(15), s("worker-1"), i(0)])]);
         assert_eq!(comm, "worker-1");
+    }
+
+    /// A process's thread count (`proc.nthreads`) follows its threads: a
+    /// thread clone adds one, a thread's exit takes it away once the next
+    /// record comes (as sysdig removes exited threads), and every change
+    /// gives the process a new key, so writers describe it again.
+    #[test]
+    fn processes_count_their_threads() {
+        let mut t = Tracker::new();
+        t.insert_thread(ThreadInfo {
+            tid: 10,
+            pid: 10,
+            ..ThreadInfo::default()
+        });
+        let clone_thread = i(CLONE_THREAD);
+        let steps: Vec<(OwnedRecord, u32)> = vec![
+            (rec("getpid", 10, 10, vec![]), 1),
+            (rec("clone", 10, 11, vec![clone_thread.clone()]), 2),
+            (rec("clone", 10, 12, vec![clone_thread]), 3),
+            (
+                OwnedRecord {
+                    pid: 10,
+                    ..rec("procexit", 11, 0, vec![])
+                },
+                3,
+            ),
+            (rec("getpid", 10, 10, vec![]), 2),
+        ];
+        let mut key = 0;
+        for (n, (r, want)) in steps.iter().enumerate() {
+            r.with_record(|r| {
+                t.apply(r);
+            });
+            let p = t.process(10).unwrap();
+            assert_eq!(p.threads, *want, "step {n}");
+            assert!(
+                p.key != key || n == 0 || steps[n - 1].1 == *want,
+                "step {n}: key"
+            );
+            key = p.key;
+        }
     }
 
     /// A `procfork` for a tid the tables still hold (its exit was missed)

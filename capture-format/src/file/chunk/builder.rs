@@ -26,8 +26,9 @@ use crate::varint::{put_i64, put_u64};
 /// indices): tid, pid, ppid, vtid, vpid, comm, exe, exepath, args, cwd, uid,
 /// gid, loginuid, user, group, container id, pod uid, parent row + 1,
 /// start time, the container's eight texts and privileged flag, session id,
-/// process group id (in its pid namespace), tty, login user name.
-pub(crate) const THREAD_FIELDS: &[FieldKind] = &[FieldKind::Varint; 32];
+/// process group id (in its pid namespace), tty, login user name, threads
+/// of the process.
+pub(crate) const THREAD_FIELDS: &[FieldKind] = &[FieldKind::Varint; 33];
 /// Fields of an fd table row: pid, fd, kind, name, l4proto, role, ends,
 /// flags.
 pub(crate) const FD_FIELDS: &[FieldKind] = &[FieldKind::Varint; 8];
@@ -477,7 +478,8 @@ impl ChunkBuilder {
             .i(p.sid)
             .i(p.vpgid)
             .u(p.tty.into())
-            .u(login_user.into());
+            .u(login_user.into())
+            .u(p.threads.into());
         let row = u32::try_from(self.thread_stats.len()).expect("fewer than 2^32 threads");
         self.thread_stats.push((pid, comm, 0));
         self.thread_index.insert(key, row);

@@ -101,6 +101,8 @@ struct ThreadRow {
     tty: u32,
     /// Name of the login user ([`NO_STRING`] when unknown).
     login_user: u32,
+    /// Threads of the process (0: not counted).
+    threads: u32,
 }
 
 /// How many texts describe a container in the thread table.
@@ -586,7 +588,7 @@ impl Chunk {
         let mut cur = Cursor::new(raw);
         let table =
             TableReader::new(&mut cur, THREAD_FIELDS).map_err(|e| at.err(col::THREADS, e))?;
-        let mut f = [Field::Missing; 32];
+        let mut f = [Field::Missing; 33];
         self.threads.reserve(table.rows());
         for _ in 0..table.rows() {
             table
@@ -619,6 +621,7 @@ impl Chunk {
                 vpgid: f[29].i_or(-1),
                 tty: f[30].u32(),
                 login_user: NO_STRING,
+                threads: f[32].u32(),
             };
             if !matches!(f[31], Field::Missing) {
                 row.login_user = s(31)?;
@@ -1207,6 +1210,12 @@ impl<'c> ThreadView<'c> {
     /// Controlling terminal (`tty_nr`; 0: none or unknown).
     pub fn tty(&self) -> u32 {
         self.r().tty
+    }
+
+    /// Threads the capture knew alive in the process (0: not counted, in
+    /// chunks written before 1.2).
+    pub fn threads(&self) -> u32 {
+        self.r().threads
     }
 
     /// Name of the login user (`loginuid`); empty when unset or unknown.

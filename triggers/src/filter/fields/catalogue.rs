@@ -111,6 +111,8 @@ pub enum Field {
     ProcVpid,
     ProcLoginshellid,
     ProcSid,
+    ProcNthreads,
+    ProcNchilds,
     ProcSname,
     ProcVpgid,
     ProcTty,
@@ -384,7 +386,7 @@ pub static FIELDS: &[FieldInfo] = &[
         "evt.latency.ns",
         Field::EvtLatencyNs,
         Kind::Num,
-        "the ns part of the latency",
+        "the ns part of the latency, shown as 9 digits",
     ),
     f(
         "evt.latency.human",
@@ -616,6 +618,18 @@ pub static FIELDS: &[FieldInfo] = &[
         Field::ProcLoginshellid,
         Kind::Num,
         "pid of the eldest shell (sh, bash, zsh...) among the process and its ancestors",
+    ),
+    f(
+        "proc.nthreads",
+        Field::ProcNthreads,
+        Kind::Num,
+        "threads of the process the capture knows alive, the main thread included",
+    ),
+    f(
+        "proc.nchilds",
+        Field::ProcNchilds,
+        Kind::Num,
+        "threads of the process other than its main thread, for the main thread; 0 for the others (as sysdig)",
     ),
     f(
         "proc.sid",
@@ -936,14 +950,6 @@ pub static UNANSWERED: &[(&str, &str)] = &[
     ("evt.pluginname", NO_PLUGINS),
     ("evt.plugininfo", NO_PLUGINS),
     ("proc.env", "syscap records no environment variables"),
-    (
-        "proc.nthreads",
-        "not yet: a chunk's thread table holds the threads it uses, not all of them",
-    ),
-    (
-        "proc.nchilds",
-        "not yet: a chunk's thread table holds the threads it uses, not all of them",
-    ),
     ("proc.fdopencount", NO_FD_COUNTS),
     ("proc.fdlimit", NO_FD_COUNTS),
     ("proc.fdusage", NO_FD_COUNTS),
@@ -1323,6 +1329,8 @@ impl Field {
             | F::ProcVpid
             | F::ProcLoginshellid
             | F::ProcSid
+            | F::ProcNthreads
+            | F::ProcNchilds
             | F::ProcSname
             | F::ProcVpgid
             | F::ProcTty

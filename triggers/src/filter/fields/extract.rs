@@ -379,20 +379,12 @@ fn process_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> V
                 .last()
                 .map_or(Value::None, |a| num(a.pid()))
         }),
-        F::ProcSid => thread(e, |t| Value::Signed(t.sid())),
-        F::ProcVpgid => thread(e, |t| Value::Signed(t.vpgid())),
-        F::ProcTty => thread(e, |t| Value::Num(u64::from(t.tty()))),
-        // As sysdig: the session leader by its pid, or when it is gone,
-        // the eldest ancestor still in the session.
-        F::ProcSname => thread(e, |t| {
-            let leader = lineage(t)
-                .find(|a| a.pid() == t.sid())
-                .or_else(|| lineage(t).take_while(|a| a.sid() == t.sid()).last());
-            // A thread known by its id alone has no name: none, as sysdig.
-            leader
-                .filter(|a| !a.comm().is_empty())
-                .map_or(Value::None, |a| Value::Str(a.comm()))
-        }),
+        F::ProcSid
+        | F::ProcVpgid
+        | F::ProcTty
+        | F::ProcSname
+        | F::ProcNthreads
+        | F::ProcNchilds => thread(e, |t| session_value(field, t)),
         F::UserLoginname => thread(e, |t| match t.login_user() {
             b"" => Value::None,
             name => Value::Str(name),
@@ -563,7 +555,7 @@ fn latency<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value<'
     let ns = e.latency();
     match field {
         Field::EvtLatencyS => Value::Num(ns / NS),
-        Field::EvtLatencyNs => Value::Num(ns % NS),
+        Field::EvtLatencyNs => Value::Frac(ns % NS),
         Field::EvtLatencyHuman => {
             write_human_duration(ns, scratch);
             Value::Str(&scratch[..])
@@ -657,6 +649,34 @@ fn open_mode(field: Field, e: &Event<'_>) -> Value<'static> {
         Field::EvtIsOpenWrite => matches!(flags & O_ACCMODE, 1 | 2),
         _ => (flags & O_CREAT != 0 || flags & O_TMPFILE == O_TMPFILE) && mode & EXEC_BITS != 0,
     })
+}
+
+/// The session, terminal and thread-count fields of a thread's process.
+fn session_value(field: Field, t: ThreadView<'_>) -> Value<'_> {
+    use Field as F;
+    match field {
+        F::ProcSid => Value::Signed(t.sid()),
+        F::ProcVpgid => Value::Signed(t.vpgid()),
+        F::ProcTty => Value::Num(u64::from(t.tty())),
+        // Not counted (older chunks): none.
+        F::ProcNthreads => match t.threads() {
+            0 => Value::None,
+            n => Value::Num(u64::from(n)),
+        },
+        F::ProcNchilds => match t.threads() {
+            0 => Value::None,
+            n if t.tid() == t.pid() => Value::Num(u64::from(n - 1)),
+            _ => Value::Num(0),
+        },
+        // As sysdig: the session leader by its pid, or when it is gone,
+        // the eldest ancestor still in the session; a thread known by its
+        // id alone has no name: none, as sysdig.
+        _ => lineage(t)
+            .find(|a| a.pid() == t.sid())
+            .or_else(|| lineage(t).take_while(|a| a.sid() == t.sid()).last())
+            .filter(|a| !a.comm().is_empty())
+            .map_or(Value::None, |a| Value::Str(a.comm())),
+    }
 }
 
 /// The process and its ancestors, the process first.
