@@ -486,8 +486,16 @@ impl Recorder {
                                 Some(own) => format!("({}) and ({extra})", own.text()),
                                 None => extra.clone(),
                             };
-                            // Two filters that compile each compile joined.
-                            firing.filter = Filter::new(&text).ok();
+                            // Two filters that compile each compile joined;
+                            // should that ever fail, the capture is refused
+                            // rather than run wider than asked.
+                            match Filter::new(&text) {
+                                Ok(joined) => firing.filter = Some(joined),
+                                Err(e) => {
+                                    let _ = reply.send(Err(format!("filter {text:?}: {e}")));
+                                    return;
+                                }
+                            }
                         }
                         if let Some(b) = before_ns {
                             firing.capture.before = b;
