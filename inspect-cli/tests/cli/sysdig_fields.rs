@@ -370,3 +370,43 @@ fn thread_counts_print_what_sysdig_prints() {
     assert!(compared > 500, "{compared}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `fd.sproto` and its kin print the port as text, and `fd.proto`
+/// (filters only) matches either end's, on the calls sysdig's exit lines
+/// show (one per call). On `curl_google`: the other samples' sockets meet
+/// the differences of their ports, listed in the conformance README.
+#[test]
+fn proto_fields_print_and_filter_what_sysdig_does() {
+    let path = scap_samples().join("curl_google.scap");
+    let path = path.to_str().unwrap();
+    let format = "%thread.tid %evt.type %fd.sproto %fd.cproto %fd.lproto %fd.rproto";
+    let theirs = sysdig(&[
+        "-r",
+        path,
+        "-p",
+        format,
+        "fd.type in (ipv4, ipv6) and evt.dir=<",
+    ]);
+    let (code, ours, err) = syscap(&["print", path, "-p", format, "fd.type in (ipv4, ipv6)"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(ours.lines().count() > 5, "{ours}");
+    assert_eq!(ours, theirs);
+    for filter in [
+        "fd.proto=53",
+        "fd.proto=80",
+        "fd.sproto=80 and fd.cproto=37140",
+    ] {
+        let theirs = sysdig(&[
+            "-r",
+            path,
+            "-p",
+            "%thread.tid %evt.type",
+            filter,
+            "and evt.dir=<",
+        ]);
+        let (code, ours, err) = syscap(&["print", path, "-p", "%thread.tid %evt.type", filter]);
+        assert_eq!(code, 0, "{err}");
+        assert!(!ours.is_empty(), "{filter}: no call matched");
+        assert_eq!(ours, theirs, "{filter}");
+    }
+}

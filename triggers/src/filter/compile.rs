@@ -333,11 +333,12 @@ const B64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
 );
 
 /// The filter-only fields of either end of a connection (`fd.ip`,
-/// `fd.port`, `fd.net`): the client's field and the server's.
+/// `fd.port`, `fd.proto`, `fd.net`): the client's field and the server's.
 fn either_end(field: Field) -> Option<(Field, Field)> {
     match field {
         Field::FdIp | Field::FdNet => Some((Field::FdCip, Field::FdSip)),
         Field::FdPort => Some((Field::FdCport, Field::FdSport)),
+        Field::FdProto => Some((Field::FdCproto, Field::FdSproto)),
         _ => None,
     }
 }

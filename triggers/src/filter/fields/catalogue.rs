@@ -139,6 +139,12 @@ pub enum Field {
     FdRip,
     FdLport,
     FdRport,
+    /// `fd.sproto` and kin: the port as text, as sysdig prints it with
+    /// port-name resolution off (its default).
+    FdSproto,
+    FdCproto,
+    FdLproto,
+    FdRproto,
     FdL4proto,
     FdSockfamily,
     FdIsServer,
@@ -150,6 +156,8 @@ pub enum Field {
     FdIp,
     /// `fd.port` (filters only): the client or the server port.
     FdPort,
+    /// `fd.proto` (filters only): the client or the server port, as text.
+    FdProto,
     /// `fd.net` (filters only): the client or the server IP, in a network.
     FdNet,
     FdCnet,
@@ -734,6 +742,36 @@ pub static FIELDS: &[FieldInfo] = &[
     f("fd.lport", Field::FdLport, Kind::Num, "local port"),
     f("fd.rport", Field::FdRport, Kind::Num, "remote port"),
     f(
+        "fd.sproto",
+        Field::FdSproto,
+        Kind::Str,
+        "server protocol: the server port as text (sysdig names no services by default)",
+    ),
+    f(
+        "fd.cproto",
+        Field::FdCproto,
+        Kind::Str,
+        "client protocol: the client port as text",
+    ),
+    f(
+        "fd.lproto",
+        Field::FdLproto,
+        Kind::Str,
+        "local protocol: the local port as text",
+    ),
+    f(
+        "fd.rproto",
+        Field::FdRproto,
+        Kind::Str,
+        "remote protocol: the remote port as text",
+    ),
+    f(
+        "fd.proto",
+        Field::FdProto,
+        Kind::Str,
+        "filters only: the client or the server protocol (port as text)",
+    ),
+    f(
         "fd.l4proto",
         Field::FdL4proto,
         Kind::Str,
@@ -933,8 +971,6 @@ const NO_CGROUPS: &str = "syscap keeps a process's container id, not its cgroup 
 const NO_PROBES: &str = "syscap records no container health checks or probes";
 const NO_MOUNTS: &str = "syscap records no container mounts";
 const NO_PASSWD: &str = "syscap records user names, not home directories or shells";
-const NO_SERVICES: &str =
-    "not yet: port numbers to service names (sysdig looks them up in /etc/services)";
 const NO_DNS: &str = "needs DNS answers; syscap records none";
 const NO_DEVICES: &str = "syscap records no device numbers of files";
 const NO_POLL_FDS: &str = "syscap records poll's fd array as a pointer, not the fds in it";
@@ -993,11 +1029,6 @@ pub static UNANSWERED: &[(&str, &str)] = &[
     ("container.healthcheck", NO_PROBES),
     ("container.liveness_probe", NO_PROBES),
     ("container.readiness_probe", NO_PROBES),
-    ("fd.proto", NO_SERVICES),
-    ("fd.cproto", NO_SERVICES),
-    ("fd.sproto", NO_SERVICES),
-    ("fd.lproto", NO_SERVICES),
-    ("fd.rproto", NO_SERVICES),
     (
         "fd.name_changed",
         "not yet: needs the fd's name before the event",
@@ -1373,6 +1404,11 @@ impl Field {
             | F::FdRip
             | F::FdLport
             | F::FdRport
+            | F::FdSproto
+            | F::FdCproto
+            | F::FdLproto
+            | F::FdRproto
+            | F::FdProto
             | F::FdL4proto
             | F::FdSockfamily
             | F::EvtIsSyslog

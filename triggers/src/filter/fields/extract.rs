@@ -813,13 +813,14 @@ fn fd_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value<
             endpoint(e, field).map_or(Value::None, |a| Value::Ip(a.ip()))
         }
         F::FdSport | F::FdCport | F::FdLport | F::FdRport => {
-            let field = match field {
-                F::FdSport => F::FdSip,
-                F::FdCport => F::FdCip,
-                F::FdLport => F::FdLip,
-                _ => F::FdRip,
+            endpoint(e, end_of(field)).map_or(Value::None, |a| Value::Num(u64::from(a.port())))
+        }
+        F::FdSproto | F::FdCproto | F::FdLproto | F::FdRproto => {
+            let Some(end) = endpoint(e, end_of(field)) else {
+                return Value::None;
             };
-            endpoint(e, field).map_or(Value::None, |a| Value::Num(u64::from(a.port())))
+            let _ = write!(Bytes(scratch), "{}", end.port());
+            text(scratch)
         }
         F::FdL4proto => fd(e, |f| {
             if f.kind().is_inet() {
@@ -854,6 +855,17 @@ fn fd_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value<
                 && e.fd().is_some_and(|f| f.name() == b"/dev/log"),
         ),
         _ => Value::None,
+    }
+}
+
+/// The IP field of the end a port or protocol field names (`fd.sport`
+/// and `fd.sproto`: `fd.sip`), which [`endpoint`] knows.
+fn end_of(field: Field) -> Field {
+    match field {
+        Field::FdSport | Field::FdSproto => Field::FdSip,
+        Field::FdCport | Field::FdCproto => Field::FdCip,
+        Field::FdLport | Field::FdLproto => Field::FdLip,
+        _ => Field::FdRip,
     }
 }
 
