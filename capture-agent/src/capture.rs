@@ -1138,7 +1138,7 @@ fn start(
 
     let boot_to_epoch = host::boot_to_epoch_ns();
     let start_ts = host::realtime_ns();
-    let (cpu, first_cpu) = first_cpu_samples(options, &probe);
+    let (mut cpu, mut first_cpu) = first_cpu_samples(options, &probe);
     // Process start times count from boot, like the eBPF clock.
     let snapshot = procfs::snapshot(
         Path::new("/proc"),
@@ -1147,11 +1147,7 @@ fn start(
         boot_to_epoch,
     );
     if let Some(roots) = &probe_config.pids {
-        // The kernel adds children forked from now on; those already running
-        // come from the snapshot.
-        for pid in descendants(&snapshot, roots) {
-            probe.trace_pid(pid)?;
-        }
+        trace_descendants(&mut probe, &snapshot, roots, cpu.as_mut(), &mut first_cpu)?;
     }
     let mut header: CaptureHeader = host::header(start_ts);
     header.filter.clone_from(&options.filter_text);
@@ -1262,6 +1258,24 @@ fn open_dest(
         source,
     })?;
     Ok(Dest::Print(Box::new(live)))
+}
+
+/// Traces the processes of `snapshot` below `roots` (the kernel adds
+/// children forked from now on), with their first CPU samples.
+fn trace_descendants(
+    probe: &mut Probe,
+    snapshot: &capture_format::state::Snapshot,
+    roots: &[u32],
+    cpu: Option<&mut CpuSampler>,
+    first_cpu: &mut Vec<Sample>,
+) -> Result<(), CaptureError> {
+    for pid in descendants(snapshot, roots) {
+        probe.trace_pid(pid)?;
+    }
+    if let Some(cpu) = cpu {
+        first_cpu.extend_from_slice(cpu.round(probe.traced_pids().as_deref()));
+    }
+    Ok(())
 }
 
 /// Processes of `snapshot` below any of `roots` (not the roots).

@@ -308,7 +308,7 @@ fn history_before_an_event_trigger(backend: Backend) {
     // The threads' CPU samples went into the ring with the calls.
     let cpu = syscap(&s3, &["chisel", "--rows", "0", "topprocs_cpu", &url]);
     assert!(
-        listed_share(&cpu, spinner.name, spinner.child.id()).is_some_and(|s| s > 1.0),
+        listed_share(&cpu, spinner.name, spinner.pid).is_some_and(|s| s > 1.0),
         "{cpu}"
     );
     agent.stop();
