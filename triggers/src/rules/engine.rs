@@ -52,6 +52,24 @@ pub struct MetricSample {
     pub process: Option<ProcessFacts>,
 }
 
+/// An Alertmanager alert, as the agent's receiver got it.
+#[derive(Clone, Copy, Debug)]
+pub struct Alert<'a> {
+    /// Its `alertname` label.
+    pub name: &'a str,
+    /// All its labels (`alertname` among them).
+    pub labels: &'a [(String, String)],
+    /// Alertmanager's fingerprint of its labels: the same alert re-sent
+    /// has the same one.
+    pub fingerprint: &'a str,
+    /// False once resolved (resolved alerts start nothing).
+    pub firing: bool,
+}
+
+/// Tags a capture started by an alert gets (beyond the rule's): its name,
+/// and each label that makes a valid tag as `alert_<label>`.
+const MAX_ALERT_TAGS: usize = 32;
+
 #[derive(Debug, Default)]
 struct State {
     last_fired: Option<u64>,
@@ -64,6 +82,9 @@ struct State {
     down_since: Option<u64>,
     /// Recent samples, for the anomaly baseline.
     baseline: VecDeque<(u64, f64)>,
+    /// Fingerprints of the alerts that fired this rule, and when (dropped
+    /// after the cooldown).
+    alerts: HashMap<String, u64>,
 }
 
 /// The rule evaluator of one host.
@@ -407,6 +428,55 @@ impl Engine {
         }
     }
 
+    /// Evaluates the alert conditions on `alert` at `ts`; firings go to
+    /// `out`. The same alert (by fingerprint) fires a rule once within its
+    /// cooldown; resolved alerts fire nothing. Returns how many rules the
+    /// alert matched (fired or refused).
+    pub fn on_alert(&mut self, alert: &Alert<'_>, ts: u64, out: &mut Vec<Firing>) -> usize {
+        if !alert.firing {
+            return 0;
+        }
+        let label = |key: &str| {
+            alert
+                .labels
+                .iter()
+                .find(|(k, _)| k == key)
+                .map_or("", |(_, v)| v.as_str())
+        };
+        let mut matched = 0;
+        for i in 0..self.rules.len() {
+            let (rule, state) = &mut self.rules[i];
+            let Condition::Alert { alertname, labels } = &rule.condition else {
+                continue;
+            };
+            if alertname != alert.name || !labels.iter().all(|(k, m)| m.matches(label(k))) {
+                continue;
+            }
+            matched += 1;
+            let cooldown = rule.cooldown;
+            state
+                .alerts
+                .retain(|_, at| ts.saturating_sub(*at) < cooldown);
+            if state.alerts.contains_key(alert.fingerprint) {
+                *self
+                    .refused
+                    .entry((rule.name.clone(), "same alert"))
+                    .or_default() += 1;
+                continue;
+            }
+            let reason = format!("alert {} ({})", alert.name, alert.fingerprint);
+            if let Ok(mut firing) = self.fire(i, ts, reason, None) {
+                self.rules[i]
+                    .1
+                    .alerts
+                    .insert(alert.fingerprint.to_owned(), ts);
+                add_alert_tags(&mut firing.capture.tags, alert);
+                out.push(firing);
+            }
+        }
+        matched
+    }
+
     /// Fires rule `name` by hand (`syscap-agent trigger`), whatever its
     /// condition; cooldown and the capture limit still apply.
     pub fn trigger(&mut self, name: &str, ts: u64) -> Result<Firing, Refusal> {
@@ -416,5 +486,24 @@ impl Engine {
             .position(|(r, _)| r.name == name)
             .ok_or(Refusal::UnknownRule)?;
         self.fire(i, ts, "triggered by hand".to_string(), None)
+    }
+}
+
+/// The alert's name and labels as capture tags (tag names are letters,
+/// digits, '-' and '_', at most 64; the rule's own tags win).
+fn add_alert_tags(tags: &mut Vec<(String, String)>, alert: &Alert<'_>) {
+    let mut add = |key: String, value: &str| {
+        if key.len() <= 64 && !tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(&key)) {
+            tags.push((key, value.to_owned()));
+        }
+    };
+    add("alertname".to_owned(), alert.name);
+    for (k, v) in alert.labels.iter().take(MAX_ALERT_TAGS) {
+        let valid = k
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if k != "alertname" && valid {
+            add(format!("alert_{k}"), v);
+        }
     }
 }

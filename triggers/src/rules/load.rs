@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use super::model::{CaptureSpec, Condition, Metric, Rule, RuleSet};
+use super::model::{CaptureSpec, Condition, LabelMatch, Metric, Rule, RuleSet};
 use super::template::Template;
 use super::yaml::{self, Node, Pos, Style};
 use crate::filter::{Filter, Kind};
@@ -285,7 +285,14 @@ fn rule(cx: &mut Ctx<'_>, node: &Node) -> Result<(Rule, Pos), RuleError> {
     Ok((rule, rule_pos))
 }
 
-const CONDITION_KEYS: [&str; 5] = ["event", "metric", "process_down", "anomaly", "manual"];
+const CONDITION_KEYS: [&str; 6] = [
+    "event",
+    "metric",
+    "process_down",
+    "anomaly",
+    "alert",
+    "manual",
+];
 
 fn condition(cx: &Ctx<'_>, node: &Node) -> Result<Condition, RuleError> {
     let entries = map(
@@ -296,6 +303,7 @@ fn condition(cx: &Ctx<'_>, node: &Node) -> Result<Condition, RuleError> {
             "metric",
             "process_down",
             "anomaly",
+            "alert",
             "manual",
             "at_least",
             "within",
@@ -334,6 +342,7 @@ fn condition(cx: &Ctx<'_>, node: &Node) -> Result<Condition, RuleError> {
         "metric" => &["metric", "process", "above", "below", "for"],
         "process_down" => &["process_down", "for"],
         "anomaly" => &["anomaly", "sigma", "window", "min_samples"],
+        "alert" => &["alert"],
         _ => &["manual"],
     };
     if let Some((k, _, pos)) = entries.iter().find(|(k, _, _)| !allowed.contains(k)) {
@@ -422,6 +431,7 @@ fn build_condition(
                 .transpose()?
                 .unwrap_or(30),
         },
+        "alert" => alert(cx, value)?,
         _ => {
             let (v, pos) = scalar(cx, value)?;
             if v != "true" {
@@ -429,6 +439,65 @@ fn build_condition(
             }
             Condition::Manual
         }
+    })
+}
+
+/// `alert: {alertname: X, labels: {k: v, k: "!=v", k: "=~re"}}`.
+fn alert(cx: &Ctx<'_>, node: &Node) -> Result<Condition, RuleError> {
+    let entries = map(cx, node, &["alertname", "labels"])?;
+    let Some(name) = get(&entries, "alertname") else {
+        return Err(cx.err(node.pos(), "an alert condition needs 'alertname'"));
+    };
+    let (alertname, pos) = scalar(cx, name)?;
+    if alertname.is_empty() {
+        return Err(cx.err(pos, "'alertname' is empty"));
+    }
+    let mut labels = Vec::new();
+    if let Some(n) = get(&entries, "labels") {
+        let Node::Map(items, _) = n else {
+            return Err(cx.err(n.pos(), "'labels' must be a mapping (label: value)"));
+        };
+        for (k, v) in items {
+            let (key, kpos) = scalar(cx, k)?;
+            // Prometheus label names.
+            let valid = key.bytes().enumerate().all(|(i, b)| {
+                b.is_ascii_alphabetic() || b == b'_' || (i > 0 && b.is_ascii_digit())
+            });
+            if key.is_empty() || !valid {
+                return Err(cx.err(
+                    kpos,
+                    format!("label '{key}': a label name is letters, digits and '_', not starting with a digit"),
+                ));
+            }
+            if labels.iter().any(|(seen, _)| seen == key) {
+                return Err(cx.err(kpos, format!("label '{key}' is given twice")));
+            }
+            let (text, vpos) = scalar(cx, v)?;
+            let matcher = if let Some(re) = text.strip_prefix("=~") {
+                // Anchored, as Alertmanager's matchers are.
+                let anchored = format!("^(?:{re})$");
+                regex::Regex::new(&anchored)
+                    .map(LabelMatch::Regex)
+                    .map_err(|e| {
+                        let why = e.to_string();
+                        let last = why.lines().last().unwrap_or("invalid").trim();
+                        let last = last.strip_prefix("error: ").unwrap_or(last).to_owned();
+                        cx.err(
+                            vpos,
+                            format!("label '{key}': bad regular expression: {last}"),
+                        )
+                    })?
+            } else if let Some(v) = text.strip_prefix("!=") {
+                LabelMatch::NotEqual(v.to_owned())
+            } else {
+                LabelMatch::Equal(text.strip_prefix('=').unwrap_or(text).to_owned())
+            };
+            labels.push((key.to_owned(), matcher));
+        }
+    }
+    Ok(Condition::Alert {
+        alertname: alertname.to_owned(),
+        labels,
     })
 }
 

@@ -88,8 +88,56 @@ pub enum Condition {
         /// Samples needed before the baseline counts.
         min_samples: u32,
     },
+    /// An Alertmanager alert fires (posted to the agent's receiver).
+    Alert {
+        /// Its `alertname` label.
+        alertname: String,
+        /// Further labels it must have, in file order.
+        labels: Vec<(String, LabelMatch)>,
+    },
     /// Fired by `syscap-agent trigger RULE` only.
     Manual,
+}
+
+/// How one label of an alert must look.
+#[derive(Clone, Debug)]
+pub enum LabelMatch {
+    /// Exactly this value (`pod: web-1`).
+    Equal(String),
+    /// Anything but this value (`pod: "!=web-1"`); a missing label is empty.
+    NotEqual(String),
+    /// The whole value matches this regular expression (`pod: "=~web-.*"`),
+    /// as Alertmanager's own matchers do.
+    Regex(regex::Regex),
+}
+
+impl LabelMatch {
+    /// Whether `value` (empty for a missing label) matches.
+    pub fn matches(&self, value: &str) -> bool {
+        match self {
+            LabelMatch::Equal(v) => v == value,
+            LabelMatch::NotEqual(v) => v != value,
+            LabelMatch::Regex(re) => re.is_match(value),
+        }
+    }
+}
+
+impl std::fmt::Display for LabelMatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LabelMatch::Equal(v) => write!(f, "={v:?}"),
+            LabelMatch::NotEqual(v) => write!(f, "!={v:?}"),
+            // Shown as written: the stored one is anchored.
+            LabelMatch::Regex(re) => {
+                let text = re.as_str();
+                let inner = text
+                    .strip_prefix("^(?:")
+                    .and_then(|t| t.strip_suffix(")$"))
+                    .unwrap_or(text);
+                write!(f, "=~{inner:?}")
+            }
+        }
+    }
 }
 
 impl Condition {
@@ -100,6 +148,7 @@ impl Condition {
             Condition::Metric { .. } => "metric",
             Condition::ProcessDown { .. } => "process_down",
             Condition::Anomaly { .. } => "anomaly",
+            Condition::Alert { .. } => "alert",
             Condition::Manual => "manual",
         }
     }
@@ -223,6 +272,12 @@ impl std::fmt::Display for Rule {
                 metric.name(),
                 secs(*window)
             )?,
+            Condition::Alert { alertname, labels } => {
+                write!(f, "alert {alertname:?}")?;
+                for (k, m) in labels {
+                    write!(f, " {k}{m}")?;
+                }
+            }
             Condition::Manual => write!(f, "manual")?,
         }
         let c = &self.capture;

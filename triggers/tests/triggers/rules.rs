@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use capture_format::file::{CaptureReader, Projection};
 use triggers::filter::{Env, ProcessFacts};
-use triggers::rules::{Engine, Firing, Metric, MetricSample, Refusal, check, load};
+use triggers::rules::{Alert, Engine, Firing, Metric, MetricSample, Refusal, check, load};
 
 use super::filter::{T0, capture};
 
@@ -542,4 +542,147 @@ fn many_rules_and_tags_load_and_reload_in_linear_time() {
             .to_string()
             .contains("tag 'team' is given twice")
     );
+}
+
+/// Alert conditions: errors point into the file like the other kinds.
+#[test]
+fn alert_conditions_are_checked_with_positions() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "rules:\n  - name: a\n    condition: {alert: {labels: {pod: x}}}\n",
+            "rules.yaml:3:24: rule 'a': an alert condition needs 'alertname'",
+        ),
+        (
+            "rules:\n  - name: a\n    condition: {alert: {alertname: X, lables: {}}}\n",
+            "rules.yaml:3:39: rule 'a': unknown key 'lables' (expected one of: alertname, labels)",
+        ),
+        (
+            "rules:\n  - name: a\n    condition: {alert: {alertname: X, labels: {pod: '=~web-('}}}\n",
+            "rules.yaml:3:53: rule 'a': label 'pod': bad regular expression: unclosed group",
+        ),
+        (
+            "rules:\n  - name: a\n    condition: {alert: {alertname: X, labels: {9x: y}}}\n",
+            "rules.yaml:3:48: rule 'a': label '9x': a label name is letters",
+        ),
+        (
+            "rules:\n  - name: a\n    condition: {alert: {alertname: X}, within: 5s}\n",
+            "rules.yaml:3:40: rule 'a': 'within' does not apply to a alert condition",
+        ),
+        (
+            "rules:\n  - name: a\n    condition: {alert: {alertname: X, labels: [pod]}}\n",
+            "rules.yaml:3:47: rule 'a': 'labels' must be a mapping",
+        ),
+    ];
+    for &(yaml, want) in cases {
+        let err = load("rules.yaml", yaml).unwrap_err().to_string();
+        assert!(
+            err.starts_with(want),
+            "{yaml:?}\n  got:  {err}\n  want: {want}"
+        );
+    }
+    let set = load(
+        "rules.yaml",
+        "rules:\n  - name: a\n    condition: {alert: {alertname: HighErrors, labels: {pod: '=~web-.*', ns: prod, env: '!=dev'}}}\n    cooldown: 5m\n",
+    )
+    .unwrap();
+    assert_eq!(
+        set.rules[0].to_string(),
+        r#"a: alert "HighErrors" pod=~"web-.*" ns="prod" env!="dev" -> capture 10s before, 30s after, cooldown 5m"#
+    );
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// A firing alert whose labels match starts the rule's capture, tagged
+/// with the alert; the same alert again within the cooldown starts nothing,
+/// another alert (fingerprint) of the rule is held by the rule's cooldown,
+/// resolved alerts and other names or labels match nothing.
+#[test]
+fn alerts_fire_their_rules_once_per_fingerprint_within_the_cooldown() {
+    let mut engine = engine(
+        "rules:
+  - name: web
+    condition: {alert: {alertname: HighErrors, labels: {pod: '=~web-.*', env: '!=dev'}}}
+    capture: {tags: {team: web}}
+    cooldown: 60s
+  - name: other
+    condition: {alert: {alertname: Other}}
+",
+    );
+    let web1 = labels(&[
+        ("alertname", "HighErrors"),
+        ("pod", "web-1"),
+        ("env", "prod"),
+    ]);
+    let alert = |labels, fingerprint, firing| Alert {
+        name: "HighErrors",
+        labels,
+        fingerprint,
+        firing,
+    };
+    let mut out = Vec::new();
+    assert_eq!(engine.on_alert(&alert(&web1, "f1", false), T0, &mut out), 0);
+    assert!(out.is_empty());
+    assert_eq!(engine.on_alert(&alert(&web1, "f1", true), T0, &mut out), 1);
+    let [firing] = out.as_slice() else {
+        panic!("{out:?}")
+    };
+    assert_eq!(firing.rule, "web");
+    assert_eq!(firing.reason, "alert HighErrors (f1)");
+    assert_eq!(
+        firing.capture.tags,
+        labels(&[
+            ("team", "web"),
+            ("alertname", "HighErrors"),
+            ("alert_pod", "web-1"),
+            ("alert_env", "prod")
+        ])
+    );
+    engine.capture_finished();
+    out.clear();
+    // Re-sent: the same fingerprint, inside the cooldown.
+    assert_eq!(
+        engine.on_alert(&alert(&web1, "f1", true), T0 + 30 * S, &mut out),
+        1
+    );
+    assert!(out.is_empty());
+    // Another alert of the rule: the rule's cooldown holds it too.
+    let web2 = labels(&[("alertname", "HighErrors"), ("pod", "web-2")]);
+    assert_eq!(
+        engine.on_alert(&alert(&web2, "f2", true), T0 + 30 * S, &mut out),
+        1
+    );
+    assert!(out.is_empty());
+    // Labels that do not match.
+    for bad in [
+        labels(&[("alertname", "HighErrors"), ("pod", "db-1")]),
+        labels(&[
+            ("alertname", "HighErrors"),
+            ("pod", "web-1"),
+            ("env", "dev"),
+        ]),
+        labels(&[("alertname", "HighErrors")]),
+    ] {
+        let a = Alert {
+            name: "HighErrors",
+            labels: &bad,
+            fingerprint: "f3",
+            firing: true,
+        };
+        assert_eq!(engine.on_alert(&a, T0 + 90 * S, &mut out), 0);
+    }
+    let refused: Vec<_> = engine.refusals().filter(|(r, _, _)| *r == "web").collect();
+    assert!(refused.contains(&("web", "same alert", 1)), "{refused:?}");
+    assert!(refused.contains(&("web", "cooldown", 1)), "{refused:?}");
+    // After the cooldown the same alert fires again.
+    assert_eq!(
+        engine.on_alert(&alert(&web1, "f1", true), T0 + 61 * S, &mut out),
+        1
+    );
+    assert_eq!(out.len(), 1);
 }
