@@ -27,6 +27,14 @@
 //! encryption = "aws:kms"                 # or "AES256"
 //! kms_key_id = "arn:aws:kms:..."
 //!
+//! [alerts]
+//! # Alertmanager webhook receiver (off unless set; SYSCAP_ALERTS_LISTEN)
+//! listen = "127.0.0.1:9465"
+//! # bearer token Alertmanager sends; required unless listen is loopback
+//! # (SYSCAP_ALERTS_TOKEN_FILE)
+//! token_file = "/etc/syscap/alerts.token"
+//! max_body = "1MiB"                          # larger posts get 413
+//!
 //! [containers]
 //! # CRI sockets asked for container names, images and pods, in order
 //! # (default: containerd's, k3s', cri-o's); [] asks none
@@ -93,6 +101,28 @@ struct RawConfig {
     s3: RawS3,
     #[serde(default)]
     containers: RawContainers,
+    #[serde(default)]
+    alerts: RawAlerts,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawAlerts {
+    listen: Option<String>,
+    token_file: Option<PathBuf>,
+    max_body: Option<Size>,
+}
+
+/// The Alertmanager webhook receiver's settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertsConfig {
+    /// Where it listens.
+    pub listen: std::net::SocketAddr,
+    /// The file holding the bearer token requests must carry (none: no
+    /// token, allowed on loopback only).
+    pub token_file: Option<PathBuf>,
+    /// Largest request body, bytes (413 beyond).
+    pub max_body: u64,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -181,6 +211,8 @@ pub struct AgentConfig {
     pub control_socket: PathBuf,
     /// Address of the Prometheus endpoint (none: off).
     pub metrics: Option<String>,
+    /// The Alertmanager webhook receiver (none: off).
+    pub alerts: Option<AlertsConfig>,
     /// Pre-trigger ring: at most this many bytes of compressed chunks...
     pub ring_bytes: u64,
     /// ...and this many seconds.
@@ -283,6 +315,7 @@ impl AgentConfig {
             raw.limits.kernel_ring_bytes,
             u64::from(crate::kernel::DEFAULT_RING_BYTES),
         )?;
+        let alerts = alerts_config(raw.alerts, &var, &file_err)?;
         let mut config = Self {
             rules: var("SYSCAP_RULES").map(PathBuf::from).or(raw.rules),
             storage,
@@ -310,6 +343,7 @@ impl AgentConfig {
                 Some(m) => Some(m),
                 None => Some("127.0.0.1:9464".to_owned()),
             },
+            alerts,
             ring_bytes: size_var("SYSCAP_RING_BYTES", raw.ring.bytes, 256 << 20)?,
             ring_seconds,
             spool_bytes: size_var("SYSCAP_SPOOL_BYTES", raw.limits.spool_bytes, 2 << 30)?,
@@ -349,6 +383,47 @@ impl AgentConfig {
         }
         Ok(config)
     }
+}
+
+/// The receiver's settings: off without an address; a token file is
+/// required beyond loopback.
+fn alerts_config(
+    raw: RawAlerts,
+    var: &dyn Fn(&str) -> Option<String>,
+    file_err: &dyn Fn(String) -> ConfigError,
+) -> Result<Option<AlertsConfig>, ConfigError> {
+    let from_env = var("SYSCAP_ALERTS_LISTEN");
+    let Some(listen) = from_env.clone().or(raw.listen) else {
+        return Ok(None);
+    };
+    if listen == "off" {
+        return Ok(None);
+    }
+    let bad = |message: String| match from_env {
+        Some(_) => ConfigError::Env {
+            name: "SYSCAP_ALERTS_LISTEN".into(),
+            message,
+        },
+        None => file_err(message),
+    };
+    let addr: std::net::SocketAddr = listen.parse().map_err(|_| {
+        bad(format!(
+            "alerts.listen {listen:?}: expected IP:PORT (127.0.0.1:9465, [::1]:9465, 0.0.0.0:9465)"
+        ))
+    })?;
+    let token_file = var("SYSCAP_ALERTS_TOKEN_FILE")
+        .map(PathBuf::from)
+        .or(raw.token_file);
+    if token_file.is_none() && !addr.ip().is_loopback() {
+        return Err(bad(format!(
+            "alerts.listen {addr} is not loopback: set alerts.token_file (the bearer token Alertmanager sends)"
+        )));
+    }
+    Ok(Some(AlertsConfig {
+        listen: addr,
+        token_file,
+        max_body: raw.max_body.map_or(1 << 20, |s| s.0),
+    }))
 }
 
 /// A TOML error as one line with its line and column.
@@ -465,6 +540,17 @@ mod tests {
                 "SYSCAP_LATENCY: \"sometimes\": true or false",
             ),
             (
+                "[alerts]\nlisten = \"0.0.0.0:9465\"\n",
+                &[],
+                "alerts.listen 0.0.0.0:9465 is not loopback: set alerts.token_file",
+            ),
+            (
+                "",
+                &[("SYSCAP_ALERTS_LISTEN", "localhost")],
+                "SYSCAP_ALERTS_LISTEN: alerts.listen \"localhost\": expected IP:PORT",
+            ),
+            ("[alerts]\nport = 1\n", &[], "unknown field `port`"),
+            (
                 "[limits]\nspool_bytes = \"1MiB\"\n",
                 &[],
                 "capture_bytes (536870912) is more than spool_bytes (1048576)",
@@ -474,6 +560,36 @@ mod tests {
             let e = load(text, env).unwrap_err().to_string();
             assert!(e.contains(want), "{text:?}: {e}");
         }
+    }
+
+    #[test]
+    fn the_alert_receiver_is_off_by_default_and_needs_a_token_beyond_loopback() {
+        assert_eq!(load("", &[]).unwrap().alerts, None);
+        let c = load("[alerts]\nlisten = \"127.0.0.1:9465\"\n", &[]).unwrap();
+        assert_eq!(
+            c.alerts,
+            Some(AlertsConfig {
+                listen: "127.0.0.1:9465".parse().unwrap(),
+                token_file: None,
+                max_body: 1 << 20,
+            })
+        );
+        let c = load(
+            "[alerts]\nlisten = \"0.0.0.0:9465\"\ntoken_file = \"/t\"\nmax_body = \"64KiB\"\n",
+            &[],
+        )
+        .unwrap();
+        let a = c.alerts.unwrap();
+        assert_eq!(
+            (a.token_file.as_deref(), a.max_body),
+            (Some(Path::new("/t")), 64 << 10)
+        );
+        let c = load(
+            "[alerts]\nlisten = \"127.0.0.1:9465\"\n",
+            &[("SYSCAP_ALERTS_LISTEN", "off")],
+        )
+        .unwrap();
+        assert_eq!(c.alerts, None);
     }
 
     #[test]

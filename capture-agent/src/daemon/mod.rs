@@ -6,6 +6,7 @@
 //! metrics endpoint (with the probes' `/healthz` and `/readyz`) and the signals (SIGTERM/SIGINT stop, SIGHUP reloads
 //! the rules) run on a small tokio runtime.
 
+mod alerts;
 pub mod control;
 pub mod health;
 pub mod metrics;
@@ -157,6 +158,7 @@ async fn serve(
         ),
         None => None,
     };
+    let alerts_listener = bind_alerts(&config).await?;
     let metrics_addr = metrics_listener
         .as_ref()
         .and_then(|l| l.local_addr().ok())
@@ -191,6 +193,9 @@ async fn serve(
     ));
     let storage_check = serve_metrics(metrics_listener, &metrics, &store, &stop_rx);
     tokio::spawn(control_loop(control, commands.clone()));
+    if let Some(receiver) = alerts_listener {
+        receiver.spawn(commands.clone());
+    }
 
     let (ended_tx, ended) = oneshot::channel::<()>();
     let recorder = tokio::task::spawn_blocking(move || {
@@ -239,6 +244,73 @@ async fn serve(
         tracing::warn!("stopped; {left} captures wait in the spool for the storage");
     }
     died.map_or(Ok(()), |why| Err(DaemonError::RecorderDied(why)))
+}
+
+/// The alert receiver, bound, before it serves.
+struct AlertReceiver {
+    listener: tokio::net::TcpListener,
+    token: Option<Arc<str>>,
+    max_body: u64,
+}
+
+/// Binds the alert receiver when it is configured, and reads its token.
+async fn bind_alerts(config: &AgentConfig) -> Result<Option<AlertReceiver>, DaemonError> {
+    let Some(alerts) = &config.alerts else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(alerts.listen)
+        .await
+        .map_err(|source| DaemonError::Setup {
+            what: format!("cannot receive alerts on {}", alerts.listen),
+            source,
+        })?;
+    Ok(Some(AlertReceiver {
+        listener,
+        token: read_token(alerts.token_file.as_deref())?,
+        max_body: alerts.max_body,
+    }))
+}
+
+impl AlertReceiver {
+    /// Serves it, handing alerts to the recorder over `commands`.
+    fn spawn(self, commands: std::sync::mpsc::Sender<Command>) {
+        tracing::info!(
+            "receiving Alertmanager alerts on http://{}{}{}",
+            self.listener
+                .local_addr()
+                .map_or_else(|_| "?".to_owned(), |a| a.to_string()),
+            alerts::PATH,
+            if self.token.is_some() {
+                " (bearer token required)"
+            } else {
+                ""
+            }
+        );
+        tokio::spawn(alerts::serve(
+            self.listener,
+            self.token,
+            self.max_body,
+            commands,
+        ));
+    }
+}
+
+/// The alert receiver's bearer token, from its file (trimmed; not empty).
+fn read_token(path: Option<&std::path::Path>) -> Result<Option<Arc<str>>, DaemonError> {
+    let Some(path) = path else { return Ok(None) };
+    let what = || format!("cannot read the alerts token file {}", path.display());
+    let text = std::fs::read_to_string(path).map_err(|source| DaemonError::Setup {
+        what: what(),
+        source,
+    })?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(DaemonError::Setup {
+            what: what(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, "it is empty"),
+        });
+    }
+    Ok(Some(Arc::from(token)))
 }
 
 /// Serves the metrics and the probes on `listener` (if any), and checks the

@@ -2,6 +2,7 @@
 //! ring, the rules evaluated on each sealed chunk and on metrics sampled
 //! every second, and the chunks handed to the running captures.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -51,6 +52,14 @@ pub enum Command {
         filter: Option<String>,
         /// Where the answer goes.
         reply: tokio::sync::oneshot::Sender<Result<String, String>>,
+    },
+    /// Alerts from Alertmanager: each firing one starts the captures of
+    /// the rules it matches.
+    Alerts {
+        /// The alerts of one webhook post.
+        alerts: Vec<super::alerts::ReceivedAlert>,
+        /// What happened, in words.
+        reply: tokio::sync::oneshot::Sender<String>,
     },
     /// Figures for `status`.
     Status {
@@ -524,6 +533,9 @@ impl Recorder {
                 };
                 let _ = reply.send(answer);
             }
+            Command::Alerts { alerts, reply } => {
+                let _ = reply.send(self.alerts(&alerts));
+            }
             Command::Status { reply } => {
                 let _ = reply.send(serde_json::json!({
                     "host": self.config.host,
@@ -559,6 +571,46 @@ impl Recorder {
             }
             Command::Stop => {}
         }
+    }
+
+    /// Hands `alerts` to the rules; starts the captures they fire. Says
+    /// what happened, in one line.
+    fn alerts(&mut self, alerts: &[super::alerts::ReceivedAlert]) -> String {
+        let ts = host::realtime_ns();
+        let mut firings = Vec::new();
+        let (mut matched, mut resolved) = (0, 0);
+        for a in alerts {
+            resolved += usize::from(!a.firing);
+            let alert = triggers::rules::Alert {
+                name: &a.name,
+                labels: &a.labels,
+                fingerprint: &a.fingerprint,
+                firing: a.firing,
+            };
+            matched += self.engine.on_alert(&alert, ts, &mut firings);
+        }
+        let started: Vec<String> = firings.iter().map(|f| f.rule.clone()).collect();
+        for firing in firings {
+            tracing::info!("rule {} fired: {}", firing.rule, firing.reason);
+            self.begin(firing);
+        }
+        self.refresh_refusals();
+        let mut message = format!(
+            "{} alerts ({resolved} resolved): {} captures started",
+            alerts.len(),
+            started.len()
+        );
+        if !started.is_empty() {
+            let _ = write!(message, " (rules {})", started.join(", "));
+        }
+        let refused = matched - started.len();
+        if refused > 0 {
+            let _ = write!(
+                message,
+                ", {refused} matches refused (same alert within the cooldown, cooldown or too many captures)"
+            );
+        }
+        message
     }
 
     /// Starts the capture of a firing: history from the ring, then every
