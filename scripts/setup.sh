@@ -25,7 +25,7 @@ packages=(build-essential pkg-config clang libbpf-dev)
 case $purpose in
     build) ;;
     test) packages+=(strace sysdig python3 python3-venv containerd runc docker.io busybox-static jq curl
-    podman catatonit python3-yaml ca-certificates systemd) ;;
+    podman catatonit python3-yaml ca-certificates systemd prometheus-alertmanager) ;;
     *) echo "usage: scripts/setup.sh [build|test]" >&2; exit 2 ;;
 esac
 missing=()

@@ -591,7 +591,6 @@ impl Recorder {
         }
         let started: Vec<String> = firings.iter().map(|f| f.rule.clone()).collect();
         for firing in firings {
-            tracing::info!("rule {} fired: {}", firing.rule, firing.reason);
             self.begin(firing);
         }
         self.refresh_refusals();
@@ -610,6 +609,7 @@ impl Recorder {
                 ", {refused} matches refused (same alert within the cooldown, cooldown or too many captures)"
             );
         }
+        tracing::info!("alerts: {message}");
         message
     }
 

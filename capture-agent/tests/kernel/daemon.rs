@@ -32,6 +32,9 @@ pub(crate) struct AgentSetup<'a> {
     metrics: bool,
     /// The CRI socket asked about containers (none: the defaults).
     pub(crate) cri_socket: Option<&'a Path>,
+    /// The alert receiver's token file: the receiver listens on a free
+    /// loopback port when given (none: off).
+    pub(crate) alerts_token: Option<&'a Path>,
 }
 
 impl<'a> AgentSetup<'a> {
@@ -46,6 +49,7 @@ impl<'a> AgentSetup<'a> {
             spool_bytes: "1GiB",
             metrics: false,
             cri_socket: None,
+            alerts_token: None,
         }
     }
 }
@@ -78,6 +82,14 @@ impl AgentSetup<'_> {
             ),
         )
         .unwrap();
+        if let Some(token) = self.alerts_token {
+            let text = format!(
+                "{}[alerts]\nlisten = \"127.0.0.1:0\"\ntoken_file = {:?}\n",
+                std::fs::read_to_string(&config).unwrap(),
+                token.display().to_string()
+            );
+            std::fs::write(&config, text).unwrap();
+        }
         let mut command = Command::new(env!("CARGO_BIN_EXE_syscap-agent"));
         if let Some(socket) = self.cri_socket {
             command.env("SYSCAP_CRI_SOCKETS", socket);
@@ -180,6 +192,18 @@ impl Agent {
             .iter()
             .find_map(|l| l.split("metrics ").nth(1).map(|a| a.trim().to_owned()))
             .expect("the agent says where its metrics are")
+    }
+
+    /// The alert receiver's URL, as the agent said.
+    pub(crate) fn alerts_url(&self) -> String {
+        self.wait_for("receiving Alertmanager alerts on ", 1);
+        self.lines()
+            .iter()
+            .find_map(|l| {
+                let rest = l.split("receiving Alertmanager alerts on ").nth(1)?;
+                Some(rest.split(' ').next()?.to_owned())
+            })
+            .expect("the agent says where it receives alerts")
     }
 
     fn signal(&self, signal: i32) {
@@ -445,7 +469,7 @@ pub fn run_warns_when_its_rules_file_is_missing_and_status_reads() {
 }
 
 /// Every regular file under `dir`.
-fn walk_files(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn walk_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();

@@ -4,6 +4,7 @@
 //! Needs root (eBPF). Without it the run fails, unless
 //! `SYSCAP_SKIP_KERNEL_TESTS=1` asks to skip explicitly.
 
+mod alerts;
 mod containers;
 mod cpu;
 mod daemon;
@@ -18,6 +19,7 @@ use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
+use alerts::alertmanager_alerts_start_one_capture_per_alert;
 use capture_format::event::{EventType, OwnedArg, OwnedSockAddr, OwnedSockTuple};
 use capture_format::state::FdKind;
 use containers::{
@@ -102,6 +104,7 @@ fn main() -> ExitCode {
         spool_another_user_could_change_is_refused,
         planted_symlinks_in_the_spool_are_never_followed,
         sighup_reloads_rules_and_metrics_answer,
+        alertmanager_alerts_start_one_capture_per_alert,
         health_and_readiness_probes_follow_the_recorder_and_the_storage,
         trigger_filter_narrows_the_capture,
         metrics_flood_leaves_capturing_and_control_working,
