@@ -16,8 +16,9 @@ use crate::support::scratch;
 
 const ALERTMANAGER: &str = "/usr/bin/prometheus-alertmanager";
 
-/// The rule: one alert, a pod label by regular expression, a cooldown far
-/// longer than the test.
+/// The rule: one alert, a pod label by regular expression, a capture
+/// filter naming the alert's pod label (keeping every process, none being
+/// named so), a cooldown far longer than the test.
 const RULES: &str = "rules:
   - name: on-alert
     condition:
@@ -28,6 +29,7 @@ const RULES: &str = "rules:
       before: 2s
       after: 1s
       tags: {source: alertmanager}
+      filter: 'proc.name != ${alert.labels.pod}'
     cooldown: 10m
 ";
 
@@ -224,4 +226,5 @@ pub fn alertmanager_alerts_start_one_capture_per_alert() {
         "{info}"
     );
     assert!(info.contains("on-alert"), "{info}");
+    assert!(info.contains("proc.name != 'web-7'"), "{info}");
 }

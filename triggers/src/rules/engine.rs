@@ -70,6 +70,17 @@ pub struct Alert<'a> {
 /// and each label that makes a valid tag as `alert_<label>`.
 const MAX_ALERT_TAGS: usize = 32;
 
+/// What fired a rule, for its capture filter's `${...}`.
+#[derive(Clone, Copy)]
+enum Source<'a, 'e> {
+    /// A condition on no one thing (metric, by hand).
+    Nothing,
+    /// An event.
+    Event(&'a Event<'e>, &'a Env),
+    /// An alert, with its labels.
+    Alert(&'a [(String, String)]),
+}
+
 #[derive(Debug, Default)]
 struct State {
     last_fired: Option<u64>,
@@ -199,7 +210,7 @@ impl Engine {
         i: usize,
         ts: u64,
         reason: String,
-        event: Option<(&Event<'_>, &Env)>,
+        source: Source<'_, '_>,
     ) -> Result<Firing, Refusal> {
         let (rule, state) = &mut self.rules[i];
         let refusal = if state
@@ -219,7 +230,11 @@ impl Engine {
         // A template that cannot be filled keeps everything, and says so:
         // for forensics, more data is the safe side.
         let mut reason = reason;
-        let filter = match rule.capture.filter.as_ref().map(|t| t.apply(event)) {
+        let filter = match rule.capture.filter.as_ref().map(|t| match source {
+            Source::Nothing => t.apply(None),
+            Source::Event(e, env) => t.apply(Some((e, env))),
+            Source::Alert(labels) => t.apply_alert(labels),
+        }) {
             Some(Ok(f)) => Some(f),
             Some(Err(why)) => {
                 let _ = write!(
@@ -295,7 +310,7 @@ impl Engine {
             // It fires when the call returned: `after` counts from then, so
             // a call that blocked long still has its aftermath captured.
             let returned = ts.saturating_add(e.latency());
-            if let Ok(f) = self.fire(i, returned, reason, Some((e, env))) {
+            if let Ok(f) = self.fire(i, returned, reason, Source::Event(e, env)) {
                 out.push(f);
             }
         }
@@ -395,7 +410,7 @@ impl Engine {
                 }
                 _ => continue,
             };
-            if let Ok(f) = self.fire(i, s.ts, reason, None) {
+            if let Ok(f) = self.fire(i, s.ts, reason, Source::Nothing) {
                 out.push(f);
             }
         }
@@ -422,7 +437,7 @@ impl Engine {
                 filter.text(),
                 ts.saturating_sub(since) as f64 / 1e9
             );
-            if let Ok(f) = self.fire(i, ts, reason, None) {
+            if let Ok(f) = self.fire(i, ts, reason, Source::Nothing) {
                 out.push(f);
             }
         }
@@ -465,7 +480,7 @@ impl Engine {
                 continue;
             }
             let reason = format!("alert {} ({})", alert.name, alert.fingerprint);
-            if let Ok(mut firing) = self.fire(i, ts, reason, None) {
+            if let Ok(mut firing) = self.fire(i, ts, reason, Source::Alert(alert.labels)) {
                 self.rules[i]
                     .1
                     .alerts
@@ -485,7 +500,7 @@ impl Engine {
             .iter()
             .position(|(r, _)| r.name == name)
             .ok_or(Refusal::UnknownRule)?;
-        self.fire(i, ts, "triggered by hand".to_string(), None)
+        self.fire(i, ts, "triggered by hand".to_string(), Source::Nothing)
     }
 }
 

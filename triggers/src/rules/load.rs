@@ -616,6 +616,12 @@ fn capture(cx: &Ctx<'_>, node: &Node, condition: &Condition) -> Result<CaptureSp
         if template.has_fields() && !matches!(condition, Condition::Event { .. }) {
             return Err(cx.err(pos, "${field} in a capture filter needs an event condition"));
         }
+        if template.has_alert_labels() && !matches!(condition, Condition::Alert { .. }) {
+            return Err(cx.err(
+                pos,
+                "${alert.labels.NAME} in a capture filter needs an alert condition",
+            ));
+        }
         spec.filter = Some(template);
     }
     Ok(spec)

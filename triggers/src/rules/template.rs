@@ -1,5 +1,7 @@
 //! Capture filters that name fields of the triggering event:
-//! `container.id = ${container.id}` keeps the container that fired.
+//! `container.id = ${container.id}` keeps the container that fired; a rule
+//! fired by an Alertmanager alert names the alert's labels instead:
+//! `k8s.pod.name = ${alert.labels.pod}`.
 //!
 //! A template is parsed and checked once, when the rules are loaded; a
 //! template without fields is compiled then too. At each firing only the
@@ -32,7 +34,12 @@ impl Eq for Template {}
 enum Part {
     Text(String),
     Field(Field),
+    /// `${alert.labels.NAME}`: a label of the alert that fired.
+    AlertLabel(String),
 }
+
+/// Where `${alert.labels.NAME}` starts.
+const ALERT_LABELS: &str = "alert.labels.";
 
 impl Template {
     /// Parses `${field}` references and checks that the template makes a
@@ -54,6 +61,22 @@ impl Template {
                     return Err(("unclosed '${'".into(), column(at)));
                 };
                 let name = &rest[2..len];
+                if let Some(label) = name.strip_prefix(ALERT_LABELS) {
+                    let valid = !label.is_empty()
+                        && label.bytes().enumerate().all(|(i, b)| {
+                            b.is_ascii_alphabetic() || b == b'_' || (i > 0 && b.is_ascii_digit())
+                        });
+                    if !valid {
+                        return Err((
+                            format!("'{label}' is not an alert label name"),
+                            column(at + 2 + ALERT_LABELS.len()),
+                        ));
+                    }
+                    parts.push(Part::Text(std::mem::take(&mut literal)));
+                    parts.push(Part::AlertLabel(label.to_owned()));
+                    at += len + 1;
+                    continue;
+                }
                 let field = crate::filter::parser_field_ref(name)
                     .and_then(|(base, arg)| resolve(&base, arg.as_deref()))
                     .map_err(|m| (m, column(at + 2)))?;
@@ -84,14 +107,17 @@ impl Template {
             parts,
             fixed: None,
         };
-        let sample = template.fill(|f| match f.kind() {
-            Kind::Str => "'x'".to_string(),
-            Kind::Ip => "127.0.0.1".to_string(),
-            Kind::Bool => "true".to_string(),
-            _ => "0".to_string(),
-        });
+        let sample = template.fill(
+            |f| match f.kind() {
+                Kind::Str => "'x'".to_string(),
+                Kind::Ip => "127.0.0.1".to_string(),
+                Kind::Bool => "true".to_string(),
+                _ => "0".to_string(),
+            },
+            |_| Some("'x'".to_string()),
+        );
         let compiled = Filter::new(&sample).map_err(|e| (format!("capture filter: {e}"), 0))?;
-        if !template.parts.iter().any(|p| matches!(p, Part::Field(_))) {
+        if template.parts.iter().all(|p| matches!(p, Part::Text(_))) {
             template.fixed = Some(compiled);
         }
         Ok(template)
@@ -102,9 +128,41 @@ impl Template {
         &self.text
     }
 
-    /// True when the template names fields.
+    /// True when the template names fields of the triggering event.
     pub fn has_fields(&self) -> bool {
-        self.fixed.is_none()
+        self.parts.iter().any(|p| matches!(p, Part::Field(_)))
+    }
+
+    /// True when the template names labels of the triggering alert.
+    pub fn has_alert_labels(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::AlertLabel(_)))
+    }
+
+    /// The filter to apply for an alert with `labels`: the compiled one, or
+    /// the template filled in from the labels. `Err` says why there is
+    /// none: the alert lacks a label, or the template names event fields.
+    pub fn apply_alert(&self, labels: &[(String, String)]) -> Result<Filter, String> {
+        if let Some(fixed) = &self.fixed {
+            return Ok(fixed.clone());
+        }
+        if self.has_fields() {
+            return Err("no event fired the rule to fill in its fields".into());
+        }
+        let mut missing = None;
+        let text = self.fill(
+            |_| String::new(),
+            |label| {
+                let found = labels.iter().find(|(k, _)| k == label);
+                if found.is_none() {
+                    missing.get_or_insert_with(|| label.to_owned());
+                }
+                found.map(|(_, v)| quote(Value::Str(v.as_bytes())))
+            },
+        );
+        if let Some(label) = missing {
+            return Err(format!("the alert has no label '{label}'"));
+        }
+        Filter::new(&text).map_err(|e: FilterError| e.to_string())
     }
 
     /// The filter to apply: the compiled one, or the template filled in from
@@ -124,25 +182,38 @@ impl Template {
     fn render(&self, e: &Event<'_>, env: &Env) -> Result<Filter, String> {
         let mut scratch = Vec::new();
         let mut missing = None;
-        let text = self.fill(|f| {
-            let v = value(f, e, env, &mut scratch);
-            if v == Value::None {
-                missing.get_or_insert(f);
-            }
-            quote(v)
-        });
+        let text = self.fill(
+            |f| {
+                let v = value(f, e, env, &mut scratch);
+                if v == Value::None {
+                    missing.get_or_insert(f);
+                }
+                quote(v)
+            },
+            |_| None,
+        );
         if let Some(f) = missing {
             return Err(format!("{f:?} has no value for this event"));
+        }
+        if self.has_alert_labels() {
+            return Err("no alert fired the rule to fill in its labels".into());
         }
         Filter::new(&text).map_err(|e: FilterError| e.to_string())
     }
 
-    fn fill(&self, mut value: impl FnMut(Field) -> String) -> String {
+    /// The text with each field's and each alert label's value (a label
+    /// without one leaves `''`).
+    fn fill(
+        &self,
+        mut value: impl FnMut(Field) -> String,
+        mut label: impl FnMut(&str) -> Option<String>,
+    ) -> String {
         self.parts
             .iter()
             .map(|p| match p {
                 Part::Text(t) => t.clone(),
                 Part::Field(f) => value(*f),
+                Part::AlertLabel(l) => label(l).unwrap_or_else(|| "''".into()),
             })
             .collect()
     }

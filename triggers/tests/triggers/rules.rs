@@ -686,3 +686,69 @@ fn alerts_fire_their_rules_once_per_fingerprint_within_the_cooldown() {
     );
     assert_eq!(out.len(), 1);
 }
+
+/// `${alert.labels.NAME}` in a capture filter takes the label of the alert
+/// that fired, quoted; an alert without it keeps everything and says so;
+/// only alert rules may name alert labels.
+#[test]
+fn capture_filters_take_the_labels_of_the_alert() {
+    let errors: &[(&str, &str)] = &[
+        (
+            "rules:\n  - name: a\n    condition: {manual: true}\n    capture: {filter: 'k8s.pod.name = ${alert.labels.pod}'}\n",
+            "rules.yaml:4:23: rule 'a': ${alert.labels.NAME} in a capture filter needs an alert condition",
+        ),
+        (
+            "rules:\n  - name: a\n    condition: {alert: {alertname: X}}\n    capture: {filter: 'k8s.pod.name = ${alert.labels.9}'}\n",
+            "rules.yaml:4:53: rule 'a': '9' is not an alert label name",
+        ),
+        (
+            "rules:\n  - name: a\n    condition: {alert: {alertname: X}}\n    capture: {filter: 'k8s.pod.name = ${proc.name}'}\n",
+            "rules.yaml:4:23: rule 'a': ${field} in a capture filter needs an event condition",
+        ),
+    ];
+    for &(yaml, want) in errors {
+        let err = load("rules.yaml", yaml).unwrap_err().to_string();
+        assert!(
+            err.starts_with(want),
+            "{yaml:?}\n  got:  {err}\n  want: {want}"
+        );
+    }
+    let mut engine = engine(
+        "rules:
+  - name: pod
+    condition: {alert: {alertname: X}}
+    capture: {filter: 'k8s.pod.name = ${alert.labels.pod} and evt.type = open'}
+",
+    );
+    let fire = |engine: &mut Engine, labels: &[(String, String)], fingerprint, ts| {
+        let mut out = Vec::new();
+        let alert = Alert {
+            name: "X",
+            labels,
+            fingerprint,
+            firing: true,
+        };
+        engine.on_alert(&alert, ts, &mut out);
+        engine.capture_finished();
+        out.pop().expect("a firing")
+    };
+    let firing = fire(
+        &mut engine,
+        &labels(&[("alertname", "X"), ("pod", "web-1' or 'a")]),
+        "f1",
+        T0,
+    );
+    assert_eq!(
+        firing.filter.map(|f| f.text().to_owned()).as_deref(),
+        Some(r"k8s.pod.name = 'web-1\' or \'a' and evt.type = open")
+    );
+    let firing = fire(&mut engine, &labels(&[("alertname", "X")]), "f2", T0 + S);
+    assert!(firing.filter.is_none());
+    assert!(
+        firing.reason.ends_with(
+            "capture filter not applied (the alert has no label 'pod'), keeping every event"
+        ),
+        "{}",
+        firing.reason
+    );
+}
