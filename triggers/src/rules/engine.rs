@@ -66,9 +66,11 @@ pub struct Alert<'a> {
     pub firing: bool,
 }
 
-/// Tags a capture started by an alert gets (beyond the rule's): its name,
-/// and each label that makes a valid tag as `alert_<label>`.
-const MAX_ALERT_TAGS: usize = 32;
+/// Bytes of names and values the tags of an alert may add to a capture:
+/// tags become S3 object metadata, which S3 bounds to 2 KB in all.
+const ALERT_TAG_BUDGET: usize = 1024;
+/// A label's value longer than this is not made a tag.
+const MAX_ALERT_TAG_VALUE: usize = 256;
 
 /// What fired a rule, for its capture filter's `${...}`.
 #[derive(Clone, Copy)]
@@ -505,15 +507,24 @@ impl Engine {
 }
 
 /// The alert's name and labels as capture tags (tag names are letters,
-/// digits, '-' and '_', at most 64; the rule's own tags win).
+/// digits, '-' and '_', at most 64; the rule's own tags win), in label
+/// order up to [`ALERT_TAG_BUDGET`] bytes, values up to
+/// [`MAX_ALERT_TAG_VALUE`].
 fn add_alert_tags(tags: &mut Vec<(String, String)>, alert: &Alert<'_>) {
+    let mut budget = ALERT_TAG_BUDGET;
     let mut add = |key: String, value: &str| {
-        if key.len() <= 64 && !tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(&key)) {
+        let cost = key.len() + value.len();
+        if key.len() <= 64
+            && value.len() <= MAX_ALERT_TAG_VALUE
+            && cost <= budget
+            && !tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(&key))
+        {
+            budget -= cost;
             tags.push((key, value.to_owned()));
         }
     };
     add("alertname".to_owned(), alert.name);
-    for (k, v) in alert.labels.iter().take(MAX_ALERT_TAGS) {
+    for (k, v) in alert.labels {
         let valid = k
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
