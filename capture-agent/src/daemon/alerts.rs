@@ -13,7 +13,7 @@ use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use serde::Deserialize;
 
-use super::metrics::{ACCEPT_RETRY, CONNECTION_TIMEOUT, MAX_CONNECTIONS};
+use super::metrics::{self, ACCEPT_RETRY, CONNECTION_TIMEOUT, MAX_CONNECTIONS, Metrics};
 use super::recorder::Command;
 
 /// The path Alertmanager posts to.
@@ -120,6 +120,7 @@ async fn handle(
     token: Option<&str>,
     max_body: u64,
     commands: &Sender<Command>,
+    counters: &Metrics,
 ) -> Result<String, Refused> {
     if req.uri().path() != PATH {
         return Err((404, format!("not found: Alertmanager posts to {PATH}")));
@@ -152,6 +153,9 @@ async fn handle(
         Err(e) => return Err((400, format!("cannot read the body: {e}"))),
     };
     let alerts = parse(&body).map_err(|m| (400, m))?;
+    for _ in &alerts {
+        metrics::inc(&counters.alerts_received);
+    }
     let (reply, answer) = tokio::sync::oneshot::channel();
     commands
         .send(Command::Alerts { alerts, reply })
@@ -171,6 +175,7 @@ pub async fn serve(
     token: Option<Arc<str>>,
     max_body: u64,
     commands: Sender<Command>,
+    counters: Arc<Metrics>,
 ) {
     use hyper_util::rt::TokioIo;
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
@@ -191,14 +196,15 @@ pub async fn serve(
             }
         };
         failing = false;
-        let (token, commands) = (token.clone(), commands.clone());
+        let (token, commands, counters) = (token.clone(), commands.clone(), counters.clone());
         let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-            let (token, commands) = (token.clone(), commands.clone());
+            let (token, commands, counters) = (token.clone(), commands.clone(), counters.clone());
             async move {
                 let (status, mut body) =
-                    match handle(req, token.as_deref(), max_body, &commands).await {
+                    match handle(req, token.as_deref(), max_body, &commands, &counters).await {
                         Ok(message) => (200, message),
                         Err((status, message)) => {
+                            metrics::inc(&counters.alert_requests_refused);
                             tracing::debug!("alerts: refused a request ({status}): {message}");
                             (status, message)
                         }
@@ -276,7 +282,9 @@ mod tests {
 
     /// Runs the receiver with a recorder stand-in that answers each batch
     /// with the fingerprints it got; returns its address.
-    fn receiver(token: Option<&str>, max_body: u64) -> std::net::SocketAddr {
+    fn receiver(token: Option<&str>, max_body: u64) -> (std::net::SocketAddr, Arc<Metrics>) {
+        let counters = Arc::new(Metrics::default());
+        let theirs = counters.clone();
         let (tx, rx) = std::sync::mpsc::channel::<Command>();
         std::thread::spawn(move || {
             for command in rx {
@@ -296,10 +304,10 @@ mod tests {
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                serve(listener, token, max_body, tx).await;
+                serve(listener, token, max_body, tx, theirs).await;
             });
         });
-        addr_rx.recv().unwrap()
+        (addr_rx.recv().unwrap(), counters)
     }
 
     /// One raw HTTP/1.1 request; the status and the body of the answer.
@@ -328,7 +336,7 @@ mod tests {
 
     #[test]
     fn requests_are_checked_for_token_size_and_json() {
-        let addr = receiver(Some("s3cret"), 2048);
+        let (addr, counters) = receiver(Some("s3cret"), 2048);
         let post = "POST /alerts HTTP/1.1\r\nAuthorization: Bearer s3cret";
         let cases: &[(&str, &[u8], u16, &str)] = &[
             (post, FIRING.as_bytes(), 200, "got abc123 def"),
@@ -376,8 +384,11 @@ mod tests {
                 "{head}"
             );
         }
+        let count = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(count(&counters.alerts_received), 2);
+        assert_eq!(count(&counters.alert_requests_refused), 6);
         // Without a token configured, none is needed.
-        let open = receiver(None, 1 << 20);
+        let (open, _) = receiver(None, 1 << 20);
         assert_eq!(
             request(open, "POST /alerts HTTP/1.1", FIRING.as_bytes()),
             (200, "got abc123 def".to_owned())

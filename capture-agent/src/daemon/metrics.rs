@@ -48,6 +48,10 @@ pub struct Metrics {
     pub captures_lost: AtomicU64,
     /// Rules reloads that failed validation.
     pub reload_failures: AtomicU64,
+    /// Alerts the Alertmanager receiver accepted (firing and resolved).
+    pub alerts_received: AtomicU64,
+    /// Requests the Alertmanager receiver refused (token, size, JSON...).
+    pub alert_requests_refused: AtomicU64,
     /// The recorder's rounds, for `/healthz`.
     pub heartbeat: super::health::Heartbeat,
 }
@@ -192,6 +196,18 @@ impl Metrics {
             "counter",
             "Rules reloads refused by validation.",
             get(&self.reload_failures).to_string(),
+        );
+        metric(
+            "alerts_received_total",
+            "counter",
+            "Alertmanager alerts received (firing and resolved).",
+            get(&self.alerts_received).to_string(),
+        );
+        metric(
+            "alert_requests_refused_total",
+            "counter",
+            "Requests the Alertmanager receiver refused (token, size, not its JSON).",
+            get(&self.alert_requests_refused).to_string(),
         );
     }
 }

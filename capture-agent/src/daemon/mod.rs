@@ -194,7 +194,7 @@ async fn serve(
     let storage_check = serve_metrics(metrics_listener, &metrics, &store, &stop_rx);
     tokio::spawn(control_loop(control, commands.clone()));
     if let Some(receiver) = alerts_listener {
-        receiver.spawn(commands.clone());
+        receiver.spawn(commands.clone(), metrics.clone());
     }
 
     let (ended_tx, ended) = oneshot::channel::<()>();
@@ -273,7 +273,7 @@ async fn bind_alerts(config: &AgentConfig) -> Result<Option<AlertReceiver>, Daem
 
 impl AlertReceiver {
     /// Serves it, handing alerts to the recorder over `commands`.
-    fn spawn(self, commands: std::sync::mpsc::Sender<Command>) {
+    fn spawn(self, commands: std::sync::mpsc::Sender<Command>, metrics: Arc<Metrics>) {
         tracing::info!(
             "receiving Alertmanager alerts on http://{}{}{}",
             self.listener
@@ -291,6 +291,7 @@ impl AlertReceiver {
             self.token,
             self.max_body,
             commands,
+            metrics,
         ));
     }
 }
