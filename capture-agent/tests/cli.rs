@@ -24,7 +24,11 @@ fn check_rules_accepts_the_example_and_names_errors_by_line() {
         "{out}"
     );
     assert!(
-        out.ends_with("7 rules, at most 3 captures at once\n"),
+        out.ends_with("8 rules, at most 3 captures at once\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#"on-high-errors: alert "HighErrorRate" namespace="shop" pod=~"web-.*" -> capture 30s before, 30s after, keep 'k8s.pod.name = ${alert.labels.pod}', cooldown 10m"#),
         "{out}"
     );
 
