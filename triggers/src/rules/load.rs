@@ -459,11 +459,7 @@ fn alert(cx: &Ctx<'_>, node: &Node) -> Result<Condition, RuleError> {
         };
         for (k, v) in items {
             let (key, kpos) = scalar(cx, k)?;
-            // Prometheus label names.
-            let valid = key.bytes().enumerate().all(|(i, b)| {
-                b.is_ascii_alphabetic() || b == b'_' || (i > 0 && b.is_ascii_digit())
-            });
-            if key.is_empty() || !valid {
+            if !super::model::is_label_name(key) {
                 return Err(cx.err(
                     kpos,
                     format!("label '{key}': a label name is letters, digits and '_', not starting with a digit"),

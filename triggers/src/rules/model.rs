@@ -111,6 +111,16 @@ pub enum LabelMatch {
     Regex(regex::Regex),
 }
 
+/// Whether `name` is a Prometheus label name: letters, digits and `_`, not
+/// starting with a digit.
+pub(crate) fn is_label_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| b.is_ascii_alphabetic() || b == b'_' || (i > 0 && b.is_ascii_digit()))
+}
+
 impl LabelMatch {
     /// Whether `value` (empty for a missing label) matches.
     pub fn matches(&self, value: &str) -> bool {

@@ -62,11 +62,7 @@ impl Template {
                 };
                 let name = &rest[2..len];
                 if let Some(label) = name.strip_prefix(ALERT_LABELS) {
-                    let valid = !label.is_empty()
-                        && label.bytes().enumerate().all(|(i, b)| {
-                            b.is_ascii_alphabetic() || b == b'_' || (i > 0 && b.is_ascii_digit())
-                        });
-                    if !valid {
+                    if !super::model::is_label_name(label) {
                         return Err((
                             format!("'{label}' is not an alert label name"),
                             column(at + 2 + ALERT_LABELS.len()),
