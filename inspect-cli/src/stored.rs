@@ -111,12 +111,17 @@ pub fn ls(
     )?;
     // Keys and metadata are whoever wrote to the bucket's: escaped.
     for r in &rows {
+        // A capture an Alertmanager alert started names the alert too.
+        let rule = match r.tags.get("alertname") {
+            Some(alert) => format!("{} (alert {alert})", r.rule),
+            None => r.rule.clone(),
+        };
         writeln!(
             out,
             "{:<31} {:<16} {:<24} {:>8.1}s {:>10} {:>10}  {}",
             escaped(&r.time),
             escaped(&r.host),
-            escaped(&r.rule),
+            escaped(&rule),
             r.duration_s,
             r.events,
             inspect_cli::units::human_bytes(r.bytes),

@@ -1479,10 +1479,25 @@ fn ls_and_get_escape_keys_and_metadata(backend: Backend) {
     let host = capture_store::metadata_value("web\x1b[31m\nFAKE");
     s3.store(key, &bytes, &[("host", &host), ("rule", "r")]);
     s3.store("prod/plain/a.syscap", &bytes, &[("host", "plain")]);
+    // An alert's name (the agent's `alertname` tag) is shown beside the rule.
+    let alert = capture_store::metadata_value("High\x1b[2JErrors");
+    s3.store(
+        "prod/alerted/b.syscap",
+        &bytes,
+        &[
+            ("host", "alerted"),
+            ("rule", "on-alert"),
+            ("tag-alertname", &alert),
+        ],
+    );
     let (code, listed, err) = s3.syscap(&["ls", "s3://caps/prod"]);
     assert_eq!(code, 0, "{err}");
     assert_shown_safely("ls", &listed);
-    assert_eq!(listed.lines().count(), 3, "{listed}");
+    assert_eq!(listed.lines().count(), 4, "{listed}");
+    assert!(
+        listed.contains(" on-alert (alert High\\x1b[2JErrors) "),
+        "{listed}"
+    );
     assert!(listed.contains("web\\x1b[31m\\nFAKE"), "{listed}");
     assert!(
         listed.contains("prod/web\\x1b]0;owned\\x07/20261125T231205Z_r\\x1b[2J_id\\r.syscap"),

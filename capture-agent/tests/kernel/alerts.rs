@@ -206,6 +206,11 @@ pub fn alertmanager_alerts_start_one_capture_per_alert() {
     assert_eq!(row["tags"]["alert_pod"], "web-7", "{listed}");
     assert_eq!(row["tags"]["alert_severity"], "page", "{listed}");
     assert_eq!(row["tags"]["source"], "alertmanager", "{listed}");
+    let table = syscap(&s3, &["ls", "s3://caps/prod"]);
+    assert!(
+        table.contains(" on-alert (alert SyscapTestHighErrors) "),
+        "{table}"
+    );
     let key = row["key"].as_str().unwrap();
     let get_dir = dir.join("got");
     syscap(
