@@ -425,3 +425,46 @@ pub fn sessions() -> Vec<u8> {
     f.extend(e.out);
     f
 }
+
+/// A file of writes to syslog: `sh` opens `/dev/log` (fd 3) and a log file
+/// (fd 4), then writes messages to both: well-formed ones of several
+/// facilities and severities, a facility past sysdig's names, malformed
+/// priorities, an empty message, one whose write failed, and a well-formed
+/// one to the file, which is no syslog message.
+pub fn syslog() -> Vec<u8> {
+    const WRITE_E: u16 = 8;
+    const WRITE_X: u16 = 9;
+    let mut f = section_header();
+    f.extend(block(0x211, &process_entry(5, SHELL, SHELL, 1, b"sh", &[])));
+    let mut e = Events {
+        ts: 1_700_000_000_000_000_000,
+        out: Vec::new(),
+    };
+    e.open(SHELL, "/dev/log");
+    let (flags, mode) = (0u32.to_le_bytes(), 0u32.to_le_bytes());
+    let log = b"/var/log/app.log\0";
+    e.push(OPEN_E, SHELL, &[log, &flags, &mode]);
+    e.push(OPEN_X, SHELL, &[&4i64.to_le_bytes(), log, &flags, &mode]);
+    let messages: [(i64, &[u8], i64); 12] = [
+        (3, b"<14>Dec  8 04:40:00 app[42]: hello", 0),
+        (3, b"<191>local7 debug", 0),
+        (3, b"<0>kern emerg", 0),
+        (3, b"<200>past the names", 0),
+        (3, b"<13>", 0),
+        (3, b"<abc>not a number", 0),
+        (3, b"no priority at all", 0),
+        (3, b"<>empty", 0),
+        (3, b"<13", 0),
+        (3, b"<99999999999>overflow", 0),
+        (3, b"<11>failed", -11),
+        (4, b"<14>to a file", 0),
+    ];
+    for (fd, data, res) in messages {
+        let size = u32::try_from(data.len()).unwrap_or(0);
+        e.push(WRITE_E, SHELL, &[&fd.to_le_bytes(), &size.to_le_bytes()]);
+        let res = if res == 0 { i64::from(size) } else { res };
+        e.push(WRITE_X, SHELL, &[&res.to_le_bytes(), data]);
+    }
+    f.extend(e.out);
+    f
+}

@@ -291,6 +291,54 @@ fn abspath_prints_what_sysdig_prints() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The syslog fields and `evt.info` of writes to `/dev/log`, as sysdig
+/// 0.29.3 decodes them, on scap-import's file of syslog writes (good and
+/// malformed priorities, a failed write, a write to another file).
+#[test]
+fn syslog_prints_what_sysdig_prints() {
+    let dir = super::tempdir("syslog");
+    let capture = dir.join("syslog.scap");
+    std::fs::write(&capture, scap_import::lives::syslog()).unwrap();
+    let fields = [
+        "evt.type",
+        "fd.num",
+        "evt.is_syslog",
+        "syslog.facility.str",
+        "syslog.facility",
+        "syslog.severity.str",
+        "syslog.severity",
+        "syslog.message",
+        "evt.info",
+    ];
+    let theirs =
+        super::convert_scap::sysdig_lines(&capture, &fields, "evt.type=write and evt.dir=<");
+    let ours = super::convert_scap::syscap_lines(&capture, &fields, "evt.type=write");
+    assert_eq!(ours.len(), 12, "{ours:?}");
+    let decoded = ours.iter().filter(|l| l.contains("syslog sev=")).count();
+    assert_eq!(decoded, 6, "{ours:?}");
+    assert_eq!(ours.len(), theirs.len(), "{theirs:?}");
+    // A line sysdig does not decode shows the call's arguments in
+    // `evt.info`: syscap's one record per call has the enter event's too.
+    let decoded_info = |l: &str| l.rsplit(SEP).next().unwrap().starts_with("syslog sev=");
+    for (a, b) in ours.iter().zip(&theirs) {
+        if decoded_info(b) || decoded_info(a) {
+            assert_eq!(a, b);
+        } else {
+            assert_eq!(a.rsplit_once(SEP).unwrap().0, b.rsplit_once(SEP).unwrap().0);
+        }
+    }
+    let (code, matched, err) = super::syscap(&[
+        "print",
+        capture.to_str().unwrap(),
+        "-p",
+        "%syslog.message",
+        "syslog.severity.str=debug or syslog.facility=0",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(matched, "local7 debug\nkern emerg\noverflow\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `proc.sid`, `proc.sname`, `proc.vpgid`, `proc.tty` and
 /// `user.loginname` as sysdig 0.29.3 prints them, on scap-import's file of
 /// sessions (the process list's session and process group, inherited by a

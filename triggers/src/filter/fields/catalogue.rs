@@ -61,6 +61,12 @@ pub enum Field {
     EvtInfo,
     EvtIoDir,
     EvtIsSyslog,
+    /// `syslog.*`: the message a write to `/dev/log` carries, decoded.
+    SyslogFacilityStr,
+    SyslogFacility,
+    SyslogSeverityStr,
+    SyslogSeverity,
+    SyslogMessage,
     EvtCount,
     EvtCountError,
     EvtCountErrorFile,
@@ -443,6 +449,36 @@ pub static FIELDS: &[FieldInfo] = &[
         Field::EvtIsSyslog,
         Kind::Bool,
         "true for writes to /dev/log",
+    ),
+    f(
+        "syslog.facility.str",
+        Field::SyslogFacilityStr,
+        Kind::Str,
+        "facility of a message written to /dev/log: kern, user, mail, daemon, ... local7",
+    ),
+    f(
+        "syslog.facility",
+        Field::SyslogFacility,
+        Kind::Num,
+        "facility of a message written to /dev/log, as a number (0-23)",
+    ),
+    f(
+        "syslog.severity.str",
+        Field::SyslogSeverityStr,
+        Kind::Str,
+        "severity of a message written to /dev/log: emerg, alert, crit, err, warn, notice, info, debug",
+    ),
+    f(
+        "syslog.severity",
+        Field::SyslogSeverity,
+        Kind::Num,
+        "severity of a message written to /dev/log, as a number (0-7)",
+    ),
+    f(
+        "syslog.message",
+        Field::SyslogMessage,
+        Kind::Str,
+        "the text of a message written to /dev/log, after its <PRIORITY>",
     ),
     f(
         "evt.is_open_read",
@@ -974,7 +1010,6 @@ const NO_PASSWD: &str = "syscap records user names, not home directories or shel
 const NO_DNS: &str = "needs DNS answers; syscap records none";
 const NO_DEVICES: &str = "syscap records no device numbers of files";
 const NO_POLL_FDS: &str = "syscap records poll's fd array as a pointer, not the fds in it";
-const NO_SYSLOG: &str = "not yet: decoding the messages written to /dev/log";
 const NO_K8S_API: &str = "needs the Kubernetes API server; syscap records what the container \
     runtime says (pod name, namespace, uid, labels)";
 const NO_MESOS: &str = "syscap records no Mesos or Marathon metadata";
@@ -1040,11 +1075,6 @@ pub static UNANSWERED: &[(&str, &str)] = &[
     ("fd.dev", NO_DEVICES),
     ("fd.dev.major", NO_DEVICES),
     ("fd.dev.minor", NO_DEVICES),
-    ("syslog.facility.str", NO_SYSLOG),
-    ("syslog.facility", NO_SYSLOG),
-    ("syslog.severity.str", NO_SYSLOG),
-    ("syslog.severity", NO_SYSLOG),
-    ("syslog.message", NO_SYSLOG),
     ("fdlist.nums", NO_POLL_FDS),
     ("fdlist.names", NO_POLL_FDS),
     ("fdlist.cips", NO_POLL_FDS),
@@ -1337,6 +1367,11 @@ impl Field {
             | F::EvtIsOpenRead
             | F::EvtIsOpenWrite
             | F::EvtIsOpenExec => Projection::ARGS | Projection::FLAGS,
+            F::SyslogFacilityStr
+            | F::SyslogFacility
+            | F::SyslogSeverityStr
+            | F::SyslogSeverity
+            | F::SyslogMessage => Projection::FD | Projection::ARGS | Projection::RET,
             F::ProcDuration => Projection::THREAD | Projection::TIME,
             F::EvtAbspath | F::EvtAbspathSrc | F::EvtAbspathDst => {
                 Projection::ARGS | Projection::THREAD

@@ -214,7 +214,112 @@ pub fn value<'a>(field: Field, e: &Event<'a>, env: &'a Env, scratch: &'a mut Vec
                 Value::Str(env.trigger_rule.as_bytes())
             }
         }
+        F::SyslogFacilityStr
+        | F::SyslogFacility
+        | F::SyslogSeverityStr
+        | F::SyslogSeverity
+        | F::SyslogMessage => syslog_message(e).map_or(Value::None, |m| match field {
+            F::SyslogFacilityStr => Value::Str(m.facility_name()),
+            F::SyslogFacility => Value::Num(u64::from(m.facility())),
+            F::SyslogSeverityStr => Value::Str(m.severity_name()),
+            F::SyslogSeverity => Value::Num(u64::from(m.severity())),
+            _ => Value::Str(m.text),
+        }),
         _ => event_value(field, e, env, scratch),
+    }
+}
+
+/// A write to an fd whose name holds `/dev/log` (the syslog socket, also
+/// as the far end of a unix socket's name), as sysdig's `evt.is_syslog`.
+fn writes_to_syslog(e: &Event<'_>) -> bool {
+    e.ty().info().category.intersects(Category::IO_WRITE)
+        && e.fd()
+            .is_some_and(|f| f.name().windows(8).any(|w| w == b"/dev/log"))
+}
+
+/// The message a successful write to syslog carries, if it decodes
+/// (see [`SyslogMessage::parse`]).
+fn syslog_message<'a>(e: &Event<'a>) -> Option<SyslogMessage<'a>> {
+    if !writes_to_syslog(e) || !e.has_result() || e.ret() < 0 {
+        return None;
+    }
+    let data = e.args().find_map(|a| match a {
+        Arg::Bytes(b) => Some(b),
+        _ => None,
+    })?;
+    SyslogMessage::parse(data)
+}
+
+/// A syslog message: `<PRIORITY>TEXT`, the priority being facility * 8 +
+/// severity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SyslogMessage<'a> {
+    priority: i32,
+    text: &'a [u8],
+}
+
+impl<'a> SyslogMessage<'a> {
+    /// Decodes `data` as sysdig 0.29.3's syslog decoder does: the first
+    /// byte is skipped (whatever it is), the priority is the digits up to
+    /// `>`, a NUL or 15 bytes, and the text is what follows the byte after
+    /// them. No digits, another byte among them, or a priority of -1 (the
+    /// decoder's "none", reached by overflow) is no message.
+    fn parse(data: &'a [u8]) -> Option<Self> {
+        let digits: &[u8] = data.get(1..).unwrap_or_default();
+        let len = digits
+            .iter()
+            .take(15)
+            .position(|&b| b == b'>' || b == 0)
+            .unwrap_or(digits.len().min(15));
+        if len == 0 || data.len() < len + 2 {
+            return None;
+        }
+        let mut priority = 0i32;
+        for &b in &digits[..len] {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            priority = priority.wrapping_mul(10).wrapping_add(i32::from(b - b'0'));
+        }
+        (priority != -1).then(|| Self {
+            priority,
+            text: &data[len + 2..],
+        })
+    }
+
+    #[expect(
+        clippy::cast_sign_loss,
+        reason = "sysdig keeps the facility unsigned: an overflowed priority names none"
+    )]
+    fn facility(self) -> u32 {
+        (self.priority >> 3) as u32
+    }
+
+    #[expect(
+        clippy::cast_sign_loss,
+        reason = "the low three bits, whatever the sign"
+    )]
+    fn severity(self) -> u32 {
+        (self.priority & 7) as u32
+    }
+
+    fn facility_name(self) -> &'static [u8] {
+        const NAMES: [&str; 24] = [
+            "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "clock",
+            "authpriv", "ftp", "ntp", "logaudit", "logalert", "cron", "local0", "local1", "local2",
+            "local3", "local4", "local5", "local6", "local7",
+        ];
+        usize::try_from(self.facility())
+            .ok()
+            .and_then(|i| NAMES.get(i))
+            .map_or(b"<NA>", |n| n.as_bytes())
+    }
+
+    fn severity_name(self) -> &'static [u8] {
+        const NAMES: [&str; 8] = [
+            "emerg", "alert", "crit", "err", "warn", "notice", "info", "debug",
+        ];
+        NAMES[usize::try_from(self.severity()).unwrap_or(0) % 8].as_bytes()
     }
 }
 
@@ -332,7 +437,14 @@ fn arg_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value
                 _ => Value::None,
             }
         }
-        // sysdig decodes writes to syslog here; syscap shows the arguments.
+        // A message written to syslog is shown decoded, as sysdig does.
+        F::EvtInfo if let Some(m) = syslog_message(e) => {
+            scratch.extend_from_slice(b"syslog sev=");
+            scratch.extend_from_slice(m.severity_name());
+            scratch.extend_from_slice(b" msg=");
+            scratch.extend_from_slice(m.text);
+            text(scratch)
+        }
         F::EvtArgs | F::EvtInfo => {
             render_args(e, &mut Bytes(scratch));
             text(scratch)
@@ -850,10 +962,7 @@ fn fd_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> Value<
                 .name(e.fd().map(|f| f.kind()))
                 .as_bytes(),
         ),
-        F::EvtIsSyslog => Value::Bool(
-            e.ty().info().category.intersects(Category::IO_WRITE)
-                && e.fd().is_some_and(|f| f.name() == b"/dev/log"),
-        ),
+        F::EvtIsSyslog => Value::Bool(writes_to_syslog(e)),
         _ => Value::None,
     }
 }
@@ -1026,5 +1135,35 @@ mod tests {
         ] {
             assert_eq!(is_shell(comm), want, "{comm:?}");
         }
+    }
+
+    #[test]
+    fn syslog_messages_decode_as_sysdigs() {
+        // (data, (facility, severity, text)): None for no message.
+        type Decoded = Option<(u32, u32, &'static [u8])>;
+        let cases: &[(&[u8], Decoded)] = &[
+            (b"<14>hello", Some((1, 6, b"hello"))),
+            (b"<191>x", Some((23, 7, b"x"))),
+            (b"<13>", Some((1, 5, b""))),
+            (b"x13>any first byte", Some((1, 5, b"any first byte"))),
+            (b"<0\0rest", Some((0, 0, b"rest"))),
+            (b"<>empty", None),
+            (b"<13", None),
+            (b"<1a>x", None),
+            (b"", None),
+            (b"<", None),
+            // 15 digits at most: the 16th byte is taken as the separator.
+            (b"<000000000000013x", Some((1, 5, b""))),
+            (b"<4294967295>wraps to -1: none", None),
+        ];
+        for &(data, want) in cases {
+            let got = SyslogMessage::parse(data).map(|m| (m.facility(), m.severity(), m.text));
+            assert_eq!(got, want, "{:?}", String::from_utf8_lossy(data));
+        }
+        let m = SyslogMessage::parse(b"<200>x").unwrap();
+        assert_eq!(
+            (m.facility_name(), m.severity_name()),
+            (&b"<NA>"[..], &b"emerg"[..])
+        );
     }
 }
