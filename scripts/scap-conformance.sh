@@ -141,6 +141,13 @@ check_sample() {
     "$syscap" print "$s" -p "$f" 'evt.dir=<' >"$sc" 2>/dev/null || true
     cells "$sd" "$sc"; compare "$sample.sockets"
 
+    # 3a. Local and remote ends (README item 12: sysdig picks the local end
+    # from the capture's interface list, syscap from the socket's role).
+    f=$(fields evt.type thread.tid fd.lip fd.lport fd.rip fd.rport fd.lproto fd.rproto)
+    sysdig -r "$r" 'evt.dir=<' -p "$f" 2>/dev/null >"$sd"
+    "$syscap" print "$s" -p "$f" 'evt.dir=<' >"$sc" 2>/dev/null || true
+    cells "$sd" "$sc"; compare "$sample.ends"
+
     # 3b. Fields added for sysdig's field list (issue 21).
     f=$(fields evt.type thread.tid evt.latency.human evt.latency.s syscall.type evt.io_dir \
         evt.count.error evt.count.error.file evt.count.error.net evt.count.error.memory \

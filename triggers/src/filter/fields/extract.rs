@@ -1006,6 +1006,16 @@ fn select_arg<'a>(e: &Event<'a>, sel: ArgSel) -> Option<(usize, Arg<'a>)> {
 }
 
 /// One end of the event's connection: server, client, local or remote.
+///
+/// The local end is the one the socket's role makes the process's own: the
+/// server end of an accepted socket, the client end of a connected one
+/// (a socket with only its own address, bound or listening, has just a
+/// local end). sysdig 0.29.3 instead calls the client end local whenever
+/// the client's address is one of the capture's interfaces (IPv6: the same
+/// first 64 bits), so on a connection within one machine it shows the
+/// client end as local on the server's side too; syscap's captures record
+/// no interface list, and the role holds on both sides (conformance README
+/// item 12).
 fn endpoint(e: &Event<'_>, which: Field) -> Option<SocketAddr> {
     let f = e.fd()?;
     let (client, server) = match f.ends() {
