@@ -68,11 +68,22 @@ impl Format {
             let start = at + 1;
             let mut end = start;
             while let Some(&(i, c)) = chars.peek() {
-                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '[' | ']') {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_') {
                     end = i + c.len_utf8();
                     chars.next();
                 } else {
                     break;
+                }
+            }
+            // An argument in brackets (`%proc.aname[2]`,
+            // `%k8s.pod.label[app.kubernetes.io/name]`) ends at its `]`;
+            // a `]` after a name is text (`[%fd.sproto]`), as in sysdig.
+            if chars.peek().is_some_and(|&(_, c)| c == '[') {
+                for (i, c) in chars.by_ref() {
+                    end = i + c.len_utf8();
+                    if c == ']' {
+                        break;
+                    }
                 }
             }
             let name = text[start..end].trim_end_matches('.');
@@ -628,19 +639,23 @@ fn json_default(e: &Event<'_>, env: &Env, out: &mut Vec<u8>, scratch: &mut Vec<u
 mod tests {
     use super::*;
 
-    #[test]
-    fn templates_parse_fields_and_text() {
-        let pieces = Format::template("%evt.num %proc.name: %evt.arg.fd 100%% done.").unwrap();
-        let shown: Vec<String> = pieces
+    /// A template's pieces, written `F(field)`, `T(text)` and `*`.
+    fn shown(pieces: &[Piece]) -> Vec<String> {
+        pieces
             .iter()
             .map(|p| match p {
                 Piece::Text(t) => format!("T({t})"),
                 Piece::Field(_, n) => format!("F({n})"),
                 Piece::ShowIncomplete => "*".to_owned(),
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn templates_parse_fields_and_text() {
+        let pieces = Format::template("%evt.num %proc.name: %evt.arg.fd 100%% done.").unwrap();
         assert_eq!(
-            shown,
+            shown(&pieces),
             [
                 "F(evt.num)",
                 "T( )",
@@ -649,6 +664,11 @@ mod tests {
                 "F(evt.arg.fd)",
                 "T( 100% done.)"
             ]
+        );
+        let bracketed = Format::template("[%fd.sproto] %proc.aname[2]]").unwrap();
+        assert_eq!(
+            shown(&bracketed),
+            ["T([)", "F(fd.sproto)", "T(] )", "F(proc.aname[2])", "T(])"]
         );
         let trailing = Format::template("at %evt.time.").unwrap();
         assert!(
