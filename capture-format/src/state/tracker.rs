@@ -519,6 +519,9 @@ impl Tracker {
                         SockAddr::Unix(path) => fd.name = path.to_vec(),
                         SockAddr::V4(_) | SockAddr::V6(_) => {
                             fd.ends = SocketEnds::Local(owned_addr(a));
+                            // A bound socket serves its address until it
+                            // connects (sysdig's server socket: fd.is_server).
+                            fd.role = SocketRole::Server;
                         }
                         SockAddr::Other(_) => {}
                     }

@@ -538,3 +538,25 @@ fn local_and_remote_ends_print_what_sysdig_prints() {
     assert!(compared >= 30, "{compared} lines with a socket's ends");
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
+
+/// A bound socket is a server socket, as sysdig says from its bind on
+/// (`fd.is_server` of `bind` and `listen`, the server's and the client's
+/// bind before its connect); what follows a connect differs by which end is
+/// local (conformance README item 12).
+#[test]
+fn bound_sockets_are_servers_as_in_sysdig() {
+    let path = scap_samples().join("single_ipv6_conn.scap");
+    let path = path.to_str().unwrap();
+    let format = "%thread.tid %evt.type %fd.is_server %fd.name";
+    let theirs = sysdig(&[
+        "-r",
+        path,
+        "-p",
+        format,
+        "evt.type in (bind, listen) and evt.dir=<",
+    ]);
+    let (code, ours, err) = syscap(&["print", path, "-p", format, "evt.type in (bind, listen)"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(ours.matches(" true ").count(), 3, "{ours}");
+    assert_eq!(ours, theirs);
+}
