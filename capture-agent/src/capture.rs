@@ -764,6 +764,10 @@ struct Session {
     containers: ContainerWatch,
     /// When recording started (the header's start), ns since the epoch.
     start_ts: u64,
+    /// The same moment on the monotonic clock: a duration counts from it,
+    /// not from the end of the setup (snapshot, first CPU round) that
+    /// follows, so that the window is as long as asked.
+    recording_since: Instant,
     /// The file's header (the next files' too, when rotating).
     header: CaptureHeader,
     /// Threads' CPU time into the capture (not when printing live).
@@ -1016,8 +1020,8 @@ pub fn run(
         r.slice_s = session.start_ts / 1_000_000_000;
         session.sink.rotation = Some(r);
     }
-    let started = Instant::now();
-    session.next_cpu = started + cpu::PERIOD;
+    let started = session.recording_since;
+    session.next_cpu = Instant::now() + cpu::PERIOD;
     // The first CPU samples, from which the next ones count.
     let recorded = session
         .write_first_cpu()
@@ -1138,6 +1142,7 @@ fn start(
 
     let boot_to_epoch = host::boot_to_epoch_ns();
     let start_ts = host::realtime_ns();
+    let recording_since = Instant::now();
     let (mut cpu, mut first_cpu) = first_cpu_samples(options, &probe);
     // Process start times count from boot, like the eBPF clock.
     let snapshot = procfs::snapshot(
@@ -1210,6 +1215,7 @@ fn start(
         drops_seen: 0,
         containers,
         start_ts,
+        recording_since,
         header,
         cpu,
         first_cpu,

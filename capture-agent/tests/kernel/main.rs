@@ -17,7 +17,7 @@ use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use alerts::alertmanager_alerts_start_one_capture_per_alert;
 use capture_format::event::{EventType, OwnedArg, OwnedSockAddr, OwnedSockTuple};
@@ -663,12 +663,12 @@ fn live_mode_exits_0_on_a_broken_pipe() {
     assert!(!line.is_empty());
     // The pipe is closed: the next events fail to print. Some process
     // of this busy host makes a call within the minute.
-    let deadline = std::time::Instant::now() + Duration::from_mins(1);
+    let deadline = Instant::now() + Duration::from_mins(1);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        if std::time::Instant::now() > deadline {
+        if Instant::now() > deadline {
             let _ = child.kill();
             panic!("still running a minute after its output closed");
         }
@@ -1324,7 +1324,7 @@ fn sigint_finishes_the_file() {
     std::thread::sleep(Duration::from_millis(300));
     // SAFETY: signalling a child we started.
     unsafe { libc::kill(i32::try_from(agent.id()).unwrap(), libc::SIGINT) };
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let stderr = agent.finish();
     assert!(started.elapsed() < Duration::from_secs(3), "{stderr}");
     let cap = Captured::read(&capture);
@@ -1488,19 +1488,45 @@ fn inspector(args: &[&str]) -> String {
 
 /// `--pid` of a shell that already has a child running: the child is
 /// traced too (from the snapshot's process tree), not only children forked
-/// after the capture starts.
+/// after the capture starts. The child waits on a FIFO the test opens once
+/// the agent records, however long the agent takes to start.
 fn pid_filter_covers_children_already_running() {
     let dir = scratch("pidtree");
+    let gate = dir.join("gate");
+    let path = std::ffi::CString::new(gate.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0, "mkfifo");
+    // The inner shell, forked before the capture, waits in its open of the
+    // FIFO; once the test opens it, it becomes sleep, which exits.
+    let script = format!(
+        "/bin/sh -c 'exec /bin/sleep 0 < {gate}'; /bin/cat /etc/hostname > /dev/null",
+        gate = gate.display()
+    );
     let mut shell = Command::new("/bin/sh")
-        .args(["-c", "/bin/sleep 1.5; /bin/cat /etc/hostname > /dev/null"])
+        .args(["-c", &script])
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300)); // sleep is running
+    let waiting = |pid: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/wchan"))
+            .is_ok_and(|w| w.contains("wait_for_partner") || w.contains("fifo"))
+    };
+    let children = format!("/proc/{0}/task/{0}/children", shell.id());
+    let deadline = Instant::now() + Duration::from_mins(1);
+    while !std::fs::read_to_string(&children)
+        .is_ok_and(|c| c.split_whitespace().next().is_some_and(waiting))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the inner shell never opened the FIFO"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let capture = dir.join("capture.syscap");
     let agent = start_agent(
         &capture,
         &["--pid", &shell.id().to_string(), "--duration", "3s"],
     );
+    std::fs::write(&gate, b"").unwrap();
     assert!(shell.wait().unwrap().success());
     agent.finish();
     let cap = Captured::read(&capture);
