@@ -474,7 +474,7 @@ impl Recorder {
             } => {
                 // Checked before the rule fires, so that a bad filter costs
                 // the rule no cooldown and no slot.
-                if let Some(Err(e)) = filter.as_deref().map(Filter::new) {
+                if let Some(Err(e)) = filter.as_deref().map(Filter::per_event) {
                     let _ = reply.send(Err(format!("filter: {e}")));
                     return;
                 }
@@ -487,7 +487,7 @@ impl Recorder {
                                 None => extra.clone(),
                             };
                             // Two filters that compile each compile joined.
-                            firing.filter = Filter::new(&text).ok();
+                            firing.filter = Filter::per_event(&text).ok();
                         }
                         if let Some(b) = before_ns {
                             firing.capture.before = b;

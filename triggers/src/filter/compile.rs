@@ -85,6 +85,33 @@ impl Filter {
         })
     }
 
+    /// Parses and compiles `text` for a place that evaluates events one at
+    /// a time with no previous event (trigger rules, the filters of
+    /// `trigger`, `capture` and `run`): `evt.deltatime` is refused there,
+    /// with its span.
+    pub fn per_event(text: &str) -> Result<Self, FilterError> {
+        fn find(expr: &Expr) -> Option<super::error::Span> {
+            match expr {
+                Expr::And(parts) | Expr::Or(parts) => parts.iter().find_map(find),
+                Expr::Not(inner) => find(inner),
+                Expr::Check { field, .. } => matches!(
+                    resolve(&field.name, field.arg.as_deref()),
+                    Ok(Field::EvtDeltatime | Field::EvtDeltatimeS | Field::EvtDeltatimeNs)
+                )
+                .then_some(field.span),
+            }
+        }
+        if let Some(span) = find(&parse(text)?) {
+            return Err(FilterError::new(
+                "evt.deltatime needs the previous event; not available in trigger rules \
+                 and capture filters",
+                span,
+            )
+            .locate(text));
+        }
+        Self::new(text)
+    }
+
     /// True when the filter reads `evt.deltatime`, which needs every event
     /// in order (no event left out by type, no chunk skipped): readers see
     /// that [`Filter::event_types`] is `None` and [`Filter::may_match`]
@@ -1068,6 +1095,26 @@ mod tests {
                 // Not reordered when a check counts the events it sees.
                 let first_is_type = matches!(parts[0], Node::Check(_, Test::Types(_)));
                 assert_eq!(first_is_type, text.starts_with("evt.type"), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn per_event_filters_refuse_deltatime() {
+        // (filter, the column of the refused field: 0 when accepted)
+        let cases: &[(&str, usize)] = &[
+            ("evt.type = read", 0),
+            ("evt.deltatime > 5", 1),
+            ("evt.type = read and evt.deltatime.s > 1", 21),
+            ("proc.name = a or not evt.deltatime.ns = 1", 22),
+        ];
+        for &(text, column) in cases {
+            match Filter::per_event(text) {
+                Ok(_) => assert_eq!(column, 0, "{text}"),
+                Err(e) => {
+                    assert_eq!(e.column, column, "{text}: {e}");
+                    assert!(e.message.contains("needs the previous event"), "{e}");
+                }
             }
         }
     }

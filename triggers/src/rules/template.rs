@@ -90,7 +90,8 @@ impl Template {
             Kind::Bool => "true".to_string(),
             _ => "0".to_string(),
         });
-        let compiled = Filter::new(&sample).map_err(|e| (format!("capture filter: {e}"), 0))?;
+        let compiled =
+            Filter::per_event(&sample).map_err(|e| (format!("capture filter: {e}"), 0))?;
         if !template.parts.iter().any(|p| matches!(p, Part::Field(_))) {
             template.fixed = Some(compiled);
         }
@@ -134,7 +135,7 @@ impl Template {
         if let Some(f) = missing {
             return Err(format!("{f:?} has no value for this event"));
         }
-        Filter::new(&text).map_err(|e: FilterError| e.to_string())
+        Filter::per_event(&text).map_err(|e: FilterError| e.to_string())
     }
 
     fn fill(&self, mut value: impl FnMut(Field) -> String) -> String {
