@@ -357,21 +357,36 @@ fn abspath_prints_what_sysdig_prints() {
         "evt.abspath.src",
         "evt.abspath.dst",
     ];
-    let theirs = super::convert_scap::sysdig_lines(&capture, &fields, "evt.dir=<");
-    let ours = super::convert_scap::syscap_lines(&capture, &fields, "evt.dir=<");
-    assert_eq!(ours.len(), theirs.len(), "{ours:?}\n{theirs:?}");
-    let unknown = format!("openat{SEP}<UNKNOWN>/z{SEP}<UNKNOWN>/z{SEP}<UNKNOWN>/z");
-    let mut compared = 0;
-    for (a, b) in ours.iter().zip(&theirs) {
-        if *b == unknown {
-            assert_eq!(*a, format!("openat{SEP}<NA>{SEP}<NA>{SEP}<NA>"));
-        } else {
-            assert_eq!(a.replace(SEP, " "), b.replace(SEP, " "));
-            compared += usize::from(b.contains('/'));
+    let converted = dir.join("at-calls.syscap");
+    let (code, _, err) = syscap(&[
+        "convert",
+        capture.to_str().unwrap(),
+        converted.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // Also with the calls' types only: the open of the directory fd is left
+    // out of the `.scap` import, and the chunk still knows the fd.
+    let at_types = "evt.type in (openat, mkdirat, unlinkat, renameat2, symlinkat, linkat, \
+                    fchmodat) and evt.dir=<";
+    for filter in ["evt.dir=<", at_types] {
+        let theirs = super::convert_scap::sysdig_lines(&capture, &fields, filter);
+        for input in [&capture, &converted] {
+            let ours = super::convert_scap::syscap_lines(input, &fields, filter);
+            assert_eq!(ours.len(), theirs.len(), "{filter}: {ours:?}\n{theirs:?}");
+            let unknown = format!("openat{SEP}<UNKNOWN>/z{SEP}<UNKNOWN>/z{SEP}<UNKNOWN>/z");
+            let mut compared = 0;
+            for (a, b) in ours.iter().zip(&theirs) {
+                if *b == unknown {
+                    assert_eq!(*a, format!("openat{SEP}<NA>{SEP}<NA>{SEP}<NA>"));
+                } else {
+                    assert_eq!(a.replace(SEP, " "), b.replace(SEP, " "), "{filter}");
+                    compared += usize::from(b.contains('/'));
+                }
+            }
+            // The three openat, and mkdirat to fchmodat.
+            assert_eq!(compared, 9, "{filter}: {theirs:?}");
         }
     }
-    // The three openat, and mkdirat to fchmodat.
-    assert_eq!(compared, 9, "{theirs:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
