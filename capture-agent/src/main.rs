@@ -281,7 +281,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             socket,
         } => {
             if let Some(text) = &filter {
-                triggers::filter::Filter::new(text)
+                triggers::filter::Filter::per_event(text)
                     .map_err(|e| anyhow::anyhow!("--filter {text:?}: {e}"))?;
             }
             let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
@@ -405,7 +405,7 @@ impl CaptureArgs {
         };
         let filter = match &filter_text {
             Some(text) => Some(
-                triggers::filter::Filter::new(text)
+                triggers::filter::Filter::per_event(text)
                     .map_err(|e| anyhow::anyhow!("--filter: {e}\n{}", e.caret(text)))?,
             ),
             None => None,

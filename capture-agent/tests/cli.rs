@@ -101,6 +101,45 @@ fn synth_writes_a_capture_that_reads_back() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// `evt.deltatime` needs the previous event, which a capture filter and
+/// `trigger --filter` do not have: refused before anything runs, with a
+/// caret under the field.
+#[test]
+fn capture_filters_refuse_deltatime() {
+    let out =
+        std::env::temp_dir().join(format!("syscap-agent-delta-{}.syscap", std::process::id()));
+    let out = out.to_str().unwrap();
+    let socket =
+        std::env::temp_dir().join(format!("syscap-agent-delta-{}.sock", std::process::id()));
+    let socket = socket.to_str().unwrap();
+    let cases: &[&[&str]] = &[
+        &[
+            "capture",
+            "-o",
+            out,
+            "evt.type = read and evt.deltatime > 5",
+        ],
+        &["capture", "-o", out, "--filter", "evt.deltatime.s > 1"],
+        &[
+            "trigger",
+            "--socket",
+            socket,
+            "--filter",
+            "evt.deltatime.ns > 1",
+            "r",
+        ],
+    ];
+    for args in cases {
+        let (code, stdout, err) = agent(args);
+        assert_eq!(code, 1, "{args:?}: {stdout}{err}");
+        assert!(
+            err.contains("evt.deltatime needs the previous event"),
+            "{args:?}: {err}"
+        );
+        assert!(!std::path::Path::new(out).exists(), "{args:?}");
+    }
+}
+
 /// Output piped into a reader that stops early (`| head -1`) is not an
 /// error: exit 0, no panic.
 #[test]

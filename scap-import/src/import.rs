@@ -1395,6 +1395,49 @@ mod tests {
     const PPM_SC_EXIT_GROUP: u16 = 164;
     const PROCEXIT_E: u16 = 186;
 
+    /// A `*at` call's directory fd has its row in the call's chunk, also
+    /// when the open that made it is in an earlier chunk (one event each).
+    #[test]
+    fn directory_fds_resolve_in_chunks_of_one_event() {
+        use capture_format::event::{Arg, ArgKind};
+        use capture_format::file::{CaptureReader, Projection, WriterOptions};
+        let mut importer = Importer::new(std::io::Cursor::new(crate::lives::at_calls())).unwrap();
+        let options = WriterOptions {
+            chunk_events: 1,
+            ..WriterOptions::default()
+        };
+        let bytes = importer.write_capture(Vec::new(), options).unwrap();
+        let reader = CaptureReader::open(bytes.as_slice()).unwrap();
+        let mut resolved = Vec::new();
+        for c in 0..reader.index().chunks.len() {
+            let chunk = reader.read_chunk(c, Projection::ALL).unwrap();
+            for e in chunk.events() {
+                let info = e.ty().info();
+                for (i, def) in info.args.iter().enumerate() {
+                    if def.kind == ArgKind::DirFd && matches!(e.arg(i), Arg::Int(3)) {
+                        let fd = e.process_fd(3);
+                        let name = fd.map(|f| String::from_utf8_lossy(f.name()).into_owned());
+                        assert_eq!(name.as_deref(), Some("/srv/data"), "{}", info.name);
+                        resolved.push(info.name);
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            resolved,
+            [
+                "openat",
+                "openat",
+                "mkdirat",
+                "unlinkat",
+                "renameat2",
+                "symlinkat",
+                "linkat",
+                "fchmodat"
+            ]
+        );
+    }
+
     fn i64b(v: i64) -> Vec<u8> {
         v.to_le_bytes().to_vec()
     }

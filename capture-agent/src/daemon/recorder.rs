@@ -483,7 +483,7 @@ impl Recorder {
             } => {
                 // Checked before the rule fires, so that a bad filter costs
                 // the rule no cooldown and no slot.
-                if let Some(Err(e)) = filter.as_deref().map(Filter::new) {
+                if let Some(Err(e)) = filter.as_deref().map(Filter::per_event) {
                     let _ = reply.send(Err(format!("filter: {e}")));
                     return;
                 }
@@ -498,7 +498,7 @@ impl Recorder {
                             // Two filters that compile each compile joined;
                             // should that ever fail, the capture is refused
                             // rather than run wider than asked.
-                            match Filter::new(&text) {
+                            match Filter::per_event(&text) {
                                 Ok(joined) => firing.filter = Some(joined),
                                 Err(e) => {
                                     let _ = reply.send(Err(format!("filter {text:?}: {e}")));

@@ -22,6 +22,9 @@ pub struct Filter {
     projection: Projection,
     types: Option<BTreeSet<u16>>,
     comms: Option<BTreeSet<Vec<u8>>>,
+    /// How many `evt.deltatime` checks the filter has (each keeps the time
+    /// of the last event it was evaluated on).
+    deltas: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -30,6 +33,10 @@ enum Node {
     Any(Vec<Node>),
     Not(Box<Node>),
     Check(Field, Test),
+    /// A check of `evt.deltatime` (`.s`, `.ns`), which counts from the last
+    /// event this check was evaluated on (as in sysdig, after
+    /// short-circuiting): the index of its slot in the matcher.
+    Delta(Field, Test, usize),
     /// A check of a field's text after transformers (`tolower(proc.name)`),
     /// in the order they apply.
     Transformed(Field, Box<[Transform]>, Test),
@@ -55,16 +62,62 @@ impl Filter {
     /// Parses and compiles `text`.
     pub fn new(text: &str) -> Result<Self, FilterError> {
         let expr = parse(text)?;
-        let root = compile(&expr).map_err(|e| e.locate(text))?;
+        let mut deltas = 0;
+        let mut root = compile(&expr, &mut deltas).map_err(|e| e.locate(text))?;
         let mut projection = Projection::MINIMAL;
         collect_projection(&root, &mut projection);
+        // A check of `evt.deltatime` depends on which events it was
+        // evaluated on before: every event reaches the filter, in the
+        // order written, or `.scap` and `.syscap` would differ from sysdig.
+        let (types, comms) = if deltas == 0 {
+            type_first(&mut root);
+            (types_of(&root), comms_of(&root))
+        } else {
+            (None, None)
+        };
         Ok(Self {
             text: text.to_string(),
-            types: types_of(&root),
-            comms: comms_of(&root),
+            types,
+            comms,
             root,
             projection,
+            deltas,
         })
+    }
+
+    /// Parses and compiles `text` for a place that evaluates events one at
+    /// a time with no previous event (trigger rules, the filters of
+    /// `trigger`, `capture` and `run`): `evt.deltatime` is refused there,
+    /// with its span.
+    pub fn per_event(text: &str) -> Result<Self, FilterError> {
+        fn find(expr: &Expr) -> Option<super::error::Span> {
+            match expr {
+                Expr::And(parts) | Expr::Or(parts) => parts.iter().find_map(find),
+                Expr::Not(inner) => find(inner),
+                Expr::Check { field, .. } => matches!(
+                    resolve(&field.name, field.arg.as_deref()),
+                    Ok(Field::EvtDeltatime | Field::EvtDeltatimeS | Field::EvtDeltatimeNs)
+                )
+                .then_some(field.span),
+            }
+        }
+        if let Some(span) = find(&parse(text)?) {
+            return Err(FilterError::new(
+                "evt.deltatime needs the previous event; not available in trigger rules \
+                 and capture filters",
+                span,
+            )
+            .locate(text));
+        }
+        Self::new(text)
+    }
+
+    /// True when the filter reads `evt.deltatime`, which needs every event
+    /// in order (no event left out by type, no chunk skipped): readers see
+    /// that [`Filter::event_types`] is `None` and [`Filter::may_match`]
+    /// true.
+    pub fn uses_previous(&self) -> bool {
+        self.deltas > 0
     }
 
     /// The filter text.
@@ -112,8 +165,14 @@ impl Filter {
     }
 
     /// Evaluates the filter on `e`, with a caller's scratch buffer.
+    /// `evt.deltatime` counts from `env.previous` here (a [`Matcher`]
+    /// keeps each check's own previous event).
     pub fn matches_with(&self, e: &Event<'_>, env: &Env, scratch: &mut Vec<u8>) -> bool {
-        eval(&self.root, e, env, env.previous, scratch)
+        let mut state = State {
+            scratch,
+            previous: &mut [],
+        };
+        eval(&self.root, e, env, &mut state)
     }
 
     /// A matcher (it keeps a scratch buffer for computed values).
@@ -121,7 +180,7 @@ impl Filter {
         Matcher {
             filter: self,
             scratch: Vec::new(),
-            previous: None,
+            previous: vec![None; self.deltas],
         }
     }
 }
@@ -187,7 +246,7 @@ impl Filter {
             match node {
                 Node::All(p) | Node::Any(p) => p.iter().all(walk),
                 Node::Not(inner) => walk(inner),
-                Node::Check(f, _) | Node::Transformed(f, ..) => {
+                Node::Check(f, _) | Node::Delta(f, ..) | Node::Transformed(f, ..) => {
                     ProcessFacts::default().value(*f, &mut Vec::new()).is_some()
                         || *f == Field::ProcCmdline
                 }
@@ -207,7 +266,7 @@ impl Filter {
                     p.value(Field::ProcCmdline, scratch);
                     test_value(test, Value::Str(scratch))
                 }
-                Node::Check(f, test) => {
+                Node::Check(f, test) | Node::Delta(f, test, _) => {
                     let v = p.value(*f, &mut Vec::new()).unwrap_or(Value::None);
                     test_value(test, v)
                 }
@@ -230,36 +289,45 @@ impl Filter {
 pub struct Matcher<'f> {
     filter: &'f Filter,
     scratch: Vec<u8>,
-    /// The time of the event asked about before (`evt.deltatime`: as
-    /// sysdig's filters, the delta to the event read before, matched or
-    /// not).
-    previous: Option<u64>,
+    /// For each `evt.deltatime` check, the time of the last event it was
+    /// evaluated on (as sysdig's filters: a check skipped by
+    /// short-circuiting does not move on).
+    previous: Vec<Option<u64>>,
 }
 
 impl Matcher<'_> {
     /// True when `e` matches.
     pub fn matches(&mut self, e: &Event<'_>, env: &Env) -> bool {
-        let hit = eval(&self.filter.root, e, env, self.previous, &mut self.scratch);
-        self.previous = Some(e.ts());
-        hit
+        let mut state = State {
+            scratch: &mut self.scratch,
+            previous: &mut self.previous,
+        };
+        eval(&self.filter.root, e, env, &mut state)
     }
 }
 
-fn eval(
-    node: &Node,
-    e: &Event<'_>,
-    env: &Env,
-    previous: Option<u64>,
-    scratch: &mut Vec<u8>,
-) -> bool {
+/// What evaluation writes: the scratch buffer, and the previous times of
+/// the `evt.deltatime` checks (empty: they count from `Env::previous`).
+struct State<'s> {
+    scratch: &'s mut Vec<u8>,
+    previous: &'s mut [Option<u64>],
+}
+
+fn eval(node: &Node, e: &Event<'_>, env: &Env, state: &mut State<'_>) -> bool {
     match node {
-        Node::All(parts) => parts.iter().all(|p| eval(p, e, env, previous, scratch)),
-        Node::Any(parts) => parts.iter().any(|p| eval(p, e, env, previous, scratch)),
-        Node::Not(inner) => !eval(inner, e, env, previous, scratch),
-        Node::Check(
-            field @ (Field::EvtDeltatime | Field::EvtDeltatimeS | Field::EvtDeltatimeNs),
-            test,
-        ) => test_value(test, deltatime(*field, e.ts(), previous)),
+        Node::All(parts) => parts.iter().all(|p| eval(p, e, env, state)),
+        Node::Any(parts) => parts.iter().any(|p| eval(p, e, env, state)),
+        Node::Not(inner) => !eval(inner, e, env, state),
+        Node::Delta(field, test, slot) => {
+            // A record is sysdig's exit event when the call returned: the
+            // check was last evaluated at the return.
+            let ts = if e.returned() { e.ts_exit() } else { e.ts() };
+            let previous = match state.previous.get_mut(*slot) {
+                Some(p) => p.replace(ts),
+                None => env.previous,
+            };
+            test_value(test, deltatime(*field, ts, previous))
+        }
         Node::Check(_, Test::Types(types)) => types.contains(&e.ty().0),
         Node::Check(Field::ProcAname(None), test) => {
             // Any ancestor.
@@ -277,15 +345,15 @@ fn eval(
             (i128::from(e.ts()) - i128::from(*center)).abs() <= delta
         }
         Node::Transformed(field, transforms, test) => {
-            let v = value(*field, e, env, scratch);
+            let v = value(*field, e, env, state.scratch);
             test_transformed(transforms, test, v)
         }
         Node::Check(field, test) => {
             if let Some((client, server)) = either_end(*field) {
-                return test_value(test, value(client, e, env, scratch))
-                    || test_value(test, value(server, e, env, scratch));
+                return test_value(test, value(client, e, env, state.scratch))
+                    || test_value(test, value(server, e, env, state.scratch));
             }
-            let v = value(*field, e, env, scratch);
+            let v = value(*field, e, env, state.scratch);
             test_value(test, v)
         }
     }
@@ -430,17 +498,42 @@ fn match_str(op: Op, s: &[u8], needles: &[Vec<u8>]) -> bool {
     }
 }
 
-fn compile(expr: &Expr) -> Result<Node, FilterError> {
-    Ok(match expr {
-        Expr::And(parts) => {
-            let mut parts: Vec<Node> = parts.iter().map(compile).collect::<Result<_, _>>()?;
-            // The checks are pure: the cheap one on the type column goes
-            // first, so most events fail before a process or fd is read.
+/// Puts the type checks of each conjunction first: the checks are pure
+/// (when no `evt.deltatime` counts the events they are evaluated on), and
+/// the cheap one on the type column lets most events fail before a process
+/// or fd is read.
+fn type_first(node: &mut Node) {
+    match node {
+        Node::All(parts) => {
+            parts.iter_mut().for_each(type_first);
             parts.sort_by_key(|p| !matches!(p, Node::Check(_, Test::Types(_))));
-            Node::All(parts)
         }
-        Expr::Or(parts) => Node::Any(parts.iter().map(compile).collect::<Result<_, _>>()?),
-        Expr::Not(inner) => Node::Not(Box::new(compile(inner)?)),
+        Node::Any(parts) => parts.iter_mut().for_each(type_first),
+        Node::Not(inner) => type_first(inner),
+        Node::Check(..) | Node::Delta(..) | Node::Transformed(..) => {}
+    }
+}
+
+/// A check of `f`; `deltas` counts the `evt.deltatime` checks.
+fn check(f: Field, test: Test, deltas: &mut usize) -> Node {
+    if matches!(
+        f,
+        Field::EvtDeltatime | Field::EvtDeltatimeS | Field::EvtDeltatimeNs
+    ) {
+        *deltas += 1;
+        return Node::Delta(f, test, *deltas - 1);
+    }
+    Node::Check(f, test)
+}
+
+fn compile(expr: &Expr, deltas: &mut usize) -> Result<Node, FilterError> {
+    let mut all = |parts: &[Expr]| -> Result<Vec<Node>, FilterError> {
+        parts.iter().map(|p| compile(p, deltas)).collect()
+    };
+    Ok(match expr {
+        Expr::And(parts) => Node::All(all(parts)?),
+        Expr::Or(parts) => Node::Any(all(parts)?),
+        Expr::Not(inner) => Node::Not(Box::new(compile(inner, deltas)?)),
         Expr::Check { field, op, values } => {
             let f = resolve(&field.name, field.arg.as_deref())
                 .map_err(|m| FilterError::new(m, field.span))?;
@@ -489,11 +582,11 @@ fn compile(expr: &Expr) -> Result<Node, FilterError> {
                     other => other,
                 };
                 return Ok(Node::All(vec![
-                    Node::Check(f, Test::Exists),
-                    Node::Not(Box::new(Node::Check(f, eq))),
+                    check(f, Test::Exists, deltas),
+                    Node::Not(Box::new(check(f, eq, deltas))),
                 ]));
             }
-            Node::Check(f, test)
+            check(f, test, deltas)
         }
     })
 }
@@ -807,7 +900,9 @@ fn collect_projection(node: &Node, p: &mut Projection) {
     match node {
         Node::All(parts) | Node::Any(parts) => parts.iter().for_each(|n| collect_projection(n, p)),
         Node::Not(inner) => collect_projection(inner, p),
-        Node::Check(f, _) | Node::Transformed(f, ..) => *p |= f.projection(),
+        Node::Check(f, _) | Node::Delta(f, ..) | Node::Transformed(f, ..) => {
+            *p |= f.projection();
+        }
     }
 }
 
@@ -824,7 +919,7 @@ fn types_of(node: &Node) -> Option<BTreeSet<u16>> {
             .map(types_of)
             .collect::<Option<Vec<_>>>()
             .map(|sets| sets.into_iter().flatten().collect()),
-        Node::Not(_) | Node::Check(..) | Node::Transformed(..) => None,
+        Node::Not(_) | Node::Check(..) | Node::Delta(..) | Node::Transformed(..) => None,
     }
 }
 
@@ -851,7 +946,7 @@ fn comms_of(node: &Node) -> Option<BTreeSet<Vec<u8>>> {
             .map(comms_of)
             .collect::<Option<Vec<_>>>()
             .map(|sets| sets.into_iter().flatten().collect()),
-        Node::Not(_) | Node::Check(..) | Node::Transformed(..) => None,
+        Node::Not(_) | Node::Check(..) | Node::Delta(..) | Node::Transformed(..) => None,
     }
 }
 
@@ -981,6 +1076,47 @@ mod tests {
                 })
                 .collect();
             assert_eq!(got, want, "{text}");
+        }
+    }
+
+    #[test]
+    fn deltatime_keeps_the_order_written_and_every_event() {
+        // (filter, uses the previous event, the types readers may select)
+        let cases: &[(&str, bool, bool)] = &[
+            ("evt.type = read and evt.dir = <", false, true),
+            ("evt.deltatime < 20000 and evt.type = read", true, false),
+            ("evt.type = read and evt.deltatime.ns > 5", true, false),
+            ("not evt.deltatime.s != 1", true, false),
+        ];
+        for &(text, previous, types) in cases {
+            let f = Filter::new(text).unwrap();
+            assert_eq!(f.uses_previous(), previous, "{text}");
+            assert_eq!(f.event_types().is_some(), types, "{text}");
+            if let Node::All(parts) = &f.root {
+                // Not reordered when a check counts the events it sees.
+                let first_is_type = matches!(parts[0], Node::Check(_, Test::Types(_)));
+                assert_eq!(first_is_type, text.starts_with("evt.type"), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn per_event_filters_refuse_deltatime() {
+        // (filter, the column of the refused field: 0 when accepted)
+        let cases: &[(&str, usize)] = &[
+            ("evt.type = read", 0),
+            ("evt.deltatime > 5", 1),
+            ("evt.type = read and evt.deltatime.s > 1", 21),
+            ("proc.name = a or not evt.deltatime.ns = 1", 22),
+        ];
+        for &(text, column) in cases {
+            match Filter::per_event(text) {
+                Ok(_) => assert_eq!(column, 0, "{text}"),
+                Err(e) => {
+                    assert_eq!(e.column, column, "{text}: {e}");
+                    assert!(e.message.contains("needs the previous event"), "{e}");
+                }
+            }
         }
     }
 

@@ -204,7 +204,7 @@ fn size(cx: &Ctx<'_>, node: &Node) -> Result<u64, RuleError> {
 /// A filter from a scalar; its errors point into the file.
 fn filter(cx: &Ctx<'_>, node: &Node) -> Result<Filter, RuleError> {
     let (text, pos) = scalar(cx, node)?;
-    Filter::new(text).map_err(|e| match node {
+    Filter::per_event(text).map_err(|e| match node {
         // Columns inside a plain or single-quoted one-line scalar map to
         // the file; elsewhere the error points at the scalar and says where
         // inside the filter.

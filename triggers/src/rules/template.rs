@@ -112,7 +112,8 @@ impl Template {
             },
             |_| Some("'x'".to_string()),
         );
-        let compiled = Filter::new(&sample).map_err(|e| (format!("capture filter: {e}"), 0))?;
+        let compiled =
+            Filter::per_event(&sample).map_err(|e| (format!("capture filter: {e}"), 0))?;
         if template.parts.iter().all(|p| matches!(p, Part::Text(_))) {
             template.fixed = Some(compiled);
         }
@@ -194,7 +195,7 @@ impl Template {
         if self.has_alert_labels() {
             return Err("no alert fired the rule to fill in its labels".into());
         }
-        Filter::new(&text).map_err(|e: FilterError| e.to_string())
+        Filter::per_event(&text).map_err(|e: FilterError| e.to_string())
     }
 
     /// The text with each field's and each alert label's value (a label

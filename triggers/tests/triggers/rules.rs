@@ -119,6 +119,29 @@ fn invalid_files_are_refused_with_file_line_column_and_rule() {
     }
 }
 
+/// `evt.deltatime` needs the previous event, which a rule's condition and
+/// capture filter do not have: refused with the field's position.
+#[test]
+fn rules_refuse_deltatime() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "rules:\n  - name: a\n    condition: {event: 'evt.type = read and evt.deltatime < 5'}\n",
+            "rules.yaml:3:45: rule 'a': filter: evt.deltatime needs the previous event",
+        ),
+        (
+            "rules:\n  - name: a\n    condition: {manual: true}\n    capture: {filter: 'evt.deltatime.s > 1'}\n",
+            "evt.deltatime needs the previous event",
+        ),
+    ];
+    for &(yaml, want) in cases {
+        let err = load("rules.yaml", yaml).unwrap_err().to_string();
+        assert!(
+            err.contains(want),
+            "{yaml:?}\n  got:  {err}\n  want: {want}"
+        );
+    }
+}
+
 /// `check` reports every error of a file, each with its file, line, column
 /// and rule, in file order: the first of each wrong rule, a duplicate name,
 /// a wrong limit; the valid rules between them do not hide the later ones.

@@ -16,7 +16,7 @@ use hashbrown::HashMap;
 use super::dict::DictBuilder;
 use super::{ChunkHeader, ChunkSummary, ColumnEntry, EncodedChunk, Mtf, Predictor, col, tag};
 use crate::codec::Compressor;
-use crate::event::{Arg, EventType, Record};
+use crate::event::{Arg, ArgKind, EventType, Record};
 use crate::file::rows::{FieldKind, RowWriter, put_table_header};
 use crate::file::sockaddr::{put_addr, put_ends, put_tuple};
 use crate::state::{Context, FdInfo, ProcessInfo, ThreadInfo};
@@ -183,6 +183,7 @@ impl ChunkBuilder {
             self.thread_stats[thread as usize - 1].2 += 1;
         }
         let fd = ctx.fd.map_or(0, |f| self.fd_row(f) + 1);
+        self.dirfd_rows(rec, ctx);
         let args = u32::try_from(self.staged_args.len()).expect("fewer than 2^32 arguments");
         for arg in rec.args {
             let (tag, val) = match *arg {
@@ -230,6 +231,26 @@ impl ChunkBuilder {
         if rec.ty == EventType::DROP {
             let lost = rec.args.first().and_then(Arg::as_int).unwrap_or(0);
             self.drops = self.drops.saturating_add(u64::try_from(lost).unwrap_or(0));
+        }
+    }
+
+    /// Gives each directory fd of a `*at` call (not `AT_FDCWD`) its row in
+    /// the fd table, from the tracker: the call's own fd is another one, and
+    /// the open that made the directory fd may be in an earlier chunk or
+    /// left out by a reader, yet `evt.abspath` must resolve in any chunk.
+    fn dirfd_rows(&mut self, rec: &Record<'_>, ctx: &Context<'_>) {
+        let Some(pid) = ctx.thread.map(|t| t.pid) else {
+            return;
+        };
+        let kinds = &rec.ty.info().args;
+        for (arg, def) in rec.args.iter().zip(kinds.iter()) {
+            if def.kind == ArgKind::DirFd
+                && let Arg::Int(dirfd) = *arg
+                && dirfd >= 0
+                && let Some(f) = ctx.tracker().fd(pid, dirfd)
+            {
+                self.fd_row(f);
+            }
         }
     }
 
