@@ -159,7 +159,7 @@ impl Template {
         if let Some(label) = missing {
             return Err(format!("the alert has no label '{label}'"));
         }
-        Filter::new(&text).map_err(|e: FilterError| e.to_string())
+        Filter::per_event(&text).map_err(|e: FilterError| e.to_string())
     }
 
     /// The filter to apply: the compiled one, or the template filled in from
