@@ -76,14 +76,17 @@ impl Format {
                 }
             }
             // An argument in brackets (`%proc.aname[2]`,
-            // `%k8s.pod.label[app.kubernetes.io/name]`) ends at its `]`;
-            // a `]` after a name is text (`[%fd.sproto]`), as in sysdig.
+            // `%k8s.pod.label[app.kubernetes.io/name]`) ends at its `]`,
+            // for a field that takes one; otherwise brackets are text
+            // (`[%fd.sproto]`, `%proc.name[%proc.pid]`), as in sysdig.
             if chars.peek().is_some_and(|&(_, c)| c == '[') {
-                for (i, c) in chars.by_ref() {
-                    end = i + c.len_utf8();
-                    if c == ']' {
-                        break;
-                    }
+                let mut ahead = chars.clone();
+                let close = ahead.find(|&(_, c)| c == ']').map(|(i, _)| i + 1);
+                if let Some(close) = close
+                    && triggers::filter::field(&text[start..close]).is_ok()
+                {
+                    chars = ahead;
+                    end = close;
                 }
             }
             let name = text[start..end].trim_end_matches('.');
@@ -665,10 +668,21 @@ mod tests {
                 "T( 100% done.)"
             ]
         );
-        let bracketed = Format::template("[%fd.sproto] %proc.aname[2]]").unwrap();
+        let bracketed =
+            Format::template("[%fd.sproto] %proc.aname[2]] %proc.name[%proc.pid]").unwrap();
         assert_eq!(
             shown(&bracketed),
-            ["T([)", "F(fd.sproto)", "T(] )", "F(proc.aname[2])", "T(])"]
+            [
+                "T([)",
+                "F(fd.sproto)",
+                "T(] )",
+                "F(proc.aname[2])",
+                "T(] )",
+                "F(proc.name)",
+                "T([)",
+                "F(proc.pid)",
+                "T(])"
+            ]
         );
         let trailing = Format::template("at %evt.time.").unwrap();
         assert!(
