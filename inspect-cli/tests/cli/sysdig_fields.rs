@@ -548,6 +548,12 @@ fn proto_fields_print_and_filter_what_sysdig_does() {
     assert_eq!(code, 0, "{err}");
     assert!(ours.lines().count() > 5, "{ours}");
     assert_eq!(ours, theirs);
+    // Brackets after a field that takes no argument are text.
+    let format = "%proc.name[%proc.pid] [%fd.sproto] %proc.aname[1]";
+    let theirs = sysdig(&["-r", path, "-p", format, "evt.type=connect and evt.dir=<"]);
+    let (code, ours, err) = syscap(&["print", path, "-p", format, "evt.type=connect"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(ours, theirs);
     for filter in [
         "fd.proto=53",
         "fd.proto=80",
