@@ -354,6 +354,17 @@ pub fn containers_are_named_from_the_cri() {
             "the image id as digest: {line}"
         );
     }
+    // All the pod's labels, as sysdig lists them: not the runtime's own.
+    let labels = print(
+        "%k8s.pod.labels",
+        "evt.type = openat and fd.name = /etc/hosts",
+    );
+    for line in labels.lines() {
+        assert!(
+            line.split(", ").any(|l| l == "app:shop") && !line.contains("io.kubernetes."),
+            "{labels}"
+        );
+    }
     // The filter language takes the pod's names.
     let by_pod = print(
         "%container.name %proc.exe",

@@ -186,6 +186,8 @@ pub enum Field {
     K8sPodUid,
     /// `k8s.pod.label[KEY]`.
     K8sPodLabel(&'static str),
+    /// `k8s.pod.labels`: every label, as sysdig lists them.
+    K8sPodLabels,
     K8sPodSandboxId,
     TriggerRule,
 }
@@ -982,6 +984,12 @@ pub static FIELDS: &[FieldInfo] = &[
         "the pod's label KEY (as its containers carry them)",
     ),
     f(
+        "k8s.pod.labels",
+        Field::K8sPodLabels,
+        Kind::Str,
+        "the pod's labels, `KEY:VALUE, ...` sorted by key, without the runtime's io.kubernetes.* and annotation.* ones",
+    ),
+    f(
         "k8s.pod.sandbox_id",
         Field::K8sPodSandboxId,
         Kind::Str,
@@ -1081,10 +1089,6 @@ pub static UNANSWERED: &[(&str, &str)] = &[
     ("fdlist.sips", NO_POLL_FDS),
     ("fdlist.cports", NO_POLL_FDS),
     ("fdlist.sports", NO_POLL_FDS),
-    (
-        "k8s.pod.labels",
-        "not yet: syscap answers one label, k8s.pod.label[KEY]",
-    ),
     ("k8s.rc.name", NO_K8S_API),
     ("k8s.rc.id", NO_K8S_API),
     ("k8s.rc.label", NO_K8S_API),
@@ -1423,6 +1427,7 @@ impl Field {
             | F::K8sNsName
             | F::K8sPodUid
             | F::K8sPodLabel(_)
+            | F::K8sPodLabels
             | F::K8sPodSandboxId => Projection::THREAD,
             // The fd argument tells an unknown fd from no fd.
             F::FdName => Projection::FD | Projection::ARGS,

@@ -539,6 +539,12 @@ fn process_value<'a>(field: Field, e: &Event<'a>, scratch: &'a mut Vec<u8>) -> V
         | F::K8sPodUid
         | F::K8sPodLabel(_)
         | F::K8sPodSandboxId => container_value(field, e),
+        F::K8sPodLabels => thread(e, |t| {
+            if !pod_labels(t.container(ContainerText::Labels), scratch) {
+                return Value::None;
+            }
+            Value::Str(&scratch[..])
+        }),
         F::ContainerId => thread(e, |t| {
             Value::Str(if t.container_id().is_empty() {
                 b"host"
@@ -647,6 +653,35 @@ fn container_label<'a>(e: &Event<'a>, key: &str) -> Value<'a> {
     thread(e, |t| {
         label(t.container(ContainerText::Labels), key.as_bytes()).map_or(Value::None, Value::Str)
     })
+}
+
+/// Writes a container's `key=value` labels as sysdig's `k8s.pod.labels`
+/// lists a pod's: `key:value` (`key` alone for an empty value), sorted by
+/// key, joined by `, `, without the runtime's own (`io.kubernetes.*`,
+/// `annotation.*`); false for a container that is not in a pod.
+fn pod_labels(labels: &[u8], out: &mut Vec<u8>) -> bool {
+    if label(labels, b"io.kubernetes.pod.name").is_none() {
+        return false;
+    }
+    let mut pairs: Vec<(&[u8], &[u8])> = split_nul(labels)
+        .filter(|kv| !kv.starts_with(b"io.kubernetes.") && !kv.starts_with(b"annotation."))
+        .map(|kv| {
+            let at = kv.iter().position(|&b| b == b'=').unwrap_or(kv.len());
+            (&kv[..at], kv.get(at + 1..).unwrap_or_default())
+        })
+        .collect();
+    pairs.sort_unstable();
+    for (i, (key, value)) in pairs.into_iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b", ");
+        }
+        out.extend_from_slice(key);
+        if !value.is_empty() {
+            out.push(b':');
+            out.extend_from_slice(value);
+        }
+    }
+    true
 }
 
 /// What sysdig shows for a text a thread has but the capture never learned
@@ -1175,5 +1210,28 @@ mod tests {
             (m.facility_name(), m.severity_name()),
             (&b"<NA>"[..], &b"emerg"[..])
         );
+    }
+
+    #[test]
+    fn pod_labels_list_as_sysdigs() {
+        let cases: &[(&[u8], Option<&str>)] = &[
+            (
+                b"io.kubernetes.pod.name=web\0tier=front\0app=shop\0annotation.x=1\0flag=\0",
+                Some("app:shop, flag, tier:front"),
+            ),
+            (b"io.kubernetes.pod.name=web\0", Some("")),
+            (b"app=shop\0", None),
+            (b"", None),
+        ];
+        for &(labels, want) in cases {
+            let mut out = Vec::new();
+            let got = pod_labels(labels, &mut out).then(|| String::from_utf8(out).unwrap());
+            assert_eq!(
+                got.as_deref(),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(labels)
+            );
+        }
     }
 }
