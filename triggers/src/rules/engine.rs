@@ -67,8 +67,12 @@ pub struct Alert<'a> {
 }
 
 /// Bytes of names and values the tags of an alert may add to a capture:
-/// tags become S3 object metadata, which S3 bounds to 2 KB in all.
+/// tags become S3 object metadata (`tag-NAME`, values percent-encoded as
+/// `capture_store::metadata_value` does), which S3 bounds to 2 KB in all;
+/// the budget counts them so.
 const ALERT_TAG_BUDGET: usize = 1024;
+/// What S3 metadata adds before each tag's name.
+const TAG_METADATA_PREFIX_LEN: usize = "tag-".len();
 /// A label's value longer than this is not made a tag.
 const MAX_ALERT_TAG_VALUE: usize = 256;
 
@@ -508,12 +512,27 @@ impl Engine {
 
 /// The alert's name and labels as capture tags (tag names are letters,
 /// digits, '-' and '_', at most 64; the rule's own tags win), in label
-/// order up to [`ALERT_TAG_BUDGET`] bytes, values up to
-/// [`MAX_ALERT_TAG_VALUE`].
+/// order up to [`ALERT_TAG_BUDGET`] bytes as S3 metadata (prefix and
+/// percent-encoding counted), values up to [`MAX_ALERT_TAG_VALUE`].
+/// The length of `value` as S3 metadata: bytes other than printable ASCII,
+/// and '%', are percent-encoded (3 bytes each).
+fn metadata_len(value: &str) -> usize {
+    value
+        .bytes()
+        .map(|b| {
+            if (0x20..0x7f).contains(&b) && b != b'%' {
+                1
+            } else {
+                3
+            }
+        })
+        .sum()
+}
+
 fn add_alert_tags(tags: &mut Vec<(String, String)>, alert: &Alert<'_>) {
     let mut budget = ALERT_TAG_BUDGET;
     let mut add = |key: String, value: &str| {
-        let cost = key.len() + value.len();
+        let cost = TAG_METADATA_PREFIX_LEN + key.len() + metadata_len(value);
         if key.len() <= 64
             && value.len() <= MAX_ALERT_TAG_VALUE
             && cost <= budget

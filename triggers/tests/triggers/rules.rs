@@ -775,3 +775,50 @@ fn capture_filters_take_the_labels_of_the_alert() {
         firing.reason
     );
 }
+
+/// Alert tags fit S3's 2 KB of metadata as the upload writes it: each tag
+/// as `tag-NAME`, values percent-encoded (3 bytes for '%' and each byte of
+/// non-ASCII text), so labels of 250 bytes of 'é' or '%' are counted at
+/// 750 and those beyond the budget are dropped.
+#[test]
+fn alert_tags_are_budgeted_as_encoded_s3_metadata() {
+    let encoded = |v: &str| -> usize {
+        v.bytes()
+            .map(|b| {
+                if (0x20..0x7f).contains(&b) && b != b'%' {
+                    1
+                } else {
+                    3
+                }
+            })
+            .sum()
+    };
+    for fill in ["é".repeat(125), "%".repeat(250)] {
+        let mut engine = engine(
+            "rules:\n  - name: a\n    condition: {alert: {alertname: Big}}\n    cooldown: 0s\n",
+        );
+        let mut pairs = vec![("alertname".to_owned(), "Big".to_owned())];
+        pairs.extend((0..8).map(|i| (format!("l{i}"), fill.clone())));
+        let alert = Alert {
+            name: "Big",
+            labels: &pairs,
+            fingerprint: "f1",
+            firing: true,
+        };
+        let mut out = Vec::new();
+        assert_eq!(engine.on_alert(&alert, T0, &mut out), 1);
+        let [firing] = out.as_slice() else {
+            panic!("{out:?}")
+        };
+        let tags = &firing.capture.tags;
+        let size: usize = tags
+            .iter()
+            .map(|(k, v)| "tag-".len() + k.len() + encoded(v))
+            .sum();
+        assert!(size <= 1024, "{size} bytes of metadata: {tags:?}");
+        // The name and one label (4 + 9 + 3 + 4 + 8 + 750) fit; a second
+        // label would not.
+        assert_eq!(tags.len(), 2, "{tags:?}");
+        assert_eq!(tags[0], ("alertname".to_owned(), "Big".to_owned()));
+    }
+}
