@@ -73,6 +73,9 @@ pub struct Alert<'a> {
 const ALERT_TAG_BUDGET: usize = 1024;
 /// What S3 metadata adds before each tag's name.
 const TAG_METADATA_PREFIX_LEN: usize = "tag-".len();
+/// Fingerprints an alert rule remembers for its cooldown; beyond, the
+/// oldest is forgotten (and counted as "alert fingerprint forgotten").
+const MAX_ALERT_FINGERPRINTS: usize = 1024;
 /// A label's value longer than this is not made a tag.
 const MAX_ALERT_TAG_VALUE: usize = 256;
 
@@ -100,7 +103,8 @@ struct State {
     /// Recent samples, for the anomaly baseline.
     baseline: VecDeque<(u64, f64)>,
     /// Fingerprints of the alerts that fired this rule, and when (dropped
-    /// after the cooldown).
+    /// after the cooldown; at most [`MAX_ALERT_FINGERPRINTS`], the oldest
+    /// forgotten first).
     alerts: HashMap<String, u64>,
 }
 
@@ -219,9 +223,12 @@ impl Engine {
         source: Source<'_, '_>,
     ) -> Result<Firing, Refusal> {
         let (rule, state) = &mut self.rules[i];
-        let refusal = if state
-            .last_fired
-            .is_some_and(|last| ts.saturating_sub(last) < rule.cooldown)
+        // An alert's cooldown is its fingerprint's (see `on_alert`).
+        let per_rule_cooldown = !matches!(source, Source::Alert(_));
+        let refusal = if per_rule_cooldown
+            && state
+                .last_fired
+                .is_some_and(|last| ts.saturating_sub(last) < rule.cooldown)
         {
             Some((Refusal::Cooldown, "cooldown"))
         } else if self.running >= self.max_concurrent {
@@ -450,8 +457,10 @@ impl Engine {
     }
 
     /// Evaluates the alert conditions on `alert` at `ts`; firings go to
-    /// `out`. The same alert (by fingerprint) fires a rule once within its
-    /// cooldown; resolved alerts fire nothing. Returns how many rules the
+    /// `out`. An alert rule's cooldown is per alert: the same alert (by
+    /// fingerprint) fires a rule once within it, another alert (say, of
+    /// another pod) fires it at once; the capture limit still holds.
+    /// Resolved alerts fire nothing. Returns how many rules the
     /// alert matched (fired or refused).
     pub fn on_alert(&mut self, alert: &Alert<'_>, ts: u64, out: &mut Vec<Firing>) -> usize {
         if !alert.firing {
@@ -487,6 +496,20 @@ impl Engine {
             }
             let reason = format!("alert {} ({})", alert.name, alert.fingerprint);
             if let Ok(mut firing) = self.fire(i, ts, reason, Source::Alert(alert.labels)) {
+                let alerts = &mut self.rules[i].1.alerts;
+                if alerts.len() >= MAX_ALERT_FINGERPRINTS {
+                    let oldest = alerts
+                        .iter()
+                        .min_by_key(|(_, at)| **at)
+                        .map(|(k, _)| k.clone());
+                    if let Some(oldest) = oldest {
+                        alerts.remove(&oldest);
+                        *self
+                            .refused
+                            .entry((self.rules[i].0.name.clone(), "alert fingerprint forgotten"))
+                            .or_default() += 1;
+                    }
+                }
                 self.rules[i]
                     .1
                     .alerts

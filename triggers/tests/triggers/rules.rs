@@ -623,12 +623,13 @@ fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 
 /// A firing alert whose labels match starts the rule's capture, tagged
 /// with the alert; the same alert again within the cooldown starts nothing,
-/// another alert (fingerprint) of the rule is held by the rule's cooldown,
-/// resolved alerts and other names or labels match nothing.
+/// another alert (fingerprint) of the rule starts its own capture (the
+/// cooldown is per alert, the capture limit still holds), resolved alerts and other names or labels match nothing.
 #[test]
 fn alerts_fire_their_rules_once_per_fingerprint_within_the_cooldown() {
     let mut engine = engine(
-        "rules:
+        "limits: {max_concurrent_captures: 1}
+rules:
   - name: web
     condition: {alert: {alertname: HighErrors, labels: {pod: '=~web-.*', env: '!=dev'}}}
     capture: {tags: {team: web}}
@@ -674,13 +675,23 @@ fn alerts_fire_their_rules_once_per_fingerprint_within_the_cooldown() {
         1
     );
     assert!(out.is_empty());
-    // Another alert of the rule: the rule's cooldown holds it too.
+    // Another alert of the rule, inside f1's cooldown: a capture of its own.
     let web2 = labels(&[("alertname", "HighErrors"), ("pod", "web-2")]);
     assert_eq!(
         engine.on_alert(&alert(&web2, "f2", true), T0 + 30 * S, &mut out),
         1
     );
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].reason, "alert HighErrors (f2)");
+    out.clear();
+    // While that capture runs, a third alert is held by the capture limit.
+    let web3 = labels(&[("alertname", "HighErrors"), ("pod", "web-3")]);
+    assert_eq!(
+        engine.on_alert(&alert(&web3, "f4", true), T0 + 31 * S, &mut out),
+        1
+    );
     assert!(out.is_empty());
+    engine.capture_finished();
     // Labels that do not match.
     for bad in [
         labels(&[("alertname", "HighErrors"), ("pod", "db-1")]),
@@ -701,7 +712,11 @@ fn alerts_fire_their_rules_once_per_fingerprint_within_the_cooldown() {
     }
     let refused: Vec<_> = engine.refusals().filter(|(r, _, _)| *r == "web").collect();
     assert!(refused.contains(&("web", "same alert", 1)), "{refused:?}");
-    assert!(refused.contains(&("web", "cooldown", 1)), "{refused:?}");
+    assert!(
+        refused.contains(&("web", "too many captures", 1)),
+        "{refused:?}"
+    );
+    assert!(!refused.iter().any(|r| r.1 == "cooldown"), "{refused:?}");
     // After the cooldown the same alert fires again.
     assert_eq!(
         engine.on_alert(&alert(&web1, "f1", true), T0 + 61 * S, &mut out),
@@ -821,4 +836,37 @@ fn alert_tags_are_budgeted_as_encoded_s3_metadata() {
         assert_eq!(tags.len(), 2, "{tags:?}");
         assert_eq!(tags[0], ("alertname".to_owned(), "Big".to_owned()));
     }
+}
+
+/// An alert rule remembers at most 1024 fingerprints for its cooldown: the
+/// oldest is forgotten (and counted), so it may fire again.
+#[test]
+fn alert_fingerprints_are_bounded_oldest_forgotten() {
+    let mut engine =
+        engine("rules:\n  - name: a\n    condition: {alert: {alertname: A}}\n    cooldown: 1h\n");
+    let pairs = labels(&[("alertname", "A")]);
+    let mut out = Vec::new();
+    let mut fire = |engine: &mut Engine, fingerprint: &str, ts| {
+        out.clear();
+        let alert = Alert {
+            name: "A",
+            labels: &pairs,
+            fingerprint,
+            firing: true,
+        };
+        engine.on_alert(&alert, ts, &mut out);
+        engine.capture_finished();
+        out.len()
+    };
+    for n in 0..1025_u64 {
+        assert_eq!(fire(&mut engine, &format!("f{n}"), T0 + n), 1, "f{n}");
+    }
+    // f0 was forgotten for f1024; f1 is still remembered.
+    assert_eq!(fire(&mut engine, "f1", T0 + 2000), 0);
+    assert_eq!(fire(&mut engine, "f0", T0 + 2000), 1);
+    let refused: Vec<_> = engine.refusals().collect();
+    assert!(
+        refused.contains(&("a", "alert fingerprint forgotten", 2)),
+        "{refused:?}"
+    );
 }
