@@ -494,7 +494,7 @@ impl Engine {
                     .or_default() += 1;
                 continue;
             }
-            let reason = format!("alert {} ({})", alert.name, alert.fingerprint);
+            let reason = alert_reason(alert);
             if let Ok(mut firing) = self.fire(i, ts, reason, Source::Alert(alert.labels)) {
                 let alerts = &mut self.rules[i].1.alerts;
                 if alerts.len() >= MAX_ALERT_FINGERPRINTS {
@@ -537,6 +537,27 @@ impl Engine {
 /// digits, '-' and '_', at most 64; the rule's own tags win), in label
 /// order up to [`ALERT_TAG_BUDGET`] bytes as S3 metadata (prefix and
 /// percent-encoding counted), values up to [`MAX_ALERT_TAG_VALUE`].
+/// The longest alert name (in bytes, escaped) a firing's reason carries.
+const MAX_ALERT_NAME_IN_REASON: usize = 256;
+
+/// Why an alert fired a rule, for the log and the capture header: its name
+/// escaped (`capture_format::escape`) and cut to
+/// [`MAX_ALERT_NAME_IN_REASON`] bytes (then "..."), and its fingerprint
+/// (the receiver takes only letters and digits, escaped all the same).
+fn alert_reason(alert: &Alert<'_>) -> String {
+    let name = capture_format::escape::escaped(alert.name);
+    let mut end = name.len().min(MAX_ALERT_NAME_IN_REASON);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    let more = if end < name.len() { "..." } else { "" };
+    format!(
+        "alert {}{more} ({})",
+        &name[..end],
+        capture_format::escape::escaped(alert.fingerprint)
+    )
+}
+
 /// The length of `value` as S3 metadata: bytes other than printable ASCII,
 /// and '%', are percent-encoded (3 bytes each).
 fn metadata_len(value: &str) -> usize {

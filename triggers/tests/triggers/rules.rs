@@ -870,3 +870,54 @@ fn alert_fingerprints_are_bounded_oldest_forgotten() {
         "{refused:?}"
     );
 }
+
+/// An alert's name reaches the firing's reason (log, capture header)
+/// escaped and cut to 256 bytes; the fingerprint escaped too.
+#[test]
+fn alert_reasons_escape_and_bound_the_name() {
+    let long = "N".repeat(300);
+    let cases: &[(&str, &str, String)] = &[
+        ("Plain", "f1", "alert Plain (f1)".to_owned()),
+        (
+            "Bad\x1b[2J\nName",
+            "f\x07",
+            "alert Bad\\x1b[2J\\nName (f\\x07)".to_owned(),
+        ),
+        (&long, "f1", format!("alert {}... (f1)", "N".repeat(256))),
+    ];
+    for (name, fingerprint, want) in cases {
+        let mut engine = engine(&format!(
+            "rules:\n  - name: a\n    condition: {{alert: {{alertname: {}}}}}\n",
+            yaml_quoted(name)
+        ));
+        let pairs = vec![("alertname".to_owned(), (*name).to_owned())];
+        let alert = Alert {
+            name,
+            labels: &pairs,
+            fingerprint,
+            firing: true,
+        };
+        let mut out = Vec::new();
+        assert_eq!(engine.on_alert(&alert, T0, &mut out), 1, "{name:?}");
+        assert_eq!(&out[0].reason, want);
+    }
+}
+
+/// `text` as a YAML double-quoted scalar.
+fn yaml_quoted(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
