@@ -2,7 +2,7 @@
 //! webhook JSON (version 4) hands each alert to the recorder, where a
 //! firing alert whose labels match a rule's `alert` condition starts that
 //! rule's capture. Its own listener, off by default, on the HTTP stack of
-//! the metrics endpoint and with the same connection budget; a bearer token
+//! the metrics endpoint and with a connection budget of its own, as large; a bearer token
 //! when configured (required beyond loopback), and a bound on the body.
 
 use std::collections::BTreeMap;
