@@ -584,6 +584,10 @@ fn alert_conditions_are_checked_with_positions() {
             "rules.yaml:3:53: rule 'a': label 'pod': bad regular expression: unclosed group",
         ),
         (
+            "rules:\n  - name: a\n    condition: {alert: {alertname: X, labels: {pod: '!~web-('}}}\n",
+            "rules.yaml:3:53: rule 'a': label 'pod': bad regular expression: unclosed group",
+        ),
+        (
             "rules:\n  - name: a\n    condition: {alert: {alertname: X, labels: {9x: y}}}\n",
             "rules.yaml:3:48: rule 'a': label '9x': a label name is letters",
         ),
@@ -605,12 +609,12 @@ fn alert_conditions_are_checked_with_positions() {
     }
     let set = load(
         "rules.yaml",
-        "rules:\n  - name: a\n    condition: {alert: {alertname: HighErrors, labels: {pod: '=~web-.*', ns: prod, env: '!=dev'}}}\n    cooldown: 5m\n",
+        "rules:\n  - name: a\n    condition: {alert: {alertname: HighErrors, labels: {pod: '=~web-.*', ns: prod, env: '!=dev', zone: '!~eu-.*'}}}\n    cooldown: 5m\n",
     )
     .unwrap();
     assert_eq!(
         set.rules[0].to_string(),
-        r#"a: alert "HighErrors" pod=~"web-.*" ns="prod" env!="dev" -> capture 10s before, 30s after, cooldown 5m"#
+        r#"a: alert "HighErrors" pod=~"web-.*" ns="prod" env!="dev" zone!~"eu-.*" -> capture 10s before, 30s after, cooldown 5m"#
     );
 }
 
@@ -920,4 +924,33 @@ fn yaml_quoted(text: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// `!~re` takes alerts whose label does not match `re` as a whole (a
+/// missing label is empty), as Alertmanager's matcher does.
+#[test]
+fn alert_labels_match_negative_regexes_anchored() {
+    let mut engine = engine(
+        "rules:\n  - name: a\n    condition: {alert: {alertname: A, labels: {zone: '!~eu-.*'}}}\n    cooldown: 0s\n",
+    );
+    for (zone, fires) in [
+        (Some("eu-west"), false),
+        (Some("us-east"), true),
+        (Some("us-eu-1"), true),
+        (Some("!~eu-.*"), true),
+        (None, true),
+    ] {
+        let mut pairs = labels(&[("alertname", "A")]);
+        pairs.extend(zone.map(|z| ("zone".to_owned(), z.to_owned())));
+        let alert = Alert {
+            name: "A",
+            labels: &pairs,
+            fingerprint: "f1",
+            firing: true,
+        };
+        let mut out = Vec::new();
+        let matched = engine.on_alert(&alert, T0, &mut out);
+        engine.capture_finished();
+        assert_eq!(matched == 1, fires, "{zone:?}");
+    }
 }
