@@ -36,6 +36,11 @@ if ((${#missing[@]})); then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+if [[ $purpose == test ]]; then
+    # The alerts test runs the alertmanager binary itself; Debian's package
+    # may start a service listening on 0.0.0.0:9093 on a systemd host.
+    systemctl disable --now prometheus-alertmanager 2>/dev/null || true
+fi
 command -v cargo >/dev/null || { echo "setup: cargo (Rust 1.95+) is required" >&2; exit 1; }
 [[ $purpose == test ]] || exit 0
 

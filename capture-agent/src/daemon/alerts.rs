@@ -2,7 +2,7 @@
 //! webhook JSON (version 4) hands each alert to the recorder, where a
 //! firing alert whose labels match a rule's `alert` condition starts that
 //! rule's capture. Its own listener, off by default, on the HTTP stack of
-//! the metrics endpoint and with the same connection budget; a bearer token
+//! the metrics endpoint and with a connection budget of its own, as large; a bearer token
 //! when configured (required beyond loopback), and a bound on the body.
 
 use std::collections::BTreeMap;
@@ -53,7 +53,41 @@ struct WebhookAlert {
 /// Why a request is refused: its status and a one-line reason.
 type Refused = (u16, String);
 
-/// Parses a webhook body into alerts.
+/// The longest fingerprint taken (Alertmanager's are 16 hex digits).
+const MAX_FINGERPRINT: usize = 64;
+
+/// `text` cut to at most `max` bytes, at a character boundary.
+fn truncated(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// A fingerprint of `labels` (sorted) for an alert sent without one:
+/// 16 hex digits of their FNV-1a hash.
+fn labels_fingerprint(labels: &[(String, String)]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for (k, v) in labels {
+        // Lengths first, so that no two label sets run together alike.
+        for part in [
+            &k.len().to_le_bytes()[..],
+            k.as_bytes(),
+            &v.len().to_le_bytes(),
+            v.as_bytes(),
+        ] {
+            for b in part {
+                hash ^= u64::from(*b);
+                hash = hash.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+    }
+    format!("{hash:016x}")
+}
+
+/// Parses a webhook body into alerts; a fingerprint other than 1 to 64
+/// letters and digits is refused.
 pub fn parse(body: &[u8]) -> Result<Vec<ReceivedAlert>, String> {
     let hook: Webhook =
         serde_json::from_slice(body).map_err(|e| format!("bad Alertmanager webhook JSON: {e}"))?;
@@ -78,13 +112,16 @@ pub fn parse(body: &[u8]) -> Result<Vec<ReceivedAlert>, String> {
             };
             let labels: Vec<(String, String)> = a.labels.into_iter().collect();
             let fingerprint = if a.fingerprint.is_empty() {
-                labels
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v:?}"))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            } else {
+                labels_fingerprint(&labels)
+            } else if a.fingerprint.len() <= MAX_FINGERPRINT
+                && a.fingerprint.bytes().all(|b| b.is_ascii_alphanumeric())
+            {
                 a.fingerprint
+            } else {
+                return Err(format!(
+                    "alerts[{i}].fingerprint {}: expected 1 to {MAX_FINGERPRINT} letters and digits",
+                    capture_format::escape::escaped(&truncated(&a.fingerprint, MAX_FINGERPRINT + 1))
+                ));
             };
             Ok(ReceivedAlert {
                 name: labels
@@ -258,7 +295,12 @@ mod tests {
         assert!(!alerts[1].firing);
         let no_fingerprint =
             parse(br#"{"version":"4","alerts":[{"status":"firing","labels":{"a":"1"}}]}"#).unwrap();
-        assert_eq!(no_fingerprint[0].fingerprint, "a=\"1\"");
+        let fp = &no_fingerprint[0].fingerprint;
+        assert_eq!(fp.len(), 16, "{fp}");
+        assert!(fp.bytes().all(|b| b.is_ascii_hexdigit()), "{fp}");
+        let other =
+            parse(br#"{"version":"4","alerts":[{"status":"firing","labels":{"a":"2"}}]}"#).unwrap();
+        assert_ne!(&other[0].fingerprint, fp);
         let cases: &[(&str, &str)] = &[
             (
                 "{",
@@ -270,6 +312,14 @@ mod tests {
                 "webhook version \"3\": this receiver reads version \"4\"",
             ),
             (
+                r#"{"version":"4","alerts":[{"status":"firing","fingerprint":"ab\u001b[2Jcd"}]}"#,
+                "alerts[0].fingerprint ab\\x1b[2Jcd: expected 1 to 64 letters and digits",
+            ),
+            (
+                r#"{"version":"4","alerts":[{"status":"firing","fingerprint":"a b"}]}"#,
+                "alerts[0].fingerprint a b: expected 1 to 64 letters and digits",
+            ),
+            (
                 r#"{"version":"4","alerts":[{"status":"pending"}]}"#,
                 "alerts[0].status \"pending\": expected \"firing\" or \"resolved\"",
             ),
@@ -278,6 +328,13 @@ mod tests {
             let e = parse(body.as_bytes()).unwrap_err();
             assert!(e.contains(want), "{body}: {e}");
         }
+        let long = format!(
+            r#"{{"version":"4","alerts":[{{"status":"firing","fingerprint":"{}"}}]}}"#,
+            "f".repeat(65)
+        );
+        assert!(parse(long.as_bytes()).is_err());
+        let longest = long.replace(&"f".repeat(65), &"f".repeat(64));
+        assert_eq!(parse(longest.as_bytes()).unwrap()[0].fingerprint.len(), 64);
     }
 
     /// Runs the receiver with a recorder stand-in that answers each batch

@@ -67,8 +67,15 @@ pub struct Alert<'a> {
 }
 
 /// Bytes of names and values the tags of an alert may add to a capture:
-/// tags become S3 object metadata, which S3 bounds to 2 KB in all.
+/// tags become S3 object metadata (`tag-NAME`, values percent-encoded as
+/// `capture_store::metadata_value` does), which S3 bounds to 2 KB in all;
+/// the budget counts them so.
 const ALERT_TAG_BUDGET: usize = 1024;
+/// What S3 metadata adds before each tag's name.
+const TAG_METADATA_PREFIX_LEN: usize = "tag-".len();
+/// Fingerprints an alert rule remembers for its cooldown; beyond, the
+/// oldest is forgotten (and counted as "alert fingerprint forgotten").
+const MAX_ALERT_FINGERPRINTS: usize = 1024;
 /// A label's value longer than this is not made a tag.
 const MAX_ALERT_TAG_VALUE: usize = 256;
 
@@ -96,7 +103,8 @@ struct State {
     /// Recent samples, for the anomaly baseline.
     baseline: VecDeque<(u64, f64)>,
     /// Fingerprints of the alerts that fired this rule, and when (dropped
-    /// after the cooldown).
+    /// after the cooldown; at most [`MAX_ALERT_FINGERPRINTS`], the oldest
+    /// forgotten first).
     alerts: HashMap<String, u64>,
 }
 
@@ -215,9 +223,12 @@ impl Engine {
         source: Source<'_, '_>,
     ) -> Result<Firing, Refusal> {
         let (rule, state) = &mut self.rules[i];
-        let refusal = if state
-            .last_fired
-            .is_some_and(|last| ts.saturating_sub(last) < rule.cooldown)
+        // An alert's cooldown is its fingerprint's (see `on_alert`).
+        let per_rule_cooldown = !matches!(source, Source::Alert(_));
+        let refusal = if per_rule_cooldown
+            && state
+                .last_fired
+                .is_some_and(|last| ts.saturating_sub(last) < rule.cooldown)
         {
             Some((Refusal::Cooldown, "cooldown"))
         } else if self.running >= self.max_concurrent {
@@ -446,8 +457,10 @@ impl Engine {
     }
 
     /// Evaluates the alert conditions on `alert` at `ts`; firings go to
-    /// `out`. The same alert (by fingerprint) fires a rule once within its
-    /// cooldown; resolved alerts fire nothing. Returns how many rules the
+    /// `out`. An alert rule's cooldown is per alert: the same alert (by
+    /// fingerprint) fires a rule once within it, another alert (say, of
+    /// another pod) fires it at once; the capture limit still holds.
+    /// Resolved alerts fire nothing. Returns how many rules the
     /// alert matched (fired or refused).
     pub fn on_alert(&mut self, alert: &Alert<'_>, ts: u64, out: &mut Vec<Firing>) -> usize {
         if !alert.firing {
@@ -481,8 +494,22 @@ impl Engine {
                     .or_default() += 1;
                 continue;
             }
-            let reason = format!("alert {} ({})", alert.name, alert.fingerprint);
+            let reason = alert_reason(alert);
             if let Ok(mut firing) = self.fire(i, ts, reason, Source::Alert(alert.labels)) {
+                let alerts = &mut self.rules[i].1.alerts;
+                if alerts.len() >= MAX_ALERT_FINGERPRINTS {
+                    let oldest = alerts
+                        .iter()
+                        .min_by_key(|(_, at)| **at)
+                        .map(|(k, _)| k.clone());
+                    if let Some(oldest) = oldest {
+                        alerts.remove(&oldest);
+                        *self
+                            .refused
+                            .entry((self.rules[i].0.name.clone(), "alert fingerprint forgotten"))
+                            .or_default() += 1;
+                    }
+                }
                 self.rules[i]
                     .1
                     .alerts
@@ -508,12 +535,48 @@ impl Engine {
 
 /// The alert's name and labels as capture tags (tag names are letters,
 /// digits, '-' and '_', at most 64; the rule's own tags win), in label
-/// order up to [`ALERT_TAG_BUDGET`] bytes, values up to
-/// [`MAX_ALERT_TAG_VALUE`].
+/// order up to [`ALERT_TAG_BUDGET`] bytes as S3 metadata (prefix and
+/// percent-encoding counted), values up to [`MAX_ALERT_TAG_VALUE`].
+/// The longest alert name (in bytes, escaped) a firing's reason carries.
+const MAX_ALERT_NAME_IN_REASON: usize = 256;
+
+/// Why an alert fired a rule, for the log and the capture header: its name
+/// escaped (`capture_format::escape`) and cut to
+/// [`MAX_ALERT_NAME_IN_REASON`] bytes (then "..."), and its fingerprint
+/// (the receiver takes only letters and digits, escaped all the same).
+fn alert_reason(alert: &Alert<'_>) -> String {
+    let name = capture_format::escape::escaped(alert.name);
+    let mut end = name.len().min(MAX_ALERT_NAME_IN_REASON);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    let more = if end < name.len() { "..." } else { "" };
+    format!(
+        "alert {}{more} ({})",
+        &name[..end],
+        capture_format::escape::escaped(alert.fingerprint)
+    )
+}
+
+/// The length of `value` as S3 metadata: bytes other than printable ASCII,
+/// and '%', are percent-encoded (3 bytes each).
+fn metadata_len(value: &str) -> usize {
+    value
+        .bytes()
+        .map(|b| {
+            if (0x20..0x7f).contains(&b) && b != b'%' {
+                1
+            } else {
+                3
+            }
+        })
+        .sum()
+}
+
 fn add_alert_tags(tags: &mut Vec<(String, String)>, alert: &Alert<'_>) {
     let mut budget = ALERT_TAG_BUDGET;
     let mut add = |key: String, value: &str| {
-        let cost = key.len() + value.len();
+        let cost = TAG_METADATA_PREFIX_LEN + key.len() + metadata_len(value);
         if key.len() <= 64
             && value.len() <= MAX_ALERT_TAG_VALUE
             && cost <= budget

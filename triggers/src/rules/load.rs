@@ -442,7 +442,7 @@ fn build_condition(
     })
 }
 
-/// `alert: {alertname: X, labels: {k: v, k: "!=v", k: "=~re"}}`.
+/// `alert: {alertname: X, labels: {k: v, k: "!=v", k: "=~re", k: "!~re"}}`.
 fn alert(cx: &Ctx<'_>, node: &Node) -> Result<Condition, RuleError> {
     let entries = map(cx, node, &["alertname", "labels"])?;
     let Some(name) = get(&entries, "alertname") else {
@@ -469,11 +469,21 @@ fn alert(cx: &Ctx<'_>, node: &Node) -> Result<Condition, RuleError> {
                 return Err(cx.err(kpos, format!("label '{key}' is given twice")));
             }
             let (text, vpos) = scalar(cx, v)?;
-            let matcher = if let Some(re) = text.strip_prefix("=~") {
+            let regex = text
+                .strip_prefix("=~")
+                .map(|re| (re, false))
+                .or_else(|| text.strip_prefix("!~").map(|re| (re, true)));
+            let matcher = if let Some((re, negated)) = regex {
                 // Anchored, as Alertmanager's matchers are.
                 let anchored = format!("^(?:{re})$");
                 regex::Regex::new(&anchored)
-                    .map(LabelMatch::Regex)
+                    .map(|re| {
+                        if negated {
+                            LabelMatch::NotRegex(re)
+                        } else {
+                            LabelMatch::Regex(re)
+                        }
+                    })
                     .map_err(|e| {
                         let why = e.to_string();
                         let last = why.lines().last().unwrap_or("invalid").trim();

@@ -109,6 +109,9 @@ pub enum LabelMatch {
     /// The whole value matches this regular expression (`pod: "=~web-.*"`),
     /// as Alertmanager's own matchers do.
     Regex(regex::Regex),
+    /// The whole value does not match this regular expression
+    /// (`pod: "!~web-.*"`).
+    NotRegex(regex::Regex),
 }
 
 /// Whether `name` is a Prometheus label name: letters, digits and `_`, not
@@ -128,6 +131,7 @@ impl LabelMatch {
             LabelMatch::Equal(v) => v == value,
             LabelMatch::NotEqual(v) => v != value,
             LabelMatch::Regex(re) => re.is_match(value),
+            LabelMatch::NotRegex(re) => !re.is_match(value),
         }
     }
 }
@@ -138,13 +142,18 @@ impl std::fmt::Display for LabelMatch {
             LabelMatch::Equal(v) => write!(f, "={v:?}"),
             LabelMatch::NotEqual(v) => write!(f, "!={v:?}"),
             // Shown as written: the stored one is anchored.
-            LabelMatch::Regex(re) => {
+            LabelMatch::Regex(re) | LabelMatch::NotRegex(re) => {
                 let text = re.as_str();
                 let inner = text
                     .strip_prefix("^(?:")
                     .and_then(|t| t.strip_suffix(")$"))
                     .unwrap_or(text);
-                write!(f, "=~{inner:?}")
+                let op = if matches!(self, LabelMatch::Regex(_)) {
+                    "=~"
+                } else {
+                    "!~"
+                };
+                write!(f, "{op}{inner:?}")
             }
         }
     }

@@ -584,6 +584,10 @@ fn alert_conditions_are_checked_with_positions() {
             "rules.yaml:3:53: rule 'a': label 'pod': bad regular expression: unclosed group",
         ),
         (
+            "rules:\n  - name: a\n    condition: {alert: {alertname: X, labels: {pod: '!~web-('}}}\n",
+            "rules.yaml:3:53: rule 'a': label 'pod': bad regular expression: unclosed group",
+        ),
+        (
             "rules:\n  - name: a\n    condition: {alert: {alertname: X, labels: {9x: y}}}\n",
             "rules.yaml:3:48: rule 'a': label '9x': a label name is letters",
         ),
@@ -605,12 +609,12 @@ fn alert_conditions_are_checked_with_positions() {
     }
     let set = load(
         "rules.yaml",
-        "rules:\n  - name: a\n    condition: {alert: {alertname: HighErrors, labels: {pod: '=~web-.*', ns: prod, env: '!=dev'}}}\n    cooldown: 5m\n",
+        "rules:\n  - name: a\n    condition: {alert: {alertname: HighErrors, labels: {pod: '=~web-.*', ns: prod, env: '!=dev', zone: '!~eu-.*'}}}\n    cooldown: 5m\n",
     )
     .unwrap();
     assert_eq!(
         set.rules[0].to_string(),
-        r#"a: alert "HighErrors" pod=~"web-.*" ns="prod" env!="dev" -> capture 10s before, 30s after, cooldown 5m"#
+        r#"a: alert "HighErrors" pod=~"web-.*" ns="prod" env!="dev" zone!~"eu-.*" -> capture 10s before, 30s after, cooldown 5m"#
     );
 }
 
@@ -623,12 +627,13 @@ fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 
 /// A firing alert whose labels match starts the rule's capture, tagged
 /// with the alert; the same alert again within the cooldown starts nothing,
-/// another alert (fingerprint) of the rule is held by the rule's cooldown,
-/// resolved alerts and other names or labels match nothing.
+/// another alert (fingerprint) of the rule starts its own capture (the
+/// cooldown is per alert, the capture limit still holds), resolved alerts and other names or labels match nothing.
 #[test]
 fn alerts_fire_their_rules_once_per_fingerprint_within_the_cooldown() {
     let mut engine = engine(
-        "rules:
+        "limits: {max_concurrent_captures: 1}
+rules:
   - name: web
     condition: {alert: {alertname: HighErrors, labels: {pod: '=~web-.*', env: '!=dev'}}}
     capture: {tags: {team: web}}
@@ -674,13 +679,23 @@ fn alerts_fire_their_rules_once_per_fingerprint_within_the_cooldown() {
         1
     );
     assert!(out.is_empty());
-    // Another alert of the rule: the rule's cooldown holds it too.
+    // Another alert of the rule, inside f1's cooldown: a capture of its own.
     let web2 = labels(&[("alertname", "HighErrors"), ("pod", "web-2")]);
     assert_eq!(
         engine.on_alert(&alert(&web2, "f2", true), T0 + 30 * S, &mut out),
         1
     );
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].reason, "alert HighErrors (f2)");
+    out.clear();
+    // While that capture runs, a third alert is held by the capture limit.
+    let web3 = labels(&[("alertname", "HighErrors"), ("pod", "web-3")]);
+    assert_eq!(
+        engine.on_alert(&alert(&web3, "f4", true), T0 + 31 * S, &mut out),
+        1
+    );
     assert!(out.is_empty());
+    engine.capture_finished();
     // Labels that do not match.
     for bad in [
         labels(&[("alertname", "HighErrors"), ("pod", "db-1")]),
@@ -701,7 +716,11 @@ fn alerts_fire_their_rules_once_per_fingerprint_within_the_cooldown() {
     }
     let refused: Vec<_> = engine.refusals().filter(|(r, _, _)| *r == "web").collect();
     assert!(refused.contains(&("web", "same alert", 1)), "{refused:?}");
-    assert!(refused.contains(&("web", "cooldown", 1)), "{refused:?}");
+    assert!(
+        refused.contains(&("web", "too many captures", 1)),
+        "{refused:?}"
+    );
+    assert!(!refused.iter().any(|r| r.1 == "cooldown"), "{refused:?}");
     // After the cooldown the same alert fires again.
     assert_eq!(
         engine.on_alert(&alert(&web1, "f1", true), T0 + 61 * S, &mut out),
@@ -774,4 +793,164 @@ fn capture_filters_take_the_labels_of_the_alert() {
         "{}",
         firing.reason
     );
+}
+
+/// Alert tags fit S3's 2 KB of metadata as the upload writes it: each tag
+/// as `tag-NAME`, values percent-encoded (3 bytes for '%' and each byte of
+/// non-ASCII text), so labels of 250 bytes of 'é' or '%' are counted at
+/// 750 and those beyond the budget are dropped.
+#[test]
+fn alert_tags_are_budgeted_as_encoded_s3_metadata() {
+    let encoded = |v: &str| -> usize {
+        v.bytes()
+            .map(|b| {
+                if (0x20..0x7f).contains(&b) && b != b'%' {
+                    1
+                } else {
+                    3
+                }
+            })
+            .sum()
+    };
+    for fill in ["é".repeat(125), "%".repeat(250)] {
+        let mut engine = engine(
+            "rules:\n  - name: a\n    condition: {alert: {alertname: Big}}\n    cooldown: 0s\n",
+        );
+        let mut pairs = vec![("alertname".to_owned(), "Big".to_owned())];
+        pairs.extend((0..8).map(|i| (format!("l{i}"), fill.clone())));
+        let alert = Alert {
+            name: "Big",
+            labels: &pairs,
+            fingerprint: "f1",
+            firing: true,
+        };
+        let mut out = Vec::new();
+        assert_eq!(engine.on_alert(&alert, T0, &mut out), 1);
+        let [firing] = out.as_slice() else {
+            panic!("{out:?}")
+        };
+        let tags = &firing.capture.tags;
+        let size: usize = tags
+            .iter()
+            .map(|(k, v)| "tag-".len() + k.len() + encoded(v))
+            .sum();
+        assert!(size <= 1024, "{size} bytes of metadata: {tags:?}");
+        // The name and one label (4 + 9 + 3 + 4 + 8 + 750) fit; a second
+        // label would not.
+        assert_eq!(tags.len(), 2, "{tags:?}");
+        assert_eq!(tags[0], ("alertname".to_owned(), "Big".to_owned()));
+    }
+}
+
+/// An alert rule remembers at most 1024 fingerprints for its cooldown: the
+/// oldest is forgotten (and counted), so it may fire again.
+#[test]
+fn alert_fingerprints_are_bounded_oldest_forgotten() {
+    let mut engine =
+        engine("rules:\n  - name: a\n    condition: {alert: {alertname: A}}\n    cooldown: 1h\n");
+    let pairs = labels(&[("alertname", "A")]);
+    let mut out = Vec::new();
+    let mut fire = |engine: &mut Engine, fingerprint: &str, ts| {
+        out.clear();
+        let alert = Alert {
+            name: "A",
+            labels: &pairs,
+            fingerprint,
+            firing: true,
+        };
+        engine.on_alert(&alert, ts, &mut out);
+        engine.capture_finished();
+        out.len()
+    };
+    for n in 0..1025_u64 {
+        assert_eq!(fire(&mut engine, &format!("f{n}"), T0 + n), 1, "f{n}");
+    }
+    // f0 was forgotten for f1024; f1 is still remembered.
+    assert_eq!(fire(&mut engine, "f1", T0 + 2000), 0);
+    assert_eq!(fire(&mut engine, "f0", T0 + 2000), 1);
+    let refused: Vec<_> = engine.refusals().collect();
+    assert!(
+        refused.contains(&("a", "alert fingerprint forgotten", 2)),
+        "{refused:?}"
+    );
+}
+
+/// An alert's name reaches the firing's reason (log, capture header)
+/// escaped and cut to 256 bytes; the fingerprint escaped too.
+#[test]
+fn alert_reasons_escape_and_bound_the_name() {
+    let long = "N".repeat(300);
+    let cases: &[(&str, &str, String)] = &[
+        ("Plain", "f1", "alert Plain (f1)".to_owned()),
+        (
+            "Bad\x1b[2J\nName",
+            "f\x07",
+            "alert Bad\\x1b[2J\\nName (f\\x07)".to_owned(),
+        ),
+        (&long, "f1", format!("alert {}... (f1)", "N".repeat(256))),
+    ];
+    for (name, fingerprint, want) in cases {
+        let mut engine = engine(&format!(
+            "rules:\n  - name: a\n    condition: {{alert: {{alertname: {}}}}}\n",
+            yaml_quoted(name)
+        ));
+        let pairs = vec![("alertname".to_owned(), (*name).to_owned())];
+        let alert = Alert {
+            name,
+            labels: &pairs,
+            fingerprint,
+            firing: true,
+        };
+        let mut out = Vec::new();
+        assert_eq!(engine.on_alert(&alert, T0, &mut out), 1, "{name:?}");
+        assert_eq!(&out[0].reason, want);
+    }
+}
+
+/// `text` as a YAML double-quoted scalar.
+fn yaml_quoted(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `!~re` takes alerts whose label does not match `re` as a whole (a
+/// missing label is empty), as Alertmanager's matcher does.
+#[test]
+fn alert_labels_match_negative_regexes_anchored() {
+    let mut engine = engine(
+        "rules:\n  - name: a\n    condition: {alert: {alertname: A, labels: {zone: '!~eu-.*'}}}\n    cooldown: 0s\n",
+    );
+    for (zone, fires) in [
+        (Some("eu-west"), false),
+        (Some("us-east"), true),
+        (Some("us-eu-1"), true),
+        (Some("!~eu-.*"), true),
+        (None, true),
+    ] {
+        let mut pairs = labels(&[("alertname", "A")]);
+        pairs.extend(zone.map(|z| ("zone".to_owned(), z.to_owned())));
+        let alert = Alert {
+            name: "A",
+            labels: &pairs,
+            fingerprint: "f1",
+            firing: true,
+        };
+        let mut out = Vec::new();
+        let matched = engine.on_alert(&alert, T0, &mut out);
+        engine.capture_finished();
+        assert_eq!(matched == 1, fires, "{zone:?}");
+    }
 }
