@@ -1,6 +1,6 @@
 //! `syscap export --format parquet`: one row per call, one Parquet file per
 //! capture, in a Hive layout (`dt=YYYY-MM-DD/host=HOST/`) that Athena,
-//! Trino, Spark and DuckDB read with their partitions.
+//! Trino, Spark and `DuckDB` read with their partitions.
 //!
 //! Values come from the filter language's field extraction, as `syscap
 //! print -p '%FIELD'` shows them (text unescaped: Parquet strings are
@@ -10,7 +10,7 @@
 
 use std::fmt::Write as _;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -43,7 +43,7 @@ pub enum Type {
     Int32,
     /// BOOLEAN.
     Bool,
-    /// BYTE_ARRAY, STRING (dictionary encoded).
+    /// `BYTE_ARRAY`, `STRING` (dictionary encoded).
     Text,
 }
 
@@ -527,7 +527,7 @@ pub fn run(args: &StreamArgs, dir: &Path, flat: bool, out: &mut impl Write) -> a
 fn export_one(
     stream: &crate::stream::Stream,
     input: usize,
-    path: &PathBuf,
+    path: &Path,
     facts: &CaptureFacts,
     env: &Env,
 ) -> anyhow::Result<u64> {

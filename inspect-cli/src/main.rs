@@ -150,7 +150,7 @@ enum Command {
         output: PathBuf,
     },
     /// Writes captures as Parquet, one row per call, for Athena, Trino,
-    /// Spark and DuckDB: `DIR/dt=YYYY-MM-DD/host=HOST/CAPTURE.parquet`
+    /// Spark and `DuckDB`: `DIR/dt=YYYY-MM-DD/host=HOST/CAPTURE.parquet`
     /// (the day the capture started, UTC). Takes `print`'s filter and
     /// time options.
     #[command(after_help = "Examples:\n  \
