@@ -550,6 +550,58 @@ fn export_one(
     })
 }
 
+/// The engines `syscap export --ddl` writes table definitions for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum Engine {
+    /// A `DuckDB` view over the tree.
+    Duckdb,
+    /// An Athena external table with partition projection.
+    Athena,
+}
+
+/// The table definition of the export layout under `location` (a
+/// directory for `DuckDB`, `s3://BUCKET/PREFIX` for Athena).
+pub fn ddl(engine: Engine, location: &str) -> String {
+    let location = location.trim_end_matches('/').replace('\'', "''");
+    match engine {
+        Engine::Duckdb => format!(
+            "CREATE VIEW syscap_calls AS\n  SELECT * FROM read_parquet('{location}/**/*.parquet',\n    \
+             hive_partitioning = true, hive_types = {{'dt': DATE, 'host': VARCHAR}});\n"
+        ),
+        Engine::Athena => {
+            let mut s = String::from("CREATE EXTERNAL TABLE syscap_calls (\n");
+            for (i, c) in COLUMNS.iter().enumerate() {
+                let ty = match c.ty {
+                    Type::Timestamp => "timestamp",
+                    Type::Int64 => "bigint",
+                    Type::Int32 => "int",
+                    Type::Bool => "boolean",
+                    Type::Text => "string",
+                };
+                let comma = if i + 1 < COLUMNS.len() { "," } else { "" };
+                let _ = writeln!(s, "  `{}` {ty}{comma}", c.name);
+            }
+            let _ = write!(
+                s,
+                ")\nPARTITIONED BY (`dt` string, `host` string)\nSTORED AS PARQUET\n\
+                 LOCATION '{location}/'\nTBLPROPERTIES (\n  \
+                 'projection.enabled' = 'true',\n  \
+                 'projection.dt.type' = 'date',\n  \
+                 'projection.dt.format' = 'yyyy-MM-dd',\n  \
+                 'projection.dt.range' = '2020-01-01,NOW',\n  \
+                 'projection.dt.interval' = '1',\n  \
+                 'projection.dt.interval.unit' = 'DAYS',\n  \
+                 'projection.host.type' = 'injected',\n  \
+                 'storage.location.template' = '{location}/dt=${{dt}}/host=${{host}}/'\n);\n\
+                 -- host is injected: queries name their hosts (host IN (...)); for\n\
+                 -- questions over every host, drop the projection and load the\n\
+                 -- partitions with MSCK REPAIR TABLE syscap_calls.\n"
+            );
+            s
+        }
+    }
+}
+
 /// The README's column table (kept by a test equal to the README's).
 #[cfg(test)]
 pub fn column_table() -> String {
@@ -588,6 +640,24 @@ mod tests {
                 triggers::filter::field(f).unwrap();
             }
         }
+    }
+
+    #[test]
+    fn ddl_names_every_column_and_the_location() {
+        let athena = ddl(Engine::Athena, "s3://b/it's/");
+        for c in COLUMNS {
+            assert!(athena.contains(&format!("`{}` ", c.name)), "{}", c.name);
+        }
+        assert!(athena.contains("LOCATION 's3://b/it''s/'"), "{athena}");
+        assert!(
+            athena.contains("'s3://b/it''s/dt=${dt}/host=${host}/'"),
+            "{athena}"
+        );
+        let duck = ddl(Engine::Duckdb, "/data/calls");
+        assert!(
+            duck.contains("read_parquet('/data/calls/**/*.parquet'"),
+            "{duck}"
+        );
     }
 
     #[test]

@@ -158,6 +158,11 @@ fn duckdb_answers_as_print_does() {
     assert_eq!(duck_hosts, hosts, "hosts that ran {program}");
     assert_eq!(as_map(&answer["calls"]), calls, "calls per host");
     assert_eq!(
+        answer["view"].as_u64(),
+        Some(calls.values().sum()),
+        "the --ddl view"
+    );
+    assert_eq!(
         as_map(&answer["failed"]),
         failed,
         "failed connects per process"
@@ -172,14 +177,19 @@ fn duckdb_answers_as_print_does() {
 
 /// What `DuckDB` says over the tree at `out`: hosts that executed
 /// `program`, calls per host, failed connects per process, bytes written
-/// per file.
+/// per file; and the calls of the view `syscap export --ddl duckdb`
+/// defines.
 fn ask_duckdb(python: &Path, out: &Path, program: &str) -> serde_json::Value {
+    let (code, view, err) = syscap(&["export", "--ddl", "duckdb", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
     let script = r#"
 import duckdb, json, sys
 src = "read_parquet('" + sys.argv[1] + "/**/*.parquet', hive_partitioning = true)"
 q = lambda sql, *p: duckdb.execute(sql.replace("SRC", src), list(p)).fetchall()
 na = lambda v: "<NA>" if v is None else v
+duckdb.execute(sys.argv[3])
 print(json.dumps({
+  "view": duckdb.execute("SELECT count(*) FROM syscap_calls").fetchone()[0],
   "hosts": sorted(h for (h,) in q("SELECT DISTINCT host FROM SRC WHERE evt_type = 'execve' AND proc_name = ?", sys.argv[2])),
   "calls": {h: n for h, n in q("SELECT host, count(*) FROM SRC GROUP BY host")},
   "failed": {na(p): n for p, n in q("SELECT proc_name, count(*) FROM SRC WHERE evt_type = 'connect' AND failed GROUP BY 1")},
@@ -187,7 +197,7 @@ print(json.dumps({
 }))
 "#;
     let run = Command::new(python)
-        .args(["-c", script, out.to_str().unwrap(), program])
+        .args(["-c", script, out.to_str().unwrap(), program, &view])
         .output()
         .unwrap();
     assert!(
