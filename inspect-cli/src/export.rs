@@ -482,6 +482,7 @@ fn path_safe(s: &str) -> String {
 /// (or `DIR/NAME.parquet` when `flat`).
 pub fn run(args: &StreamArgs, dir: &Path, flat: bool, out: &mut impl Write) -> anyhow::Result<()> {
     let stream = args.open_streaming(None)?;
+    let mut written = std::collections::HashSet::new();
     for (i, input) in stream.inputs.iter().enumerate() {
         let header = input.reader.header();
         let name = stem(&input.path);
@@ -511,6 +512,12 @@ pub fn run(args: &StreamArgs, dir: &Path, flat: bool, out: &mut impl Write) -> a
         }
         .join(format!("{}.parquet", path_safe(&name)));
         let shown = escaped(path.as_os_str().as_encoded_bytes()).into_owned();
+        if !written.insert(path.clone()) {
+            anyhow::bail!(
+                "{}: export to {shown}: another capture was written there (same name, host and day)",
+                input.path.display()
+            );
+        }
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create {}", parent.display()))?;

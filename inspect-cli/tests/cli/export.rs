@@ -234,6 +234,16 @@ fn export_filters_and_fails_in_one_line() {
     );
     assert_eq!(stdout, want);
 
+    let (code, _, err) = syscap(&[
+        "export",
+        capture.to_str().unwrap(),
+        capture.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("another capture was written there"), "{err}");
+
     let blocker = dir.join("file");
     std::fs::write(&blocker, "").unwrap();
     let (code, stdout, err) = syscap(&[
