@@ -179,9 +179,7 @@ enum Values {
     Int64(Vec<i64>),
     Int32(Vec<i32>),
     Bool(Vec<bool>),
-    /// The last value is kept to share its bytes when the next repeats it
-    /// (names repeat from call to call).
-    Text(Vec<ByteArray>, Option<ByteArray>),
+    Text(Vec<ByteArray>),
 }
 
 struct Buffer {
@@ -196,7 +194,7 @@ impl Buffer {
             Type::Timestamp | Type::Int64 => Values::Int64(Vec::new()),
             Type::Int32 => Values::Int32(Vec::new()),
             Type::Bool => Values::Bool(Vec::new()),
-            Type::Text => Values::Text(Vec::new(), None),
+            Type::Text => Values::Text(Vec::new()),
         };
         Self {
             values,
@@ -222,24 +220,26 @@ impl Buffer {
             Values::Int64(v) => v.push(n),
             Values::Int32(v) => v.push(i32::try_from(n).unwrap_or(-1)),
             Values::Bool(v) => v.push(n != 0),
-            Values::Text(..) => self.text(n.to_string().as_bytes()),
+            Values::Text(_) => self.text(n.to_string().as_bytes()),
         }
     }
 
     fn text(&mut self, bytes: &[u8]) {
-        let Values::Text(v, last) = &mut self.values else {
+        let Values::Text(v) = &mut self.values else {
             return;
         };
-        let shared = last.as_ref().filter(|l| l.data() == bytes).cloned();
-        let value = shared.unwrap_or_else(|| {
-            let owned = match String::from_utf8_lossy(bytes) {
-                std::borrow::Cow::Borrowed(_) => bytes.to_vec(),
-                std::borrow::Cow::Owned(s) => s.into_bytes(),
-            };
-            ByteArray::from(owned)
-        });
-        *last = Some(value.clone());
-        v.push(value);
+        // Names repeat from call to call: the previous value's bytes are
+        // shared rather than copied.
+        if let Some(last) = v.last().filter(|l| l.data() == bytes) {
+            let shared = last.clone();
+            v.push(shared);
+            return;
+        }
+        let owned = match String::from_utf8_lossy(bytes) {
+            std::borrow::Cow::Borrowed(_) => bytes.to_vec(),
+            std::borrow::Cow::Owned(s) => s.into_bytes(),
+        };
+        v.push(ByteArray::from(owned));
     }
 
     fn put(&mut self, v: &Value<'_>, scratch: &mut Vec<u8>) {
@@ -250,11 +250,11 @@ impl Buffer {
                 self.int(i64::try_from(*n).ok());
             }
             (Value::Signed(n), Values::Int64(_) | Values::Int32(_)) => self.int(Some(*n)),
-            (Value::Str(s), Values::Text(..)) => {
+            (Value::Str(s), Values::Text(_)) => {
                 self.present();
                 self.text(s);
             }
-            (other, Values::Text(..)) => {
+            (other, Values::Text(_)) => {
                 scratch.clear();
                 write_value(other, scratch);
                 self.present();
@@ -271,7 +271,7 @@ impl Buffer {
             Values::Int64(v) => v.clear(),
             Values::Int32(v) => v.clear(),
             Values::Bool(v) => v.clear(),
-            Values::Text(v, _) => v.clear(),
+            Values::Text(v) => v.clear(),
         }
     }
 }
@@ -388,7 +388,7 @@ impl<W: Write + Send> ParquetOut<W> {
                 Values::Bool(v) => {
                     column.typed::<BoolType>().write_batch(v, defs, None)?;
                 }
-                Values::Text(v, _) => {
+                Values::Text(v) => {
                     column.typed::<ByteArrayType>().write_batch(v, defs, None)?;
                 }
             }
@@ -411,7 +411,7 @@ impl<W: Write + Send> ParquetOut<W> {
 
 fn push_shared(buffer: &mut Buffer, value: &ByteArray) {
     buffer.present();
-    if let Values::Text(v, _) = &mut buffer.values {
+    if let Values::Text(v) = &mut buffer.values {
         v.push(value.clone());
     }
 }
