@@ -10,7 +10,8 @@
 #                            strace, which a kernel test compares with;
 #                            moto's S3 server (PyPI, in a venv under target/),
 #                            the second S3 implementation the end-to-end tests
-#                            run against; containerd, runc and docker, which
+#                            run against, and DuckDB (PyPI, same venv), the
+#                            engine the Parquet export test queries with; containerd, runc and docker, which
 #                            run the containers whose metadata the agent must
 #                            find, from images built of busybox-static; and
 #                            the public .scap captures of falcosecurity/libs;
@@ -52,6 +53,11 @@ if ! "$moto/bin/python" -c "import importlib.metadata as m; assert m.version('mo
     rm -rf "$moto"
     python3 -m venv "$moto"
     "$moto/bin/pip" install -q --disable-pip-version-check "moto[server]==$moto_version"
+fi
+# DuckDB reads what `syscap export --format parquet` writes (tests/cli/export.rs).
+duckdb_version=1.4.4
+if ! "$moto/bin/python" -c "import importlib.metadata as m; assert m.version('duckdb') == '$duckdb_version'" 2>/dev/null; then
+    "$moto/bin/pip" install -q --disable-pip-version-check "duckdb==$duckdb_version"
 fi
 
 # Public .scap captures for the tests and the conformance check: the test

@@ -2,6 +2,7 @@
 //! modules to the command line.
 
 mod convert;
+mod export;
 mod info;
 mod stored;
 mod stream;
@@ -148,8 +149,42 @@ enum Command {
         /// `-` for standard output).
         output: PathBuf,
     },
+    /// Writes captures as Parquet, one row per call, for Athena, Trino,
+    /// Spark and `DuckDB`: `DIR/dt=YYYY-MM-DD/host=HOST/CAPTURE.parquet`
+    /// (the day the capture started, UTC). Takes `print`'s filter and
+    /// time options.
+    #[command(after_help = "Examples:\n  \
+        syscap export --format parquet web-1.syscap db-1.syscap -o /data/calls\n  \
+        syscap export --format parquet c.syscap -o out --flat evt.type = connect\n  \
+        syscap export --ddl athena s3://captures/prod/parquet\n\n\
+        duckdb -c \"SELECT DISTINCT host FROM read_parquet('/data/calls/**/*.parquet', hive_partitioning = true) WHERE proc_name = 'nc'\"")]
+    Export {
+        /// Print the table definition of the layout instead, for `DuckDB`
+        /// (a view) or Athena (partition projection): ENGINE, then the
+        /// tree's location (a directory, `s3://BUCKET/PREFIX`).
+        #[arg(long, exclusive = true, num_args = 1..=2, value_names = ["ENGINE", "LOCATION"])]
+        ddl: Option<Vec<String>>,
+        #[command(flatten)]
+        stream: stream::StreamArgs,
+        /// The output format.
+        #[arg(long, value_enum, default_value = "parquet")]
+        format: ExportFormat,
+        /// The directory to write into (created if missing).
+        #[arg(short, long, value_name = "DIR", required = true)]
+        output: Option<PathBuf>,
+        /// `DIR/CAPTURE.parquet`, without the `dt=`/`host=` partitions.
+        #[arg(long)]
+        flat: bool,
+    },
     /// The fields of the filter language, with what they mean.
     Fields,
+}
+
+/// What `syscap export` writes.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum ExportFormat {
+    /// Apache Parquet.
+    Parquet,
 }
 
 /// Exit status for bad input or usage, as clap uses for usage errors.
@@ -254,6 +289,25 @@ fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
             stream::chisel(&words, filter.as_deref(), json, rows, out)
         }
         Command::Convert { input, output } => convert::run(&input, &output, out),
+        Command::Export {
+            ddl: Some(words), ..
+        } => {
+            use clap::ValueEnum as _;
+            let engine = export::Engine::from_str(&words[0], true)
+                .map_err(|_| anyhow::anyhow!("--ddl: {} is not duckdb or athena", words[0]))?;
+            let location = words.get(1).map_or("DIR", String::as_str);
+            Ok(out.write_all(export::ddl(engine, location).as_bytes())?)
+        }
+        Command::Export {
+            ddl: None,
+            stream,
+            format: ExportFormat::Parquet,
+            output,
+            flat,
+        } => {
+            let output = output.ok_or_else(|| anyhow::anyhow!("export: -o DIR is required"))?;
+            export::run(&stream, &output, flat, out)
+        }
         Command::Fields => Ok(triggers::filter::write_field_list(out)?),
     }
 }

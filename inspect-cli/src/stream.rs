@@ -262,6 +262,18 @@ impl Stream {
     pub fn for_each_event(
         &self,
         projection: Projection,
+        each: impl FnMut(&capture_format::file::Event<'_>) -> anyhow::Result<bool>,
+    ) -> anyhow::Result<()> {
+        self.for_each_event_of(None, projection, each)
+    }
+
+    /// As [`Stream::for_each_event`], of the input numbered `only` when
+    /// given (the filter's time window still counts from the first
+    /// capture's start).
+    pub fn for_each_event_of(
+        &self,
+        only: Option<usize>,
+        projection: Projection,
         mut each: impl FnMut(&capture_format::file::Event<'_>) -> anyhow::Result<bool>,
     ) -> anyhow::Result<()> {
         let projection = projection
@@ -276,7 +288,8 @@ impl Stream {
             until: self.until,
             projection,
         };
-        let tasks = scan::chunks_to_read(&self.inputs, &plan);
+        let mut tasks = scan::chunks_to_read(&self.inputs, &plan);
+        tasks.retain(|&(n, _)| only.is_none_or(|o| o == n));
         let mut matcher = self.filter.as_ref().map(Filter::matcher);
         let mut failure = None;
         let mut progress = Progress::new(tasks.len());
@@ -310,6 +323,9 @@ impl Stream {
         for (i, input) in self.inputs.iter().enumerate() {
             if !go_on {
                 break;
+            }
+            if only.is_some_and(|o| o != i) {
+                continue;
             }
             if let Some(streaming) = &input.streaming {
                 go_on = Self::stream_scap(input, streaming, &plan, &mut handle)?;
@@ -754,7 +770,7 @@ fn around(words: &[String], filter: Option<&str>, out: &mut impl Write) -> anyho
 /// capture, or its events as JSON, is as secret as what it recorded. An
 /// existing regular file is narrowed to `0600` too (a device such as
 /// `/dev/null` is left as it is).
-fn create_output(path: &Path) -> anyhow::Result<std::fs::File> {
+pub fn create_output(path: &Path) -> anyhow::Result<std::fs::File> {
     use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
     let context = || format!("cannot write {}", path.display());
     let file = std::fs::OpenOptions::new()
@@ -773,7 +789,7 @@ fn create_output(path: &Path) -> anyhow::Result<std::fs::File> {
 
 /// Runs `write`, removing `path` if it fails: a half-written output is
 /// worse than none.
-fn removing_on_error<T>(
+pub fn removing_on_error<T>(
     path: &Path,
     write: impl FnOnce() -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {

@@ -1551,6 +1551,10 @@ mod sysdig_fields;
 #[path = "cli/chisels_sysdig.rs"]
 mod chisels_sysdig;
 
+/// `export --format parquet`, queried with the real DuckDB.
+#[path = "cli/export.rs"]
+mod export;
+
 /// Runs `syscap` with at most `mib` MiB of address space (`ulimit -v`): a
 /// reader that tried to take more than that fails instead.
 fn syscap_within(mib: u64, args: &[&str]) -> (i32, String, String) {
