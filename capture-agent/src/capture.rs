@@ -414,6 +414,10 @@ struct Sink {
     rotation: Option<Rotator>,
     /// A new file was started since the last CPU round.
     rotated: bool,
+    /// Every thread's CPU figure as of the last round (when rotating): a
+    /// file started between rounds (several `-G` boundaries in one drain
+    /// of a ring that fell behind) starts with them, as every file does.
+    cpu_baseline: Vec<Sample>,
 }
 
 impl Sink {
@@ -516,6 +520,15 @@ impl Sink {
         .map_err(format_err(&path))?;
         next.write_snapshot(&self.tracker.snapshot(now))
             .map_err(format_err(&path))?;
+        for sample in &self.cpu_baseline {
+            let sample = Sample { ts: now, ..*sample };
+            sample
+                .with_record(|rec| {
+                    let ctx = self.tracker.apply(rec);
+                    next.write(rec, &ctx)
+                })
+                .map_err(format_err(&path))?;
+        }
         let Dest::Writer(mut done) = std::mem::replace(&mut self.dest, Dest::Writer(next)) else {
             return Ok(());
         };
@@ -916,7 +929,12 @@ impl Session {
             return Ok(());
         };
         let pids = probe.traced_pids();
-        write_samples(cpu.round(pids.as_deref()), sink, filter.as_mut(), decoder)
+        let ts = host::realtime_ns();
+        write_samples(cpu.round(pids.as_deref()), sink, filter.as_mut(), decoder)?;
+        if sink.rotation.is_some() {
+            cpu.known(ts, &mut sink.cpu_baseline);
+        }
+        Ok(())
     }
 
     /// Writes the CPU samples read as recording started.
@@ -1208,6 +1226,7 @@ fn start(
             dest,
             rotation: None,
             rotated: false,
+            cpu_baseline: Vec::new(),
             tracker,
             path: options.output.clone(),
         },

@@ -225,6 +225,27 @@ impl CpuSampler {
     }
 
     /// Ticks to jiffies.
+    /// Every followed thread's figure as of its last read, stamped `ts`,
+    /// into `out`: what a file started between rounds counts from.
+    pub fn known(&self, ts: u64, out: &mut Vec<Sample>) {
+        out.clear();
+        for (&pid, process) in &self.processes {
+            out.extend(
+                process
+                    .threads
+                    .iter()
+                    .filter(|t| t.user.saturating_add(t.system) > 0)
+                    .map(|t| Sample {
+                        tid: i64::from(t.tid),
+                        pid: i64::from(pid),
+                        user: t.user,
+                        system: t.system,
+                        ts,
+                    }),
+            );
+        }
+    }
+
     fn jiffies(&self, ticks: u64) -> u64 {
         if self.ticks_per_s == JIFFIES_PER_S {
             ticks
