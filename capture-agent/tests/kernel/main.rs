@@ -17,6 +17,8 @@ use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use alerts::alertmanager_alerts_start_one_capture_per_alert;
@@ -775,6 +777,19 @@ fn rotation_by_size_and_by_time_writes_whole_captures() {
     let timed = dir.join("timed");
     std::fs::create_dir_all(&timed).unwrap();
     let pattern = timed.join("t-%H%M%S.syscap");
+    // Files rotate on the events' time, as sysdig's: an idle host (a CI
+    // machine between two tests) could let a second pass without a call,
+    // and its file would span two. A thread here makes a call every 20 ms.
+    let calling = Arc::new(AtomicBool::new(true));
+    let caller = {
+        let calling = calling.clone();
+        std::thread::spawn(move || {
+            while calling.load(Ordering::Relaxed) {
+                let _ = std::fs::metadata("/");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
     let out = agent(&[
         "capture",
         "-o",
@@ -786,6 +801,8 @@ fn rotation_by_size_and_by_time_writes_whole_captures() {
         "--duration",
         "3500ms",
     ]);
+    calling.store(false, Ordering::Relaxed);
+    caller.join().unwrap();
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{said}");
     // A file a second for 3.5 s (more or less on a busy host).
